@@ -1,0 +1,104 @@
+package storage
+
+import "context"
+
+// Client is a registered OAuth client (RFC 6749 §2, RFC 7591 §2).
+//
+// Fields are plain data so a Client can be written as a literal in tests and
+// loaded from any database. The zero value of every optional field is the
+// safe default.
+type Client struct {
+	// ID is the client identifier (RFC 6749 §2.2).
+	ID string
+
+	// Name is a human-readable name, shown on consent pages.
+	Name string
+
+	// SecretHash is the hashed client secret in a self-describing format
+	// (see oauth2.HashClientSecret and oauth2.GenerateClientSecret). It is
+	// empty for public clients. The secret itself is never stored.
+	SecretHash string
+
+	// TokenEndpointAuthMethod is the one client authentication method the
+	// client may use (RFC 7591 §2): "client_secret_basic",
+	// "client_secret_post", "client_secret_jwt", "private_key_jwt" or
+	// "none". Empty means "client_secret_basic" when SecretHash is set and
+	// "none" otherwise.
+	TokenEndpointAuthMethod string
+
+	// TokenEndpointAuthSigningAlg restricts the JWS algorithm of the
+	// client's assertions (RFC 7591 §2). Empty allows every algorithm the
+	// Provider accepts for the method.
+	TokenEndpointAuthSigningAlg string
+
+	// JWKS is the client's public key set as a JSON document (RFC 7517
+	// §5), used to verify private_key_jwt assertions. At most one of JWKS
+	// and JWKSURI is set.
+	JWKS []byte
+
+	// JWKSURI is where the client's public key set is published
+	// (RFC 7591 §2). It is fetched with a timeout, a size limit and a
+	// refusal of non-public addresses unless the Provider allows them.
+	JWKSURI string
+
+	// RedirectURIs are the registered redirection endpoints (RFC 6749
+	// §3.1.2), matched exactly.
+	RedirectURIs []string
+
+	// GrantTypes are the grant types the client may use at the token
+	// endpoint. A request for any other is refused with
+	// unauthorized_client.
+	GrantTypes []string
+
+	// Scopes are the scopes the client may be granted. A request for any
+	// other is refused with invalid_scope.
+	Scopes []string
+
+	// DefaultScopes are granted when a request names no scope (RFC 6749
+	// §3.3). They must be a subset of Scopes.
+	DefaultScopes []string
+
+	// Audience is the audience ("aud", RFC 9068 §3) of access tokens
+	// issued to this client, and the resources it may name with the
+	// resource parameter (RFC 8707 §2) to narrow it. Empty means the
+	// Provider's default audience.
+	Audience []string
+
+	// Disabled clients cannot authenticate; their refresh tokens stop
+	// working.
+	Disabled bool
+}
+
+// AuthMethod returns the client's token endpoint authentication method,
+// applying the default described on TokenEndpointAuthMethod.
+func (c *Client) AuthMethod() string {
+	switch {
+	case c.TokenEndpointAuthMethod != "":
+		return c.TokenEndpointAuthMethod
+	case c.SecretHash != "":
+		return "client_secret_basic"
+	default:
+		return "none"
+	}
+}
+
+// IsPublic reports whether the client has no credentials of its own
+// (authentication method "none", RFC 6749 §2.1).
+func (c *Client) IsPublic() bool { return c.AuthMethod() == "none" }
+
+// AllowsGrantType reports whether grantType is registered for the client.
+func (c *Client) AllowsGrantType(grantType string) bool {
+	for _, g := range c.GrantTypes {
+		if g == grantType {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientStore looks up registered clients.
+type ClientStore interface {
+	// Client returns the client with the given ID, or ErrNotFound.
+	// Callers must not modify the returned value.
+	Client(ctx context.Context, id string) (*Client, error)
+}

@@ -1,0 +1,25 @@
+// Package storage defines the records Grantor keeps and the small interfaces
+// through which it keeps them.
+//
+// Each feature takes exactly the store it needs, as a typed interface of at
+// most a few methods, when it is registered with the Provider: a store that
+// lacks a method fails to compile, not at start-up. One type may implement
+// them all; [github.com/grantor-dev/grantor/storage/memory] does, and is the
+// fake to use in tests.
+//
+// Every operation that must happen once ("use once": consuming a refresh
+// token, remembering an assertion's jti) is a single storage operation, never
+// a read followed by a write in the caller. Of two concurrent calls exactly
+// one succeeds; the other gets [ErrConsumed].
+//
+// Tokens are stored under a key derived from them (an HMAC signature or a JWT
+// ID), never in the clear, so a leaked table grants nothing. Client secrets
+// are stored hashed.
+//
+// Every method honours its context: called with a cancelled context it
+// returns an error that wraps the context's error and changes nothing.
+// Errors wrap the sentinels below, so callers match them with errors.Is.
+//
+// The package [github.com/grantor-dev/grantor/storage/storagetest] is the
+// contract: every implementation runs its suite.
+package storage

@@ -1,0 +1,18 @@
+package storage
+
+import "errors"
+
+// Sentinel errors returned by stores. Callers match them with [errors.Is];
+// implementations may wrap them with more context.
+var (
+	// ErrNotFound means no record exists under the given key, or it has
+	// been deleted after expiring.
+	ErrNotFound = errors.New("storage: not found")
+
+	// ErrConsumed means a use-once operation lost: the record was already
+	// used (a rotated refresh token, a remembered jti).
+	ErrConsumed = errors.New("storage: already consumed")
+
+	// ErrDuplicate means a record with the same key already exists.
+	ErrDuplicate = errors.New("storage: duplicate key")
+)

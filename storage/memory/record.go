@@ -1,0 +1,269 @@
+package memory
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/grantor-dev/grantor/storage"
+)
+
+// record is the compact form of a storage.Token kept by the store. Its key is
+// the map key and its grant ID lives in the shared grant entry; times are
+// Unix nanoseconds; scope and audience lists are interned. A typical opaque
+// access token costs a 128-byte record plus its key and index entries.
+type record struct {
+	grant    *grant // nil when the token has no grant ID
+	clientID string // interned
+	subject  string
+	scopes   *[]string // interned, never modified; nil for a nil slice
+	audience *[]string // interned, never modified; nil for a nil slice
+	claims   map[string]any
+
+	// t holds the times in Unix nanoseconds, 0 for the zero time. When a
+	// time does not fit (before 1678, after 2262, or exactly the Unix
+	// epoch), ext holds all of them instead.
+	t   [numTimes]int64
+	ext *[numTimes]time.Time
+
+	kind storage.TokenKind
+	dead bool // deleted by a sweep, still listed in its grant
+}
+
+// Indexes of record.t.
+const (
+	tIssued = iota
+	tExpires
+	tGrantExpires
+	tConsumed
+	tRevoked
+	numTimes
+)
+
+// slot is a value of the token map. The expiry (clampNano of ExpiresAt)
+// sits next to the pointer so that a sweep reads the map's memory in order
+// instead of visiting every record.
+type slot struct {
+	r   *record
+	exp int64
+}
+
+// grant is an entry of the grant index: the records of one grant, and its
+// revocation if it was revoked.
+type grant struct {
+	id      string
+	tokens  []*record
+	revoked *revocation
+}
+
+type revocation struct {
+	at        time.Time // the first revocation time, given to later tokens
+	keepUntil time.Time // store-clock time until which the marker is kept
+}
+
+func encodeTime(t time.Time) (int64, bool) {
+	if t.IsZero() {
+		return 0, true
+	}
+	n := t.UnixNano()
+	if n == 0 || !time.Unix(0, n).Equal(t) {
+		return 0, false
+	}
+	return n, true
+}
+
+func decodeTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func (r *record) time(i int) time.Time {
+	if r.ext != nil {
+		return r.ext[i]
+	}
+	return decodeTime(r.t[i])
+}
+
+func (r *record) setTime(i int, v time.Time) {
+	if r.ext == nil {
+		if n, ok := encodeTime(v); ok {
+			r.t[i] = n
+			return
+		}
+		ext := new([numTimes]time.Time)
+		for j := range ext {
+			ext[j] = decodeTime(r.t[j])
+		}
+		r.ext = ext
+		r.t = [numTimes]int64{}
+	}
+	r.ext[i] = v.UTC()
+}
+
+// newRecord builds the compact copy of t. It copies every string it keeps
+// (strings.Clone), so the store never pins a caller's larger buffer: a key
+// cut out of the full token string would otherwise keep the token itself in
+// memory.
+func (s *Store) newRecord(t *storage.Token) *record {
+	r := &record{
+		clientID: s.intern.str(t.ClientID),
+		subject:  strings.Clone(t.Subject),
+		scopes:   s.intern.list(t.Scopes),
+		audience: s.intern.list(t.Audience),
+		claims:   cloneClaims(t.Claims),
+		kind:     t.Kind,
+	}
+	r.setTime(tIssued, t.IssuedAt)
+	r.setTime(tExpires, t.ExpiresAt)
+	r.setTime(tGrantExpires, t.GrantExpiresAt)
+	r.setTime(tConsumed, t.ConsumedAt)
+	r.setTime(tRevoked, t.RevokedAt)
+	return r
+}
+
+// export returns a storage.Token the caller owns.
+func (r *record) export(key string) *storage.Token {
+	t := &storage.Token{
+		Key:            key,
+		Kind:           r.kind,
+		ClientID:       r.clientID,
+		Subject:        r.subject,
+		Claims:         cloneClaims(r.claims),
+		IssuedAt:       r.time(tIssued),
+		ExpiresAt:      r.time(tExpires),
+		GrantExpiresAt: r.time(tGrantExpires),
+		ConsumedAt:     r.time(tConsumed),
+		RevokedAt:      r.time(tRevoked),
+	}
+	if r.grant != nil {
+		t.GrantID = r.grant.id
+	}
+	if r.scopes != nil {
+		t.Scopes = slices.Clone(*r.scopes)
+	}
+	if r.audience != nil {
+		t.Audience = slices.Clone(*r.audience)
+	}
+	return t
+}
+
+// cloneClaims deep-copies the JSON shapes (map[string]any, []any, []string);
+// other values are shared and must be treated as immutable.
+func cloneClaims(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]any, len(m))
+	for k, v := range m {
+		c[k] = cloneValue(v)
+	}
+	return c
+}
+
+func cloneValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return cloneClaims(v)
+	case []any:
+		if v == nil {
+			return v
+		}
+		c := make([]any, len(v))
+		for i := range v {
+			c[i] = cloneValue(v[i])
+		}
+		return c
+	case []string:
+		return slices.Clone(v)
+	default:
+		return v
+	}
+}
+
+// Interning limits: the tables are never pruned, so they are bounded.
+const (
+	maxInterned    = 4096 // entries per table
+	maxInternBytes = 256  // longest string or encoded list interned
+)
+
+// interner shares the strings and string lists that many records repeat
+// (client IDs, scope and audience lists). It is guarded by Store.mu.
+type interner struct {
+	strs  map[string]string
+	lists map[string]*[]string
+	empty *[]string
+	buf   []byte
+}
+
+func (in *interner) str(s string) string {
+	if v, ok := in.strs[s]; ok {
+		return v
+	}
+	c := strings.Clone(s)
+	if len(s) <= maxInternBytes && len(in.strs) < maxInterned {
+		if in.strs == nil {
+			in.strs = make(map[string]string)
+		}
+		in.strs[c] = c
+	}
+	return c
+}
+
+func (in *interner) list(l []string) *[]string {
+	if l == nil {
+		return nil
+	}
+	if len(l) == 0 {
+		if in.empty == nil {
+			in.empty = &[]string{}
+		}
+		return in.empty
+	}
+	b := in.buf[:0]
+	for _, s := range l {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	in.buf = b
+	if p, ok := in.lists[string(b)]; ok {
+		return p
+	}
+	c := make([]string, len(l))
+	for i, s := range l {
+		c[i] = in.str(s)
+	}
+	p := &c
+	if len(b) <= maxInternBytes && len(in.lists) < maxInterned {
+		if in.lists == nil {
+			in.lists = make(map[string]*[]string)
+		}
+		in.lists[string(b)] = p
+	}
+	if cap(in.buf) > 4*maxInternBytes {
+		in.buf = nil // do not keep a huge scratch buffer
+	}
+	return p
+}
+
+// Bounds of the instants representable in Unix nanoseconds.
+var (
+	minNanoTime = time.Unix(0, math.MinInt64)
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
+
+// clampNano returns t in Unix nanoseconds, clamped to the int64 range; the
+// zero time is the earliest instant. Used where only order matters.
+func clampNano(t time.Time) int64 {
+	switch {
+	case t.IsZero() || !t.After(minNanoTime):
+		return math.MinInt64
+	case !t.Before(maxNanoTime):
+		return math.MaxInt64
+	default:
+		return t.UnixNano()
+	}
+}

@@ -1,0 +1,120 @@
+package memory
+
+import (
+	"sync"
+	"time"
+
+	"github.com/grantor-dev/grantor/storage"
+)
+
+// Defaults of the options.
+const (
+	// DefaultSweepInterval is how much store-clock time passes between two
+	// automatic sweeps of expired records.
+	DefaultSweepInterval = time.Minute
+
+	// DefaultRevokedGrantRetention is how long a revoked grant is
+	// remembered after its revocation once it has no token records left.
+	DefaultRevokedGrantRetention = 24 * time.Hour
+)
+
+// The store implements every storage interface.
+var (
+	_ storage.ClientStore       = (*Store)(nil)
+	_ storage.TokenStore        = (*Store)(nil)
+	_ storage.RefreshTokenStore = (*Store)(nil)
+	_ storage.ReplayStore       = (*Store)(nil)
+)
+
+// Store keeps clients, token records and replay entries in memory. It
+// implements [storage.ClientStore], [storage.TokenStore],
+// [storage.RefreshTokenStore] and [storage.ReplayStore], and is safe for
+// concurrent use: reads do not block each other.
+//
+// Create one with [New]; the zero value is not usable.
+type Store struct {
+	now            func() time.Time
+	sweepInterval  time.Duration
+	grantRetention time.Duration
+
+	clientsMu sync.RWMutex
+	clients   map[string]*storage.Client
+
+	// mu guards the token records, the grant index, the interning tables
+	// and the token sweep schedule.
+	mu     sync.RWMutex
+	tokens map[string]slot
+	grants map[string]*grant
+	// revokedGrants holds the grants of s.grants that are revoked: the
+	// markers a sweep checks for the end of their retention.
+	revokedGrants map[string]*grant
+	intern        interner
+	nextSweep     time.Time
+
+	// Largest sizes of the maps since they were last copied; see shrink.
+	tokensPeak, grantsPeak, revokedPeak int
+
+	replayMu        sync.Mutex
+	replay          map[string]int64 // key -> expiry, Unix nanoseconds (clamped)
+	replayNextSweep time.Time
+	replayPeak      int
+}
+
+// Option configures a [Store].
+type Option func(*Store)
+
+// WithClock sets the clock the store reads to decide what has expired
+// (tokens, replay entries, revoked-grant markers) and to time its sweeps.
+// The default is [time.Now]. A nil clock is ignored.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// WithSweepInterval sets how much store-clock time passes between two
+// automatic sweeps of expired records; a write that finds a sweep due runs
+// it. The default is [DefaultSweepInterval]. Zero or a negative duration
+// switches automatic sweeping off: expired records then stay until
+// [Store.DeleteExpired] is called.
+func WithSweepInterval(d time.Duration) Option {
+	return func(s *Store) { s.sweepInterval = d }
+}
+
+// WithRevokedGrantRetention sets how long a revoked grant is remembered
+// after its revocation (measured from the later of the revocation time and
+// the store clock at the call), once no token record of the grant is left.
+// The default is [DefaultRevokedGrantRetention]. Negative durations count as
+// zero.
+//
+// The marker exists so that tokens created for the grant after its
+// revocation are stored revoked, as [storage.TokenStore] requires: a refresh
+// that read its refresh token just before a reuse revoked the grant may
+// write the new tokens just after. That window is one request long, so a
+// day is a generous bound; keeping markers forever would let memory grow
+// without limit.
+func WithRevokedGrantRetention(d time.Duration) Option {
+	return func(s *Store) { s.grantRetention = max(d, 0) }
+}
+
+// New returns an empty store.
+func New(opts ...Option) *Store {
+	s := &Store{
+		now:            time.Now,
+		sweepInterval:  DefaultSweepInterval,
+		grantRetention: DefaultRevokedGrantRetention,
+		clients:        make(map[string]*storage.Client),
+		tokens:         make(map[string]slot),
+		grants:         make(map[string]*grant),
+		revokedGrants:  make(map[string]*grant),
+		replay:         make(map[string]int64),
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(s)
+		}
+	}
+	return s
+}

@@ -1,0 +1,181 @@
+package storagetest
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/storage"
+)
+
+// concurrency is how many goroutines race in the concurrency cases.
+const concurrency = 50
+
+// now returns the current time in UTC, truncated to microseconds so that
+// every adapter can store it exactly.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// randomID returns n random base64url characters: keys and grant IDs that
+// look like the real ones and never collide across subtests.
+func randomID(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, (n*6+7)/8)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return base64.RawURLEncoding.EncodeToString(b)[:n]
+}
+
+func newKey(t *testing.T) string     { return randomID(t, 43) }
+func newGrantID(t *testing.T) string { return randomID(t, 16) }
+
+// accessToken returns a typical access token record of the grant, issued
+// now and valid for an hour.
+func accessToken(t *testing.T, grantID string) *storage.Token {
+	t.Helper()
+	n := now()
+	return &storage.Token{
+		Key:       newKey(t),
+		Kind:      storage.AccessToken,
+		GrantID:   grantID,
+		ClientID:  "client-a",
+		Subject:   "user-1",
+		Scopes:    []string{"openid", "profile"},
+		Audience:  []string{"https://api.example"},
+		IssuedAt:  n,
+		ExpiresAt: n.Add(time.Hour),
+	}
+}
+
+// refreshToken returns a typical refresh token record of the grant.
+func refreshToken(t *testing.T, grantID string) *storage.Token {
+	t.Helper()
+	n := now()
+	return &storage.Token{
+		Key:            newKey(t),
+		Kind:           storage.RefreshToken,
+		GrantID:        grantID,
+		ClientID:       "client-a",
+		Subject:        "user-1",
+		Scopes:         []string{"openid", "profile", "offline_access"},
+		Audience:       []string{"https://api.example"},
+		IssuedAt:       n,
+		ExpiresAt:      n.Add(time.Hour),
+		GrantExpiresAt: n.Add(24 * time.Hour),
+	}
+}
+
+// create stores the records, failing the test if it cannot.
+func create(t *testing.T, s Store, tokens ...*storage.Token) {
+	t.Helper()
+	require.NoError(t, s.CreateTokens(t.Context(), tokens...), "CreateTokens")
+}
+
+// get returns the record under key, failing the test if there is none.
+func get(t *testing.T, s Store, key string) *storage.Token {
+	t.Helper()
+	got, err := s.Token(t.Context(), key)
+	require.NoError(t, err, "Token")
+	require.NotNil(t, got, "Token returned a nil record and no error")
+	return got
+}
+
+// assertNotFound checks that no record is stored under key.
+func assertNotFound(t *testing.T, s Store, key string) {
+	t.Helper()
+	_, err := s.Token(t.Context(), key)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "Token of a key that must not be stored")
+}
+
+// assertTime checks two times for the same instant.
+func assertTime(t *testing.T, field string, want, got time.Time) {
+	t.Helper()
+	if want.IsZero() {
+		assert.True(t, got.IsZero(), "%s: want the zero time, got %v", field, got)
+		return
+	}
+	assert.True(t, want.Equal(got), "%s: want %v, got %v", field, want, got)
+}
+
+// assertStrings checks two lists, a nil and an empty one being equal.
+func assertStrings(t *testing.T, field string, want, got []string) {
+	t.Helper()
+	if len(want) == 0 {
+		assert.Empty(t, got, field)
+		return
+	}
+	assert.Equal(t, want, got, field)
+}
+
+// assertToken checks that got holds every field of want.
+func assertToken(t *testing.T, want, got *storage.Token) {
+	t.Helper()
+	if !assert.NotNil(t, got, "record") {
+		return
+	}
+	assert.Equal(t, want.Key, got.Key, "Key")
+	assert.Equal(t, want.Kind, got.Kind, "Kind")
+	assert.Equal(t, want.GrantID, got.GrantID, "GrantID")
+	assert.Equal(t, want.ClientID, got.ClientID, "ClientID")
+	assert.Equal(t, want.Subject, got.Subject, "Subject")
+	assertStrings(t, "Scopes", want.Scopes, got.Scopes)
+	assertStrings(t, "Audience", want.Audience, got.Audience)
+	if len(want.Claims) == 0 {
+		assert.Empty(t, got.Claims, "Claims")
+	} else {
+		wantJSON, err := json.Marshal(want.Claims)
+		require.NoError(t, err)
+		gotJSON, err := json.Marshal(got.Claims)
+		if assert.NoError(t, err, "Claims as JSON") {
+			assert.JSONEq(t, string(wantJSON), string(gotJSON), "Claims")
+		}
+	}
+	assertTime(t, "IssuedAt", want.IssuedAt, got.IssuedAt)
+	assertTime(t, "ExpiresAt", want.ExpiresAt, got.ExpiresAt)
+	assertTime(t, "GrantExpiresAt", want.GrantExpiresAt, got.GrantExpiresAt)
+	assertTime(t, "ConsumedAt", want.ConsumedAt, got.ConsumedAt)
+	assertTime(t, "RevokedAt", want.RevokedAt, got.RevokedAt)
+}
+
+// race runs f(i) for i in [0, n) in n goroutines released at the same
+// moment, and waits for all of them.
+func race(n int, f func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+// countWinners checks that exactly one of errs is nil and every other one
+// matches loser. It returns the index of the winner, or -1.
+func countWinners(t *testing.T, errs []error, loser error) int {
+	t.Helper()
+	winner, winners := -1, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			winner = i
+			winners++
+		case errors.Is(err, loser):
+		default:
+			assert.Fail(t, "unexpected error", "call %d: %v (want nil or %v)", i, err, loser)
+		}
+	}
+	assert.Equal(t, 1, winners, "calls that returned a nil error")
+	if winners != 1 {
+		return -1
+	}
+	return winner
+}
