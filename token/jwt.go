@@ -1,0 +1,587 @@
+package token
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// MaxJWTLength is the longest JWT access token, in bytes, that JWT parses.
+// Longer input is rejected before any decoding (S129); MintAccessToken
+// refuses to mint a longer token.
+const MaxJWTLength = 8 << 10
+
+// atJWTType is the "typ" header of an RFC 9068 access token (§2.1).
+const atJWTType = "at+jwt"
+
+// jtiBytes is the number of random bytes in a generated "jti": 192 bits.
+const jtiBytes = 24
+
+// ErrReservedClaim is returned by MintAccessToken when Claims.Extra names
+// a claim that the strategy sets itself or that the Provider owns: iss,
+// sub, aud, exp, nbf, iat, jti, client_id, scope or cnf.
+var ErrReservedClaim = errors.New("token: Extra sets a reserved claim")
+
+// reservedClaims may not appear in Claims.Extra.
+var reservedClaims = map[string]bool{
+	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true,
+	"iat": true, "jti": true, "client_id": true, "scope": true, "cnf": true,
+}
+
+// JWTConfig configures a JWT access-token strategy.
+type JWTConfig struct {
+	// Keys sign new tokens and verify presented ones. Required.
+	Keys *KeySet
+	// Issuer, when set, is the "iss" of every token: MintAccessToken uses
+	// it when Claims.Issuer is empty and refuses a different one, and
+	// AccessTokenKey and Parse reject a token with another "iss".
+	Issuer string
+	// Rand is the source of generated "jti" values; crypto/rand when nil.
+	// Signatures always use crypto/rand.
+	Rand io.Reader
+}
+
+// JWT mints and verifies JWT access tokens as profiled by RFC 9068. Its
+// storage key is the token's "jti", so that JWT access tokens stay
+// revocable and introspectable (DESIGN, pinned choice 6).
+//
+// A JWT is safe for concurrent use.
+type JWT struct {
+	keys   *KeySet
+	issuer string
+	rand   io.Reader
+}
+
+var (
+	_ AccessTokenStrategy = (*JWT)(nil)
+	_ KeyPublisher        = (*JWT)(nil)
+)
+
+// NewJWT returns a JWT access-token strategy. It is an error when
+// cfg.Keys is nil or has no signing key.
+func NewJWT(cfg JWTConfig) (*JWT, error) {
+	st := cfg.Keys.load()
+	if st == nil || st.signing == nil || st.signing.signer == nil {
+		return nil, errors.New("token: JWTConfig.Keys has no signing key")
+	}
+	return &JWT{keys: cfg.Keys, issuer: cfg.Issuer, rand: cfg.Rand}, nil
+}
+
+// PublicKeys returns the published verification keys (RFC 7517 §5).
+func (j *JWT) PublicKeys() jwk.Set { return j.keys.PublicKeys() }
+
+// JWKS returns the encoded JWK Set to serve at jwks_uri (RFC 8414 §2).
+func (j *JWT) JWKS() ([]byte, error) { return j.keys.JWKS() }
+
+var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// MintAccessToken implements AccessTokenStrategy. It returns a JWS
+// (RFC 7515 §7.1 compact serialization) with the header of RFC 9068 §2.1
+// ("typ":"at+jwt", the signing key's "alg" and "kid") and the claims of
+// RFC 9068 §2.2: iss, sub, aud (a string for one audience, an array
+// otherwise), client_id, iat, exp, jti and, when scopes were granted,
+// scope (RFC 8693 §4.2), followed by c.Extra in key order.
+//
+// When c.ID is empty a random jti (192 bits, base64url) is generated and
+// stored in c.ID. The returned key is the jti.
+//
+// It is an error when Subject, ClientID, Audience, IssuedAt or ExpiresAt
+// is missing, when exp is not after iat, when no issuer is known, and
+// (ErrReservedClaim) when c.Extra names a registered claim: Extra never
+// overrides the claims above.
+func (j *JWT) MintAccessToken(_ context.Context, c *Claims) (string, string, error) {
+	if c == nil {
+		return "", "", errors.New("token: nil claims")
+	}
+	iss := c.Issuer
+	switch {
+	case j.issuer == "":
+	case iss == "":
+		iss = j.issuer
+	case iss != j.issuer:
+		return "", "", errors.New("token: Claims.Issuer differs from JWTConfig.Issuer")
+	}
+	switch {
+	case iss == "":
+		return "", "", errors.New("token: no issuer")
+	case c.Subject == "":
+		return "", "", errors.New("token: no subject")
+	case c.ClientID == "":
+		return "", "", errors.New("token: no client_id")
+	case len(c.Audience) == 0:
+		return "", "", errors.New("token: no audience (RFC 9068 §2.2)")
+	case c.IssuedAt.IsZero() || c.ExpiresAt.IsZero():
+		return "", "", errors.New("token: iat and exp are required")
+	case c.ExpiresAt.Unix() <= c.IssuedAt.Unix():
+		return "", "", errors.New("token: exp is not after iat")
+	}
+	for _, a := range c.Audience {
+		if a == "" {
+			return "", "", errors.New("token: empty audience")
+		}
+	}
+	for k := range c.Extra {
+		if reservedClaims[k] {
+			return "", "", fmt.Errorf("%w: %q", ErrReservedClaim, k)
+		}
+	}
+	e := j.keys.load().signing
+	if c.ID == "" {
+		id, err := j.newJTI()
+		if err != nil {
+			return "", "", err
+		}
+		c.ID = id
+	}
+
+	pp := payloadPool.Get().(*[]byte)
+	defer payloadPool.Put(pp)
+	p, err := appendClaims((*pp)[:0], iss, c)
+	*pp = p[:0]
+	if err != nil {
+		return "", "", err
+	}
+
+	sigLen := e.signatureLen()
+	n := len(e.atHeader) + 1 + base64.RawURLEncoding.EncodedLen(len(p)) + 1 +
+		base64.RawURLEncoding.EncodedLen(sigLen)
+	if n > MaxJWTLength {
+		return "", "", fmt.Errorf("token: access token longer than %d bytes", MaxJWTLength)
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, e.atHeader...)
+	buf = append(buf, '.')
+	buf = base64.RawURLEncoding.AppendEncode(buf, p)
+	sig, err := e.sign(buf)
+	if err != nil {
+		return "", "", fmt.Errorf("token: signing: %w", err)
+	}
+	buf = append(buf, '.')
+	buf = base64.RawURLEncoding.AppendEncode(buf, sig)
+	return string(buf), c.ID, nil
+}
+
+// signatureLen is the length of a JWS signature made with e.
+func (e *keyEntry) signatureLen() int {
+	switch e.info.kind {
+	case kindEC:
+		return 2 * ((e.info.curve.Params().BitSize + 7) / 8)
+	case kindEd25519:
+		return 64
+	default:
+		if s, ok := e.signer.Public().(interface{ Size() int }); ok {
+			return s.Size()
+		}
+		return 512
+	}
+}
+
+func (j *JWT) newJTI() (string, error) {
+	var b [jtiBytes]byte
+	var err error
+	if j.rand == nil {
+		_, err = rand.Read(b[:])
+	} else {
+		_, err = io.ReadFull(j.rand, b[:])
+	}
+	if err != nil {
+		return "", fmt.Errorf("token: generating jti: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// appendClaims appends the JSON claims set of c to b.
+func appendClaims(b []byte, iss string, c *Claims) ([]byte, error) {
+	b = append(b, `{"iss":`...)
+	b = appendJSONString(b, iss)
+	b = append(b, `,"sub":`...)
+	b = appendJSONString(b, c.Subject)
+	b = append(b, `,"aud":`...)
+	if len(c.Audience) == 1 {
+		b = appendJSONString(b, c.Audience[0])
+	} else {
+		b = append(b, '[')
+		for i, a := range c.Audience {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, a)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"client_id":`...)
+	b = appendJSONString(b, c.ClientID)
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, c.IssuedAt.Unix(), 10)
+	b = append(b, `,"exp":`...)
+	b = strconv.AppendInt(b, c.ExpiresAt.Unix(), 10)
+	b = append(b, `,"jti":`...)
+	b = appendJSONString(b, c.ID)
+	if len(c.Scopes) > 0 {
+		b = append(b, `,"scope":`...)
+		b = appendJSONString(b, strings.Join(c.Scopes, " "))
+	}
+	if len(c.Extra) > 0 {
+		keys := make([]string, 0, len(c.Extra))
+		for k := range c.Extra {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			b = append(b, ',')
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			v, merr := json.Marshal(c.Extra[k])
+			if merr != nil {
+				return b, fmt.Errorf("token: encoding claim %q: %w", k, merr)
+			}
+			b = append(b, v...)
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// invalidError is an ErrInvalid with a reason that never quotes the token.
+type invalidError struct{ reason string }
+
+func (e *invalidError) Error() string { return "token: invalid: " + e.reason }
+func (e *invalidError) Unwrap() error { return ErrInvalid }
+
+func invalid(reason string) error { return &invalidError{reason} }
+
+var (
+	errTooLong      = invalid("longer than MaxJWTLength")
+	errNotCompact   = invalid("not a compact JWS")
+	errEncoding     = invalid("bad base64url")
+	errHeader       = invalid("malformed header")
+	errCrit         = invalid("unsupported crit or b64 header")
+	errNoKID        = invalid("no kid")
+	errUnknownKID   = invalid("unknown kid")
+	errAlg          = invalid("alg is not the key's algorithm")
+	errTyp          = invalid("typ is not at+jwt")
+	errSignature    = invalid("signature does not verify")
+	errPayload      = invalid("malformed claims")
+	errClaimMissing = invalid("a required claim is missing")
+	errIssuer       = invalid("wrong issuer")
+)
+
+// AccessTokenKey implements AccessTokenStrategy: it verifies the token as
+// Parse does and returns its "jti", the token's storage key.
+//
+// It does not reject an expired token: expiry is checked by the caller on
+// the storage record, so that introspection (RFC 7662) and revocation
+// (RFC 7009) of an expired token still find its record. Whoever accepts a
+// token as a credential must check the record's expiry, or Parse's
+// ExpiresAt.
+func (j *JWT) AccessTokenKey(_ context.Context, token string) (string, error) {
+	c, err := j.verify(token, false)
+	if err != nil {
+		return "", err
+	}
+	return c.ID, nil
+}
+
+// Parse verifies a JWT access token and returns its claims; claims other
+// than the registered ones land in Extra (numbers as float64).
+//
+// The checks (each failure wraps ErrInvalid): at most MaxJWTLength bytes
+// (S129); exactly three base64url segments in canonical form (RFC 7515
+// §7.1); a header without duplicate members (S127), with a "kid" naming a
+// key of the KeySet (no key is ever fetched from jku, x5u, jwk or x5c,
+// which are ignored: RFC 8725 §3.10), an "alg" equal to that key's own
+// algorithm, which is the one used to verify (RFC 8725 §3.1; "none" never
+// verifies), "typ" "at+jwt" or "application/at+jwt" in any case
+// (RFC 9068 §4), and no "crit" (RFC 7515 §4.1.11: we understand no
+// extension) or "b64"; a signature that verifies; a claims set without
+// duplicate members holding iss, sub, aud, client_id, iat, exp and jti of
+// the right JSON types (RFC 9068 §2.2; RFC 7519 §4.1), and "iss" equal to
+// JWTConfig.Issuer when set.
+//
+// Like AccessTokenKey, Parse does not check exp, iat or nbf against the
+// clock: the caller does.
+func (j *JWT) Parse(_ context.Context, token string) (*Claims, error) {
+	return j.verify(token, true)
+}
+
+// b64urlAlphabet marks the bytes allowed in a compact JWS: the base64url
+// alphabet and the dot. base64.RawURLEncoding alone would skip \r and \n.
+var b64urlAlphabet = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_." {
+		t[c] = true
+	}
+	return t
+}()
+
+var strictB64 = base64.RawURLEncoding.Strict()
+
+func (j *JWT) verify(token string, full bool) (*Claims, error) {
+	if len(token) > MaxJWTLength {
+		return nil, errTooLong
+	}
+	d1 := strings.IndexByte(token, '.')
+	if d1 <= 0 {
+		return nil, errNotCompact
+	}
+	d2 := strings.IndexByte(token[d1+1:], '.')
+	if d2 <= 0 {
+		return nil, errNotCompact
+	}
+	d2 += d1 + 1
+	if d2 == len(token)-1 || strings.IndexByte(token[d2+1:], '.') >= 0 {
+		return nil, errNotCompact
+	}
+	for i := 0; i < len(token); i++ {
+		if !b64urlAlphabet[token[i]] {
+			return nil, errEncoding
+		}
+	}
+
+	// One buffer: a copy of the token (its first two segments are the
+	// signing input), then the decoded header, payload and signature.
+	hdrLen := strictB64.DecodedLen(d1)
+	payLen := strictB64.DecodedLen(d2 - d1 - 1)
+	sigLen := strictB64.DecodedLen(len(token) - d2 - 1)
+	buf := make([]byte, len(token)+hdrLen+payLen+sigLen)
+	text := buf[:copy(buf, token)]
+	input := text[:d2]
+	rest := buf[len(token):]
+	hdr, err := decodeSegment(rest[:hdrLen], text[:d1])
+	if err != nil {
+		return nil, err
+	}
+	rest = rest[hdrLen:]
+	payload, err := decodeSegment(rest[:payLen], text[d1+1:d2])
+	if err != nil {
+		return nil, err
+	}
+	rest = rest[payLen:]
+	sig, err := decodeSegment(rest, text[d2+1:])
+	if err != nil {
+		return nil, err
+	}
+
+	e, err := j.checkHeader(hdr)
+	if err != nil {
+		return nil, err
+	}
+	if e.verify(input, sig) != nil {
+		return nil, errSignature
+	}
+	return decodeClaims(payload, j.issuer, full)
+}
+
+func decodeSegment(dst, src []byte) ([]byte, error) {
+	n, err := strictB64.Decode(dst, src)
+	if err != nil {
+		return nil, errEncoding
+	}
+	return dst[:n], nil
+}
+
+// checkHeader validates a JOSE header (RFC 7515 §4; RFC 9068 §2.1) and
+// returns the key that verifies the token.
+func (j *JWT) checkHeader(hdr []byte) (*keyEntry, error) {
+	var r objectReader
+	if r.init(hdr) != nil {
+		return nil, errHeader
+	}
+	var alg, kid, typ []byte
+	var haveAlg, haveTyp bool
+	for {
+		name, v, ok, err := r.next()
+		if err != nil {
+			return nil, errHeader
+		}
+		if !ok {
+			break
+		}
+		switch string(name) {
+		case "alg":
+			haveAlg = true
+			alg, err = jsonStringBytes(v)
+		case "kid":
+			kid, err = jsonStringBytes(v)
+		case "typ":
+			haveTyp = true
+			typ, err = jsonStringBytes(v)
+		case "crit", "b64":
+			return nil, errCrit
+		}
+		// jku, x5u, jwk, x5c and every other member are ignored.
+		if err != nil {
+			return nil, errHeader
+		}
+	}
+	if !haveTyp || !isATJWTType(typ) {
+		return nil, errTyp
+	}
+	if len(kid) == 0 {
+		return nil, errNoKID
+	}
+	e := j.keys.load().lookupBytes(kid)
+	if e == nil {
+		return nil, errUnknownKID
+	}
+	if !haveAlg || string(alg) != string(e.alg) {
+		return nil, errAlg
+	}
+	return e, nil
+}
+
+// isATJWTType reports whether typ names an RFC 9068 access token: the
+// media type "application/at+jwt" or, as RFC 7515 §4.1.9 recommends, its
+// short form, compared without regard to case.
+func isATJWTType(typ []byte) bool {
+	const prefix = "application/"
+	if len(typ) > len(prefix) && bytes.EqualFold(typ[:len(prefix)], []byte(prefix)) {
+		typ = typ[len(prefix):]
+	}
+	return bytes.EqualFold(typ, []byte(atJWTType))
+}
+
+// decodeClaims decodes a JWT claims set (RFC 7519 §4; RFC 9068 §2.2) and
+// checks "iss" against issuer when set. Unless full, only the jti is
+// returned, and the other claims are only type-checked.
+func decodeClaims(payload []byte, issuer string, full bool) (*Claims, error) {
+	var r objectReader
+	if r.init(payload) != nil {
+		return nil, errPayload
+	}
+	c := &Claims{}
+	const (
+		hIss = 1 << iota
+		hSub
+		hAud
+		hClient
+		hIat
+		hExp
+		hJti
+		hAll = hIss | hSub | hAud | hClient | hIat | hExp | hJti
+	)
+	have := 0
+	issOK := issuer == ""
+	for {
+		name, v, ok, err := r.next()
+		if err != nil {
+			return nil, errPayload
+		}
+		if !ok {
+			break
+		}
+		var n int64
+		var s []byte
+		switch string(name) {
+		case "iss":
+			have |= hIss
+			if s, err = jsonStringBytes(v); err == nil {
+				issOK = issOK || string(s) == issuer
+				if full {
+					c.Issuer = string(s)
+				}
+			}
+		case "sub":
+			have |= hSub
+			if s, err = jsonStringBytes(v); err == nil && full {
+				c.Subject = string(s)
+			}
+		case "aud":
+			have |= hAud
+			err = checkAudience(c, v, full)
+		case "client_id":
+			have |= hClient
+			if s, err = jsonStringBytes(v); err == nil && full {
+				c.ClientID = string(s)
+			}
+		case "iat":
+			have |= hIat
+			n, err = jsonNumericDate(v)
+			c.IssuedAt = time.Unix(n, 0)
+		case "exp":
+			have |= hExp
+			n, err = jsonNumericDate(v)
+			c.ExpiresAt = time.Unix(n, 0)
+		case "nbf":
+			_, err = jsonNumericDate(v)
+		case "jti":
+			have |= hJti
+			if s, err = jsonStringBytes(v); err == nil {
+				if len(s) == 0 {
+					err = errType
+				}
+				c.ID = string(s)
+			}
+		case "scope":
+			if s, err = jsonStringBytes(v); err == nil && full {
+				c.Scopes = strings.Fields(string(s))
+			}
+		default:
+			if full {
+				var x any
+				if err = json.Unmarshal(v, &x); err == nil {
+					if c.Extra == nil {
+						c.Extra = make(map[string]any)
+					}
+					c.Extra[string(name)] = x
+				}
+			}
+		}
+		if err != nil {
+			return nil, errPayload
+		}
+	}
+	if have != hAll {
+		return nil, errClaimMissing
+	}
+	if !issOK {
+		return nil, errIssuer
+	}
+	return c, nil
+}
+
+// checkAudience checks an "aud" value: a non-empty string or a non-empty
+// array of non-empty strings (RFC 7519 §4.1.3; S128).
+func checkAudience(c *Claims, v []byte, full bool) error {
+	if len(v) > 0 && v[0] == '"' {
+		s, err := jsonStringBytes(v)
+		if err != nil || len(s) == 0 {
+			return errType
+		}
+		if full {
+			c.Audience = []string{string(s)}
+		}
+		return nil
+	}
+	aud, err := jsonStrings(v)
+	if err != nil || len(aud) == 0 || slices.Contains(aud, "") {
+		return errType
+	}
+	if full {
+		c.Audience = aud
+	}
+	return nil
+}
