@@ -1,0 +1,1071 @@
+package oauth2
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/grantor-dev/grantor/storage"
+)
+
+// JWT client authentication: private_key_jwt and client_secret_jwt
+// (RFC 7523 §2.2 and §3, OIDC Core §9, draft-ietf-oauth-rfc7523bis).
+//
+// Both authenticators share one verifier, verifyClientAssertion, which
+// applies every rule below in this order, cheapest first:
+//
+//  0. The client is registered for the method, is not disabled, and is
+//     the client the request names.
+//  1. client_assertion_type is the JWT bearer URN (RFC 7523 §2.2).
+//  2. The assertion is at most MaxClientAssertionSize bytes, in compact
+//     JWS serialization (three base64url parts, no JWE, no JSON
+//     serialization), and its header and claims are JSON objects without
+//     duplicate members.
+//  3. Header: alg is on the authenticator's allow-list and matches the
+//     client's token_endpoint_auth_signing_alg; no crit, b64, cty, enc or
+//     zip; typ absent, "JWT" or "client-authentication+jwt". jwk, jku,
+//     x5c and x5u are ignored: keys come only from the registration.
+//  4. Claims: iss = sub = client_id; aud is the issuer as a single string;
+//     exp, iat, nbf within the lifetime and clock-skew bounds; jti present
+//     and at most 256 bytes.
+//  5. Signature, with a registered key whose type (and alg member, if any)
+//     fits the header alg. The key decides which algorithms are possible,
+//     never the header. A kid selects the keys that carry it (or, when no
+//     registered key does, the keys without a kid); without a kid, every
+//     fitting key is tried, at most maxKeyTrials of them.
+//  6. Only then the jti is remembered in the replay store.
+
+// MaxClientAssertionSize is the largest client_assertion (RFC 7521 §4.2),
+// in bytes, that the JWT authenticators and [ClientAssertionSubject] parse
+// (SECURITY-CHECKLIST S129). Longer assertions are rejected before any
+// decoding.
+const MaxClientAssertionSize = 16 << 10
+
+// Defaults of the JWT client authenticators.
+const (
+	// DefaultAssertionMaxLifetime bounds how far in the future a client
+	// assertion's exp may be, and how old its iat may be (RFC 7523 §3
+	// items 4 and 6).
+	DefaultAssertionMaxLifetime = 5 * time.Minute
+	// DefaultAssertionClockSkew is the tolerated difference between the
+	// client's clock and ours (RFC 7523 §3 item 5; FAPI 2.0 §5.3.2.1).
+	DefaultAssertionClockSkew = 60 * time.Second
+)
+
+// TypeClientAuthenticationJWT is the explicit JWT type of a client
+// assertion (draft-ietf-oauth-rfc7523bis §4, "typ" header).
+const TypeClientAuthenticationJWT = "client-authentication+jwt"
+
+const (
+	maxJTILength = 256
+	// maxKeyTrials bounds the signature verifications one assertion
+	// without a kid may cost: a client that registers more keys than
+	// this must send a kid.
+	maxKeyTrials = 8
+	// maxJSONDepth bounds nesting in header and claims (S129).
+	maxJSONDepth = 16
+	// replayKeyPrefix namespaces assertion jtis in the replay store.
+	replayKeyPrefix = "client_assertion:"
+)
+
+var (
+	// ErrClientAssertionInvalid is wrapped by every error that means the
+	// presented client assertion does not authenticate the client
+	// (RFC 7523 §3.2: answered with invalid_client). Errors from the
+	// application's Key function or from the replay store are not
+	// wrapped with it, so that an outage can be told from a bad
+	// assertion.
+	ErrClientAssertionInvalid = errors.New("oauth2: invalid client assertion")
+
+	// ErrClientAssertionReplayed is wrapped, together with
+	// ErrClientAssertionInvalid and storage.ErrConsumed, by the error for
+	// an assertion whose jti was already used (RFC 7523 §3 item 7).
+	ErrClientAssertionReplayed = errors.New("oauth2: client assertion replayed")
+)
+
+// asymmetricAlgs are the JWS algorithms private_key_jwt may ever use
+// (RFC 7518 §3.1, RFC 8037 §3.1), in preference order.
+var asymmetricAlgs = []string{"ES256", "PS256", "EdDSA", "RS256", "ES384", "ES512", "PS384", "PS512", "RS384", "RS512"}
+
+// hmacAlgs are the JWS algorithms client_secret_jwt may ever use
+// (RFC 7518 §3.2).
+var hmacAlgs = []string{"HS256", "HS384", "HS512"}
+
+var (
+	defaultPrivateKeyJWTAlgs   = []string{"ES256", "PS256", "EdDSA", "RS256"}
+	defaultClientSecretJWTAlgs = []string{"HS256"}
+)
+
+// PrivateKeyJWT authenticates clients registered with private_key_jwt: the
+// client signs a JWT with a private key whose public part it registered,
+// either inline (storage.Client.JWKS) or by URL (storage.Client.JWKSURI)
+// (RFC 7523 §2.2 and §3, OIDC Core §9, draft-ietf-oauth-rfc7523bis §4).
+//
+// The zero value is safe but incomplete: Replay must be set, and
+// [PrivateKeyJWT.Validate] reports it. A PrivateKeyJWT must not be copied
+// after first use.
+type PrivateKeyJWT struct {
+	// Replay remembers each assertion's jti until it expires (RFC 7523 §3
+	// item 7). Required: without it an assertion could be replayed until
+	// exp, and AuthenticateClient refuses every assertion.
+	Replay storage.ReplayStore
+
+	// Algorithms are the JWS algorithms accepted, in the order the
+	// metadata lists them. Empty means ES256, PS256, EdDSA, RS256. Only
+	// asymmetric algorithms (RS*, PS*, ES*, EdDSA) are ever accepted:
+	// "none" and HS* are refused by Validate and ignored by
+	// AuthenticateClient. A client's TokenEndpointAuthSigningAlg narrows
+	// the list further for that client.
+	Algorithms []string
+
+	// MaxLifetime bounds exp to at most MaxLifetime (plus ClockSkew)
+	// after now, and iat, when present, to at most MaxLifetime (plus
+	// ClockSkew) before now. Zero means DefaultAssertionMaxLifetime.
+	MaxLifetime time.Duration
+
+	// ClockSkew is the tolerance for exp in the past and iat or nbf in
+	// the future. Zero means DefaultAssertionClockSkew (60 s).
+	ClockSkew time.Duration
+
+	// AllowEndpointAudience also accepts, as aud, the URL of the endpoint
+	// being called (ClientAuthentication.Endpoint), as RFC 7523 §3 item 3
+	// allowed before draft-ietf-oauth-rfc7523bis §4 restricted aud to the
+	// issuer. Off by default; switch it on only for clients that cannot
+	// be updated.
+	AllowEndpointAudience bool
+
+	// JWKSFetcher fetches the key sets of clients registered with a
+	// jwks_uri. Nil means a fetcher with safe defaults (see
+	// [JWKSFetcher]), created on first use and then kept.
+	JWKSFetcher *JWKSFetcher
+
+	fetcherOnce sync.Once
+	fetcher     *JWKSFetcher
+
+	// parsed caches the keys of registered JWKS documents, by content.
+	parsedMu sync.RWMutex
+	parsed   map[string][]assertionKey
+}
+
+// Method returns "private_key_jwt" (OIDC Core §9).
+func (p *PrivateKeyJWT) Method() string { return AuthMethodPrivateKeyJWT }
+
+// SigningAlgorithms returns the accepted algorithms, for the metadata's
+// token_endpoint_auth_signing_alg_values_supported (RFC 8414 §2).
+func (p *PrivateKeyJWT) SigningAlgorithms() []string {
+	return assertionAlgs(p.Algorithms, defaultPrivateKeyJWTAlgs, asymmetricAlgs)
+}
+
+// Validate reports an unsafe or incomplete configuration: no replay store,
+// an algorithm that is not asymmetric (RFC 8725 §3.1), a negative duration,
+// or an invalid JWKSFetcher.
+func (p *PrivateKeyJWT) Validate() error {
+	if p.Replay == nil {
+		return errors.New("oauth2: PrivateKeyJWT.Replay is required (RFC 7523 §3 item 7)")
+	}
+	for _, alg := range p.Algorithms {
+		if !assertionAlgIn(asymmetricAlgs, alg) {
+			return fmt.Errorf("oauth2: PrivateKeyJWT.Algorithms: %q is not an asymmetric JWS algorithm", alg)
+		}
+	}
+	if err := validateAssertionDurations(p.MaxLifetime, p.ClockSkew); err != nil {
+		return fmt.Errorf("oauth2: PrivateKeyJWT: %w", err)
+	}
+	if p.JWKSFetcher != nil {
+		if err := p.JWKSFetcher.Validate(); err != nil {
+			return fmt.Errorf("oauth2: PrivateKeyJWT.JWKSFetcher: %w", err)
+		}
+	}
+	return nil
+}
+
+// AuthenticateClient verifies a.Assertion as a private_key_jwt assertion of
+// client (RFC 7523 §3, OIDC Core §9). It returns nil only when the
+// signature verifies under one of the client's registered keys, every claim
+// is valid, and the jti had not been used.
+func (p *PrivateKeyJWT) AuthenticateClient(ctx context.Context, client *storage.Client, a *ClientAuthentication) error {
+	pol := assertionPolicy{
+		method:      AuthMethodPrivateKeyJWT,
+		algs:        p.SigningAlgorithms(),
+		maxLifetime: p.MaxLifetime,
+		skew:        p.ClockSkew,
+		endpointAud: p.AllowEndpointAudience,
+		replay:      p.Replay,
+		keys:        p.clientKeys,
+		keysByKID:   true,
+	}
+	return verifyClientAssertion(ctx, client, a, &pol)
+}
+
+func (p *PrivateKeyJWT) jwksFetcher() *JWKSFetcher {
+	if p.JWKSFetcher != nil {
+		return p.JWKSFetcher
+	}
+	p.fetcherOnce.Do(func() { p.fetcher = &JWKSFetcher{} })
+	return p.fetcher
+}
+
+// clientKeys returns the client's registered verification keys. refresh
+// asks for a fresh copy of a jwks_uri set; the second result reports
+// whether the keys come from a set that a refresh could change.
+func (p *PrivateKeyJWT) clientKeys(ctx context.Context, client *storage.Client, refresh bool) ([]assertionKey, bool, error) {
+	switch {
+	case len(client.JWKS) > 0 && client.JWKSURI != "":
+		return nil, false, fmt.Errorf("%w: client registers both jwks and jwks_uri", ErrClientAssertionInvalid)
+	case len(client.JWKS) > 0:
+		if refresh {
+			return nil, false, nil
+		}
+		keys, err := p.registeredKeys(client.JWKS)
+		return keys, false, err
+	case client.JWKSURI != "":
+		set, err := p.jwksFetcher().KeySet(ctx, client.JWKSURI, refresh)
+		if err != nil {
+			return nil, true, fmt.Errorf("%w: %w", ErrClientAssertionInvalid, err)
+		}
+		return assertionKeysOf(set), true, nil
+	default:
+		return nil, false, fmt.Errorf("%w: client has no registered keys", ErrClientAssertionInvalid)
+	}
+}
+
+// maxParsedJWKS bounds PrivateKeyJWT's cache of parsed registered key
+// sets; it is emptied when full.
+const maxParsedJWKS = 1024
+
+// registeredKeys returns the verification keys of a registered JWKS
+// document, parsed once per distinct document.
+func (p *PrivateKeyJWT) registeredKeys(doc []byte) ([]assertionKey, error) {
+	p.parsedMu.RLock()
+	keys, ok := p.parsed[string(doc)]
+	p.parsedMu.RUnlock()
+	if ok {
+		return keys, nil
+	}
+	set, err := jwk.Parse(doc, jwk.WithIgnoreParseError(true))
+	if err != nil {
+		// The parser's message may quote the document: leave it out.
+		return nil, assertionInvalid("the client's registered jwks does not parse")
+	}
+	keys = assertionKeysOf(set)
+	p.parsedMu.Lock()
+	if p.parsed == nil || len(p.parsed) >= maxParsedJWKS {
+		p.parsed = make(map[string][]assertionKey)
+	}
+	p.parsed[string(doc)] = keys
+	p.parsedMu.Unlock()
+	return keys, nil
+}
+
+// ClientSecretJWT authenticates clients registered with client_secret_jwt:
+// the client MACs a JWT with its client secret (RFC 7523 §2.2 and §3,
+// OIDC Core §9).
+//
+// HMAC needs the secret itself on both sides, while Grantor stores client
+// secrets only as hashes (storage.Client.SecretHash), which is what makes
+// a leaked client table harmless. The application therefore supplies the
+// key through Key, from wherever it keeps secrets in usable form: a KMS,
+// a secrets manager, an encrypted column. That store is then as sensitive
+// as the secrets themselves; prefer private_key_jwt, which needs no shared
+// secret at all, wherever clients can use it.
+//
+// The zero value is safe but incomplete: Replay and Key must be set, and
+// [ClientSecretJWT.Validate] reports them.
+type ClientSecretJWT struct {
+	// Replay remembers each assertion's jti until it expires (RFC 7523 §3
+	// item 7). Required.
+	Replay storage.ReplayStore
+
+	// Key returns the HMAC key of client: its client secret as bytes.
+	// Required. A key shorter than the hash output of the algorithm (32
+	// bytes for HS256, RFC 7518 §3.2) is refused. Its error is returned,
+	// wrapped, from AuthenticateClient, so it must not contain the key.
+	Key func(ctx context.Context, client *storage.Client) ([]byte, error)
+
+	// Algorithms are the accepted algorithms. Empty means HS256. Only
+	// HS256, HS384 and HS512 are ever accepted.
+	Algorithms []string
+
+	// MaxLifetime, ClockSkew and AllowEndpointAudience are as in
+	// [PrivateKeyJWT].
+	MaxLifetime           time.Duration
+	ClockSkew             time.Duration
+	AllowEndpointAudience bool
+}
+
+// Method returns "client_secret_jwt" (OIDC Core §9).
+func (c *ClientSecretJWT) Method() string { return AuthMethodClientSecretJWT }
+
+// SigningAlgorithms returns the accepted algorithms, for the metadata's
+// token_endpoint_auth_signing_alg_values_supported (RFC 8414 §2).
+func (c *ClientSecretJWT) SigningAlgorithms() []string {
+	return assertionAlgs(c.Algorithms, defaultClientSecretJWTAlgs, hmacAlgs)
+}
+
+// Validate reports an unsafe or incomplete configuration: no replay store,
+// no Key function, an algorithm other than HS256/HS384/HS512, or a negative
+// duration.
+func (c *ClientSecretJWT) Validate() error {
+	if c.Replay == nil {
+		return errors.New("oauth2: ClientSecretJWT.Replay is required (RFC 7523 §3 item 7)")
+	}
+	if c.Key == nil {
+		return errors.New("oauth2: ClientSecretJWT.Key is required")
+	}
+	for _, alg := range c.Algorithms {
+		if !assertionAlgIn(hmacAlgs, alg) {
+			return fmt.Errorf("oauth2: ClientSecretJWT.Algorithms: %q is not HS256, HS384 or HS512", alg)
+		}
+	}
+	if err := validateAssertionDurations(c.MaxLifetime, c.ClockSkew); err != nil {
+		return fmt.Errorf("oauth2: ClientSecretJWT: %w", err)
+	}
+	return nil
+}
+
+// AuthenticateClient verifies a.Assertion as a client_secret_jwt assertion
+// of client (RFC 7523 §3, OIDC Core §9).
+func (c *ClientSecretJWT) AuthenticateClient(ctx context.Context, client *storage.Client, a *ClientAuthentication) error {
+	pol := assertionPolicy{
+		method:      AuthMethodClientSecretJWT,
+		algs:        c.SigningAlgorithms(),
+		maxLifetime: c.MaxLifetime,
+		skew:        c.ClockSkew,
+		endpointAud: c.AllowEndpointAudience,
+		replay:      c.Replay,
+		keys:        c.clientKeys,
+	}
+	return verifyClientAssertion(ctx, client, a, &pol)
+}
+
+func (c *ClientSecretJWT) clientKeys(ctx context.Context, client *storage.Client, refresh bool) ([]assertionKey, bool, error) {
+	if refresh {
+		return nil, false, nil
+	}
+	if c.Key == nil {
+		return nil, false, errors.New("oauth2: ClientSecretJWT.Key is not set")
+	}
+	key, err := c.Key(ctx, client)
+	if err != nil {
+		return nil, false, NewError(ErrServerError, "client authentication could not be completed").
+			WithCause(fmt.Errorf("oauth2: client_secret_jwt key: %w", err))
+	}
+	if len(key) < 32 {
+		// RFC 7518 §3.2; HS384 and HS512 need 48 and 64 bytes.
+		return nil, false, assertionInvalid("the client's client_secret_jwt key is shorter than 32 bytes")
+	}
+	return []assertionKey{{kty: keyOct, raw: key}}, false, nil
+}
+
+// ClientAssertionSubject returns the client a client assertion claims to
+// come from, its "sub" claim, or "iss" when there is no "sub" (RFC 7523
+// §3 items 1 and 2), so that the Provider can look the client up when a
+// request carries a client_assertion but no client_id (RFC 7521 §4.2).
+//
+// THE RESULT IS UNTRUSTED. The assertion is decoded without verifying
+// anything: its signature, audience and lifetime are unchecked. Use the
+// result only to find which client's authenticator to run, never as the
+// authenticated client; the authenticator then checks that iss and sub
+// both equal the client's ID.
+func ClientAssertionSubject(assertion string) (string, error) {
+	if len(assertion) > MaxClientAssertionSize {
+		return "", fmt.Errorf("%w: longer than %d bytes", ErrClientAssertionInvalid, MaxClientAssertionSize)
+	}
+	parts, err := splitAssertionJWS(assertion)
+	if err != nil {
+		return "", err
+	}
+	claims, err := decodeAssertionPart(parts[1], "claims")
+	if err != nil {
+		return "", err
+	}
+	for _, name := range [...]string{"sub", "iss"} {
+		raw, ok := claims[name]
+		if !ok {
+			continue
+		}
+		s, err := assertionJSONString(raw)
+		if err != nil || s == "" {
+			return "", fmt.Errorf("%w: %s is not a non-empty string", ErrClientAssertionInvalid, name)
+		}
+		return s, nil
+	}
+	return "", fmt.Errorf("%w: no sub or iss claim", ErrClientAssertionInvalid)
+}
+
+// assertionPolicy is what differs between the two authenticators.
+type assertionPolicy struct {
+	method      string
+	algs        []string
+	maxLifetime time.Duration
+	skew        time.Duration
+	endpointAud bool
+	replay      storage.ReplayStore
+	// keys returns the client's verification keys; see
+	// PrivateKeyJWT.clientKeys.
+	keys func(ctx context.Context, client *storage.Client, refresh bool) ([]assertionKey, bool, error)
+	// keysByKID selects keys by the header's kid. client_secret_jwt has
+	// one key and ignores kid.
+	keysByKID bool
+}
+
+// assertionInvalid returns an error wrapping ErrClientAssertionInvalid.
+// reason must be a constant: nothing from the assertion goes into an error
+// (S136).
+func assertionInvalid(reason string) error {
+	return fmt.Errorf("%w: %s", ErrClientAssertionInvalid, reason)
+}
+
+// verifyClientAssertion implements RFC 7523 §3 for both authenticators.
+func verifyClientAssertion(ctx context.Context, client *storage.Client, a *ClientAuthentication, pol *assertionPolicy) error {
+	// Configuration and caller errors first: never a silent no-op.
+	if pol.replay == nil {
+		return errors.New("oauth2: " + pol.method + ": no replay store configured")
+	}
+	if client == nil || a == nil {
+		return errors.New("oauth2: " + pol.method + ": nil client or authentication")
+	}
+	if a.Now.IsZero() {
+		return errors.New("oauth2: " + pol.method + ": ClientAuthentication.Now is not set")
+	}
+	if a.Issuer == "" {
+		return errors.New("oauth2: " + pol.method + ": ClientAuthentication.Issuer is not set")
+	}
+	maxLifetime, skew := pol.maxLifetime, pol.skew
+	if maxLifetime <= 0 {
+		maxLifetime = DefaultAssertionMaxLifetime
+	}
+	if skew <= 0 {
+		skew = DefaultAssertionClockSkew
+	}
+
+	// The client.
+	if client.AuthMethod() != pol.method {
+		return assertionInvalid("client is not registered for " + pol.method)
+	}
+	if client.Disabled {
+		return assertionInvalid("client is disabled")
+	}
+	if client.ID == "" || a.ClientID != client.ID {
+		return assertionInvalid("client_id does not match the client")
+	}
+
+	// S49: the assertion type (RFC 7521 §4.2, RFC 7523 §2.2).
+	if a.AssertionType != ClientAssertionTypeJWTBearer {
+		return assertionInvalid("client_assertion_type is not " + ClientAssertionTypeJWTBearer)
+	}
+	if a.Assertion == "" {
+		return assertionInvalid("client_assertion is missing")
+	}
+
+	// S129, S127: size, serialization, strict JSON.
+	jwt, err := parseClientAssertion(a.Assertion)
+	if err != nil {
+		return err
+	}
+
+	// S48, S123: the algorithm allow-list, narrowed by the client.
+	if !assertionAlgIn(pol.algs, jwt.alg) {
+		return assertionInvalid("alg is not accepted")
+	}
+	if client.TokenEndpointAuthSigningAlg != "" && jwt.alg != client.TokenEndpointAuthSigningAlg {
+		return assertionInvalid("alg is not the client's token_endpoint_auth_signing_alg")
+	}
+
+	// S41: iss = sub = client_id (RFC 7523 §3 items 1-2).
+	if jwt.iss != client.ID {
+		return assertionInvalid("iss is not the client_id")
+	}
+	if jwt.sub != client.ID {
+		return assertionInvalid("sub is not the client_id")
+	}
+	// S42: aud is the issuer, as a string (rfc7523bis §4).
+	if jwt.aud != a.Issuer && (!pol.endpointAud || a.Endpoint == "" || jwt.aud != a.Endpoint) {
+		return assertionInvalid("aud is not the issuer identifier")
+	}
+	// S43, S44: lifetime (RFC 7523 §3 items 4-6).
+	now := a.Now
+	if !now.Before(jwt.exp.Add(skew)) {
+		return assertionInvalid("expired")
+	}
+	if jwt.exp.After(now.Add(maxLifetime + skew)) {
+		return assertionInvalid("exp is too far in the future")
+	}
+	if jwt.hasNBF && jwt.nbf.After(now.Add(skew)) {
+		return assertionInvalid("nbf is in the future")
+	}
+	if jwt.hasIAT {
+		if jwt.iat.After(now.Add(skew)) {
+			return assertionInvalid("iat is in the future")
+		}
+		if jwt.iat.Before(now.Add(-maxLifetime - skew)) {
+			return assertionInvalid("iat is too old")
+		}
+		if jwt.exp.Before(jwt.iat) {
+			return assertionInvalid("exp is before iat")
+		}
+	}
+
+	// S47, S48, S124, S125: the signature, with registered keys only.
+	if err := verifyAssertionSignature(ctx, client, jwt, pol); err != nil {
+		return err
+	}
+
+	// S45, S46: use once. Only a verified assertion may burn its jti.
+	// The entry outlives the last instant the assertion is accepted.
+	key := assertionReplayKey(client.ID, jwt.jti)
+	if err := pol.replay.Remember(ctx, key, jwt.exp.Add(skew)); err != nil {
+		if errors.Is(err, storage.ErrConsumed) {
+			return fmt.Errorf("%w: %w: %w", ErrClientAssertionInvalid, ErrClientAssertionReplayed, storage.ErrConsumed)
+		}
+		// An outage, not a bad assertion: it surfaces as one (DESIGN:
+		// storage errors surface), not as invalid_client.
+		return NewError(ErrServerError, "client authentication could not be completed").
+			WithCause(fmt.Errorf("oauth2: %s: replay store: %w", pol.method, err))
+	}
+	return nil
+}
+
+// assertionReplayKey namespaces jti by client. The ID is length-prefixed so
+// that no (client, jti) pair can collide with another when either holds ':'.
+func assertionReplayKey(clientID, jti string) string {
+	return replayKeyPrefix + strconv.Itoa(len(clientID)) + ":" + clientID + ":" + jti
+}
+
+func verifyAssertionSignature(ctx context.Context, client *storage.Client, jwt *clientAssertion, pol *assertionPolicy) error {
+	keys, refreshable, err := pol.keys(ctx, client, false)
+	if err != nil {
+		return err
+	}
+	ok, err := tryAssertionKeys(keys, jwt, pol)
+	if err != nil || ok {
+		return err
+	}
+	if refreshable {
+		// The client may have rotated its keys since we cached them. The
+		// fetcher rate-limits forced refreshes per URI (S51).
+		fresh, _, err := pol.keys(ctx, client, true)
+		if err != nil {
+			return err
+		}
+		if !sameAssertionKeys(keys, fresh) {
+			if ok, err = tryAssertionKeys(fresh, jwt, pol); err != nil || ok {
+				return err
+			}
+		}
+	}
+	if pol.keysByKID && jwt.hasKID && !assertionKeysHaveKID(keys, jwt.kid) {
+		return assertionInvalid("no registered key has the assertion's kid")
+	}
+	return assertionInvalid("signature does not verify with any registered key")
+}
+
+// tryAssertionKeys verifies jwt with each registered key that may verify
+// it, at most maxKeyTrials of them.
+func tryAssertionKeys(keys []assertionKey, jwt *clientAssertion, pol *assertionPolicy) (bool, error) {
+	v, err := jws.NewVerifier(jwa.SignatureAlgorithm(jwt.alg))
+	if err != nil {
+		return false, assertionInvalid("alg is not supported")
+	}
+	// With a kid in the header, only the keys that carry it; when no
+	// registered key does, the keys registered without a kid (RFC 7515
+	// §4.1.4 leaves the matching to the application).
+	byKID, kid := pol.keysByKID && jwt.hasKID, jwt.kid
+	if byKID && !assertionKeysHaveKID(keys, kid) {
+		kid = ""
+	}
+	trials := 0
+	for i := range keys {
+		k := &keys[i]
+		if byKID && k.kid != kid {
+			continue
+		}
+		if !k.supports(jwt.alg) {
+			continue
+		}
+		if trials == maxKeyTrials {
+			break
+		}
+		trials++
+		if v.Verify(jwt.signingInput, jwt.signature, k.raw) == nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func assertionKeysHaveKID(keys []assertionKey, kid string) bool {
+	for i := range keys {
+		if keys[i].kid == kid {
+			return true
+		}
+	}
+	return false
+}
+
+// sameAssertionKeys reports whether two key lists hold the same keys.
+func sameAssertionKeys(a, b []assertionKey) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].kid != b[i].kid || a[i].alg != b[i].alg || a[i].kty != b[i].kty {
+			return false
+		}
+		if !assertionKeyEqual(a[i].raw, b[i].raw) {
+			return false
+		}
+	}
+	return true
+}
+
+func assertionKeyEqual(a, b any) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	switch x := a.(type) {
+	case []byte:
+		y, ok := b.([]byte)
+		return ok && bytes.Equal(x, y)
+	case ed25519.PublicKey:
+		y, ok := b.(ed25519.PublicKey)
+		return ok && bytes.Equal(x, y)
+	case equaler:
+		return x.Equal(b)
+	}
+	return false
+}
+
+// Key types of assertionKey.
+const (
+	keyRSA = iota + 1
+	keyEC
+	keyEd25519
+	keyOct
+)
+
+// assertionKey is a registered verification key, reduced to what the
+// verifier needs.
+type assertionKey struct {
+	kid string
+	alg string // the JWK's "alg" member, if any (RFC 7517 §4.4)
+	kty int
+	crv elliptic.Curve
+	raw any // *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey or []byte
+}
+
+// supports reports whether k may verify a JWS with alg: the algorithm is
+// decided by the key's type, curve and alg member, never by the header
+// alone (RFC 8725 §3.1, S124). An RSA, EC or OKP key never verifies HS*.
+func (k *assertionKey) supports(alg string) bool {
+	if k.alg != "" && k.alg != alg {
+		return false
+	}
+	switch alg {
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		return k.kty == keyRSA
+	case "ES256":
+		return k.kty == keyEC && k.crv == elliptic.P256()
+	case "ES384":
+		return k.kty == keyEC && k.crv == elliptic.P384()
+	case "ES512":
+		return k.kty == keyEC && k.crv == elliptic.P521()
+	case "EdDSA":
+		return k.kty == keyEd25519
+	case "HS256":
+		return k.kty == keyOct && len(k.raw.([]byte)) >= 32
+	case "HS384":
+		return k.kty == keyOct && len(k.raw.([]byte)) >= 48
+	case "HS512":
+		return k.kty == keyOct && len(k.raw.([]byte)) >= 64
+	}
+	return false
+}
+
+// assertionKeysOf converts a registered key set into verification keys.
+// It keeps public signature keys only: private keys (a published private
+// key is compromised), symmetric keys, keys whose use or key_ops exclude
+// verification, RSA keys outside 2048-8192 bits, and unsupported curves
+// are dropped.
+func assertionKeysOf(set jwk.Set) []assertionKey {
+	if set == nil {
+		return nil
+	}
+	keys := make([]assertionKey, 0, set.Len())
+	for i := 0; i < set.Len(); i++ {
+		k, ok := set.Key(i)
+		if !ok || !isPublicSignatureJWK(k) {
+			continue
+		}
+		ak := assertionKey{kid: k.KeyID(), alg: k.Algorithm().String()}
+		var raw any
+		if err := k.Raw(&raw); err != nil {
+			continue
+		}
+		switch pub := raw.(type) {
+		case *rsa.PublicKey:
+			if bits := pub.N.BitLen(); bits < 2048 || bits > 8192 {
+				continue
+			}
+			ak.kty, ak.raw = keyRSA, pub
+		case *ecdsa.PublicKey:
+			if pub.Curve != elliptic.P256() && pub.Curve != elliptic.P384() && pub.Curve != elliptic.P521() {
+				continue
+			}
+			if _, err := pub.ECDH(); err != nil { // not a point on the curve
+				continue
+			}
+			ak.kty, ak.crv, ak.raw = keyEC, pub.Curve, pub
+		case ed25519.PublicKey:
+			if len(pub) != ed25519.PublicKeySize {
+				continue
+			}
+			ak.kty, ak.raw = keyEd25519, pub
+		default:
+			continue
+		}
+		keys = append(keys, ak)
+	}
+	return keys
+}
+
+// isPublicSignatureJWK reports whether k is a public key usable to verify
+// signatures (RFC 7517 §4.2-4.3).
+func isPublicSignatureJWK(k jwk.Key) bool {
+	switch k.(type) {
+	case jwk.RSAPublicKey, jwk.ECDSAPublicKey, jwk.OKPPublicKey:
+	default: // private and symmetric keys
+		return false
+	}
+	if use := k.KeyUsage(); use != "" && use != "sig" {
+		return false
+	}
+	if ops := k.KeyOps(); len(ops) > 0 {
+		for _, op := range ops {
+			if op == jwk.KeyOpVerify {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// clientAssertion is a parsed, not yet verified, client assertion.
+type clientAssertion struct {
+	signingInput []byte
+	signature    []byte
+
+	alg    string
+	kid    string
+	hasKID bool
+
+	iss, sub, aud, jti string
+	exp, iat, nbf      time.Time
+	hasIAT, hasNBF     bool
+}
+
+var assertionB64 = base64.RawURLEncoding.Strict()
+
+// splitAssertionJWS splits a JWS in compact serialization (RFC 7515 §7.1).
+// A JWE (five parts), the JSON serialization and unsigned JWS are refused.
+func splitAssertionJWS(s string) ([3]string, error) {
+	var parts [3]string
+	first := strings.IndexByte(s, '.')
+	if first < 0 {
+		return parts, assertionInvalid("not a compact JWS")
+	}
+	rest := s[first+1:]
+	second := strings.IndexByte(rest, '.')
+	if second < 0 {
+		return parts, assertionInvalid("not a compact JWS")
+	}
+	parts[0], parts[1], parts[2] = s[:first], rest[:second], rest[second+1:]
+	if strings.IndexByte(parts[2], '.') >= 0 {
+		return parts, assertionInvalid("not a compact JWS (a JWE?)")
+	}
+	if parts[0] == "" || parts[1] == "" {
+		return parts, assertionInvalid("empty JWS header or payload")
+	}
+	if parts[2] == "" {
+		return parts, assertionInvalid("unsigned JWS")
+	}
+	return parts, nil
+}
+
+// parseClientAssertion decodes an assertion and type-checks its header and
+// claims (RFC 7515 §4, RFC 7519 §4, RFC 7523 §3). It verifies nothing.
+func parseClientAssertion(s string) (*clientAssertion, error) {
+	if len(s) > MaxClientAssertionSize {
+		return nil, assertionInvalid("longer than the maximum size")
+	}
+	parts, err := splitAssertionJWS(s)
+	if err != nil {
+		return nil, err
+	}
+	header, err := decodeAssertionPart(parts[0], "header")
+	if err != nil {
+		return nil, err
+	}
+	jwt := &clientAssertion{
+		signingInput: []byte(s[:len(parts[0])+1+len(parts[1])]),
+	}
+	if jwt.signature, err = assertionB64.DecodeString(parts[2]); err != nil {
+		return nil, assertionInvalid("signature is not base64url")
+	}
+	if err := jwt.readHeader(header); err != nil {
+		return nil, err
+	}
+	claims, err := decodeAssertionPart(parts[1], "claims")
+	if err != nil {
+		return nil, err
+	}
+	if err := jwt.readClaims(claims); err != nil {
+		return nil, err
+	}
+	return jwt, nil
+}
+
+func (jwt *clientAssertion) readHeader(h map[string]json.RawMessage) error {
+	raw, ok := h["alg"]
+	if !ok {
+		return assertionInvalid("alg header is missing")
+	}
+	alg, err := assertionJSONString(raw)
+	if err != nil {
+		return assertionInvalid("alg header is not a string")
+	}
+	if alg == "" || strings.EqualFold(alg, "none") {
+		return assertionInvalid("unsigned JWS") // S123
+	}
+	jwt.alg = alg
+	if raw, ok := h["kid"]; ok {
+		if jwt.kid, err = assertionJSONString(raw); err != nil {
+			return assertionInvalid("kid header is not a string")
+		}
+		jwt.hasKID = true
+	}
+	if raw, ok := h["typ"]; ok {
+		typ, err := assertionJSONString(raw)
+		if err != nil {
+			return assertionInvalid("typ header is not a string")
+		}
+		if !acceptedAssertionType(typ) {
+			return assertionInvalid("typ header names another kind of JWT") // S50
+		}
+	}
+	// S127: we implement no JWS extension, so any crit is unknown
+	// (RFC 7515 §4.1.11); b64 (RFC 7797) and a nested JWT (cty) are not
+	// client assertions; enc and zip belong to JWE.
+	for _, name := range [...]string{"crit", "b64", "cty", "enc", "zip"} {
+		if _, ok := h[name]; ok {
+			return assertionInvalid(name + " header is not accepted")
+		}
+	}
+	// jwk, jku, x5c, x5u, x5t are deliberately ignored: keys come from
+	// the client's registration only (RFC 7523 §3 item 9, S47, S126).
+	return nil
+}
+
+// acceptedAssertionType reports whether typ may head a client assertion
+// (draft-ietf-oauth-rfc7523bis §4; RFC 7515 §4.1.9: compared
+// case-insensitively, "application/" may be omitted).
+func acceptedAssertionType(typ string) bool {
+	if len(typ) > len("application/") && strings.EqualFold(typ[:len("application/")], "application/") {
+		typ = typ[len("application/"):]
+	}
+	return strings.EqualFold(typ, "JWT") || strings.EqualFold(typ, TypeClientAuthenticationJWT)
+}
+
+func (jwt *clientAssertion) readClaims(c map[string]json.RawMessage) error {
+	var err error
+	for _, claim := range [...]struct {
+		name string
+		dst  *string
+	}{{"iss", &jwt.iss}, {"sub", &jwt.sub}, {"aud", &jwt.aud}, {"jti", &jwt.jti}} {
+		raw, ok := c[claim.name]
+		if !ok {
+			return assertionInvalid(claim.name + " claim is missing")
+		}
+		if *claim.dst, err = assertionJSONString(raw); err != nil {
+			// S42, S128: aud as an array, even of one string, is refused.
+			return assertionInvalid(claim.name + " claim is not a string")
+		}
+	}
+	if jwt.jti == "" || len(jwt.jti) > maxJTILength {
+		return assertionInvalid("jti claim is empty or too long")
+	}
+	raw, ok := c["exp"]
+	if !ok {
+		return assertionInvalid("exp claim is missing")
+	}
+	if jwt.exp, err = assertionNumericDate(raw); err != nil {
+		return assertionInvalid("exp claim is not a NumericDate")
+	}
+	if raw, ok := c["iat"]; ok {
+		if jwt.iat, err = assertionNumericDate(raw); err != nil {
+			return assertionInvalid("iat claim is not a NumericDate")
+		}
+		jwt.hasIAT = true
+	}
+	if raw, ok := c["nbf"]; ok {
+		if jwt.nbf, err = assertionNumericDate(raw); err != nil {
+			return assertionInvalid("nbf claim is not a NumericDate")
+		}
+		jwt.hasNBF = true
+	}
+	return nil
+}
+
+// maxAssertionNumericDate is 9999-12-31T23:59:59Z.
+const maxAssertionNumericDate = 253402300799
+
+// assertionNumericDate decodes a NumericDate (RFC 7519 §2): a JSON number of
+// seconds since the epoch, possibly fractional.
+func assertionNumericDate(raw json.RawMessage) (time.Time, error) {
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return time.Time{}, errors.New("not a number")
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxAssertionNumericDate {
+		return time.Time{}, errors.New("not a valid date")
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+}
+
+// assertionJSONString decodes a JSON string, and nothing else.
+func assertionJSONString(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", errors.New("not a string")
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
+// decodeAssertionPart base64url-decodes one part of a compact JWS and decodes it
+// as a JSON object with no duplicate member names and bounded nesting
+// (RFC 7515 §4, RFC 7519 §4, S127, S129).
+func decodeAssertionPart(part, what string) (map[string]json.RawMessage, error) {
+	data, err := assertionB64.DecodeString(part)
+	if err != nil {
+		return nil, assertionInvalid(what + " is not base64url")
+	}
+	m, err := decodeAssertionObject(data)
+	if err != nil {
+		return nil, assertionInvalid(what + " is not a JSON object without duplicate members")
+	}
+	return m, nil
+}
+
+// decodeAssertionObject decodes a JSON object, refusing duplicate member
+// names at the top level (after unescaping: "\u0061lg" is "alg"),
+// trailing data and nesting deeper than maxJSONDepth. Nested objects are
+// not read by the verifier, so their members are not checked for
+// duplicates.
+func decodeAssertionObject(data []byte) (map[string]json.RawMessage, error) {
+	members, err := scanAssertionJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	// Unmarshal keeps the last of duplicate names: a map smaller than the
+	// member count means a name repeated.
+	if len(m) != members {
+		return nil, errors.New("duplicate member")
+	}
+	return m, nil
+}
+
+// scanAssertionJSON checks that data starts as a JSON object and is nested
+// at most maxJSONDepth deep, and counts the object's members: the colons at
+// depth one outside strings. It does not validate the syntax; Unmarshal
+// does that.
+func scanAssertionJSON(data []byte) (members int, err error) {
+	i := 0
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	if i == len(data) || data[i] != '{' {
+		return 0, errors.New("not a JSON object")
+	}
+	depth, inString, escaped := 0, false, false
+	for _, c := range data[i:] {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > maxJSONDepth {
+				return 0, errors.New("JSON nested too deeply")
+			}
+		case c == '}' || c == ']':
+			depth--
+		case c == ':' && depth == 1:
+			members++
+		}
+	}
+	return members, nil
+}
+
+// assertionAlgs returns configured (or def when empty) restricted to the
+// algorithms in allowed, as a new slice.
+func assertionAlgs(configured, def, allowed []string) []string {
+	if len(configured) == 0 {
+		configured = def
+	}
+	algs := make([]string, 0, len(configured))
+	for _, alg := range configured {
+		if assertionAlgIn(allowed, alg) && !assertionAlgIn(algs, alg) {
+			algs = append(algs, alg)
+		}
+	}
+	return algs
+}
+
+func validateAssertionDurations(maxLifetime, skew time.Duration) error {
+	if maxLifetime < 0 {
+		return errors.New("MaxLifetime is negative")
+	}
+	if skew < 0 {
+		return errors.New("ClockSkew is negative")
+	}
+	return nil
+}
+
+func assertionAlgIn(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

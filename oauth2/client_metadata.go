@@ -1,0 +1,162 @@
+package oauth2
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/grantor-dev/grantor/storage"
+)
+
+// ClientMetadata is a client's registration metadata (RFC 7591 §2), as a
+// JSON document describes it, plus Grantor's extensions. Use it to load
+// clients from a file or an admin API; Client turns it into the record to
+// store, hashing the secret.
+type ClientMetadata struct {
+	ClientID                    string          `json:"client_id"`
+	ClientName                  string          `json:"client_name,omitempty"`
+	ClientSecret                string          `json:"client_secret,omitempty"`
+	RedirectURIs                []string        `json:"redirect_uris,omitempty"`
+	GrantTypes                  []string        `json:"grant_types,omitempty"`
+	Scope                       string          `json:"scope,omitempty"`
+	TokenEndpointAuthMethod     string          `json:"token_endpoint_auth_method,omitempty"`
+	TokenEndpointAuthSigningAlg string          `json:"token_endpoint_auth_signing_alg,omitempty"`
+	JWKS                        json.RawMessage `json:"jwks,omitempty"`
+	JWKSURI                     string          `json:"jwks_uri,omitempty"`
+
+	// ClientSecretHash is a Grantor extension: a hash made earlier by
+	// GenerateClientSecret or HashClientSecret, for files that must not
+	// hold the secret itself.
+	ClientSecretHash string `json:"client_secret_hash,omitempty"`
+	// DefaultScope is a Grantor extension: the scopes granted when a
+	// request names none (a subset of Scope).
+	DefaultScope string `json:"default_scope,omitempty"`
+	// Audience is a Grantor extension: the "aud" of the client's access
+	// tokens.
+	Audience []string `json:"audience,omitempty"`
+}
+
+// Client validates the metadata and returns the client record. A
+// client_secret is hashed with HashClientSecret and not kept; a
+// client_secret_hash is taken as it is. Defaults follow RFC 7591 §2:
+// token_endpoint_auth_method client_secret_basic, grant_types
+// authorization_code.
+func (m *ClientMetadata) Client() (*storage.Client, error) {
+	if m.ClientID == "" {
+		return nil, errors.New("oauth2: client metadata has no client_id")
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("oauth2: client %q: %s", m.ClientID, fmt.Sprintf(format, args...))
+	}
+	c := &storage.Client{
+		ID:                          m.ClientID,
+		Name:                        m.ClientName,
+		TokenEndpointAuthMethod:     m.TokenEndpointAuthMethod,
+		TokenEndpointAuthSigningAlg: m.TokenEndpointAuthSigningAlg,
+		JWKSURI:                     m.JWKSURI,
+		RedirectURIs:                slices.Clone(m.RedirectURIs),
+		GrantTypes:                  slices.Clone(m.GrantTypes),
+		Audience:                    slices.Clone(m.Audience),
+	}
+	if c.TokenEndpointAuthMethod == "" {
+		c.TokenEndpointAuthMethod = AuthMethodClientSecretBasic
+	}
+	if len(c.GrantTypes) == 0 {
+		c.GrantTypes = []string{"authorization_code"}
+	}
+	var err error
+	if c.Scopes, err = ParseScope(m.Scope); err != nil {
+		return nil, fail("malformed scope")
+	}
+	if c.DefaultScopes, err = ParseScope(m.DefaultScope); err != nil {
+		return nil, fail("malformed default_scope")
+	}
+	if CheckScopeSubset(c.DefaultScopes, c.Scopes) != nil {
+		return nil, fail("default_scope must be a subset of scope")
+	}
+	for _, uri := range c.RedirectURIs {
+		if err := ValidateRedirectURI(uri); err != nil {
+			return nil, fail("%v", err)
+		}
+	}
+
+	usesSecret := c.TokenEndpointAuthMethod == AuthMethodClientSecretBasic || c.TokenEndpointAuthMethod == AuthMethodClientSecretPost
+	switch {
+	case m.ClientSecret != "" && m.ClientSecretHash != "":
+		return nil, fail("give client_secret or client_secret_hash, not both")
+	case usesSecret && m.ClientSecret == "" && m.ClientSecretHash == "":
+		return nil, fail("method %s needs a client_secret or client_secret_hash", c.TokenEndpointAuthMethod)
+	case !usesSecret && (m.ClientSecret != "" || m.ClientSecretHash != ""):
+		return nil, fail("method %s takes no client secret", c.TokenEndpointAuthMethod)
+	case m.ClientSecret != "":
+		if c.SecretHash, err = HashClientSecret(m.ClientSecret); err != nil {
+			return nil, fail("%v", err)
+		}
+	case m.ClientSecretHash != "":
+		// An unknown format would fail every authentication; say so now.
+		if err := VerifyClientSecret(m.ClientSecretHash, "probe"); err != nil && !errors.Is(err, ErrClientSecretMismatch) {
+			return nil, fail("client_secret_hash: %v", err)
+		}
+		c.SecretHash = m.ClientSecretHash
+	}
+
+	switch c.TokenEndpointAuthMethod {
+	case AuthMethodClientSecretBasic, AuthMethodClientSecretPost, AuthMethodNone, AuthMethodClientSecretJWT:
+		if len(m.JWKS) > 0 || m.JWKSURI != "" {
+			return nil, fail("jwks and jwks_uri are only for private_key_jwt")
+		}
+	case AuthMethodPrivateKeyJWT:
+		if (len(m.JWKS) > 0) == (m.JWKSURI != "") {
+			return nil, fail("private_key_jwt needs exactly one of jwks and jwks_uri")
+		}
+		if m.JWKSURI != "" {
+			if u, err := url.Parse(m.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" {
+				return nil, fail("jwks_uri must be an https URL")
+			}
+		}
+		c.JWKS = slices.Clone([]byte(m.JWKS))
+	default:
+		return nil, fail("unknown token_endpoint_auth_method %q", c.TokenEndpointAuthMethod)
+	}
+	return c, nil
+}
+
+// ValidateRedirectURI checks a redirect URI before it is registered
+// (RFC 6749 §3.1.2, RFC 9700 §2.1 and §4.1, OAuth 2.1 §2.3.1, RFC 8252 §7):
+// an absolute URI without a fragment or wildcard; https, or http only on a
+// loopback IP literal, or a private-use scheme that contains a dot
+// (reverse domain name); never javascript:, data:, file: and the like.
+func ValidateRedirectURI(uri string) error {
+	u, err := url.Parse(uri)
+	if err != nil || !u.IsAbs() {
+		return fmt.Errorf("redirect URI %q is not an absolute URI", uri)
+	}
+	if u.Fragment != "" || strings.Contains(uri, "#") {
+		return fmt.Errorf("redirect URI %q must not have a fragment", uri)
+	}
+	if strings.Contains(uri, "*") {
+		return fmt.Errorf("redirect URI %q must not contain a wildcard", uri)
+	}
+	if u.User != nil {
+		return fmt.Errorf("redirect URI %q must not contain user information", uri)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case scheme == "https":
+		if u.Host == "" {
+			return fmt.Errorf("redirect URI %q has no host", uri)
+		}
+	case scheme == "http":
+		if ip := u.Hostname(); ip == "localhost" || !isLoopbackHost(ip) {
+			return fmt.Errorf("redirect URI %q: http is allowed only for loopback IP literals (RFC 8252 §7.3)", uri)
+		}
+	case strings.Contains(scheme, "."):
+		// A private-use scheme of a native app (RFC 8252 §7.1).
+	default:
+		return fmt.Errorf("redirect URI %q has a scheme that is not allowed", uri)
+	}
+	return nil
+}

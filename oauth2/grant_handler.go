@@ -1,0 +1,95 @@
+package oauth2
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/grantor-dev/grantor/storage"
+)
+
+// GrantHandler handles token requests of one grant type (RFC 6749 §4,
+// and the extension grants of later RFCs).
+//
+// The Provider has parsed the request, authenticated the client and
+// checked that the client is registered for the grant type when it calls
+// HandleTokenRequest. The handler validates its own parameters without
+// changing anything, and returns what to issue together with its use-once
+// step (Issue.Consume: consuming a code, rotating a refresh token). The
+// Provider then finishes its own checks, mints the tokens, calls Consume,
+// and stores and returns the tokens: a request refused at any step before
+// Consume uses nothing up. Errors should be *Error values; any other error
+// is answered as server_error.
+type GrantHandler interface {
+	// GrantType is the grant_type value this handler answers.
+	GrantType() string
+
+	// HandleTokenRequest validates req and returns what to issue.
+	HandleTokenRequest(ctx context.Context, req *TokenRequest) (*Issue, error)
+}
+
+// GrantFactory builds a GrantHandler for a Provider. Factories are passed
+// in Config.Grants and called once by NewProvider, which hands them the
+// Provider so that the handler can use its clock, its issuer and its
+// refresh token format. A factory returns an error for an incomplete
+// configuration.
+type GrantFactory func(p *Provider) (GrantHandler, error)
+
+// TokenRequest is a parsed token request from an authenticated client
+// (RFC 6749 §3.2).
+type TokenRequest struct {
+	// GrantType is the grant_type parameter.
+	GrantType string
+	// Client is the authenticated client.
+	Client *storage.Client
+	// Form holds the body parameters. Duplicates have been refused,
+	// empty values removed, and client credentials (client_secret,
+	// client_assertion) taken out.
+	Form url.Values
+	// Scopes is the parsed scope parameter, nil when it was absent.
+	Scopes []string
+	// Resources are the resource parameters (RFC 8707 §2), each an
+	// absolute URI without a fragment; nil when there were none. The
+	// Provider narrows the access token's audience to them.
+	Resources []string
+	// Now is the time of the request on the Provider's clock.
+	Now time.Time
+	// HTTPRequest is the underlying request. Its body has been read.
+	HTTPRequest *http.Request
+}
+
+// Issue is what a GrantHandler asks the Provider to issue.
+type Issue struct {
+	// GrantID continues an existing grant (a refresh). Empty starts a
+	// new grant.
+	GrantID string
+	// Subject is the resource owner, or the client's own subject when no
+	// resource owner is involved (RFC 9068 §2.2).
+	Subject string
+	// Scopes are the access token's scopes.
+	Scopes []string
+	// GrantScopes are the scopes of the grant, kept on the refresh token
+	// so that later refreshes can ask for them again. Nil means Scopes.
+	GrantScopes []string
+	// Audience is the audience the grant allows: the access token's
+	// "aud", unless the request names resources (RFC 8707), which must
+	// then be among it. Nil means the client's registered audience, or
+	// else the Provider's default.
+	Audience []string
+	// Claims are extra claims of the grant, put into access tokens and
+	// carried across refreshes.
+	Claims map[string]any
+	// RefreshToken asks for a refresh token as well.
+	RefreshToken bool
+	// GrantExpiresAt is the absolute end of an existing grant. Zero on a
+	// new grant means now plus Config.GrantLifetime.
+	GrantExpiresAt time.Time
+	// Consume, when set, is the handler's atomic use-once step. The
+	// Provider calls it once every check has passed and the tokens are
+	// minted, just before it stores them; its error is the response. If
+	// the tokens then cannot be stored, the Provider revokes the grant
+	// (GrantID), so a consumed credential never leaves a live grant
+	// behind without its tokens.
+	Consume func(ctx context.Context) error
+}

@@ -1,0 +1,394 @@
+package oauth2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// Defaults of [JWKSFetcher], the fetcher of clients' jwks_uri (RFC 7591
+// §2).
+const (
+	DefaultJWKSTimeout            = 5 * time.Second
+	DefaultJWKSMaxBytes           = 64 << 10
+	DefaultJWKSCacheTTL           = 5 * time.Minute
+	DefaultJWKSMinRefetchInterval = 30 * time.Second
+)
+
+// ErrJWKSFetch is wrapped by every error of [JWKSFetcher.KeySet]: the
+// client's jwks_uri (RFC 7591 §2) could not be fetched or parsed.
+var ErrJWKSFetch = errors.New("oauth2: fetching the client's jwks_uri failed")
+
+// maxJWKSCacheEntries is the size above which the cache drops expired
+// entries before adding one.
+const maxJWKSCacheEntries = 1024
+
+// JWKSFetcher fetches and caches the public key sets that clients publish
+// at their jwks_uri (RFC 7591 §2, RFC 7517 §5), for verifying
+// private_key_jwt assertions. It is safe by default (SECURITY-CHECKLIST
+// S51, FAPI 2.0 §5.4.2):
+//
+//   - only https URLs are fetched;
+//   - with the default HTTP client, connections to loopback, private
+//     (RFC 1918, fc00::/7), link-local (169.254.0.0/16 with cloud metadata
+//     services, fe80::/10), CGNAT (100.64.0.0/10), unspecified, multicast,
+//     reserved and documentation addresses are refused. The check runs on
+//     the resolved address at dial time, after DNS, so a name that resolves
+//     (or re-resolves) to such an address is refused too. Proxies from the
+//     environment are not used, since they would hide the target address;
+//   - each fetch is bounded by Timeout and the body by MaxBytes;
+//   - a set is cached for CacheTTL, and a refresh forced by an unknown kid
+//     happens at most once per MinRefetchInterval per URI, so a flood of
+//     assertions with made-up kids cannot make us flood the client's
+//     server. A failed fetch is not retried before MinRefetchInterval;
+//   - private and symmetric keys in a fetched set are dropped: a set
+//     published on the web holds public keys only.
+//
+// The zero value is ready to use. A JWKSFetcher is safe for concurrent use
+// and must not be copied after first use.
+type JWKSFetcher struct {
+	// HTTPClient makes the requests. Nil means a client built from the
+	// settings below, with the address checks described above. A client
+	// given here is used as it is: its transport is then responsible for
+	// refusing internal addresses.
+	HTTPClient *http.Client
+
+	// AllowPrivateAddresses switches the address checks off and also
+	// allows http URLs. For tests (httptest) and intranets only.
+	AllowPrivateAddresses bool
+
+	// Timeout bounds each fetch, from dialing to the end of the body.
+	// Zero means DefaultJWKSTimeout (5 s).
+	Timeout time.Duration
+
+	// MaxBytes is the largest body accepted; a larger one is an error.
+	// Zero means DefaultJWKSMaxBytes (64 KiB).
+	MaxBytes int64
+
+	// CacheTTL is how long a fetched set is used without fetching it
+	// again. Zero means DefaultJWKSCacheTTL (5 min).
+	CacheTTL time.Duration
+
+	// MinRefetchInterval is the least time between two fetches of one
+	// URI, whatever asks for them. Zero means
+	// DefaultJWKSMinRefetchInterval (30 s).
+	MinRefetchInterval time.Duration
+
+	// Now is the clock for the cache. Nil means time.Now.
+	Now func() time.Time
+
+	clientOnce sync.Once
+	client     *http.Client
+
+	mu    sync.Mutex
+	cache map[string]*jwksEntry
+}
+
+// jwksEntry is the cache state of one URI. Its fields are guarded by sem,
+// a one-slot semaphore held while the entry is read, written or fetched,
+// so that concurrent requests for one URI cause one fetch.
+type jwksEntry struct {
+	sem         chan struct{}
+	set         jwk.Set
+	expires     time.Time
+	lastAttempt time.Time
+	err         error
+}
+
+// Validate reports negative durations or sizes.
+func (f *JWKSFetcher) Validate() error {
+	if f.Timeout < 0 || f.CacheTTL < 0 || f.MinRefetchInterval < 0 || f.MaxBytes < 0 {
+		return errors.New("oauth2: JWKSFetcher: negative Timeout, CacheTTL, MinRefetchInterval or MaxBytes")
+	}
+	return nil
+}
+
+// KeySet returns the public signature keys published at uri (RFC 7591 §2,
+// jwks_uri), from the cache while it is fresh. forceRefresh asks for a new
+// copy, because an assertion names a kid the cached set lacks; it is
+// honoured at most once per MinRefetchInterval, and otherwise the cached
+// set is returned. Errors wrap ErrJWKSFetch.
+func (f *JWKSFetcher) KeySet(ctx context.Context, uri string, forceRefresh bool) (jwk.Set, error) {
+	if err := f.checkURL(uri); err != nil {
+		return nil, err
+	}
+	e := f.entry(uri)
+	select {
+	case e.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrJWKSFetch, ctx.Err())
+	}
+	defer func() { <-e.sem }()
+
+	now := f.now()
+	fresh := e.set != nil && now.Before(e.expires)
+	if fresh && !forceRefresh {
+		return e.set, nil
+	}
+	if !e.lastAttempt.IsZero() && now.Sub(e.lastAttempt) < f.minRefetch() {
+		// Rate-limited: answer with what we have.
+		if e.set != nil && (fresh || e.err == nil) {
+			return e.set, nil
+		}
+		if e.err != nil {
+			return nil, e.err
+		}
+	}
+
+	previous := e.lastAttempt
+	e.lastAttempt = now
+	set, err := f.fetch(ctx, uri)
+	if err != nil {
+		if ctx.Err() != nil {
+			// Our caller gave up: do not hold that against the URI.
+			e.lastAttempt = previous
+			return nil, err
+		}
+		e.err = err
+		if fresh {
+			return e.set, nil
+		}
+		return nil, err
+	}
+	e.set, e.err, e.expires = set, nil, now.Add(f.cacheTTL())
+	return set, nil
+}
+
+func (f *JWKSFetcher) entry(uri string) *jwksEntry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cache == nil {
+		f.cache = make(map[string]*jwksEntry)
+	}
+	if e, ok := f.cache[uri]; ok {
+		return e
+	}
+	if len(f.cache) >= maxJWKSCacheEntries {
+		f.sweepLocked()
+	}
+	e := &jwksEntry{sem: make(chan struct{}, 1)}
+	f.cache[uri] = e
+	return e
+}
+
+// sweepLocked drops the entries that are idle and no longer useful.
+func (f *JWKSFetcher) sweepLocked() {
+	now := f.now()
+	for uri, e := range f.cache {
+		select {
+		case e.sem <- struct{}{}:
+		default:
+			continue // in use
+		}
+		if !now.Before(e.expires) && now.Sub(e.lastAttempt) >= f.minRefetch() {
+			delete(f.cache, uri)
+		}
+		<-e.sem
+	}
+}
+
+func (f *JWKSFetcher) checkURL(uri string) error {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return fmt.Errorf("%w: jwks_uri is not a URL", ErrJWKSFetch)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && f.AllowPrivateAddresses:
+	default:
+		return fmt.Errorf("%w: jwks_uri is not an https URL", ErrJWKSFetch)
+	}
+	if u.Host == "" || u.User != nil {
+		return fmt.Errorf("%w: jwks_uri has no host, or has user information", ErrJWKSFetch)
+	}
+	return nil
+}
+
+// fetch GETs uri and parses the body as a JWK set, keeping public keys
+// only.
+func (f *JWKSFetcher) fetch(ctx context.Context, uri string) (jwk.Set, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrJWKSFetch, err)
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := f.httpClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrJWKSFetch, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: %s answered %d", ErrJWKSFetch, uri, resp.StatusCode)
+	}
+	max := f.maxBytes()
+	if resp.ContentLength > max {
+		return nil, fmt.Errorf("%w: %s: body larger than %d bytes", ErrJWKSFetch, uri, max)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: reading the body: %w", ErrJWKSFetch, uri, err)
+	}
+	if int64(len(body)) > max {
+		return nil, fmt.Errorf("%w: %s: body larger than %d bytes", ErrJWKSFetch, uri, max)
+	}
+	parsed, err := jwk.Parse(body, jwk.WithIgnoreParseError(true))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: not a JWK set", ErrJWKSFetch, uri)
+	}
+	public := jwk.NewSet()
+	for i := 0; i < parsed.Len(); i++ {
+		if k, ok := parsed.Key(i); ok && isPublicSignatureJWK(k) {
+			_ = public.AddKey(k)
+		}
+	}
+	return public, nil
+}
+
+func (f *JWKSFetcher) httpClient() *http.Client {
+	if f.HTTPClient != nil {
+		return f.HTTPClient
+	}
+	f.clientOnce.Do(func() {
+		timeout := f.timeout()
+		dialer := &net.Dialer{Timeout: timeout}
+		if !f.AllowPrivateAddresses {
+			dialer.Control = refuseNonPublicAddress
+		}
+		f.client = &http.Client{
+			Timeout: timeout,
+			Transport: &http.Transport{
+				Proxy:                  nil, // a proxy would hide the target address from the dial check
+				DialContext:            dialer.DialContext,
+				TLSHandshakeTimeout:    timeout,
+				ResponseHeaderTimeout:  timeout,
+				MaxResponseHeaderBytes: 16 << 10,
+				MaxIdleConns:           16,
+				IdleConnTimeout:        90 * time.Second,
+				ForceAttemptHTTP2:      true,
+			},
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if len(via) >= 3 {
+					return errors.New("too many redirects")
+				}
+				if req.URL.Scheme != "https" && !f.AllowPrivateAddresses {
+					return errors.New("redirect to a URL that is not https")
+				}
+				return nil
+			},
+		}
+	})
+	return f.client
+}
+
+// refuseNonPublicAddress is a net.Dialer Control function: it runs on the
+// resolved address just before connecting, and refuses every address that
+// is not a public unicast one (S51). Running after resolution is what
+// defeats DNS rebinding.
+func refuseNonPublicAddress(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("refusing to dial %q: not an IP address", address)
+	}
+	if !isPublicAddr(ap.Addr()) {
+		return fmt.Errorf("refusing to dial %s: not a public address", ap.Addr())
+	}
+	return nil
+}
+
+// nonPublicPrefixes are the special-purpose ranges (RFC 6890 and the IANA
+// registries) that netip's predicates do not cover.
+var nonPublicPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // CGNAT, RFC 6598
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // TEST-NET-1
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // TEST-NET-2
+	netip.MustParsePrefix("203.0.113.0/24"),  // TEST-NET-3
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
+}
+
+var (
+	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")   // RFC 6052
+	nat64Local  = netip.MustParsePrefix("64:ff9b:1::/48") // RFC 8215
+	sixToFour   = netip.MustParsePrefix("2002::/16")      // RFC 3056
+)
+
+// isPublicAddr reports whether ip is a public unicast address. IPv6
+// addresses that embed an IPv4 address (mapped, NAT64, 6to4) are judged by
+// the IPv4 address.
+func isPublicAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		b := ip.As16()
+		switch {
+		case nat64Prefix.Contains(ip):
+			return isPublicAddr(netip.AddrFrom4([4]byte(b[12:16])))
+		case nat64Local.Contains(ip):
+			return false
+		case sixToFour.Contains(ip):
+			return isPublicAddr(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	if !ip.IsValid() || ip.IsUnspecified() || ip.IsLoopback() || ip.IsPrivate() ||
+		ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() ||
+		ip.IsMulticast() || !ip.IsGlobalUnicast() {
+		return false
+	}
+	for _, p := range nonPublicPrefixes {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *JWKSFetcher) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func (f *JWKSFetcher) timeout() time.Duration {
+	if f.Timeout > 0 {
+		return f.Timeout
+	}
+	return DefaultJWKSTimeout
+}
+
+func (f *JWKSFetcher) maxBytes() int64 {
+	if f.MaxBytes > 0 {
+		return f.MaxBytes
+	}
+	return DefaultJWKSMaxBytes
+}
+
+func (f *JWKSFetcher) cacheTTL() time.Duration {
+	if f.CacheTTL > 0 {
+		return f.CacheTTL
+	}
+	return DefaultJWKSCacheTTL
+}
+
+func (f *JWKSFetcher) minRefetch() time.Duration {
+	if f.MinRefetchInterval > 0 {
+		return f.MinRefetchInterval
+	}
+	return DefaultJWKSMinRefetchInterval
+}

@@ -1,0 +1,93 @@
+package oauth2
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+
+	"github.com/grantor-dev/grantor/token"
+)
+
+// Metadata is the authorization server metadata document (RFC 8414 §2).
+// It is generated from what is registered with the Provider: nothing that
+// is not registered is advertised.
+type Metadata struct {
+	Issuer                                string   `json:"issuer"`
+	TokenEndpoint                         string   `json:"token_endpoint"`
+	JWKSURI                               string   `json:"jwks_uri,omitempty"`
+	ScopesSupported                       []string `json:"scopes_supported,omitempty"`
+	ResponseTypesSupported                []string `json:"response_types_supported"`
+	GrantTypesSupported                   []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported     []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgsSupported []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+}
+
+// Metadata returns the metadata document of the Provider.
+func (p *Provider) Metadata() Metadata {
+	m := Metadata{
+		Issuer:                            p.issuer,
+		TokenEndpoint:                     p.TokenEndpoint(),
+		ScopesSupported:                   slices.Clone(p.scopesSupported),
+		ResponseTypesSupported:            []string{},
+		GrantTypesSupported:               slices.Clone(p.grantTypes),
+		TokenEndpointAuthMethodsSupported: slices.Clone(p.authMethods),
+	}
+	if _, ok := p.accessTokens.(token.KeyPublisher); ok {
+		m.JWKSURI = p.issuer + JWKSPath
+	}
+	for _, method := range p.authMethods {
+		if r, ok := p.authenticators[method].(SigningAlgorithmsReporter); ok {
+			for _, alg := range r.SigningAlgorithms() {
+				if !slices.Contains(m.TokenEndpointAuthSigningAlgsSupported, alg) {
+					m.TokenEndpointAuthSigningAlgsSupported = append(m.TokenEndpointAuthSigningAlgsSupported, alg)
+				}
+			}
+		}
+	}
+	return m
+}
+
+func (p *Provider) buildMetadata() ([]byte, error) {
+	return json.Marshal(p.Metadata())
+}
+
+// MetadataHandler serves the metadata document (RFC 8414 §3). Mount it at
+// MetadataPath followed by the issuer's path, as Handler does.
+func (p *Provider) MetadataHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			WriteError(w, &Error{Code: ErrInvalidRequest, Description: "the method must be GET", Status: http.StatusMethodNotAllowed})
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "public, max-age=3600")
+		_, _ = w.Write(p.metadata)
+	})
+}
+
+// JWKSHandler serves the public keys that verify the Provider's JWT access
+// tokens (RFC 7517 §5), or returns nil when access tokens are not JWTs.
+func (p *Provider) JWKSHandler() http.Handler {
+	pub, ok := p.accessTokens.(token.KeyPublisher)
+	if !ok {
+		return nil
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			WriteError(w, &Error{Code: ErrInvalidRequest, Description: "the method must be GET", Status: http.StatusMethodNotAllowed})
+			return
+		}
+		doc, err := pub.JWKS()
+		if err != nil {
+			p.writeError(w, r, NewError(ErrServerError, "the key set is unavailable").WithCause(err))
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/jwk-set+json")
+		h.Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(doc)
+	})
+}

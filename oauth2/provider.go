@@ -1,0 +1,308 @@
+package oauth2
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/token"
+)
+
+// Paths of the endpoints, relative to the issuer's path. The metadata
+// document is at the well-known path with the issuer's path appended
+// (RFC 8414 §3.1).
+const (
+	TokenPath    = "/token"
+	JWKSPath     = "/jwks.json"
+	MetadataPath = "/.well-known/oauth-authorization-server"
+)
+
+// Prefix of refresh tokens. Access tokens are "gr_at_…" when opaque.
+const (
+	refreshTokenPrefix = "gr_rt_"
+	accessTokenPrefix  = "gr_at_"
+)
+
+// Provider is an OAuth 2.x authorization server. It hands out one
+// http.Handler per endpoint; Handler mounts them all at the paths the
+// metadata document advertises. A Provider is safe for concurrent use.
+type Provider struct {
+	issuer     string
+	issuerPath string
+
+	clients       storage.ClientStore
+	tokens        storage.TokenStore
+	accessTokens  token.AccessTokenStrategy
+	refreshTokens *token.Opaque
+
+	handlers       map[string]GrantHandler
+	grantTypes     []string
+	authenticators map[string]ClientAuthenticator
+	authMethods    []string
+	limiter        *failureLimiter
+
+	accessTokenLifetime  time.Duration
+	refreshTokenLifetime time.Duration
+	grantLifetime        time.Duration
+	defaultAudience      []string
+	scopesSupported      []string
+	claimsHook           func(context.Context, *TokenRequest, *token.Claims) error
+	maxRequestBytes      int64
+
+	clock  func() time.Time
+	rand   io.Reader
+	logger *slog.Logger
+	events EventFunc
+
+	metadata []byte
+}
+
+// NewProvider validates cfg and returns a Provider. An unsafe or
+// incomplete configuration is an error; there is no half-working Provider.
+func NewProvider(cfg Config) (*Provider, error) {
+	p := &Provider{
+		clients:              cfg.Clients,
+		tokens:               cfg.Tokens,
+		accessTokens:         cfg.AccessTokens,
+		accessTokenLifetime:  orDefault(cfg.AccessTokenLifetime, defaultAccessTokenLifetime),
+		refreshTokenLifetime: orDefault(cfg.RefreshTokenLifetime, defaultRefreshTokenLifetime),
+		grantLifetime:        orDefault(cfg.GrantLifetime, defaultGrantLifetime),
+		scopesSupported:      slices.Clone(cfg.ScopesSupported),
+		claimsHook:           cfg.AccessTokenClaims,
+		maxRequestBytes:      orDefault(cfg.MaxRequestBytes, defaultMaxRequestBytes),
+		clock:                cfg.Clock,
+		rand:                 cfg.Rand,
+		logger:               cfg.Logger,
+		events:               cfg.Events,
+		handlers:             make(map[string]GrantHandler),
+		authenticators:       make(map[string]ClientAuthenticator),
+	}
+	if p.clock == nil {
+		p.clock = time.Now
+	}
+	if p.rand == nil {
+		p.rand = rand.Reader
+	}
+	if p.logger == nil {
+		p.logger = slog.New(slog.DiscardHandler)
+	}
+
+	u, err := validateIssuer(cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	p.issuer, p.issuerPath = cfg.Issuer, u.Path
+	p.defaultAudience = slices.Clone(cfg.DefaultAudience)
+	if len(p.defaultAudience) == 0 {
+		p.defaultAudience = []string{p.issuer}
+	}
+
+	if cfg.Clients == nil {
+		return nil, errors.New("oauth2: Config.Clients is required")
+	}
+	if cfg.Tokens == nil {
+		return nil, errors.New("oauth2: Config.Tokens is required")
+	}
+	if len(cfg.TokenKeys) == 0 {
+		return nil, errors.New("oauth2: Config.TokenKeys needs at least one HMAC key of 32 bytes or more")
+	}
+	if p.accessTokenLifetime < 0 || p.refreshTokenLifetime < 0 || p.grantLifetime < 0 {
+		return nil, errors.New("oauth2: token lifetimes must not be negative")
+	}
+	p.refreshTokens, err = token.NewOpaque(refreshTokenPrefix, cfg.TokenKeys, token.WithRand(p.rand))
+	if err != nil {
+		return nil, fmt.Errorf("oauth2: Config.TokenKeys: %w", err)
+	}
+	if p.accessTokens == nil {
+		if p.accessTokens, err = token.NewOpaque(accessTokenPrefix, cfg.TokenKeys, token.WithRand(p.rand)); err != nil {
+			return nil, fmt.Errorf("oauth2: Config.TokenKeys: %w", err)
+		}
+	}
+
+	if err := p.setAuthenticators(cfg.ClientAuthenticators); err != nil {
+		return nil, err
+	}
+	p.limiter = newFailureLimiter(cfg.AuthFailureLimit, orDefault(cfg.AuthFailureWindow, defaultAuthFailureWindow))
+
+	for i, f := range cfg.Grants {
+		if f == nil {
+			return nil, fmt.Errorf("oauth2: Config.Grants[%d] is nil", i)
+		}
+		h, err := f(p)
+		if err != nil {
+			return nil, fmt.Errorf("oauth2: Config.Grants[%d]: %w", i, err)
+		}
+		gt := h.GrantType()
+		if gt == "" {
+			return nil, fmt.Errorf("oauth2: Config.Grants[%d] has an empty grant type", i)
+		}
+		if _, dup := p.handlers[gt]; dup {
+			return nil, fmt.Errorf("oauth2: two handlers registered for grant type %q", gt)
+		}
+		if v, ok := h.(Validator); ok {
+			if err := v.Validate(); err != nil {
+				return nil, fmt.Errorf("oauth2: grant type %q: %w", gt, err)
+			}
+		}
+		p.handlers[gt] = h
+		p.grantTypes = append(p.grantTypes, gt)
+	}
+	slices.Sort(p.grantTypes)
+
+	if p.metadata, err = p.buildMetadata(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Provider) setAuthenticators(list []ClientAuthenticator) error {
+	if list == nil {
+		list = []ClientAuthenticator{ClientSecretBasic{}, ClientSecretPost{}, NoClientAuthentication{}}
+	}
+	for i, a := range list {
+		if a == nil {
+			return fmt.Errorf("oauth2: Config.ClientAuthenticators[%d] is nil", i)
+		}
+		m := a.Method()
+		if _, dup := p.authenticators[m]; dup {
+			return fmt.Errorf("oauth2: two client authenticators for method %q", m)
+		}
+		if v, ok := a.(Validator); ok {
+			if err := v.Validate(); err != nil {
+				return fmt.Errorf("oauth2: client authentication method %q: %w", m, err)
+			}
+		}
+		p.authenticators[m] = a
+		p.authMethods = append(p.authMethods, m)
+	}
+	slices.Sort(p.authMethods)
+	return nil
+}
+
+// validateIssuer checks the rules of RFC 8414 §2 for an issuer identifier,
+// and that it uses TLS outside loopback (RFC 9700 §2.6).
+func validateIssuer(issuer string) (*url.URL, error) {
+	if issuer == "" {
+		return nil, errors.New("oauth2: Config.Issuer is required")
+	}
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2: Config.Issuer: %w", err)
+	}
+	switch {
+	case u.Opaque != "" || u.Host == "":
+		return nil, fmt.Errorf("oauth2: Config.Issuer %q is not an absolute URL with a host", issuer)
+	case strings.ContainsAny(issuer, "?#"):
+		return nil, fmt.Errorf("oauth2: Config.Issuer %q must have no query and no fragment (RFC 8414 §2)", issuer)
+	case u.User != nil:
+		return nil, fmt.Errorf("oauth2: Config.Issuer %q must have no user information", issuer)
+	case strings.HasSuffix(u.Path, "/"):
+		return nil, fmt.Errorf("oauth2: Config.Issuer %q must not end with a slash", issuer)
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+	default:
+		return nil, fmt.Errorf("oauth2: Config.Issuer %q must use https (http only for loopback hosts)", issuer)
+	}
+	if u.RawPath != "" {
+		return nil, fmt.Errorf("oauth2: Config.Issuer %q must have no escaped characters in its path", issuer)
+	}
+	return u, nil
+}
+
+// isLoopbackHost reports whether host is "localhost" or a loopback IP
+// literal (127.0.0.0/8, ::1).
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Issuer returns the issuer identifier.
+func (p *Provider) Issuer() string { return p.issuer }
+
+// Now returns the current time on the Provider's clock.
+func (p *Provider) Now() time.Time { return p.clock() }
+
+// Logger returns the Provider's logger, for grant handlers.
+func (p *Provider) Logger() *slog.Logger { return p.logger }
+
+// TokenEndpoint returns the URL of the token endpoint (RFC 6749 §3.2).
+func (p *Provider) TokenEndpoint() string { return p.issuer + TokenPath }
+
+// RefreshTokenKey checks a presented refresh token's signature, without a
+// storage lookup, and returns the key its record is stored under. A token
+// that is malformed, forged or not a refresh token is token.ErrInvalid.
+func (p *Provider) RefreshTokenKey(refreshToken string) (string, error) {
+	return p.refreshTokens.Signature(refreshToken)
+}
+
+// Emit sends e to the configured event hook, setting its time when unset.
+func (p *Provider) Emit(ctx context.Context, e Event) {
+	if p.events == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = p.clock()
+	}
+	p.events(ctx, e)
+}
+
+// RevokeGrant revokes every token of a grant and emits EventGrantRevoked.
+func (p *Provider) RevokeGrant(ctx context.Context, grantID, clientID, subject, reason string) error {
+	if err := p.tokens.RevokeGrant(ctx, grantID, p.clock()); err != nil {
+		return err
+	}
+	p.Emit(ctx, Event{Type: EventGrantRevoked, ClientID: clientID, Subject: subject, GrantID: grantID, Reason: reason})
+	return nil
+}
+
+// newID returns a random identifier of 128 bits.
+func (p *Provider) newID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(p.rand, b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// Handler returns a handler that serves every endpoint at its path below
+// the issuer's path: the token endpoint, the metadata document and, when
+// access tokens are JWTs, the JWKS. Mount it at the root of the issuer's
+// host, or take the endpoints one by one for a mux of your own.
+func (p *Provider) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(p.issuerPath+TokenPath, p.TokenHandler())
+	mux.Handle(MetadataPath+p.issuerPath, p.MetadataHandler())
+	if h := p.JWKSHandler(); h != nil {
+		mux.Handle(p.issuerPath+JWKSPath, h)
+	}
+	return mux
+}
+
+// AccessTokenKey checks a presented access token's integrity with the
+// access token strategy, without a storage lookup, and returns the key its
+// record is stored under.
+func (p *Provider) AccessTokenKey(ctx context.Context, accessToken string) (string, error) {
+	return p.accessTokens.AccessTokenKey(ctx, accessToken)
+}

@@ -1,0 +1,259 @@
+package oauth2
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/token"
+)
+
+// TokenHandler returns the token endpoint (RFC 6749 §3.2). It parses the
+// request, authenticates the client, dispatches on grant_type to the
+// registered GrantHandler, and mints, stores and returns the tokens the
+// handler asks for. Responses carry Cache-Control: no-store (RFC 6749
+// §5.1); errors are JSON (RFC 6749 §5.2).
+func (p *Provider) TokenHandler() http.Handler { return http.HandlerFunc(p.serveToken) }
+
+func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
+	resp, err := p.handleTokenRequest(w, r)
+	if err != nil {
+		p.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// tokenResponse is the successful response of RFC 6749 §5.1.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+func (p *Provider) handleTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenResponse, error) {
+	ctx := r.Context()
+	form, err := p.readForm(w, r)
+	if err != nil {
+		return nil, err
+	}
+	grantType := form.Get("grant_type")
+	if grantType == "" {
+		return nil, NewError(ErrInvalidRequest, "grant_type is missing")
+	}
+	client, err := p.authenticateClient(ctx, r, form, p.TokenEndpoint())
+	if err != nil {
+		return nil, err
+	}
+	handler, ok := p.handlers[grantType]
+	if !ok {
+		return nil, NewError(ErrUnsupportedGrantType, "the grant type is not supported")
+	}
+	if !client.AllowsGrantType(grantType) {
+		return nil, NewError(ErrUnauthorizedClient, "the client is not registered for this grant type")
+	}
+	scopes, err := ParseScope(form.Get("scope"))
+	if err != nil {
+		return nil, err
+	}
+	resources, err := parseResources(form["resource"])
+	if err != nil {
+		return nil, err
+	}
+	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Scopes: scopes, Resources: resources, Now: p.clock(), HTTPRequest: r}
+	issue, err := handler.HandleTokenRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return p.issueTokens(ctx, req, issue)
+}
+
+// issueTokens mints the tokens an Issue asks for, stores their records in
+// one atomic write, and builds the response (RFC 6749 §5.1).
+func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue) (*tokenResponse, error) {
+	now, client := req.Now, req.Client
+	grantID, newGrant := is.GrantID, is.GrantID == ""
+	if newGrant {
+		var err error
+		if grantID, err = p.newID(); err != nil {
+			return nil, NewError(ErrServerError, "randomness unavailable").WithCause(err)
+		}
+	}
+	grantAudience := is.Audience
+	if grantAudience == nil {
+		grantAudience = client.Audience
+	}
+	if len(grantAudience) == 0 {
+		grantAudience = p.defaultAudience
+	}
+	audience := grantAudience
+	if req.Resources != nil {
+		// RFC 8707 §2: the token is for the resources asked for, each of
+		// which the grant must allow.
+		for _, r := range req.Resources {
+			if !slices.Contains(grantAudience, r) {
+				return nil, NewError(ErrInvalidTarget, "the requested resource is not allowed for this client")
+			}
+		}
+		audience = req.Resources
+	}
+	claims := token.Claims{
+		Issuer:    p.issuer,
+		Subject:   is.Subject,
+		Audience:  audience,
+		ClientID:  client.ID,
+		Scopes:    is.Scopes,
+		IssuedAt:  now,
+		ExpiresAt: now.Add(p.accessTokenLifetime),
+		Extra:     is.Claims,
+	}
+	if p.claimsHook != nil {
+		// The hook sees a copy, and only the extra claims it sets are
+		// kept: it cannot change who the token is for.
+		hooked := claims
+		hooked.Extra = maps.Clone(is.Claims)
+		if hooked.Extra == nil {
+			hooked.Extra = make(map[string]any)
+		}
+		if err := p.claimsHook(ctx, req, &hooked); err != nil {
+			return nil, err
+		}
+		claims.Extra = hooked.Extra
+	}
+	accessToken, accessKey, err := p.accessTokens.MintAccessToken(ctx, &claims)
+	if err != nil {
+		return nil, NewError(ErrServerError, "the access token could not be minted").WithCause(err)
+	}
+	access := &storage.Token{
+		Key:       accessKey,
+		Kind:      storage.AccessToken,
+		GrantID:   grantID,
+		ClientID:  client.ID,
+		Subject:   is.Subject,
+		Scopes:    is.Scopes,
+		Audience:  audience,
+		Claims:    claims.Extra,
+		IssuedAt:  now,
+		ExpiresAt: claims.ExpiresAt,
+	}
+	resp := &tokenResponse{AccessToken: accessToken, TokenType: "Bearer", ExpiresIn: int64(p.accessTokenLifetime / time.Second)}
+	if req.Scopes == nil && len(is.Scopes) > 0 || req.Scopes != nil && !sameScopes(req.Scopes, is.Scopes) {
+		resp.Scope = FormatScope(is.Scopes)
+	}
+
+	kinds := []storage.TokenKind{storage.AccessToken}
+	var refresh *storage.Token
+	if is.RefreshToken {
+		if resp.RefreshToken, refresh, err = p.mintRefreshToken(req, is, grantID, grantAudience); err != nil {
+			return nil, err
+		}
+		kinds = append(kinds, storage.RefreshToken)
+	}
+	if is.Consume != nil {
+		if err := is.Consume(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if refresh == nil {
+		err = p.tokens.CreateTokens(ctx, access)
+	} else {
+		err = p.tokens.CreateTokens(ctx, access, refresh)
+	}
+	if err != nil {
+		if is.Consume != nil && !newGrant {
+			// What the grant was continued with has been consumed. Revoke
+			// the grant rather than leave it half-rotated.
+			if rerr := p.RevokeGrant(ctx, grantID, client.ID, is.Subject, "token records could not be stored"); rerr != nil {
+				p.logger.LogAttrs(ctx, slog.LevelError, "revoking a grant after a failed token write failed",
+					slog.String("grant_id", grantID), slog.String("error", rerr.Error()))
+			}
+		}
+		return nil, NewError(ErrServerError, "the tokens could not be stored").WithCause(err)
+	}
+	p.Emit(ctx, Event{Type: EventTokenIssued, Time: now, ClientID: client.ID, Subject: is.Subject, GrantID: grantID, GrantType: req.GrantType, TokenKinds: kinds})
+	return resp, nil
+}
+
+// mintRefreshToken returns a new refresh token of the grant and its record.
+// Its idle lifetime starts now; it never outlives the grant.
+func (p *Provider) mintRefreshToken(req *TokenRequest, is *Issue, grantID string, audience []string) (string, *storage.Token, error) {
+	now := req.Now
+	grantExpiresAt := is.GrantExpiresAt
+	if grantExpiresAt.IsZero() && is.GrantID == "" {
+		grantExpiresAt = now.Add(p.grantLifetime)
+	}
+	expiresAt := now.Add(p.refreshTokenLifetime)
+	if !grantExpiresAt.IsZero() && grantExpiresAt.Before(expiresAt) {
+		expiresAt = grantExpiresAt
+	}
+	grantScopes := is.GrantScopes
+	if grantScopes == nil {
+		grantScopes = is.Scopes
+	}
+	value, key, err := p.refreshTokens.Generate()
+	if err != nil {
+		return "", nil, NewError(ErrServerError, "the refresh token could not be minted").WithCause(err)
+	}
+	return value, &storage.Token{
+		Key:            key,
+		Kind:           storage.RefreshToken,
+		GrantID:        grantID,
+		ClientID:       req.Client.ID,
+		Subject:        is.Subject,
+		Scopes:         grantScopes,
+		Audience:       audience,
+		Claims:         is.Claims,
+		IssuedAt:       now,
+		ExpiresAt:      expiresAt,
+		GrantExpiresAt: grantExpiresAt,
+	}, nil
+}
+
+// writeError logs what the client must not see, then writes the error.
+func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	oe := AsError(err)
+	if oe.HTTPStatus() >= http.StatusInternalServerError {
+		cause := "none"
+		if oe.Cause != nil {
+			cause = oe.Cause.Error()
+		}
+		p.logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("path", r.URL.Path), slog.String("error", string(oe.Code)), slog.String("cause", cause))
+	}
+	WriteError(w, oe)
+}
+
+// writeJSON writes v as a JSON response that no cache may keep (RFC 6749
+// §5.1).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// parseResources checks resource parameters (RFC 8707 §2): each an
+// absolute URI without a fragment, else invalid_target.
+func parseResources(values []string) ([]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	for _, v := range values {
+		u, err := url.Parse(v)
+		if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(v, "#") {
+			return nil, NewError(ErrInvalidTarget, "a resource must be an absolute URI without a fragment")
+		}
+	}
+	return slices.Compact(slices.Sorted(slices.Values(values))), nil
+}

@@ -1,0 +1,409 @@
+package oauth2_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/grant"
+	"github.com/grantor-dev/grantor/internal/testkit"
+	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
+	"github.com/grantor-dev/grantor/token"
+)
+
+// ccHarness is a Provider with the client credentials and refresh grants,
+// a confidential client "svc" (client_secret_basic), a client "post"
+// (client_secret_post) and a public client "pub".
+type ccHarness struct {
+	*testkit.Harness
+	svcSecret, postSecret string
+}
+
+func newCC(t *testing.T, configure func(*oauth2.Config, *memory.Store)) *ccHarness {
+	h := testkit.New(t, func(cfg *oauth2.Config, store *memory.Store) {
+		cfg.Grants = []oauth2.GrantFactory{
+			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
+			grant.RefreshToken(store, grant.RefreshTokenOptions{}),
+		}
+		if configure != nil {
+			configure(cfg, store)
+		}
+	})
+	c := &ccHarness{Harness: h}
+	c.svcSecret = h.AddClient(storage.Client{ID: "svc", GrantTypes: []string{"client_credentials"},
+		Scopes: []string{"read", "write"}, DefaultScopes: []string{"read"}})
+	c.postSecret = h.AddClient(storage.Client{ID: "post", TokenEndpointAuthMethod: oauth2.AuthMethodClientSecretPost,
+		GrantTypes: []string{"client_credentials"}, Scopes: []string{"read"}})
+	h.AddClient(storage.Client{ID: "pub", TokenEndpointAuthMethod: oauth2.AuthMethodNone,
+		GrantTypes: []string{"client_credentials", "refresh_token"}, Scopes: []string{"read"}})
+	return c
+}
+
+func ccForm(extra ...string) url.Values {
+	f := url.Values{"grant_type": {"client_credentials"}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		f.Add(extra[i], extra[i+1])
+	}
+	return f
+}
+
+func TestClientCredentialsSuccess(t *testing.T) {
+	h := newCC(t, nil)
+	r := h.Token("svc", h.svcSecret, ccForm("scope", "read write"))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.NotEmpty(t, r.Str("access_token"))
+	assert.True(t, strings.HasPrefix(r.Str("access_token"), "gr_at_"))
+	assert.Equal(t, "Bearer", r.Str("token_type"))
+	assert.EqualValues(t, 3600, r.JSON["expires_in"])
+	// S62: no refresh token from client credentials.
+	assert.NotContains(t, r.JSON, "refresh_token")
+	// The scope granted is the one asked for, so it need not be repeated.
+	assert.NotContains(t, r.JSON, "scope")
+	// S34: credentials are never cached.
+	assert.Equal(t, "no-store", r.Header.Get("Cache-Control"))
+	assert.Equal(t, "no-cache", r.Header.Get("Pragma"))
+	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+
+	events := h.Events(oauth2.EventTokenIssued)
+	require.Len(t, events, 1)
+	assert.Equal(t, "svc", events[0].ClientID)
+	assert.Equal(t, "client_credentials", events[0].GrantType)
+}
+
+func TestClientCredentialsDefaultScopeIsReturned(t *testing.T) {
+	h := newCC(t, nil)
+	r := h.Token("svc", h.svcSecret, ccForm())
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	// RFC 6749 §5.1: scope is required in the response when it differs
+	// from the request, here the client's default scopes.
+	assert.Equal(t, "read", r.Str("scope"))
+}
+
+func TestS62_ClientCredentialsScopeOutsideAllowedSet(t *testing.T) {
+	h := newCC(t, nil)
+	r := h.Token("svc", h.svcSecret, ccForm("scope", "read admin"))
+	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidScope)
+}
+
+func TestClientCredentialsMalformedScope(t *testing.T) {
+	h := newCC(t, nil)
+	for _, scope := range []string{"read  write", " read", "re\"ad", "read\\", "réad"} {
+		r := h.Token("svc", h.svcSecret, ccForm("scope", scope))
+		testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidScope)
+	}
+}
+
+// S28: POST with a form body only; the query string is never used.
+func TestS28_TokenEndpointAcceptsOnlyFormPOST(t *testing.T) {
+	h := newCC(t, nil)
+
+	get, err := http.NewRequest(http.MethodGet, h.Provider.TokenEndpoint()+"?grant_type=client_credentials", nil)
+	require.NoError(t, err)
+	get.SetBasicAuth("svc", h.svcSecret)
+	r := h.Do(get)
+	testkit.RequireOAuthError(t, r, http.StatusMethodNotAllowed, oauth2.ErrInvalidRequest)
+	assert.Equal(t, "POST", r.Header.Get("Allow"))
+
+	jsonReq, err := http.NewRequest(http.MethodPost, h.Provider.TokenEndpoint(), strings.NewReader(`{"grant_type":"client_credentials"}`))
+	require.NoError(t, err)
+	jsonReq.Header.Set("Content-Type", "application/json")
+	jsonReq.SetBasicAuth("svc", h.svcSecret)
+	testkit.RequireOAuthError(t, h.Do(jsonReq), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+
+	for _, param := range []string{"client_secret", "code", "code_verifier", "grant_type"} {
+		req := h.TokenRequest(ccForm())
+		req.URL.RawQuery = url.Values{param: {"x"}}.Encode()
+		req.SetBasicAuth("svc", h.svcSecret)
+		testkit.RequireOAuthError(t, h.Do(req), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	}
+
+	// A charset parameter on the media type is fine.
+	req := h.TokenRequest(ccForm())
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+	req.SetBasicAuth("svc", h.svcSecret)
+	assert.Equal(t, http.StatusOK, h.Do(req).Status)
+}
+
+func TestTokenEndpointBodySizeLimit(t *testing.T) {
+	h := newCC(t, nil)
+	form := ccForm("pad", strings.Repeat("a", 70<<10))
+	r := h.Token("svc", h.svcSecret, form)
+	testkit.RequireOAuthError(t, r, http.StatusRequestEntityTooLarge, oauth2.ErrInvalidRequest)
+}
+
+// S29: duplicate parameters are invalid_request; empty values are absent.
+func TestS29_DuplicateAndEmptyParameters(t *testing.T) {
+	h := newCC(t, nil)
+	body := func(raw string) *testkit.Response {
+		req, err := http.NewRequest(http.MethodPost, h.Provider.TokenEndpoint(), strings.NewReader(raw))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("svc", h.svcSecret)
+		return h.Do(req)
+	}
+	testkit.RequireOAuthError(t, body("grant_type=client_credentials&grant_type=client_credentials"), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	testkit.RequireOAuthError(t, body("grant_type=client_credentials&scope=read&scope=write"), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	testkit.RequireOAuthError(t, body("grant_type=client_credentials&code=a&code=b"), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	testkit.RequireOAuthError(t, body("grant_type="), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	testkit.RequireOAuthError(t, body("grant_type=client_credentials&x=%zz"), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	// An empty scope counts as absent: the default scope is granted.
+	r := body("grant_type=client_credentials&scope=")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Equal(t, "read", r.Str("scope"))
+
+	// An empty client_secret is no authentication at all, and never
+	// matches.
+	req := h.TokenRequest(ccForm("client_id", "post", "client_secret", ""))
+	testkit.RequireOAuthError(t, h.Do(req), http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	r = h.Token("svc", "", ccForm())
+	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
+}
+
+// S30: error bodies carry only the characters RFC 6749 §5.2 allows, and
+// never echo input.
+func TestS30_ErrorBodiesNeverEchoInput(t *testing.T) {
+	h := newCC(t, nil)
+	nasty := "a\"b\\c\r\nd\u00e9<script>"
+	cases := []url.Values{
+		{"grant_type": {nasty}},
+		ccForm("scope", nasty),
+		{"grant_type": {"refresh_token"}, "refresh_token": {nasty}},
+	}
+	for _, form := range cases {
+		r := h.Token("svc", h.svcSecret, form)
+		require.GreaterOrEqual(t, r.Status, 400)
+		assert.NotContains(t, string(r.Body), "<script>")
+		for _, field := range []string{"error", "error_description"} {
+			for _, c := range r.Str(field) {
+				ok := c == 0x20 || c == 0x21 || c >= 0x23 && c <= 0x5B || c >= 0x5D && c <= 0x7E
+				assert.True(t, ok, "character %q in %s of %s", c, field, r.Body)
+			}
+		}
+	}
+}
+
+// S31: errors map to the right codes.
+func TestS31_ErrorCodes(t *testing.T) {
+	h := newCC(t, nil)
+	h.AddClient(storage.Client{ID: "nocc", GrantTypes: []string{"refresh_token"}})
+	nocc := h.AddClient(storage.Client{ID: "nocc2", GrantTypes: []string{"refresh_token"}})
+
+	testkit.RequireOAuthError(t, h.Token("svc", h.svcSecret, url.Values{"grant_type": {"urn:example:unknown"}}),
+		http.StatusBadRequest, oauth2.ErrUnsupportedGrantType)
+	testkit.RequireOAuthError(t, h.Token("svc", h.svcSecret, url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}}),
+		http.StatusBadRequest, oauth2.ErrUnsupportedGrantType)
+	testkit.RequireOAuthError(t, h.Token("nocc2", nocc, ccForm()), http.StatusBadRequest, oauth2.ErrUnauthorizedClient)
+	testkit.RequireOAuthError(t, h.Token("svc", h.svcSecret, ccForm("scope", "admin")), http.StatusBadRequest, oauth2.ErrInvalidScope)
+	testkit.RequireOAuthError(t, h.Token("svc", h.svcSecret, url.Values{}), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+}
+
+// S32: a wrong Basic secret gets 401 and WWW-Authenticate.
+func TestS32_BasicFailureGets401AndChallenge(t *testing.T) {
+	h := newCC(t, nil)
+	r := h.Token("svc", "wrong", ccForm())
+	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	assert.True(t, strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Basic "), r.Header.Get("WWW-Authenticate"))
+}
+
+// S33: every other client authentication failure is invalid_client with
+// one pinned status, 401 (policy 7), without a Basic challenge.
+func TestS33_OtherClientAuthFailuresAre401(t *testing.T) {
+	h := newCC(t, nil)
+	cases := map[string]url.Values{
+		"wrong client_secret_post": ccForm("client_id", "post", "client_secret", "wrong"),
+		"unknown client":           ccForm("client_id", "nobody", "client_secret", "x"),
+		"no credentials at all":    ccForm(),
+		"bad assertion": ccForm("client_id", "svc", "client_assertion", "a.b.c",
+			"client_assertion_type", oauth2.ClientAssertionTypeJWTBearer),
+	}
+	for name, form := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := h.Do(h.TokenRequest(form))
+			testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
+			assert.Empty(t, r.Header.Get("WWW-Authenticate"))
+		})
+	}
+}
+
+// S35: one authentication method per request.
+func TestS35_OneAuthenticationMethodPerRequest(t *testing.T) {
+	h := newCC(t, nil)
+	basicPlusPost := h.TokenRequest(ccForm("client_secret", h.svcSecret))
+	basicPlusPost.SetBasicAuth("svc", h.svcSecret)
+	testkit.RequireOAuthError(t, h.Do(basicPlusPost), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+
+	basicPlusAssertion := h.TokenRequest(ccForm("client_assertion", "a.b.c", "client_assertion_type", oauth2.ClientAssertionTypeJWTBearer))
+	basicPlusAssertion.SetBasicAuth("svc", h.svcSecret)
+	testkit.RequireOAuthError(t, h.Do(basicPlusAssertion), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+
+	postPlusAssertion := h.TokenRequest(ccForm("client_id", "post", "client_secret", h.postSecret,
+		"client_assertion", "a.b.c", "client_assertion_type", oauth2.ClientAssertionTypeJWTBearer))
+	testkit.RequireOAuthError(t, h.Do(postPlusAssertion), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+
+	// A body client_id other than the Basic user.
+	r := h.Token("svc", h.svcSecret, ccForm("client_id", "post"))
+	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	// The same client_id in both places is fine.
+	r = h.Token("svc", h.svcSecret, ccForm("client_id", "svc"))
+	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+
+	twoHeaders := h.TokenRequest(ccForm())
+	twoHeaders.Header.Add("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("svc:"+h.svcSecret)))
+	twoHeaders.Header.Add("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("svc:"+h.svcSecret)))
+	testkit.RequireOAuthError(t, h.Do(twoHeaders), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+}
+
+// S36: a client can use only the method it registered.
+func TestS36_RegisteredMethodIsEnforced(t *testing.T) {
+	h := newCC(t, nil)
+	// A client_secret_post client using Basic.
+	r := h.Token("post", h.postSecret, ccForm())
+	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	// A client_secret_basic client using the body.
+	r = h.Do(h.TokenRequest(ccForm("client_id", "svc", "client_secret", h.svcSecret)))
+	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	// A public client sending a secret.
+	r = h.Do(h.TokenRequest(ccForm("client_id", "pub", "client_secret", "anything")))
+	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	// A private_key_jwt client using a secret.
+	h.AddClient(storage.Client{ID: "pkj", TokenEndpointAuthMethod: oauth2.AuthMethodPrivateKeyJWT,
+		JWKS: []byte(`{"keys":[]}`), GrantTypes: []string{"client_credentials"}})
+	r = h.Token("pkj", "secret", ccForm())
+	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	// The registered methods work.
+	r = h.Do(h.TokenRequest(ccForm("client_id", "post", "client_secret", h.postSecret)))
+	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+}
+
+// S37: Basic credentials are form-urlencoded inside the header.
+func TestS37_BasicCredentialsDecoding(t *testing.T) {
+	h := newCC(t, nil)
+	secret := h.AddClient(storage.Client{ID: "a:b %c", GrantTypes: []string{"client_credentials"}})
+	basic := func(raw string) *http.Request {
+		req := h.TokenRequest(ccForm())
+		req.Header.Set("Authorization", "Basic "+raw)
+		return req
+	}
+	enc := base64.StdEncoding.EncodeToString
+	ok := h.Do(basic(enc([]byte(url.QueryEscape("a:b %c") + ":" + url.QueryEscape(secret)))))
+	assert.Equal(t, http.StatusOK, ok.Status, "%s", ok.Body)
+
+	// The raw id with its colon splits wrongly: that client does not exist.
+	testkit.RequireOAuthError(t, h.Do(basic(enc([]byte("a:b %c:"+secret)))), http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	testkit.RequireOAuthError(t, h.Do(basic("!!!not-base64")), http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	testkit.RequireOAuthError(t, h.Do(basic(enc([]byte("no-colon")))), http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	testkit.RequireOAuthError(t, h.Do(basic(enc([]byte("%zz:x")))), http.StatusUnauthorized, oauth2.ErrInvalidClient)
+
+	// A secret with '%' and ':' round-trips through the encoding.
+	hash := mustHash(t, "p%a:ss word")
+	h.AddClient(storage.Client{ID: "human", SecretHash: hash, GrantTypes: []string{"client_credentials"}})
+	r := h.Token("human", "p%a:ss word", ccForm())
+	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+}
+
+func mustHash(t *testing.T, secret string) string {
+	t.Helper()
+	hash, err := oauth2.HashClientSecret(secret)
+	require.NoError(t, err)
+	return hash
+}
+
+// S39: a public client cannot use client_credentials.
+func TestS39_PublicClientCannotUseClientCredentials(t *testing.T) {
+	h := newCC(t, nil)
+	r := h.Do(h.TokenRequest(ccForm("client_id", "pub")))
+	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrUnauthorizedClient)
+}
+
+// S40: brute force is throttled, and an unknown client is answered exactly
+// like a wrong secret.
+func TestS40_BruteForceThrottlingAndNoEnumeration(t *testing.T) {
+	h := newCC(t, nil)
+	unknown := h.Token("nobody", "x", ccForm())
+	wrong := h.Token("svc", "x", ccForm())
+	assert.Equal(t, unknown.Status, wrong.Status)
+	assert.Equal(t, string(unknown.Body), string(wrong.Body))
+	assert.Equal(t, unknown.Header.Get("WWW-Authenticate"), wrong.Header.Get("WWW-Authenticate"))
+
+	for i := 1; i < 10; i++ { // one failure above already
+		testkit.RequireOAuthError(t, h.Token("svc", "x", ccForm()), http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	}
+	// The eleventh attempt in the window is refused, even with the right
+	// secret, without a check.
+	r := h.Token("svc", h.svcSecret, ccForm())
+	require.Equal(t, http.StatusTooManyRequests, r.Status, "%s", r.Body)
+	assert.Equal(t, "invalid_client", r.Str("error"))
+	assert.NotEmpty(t, r.Header.Get("Retry-After"))
+	assert.NotEmpty(t, h.Events(oauth2.EventClientAuthThrottled))
+	assert.Len(t, h.Events(oauth2.EventClientAuthFailed), 11)
+	// Other clients are unaffected.
+	assert.Equal(t, http.StatusOK, h.Do(h.TokenRequest(ccForm("client_id", "post", "client_secret", h.postSecret))).Status)
+
+	h.Advance(61e9)
+	r = h.Token("svc", h.svcSecret, ccForm())
+	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+}
+
+func TestAuthFailureEventsCarryNoSecret(t *testing.T) {
+	h := newCC(t, nil)
+	h.Token("svc", "the-wrong-secret", ccForm())
+	events := h.Events(oauth2.EventClientAuthFailed)
+	require.Len(t, events, 1)
+	assert.Equal(t, "svc", events[0].ClientID)
+	assert.NotContains(t, events[0].Reason, "the-wrong-secret")
+}
+
+// S64: decisions use the authenticated client, never a client_id from the
+// body.
+func TestS64_DecisionsUseTheAuthenticatedClient(t *testing.T) {
+	h := newCC(t, nil)
+	// "svc" authenticates; the body names "post", which may not have
+	// "write". The request is refused rather than evaluated for either.
+	r := h.Token("svc", h.svcSecret, ccForm("client_id", "post", "scope", "read"))
+	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
+}
+
+func TestDisabledClientCannotAuthenticate(t *testing.T) {
+	h := newCC(t, nil)
+	secret := h.AddClient(storage.Client{ID: "off", Disabled: true, GrantTypes: []string{"client_credentials"}})
+	testkit.RequireOAuthError(t, h.Token("off", secret, ccForm()), http.StatusUnauthorized, oauth2.ErrInvalidClient)
+}
+
+func TestAccessTokenClaimsHookCannotReplaceRegisteredClaims(t *testing.T) {
+	var seen *oauth2.TokenRequest
+	h := newCC(t, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.AccessTokenClaims = func(_ context.Context, req *oauth2.TokenRequest, c *token.Claims) error {
+			seen = req
+			c.Extra["tenant"] = "acme"
+			c.Subject = "someone-else"
+			return nil
+		}
+	})
+	r := h.Token("svc", h.svcSecret, ccForm())
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.NotNil(t, seen)
+	assert.Equal(t, "svc", seen.Client.ID)
+	key, err := h.Provider.AccessTokenKey(context.Background(), r.Str("access_token"))
+	require.NoError(t, err)
+	rec, err := h.Store.Token(context.Background(), key)
+	require.NoError(t, err)
+	assert.Equal(t, "client:svc", rec.Subject)
+	assert.Equal(t, "acme", rec.Claims["tenant"])
+}
+
+func TestAccessTokenClaimsHookErrorRefusesTheRequest(t *testing.T) {
+	h := newCC(t, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.AccessTokenClaims = func(context.Context, *oauth2.TokenRequest, *token.Claims) error {
+			return oauth2.NewError(oauth2.ErrAccessDenied, "not today")
+		}
+	})
+	testkit.RequireOAuthError(t, h.Token("svc", h.svcSecret, ccForm()), http.StatusBadRequest, oauth2.ErrAccessDenied)
+}
