@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	xoauth2 "golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer runs the server as `go run ./examples/server ARGS` would, on
+// a free loopback port, and stops it when the test ends.
+func startServer(t *testing.T, args ...string) (addr string, out *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out = &syncBuffer{}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), out, ready) }()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("server did not start: %v\n%s", err, out)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start in time")
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err, "graceful shutdown")
+			assert.Contains(t, out.String(), "shutting down")
+		case <-time.After(10 * time.Second):
+			t.Error("server did not shut down")
+		}
+	})
+	return addr, out
+}
+
+var secretLine = regexp.MustCompile(`client_id=(\S+) client_secret=(\S+)`)
+
+func TestDemoClientGetsTokensInBothFormats(t *testing.T) {
+	for _, format := range []string{"opaque", "jwt"} {
+		t.Run(format, func(t *testing.T) {
+			addr, out := startServer(t, "-tokens", format)
+			m := secretLine.FindStringSubmatch(out.String())
+			require.Len(t, m, 3, "the demo client's credentials are printed:\n%s", out)
+			assert.Equal(t, demoClientID, m[1])
+			assert.Contains(t, out.String(), "curl -s -u "+m[1]+":"+m[2])
+
+			for _, style := range []xoauth2.AuthStyle{xoauth2.AuthStyleInHeader, xoauth2.AuthStyleInParams} {
+				cc := clientcredentials.Config{ClientID: m[1], ClientSecret: m[2], TokenURL: "http://" + addr + "/token",
+					Scopes: []string{"read"}, AuthStyle: style}
+				if style == xoauth2.AuthStyleInParams {
+					// The demo client registered client_secret_basic; the
+					// body method is refused.
+					_, err := cc.Token(context.Background())
+					require.Error(t, err)
+					continue
+				}
+				tok, err := cc.Token(context.Background())
+				require.NoError(t, err)
+				assert.Equal(t, "Bearer", tok.TokenType)
+				if format == "jwt" {
+					assert.Equal(t, 2, strings.Count(tok.AccessToken, "."), "a compact JWS")
+				} else {
+					assert.True(t, strings.HasPrefix(tok.AccessToken, "gr_at_"))
+				}
+			}
+
+			resp, err := http.Get("http://" + addr + "/.well-known/oauth-authorization-server")
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			if format == "jwt" {
+				resp, err := http.Get("http://" + addr + "/jwks.json")
+				require.NoError(t, err)
+				resp.Body.Close()
+				assert.Equal(t, http.StatusOK, resp.StatusCode)
+			}
+		})
+	}
+}
+
+func TestClientsFileIsLoadedAndSecretsHashed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clients.json")
+	require.NoError(t, os.WriteFile(path, []byte(`[
+		{"client_id": "billing", "client_secret": "correct horse battery staple",
+		 "token_endpoint_auth_method": "client_secret_post",
+		 "grant_types": ["client_credentials"], "scope": "invoices:read invoices:write"},
+		{"client_id": "spa", "token_endpoint_auth_method": "none",
+		 "grant_types": ["refresh_token"], "redirect_uris": ["https://spa.example/cb"]}
+	]`), 0o600))
+
+	var out bytes.Buffer
+	srv, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque", clients: path}, &out)
+	require.NoError(t, err)
+	assert.NotContains(t, out.String(), "correct horse", "no secret is printed")
+	c, err := srv.store.Client(context.Background(), "billing")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(c.SecretHash, "$argon2id$"), c.SecretHash)
+	assert.NotContains(t, c.SecretHash, "correct horse")
+
+	addr, _ := startServer(t, "-clients", path)
+	cc := clientcredentials.Config{ClientID: "billing", ClientSecret: "correct horse battery staple",
+		TokenURL: "http://" + addr + "/token", Scopes: []string{"invoices:read"}, AuthStyle: xoauth2.AuthStyleInParams}
+	tok, err := cc.Token(context.Background())
+	require.NoError(t, err)
+	assert.NotEmpty(t, tok.AccessToken)
+}
+
+func TestBadClientsFileIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"not json":             `{`,
+		"no id":                `[{"client_secret": "x"}]`,
+		"fragment redirect":    `[{"client_id": "a", "token_endpoint_auth_method": "none", "redirect_uris": ["https://a.example/cb#f"]}]`,
+		"basic without secret": `[{"client_id": "a"}]`,
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".json")
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+		_, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque", clients: path}, &bytes.Buffer{})
+		assert.Error(t, err, name)
+	}
+	_, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque", clients: filepath.Join(dir, "missing.json")}, &bytes.Buffer{})
+	assert.Error(t, err)
+}
+
+func TestFlags(t *testing.T) {
+	_, err := parseFlags([]string{"-tokens", "paseto"}, &bytes.Buffer{})
+	assert.Error(t, err)
+	_, err = parseFlags([]string{"extra"}, &bytes.Buffer{})
+	assert.Error(t, err)
+	o, err := parseFlags(nil, &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:8080", o.addr)
+	assert.Equal(t, "opaque", o.tokens)
+	// An issuer that is not https outside loopback is refused.
+	_, err = newServer(options{issuer: "http://as.example", tokens: "opaque"}, &bytes.Buffer{})
+	assert.Error(t, err)
+}
