@@ -64,6 +64,18 @@ type Client struct {
 	// Provider's default audience.
 	Audience []string
 
+	// PKCEOptional exempts a confidential client from PKCE (RFC 9700
+	// §2.1.1), for legacy confidential clients that cannot send one.
+	// It is ignored for public clients. A code issued without a challenge
+	// is then redeemed without a code_verifier, and one that comes with a
+	// code_verifier anyway is refused (the downgrade of RFC 9700 §4.8.2).
+	PKCEOptional bool
+
+	// RequirePushedAuthorizationRequests makes the client use pushed
+	// authorization requests (RFC 9126 §6): a plain authorization request
+	// is refused.
+	RequirePushedAuthorizationRequests bool
+
 	// Disabled clients cannot authenticate; their refresh tokens stop
 	// working.
 	Disabled bool

@@ -16,6 +16,14 @@
 // ID), never in the clear, so a leaked table grants nothing. Client secrets
 // are stored hashed.
 //
+// Rules that hold for every store: returned records are copies the caller
+// may modify; times passed in are never zero; a record may be deleted once
+// past its ExpiresAt and is then ErrNotFound (a consumed authorization code
+// or refresh token is kept at least until then, so that a replay is still
+// recognised); use-once operations do not judge expiry or revocation, the
+// caller does, on the record they return. Invalid input (a nil record, an
+// empty key) is an error that wraps none of the sentinels.
+//
 // Every method honours its context: called with a cancelled context it
 // returns an error that wraps the context's error and changes nothing.
 // Errors wrap the sentinels below, so callers match them with errors.Is.

@@ -1,6 +1,8 @@
 // Package memory is an in-memory implementation of every store in package
 // [github.com/grantor-dev/grantor/storage]: clients, token records with
-// atomic refresh-token rotation, and replay protection.
+// atomic refresh-token rotation, replay protection, and the records of the
+// authorization code flow (interactions, authorization codes, pushed
+// authorization requests), each usable once.
 //
 // It is the fake to use in tests, and a real store for a single-process
 // server that may forget its tokens on restart:
@@ -12,17 +14,20 @@
 //		GrantTypes:   []string{"authorization_code", "refresh_token"},
 //	})
 //	// pass store wherever a storage.ClientStore, storage.TokenStore,
-//	// storage.RefreshTokenStore or storage.ReplayStore is needed.
+//	// storage.RefreshTokenStore, storage.ReplayStore,
+//	// storage.InteractionStore, storage.AuthorizationCodeStore or
+//	// storage.PushedRequestStore is needed.
 //
 // Every record is stored as a copy and returned as a copy, so callers may
 // modify what they pass in and what they get back. Times come back in UTC
 // without monotonic clock readings.
 //
-// Expired token records and replay entries are deleted: a write sweeps them
-// when the sweep interval (one minute of store-clock time by default, see
-// [WithSweepInterval]) has passed since the last sweep, and
-// [Store.DeleteExpired] sweeps on demand. Time is read from the clock given
-// with [WithClock], so tests can move it.
+// Expired records and replay entries are deleted (a consumed authorization
+// code or refresh token only once it has expired, so that a replay is
+// recognised until then): a write sweeps them when the sweep interval (one
+// minute of store-clock time by default, see [WithSweepInterval]) has passed
+// since the last sweep, and [Store.DeleteExpired] sweeps on demand. Time is
+// read from the clock given with [WithClock], so tests can move it.
 //
 // Records are kept compact: a typical opaque access token record takes about
 // 350 bytes of heap (see BenchmarkHeapPerAccessToken). A full sweep reads

@@ -24,12 +24,19 @@ var (
 	_ storage.TokenStore        = (*Store)(nil)
 	_ storage.RefreshTokenStore = (*Store)(nil)
 	_ storage.ReplayStore       = (*Store)(nil)
+
+	_ storage.InteractionStore       = (*Store)(nil)
+	_ storage.AuthorizationCodeStore = (*Store)(nil)
+	_ storage.PushedRequestStore     = (*Store)(nil)
 )
 
-// Store keeps clients, token records and replay entries in memory. It
+// Store keeps clients, token records, replay entries, interactions,
+// authorization codes and pushed authorization requests in memory. It
 // implements [storage.ClientStore], [storage.TokenStore],
-// [storage.RefreshTokenStore] and [storage.ReplayStore], and is safe for
-// concurrent use: reads do not block each other.
+// [storage.RefreshTokenStore], [storage.ReplayStore],
+// [storage.InteractionStore], [storage.AuthorizationCodeStore] and
+// [storage.PushedRequestStore], and is safe for concurrent use: reads do not
+// block each other.
 //
 // Create one with [New]; the zero value is not usable.
 type Store struct {
@@ -58,14 +65,26 @@ type Store struct {
 	replay          map[string]int64 // key -> expiry, Unix nanoseconds (clamped)
 	replayNextSweep time.Time
 	replayPeak      int
+
+	// authMu guards the records of the authorization code flow and their
+	// sweep schedule.
+	authMu        sync.RWMutex
+	interactions  map[string]*storage.Interaction
+	codes         map[string]*storage.AuthorizationCode
+	pushed        map[string]*storage.PushedRequest
+	authNextSweep time.Time
+
+	interactionsPeak, codesPeak, pushedPeak int
 }
 
 // Option configures a [Store].
 type Option func(*Store)
 
 // WithClock sets the clock the store reads to decide what has expired
-// (tokens, replay entries, revoked-grant markers) and to time its sweeps.
-// The default is [time.Now]. A nil clock is ignored.
+// (tokens, replay entries, revoked-grant markers, interactions,
+// authorization codes, pushed requests) and to time its sweeps; methods
+// given a zero time read it too. The default is [time.Now]. A nil clock is
+// ignored.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) {
 		if now != nil {
@@ -110,6 +129,9 @@ func New(opts ...Option) *Store {
 		grants:         make(map[string]*grant),
 		revokedGrants:  make(map[string]*grant),
 		replay:         make(map[string]int64),
+		interactions:   make(map[string]*storage.Interaction),
+		codes:          make(map[string]*storage.AuthorizationCode),
+		pushed:         make(map[string]*storage.PushedRequest),
 	}
 	for _, opt := range opts {
 		if opt != nil {

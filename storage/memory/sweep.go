@@ -9,9 +9,12 @@ import (
 
 // DeleteExpired deletes, at the store clock's now, the token records whose
 // ExpiresAt has passed (consumed refresh tokens included, so that a reuse is
-// detected until then), the replay entries that have expired, and the
-// revoked-grant markers past their retention whose grant has no record left.
-// It returns how many token records and replay entries it deleted.
+// detected until then), the replay entries that have expired, the
+// revoked-grant markers past their retention whose grant has no record left,
+// and the interactions, authorization codes and pushed requests whose
+// ExpiresAt has passed (completed and consumed ones included, so that a
+// replayed code is recognised until then). It returns how many records and
+// replay entries it deleted, revoked-grant markers not counted.
 //
 // Writes call it on their own once per sweep interval ([WithSweepInterval]);
 // call it to free memory at a time of your choosing.
@@ -26,6 +29,9 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	s.replayMu.Lock()
 	n += s.sweepReplayLocked(now)
 	s.replayMu.Unlock()
+	s.authMu.Lock()
+	n += s.sweepAuthLocked(now)
+	s.authMu.Unlock()
 	return n, nil
 }
 
@@ -110,6 +116,46 @@ func (s *Store) sweepReplayLocked(now time.Time) int {
 		}
 	}
 	s.replay = shrink(s.replay, &s.replayPeak)
+	return n
+}
+
+// maybeSweepAuthLocked sweeps the interactions, authorization codes and
+// pushed requests if a sweep is due. s.authMu must be held for writing.
+func (s *Store) maybeSweepAuthLocked(now time.Time) {
+	if s.sweepDue(now, s.authNextSweep) {
+		s.sweepAuthLocked(now)
+	}
+}
+
+// sweepAuthLocked deletes the interactions, authorization codes and pushed
+// requests whose ExpiresAt is not after now; a zero ExpiresAt counts as
+// expired. Completed and consumed records stay until then. s.authMu must be
+// held for writing.
+func (s *Store) sweepAuthLocked(now time.Time) int {
+	s.authNextSweep = now.Add(s.sweepInterval)
+	t := clampNano(now)
+	n := 0
+	for key, i := range s.interactions {
+		if t >= clampNano(i.ExpiresAt) {
+			delete(s.interactions, key)
+			n++
+		}
+	}
+	for key, c := range s.codes {
+		if t >= clampNano(c.ExpiresAt) {
+			delete(s.codes, key)
+			n++
+		}
+	}
+	for key, r := range s.pushed {
+		if t >= clampNano(r.ExpiresAt) {
+			delete(s.pushed, key)
+			n++
+		}
+	}
+	s.interactions = shrink(s.interactions, &s.interactionsPeak)
+	s.codes = shrink(s.codes, &s.codesPeak)
+	s.pushed = shrink(s.pushed, &s.pushedPeak)
 	return n
 }
 

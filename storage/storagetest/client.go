@@ -12,18 +12,20 @@ import (
 // confidentialClient has every field set.
 func confidentialClient() *storage.Client {
 	return &storage.Client{
-		ID:                          "client-a",
-		Name:                        "Client A",
-		SecretHash:                  "$sha256$v=1$c2FsdA$aGFzaA",
-		TokenEndpointAuthMethod:     "private_key_jwt",
-		TokenEndpointAuthSigningAlg: "ES256",
-		JWKS:                        []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`),
-		RedirectURIs:                []string{"https://a.example/cb", "https://a.example/cb2"},
-		GrantTypes:                  []string{"authorization_code", "refresh_token"},
-		Scopes:                      []string{"openid", "profile", "offline_access"},
-		DefaultScopes:               []string{"openid"},
-		Audience:                    []string{"https://api.example"},
-		Disabled:                    true,
+		ID:                                 "client-a",
+		Name:                               "Client A",
+		SecretHash:                         "$sha256$v=1$c2FsdA$aGFzaA",
+		TokenEndpointAuthMethod:            "private_key_jwt",
+		TokenEndpointAuthSigningAlg:        "ES256",
+		JWKS:                               []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`),
+		RedirectURIs:                       []string{"https://a.example/cb", "https://a.example/cb2"},
+		GrantTypes:                         []string{"authorization_code", "refresh_token"},
+		Scopes:                             []string{"openid", "profile", "offline_access"},
+		DefaultScopes:                      []string{"openid"},
+		Audience:                           []string{"https://api.example"},
+		PKCEOptional:                       true,
+		RequirePushedAuthorizationRequests: true,
+		Disabled:                           true,
 	}
 }
 
@@ -64,6 +66,8 @@ func testClient(t *testing.T, newStore NewStore) {
 		assert.Empty(t, got.Scopes)
 		assert.Empty(t, got.DefaultScopes)
 		assert.Empty(t, got.Audience)
+		assert.False(t, got.PKCEOptional)
+		assert.False(t, got.RequirePushedAuthorizationRequests)
 		assert.False(t, got.Disabled)
 		assert.True(t, got.IsPublic())
 	})

@@ -73,4 +73,8 @@ func testContext(t *testing.T, newStore NewStore) {
 		assert.ErrorIs(t, s.Remember(cancelled(t), key, now().Add(time.Hour)), context.Canceled)
 		require.NoError(t, s.Remember(t.Context(), key, now().Add(time.Hour)), "the key is still new")
 	})
+
+	testCancelledOnce(t, newStore, interactions, cancelled)
+	testCancelledOnce(t, newStore, authorizationCodes, cancelled)
+	testCancelledOnce(t, newStore, pushedRequests, cancelled)
 }

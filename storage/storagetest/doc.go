@@ -20,16 +20,24 @@
 //     exactly the given clients. Subtests run one after the other, so an
 //     adapter may reuse one database and empty it on each call.
 //   - The store's clock is the real one. Expiry times in the fixtures are
-//     relative to [time.Now]: tokens expire an hour from now, a replay entry
-//     "in the past" expired an hour ago. A small clock skew between the test
-//     process and a database server is fine.
+//     relative to [time.Now]: tokens, interactions, authorization codes and
+//     pushed requests expire an hour from now, a replay entry "in the past"
+//     expired an hour ago. A small clock skew between the test process and
+//     a database server is fine.
 //   - Times may be truncated to microseconds: the fixtures use UTC times
 //     that already are, and times are compared with [time.Time.Equal].
 //   - Claims are compared as JSON, so an adapter may return numbers as
 //     float64 or json.Number.
 //   - Errors are matched with [errors.Is]: adapters may wrap the sentinels.
 //   - A nil slice and an empty one are the same (Scopes, Audience,
-//     Claims), so an adapter may return either for "none".
+//     Resources, Prompt, Claims), so an adapter may return either for
+//     "none".
+//
+// The use-once operations (ConsumeToken, CompleteInteraction,
+// ConsumeAuthorizationCode, ConsumePushedRequest, Remember) are each raced by
+// 50 goroutines on one key: exactly one may return a nil error, and every
+// loser must get [storage.ErrConsumed] together with the record as the winner
+// left it.
 //
 // Besides the rules written in package storage, the suite holds stores to
 // one more: a call with a context that is already cancelled returns an

@@ -12,6 +12,9 @@ type Store interface {
 	storage.ClientStore
 	storage.RefreshTokenStore
 	storage.ReplayStore
+	storage.InteractionStore
+	storage.AuthorizationCodeStore
+	storage.PushedRequestStore
 }
 
 // NewStore returns a new, empty store that holds exactly the given clients
@@ -35,5 +38,20 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("RevokeGrant", func(t *testing.T) { testRevokeGrant(t, newStore) })
 	t.Run("ConsumeToken", func(t *testing.T) { testConsumeToken(t, newStore) })
 	t.Run("Remember", func(t *testing.T) { testRemember(t, newStore) })
+	t.Run("CreateInteraction", func(t *testing.T) { testCreateOnce(t, newStore, interactions) })
+	t.Run("Interaction", func(t *testing.T) { testGetOnce(t, newStore, interactions) })
+	t.Run("CompleteInteraction", func(t *testing.T) { testUseOnce(t, newStore, interactions) })
+	t.Run("CreateAuthorizationCode", func(t *testing.T) {
+		testCreateOnce(t, newStore, authorizationCodes)
+		testAuthorizationCodeClaims(t, newStore)
+	})
+	t.Run("AuthorizationCode", func(t *testing.T) { testGetOnce(t, newStore, authorizationCodes) })
+	t.Run("ConsumeAuthorizationCode", func(t *testing.T) { testUseOnce(t, newStore, authorizationCodes) })
+	t.Run("CreatePushedRequest", func(t *testing.T) { testCreateOnce(t, newStore, pushedRequests) })
+	t.Run("PushedRequest", func(t *testing.T) { testGetOnce(t, newStore, pushedRequests) })
+	t.Run("ConsumePushedRequest", func(t *testing.T) { testUseOnce(t, newStore, pushedRequests) })
+	t.Run("Keys", func(t *testing.T) {
+		t.Run("each kind of record has its own keys", func(t *testing.T) { testIndependentKeys(t, newStore) })
+	})
 	t.Run("Context", func(t *testing.T) { testContext(t, newStore) })
 }
