@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/grantor-dev/grantor/storage"
@@ -46,6 +47,54 @@ type Config struct {
 	// accepted. Nil means client_secret_basic, client_secret_post and
 	// none. Two authenticators for one method are a configuration error.
 	ClientAuthenticators []ClientAuthenticator
+
+	// Interactions stores authorization requests while the application's
+	// login and consent pages run. Required when a grant that answers the
+	// authorization endpoint (grant.AuthorizationCode) is registered.
+	Interactions storage.InteractionStore
+
+	// LoginURL is where the authorization endpoint sends the browser once
+	// a request is validated, with the query parameter interaction=ID; the
+	// application's pages then call PendingAuthorization, Approve or Deny
+	// with that id. Set it or StartInteraction, not both.
+	LoginURL string
+
+	// StartInteraction, set instead of LoginURL, is called by the
+	// authorization endpoint with the new interaction id, to render the
+	// application's login page in the same response.
+	StartInteraction func(w http.ResponseWriter, r *http.Request, interactionID string)
+
+	// SilentAuthorize answers requests with prompt=none without showing a
+	// page: return an Approval, or an *Error with ErrLoginRequired,
+	// ErrConsentRequired or ErrInteractionRequired. Nil answers every such
+	// request with login_required.
+	SilentAuthorize func(ctx context.Context, r *http.Request, pa *PendingAuthorization) (*Approval, error)
+
+	// InteractionLifetime bounds how long a user may take to log in and
+	// consent. It defaults to 30 minutes.
+	InteractionLifetime time.Duration
+
+	// AllowPlainPKCE accepts code_challenge_method=plain (RFC 7636 §4.2).
+	// Off by default: RFC 9700 §2.1.1 asks for S256.
+	AllowPlainPKCE bool
+
+	// PushedRequests enables the pushed authorization request endpoint
+	// (RFC 9126) and stores its requests.
+	PushedRequests storage.PushedRequestStore
+
+	// PushedRequestLifetime is the expires_in of a request_uri, between
+	// 5 seconds and 10 minutes. It defaults to 90 seconds.
+	PushedRequestLifetime time.Duration
+
+	// RequirePushedAuthorizationRequests refuses authorization requests
+	// that do not come through the PAR endpoint, for every client (RFC
+	// 9126 §5). Clients can also require it one by one.
+	RequirePushedAuthorizationRequests bool
+
+	// ErrorPage, when set, renders the errors of the authorization
+	// endpoint that cannot be redirected to the client (an unknown client
+	// or redirect URI). It must not redirect.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, err *Error)
 
 	// AccessTokenLifetime defaults to one hour.
 	AccessTokenLifetime time.Duration
@@ -109,4 +158,6 @@ const (
 	defaultMaxRequestBytes      = 64 << 10
 	defaultAuthFailureLimit     = 10
 	defaultAuthFailureWindow    = time.Minute
+	defaultInteractionLifetime  = 30 * time.Minute
+	defaultPushedLifetime       = 90 * time.Second
 )

@@ -16,7 +16,9 @@ type ErrorCode string
 // Error returns the code.
 func (c ErrorCode) Error() string { return string(c) }
 
-// Error codes of RFC 6749 §5.2 and §4.1.2.1, RFC 7009 §2.2.1 and RFC 8693.
+// Error codes of RFC 6749 §5.2 and §4.1.2.1, RFC 7009 §2.2.1, RFC 8707,
+// RFC 9101 §6 and OpenID Connect Core §3.1.2.6 (login_required and the
+// like, which OAuth clients understand alike).
 const (
 	ErrInvalidRequest          ErrorCode = "invalid_request"
 	ErrInvalidClient           ErrorCode = "invalid_client"
@@ -29,6 +31,11 @@ const (
 	ErrUnsupportedResponseType ErrorCode = "unsupported_response_type"
 	ErrUnsupportedTokenType    ErrorCode = "unsupported_token_type"
 	ErrServerError             ErrorCode = "server_error"
+	ErrLoginRequired           ErrorCode = "login_required"
+	ErrConsentRequired         ErrorCode = "consent_required"
+	ErrInteractionRequired     ErrorCode = "interaction_required"
+	ErrInvalidRequestURI       ErrorCode = "invalid_request_uri"
+	ErrRequestNotSupported     ErrorCode = "request_not_supported"
 	ErrTemporarilyUnavailable  ErrorCode = "temporarily_unavailable"
 )
 
@@ -84,6 +91,13 @@ func (e *Error) Unwrap() error { return e.Cause }
 func (e *Error) Is(target error) bool {
 	code, ok := target.(ErrorCode)
 	return ok && code == e.Code
+}
+
+// withStatus returns a copy of e with another HTTP status.
+func (e *Error) withStatus(status int) *Error {
+	c := *e
+	c.Status = status
+	return &c
 }
 
 // WithCause returns a copy of e whose cause is err.

@@ -82,8 +82,8 @@ type Issue struct {
 	Claims map[string]any
 	// RefreshToken asks for a refresh token as well.
 	RefreshToken bool
-	// GrantExpiresAt is the absolute end of an existing grant. Zero on a
-	// new grant means now plus Config.GrantLifetime.
+	// GrantExpiresAt is the absolute end of the grant. Zero means now
+	// plus Config.GrantLifetime.
 	GrantExpiresAt time.Time
 	// Consume, when set, is the handler's atomic use-once step. The
 	// Provider calls it once every check has passed and the tokens are

@@ -13,6 +13,9 @@ import (
 // is not registered is advertised.
 type Metadata struct {
 	Issuer                                string   `json:"issuer"`
+	AuthorizationEndpoint                 string   `json:"authorization_endpoint,omitempty"`
+	PushedAuthorizationRequestEndpoint    string   `json:"pushed_authorization_request_endpoint,omitempty"`
+	RequirePushedAuthorizationRequests    bool     `json:"require_pushed_authorization_requests,omitempty"`
 	TokenEndpoint                         string   `json:"token_endpoint"`
 	JWKSURI                               string   `json:"jwks_uri,omitempty"`
 	ScopesSupported                       []string `json:"scopes_supported,omitempty"`
@@ -20,6 +23,11 @@ type Metadata struct {
 	GrantTypesSupported                   []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported     []string `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgsSupported []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	ResponseModesSupported                []string `json:"response_modes_supported,omitempty"`
+	CodeChallengeMethodsSupported         []string `json:"code_challenge_methods_supported,omitempty"`
+	// AuthorizationResponseIssParameterSupported: every authorization
+	// response carries iss (RFC 9207 §3).
+	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
 
 // Metadata returns the metadata document of the Provider.
@@ -31,6 +39,21 @@ func (p *Provider) Metadata() Metadata {
 		ResponseTypesSupported:            []string{},
 		GrantTypesSupported:               slices.Clone(p.grantTypes),
 		TokenEndpointAuthMethodsSupported: slices.Clone(p.authMethods),
+	}
+	for rt := range p.responseTypes {
+		m.ResponseTypesSupported = append(m.ResponseTypesSupported, rt)
+	}
+	slices.Sort(m.ResponseTypesSupported)
+	if len(p.responseTypes) > 0 {
+		m.AuthorizationEndpoint = p.AuthorizationEndpoint()
+		m.ResponseModesSupported = []string{"query", "form_post"}
+		m.CodeChallengeMethodsSupported = []string{"S256"}
+		if p.allowPlainPKCE {
+			m.CodeChallengeMethodsSupported = append(m.CodeChallengeMethodsSupported, "plain")
+		}
+		m.AuthorizationResponseIssParameterSupported = true
+		m.PushedAuthorizationRequestEndpoint = p.PAREndpoint()
+		m.RequirePushedAuthorizationRequests = p.requirePAR
 	}
 	if _, ok := p.accessTokens.(token.KeyPublisher); ok {
 		m.JWKSURI = p.issuer + JWKSPath

@@ -23,9 +23,11 @@ import (
 // document is at the well-known path with the issuer's path appended
 // (RFC 8414 §3.1).
 const (
-	TokenPath    = "/token"
-	JWKSPath     = "/jwks.json"
-	MetadataPath = "/.well-known/oauth-authorization-server"
+	TokenPath     = "/token"
+	AuthorizePath = "/authorize"
+	PARPath       = "/par"
+	JWKSPath      = "/jwks.json"
+	MetadataPath  = "/.well-known/oauth-authorization-server"
 )
 
 // Prefix of refresh tokens. Access tokens are "gr_at_…" when opaque.
@@ -41,6 +43,7 @@ type Provider struct {
 	issuer     string
 	issuerPath string
 
+	tokenKeys     [][]byte
 	clients       storage.ClientStore
 	tokens        storage.TokenStore
 	accessTokens  token.AccessTokenStrategy
@@ -65,6 +68,21 @@ type Provider struct {
 	logger *slog.Logger
 	events EventFunc
 
+	// The authorization endpoint and its interactions.
+	responseTypes        map[string]ResponseTypeHandler
+	interactions         storage.InteractionStore
+	loginURL             string
+	startInteractionFunc func(http.ResponseWriter, *http.Request, string)
+	silentAuthorize      func(context.Context, *http.Request, *PendingAuthorization) (*Approval, error)
+	interactionLifetime  time.Duration
+	allowPlainPKCE       bool
+	errorPageFunc        func(http.ResponseWriter, *http.Request, *Error)
+	bindingCookie        string
+	secureCookies        bool
+	pushed               storage.PushedRequestStore
+	pushedLifetime       time.Duration
+	requirePAR           bool
+
 	metadata []byte
 }
 
@@ -87,6 +105,17 @@ func NewProvider(cfg Config) (*Provider, error) {
 		events:               cfg.Events,
 		handlers:             make(map[string]GrantHandler),
 		authenticators:       make(map[string]ClientAuthenticator),
+		responseTypes:        make(map[string]ResponseTypeHandler),
+		interactions:         cfg.Interactions,
+		loginURL:             cfg.LoginURL,
+		startInteractionFunc: cfg.StartInteraction,
+		silentAuthorize:      cfg.SilentAuthorize,
+		interactionLifetime:  orDefault(cfg.InteractionLifetime, defaultInteractionLifetime),
+		allowPlainPKCE:       cfg.AllowPlainPKCE,
+		errorPageFunc:        cfg.ErrorPage,
+		pushed:               cfg.PushedRequests,
+		pushedLifetime:       orDefault(cfg.PushedRequestLifetime, defaultPushedLifetime),
+		requirePAR:           cfg.RequirePushedAuthorizationRequests,
 	}
 	if p.clock == nil {
 		p.clock = time.Now
@@ -103,6 +132,13 @@ func NewProvider(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	p.issuer, p.issuerPath = cfg.Issuer, u.Path
+	// The browser binding cookie is __Host- prefixed (Secure, Path=/, no
+	// Domain) whenever the issuer uses TLS.
+	p.secureCookies = u.Scheme == "https"
+	p.bindingCookie = "grantor-binding"
+	if p.secureCookies {
+		p.bindingCookie = "__Host-grantor-binding"
+	}
 	p.defaultAudience = slices.Clone(cfg.DefaultAudience)
 	if len(p.defaultAudience) == 0 {
 		p.defaultAudience = []string{p.issuer}
@@ -120,6 +156,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if p.accessTokenLifetime < 0 || p.refreshTokenLifetime < 0 || p.grantLifetime < 0 {
 		return nil, errors.New("oauth2: token lifetimes must not be negative")
 	}
+	p.tokenKeys = cfg.TokenKeys
 	p.refreshTokens, err = token.NewOpaque(refreshTokenPrefix, cfg.TokenKeys, token.WithRand(p.rand))
 	if err != nil {
 		return nil, fmt.Errorf("oauth2: Config.TokenKeys: %w", err)
@@ -157,13 +194,55 @@ func NewProvider(cfg Config) (*Provider, error) {
 		}
 		p.handlers[gt] = h
 		p.grantTypes = append(p.grantTypes, gt)
+		if rth, ok := h.(ResponseTypeHandler); ok {
+			if _, dup := p.responseTypes[rth.ResponseType()]; dup {
+				return nil, fmt.Errorf("oauth2: two handlers registered for response type %q", rth.ResponseType())
+			}
+			p.responseTypes[rth.ResponseType()] = rth
+		}
 	}
 	slices.Sort(p.grantTypes)
+	if err := p.checkAuthorizationConfig(); err != nil {
+		return nil, err
+	}
 
 	if p.metadata, err = p.buildMetadata(); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkAuthorizationConfig checks the configuration of the authorization
+// and PAR endpoints.
+func (p *Provider) checkAuthorizationConfig() error {
+	if len(p.responseTypes) == 0 {
+		if p.pushed != nil || p.requirePAR {
+			return errors.New("oauth2: pushed authorization requests need a grant that answers the authorization endpoint (grant.AuthorizationCode)")
+		}
+		return nil
+	}
+	if p.interactions == nil {
+		return errors.New("oauth2: Config.Interactions is required for the authorization endpoint")
+	}
+	if (p.loginURL == "") == (p.startInteractionFunc == nil) {
+		return errors.New("oauth2: set exactly one of Config.LoginURL and Config.StartInteraction")
+	}
+	if p.loginURL != "" {
+		u, err := url.Parse(p.loginURL)
+		if err != nil || u.Fragment != "" || (!u.IsAbs() && !strings.HasPrefix(p.loginURL, "/")) {
+			return fmt.Errorf("oauth2: Config.LoginURL %q must be an absolute URL or an absolute path", p.loginURL)
+		}
+	}
+	if p.interactionLifetime < time.Minute {
+		return errors.New("oauth2: Config.InteractionLifetime must be at least a minute")
+	}
+	if p.requirePAR && p.pushed == nil {
+		return errors.New("oauth2: Config.RequirePushedAuthorizationRequests needs Config.PushedRequests")
+	}
+	if p.pushedLifetime < 5*time.Second || p.pushedLifetime > 10*time.Minute {
+		return errors.New("oauth2: Config.PushedRequestLifetime must be between 5 seconds and 10 minutes (RFC 9126 §2.2)")
+	}
+	return nil
 }
 
 func (p *Provider) setAuthenticators(list []ClientAuthenticator) error {
@@ -250,6 +329,35 @@ func (p *Provider) Logger() *slog.Logger { return p.logger }
 // TokenEndpoint returns the URL of the token endpoint (RFC 6749 §3.2).
 func (p *Provider) TokenEndpoint() string { return p.issuer + TokenPath }
 
+// AuthorizationEndpoint returns the URL of the authorization endpoint
+// (RFC 6749 §3.1), or "" when no grant answers it.
+func (p *Provider) AuthorizationEndpoint() string {
+	if len(p.responseTypes) == 0 {
+		return ""
+	}
+	return p.issuer + AuthorizePath
+}
+
+// PAREndpoint returns the URL of the pushed authorization request
+// endpoint (RFC 9126 §2), or "" when it is not enabled.
+func (p *Provider) PAREndpoint() string {
+	if p.pushed == nil {
+		return ""
+	}
+	return p.issuer + PARPath
+}
+
+// OpaqueFormat returns an opaque token format with the given prefix,
+// signed with the Provider's TokenKeys and randomness, for grants that
+// mint credentials of their own (authorization codes, device codes).
+func (p *Provider) OpaqueFormat(prefix string) (*token.Opaque, error) {
+	return token.NewOpaque(prefix, p.tokenKeys, token.WithRand(p.rand))
+}
+
+// NewID returns a random identifier of 128 bits, for grant IDs and the
+// like.
+func (p *Provider) NewID() (string, error) { return p.newID() }
+
 // RefreshTokenKey checks a presented refresh token's signature, without a
 // storage lookup, and returns the key its record is stored under. A token
 // that is malformed, forged or not a refresh token is token.ErrInvalid.
@@ -294,6 +402,12 @@ func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(p.issuerPath+TokenPath, p.TokenHandler())
 	mux.Handle(MetadataPath+p.issuerPath, p.MetadataHandler())
+	if len(p.responseTypes) > 0 {
+		mux.Handle(p.issuerPath+AuthorizePath, p.AuthorizeHandler())
+	}
+	if p.pushed != nil {
+		mux.Handle(p.issuerPath+PARPath, p.PushedAuthorizationHandler())
+	}
 	if h := p.JWKSHandler(); h != nil {
 		mux.Handle(p.issuerPath+JWKSPath, h)
 	}

@@ -169,7 +169,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		err = p.tokens.CreateTokens(ctx, access, refresh)
 	}
 	if err != nil {
-		if is.Consume != nil && !newGrant {
+		if is.Consume != nil {
 			// What the grant was continued with has been consumed. Revoke
 			// the grant rather than leave it half-rotated.
 			if rerr := p.RevokeGrant(ctx, grantID, client.ID, is.Subject, "token records could not be stored"); rerr != nil {
@@ -188,7 +188,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 func (p *Provider) mintRefreshToken(req *TokenRequest, is *Issue, grantID string, audience []string) (string, *storage.Token, error) {
 	now := req.Now
 	grantExpiresAt := is.GrantExpiresAt
-	if grantExpiresAt.IsZero() && is.GrantID == "" {
+	if grantExpiresAt.IsZero() {
 		grantExpiresAt = now.Add(p.grantLifetime)
 	}
 	expiresAt := now.Add(p.refreshTokenLifetime)
@@ -222,12 +222,7 @@ func (p *Provider) mintRefreshToken(req *TokenRequest, is *Issue, grantID string
 func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	oe := AsError(err)
 	if oe.HTTPStatus() >= http.StatusInternalServerError {
-		cause := "none"
-		if oe.Cause != nil {
-			cause = oe.Cause.Error()
-		}
-		p.logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("path", r.URL.Path), slog.String("error", string(oe.Code)), slog.String("cause", cause))
+		p.writeErrorLog(r, oe)
 	}
 	WriteError(w, oe)
 }
@@ -235,9 +230,14 @@ func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error)
 // writeJSON writes v as a JSON response that no cache may keep (RFC 6749
 // §5.1).
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSONNoStoreSet(w, status, v)
+}
+
+// writeJSONNoStoreSet writes v as JSON; the caller has set Cache-Control.
+func writeJSONNoStoreSet(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)

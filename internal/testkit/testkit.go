@@ -150,6 +150,21 @@ func (h *Harness) Do(req *http.Request) *Response {
 	return out
 }
 
+// DoNoFollow sends req without following redirects.
+func (h *Harness) DoNoFollow(req *http.Request) *Response {
+	h.T.Helper()
+	c := *h.Server.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	require.NoError(h.T, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(h.T, err)
+	out := &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	_ = json.Unmarshal(body, &out.JSON)
+	return out
+}
+
 // TokenRequest builds a form POST to the token endpoint.
 func (h *Harness) TokenRequest(form url.Values) *http.Request {
 	h.T.Helper()

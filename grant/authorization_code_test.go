@@ -1,0 +1,496 @@
+package grant_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/internal/testkit"
+	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/pkce"
+	"github.com/grantor-dev/grantor/storage/memory"
+)
+
+func TestCodeFlowEndToEnd(t *testing.T) {
+	h := newCode(t, nil)
+	params, verifier := authParams(t, "scope", "read write")
+	r := h.authorize(params)
+	id, cookie := h.interaction(r)
+	assert.Equal(t, "no-store", r.Header.Get("Cache-Control"))
+	assert.True(t, cookie.HttpOnly)
+	assert.Equal(t, http.SameSiteLaxMode, cookie.SameSite)
+
+	pa, err := h.Provider.PendingAuthorization(browserRequest(cookie), id)
+	require.NoError(t, err)
+	assert.Equal(t, "Web App", pa.Client.Name)
+	assert.Equal(t, []string{"read", "write"}, pa.Scopes)
+
+	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice", Claims: map[string]any{"amr": []any{"pwd"}}})
+	q := redirectParams(t, rec.Code, rec.Header().Get("Location"), "https://c.example/cb?")
+	assert.Equal(t, "xyz", q.Get("state"))
+	assert.Equal(t, h.Provider.Issuer(), q.Get("iss"))
+	code := q.Get("code")
+	assert.True(t, strings.HasPrefix(code, "gr_ac_"))
+
+	tok := h.redeem("web", h.webSecret, code, verifier)
+	require.Equal(t, http.StatusOK, tok.Status, "%s", tok.Body)
+	assert.NotEmpty(t, tok.Str("refresh_token"), "the client may refresh")
+	at, err := h.AccessTokenRecord(tok.Str("access_token"))
+	require.NoError(t, err)
+	assert.Equal(t, "alice", at.Subject)
+	assert.Equal(t, []string{"read", "write"}, at.Scopes)
+	assert.Equal(t, []any{"pwd"}, at.Claims["amr"])
+
+	// The refresh grant runs on the code's grant.
+	ref := h.Token("web", h.webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.Str("refresh_token")}})
+	require.Equal(t, http.StatusOK, ref.Status, "%s", ref.Body)
+	at2, err := h.AccessTokenRecord(ref.Str("access_token"))
+	require.NoError(t, err)
+	assert.Equal(t, at.GrantID, at2.GrantID)
+}
+
+func TestApprovalMayNarrowScopes(t *testing.T) {
+	h := newCode(t, nil)
+	params, verifier := authParams(t, "scope", "read write")
+	id, cookie := h.interaction(h.authorize(params))
+	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice", Scopes: []string{"read"}})
+	q := redirectParams(t, rec.Code, rec.Header().Get("Location"), "https://c.example/cb")
+	tok := h.redeem("web", h.webSecret, q.Get("code"), verifier)
+	require.Equal(t, http.StatusOK, tok.Status)
+	assert.Equal(t, "read", tok.Str("scope"))
+
+	params, _ = authParams(t, "scope", "read")
+	id, cookie = h.interaction(h.authorize(params))
+	err := h.Provider.Approve(httptestRecorder(), browserRequest(cookie), id, oauth2.Approval{Subject: "alice", Scopes: []string{"write"}})
+	assert.Error(t, err, "an approval cannot grant what was not asked for")
+	err = h.Provider.Approve(httptestRecorder(), browserRequest(cookie), id, oauth2.Approval{})
+	assert.Error(t, err, "an approval needs a subject")
+}
+
+// An interaction is single use and bound to the browser that started it.
+func TestInteractionIsBoundAndSingleUse(t *testing.T) {
+	h := newCode(t, nil)
+	params, _ := authParams(t)
+	id, cookie := h.interaction(h.authorize(params))
+
+	other := &http.Cookie{Name: cookie.Name, Value: strings.Repeat("A", 43)}
+	_, err := h.Provider.PendingAuthorization(browserRequest(other), id)
+	assert.ErrorIs(t, err, oauth2.ErrInteractionBrowser)
+	assert.ErrorIs(t, h.Provider.Approve(httptestRecorder(), browserRequest(nil), id, oauth2.Approval{Subject: "mallory"}), oauth2.ErrInteractionBrowser)
+	assert.ErrorIs(t, h.Provider.Deny(httptestRecorder(), browserRequest(other), id), oauth2.ErrInteractionBrowser)
+
+	h.approve(id, cookie, oauth2.Approval{Subject: "alice"})
+	assert.ErrorIs(t, h.Provider.Approve(httptestRecorder(), browserRequest(cookie), id, oauth2.Approval{Subject: "alice"}), oauth2.ErrInteractionNotFound)
+	_, err = h.Provider.PendingAuthorization(browserRequest(cookie), "unknown")
+	assert.ErrorIs(t, err, oauth2.ErrInteractionNotFound)
+
+	// A second authorization in the same browser reuses its binding.
+	params, _ = authParams(t)
+	r := h.authorize(params, cookie)
+	id2, cookie2 := h.interaction(r)
+	assert.Equal(t, cookie.Value, cookie2.Value)
+	h.Advance(31 * time.Minute)
+	_, err = h.Provider.PendingAuthorization(browserRequest(cookie), id2)
+	assert.ErrorIs(t, err, oauth2.ErrInteractionNotFound, "expired")
+}
+
+func TestS12_DenialRedirectsWithAccessDenied(t *testing.T) {
+	h := newCode(t, nil)
+	params, _ := authParams(t)
+	id, cookie := h.interaction(h.authorize(params))
+	rec := httptestRecorder()
+	require.NoError(t, h.Provider.Deny(rec, browserRequest(cookie), id))
+	q := redirectParams(t, rec.Code, rec.Header().Get("Location"), "https://c.example/cb?")
+	assert.Equal(t, "access_denied", q.Get("error"))
+	assert.Equal(t, "xyz", q.Get("state"))
+	assert.Equal(t, h.Provider.Issuer(), q.Get("iss"))
+	assert.Empty(t, q.Get("code"))
+}
+
+// S6 and S7: no redirect until the client and the redirect URI are valid.
+func TestS6_S7_ErrorPageBeforeRedirectURIIsTrusted(t *testing.T) {
+	h := newCode(t, nil)
+	cases := map[string][]string{
+		"unknown client":                    {"client_id", "nobody"},
+		"missing client":                    {"client_id", "<delete>"},
+		"unregistered redirect":             {"redirect_uri", "https://evil.example/cb"},
+		"unregistered redirect + bad type":  {"redirect_uri", "https://evil.example/cb", "response_type", "foo"},
+		"unregistered redirect + bad scope": {"redirect_uri", "https://evil.example/cb", "scope", "admin"},
+		"unregistered redirect + bad pkce":  {"redirect_uri", "https://evil.example/cb", "code_challenge_method", "plain"},
+		"S1 case-changed redirect":          {"redirect_uri", "https://C.EXAMPLE/cb"},
+		"S1 redirect with query added":      {"redirect_uri", "https://c.example/cb?x=1"},
+		"S2 path traversal":                 {"redirect_uri", "https://c.example/cb/../x"},
+		"S2 userinfo":                       {"redirect_uri", "https://c.example@evil.example/cb"},
+		"S10 client_id twice":               {},
+		"unknown request_uri":               {"request_uri", "urn:ietf:params:oauth:request_uri:nope"},
+		"request_uri that is not ours":      {"request_uri", "https://evil.example/req"},
+	}
+	for name, extra := range cases {
+		t.Run(name, func(t *testing.T) {
+			params, _ := authParams(t, extra...)
+			if name == "S10 client_id twice" {
+				params.Add("client_id", "web")
+			}
+			r := h.authorize(params)
+			assert.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+			assert.Empty(t, r.Header.Get("Location"))
+			assert.Contains(t, r.Header.Get("Content-Type"), "text/html")
+			assert.Equal(t, "DENY", r.Header.Get("X-Frame-Options"))
+			assert.Contains(t, r.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+			assert.Equal(t, "no-referrer", r.Header.Get("Referrer-Policy"))
+			assert.NotContains(t, string(r.Body), "evil.example")
+		})
+	}
+	// JSON for a caller that asks for it.
+	params, _ := authParams(t, "client_id", "nobody")
+	req, err := http.NewRequest(http.MethodGet, h.Provider.AuthorizationEndpoint()+"?"+params.Encode(), nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "application/json")
+	r := h.DoNoFollow(req)
+	assert.Equal(t, http.StatusBadRequest, r.Status)
+	assert.Equal(t, "invalid_client", r.Str("error"))
+}
+
+// errorRedirect asserts an error redirect to the client with state and
+// iss.
+func (h *codeHarness) errorRedirect(t *testing.T, r *testkit.Response, code oauth2.ErrorCode) {
+	t.Helper()
+	q := redirectParams(t, r.Status, r.Header.Get("Location"), "https://c.example/cb?")
+	assert.Equal(t, string(code), q.Get("error"))
+	assert.Equal(t, h.Provider.Issuer(), q.Get("iss"), "S12: iss on errors too")
+	assert.Empty(t, q.Get("code"))
+}
+
+// S9: only response_type=code.
+func TestS9_OnlyResponseTypeCode(t *testing.T) {
+	h := newCode(t, nil)
+	for _, rt := range []string{"token", "code id_token", "code token", "id_token"} {
+		params, _ := authParams(t, "response_type", rt)
+		r := h.authorize(params)
+		h.errorRedirect(t, r, oauth2.ErrUnsupportedResponseType)
+		assert.NotContains(t, r.Header.Get("Location"), "#")
+	}
+	params, _ := authParams(t, "response_type", "<delete>")
+	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidRequest)
+}
+
+// S10: duplicate, empty and unknown parameters.
+func TestS10_DuplicateEmptyUnknownParameters(t *testing.T) {
+	h := newCode(t, nil)
+	params, _ := authParams(t)
+	params.Add("state", "abc")
+	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidRequest)
+
+	params, _ = authParams(t, "client_id", "spa", "redirect_uri", "https://spa.example/cb", "code_challenge", "")
+	r := h.authorize(params)
+	q := redirectParams(t, r.Status, r.Header.Get("Location"), "https://spa.example/cb?")
+	assert.Equal(t, "invalid_request", q.Get("error"), "an empty code_challenge counts as absent")
+
+	params, _ = authParams(t, "extra", "foobar")
+	h.interaction(h.authorize(params))
+}
+
+// S11: the response keeps the redirect URI's query and returns state
+// exactly.
+func TestS11_ResponseIsBuiltCorrectly(t *testing.T) {
+	h := newCode(t, nil)
+	h.AddClient(storageClient("q", "https://c.example/cb?t=a%20b"))
+	state := strings.Repeat("&+%é ", 400)
+	params, _ := authParams(t, "client_id", "q", "redirect_uri", "https://c.example/cb?t=a%20b", "state", state)
+	id, cookie := h.interaction(h.authorize(params))
+	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice"})
+	loc := rec.Header().Get("Location")
+	require.True(t, strings.HasPrefix(loc, "https://c.example/cb?t=a%20b&"), loc)
+	q := redirectParams(t, rec.Code, loc, "https://c.example/cb")
+	assert.Equal(t, state, q.Get("state"))
+	assert.Equal(t, "a b", q.Get("t"))
+	assert.NotEmpty(t, q.Get("code"))
+}
+
+// S12: iss in the metadata and on every response.
+func TestS12_IssParameterAdvertised(t *testing.T) {
+	h := newCode(t, nil)
+	m := h.Provider.Metadata()
+	assert.True(t, m.AuthorizationResponseIssParameterSupported)
+	assert.Equal(t, h.Provider.Issuer()+"/authorize", m.AuthorizationEndpoint)
+	assert.Equal(t, []string{"code"}, m.ResponseTypesSupported)
+	assert.Equal(t, []string{"S256"}, m.CodeChallengeMethodsSupported, "S15")
+	assert.Equal(t, h.Provider.Issuer()+"/par", m.PushedAuthorizationRequestEndpoint)
+	params, _ := authParams(t, "scope", "admin")
+	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidScope)
+}
+
+// S14: PKCE is required, with an explicit exemption for confidential
+// clients only.
+func TestS14_PKCEIsRequired(t *testing.T) {
+	h := newCode(t, nil)
+	params, _ := authParams(t, "code_challenge", "<delete>", "code_challenge_method", "<delete>")
+	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidRequest)
+
+	params, _ = authParams(t, "client_id", "spa", "redirect_uri", "https://spa.example/cb", "code_challenge", "<delete>", "code_challenge_method", "<delete>")
+	r := h.authorize(params)
+	assert.Equal(t, "invalid_request", redirectParams(t, r.Status, r.Header.Get("Location"), "https://spa.example/cb?").Get("error"))
+
+	params, _ = authParams(t, "client_id", "legacy", "redirect_uri", "https://legacy.example/cb", "code_challenge", "<delete>", "code_challenge_method", "<delete>")
+	id, cookie := h.interaction(h.authorize(params))
+	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice"})
+	code := redirectParams(t, rec.Code, rec.Header().Get("Location"), "https://legacy.example/cb?").Get("code")
+	tok := h.redeem("legacy", h.legacySecret, code, "", "redirect_uri", "https://legacy.example/cb")
+	assert.Equal(t, http.StatusOK, tok.Status, "%s", tok.Body)
+	assert.Empty(t, tok.Str("refresh_token"), "legacy is not registered for refresh_token")
+}
+
+// S15 and S16: S256 only by default, and challenge syntax.
+func TestS15_S16_ChallengeMethodAndSyntax(t *testing.T) {
+	h := newCode(t, nil)
+	for _, extra := range [][]string{
+		{"code_challenge_method", "plain"}, {"code_challenge_method", "<delete>"}, {"code_challenge_method", "S512"},
+		{"code_challenge", strings.Repeat("a", 42)}, {"code_challenge", strings.Repeat("a", 129)},
+		{"code_challenge", strings.Repeat("a", 42) + "+"},
+	} {
+		params, _ := authParams(t, extra...)
+		h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidRequest)
+	}
+
+	plain := newCode(t, func(cfg *oauth2.Config, _ *memory.Store) { cfg.AllowPlainPKCE = true })
+	verifier := strings.Repeat("v", 50)
+	params, _ := authParams(t, "code_challenge", verifier, "code_challenge_method", "plain")
+	code := plain.code(params)
+	assert.Equal(t, http.StatusOK, plain.redeem("web", plain.webSecret, code, verifier).Status)
+	assert.Contains(t, plain.Provider.Metadata().CodeChallengeMethodsSupported, "plain")
+}
+
+// S17, S18, S19: the verifier at the token endpoint.
+func TestS17_S18_S19_VerifierChecks(t *testing.T) {
+	h := newCode(t, nil)
+	params, verifier := authParams(t)
+	code := h.code(params)
+	other, _ := pkce.GenerateVerifier()
+	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, other), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, ""), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier+"+"), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	// None of those used the code up.
+	assert.Equal(t, http.StatusOK, h.redeem("web", h.webSecret, code, verifier).Status)
+
+	// S18: a code issued without a challenge, redeemed with a verifier.
+	params, _ = authParams(t, "client_id", "legacy", "redirect_uri", "https://legacy.example/cb", "code_challenge", "<delete>", "code_challenge_method", "<delete>")
+	code = h.code(params)
+	r := h.redeem("legacy", h.legacySecret, code, verifier, "redirect_uri", "https://legacy.example/cb")
+	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	assert.NotContains(t, r.JSON, "access_token")
+}
+
+// S21 and S22: a code is used once; a replay revokes what it produced.
+func TestS21_S22_CodeReplayRevokesTheGrant(t *testing.T) {
+	h := newCode(t, nil)
+	params, verifier := authParams(t)
+	code := h.code(params)
+	first := h.redeem("web", h.webSecret, code, verifier)
+	require.Equal(t, http.StatusOK, first.Status)
+
+	h.Advance(time.Second)
+	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	h.Advance(29 * time.Second)
+	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+
+	at, err := h.AccessTokenRecord(first.Str("access_token"))
+	require.NoError(t, err)
+	assert.False(t, at.Active(h.Now()), "the access token of the first redemption is revoked")
+	ref := h.Token("web", h.webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.Str("refresh_token")}})
+	testkit.RequireOAuthError(t, ref, http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	assert.NotEmpty(t, h.Events(oauth2.EventGrantRevoked))
+}
+
+// S23: an invalid replay revokes nothing.
+func TestS23_InvalidReplayRevokesNothing(t *testing.T) {
+	h := newCode(t, nil)
+	params, verifier := authParams(t)
+	code := h.code(params)
+	first := h.redeem("web", h.webSecret, code, verifier)
+	require.Equal(t, http.StatusOK, first.Status)
+
+	other, _ := pkce.GenerateVerifier()
+	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, other), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	testkit.RequireOAuthError(t, h.redeem("web", "", code, verifier), http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	testkit.RequireOAuthError(t, h.redeem("web", "wrong", code, verifier), http.StatusUnauthorized, oauth2.ErrInvalidClient)
+
+	at, err := h.AccessTokenRecord(first.Str("access_token"))
+	require.NoError(t, err)
+	assert.True(t, at.Active(h.Now()))
+	ref := h.Token("web", h.webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.Str("refresh_token")}})
+	assert.Equal(t, http.StatusOK, ref.Status)
+}
+
+// S24: twenty concurrent redemptions, exactly one success.
+func TestS24_RedemptionIsAtomic(t *testing.T) {
+	h := newCode(t, nil)
+	params, verifier := authParams(t)
+	code := h.code(params)
+	const n = 20
+	res := make([]*testkit.Response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); res[i] = h.redeem("web", h.webSecret, code, verifier) }()
+	}
+	wg.Wait()
+	ok := 0
+	for _, r := range res {
+		if r.Status == http.StatusOK {
+			ok++
+		} else {
+			assert.Equal(t, "invalid_grant", r.Str("error"), "%s", r.Body)
+		}
+	}
+	assert.Equal(t, 1, ok)
+}
+
+// S25: a code is bound to its client.
+func TestS25_CodeIsBoundToItsClient(t *testing.T) {
+	h := newCode(t, nil)
+	otherSecret := h.AddClient(storageClient("other", "https://c.example/cb"))
+	params, verifier := authParams(t)
+	code := h.code(params)
+	testkit.RequireOAuthError(t, h.redeem("other", otherSecret, code, verifier), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	testkit.RequireOAuthError(t, h.redeem("spa", "", code, verifier), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	assert.Equal(t, http.StatusOK, h.redeem("web", h.webSecret, code, verifier).Status, "the owner still can")
+}
+
+// S26: the redirect URI binding.
+func TestS26_RedirectURIBinding(t *testing.T) {
+	h := newCode(t, nil)
+	params, verifier := authParams(t)
+	code := h.code(params)
+	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier, "redirect_uri", "https://c.example/other"), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier, "redirect_uri", "<delete>"), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	assert.Equal(t, http.StatusOK, h.redeem("web", h.webSecret, code, verifier).Status)
+
+	// S8: a request that omitted redirect_uri (one registered) needs none
+	// at the token endpoint.
+	params, verifier = authParams(t, "redirect_uri", "<delete>")
+	id, cookie := h.interaction(h.authorize(params))
+	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice"})
+	code = redirectParams(t, rec.Code, rec.Header().Get("Location"), "https://c.example/cb?").Get("code")
+	assert.Equal(t, http.StatusOK, h.redeem("web", h.webSecret, code, verifier, "redirect_uri", "<delete>").Status)
+}
+
+// S27: codes expire after 60 seconds.
+func TestS27_CodesExpire(t *testing.T) {
+	h := newCode(t, nil)
+	params, verifier := authParams(t)
+	code := h.code(params)
+	h.Advance(61 * time.Second)
+	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+}
+
+// S3 through the endpoint: a native app's loopback redirect on any port.
+func TestS3_NativeLoopbackRedirect(t *testing.T) {
+	h := newCode(t, nil)
+	params, verifier := authParams(t, "client_id", "native", "redirect_uri", "http://127.0.0.1:51004/cb")
+	id, cookie := h.interaction(h.authorize(params))
+	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice"})
+	code := redirectParams(t, rec.Code, rec.Header().Get("Location"), "http://127.0.0.1:51004/cb?").Get("code")
+	tok := h.redeem("native", "", code, verifier, "redirect_uri", "http://127.0.0.1:51004/cb")
+	assert.Equal(t, http.StatusOK, tok.Status, "%s", tok.Body)
+}
+
+func TestPromptNone(t *testing.T) {
+	h := newCode(t, nil)
+	params, _ := authParams(t, "prompt", "none")
+	h.errorRedirect(t, h.authorize(params), oauth2.ErrLoginRequired)
+
+	consent := newCode(t, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.SilentAuthorize = func(_ context.Context, _ *http.Request, pa *oauth2.PendingAuthorization) (*oauth2.Approval, error) {
+			if pa.Client.ID == "web" {
+				return &oauth2.Approval{Subject: "alice"}, nil
+			}
+			return nil, oauth2.NewError(oauth2.ErrConsentRequired, "ask the user")
+		}
+	})
+	params, verifier := authParams(t, "prompt", "none")
+	r := consent.authorize(params)
+	code := redirectParams(t, r.Status, r.Header.Get("Location"), "https://c.example/cb?").Get("code")
+	assert.Equal(t, http.StatusOK, consent.redeem("web", consent.webSecret, code, verifier).Status)
+
+	params, _ = authParams(t, "client_id", "spa", "redirect_uri", "https://spa.example/cb", "prompt", "none")
+	r = consent.authorize(params)
+	assert.Equal(t, "consent_required", redirectParams(t, r.Status, r.Header.Get("Location"), "https://spa.example/cb?").Get("error"))
+
+	params, _ = authParams(t, "prompt", "none login")
+	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidRequest)
+}
+
+// form_post delivers the response in an auto-submitting form whose values
+// are escaped (S138).
+func TestFormPostResponseMode(t *testing.T) {
+	h := newCode(t, nil)
+	params, _ := authParams(t, "response_mode", "form_post", "state", `"><script>alert(1)</script>`)
+	id, cookie := h.interaction(h.authorize(params))
+	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice"})
+	assert.Equal(t, http.StatusOK, rec.Code)
+	body := rec.Body.String()
+	assert.Contains(t, body, `action="https://c.example/cb"`)
+	assert.Contains(t, body, `name="code"`)
+	assert.Contains(t, body, `name="iss"`)
+	assert.NotContains(t, body, "<script>alert(1)")
+	assert.Contains(t, body, "&lt;script&gt;")
+	assert.Contains(t, rec.Header().Get("Content-Security-Policy"), "script-src 'sha256-")
+	assert.Equal(t, "no-referrer", rec.Header().Get("Referrer-Policy"))
+	assert.Equal(t, "DENY", rec.Header().Get("X-Frame-Options"))
+
+	params, _ = authParams(t, "response_mode", "fragment")
+	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidRequest)
+}
+
+// S139: authorization responses are 303, never 307.
+func TestS139_SeeOtherRedirects(t *testing.T) {
+	h := newCode(t, nil)
+	params, _ := authParams(t)
+	r := h.authorize(params)
+	assert.Equal(t, http.StatusSeeOther, r.Status)
+	id, cookie := h.interaction(r)
+	assert.Equal(t, http.StatusSeeOther, h.approve(id, cookie, oauth2.Approval{Subject: "alice"}).Code)
+}
+
+func TestAuthorizeByPOST(t *testing.T) {
+	h := newCode(t, nil)
+	params, _ := authParams(t)
+	req, err := http.NewRequest(http.MethodPost, h.Provider.AuthorizationEndpoint(), strings.NewReader(params.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.interaction(h.DoNoFollow(req))
+	put, err := http.NewRequest(http.MethodPut, h.Provider.AuthorizationEndpoint(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusMethodNotAllowed, h.DoNoFollow(put).Status)
+}
+
+func TestAuthorizationConfigValidation(t *testing.T) {
+	store := memory.New()
+	base := func() oauth2.Config {
+		return oauth2.Config{Issuer: "https://as.example", Clients: store, Tokens: store, TokenKeys: [][]byte{make([]byte, 32)},
+			Grants: []oauth2.GrantFactory{grantAuthorizationCode(store)}, Interactions: store, LoginURL: "/login"}
+	}
+	_, err := oauth2.NewProvider(base())
+	require.NoError(t, err)
+	for name, mutate := range map[string]func(*oauth2.Config){
+		"no interaction store":     func(c *oauth2.Config) { c.Interactions = nil },
+		"no login URL":             func(c *oauth2.Config) { c.LoginURL = "" },
+		"both login URL and func":  func(c *oauth2.Config) { c.StartInteraction = func(http.ResponseWriter, *http.Request, string) {} },
+		"relative login URL":       func(c *oauth2.Config) { c.LoginURL = "login" },
+		"PAR lifetime too long":    func(c *oauth2.Config) { c.PushedRequests = store; c.PushedRequestLifetime = time.Hour },
+		"require PAR without PAR":  func(c *oauth2.Config) { c.RequirePushedAuthorizationRequests = true },
+		"PAR without a code grant": func(c *oauth2.Config) { c.Grants = nil; c.PushedRequests = store },
+	} {
+		cfg := base()
+		mutate(&cfg)
+		_, err := oauth2.NewProvider(cfg)
+		assert.Error(t, err, name)
+	}
+}

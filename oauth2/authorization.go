@@ -1,0 +1,75 @@
+package oauth2
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/grantor-dev/grantor/storage"
+)
+
+// ResponseTypeHandler answers approved authorization requests of one
+// response_type (RFC 6749 §3.1.1). A GrantHandler that also implements it
+// (the authorization code grant does, for "code") is registered for both
+// endpoints.
+type ResponseTypeHandler interface {
+	// ResponseType is the response_type value handled.
+	ResponseType() string
+
+	// Authorize returns the parameters of the authorization response
+	// (for "code", the code) once the application has approved a. The
+	// Provider adds state and iss and writes the redirect.
+	Authorize(ctx context.Context, a *Authorization) (url.Values, error)
+}
+
+// Approval is the application's decision to grant an authorization
+// request, given to Provider.Approve.
+type Approval struct {
+	// Subject identifies the resource owner who approved. Required.
+	Subject string
+	// Scopes are the scopes granted: a subset of those asked for. Nil
+	// grants all of them.
+	Scopes []string
+	// AuthTime is when the resource owner authenticated. Zero means now.
+	AuthTime time.Time
+	// Claims are extra claims for the access tokens of the grant.
+	Claims map[string]any
+}
+
+// Authorization is an approved authorization request, as a
+// ResponseTypeHandler receives it.
+type Authorization struct {
+	// Request is the validated authorization request.
+	Request *storage.AuthorizationRequest
+	// Client is the client that made it.
+	Client *storage.Client
+	// Subject, Scopes, AuthTime and Claims are the approval, with Scopes
+	// resolved and AuthTime set.
+	Subject  string
+	Scopes   []string
+	AuthTime time.Time
+	Claims   map[string]any
+	// Now is the time of the approval on the Provider's clock.
+	Now time.Time
+}
+
+// PendingAuthorization is what the application's login and consent pages
+// need to know of an authorization request waiting for their decision.
+type PendingAuthorization struct {
+	// ID is the interaction id to pass back to Approve or Deny.
+	ID string
+	// Client is the client asking; show its Name.
+	Client *storage.Client
+	// Scopes and Resources are what the client asks for.
+	Scopes    []string
+	Resources []string
+	// Prompt holds the prompt values ("login": authenticate the user
+	// again; "consent": ask again even if consent was given before).
+	Prompt []string
+	// ExpiresAt is when the interaction ends.
+	ExpiresAt time.Time
+}
+
+// HasPrompt reports whether the request asked for prompt value v.
+func (pa *PendingAuthorization) HasPrompt(v string) bool { return slices.Contains(pa.Prompt, v) }
