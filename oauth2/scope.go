@@ -54,7 +54,7 @@ func ClientScopes(c *storage.Client, requested []string) ([]string, error) {
 func CheckScopeSubset(requested, allowed []string) error {
 	for _, s := range requested {
 		if !slices.Contains(allowed, s) {
-			return NewError(ErrInvalidScope, "the requested scope exceeds what the client may be granted")
+			return NewError(ErrInvalidScope, "the requested scope exceeds what may be granted")
 		}
 	}
 	return nil
