@@ -372,6 +372,16 @@ func TestJWTRejects(t *testing.T) {
 		require.NoError(t, err)
 		return craft(t, sk, jwa.HS256, header("HS256", kid), goodPayload)
 	}
+	// A valid token whose encoding uses '-' or '_', so that the standard
+	// alphabet really changes it. ES256 signatures are random: a few
+	// tries find one.
+	withURLChars := good
+	for i := 0; i < 100 && !strings.ContainsAny(withURLChars, "-_"); i++ {
+		withURLChars = craft(t, k, jwa.ES256, header("ES256", kid), goodPayload)
+	}
+	require.True(t, strings.ContainsAny(withURLChars, "-_"))
+	_, err = j.AccessTokenKey(ctx, withURLChars)
+	require.NoError(t, err)
 	parts := strings.Split(good, ".")
 
 	tests := []struct {
@@ -462,7 +472,7 @@ func TestJWTRejects(t *testing.T) {
 		{"empty payload", parts[0] + ".." + parts[2]},
 		{"empty signature", parts[0] + "." + parts[1] + "."},
 		{"padded signature", good + "=="},
-		{"standard base64 alphabet", strings.NewReplacer("-", "+", "_", "/").Replace(good)},
+		{"standard base64 alphabet", strings.NewReplacer("-", "+", "_", "/").Replace(withURLChars)},
 		{"JSON serialization", `{"payload":"` + parts[1] + `","protected":"` + parts[0] + `","signature":"` + parts[2] + `"}`},
 		{"signature of another token", parts[0] + "." + b64(strings.Replace(goodPayload, "alice", "mallory", 1)) + "." + parts[2]},
 	}
