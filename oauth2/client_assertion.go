@@ -8,11 +8,8 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/grantor-dev/grantor/internal/jose"
 	"github.com/grantor-dev/grantor/storage"
 )
 
@@ -388,22 +386,45 @@ func ClientAssertionSubject(assertion string) (string, error) {
 	if len(assertion) > MaxClientAssertionSize {
 		return "", fmt.Errorf("%w: longer than %d bytes", ErrClientAssertionInvalid, MaxClientAssertionSize)
 	}
-	parts, err := splitAssertionJWS(assertion)
+	c, err := jose.SplitCompact(assertion, MaxClientAssertionSize)
 	if err != nil {
-		return "", err
+		return "", assertionSplitError(err)
 	}
-	claims, err := decodeAssertionPart(parts[1], "claims")
+	// Only the claims are read: the header and signature are not needed
+	// to name the client, and are not decoded.
+	claims, err := jose.DecodeSegment(c.Payload())
 	if err != nil {
-		return "", err
+		return "", assertionInvalid("claims is not base64url")
 	}
-	for _, name := range [...]string{"sub", "iss"} {
-		raw, ok := claims[name]
-		if !ok {
+	var sub, iss []byte
+	var r jose.ObjectReader
+	err = r.Init(claims, maxJSONDepth)
+	for err == nil {
+		var name, v []byte
+		var ok bool
+		if name, v, ok, err = r.Next(); !ok {
+			break
+		}
+		switch string(name) {
+		case "sub":
+			sub = v
+		case "iss":
+			iss = v
+		}
+	}
+	if err != nil {
+		return "", assertionInvalid("claims is not a JSON object without duplicate members")
+	}
+	for _, m := range [...]struct {
+		name string
+		raw  []byte
+	}{{"sub", sub}, {"iss", iss}} {
+		if m.raw == nil {
 			continue
 		}
-		s, err := assertionJSONString(raw)
+		s, err := jose.String(m.raw)
 		if err != nil || s == "" {
-			return "", fmt.Errorf("%w: %s is not a non-empty string", ErrClientAssertionInvalid, name)
+			return "", fmt.Errorf("%w: %s is not a non-empty string", ErrClientAssertionInvalid, m.name)
 		}
 		return s, nil
 	}
@@ -780,105 +801,98 @@ type clientAssertion struct {
 	hasIAT, hasNBF     bool
 }
 
-var assertionB64 = base64.RawURLEncoding.Strict()
-
-// splitAssertionJWS splits a JWS in compact serialization (RFC 7515 §7.1).
-// A JWE (five parts), the JSON serialization and unsigned JWS are refused.
-func splitAssertionJWS(s string) ([3]string, error) {
-	var parts [3]string
-	first := strings.IndexByte(s, '.')
-	if first < 0 {
-		return parts, assertionInvalid("not a compact JWS")
+// assertionSplitError turns an error of jose.SplitCompact into one that
+// wraps ErrClientAssertionInvalid (RFC 7515 §7.1; S123, S129).
+func assertionSplitError(err error) error {
+	switch err {
+	case jose.ErrTooLong:
+		return assertionInvalid("longer than the maximum size")
+	case jose.ErrEmptySegment:
+		return assertionInvalid("empty JWS header or payload")
+	case jose.ErrUnsigned:
+		return assertionInvalid("unsigned JWS")
+	case jose.ErrEncoding:
+		return assertionInvalid("not base64url")
 	}
-	rest := s[first+1:]
-	second := strings.IndexByte(rest, '.')
-	if second < 0 {
-		return parts, assertionInvalid("not a compact JWS")
-	}
-	parts[0], parts[1], parts[2] = s[:first], rest[:second], rest[second+1:]
-	if strings.IndexByte(parts[2], '.') >= 0 {
-		return parts, assertionInvalid("not a compact JWS (a JWE?)")
-	}
-	if parts[0] == "" || parts[1] == "" {
-		return parts, assertionInvalid("empty JWS header or payload")
-	}
-	if parts[2] == "" {
-		return parts, assertionInvalid("unsigned JWS")
-	}
-	return parts, nil
+	// A JWE (five parts), the JSON serialization, a bare header.payload.
+	return assertionInvalid("not a compact JWS")
 }
 
 // parseClientAssertion decodes an assertion and type-checks its header and
 // claims (RFC 7515 §4, RFC 7519 §4, RFC 7523 §3). It verifies nothing.
+// Size, serialization and strict base64url are jose.SplitCompact's rules
+// (S129); header and claims are JSON objects without duplicate members
+// (S127) nested at most maxJSONDepth deep (S129).
 func parseClientAssertion(s string) (*clientAssertion, error) {
-	if len(s) > MaxClientAssertionSize {
-		return nil, assertionInvalid("longer than the maximum size")
-	}
-	parts, err := splitAssertionJWS(s)
+	c, err := jose.SplitCompact(s, MaxClientAssertionSize)
 	if err != nil {
-		return nil, err
+		return nil, assertionSplitError(err)
 	}
-	header, err := decodeAssertionPart(parts[0], "header")
+	jws, err := c.Decode()
 	if err != nil {
+		return nil, assertionInvalid("not base64url")
+	}
+	jwt := &clientAssertion{signingInput: jws.SigningInput, signature: jws.Signature}
+	if err := jwt.readHeader(jws.Header); err != nil {
 		return nil, err
 	}
-	jwt := &clientAssertion{
-		signingInput: []byte(s[:len(parts[0])+1+len(parts[1])]),
-	}
-	if jwt.signature, err = assertionB64.DecodeString(parts[2]); err != nil {
-		return nil, assertionInvalid("signature is not base64url")
-	}
-	if err := jwt.readHeader(header); err != nil {
-		return nil, err
-	}
-	claims, err := decodeAssertionPart(parts[1], "claims")
-	if err != nil {
-		return nil, err
-	}
-	if err := jwt.readClaims(claims); err != nil {
+	if err := jwt.readClaims(jws.Payload); err != nil {
 		return nil, err
 	}
 	return jwt, nil
 }
 
-func (jwt *clientAssertion) readHeader(h map[string]json.RawMessage) error {
-	raw, ok := h["alg"]
-	if !ok {
+func (jwt *clientAssertion) readHeader(h []byte) error {
+	var r jose.ObjectReader
+	if r.Init(h, maxJSONDepth) != nil {
+		return assertionInvalid("header is not a JSON object without duplicate members")
+	}
+	haveAlg := false
+	for {
+		name, v, ok, err := r.Next()
+		if err != nil {
+			return assertionInvalid("header is not a JSON object without duplicate members")
+		}
+		if !ok {
+			break
+		}
+		switch string(name) {
+		case "alg":
+			alg, err := jose.String(v)
+			if err != nil {
+				return assertionInvalid("alg header is not a string")
+			}
+			if alg == "" || strings.EqualFold(alg, "none") {
+				return assertionInvalid("unsigned JWS") // S123
+			}
+			jwt.alg, haveAlg = alg, true
+		case "kid":
+			if jwt.kid, err = jose.String(v); err != nil {
+				return assertionInvalid("kid header is not a string")
+			}
+			jwt.hasKID = true
+		case "typ":
+			typ, err := jose.String(v)
+			if err != nil {
+				return assertionInvalid("typ header is not a string")
+			}
+			if !acceptedAssertionType(typ) {
+				return assertionInvalid("typ header names another kind of JWT") // S50
+			}
+		case "crit", "b64", "cty", "enc", "zip":
+			// S127: we implement no JWS extension, so any crit is
+			// unknown (RFC 7515 §4.1.11); b64 (RFC 7797) and a nested
+			// JWT (cty) are not client assertions; enc and zip belong
+			// to JWE. name is one of these five constants (S136).
+			return assertionInvalid(string(name) + " header is not accepted")
+		}
+		// jwk, jku, x5c, x5u, x5t are deliberately ignored: keys come
+		// from the client's registration only (RFC 7523 §3 item 9, S47,
+		// S126).
+	}
+	if !haveAlg {
 		return assertionInvalid("alg header is missing")
 	}
-	alg, err := assertionJSONString(raw)
-	if err != nil {
-		return assertionInvalid("alg header is not a string")
-	}
-	if alg == "" || strings.EqualFold(alg, "none") {
-		return assertionInvalid("unsigned JWS") // S123
-	}
-	jwt.alg = alg
-	if raw, ok := h["kid"]; ok {
-		if jwt.kid, err = assertionJSONString(raw); err != nil {
-			return assertionInvalid("kid header is not a string")
-		}
-		jwt.hasKID = true
-	}
-	if raw, ok := h["typ"]; ok {
-		typ, err := assertionJSONString(raw)
-		if err != nil {
-			return assertionInvalid("typ header is not a string")
-		}
-		if !acceptedAssertionType(typ) {
-			return assertionInvalid("typ header names another kind of JWT") // S50
-		}
-	}
-	// S127: we implement no JWS extension, so any crit is unknown
-	// (RFC 7515 §4.1.11); b64 (RFC 7797) and a nested JWT (cty) are not
-	// client assertions; enc and zip belong to JWE.
-	for _, name := range [...]string{"crit", "b64", "cty", "enc", "zip"} {
-		if _, ok := h[name]; ok {
-			return assertionInvalid(name + " header is not accepted")
-		}
-	}
-	// jwk, jku, x5c, x5u, x5t are deliberately ignored: keys come from
-	// the client's registration only (RFC 7523 §3 item 9, S47, S126).
 	return nil
 }
 
@@ -892,42 +906,80 @@ func acceptedAssertionType(typ string) bool {
 	return strings.EqualFold(typ, "JWT") || strings.EqualFold(typ, TypeClientAuthenticationJWT)
 }
 
-func (jwt *clientAssertion) readClaims(c map[string]json.RawMessage) error {
-	var err error
-	for _, claim := range [...]struct {
-		name string
-		dst  *string
-	}{{"iss", &jwt.iss}, {"sub", &jwt.sub}, {"aud", &jwt.aud}, {"jti", &jwt.jti}} {
-		raw, ok := c[claim.name]
+func (jwt *clientAssertion) readClaims(c []byte) error {
+	var r jose.ObjectReader
+	if r.Init(c, maxJSONDepth) != nil {
+		return assertionInvalid("claims is not a JSON object without duplicate members")
+	}
+	const (
+		hIss = 1 << iota
+		hSub
+		hAud
+		hJti
+		hExp
+	)
+	have := 0
+	for {
+		name, v, ok, err := r.Next()
+		if err != nil {
+			return assertionInvalid("claims is not a JSON object without duplicate members")
+		}
 		if !ok {
-			return assertionInvalid(claim.name + " claim is missing")
+			break
 		}
-		if *claim.dst, err = assertionJSONString(raw); err != nil {
-			// S42, S128: aud as an array, even of one string, is refused.
-			return assertionInvalid(claim.name + " claim is not a string")
+		switch string(name) {
+		case "iss":
+			have |= hIss
+			if jwt.iss, err = jose.String(v); err != nil {
+				return assertionInvalid("iss claim is not a string")
+			}
+		case "sub":
+			have |= hSub
+			if jwt.sub, err = jose.String(v); err != nil {
+				return assertionInvalid("sub claim is not a string")
+			}
+		case "aud":
+			have |= hAud
+			if jwt.aud, err = jose.String(v); err != nil {
+				// S42, S128: aud as an array, even of one string, is
+				// refused.
+				return assertionInvalid("aud claim is not a string")
+			}
+		case "jti":
+			have |= hJti
+			if jwt.jti, err = jose.String(v); err != nil {
+				return assertionInvalid("jti claim is not a string")
+			}
+		case "exp":
+			have |= hExp
+			if jwt.exp, err = assertionNumericDate(v); err != nil {
+				return assertionInvalid("exp claim is not a NumericDate")
+			}
+		case "iat":
+			if jwt.iat, err = assertionNumericDate(v); err != nil {
+				return assertionInvalid("iat claim is not a NumericDate")
+			}
+			jwt.hasIAT = true
+		case "nbf":
+			if jwt.nbf, err = assertionNumericDate(v); err != nil {
+				return assertionInvalid("nbf claim is not a NumericDate")
+			}
+			jwt.hasNBF = true
 		}
 	}
-	if jwt.jti == "" || len(jwt.jti) > maxJTILength {
+	switch {
+	case have&hIss == 0:
+		return assertionInvalid("iss claim is missing")
+	case have&hSub == 0:
+		return assertionInvalid("sub claim is missing")
+	case have&hAud == 0:
+		return assertionInvalid("aud claim is missing")
+	case have&hJti == 0:
+		return assertionInvalid("jti claim is missing")
+	case jwt.jti == "" || len(jwt.jti) > maxJTILength:
 		return assertionInvalid("jti claim is empty or too long")
-	}
-	raw, ok := c["exp"]
-	if !ok {
+	case have&hExp == 0:
 		return assertionInvalid("exp claim is missing")
-	}
-	if jwt.exp, err = assertionNumericDate(raw); err != nil {
-		return assertionInvalid("exp claim is not a NumericDate")
-	}
-	if raw, ok := c["iat"]; ok {
-		if jwt.iat, err = assertionNumericDate(raw); err != nil {
-			return assertionInvalid("iat claim is not a NumericDate")
-		}
-		jwt.hasIAT = true
-	}
-	if raw, ok := c["nbf"]; ok {
-		if jwt.nbf, err = assertionNumericDate(raw); err != nil {
-			return assertionInvalid("nbf claim is not a NumericDate")
-		}
-		jwt.hasNBF = true
 	}
 	return nil
 }
@@ -935,105 +987,18 @@ func (jwt *clientAssertion) readClaims(c map[string]json.RawMessage) error {
 // maxAssertionNumericDate is 9999-12-31T23:59:59Z.
 const maxAssertionNumericDate = 253402300799
 
-// assertionNumericDate decodes a NumericDate (RFC 7519 §2): a JSON number of
-// seconds since the epoch, possibly fractional.
-func assertionNumericDate(raw json.RawMessage) (time.Time, error) {
-	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
-		return time.Time{}, errors.New("not a number")
+// assertionNumericDate decodes a NumericDate (RFC 7519 §2), possibly
+// fractional, and refuses one before 1970 or after
+// maxAssertionNumericDate.
+func assertionNumericDate(raw []byte) (time.Time, error) {
+	sec, frac, err := jose.NumericDate(raw)
+	if err != nil {
+		return time.Time{}, err
 	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || math.IsNaN(f) || f < 0 || f > maxAssertionNumericDate {
+	if sec < 0 || frac < 0 || sec > maxAssertionNumericDate || (sec == maxAssertionNumericDate && frac > 0) {
 		return time.Time{}, errors.New("not a valid date")
 	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
-}
-
-// assertionJSONString decodes a JSON string, and nothing else.
-func assertionJSONString(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 || raw[0] != '"' {
-		return "", errors.New("not a string")
-	}
-	var s string
-	err := json.Unmarshal(raw, &s)
-	return s, err
-}
-
-// decodeAssertionPart base64url-decodes one part of a compact JWS and decodes it
-// as a JSON object with no duplicate member names and bounded nesting
-// (RFC 7515 §4, RFC 7519 §4, S127, S129).
-func decodeAssertionPart(part, what string) (map[string]json.RawMessage, error) {
-	data, err := assertionB64.DecodeString(part)
-	if err != nil {
-		return nil, assertionInvalid(what + " is not base64url")
-	}
-	m, err := decodeAssertionObject(data)
-	if err != nil {
-		return nil, assertionInvalid(what + " is not a JSON object without duplicate members")
-	}
-	return m, nil
-}
-
-// decodeAssertionObject decodes a JSON object, refusing duplicate member
-// names at the top level (after unescaping: "\u0061lg" is "alg"),
-// trailing data and nesting deeper than maxJSONDepth. Nested objects are
-// not read by the verifier, so their members are not checked for
-// duplicates.
-func decodeAssertionObject(data []byte) (map[string]json.RawMessage, error) {
-	members, err := scanAssertionJSON(data)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, err
-	}
-	// Unmarshal keeps the last of duplicate names: a map smaller than the
-	// member count means a name repeated.
-	if len(m) != members {
-		return nil, errors.New("duplicate member")
-	}
-	return m, nil
-}
-
-// scanAssertionJSON checks that data starts as a JSON object and is nested
-// at most maxJSONDepth deep, and counts the object's members: the colons at
-// depth one outside strings. It does not validate the syntax; Unmarshal
-// does that.
-func scanAssertionJSON(data []byte) (members int, err error) {
-	i := 0
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	if i == len(data) || data[i] != '{' {
-		return 0, errors.New("not a JSON object")
-	}
-	depth, inString, escaped := 0, false, false
-	for _, c := range data[i:] {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > maxJSONDepth {
-				return 0, errors.New("JSON nested too deeply")
-			}
-		case c == '}' || c == ']':
-			depth--
-		case c == ':' && depth == 1:
-			members++
-		}
-	}
-	return members, nil
+	return time.Unix(sec, int64(frac*1e9)).UTC(), nil
 }
 
 // assertionAlgs returns configured (or def when empty) restricted to the

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/grantor-dev/grantor/internal/jose"
 )
 
 // MaxJWTLength is the longest JWT access token, in bytes, that JWT parses.
@@ -328,92 +330,42 @@ func (j *JWT) Parse(_ context.Context, token string) (*Claims, error) {
 	return j.verify(token, true)
 }
 
-// b64urlAlphabet marks the bytes allowed in a compact JWS: the base64url
-// alphabet and the dot. base64.RawURLEncoding alone would skip \r and \n.
-var b64urlAlphabet = func() (t [256]bool) {
-	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_." {
-		t[c] = true
-	}
-	return t
-}()
-
-var strictB64 = base64.RawURLEncoding.Strict()
-
 func (j *JWT) verify(token string, full bool) (*Claims, error) {
-	if len(token) > MaxJWTLength {
-		return nil, errTooLong
-	}
-	d1 := strings.IndexByte(token, '.')
-	if d1 <= 0 {
-		return nil, errNotCompact
-	}
-	d2 := strings.IndexByte(token[d1+1:], '.')
-	if d2 <= 0 {
-		return nil, errNotCompact
-	}
-	d2 += d1 + 1
-	if d2 == len(token)-1 || strings.IndexByte(token[d2+1:], '.') >= 0 {
-		return nil, errNotCompact
-	}
-	for i := 0; i < len(token); i++ {
-		if !b64urlAlphabet[token[i]] {
+	c, err := jose.SplitCompact(token, MaxJWTLength)
+	if err != nil {
+		switch err {
+		case jose.ErrTooLong:
+			return nil, errTooLong
+		case jose.ErrEncoding:
 			return nil, errEncoding
 		}
+		return nil, errNotCompact
 	}
-
-	// One buffer: a copy of the token (its first two segments are the
-	// signing input), then the decoded header, payload and signature.
-	hdrLen := strictB64.DecodedLen(d1)
-	payLen := strictB64.DecodedLen(d2 - d1 - 1)
-	sigLen := strictB64.DecodedLen(len(token) - d2 - 1)
-	buf := make([]byte, len(token)+hdrLen+payLen+sigLen)
-	text := buf[:copy(buf, token)]
-	input := text[:d2]
-	rest := buf[len(token):]
-	hdr, err := decodeSegment(rest[:hdrLen], text[:d1])
-	if err != nil {
-		return nil, err
-	}
-	rest = rest[hdrLen:]
-	payload, err := decodeSegment(rest[:payLen], text[d1+1:d2])
-	if err != nil {
-		return nil, err
-	}
-	rest = rest[payLen:]
-	sig, err := decodeSegment(rest, text[d2+1:])
-	if err != nil {
-		return nil, err
-	}
-
-	e, err := j.checkHeader(hdr)
-	if err != nil {
-		return nil, err
-	}
-	if e.verify(input, sig) != nil {
-		return nil, errSignature
-	}
-	return decodeClaims(payload, j.issuer, full)
-}
-
-func decodeSegment(dst, src []byte) ([]byte, error) {
-	n, err := strictB64.Decode(dst, src)
+	jws, err := c.Decode()
 	if err != nil {
 		return nil, errEncoding
 	}
-	return dst[:n], nil
+	e, err := j.checkHeader(jws.Header)
+	if err != nil {
+		return nil, err
+	}
+	if e.verify(jws.SigningInput, jws.Signature) != nil {
+		return nil, errSignature
+	}
+	return decodeClaims(jws.Payload, j.issuer, full)
 }
 
 // checkHeader validates a JOSE header (RFC 7515 §4; RFC 9068 §2.1) and
 // returns the key that verifies the token.
 func (j *JWT) checkHeader(hdr []byte) (*keyEntry, error) {
-	var r objectReader
-	if r.init(hdr) != nil {
+	var r jose.ObjectReader
+	if r.Init(hdr, 0) != nil {
 		return nil, errHeader
 	}
 	var alg, kid, typ []byte
 	var haveAlg, haveTyp bool
 	for {
-		name, v, ok, err := r.next()
+		name, v, ok, err := r.Next()
 		if err != nil {
 			return nil, errHeader
 		}
@@ -423,12 +375,12 @@ func (j *JWT) checkHeader(hdr []byte) (*keyEntry, error) {
 		switch string(name) {
 		case "alg":
 			haveAlg = true
-			alg, err = jsonStringBytes(v)
+			alg, err = jose.StringBytes(v)
 		case "kid":
-			kid, err = jsonStringBytes(v)
+			kid, err = jose.StringBytes(v)
 		case "typ":
 			haveTyp = true
-			typ, err = jsonStringBytes(v)
+			typ, err = jose.StringBytes(v)
 		case "crit", "b64":
 			return nil, errCrit
 		}
@@ -468,8 +420,11 @@ func isATJWTType(typ []byte) bool {
 // checks "iss" against issuer when set. Unless full, only the jti is
 // returned, and the other claims are only type-checked.
 func decodeClaims(payload []byte, issuer string, full bool) (*Claims, error) {
-	var r objectReader
-	if r.init(payload) != nil {
+	// No depth limit beyond encoding/json's: the token is at most
+	// MaxJWTLength bytes, and MintAccessToken does not bound the nesting
+	// of Claims.Extra, so a limit here could refuse our own tokens.
+	var r jose.ObjectReader
+	if r.Init(payload, 0) != nil {
 		return nil, errPayload
 	}
 	c := &Claims{}
@@ -486,7 +441,7 @@ func decodeClaims(payload []byte, issuer string, full bool) (*Claims, error) {
 	have := 0
 	issOK := issuer == ""
 	for {
-		name, v, ok, err := r.next()
+		name, v, ok, err := r.Next()
 		if err != nil {
 			return nil, errPayload
 		}
@@ -498,7 +453,7 @@ func decodeClaims(payload []byte, issuer string, full bool) (*Claims, error) {
 		switch string(name) {
 		case "iss":
 			have |= hIss
-			if s, err = jsonStringBytes(v); err == nil {
+			if s, err = jose.StringBytes(v); err == nil {
 				issOK = issOK || string(s) == issuer
 				if full {
 					c.Issuer = string(s)
@@ -506,7 +461,7 @@ func decodeClaims(payload []byte, issuer string, full bool) (*Claims, error) {
 			}
 		case "sub":
 			have |= hSub
-			if s, err = jsonStringBytes(v); err == nil && full {
+			if s, err = jose.StringBytes(v); err == nil && full {
 				c.Subject = string(s)
 			}
 		case "aud":
@@ -514,29 +469,29 @@ func decodeClaims(payload []byte, issuer string, full bool) (*Claims, error) {
 			err = checkAudience(c, v, full)
 		case "client_id":
 			have |= hClient
-			if s, err = jsonStringBytes(v); err == nil && full {
+			if s, err = jose.StringBytes(v); err == nil && full {
 				c.ClientID = string(s)
 			}
 		case "iat":
 			have |= hIat
-			n, err = jsonNumericDate(v)
+			n, _, err = jose.NumericDate(v)
 			c.IssuedAt = time.Unix(n, 0)
 		case "exp":
 			have |= hExp
-			n, err = jsonNumericDate(v)
+			n, _, err = jose.NumericDate(v)
 			c.ExpiresAt = time.Unix(n, 0)
 		case "nbf":
-			_, err = jsonNumericDate(v)
+			_, _, err = jose.NumericDate(v)
 		case "jti":
 			have |= hJti
-			if s, err = jsonStringBytes(v); err == nil {
+			if s, err = jose.StringBytes(v); err == nil {
 				if len(s) == 0 {
-					err = errType
+					err = jose.ErrType
 				}
 				c.ID = string(s)
 			}
 		case "scope":
-			if s, err = jsonStringBytes(v); err == nil && full {
+			if s, err = jose.StringBytes(v); err == nil && full {
 				c.Scopes = strings.Fields(string(s))
 			}
 		default:
@@ -567,18 +522,18 @@ func decodeClaims(payload []byte, issuer string, full bool) (*Claims, error) {
 // array of non-empty strings (RFC 7519 §4.1.3; S128).
 func checkAudience(c *Claims, v []byte, full bool) error {
 	if len(v) > 0 && v[0] == '"' {
-		s, err := jsonStringBytes(v)
+		s, err := jose.StringBytes(v)
 		if err != nil || len(s) == 0 {
-			return errType
+			return jose.ErrType
 		}
 		if full {
 			c.Audience = []string{string(s)}
 		}
 		return nil
 	}
-	aud, err := jsonStrings(v)
+	aud, err := jose.Strings(v)
 	if err != nil || len(aud) == 0 || slices.Contains(aud, "") {
-		return errType
+		return jose.ErrType
 	}
 	if full {
 		c.Audience = aud

@@ -1,0 +1,5 @@
+//go:build !race
+
+package jose_test
+
+const raceEnabled = false
