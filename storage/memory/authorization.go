@@ -13,32 +13,130 @@ import (
 // The records of the authorization code flow (interactions, authorization
 // codes, pushed requests) are few and short-lived, so they are kept as plain
 // deep copies of the storage records, unlike the compact token records. They
-// share one lock, Store.authMu, and one sweep schedule.
+// share one lock, Store.authMu, and one sweep schedule, and one
+// implementation: onceTable.
+
+// onceTable holds the use-once records of one kind: create, read, and a
+// compare-and-set of the record's used time (CompletedAt or ConsumedAt).
+// Its methods expect Store.authMu to be held (for writing, but for get).
+type onceTable[R any] struct {
+	what    string // for error messages
+	records map[string]*R
+	peak    int
+	// clone returns a deep copy with times in UTC; key, used and
+	// expires point at or return the record's Key, used time and
+	// ExpiresAt.
+	clone   func(*R) *R
+	key     func(*R) *string
+	used    func(*R) *time.Time
+	expires func(*R) time.Time
+}
+
+// create stores a deep copy of r under its key. An existing key is
+// storage.ErrDuplicate. A used time set at creation is kept. The key is
+// copied too: it may be a slice of a longer string (a code's signature is
+// part of the code) that the store must not keep alive.
+func (t *onceTable[R]) create(r *R) error {
+	if _, ok := t.records[*t.key(r)]; ok {
+		return storage.ErrDuplicate
+	}
+	c := t.clone(r)
+	*t.key(c) = strings.Clone(*t.key(r))
+	t.records[*t.key(c)] = c
+	return nil
+}
+
+// get returns a deep copy of the record under key, used or not, or
+// storage.ErrNotFound.
+func (t *onceTable[R]) get(key string) (*R, error) {
+	r, ok := t.records[key]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return t.clone(r), nil
+}
+
+// use sets the record's used time to at unless it is set already, and
+// returns a copy; a record used before comes back with its first time and
+// storage.ErrConsumed. Under the store's lock this is the compare-and-set
+// that makes exactly one of many concurrent callers win.
+func (t *onceTable[R]) use(key string, at time.Time) (*R, error) {
+	r, ok := t.records[key]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	used := t.used(r)
+	if !used.IsZero() {
+		return t.clone(r), storage.ErrConsumed
+	}
+	*used = at.UTC()
+	return t.clone(r), nil
+}
+
+// sweep deletes the records whose ExpiresAt is not after t (Unix
+// nanoseconds); a zero ExpiresAt counts as expired. Used records stay
+// until then, so that a replay is still recognised.
+func (t *onceTable[R]) sweep(now int64) int {
+	n := 0
+	for key, r := range t.records {
+		if now >= clampNano(t.expires(r)) {
+			delete(t.records, key)
+			n++
+		}
+	}
+	t.records = shrink(t.records, &t.peak)
+	return n
+}
+
+// createAuth, getAuth and useAuth are the locking around onceTable shared
+// by the nine methods below: the context first, then the store's lock, a
+// sweep when one is due on writes, and a zero time replaced by the store
+// clock's now.
+func createAuth[R any](ctx context.Context, s *Store, t *onceTable[R], r *R) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r == nil {
+		return errors.New("memory: nil " + t.what)
+	}
+	if *t.key(r) == "" {
+		return errors.New("memory: " + t.what + " with an empty key")
+	}
+	now := s.now()
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	s.maybeSweepAuthLocked(now)
+	return t.create(r)
+}
+
+func getAuth[R any](ctx context.Context, s *Store, t *onceTable[R], key string) (*R, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.authMu.RLock()
+	defer s.authMu.RUnlock()
+	return t.get(key)
+}
+
+func useAuth[R any](ctx context.Context, s *Store, t *onceTable[R], key string, at time.Time) (*R, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if at.IsZero() {
+		at = now
+	}
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	s.maybeSweepAuthLocked(now)
+	return t.use(key, at)
+}
 
 // CreateInteraction implements [storage.InteractionStore]. It stores a deep
 // copy of i. A nil record or an empty Key is an error; an existing Key is
 // [storage.ErrDuplicate]. A CompletedAt set at creation is kept.
 func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if i == nil {
-		return errors.New("memory: nil interaction")
-	}
-	if i.Key == "" {
-		return errors.New("memory: interaction with an empty key")
-	}
-	c := cloneInteraction(i)
-	c.Key = strings.Clone(i.Key)
-	now := s.now()
-	s.authMu.Lock()
-	defer s.authMu.Unlock()
-	s.maybeSweepAuthLocked(now)
-	if _, ok := s.interactions[c.Key]; ok {
-		return storage.ErrDuplicate
-	}
-	s.interactions[c.Key] = c
-	return nil
+	return createAuth(ctx, s, &s.interactions, i)
 }
 
 // Interaction implements [storage.InteractionStore]. It returns a deep copy
@@ -46,16 +144,7 @@ func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) e
 // interaction is returned until a sweep deletes it: checking ExpiresAt is the
 // caller's job.
 func (s *Store) Interaction(ctx context.Context, key string) (*storage.Interaction, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.authMu.RLock()
-	defer s.authMu.RUnlock()
-	i, ok := s.interactions[key]
-	if !ok {
-		return nil, storage.ErrNotFound
-	}
-	return cloneInteraction(i), nil
+	return getAuth(ctx, s, &s.interactions, key)
 }
 
 // CompleteInteraction implements [storage.InteractionStore]: a
@@ -63,30 +152,10 @@ func (s *Store) Interaction(ctx context.Context, key string) (*storage.Interacti
 // concurrent calls for one key exactly one returns a nil error. The others
 // get a copy of the interaction, with the winner's CompletedAt, and
 // [storage.ErrConsumed]. A zero at is replaced by the store clock's now. An
-// unknown key is [storage.ErrNotFound].
-//
-// The interaction is completed whatever its expiry; checking it is the
-// caller's job, on the returned copy.
+// unknown key is [storage.ErrNotFound]. The interaction is completed
+// whatever its expiry; checking it is the caller's job.
 func (s *Store) CompleteInteraction(ctx context.Context, key string, at time.Time) (*storage.Interaction, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	if at.IsZero() {
-		at = now
-	}
-	s.authMu.Lock()
-	defer s.authMu.Unlock()
-	s.maybeSweepAuthLocked(now)
-	i, ok := s.interactions[key]
-	if !ok {
-		return nil, storage.ErrNotFound
-	}
-	if !i.CompletedAt.IsZero() {
-		return cloneInteraction(i), storage.ErrConsumed
-	}
-	i.CompletedAt = at.UTC()
-	return cloneInteraction(i), nil
+	return useAuth(ctx, s, &s.interactions, key, at)
 }
 
 // CreateAuthorizationCode implements [storage.AuthorizationCodeStore]. It
@@ -94,154 +163,46 @@ func (s *Store) CompleteInteraction(ctx context.Context, key string, at time.Tim
 // an error; an existing Key is [storage.ErrDuplicate]. A ConsumedAt set at
 // creation is kept.
 func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.AuthorizationCode) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if c == nil {
-		return errors.New("memory: nil authorization code record")
-	}
-	if c.Key == "" {
-		return errors.New("memory: authorization code record with an empty key")
-	}
-	cc := cloneAuthorizationCode(c)
-	// The key is cut out of the code the client holds: a copy, so that the
-	// store never keeps the code itself in memory.
-	cc.Key = strings.Clone(c.Key)
-	now := s.now()
-	s.authMu.Lock()
-	defer s.authMu.Unlock()
-	s.maybeSweepAuthLocked(now)
-	if _, ok := s.codes[cc.Key]; ok {
-		return storage.ErrDuplicate
-	}
-	s.codes[cc.Key] = cc
-	return nil
+	return createAuth(ctx, s, &s.codes, c)
 }
 
-// AuthorizationCode implements [storage.AuthorizationCodeStore]. It returns a
-// deep copy of the record, redeemed or not, or [storage.ErrNotFound]. An
-// expired record is returned until a sweep deletes it: checking ExpiresAt is
-// the caller's job.
+// AuthorizationCode implements [storage.AuthorizationCodeStore]. It returns
+// a deep copy of the code record, redeemed or not, or [storage.ErrNotFound].
+// An expired record is returned until a sweep deletes it.
 func (s *Store) AuthorizationCode(ctx context.Context, key string) (*storage.AuthorizationCode, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.authMu.RLock()
-	defer s.authMu.RUnlock()
-	c, ok := s.codes[key]
-	if !ok {
-		return nil, storage.ErrNotFound
-	}
-	return cloneAuthorizationCode(c), nil
+	return getAuth(ctx, s, &s.codes, key)
 }
 
 // ConsumeAuthorizationCode implements [storage.AuthorizationCodeStore], the
-// use-once step of the token request (RFC 6749 §4.1.2, "the client MUST NOT
-// use the authorization code more than once"): a compare-and-set of
-// ConsumedAt under the store's lock, so of many concurrent calls for one key
-// exactly one returns a nil error. The others get a copy of the record, with
-// the winner's ConsumedAt, and [storage.ErrConsumed], which tells the caller
-// to revoke the grant. A zero at is replaced by the store clock's now. An
-// unknown key is [storage.ErrNotFound].
-//
-// The code is consumed whatever its expiry; checking it is the caller's
-// job, on the returned copy. A consumed code is kept until its ExpiresAt, so
-// a replay until then is ErrConsumed.
+// use-once step of code redemption (RFC 6749 §4.1.2): of many concurrent
+// calls for one key exactly one returns a nil error; the others get the
+// record with the winner's ConsumedAt and [storage.ErrConsumed]. A zero at is
+// replaced by the store clock's now. An unknown key is [storage.ErrNotFound].
 func (s *Store) ConsumeAuthorizationCode(ctx context.Context, key string, at time.Time) (*storage.AuthorizationCode, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	if at.IsZero() {
-		at = now
-	}
-	s.authMu.Lock()
-	defer s.authMu.Unlock()
-	s.maybeSweepAuthLocked(now)
-	c, ok := s.codes[key]
-	if !ok {
-		return nil, storage.ErrNotFound
-	}
-	if !c.ConsumedAt.IsZero() {
-		return cloneAuthorizationCode(c), storage.ErrConsumed
-	}
-	c.ConsumedAt = at.UTC()
-	return cloneAuthorizationCode(c), nil
+	return useAuth(ctx, s, &s.codes, key, at)
 }
 
-// CreatePushedRequest implements [storage.PushedRequestStore] (RFC 9126
-// §2.2). It stores a deep copy of r. A nil record or an empty Key is an
-// error; an existing Key is [storage.ErrDuplicate]. A ConsumedAt set at
-// creation is kept.
+// CreatePushedRequest implements [storage.PushedRequestStore]. It stores a
+// deep copy of r. A nil record or an empty Key is an error; an existing Key
+// is [storage.ErrDuplicate]. A ConsumedAt set at creation is kept.
 func (s *Store) CreatePushedRequest(ctx context.Context, r *storage.PushedRequest) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if r == nil {
-		return errors.New("memory: nil pushed request")
-	}
-	if r.Key == "" {
-		return errors.New("memory: pushed request with an empty key")
-	}
-	c := clonePushedRequest(r)
-	c.Key = strings.Clone(r.Key)
-	now := s.now()
-	s.authMu.Lock()
-	defer s.authMu.Unlock()
-	s.maybeSweepAuthLocked(now)
-	if _, ok := s.pushed[c.Key]; ok {
-		return storage.ErrDuplicate
-	}
-	s.pushed[c.Key] = c
-	return nil
+	return createAuth(ctx, s, &s.pushed, r)
 }
 
 // PushedRequest implements [storage.PushedRequestStore]. It returns a deep
-// copy of the record, consumed or not, or [storage.ErrNotFound]. An expired
-// record is returned until a sweep deletes it: checking ExpiresAt is the
-// caller's job.
+// copy of the pushed request, used or not, or [storage.ErrNotFound]. An
+// expired record is returned until a sweep deletes it.
 func (s *Store) PushedRequest(ctx context.Context, key string) (*storage.PushedRequest, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.authMu.RLock()
-	defer s.authMu.RUnlock()
-	r, ok := s.pushed[key]
-	if !ok {
-		return nil, storage.ErrNotFound
-	}
-	return clonePushedRequest(r), nil
+	return getAuth(ctx, s, &s.pushed, key)
 }
 
-// ConsumePushedRequest implements [storage.PushedRequestStore], the single
-// use of a request_uri (RFC 9126 §4): a compare-and-set of ConsumedAt under
-// the store's lock, so of many concurrent calls for one key exactly one
-// returns a nil error. The others get a copy of the record, with the
-// winner's ConsumedAt, and [storage.ErrConsumed]. A zero at is replaced by
-// the store clock's now. An unknown key is [storage.ErrNotFound].
-//
-// The request is consumed whatever its expiry; checking it is the caller's
-// job, on the returned copy.
+// ConsumePushedRequest implements [storage.PushedRequestStore] (RFC 9126
+// §4, single use): of many concurrent calls for one key exactly one returns
+// a nil error; the others get the record with the winner's ConsumedAt and
+// [storage.ErrConsumed]. A zero at is replaced by the store clock's now. An
+// unknown key is [storage.ErrNotFound].
 func (s *Store) ConsumePushedRequest(ctx context.Context, key string, at time.Time) (*storage.PushedRequest, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	if at.IsZero() {
-		at = now
-	}
-	s.authMu.Lock()
-	defer s.authMu.Unlock()
-	s.maybeSweepAuthLocked(now)
-	r, ok := s.pushed[key]
-	if !ok {
-		return nil, storage.ErrNotFound
-	}
-	if !r.ConsumedAt.IsZero() {
-		return clonePushedRequest(r), storage.ErrConsumed
-	}
-	r.ConsumedAt = at.UTC()
-	return clonePushedRequest(r), nil
+	return useAuth(ctx, s, &s.pushed, key, at)
 }
 
 // cloneInteraction returns a deep copy of i with its times in UTC.

@@ -69,12 +69,10 @@ type Store struct {
 	// authMu guards the records of the authorization code flow and their
 	// sweep schedule.
 	authMu        sync.RWMutex
-	interactions  map[string]*storage.Interaction
-	codes         map[string]*storage.AuthorizationCode
-	pushed        map[string]*storage.PushedRequest
+	interactions  onceTable[storage.Interaction]
+	codes         onceTable[storage.AuthorizationCode]
+	pushed        onceTable[storage.PushedRequest]
 	authNextSweep time.Time
-
-	interactionsPeak, codesPeak, pushedPeak int
 }
 
 // Option configures a [Store].
@@ -129,9 +127,21 @@ func New(opts ...Option) *Store {
 		grants:         make(map[string]*grant),
 		revokedGrants:  make(map[string]*grant),
 		replay:         make(map[string]int64),
-		interactions:   make(map[string]*storage.Interaction),
-		codes:          make(map[string]*storage.AuthorizationCode),
-		pushed:         make(map[string]*storage.PushedRequest),
+		interactions: onceTable[storage.Interaction]{what: "interaction", records: map[string]*storage.Interaction{},
+			clone:   cloneInteraction,
+			key:     func(i *storage.Interaction) *string { return &i.Key },
+			used:    func(i *storage.Interaction) *time.Time { return &i.CompletedAt },
+			expires: func(i *storage.Interaction) time.Time { return i.ExpiresAt }},
+		codes: onceTable[storage.AuthorizationCode]{what: "authorization code", records: map[string]*storage.AuthorizationCode{},
+			clone:   cloneAuthorizationCode,
+			key:     func(c *storage.AuthorizationCode) *string { return &c.Key },
+			used:    func(c *storage.AuthorizationCode) *time.Time { return &c.ConsumedAt },
+			expires: func(c *storage.AuthorizationCode) time.Time { return c.ExpiresAt }},
+		pushed: onceTable[storage.PushedRequest]{what: "pushed request", records: map[string]*storage.PushedRequest{},
+			clone:   clonePushedRequest,
+			key:     func(r *storage.PushedRequest) *string { return &r.Key },
+			used:    func(r *storage.PushedRequest) *time.Time { return &r.ConsumedAt },
+			expires: func(r *storage.PushedRequest) time.Time { return r.ExpiresAt }},
 	}
 	for _, opt := range opts {
 		if opt != nil {

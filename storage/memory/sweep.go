@@ -134,29 +134,7 @@ func (s *Store) maybeSweepAuthLocked(now time.Time) {
 func (s *Store) sweepAuthLocked(now time.Time) int {
 	s.authNextSweep = now.Add(s.sweepInterval)
 	t := clampNano(now)
-	n := 0
-	for key, i := range s.interactions {
-		if t >= clampNano(i.ExpiresAt) {
-			delete(s.interactions, key)
-			n++
-		}
-	}
-	for key, c := range s.codes {
-		if t >= clampNano(c.ExpiresAt) {
-			delete(s.codes, key)
-			n++
-		}
-	}
-	for key, r := range s.pushed {
-		if t >= clampNano(r.ExpiresAt) {
-			delete(s.pushed, key)
-			n++
-		}
-	}
-	s.interactions = shrink(s.interactions, &s.interactionsPeak)
-	s.codes = shrink(s.codes, &s.codesPeak)
-	s.pushed = shrink(s.pushed, &s.pushedPeak)
-	return n
+	return s.interactions.sweep(t) + s.codes.sweep(t) + s.pushed.sweep(t)
 }
 
 // shrink returns m, or a copy of m if it has fallen to a quarter of the
