@@ -382,45 +382,53 @@ func (s *KeySet) Add(key jwk.Key) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.state.Load()
-	if old == nil {
-		return errEmptyKeySet
-	}
-	keys := append(append(make([]*keyEntry, 0, len(old.keys)+1), old.keys...), e)
-	st, err := newState(old.signing, keys)
-	if err != nil {
-		return err
-	}
-	s.state.Store(st)
-	return nil
+	return s.update(func(old *keySetState) (*keySetState, error) {
+		keys := append(append(make([]*keyEntry, 0, len(old.keys)+1), old.keys...), e)
+		return newState(old.signing, keys)
+	})
 }
 
 // Promote makes the key with kid the signing key. The previous signing key
 // stays published and verifying. The key must be a private key.
 func (s *KeySet) Promote(kid string) error {
+	return s.update(func(old *keySetState) (*keySetState, error) {
+		e, err := old.find(kid)
+		if err != nil {
+			return nil, err
+		}
+		if e.signer == nil {
+			return nil, fmt.Errorf("token: key %q is a public key and cannot sign", kid)
+		}
+		keys := append(make([]*keyEntry, 0, len(old.keys)), e)
+		return newState(e, append(keys, old.without(e)...))
+	})
+}
+
+// Remove unpublishes the key with kid; tokens it signed no longer verify.
+// The signing key cannot be removed: promote another key first.
+func (s *KeySet) Remove(kid string) error {
+	return s.update(func(old *keySetState) (*keySetState, error) {
+		e, err := old.find(kid)
+		if err != nil {
+			return nil, err
+		}
+		if e == old.signing {
+			return nil, fmt.Errorf("token: key %q is the signing key", kid)
+		}
+		return newState(old.signing, old.without(e))
+	})
+}
+
+// update replaces the set's state with what change makes of it. Writers
+// are serialised; readers keep using the state they loaded.
+func (s *KeySet) update(change func(old *keySetState) (*keySetState, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.state.Load()
 	if old == nil {
 		return errEmptyKeySet
 	}
-	e := old.lookup(kid)
-	if e == nil {
-		return fmt.Errorf("token: no key %q", kid)
-	}
-	if e.signer == nil {
-		return fmt.Errorf("token: key %q is a public key and cannot sign", kid)
-	}
-	keys := make([]*keyEntry, 0, len(old.keys))
-	keys = append(keys, e)
-	for _, k := range old.keys {
-		if k != e {
-			keys = append(keys, k)
-		}
-	}
-	st, err := newState(e, keys)
+	st, err := change(old)
 	if err != nil {
 		return err
 	}
@@ -428,34 +436,23 @@ func (s *KeySet) Promote(kid string) error {
 	return nil
 }
 
-// Remove unpublishes the key with kid; tokens it signed no longer verify.
-// The signing key cannot be removed: promote another key first.
-func (s *KeySet) Remove(kid string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.state.Load()
-	if old == nil {
-		return errEmptyKeySet
+// find returns the entry of kid or an error naming it.
+func (st *keySetState) find(kid string) (*keyEntry, error) {
+	if e := st.lookup(kid); e != nil {
+		return e, nil
 	}
-	e := old.lookup(kid)
-	if e == nil {
-		return fmt.Errorf("token: no key %q", kid)
-	}
-	if e == old.signing {
-		return fmt.Errorf("token: key %q is the signing key", kid)
-	}
-	keys := make([]*keyEntry, 0, len(old.keys)-1)
-	for _, k := range old.keys {
+	return nil, fmt.Errorf("token: no key %q", kid)
+}
+
+// without returns the entries other than e, in order, as a new slice.
+func (st *keySetState) without(e *keyEntry) []*keyEntry {
+	keys := make([]*keyEntry, 0, len(st.keys))
+	for _, k := range st.keys {
 		if k != e {
 			keys = append(keys, k)
 		}
 	}
-	st, err := newState(old.signing, keys)
-	if err != nil {
-		return err
-	}
-	s.state.Store(st)
-	return nil
+	return keys
 }
 
 // SigningKey returns the current private signing key and its algorithm.
