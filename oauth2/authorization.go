@@ -57,7 +57,8 @@ type Authorization struct {
 // PendingAuthorization is what the application's login and consent pages
 // need to know of an authorization request waiting for their decision.
 type PendingAuthorization struct {
-	// ID is the interaction id to pass back to Approve or Deny.
+	// ID is the interaction id to pass back to Approve or Deny. It is
+	// empty in the SilentAuthorize hook, which answers without one.
 	ID string
 	// Client is the client asking; show its Name.
 	Client *storage.Client
@@ -67,7 +68,7 @@ type PendingAuthorization struct {
 	// Prompt holds the prompt values ("login": authenticate the user
 	// again; "consent": ask again even if consent was given before).
 	Prompt []string
-	// ExpiresAt is when the interaction ends.
+	// ExpiresAt is when the interaction ends (zero in SilentAuthorize).
 	ExpiresAt time.Time
 }
 

@@ -257,8 +257,10 @@ func (p *Provider) authorizeSilently(w http.ResponseWriter, r *http.Request, req
 		p.redirectError(w, r, req, NewError(ErrLoginRequired, "the user must log in"))
 		return
 	}
+	// No interaction exists for a silent request: ID and ExpiresAt stay
+	// empty.
 	pa := &PendingAuthorization{Client: client, Scopes: slices.Clone(req.Scopes),
-		Resources: slices.Clone(req.Resources), Prompt: slices.Clone(req.Prompt), ExpiresAt: p.clock()}
+		Resources: slices.Clone(req.Resources), Prompt: slices.Clone(req.Prompt)}
 	a, err := p.silentAuthorize(r.Context(), r, pa)
 	if err != nil || a == nil {
 		var oe *Error
