@@ -62,6 +62,10 @@ type PendingAuthorization struct {
 	ID string
 	// Client is the client asking; show its Name.
 	Client *storage.Client
+	// RedirectURI is where the answer will go: a page that posts the
+	// decision needs it in its Content-Security-Policy form-action, as
+	// browsers check form-action on the redirect that follows the post.
+	RedirectURI string
 	// Scopes and Resources are what the client asks for.
 	Scopes    []string
 	Resources []string

@@ -134,7 +134,7 @@ func (p *Provider) PendingAuthorization(r *http.Request, interactionID string) (
 		return nil, err
 	}
 	return &PendingAuthorization{
-		ID: interactionID, Client: client,
+		ID: interactionID, Client: client, RedirectURI: it.Request.RedirectURI,
 		Scopes: slices.Clone(it.Request.Scopes), Resources: slices.Clone(it.Request.Resources),
 		Prompt: slices.Clone(it.Request.Prompt), ExpiresAt: it.ExpiresAt,
 	}, nil
@@ -259,7 +259,7 @@ func (p *Provider) authorizeSilently(w http.ResponseWriter, r *http.Request, req
 	}
 	// No interaction exists for a silent request: ID and ExpiresAt stay
 	// empty.
-	pa := &PendingAuthorization{Client: client, Scopes: slices.Clone(req.Scopes),
+	pa := &PendingAuthorization{Client: client, RedirectURI: req.RedirectURI, Scopes: slices.Clone(req.Scopes),
 		Resources: slices.Clone(req.Resources), Prompt: slices.Clone(req.Prompt)}
 	a, err := p.silentAuthorize(r.Context(), r, pa)
 	if err != nil || a == nil {
