@@ -4,11 +4,18 @@
 //
 //	go run ./examples/server                 # http://127.0.0.1:8080, opaque tokens
 //	go run ./examples/server -tokens jwt     # JWT access tokens (RFC 9068), JWKS published
-//	go run ./examples/server -clients clients.json
+//	go run ./examples/server -clients clients.json -users users.json
 //
 // The clients file holds a JSON array of RFC 7591 client metadata objects.
 // A client_secret found there is hashed on load and never kept; without the
-// flag a demo client is registered and its secret printed.
+// flag two demo clients are registered and their secrets printed: one for
+// the client credentials grant, one for the authorization code flow.
+//
+// The authorization code flow runs through the server's own login and
+// consent pages (pages.go). The demo user alice (password wonderland) can
+// always log in; the users file adds more, as a JSON array of
+// {"username", "password", "name"} objects whose passwords are hashed on
+// load.
 package main
 
 import (
@@ -22,8 +29,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,11 +40,13 @@ import (
 
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/pkce"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/memory"
 	"github.com/grantor-dev/grantor/token"
 )
 
+// main runs the server until SIGINT or SIGTERM.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -51,8 +62,10 @@ type options struct {
 	issuer  string
 	tokens  string
 	clients string
+	users   string
 }
 
+// parseFlags reads the command line; errors and -help go to stderr.
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
@@ -61,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.issuer, "issuer", "", "issuer identifier (default: http://ADDR)")
 	fs.StringVar(&o.tokens, "tokens", "opaque", "access token format: opaque or jwt")
 	fs.StringVar(&o.clients, "clients", "", "JSON file with an array of RFC 7591 client metadata objects")
+	fs.StringVar(&o.users, "users", "", `JSON file with an array of {"username","password","name"} objects`)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -120,15 +134,29 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 type server struct {
 	provider *oauth2.Provider
 	store    *memory.Store
+	users    *users
+	pages    *pages
 	handler  http.Handler
 }
 
-// demoClientID is registered when no clients file is given.
-const demoClientID = "demo-client"
+// The demo clients, registered when no clients file is given.
+const (
+	// demoClientID uses the client credentials grant.
+	demoClientID = "demo-client"
+	// demoWebClientID is a confidential web application using the
+	// authorization code flow with PKCE.
+	demoWebClientID = "demo-web"
+	// demoRedirectURI is the demo web client's redirect URI. A loopback
+	// http URI matches with any port (RFC 8252 §7.3), so a client on
+	// 127.0.0.1:PORT/callback can use it.
+	demoRedirectURI = "http://127.0.0.1/callback"
+)
 
+// newServer assembles the server: the Provider's endpoints at "/" and the
+// application's login and consent pages next to them, on one mux.
 func newServer(o options, out io.Writer) (*server, error) {
 	store := memory.New()
-	var demoSecret string
+	var demoSecret, demoWebSecret string
 	if o.clients != "" {
 		n, err := loadClients(store, o.clients)
 		if err != nil {
@@ -136,21 +164,26 @@ func newServer(o options, out io.Writer) (*server, error) {
 		}
 		fmt.Fprintf(out, "loaded %d clients from %s\n", n, o.clients)
 	} else {
-		secret, hash, err := oauth2.GenerateClientSecret(nil)
+		var err error
+		if demoSecret, demoWebSecret, err = registerDemoClients(store); err != nil {
+			return nil, err
+		}
+	}
+
+	usrs, err := newUsers()
+	if err != nil {
+		return nil, err
+	}
+	if o.users != "" {
+		n, err := usrs.load(o.users)
 		if err != nil {
 			return nil, err
 		}
-		demoSecret = secret
-		if err := store.PutClient(&storage.Client{
-			ID:            demoClientID,
-			Name:          "Demo client",
-			SecretHash:    hash,
-			GrantTypes:    []string{grant.GrantTypeClientCredentials, grant.GrantTypeRefreshToken},
-			Scopes:        []string{"read", "write"},
-			DefaultScopes: []string{"read"},
-		}); err != nil {
-			return nil, err
-		}
+		fmt.Fprintf(out, "loaded %d users from %s\n", n, o.users)
+	}
+	pg, err := newPages(o.issuer, usrs)
+	if err != nil {
+		return nil, err
 	}
 
 	// Keys live only as long as the process, like the in-memory store.
@@ -166,9 +199,16 @@ func newServer(o options, out io.Writer) (*server, error) {
 		ScopesSupported: []string{"read", "write"},
 		Logger:          slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Grants: []oauth2.GrantFactory{
+			grant.AuthorizationCode(store, grant.AuthorizationCodeOptions{}),
 			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
 			grant.RefreshToken(store, grant.RefreshTokenOptions{}),
 		},
+		// The authorization endpoint validates a request, keeps it under
+		// an interaction id and sends the browser to our login page.
+		Interactions:   store,
+		PushedRequests: store,
+		LoginURL:       "/login",
+		ErrorPage:      pg.grantorError,
 	}
 	format := "opaque"
 	if o.tokens == "jwt" {
@@ -189,18 +229,87 @@ func newServer(o options, out io.Writer) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	pg.provider = p
+	mux := http.NewServeMux()
+	mux.Handle("/", p.Handler())
+	pg.register(mux)
 
 	fmt.Fprintf(out, "Grantor example authorization server\n")
 	fmt.Fprintf(out, "  issuer:         %s\n", p.Issuer())
+	fmt.Fprintf(out, "  authorize:      %s\n", p.AuthorizationEndpoint())
 	fmt.Fprintf(out, "  token endpoint: %s\n", p.TokenEndpoint())
 	fmt.Fprintf(out, "  metadata:       %s%s\n", p.Issuer(), oauth2.MetadataPath)
 	fmt.Fprintf(out, "  access tokens:  %s\n", format)
+	fmt.Fprintf(out, "  demo user: %s / %s\n", demoUsername, demoPassword)
 	if demoSecret != "" {
 		fmt.Fprintf(out, "  demo client:    client_id=%s client_secret=%s\n", demoClientID, demoSecret)
+		fmt.Fprintf(out, "  demo web app:   client_id=%s client_secret=%s redirect_uri=%s\n", demoWebClientID, demoWebSecret, demoRedirectURI)
 		fmt.Fprintf(out, "Get a token:\n  curl -s -u %s:%s -d grant_type=client_credentials -d scope=read %s\n",
 			demoClientID, demoSecret, p.TokenEndpoint())
+		if err := printCodeFlow(out, p, demoWebSecret); err != nil {
+			return nil, err
+		}
 	}
-	return &server{provider: p, store: store, handler: p.Handler()}, nil
+	return &server{provider: p, store: store, users: usrs, pages: pg, handler: mux}, nil
+}
+
+// printCodeFlow prints an authorization URL for the demo web client, with
+// a PKCE challenge made at start-up, and how to redeem the code it gives.
+// Nothing listens on 127.0.0.1:80, so the browser shows an error page
+// after consent, but the code is in its address bar.
+func printCodeFlow(out io.Writer, p *oauth2.Provider, secret string) error {
+	verifier, err := pkce.GenerateVerifier()
+	if err != nil {
+		return err
+	}
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {demoWebClientID}, "redirect_uri": {demoRedirectURI},
+		"scope": {"read write"}, "state": {"demo"},
+		"code_challenge": {pkce.S256Challenge(verifier)}, "code_challenge_method": {"S256"},
+	}
+	sep := "?"
+	if strings.Contains(p.AuthorizationEndpoint(), "?") {
+		sep = "&"
+	}
+	fmt.Fprintf(out, "Try the code flow: open this URL, log in, allow, copy the code from the address bar,\n  %s%s%s\n", p.AuthorizationEndpoint(), sep, q.Encode())
+	fmt.Fprintf(out, "then redeem it within a minute:\n")
+	fmt.Fprintf(out, "  curl -s -u %s:%s -d grant_type=authorization_code -d redirect_uri=%s -d code_verifier=%s -d code=CODE %s\n",
+		demoWebClientID, secret, demoRedirectURI, verifier, p.TokenEndpoint())
+	return nil
+}
+
+// registerDemoClients registers the two demo clients with fresh secrets,
+// and returns the secrets, to print: they are not kept.
+func registerDemoClients(store *memory.Store) (ccSecret, webSecret string, err error) {
+	ccSecret, ccHash, err := oauth2.GenerateClientSecret(nil)
+	if err != nil {
+		return "", "", err
+	}
+	webSecret, webHash, err := oauth2.GenerateClientSecret(nil)
+	if err != nil {
+		return "", "", err
+	}
+	for _, c := range []*storage.Client{{
+		ID:            demoClientID,
+		Name:          "Demo client",
+		SecretHash:    ccHash,
+		GrantTypes:    []string{grant.GrantTypeClientCredentials, grant.GrantTypeRefreshToken},
+		Scopes:        []string{"read", "write"},
+		DefaultScopes: []string{"read"},
+	}, {
+		ID:            demoWebClientID,
+		Name:          "Demo web app",
+		SecretHash:    webHash,
+		RedirectURIs:  []string{demoRedirectURI},
+		GrantTypes:    []string{grant.GrantTypeAuthorizationCode, grant.GrantTypeRefreshToken},
+		Scopes:        []string{"read", "write"},
+		DefaultScopes: []string{"read"},
+	}} {
+		if err := store.PutClient(c); err != nil {
+			return "", "", err
+		}
+	}
+	return ccSecret, webSecret, nil
 }
 
 // loadClients registers the clients of a JSON file holding an array of RFC

@@ -167,3 +167,21 @@ func TestFlags(t *testing.T) {
 	_, err = newServer(options{issuer: "http://as.example", tokens: "opaque"}, &bytes.Buffer{})
 	assert.Error(t, err)
 }
+
+// webSecretLine finds the demo web client's secret in the start-up text.
+var webSecretLine = regexp.MustCompile(`client_id=` + demoWebClientID + ` client_secret=(\S+)`)
+
+// demoWebConfig is golang.org/x/oauth2's configuration of the demo web
+// client against the server at addr, whose start-up output printed the
+// client's secret, with redirectURL as the redirect URI.
+func demoWebConfig(t *testing.T, addr, out, redirectURL string) *xoauth2.Config {
+	t.Helper()
+	m := webSecretLine.FindStringSubmatch(out)
+	require.Len(t, m, 2, "the demo web client's credentials are printed:\n%s", out)
+	return &xoauth2.Config{
+		ClientID: demoWebClientID, ClientSecret: m[1], RedirectURL: redirectURL,
+		Scopes: []string{"read", "write"},
+		Endpoint: xoauth2.Endpoint{AuthURL: "http://" + addr + "/authorize", TokenURL: "http://" + addr + "/token",
+			AuthStyle: xoauth2.AuthStyleInHeader},
+	}
+}

@@ -1,0 +1,566 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grantor-dev/grantor/oauth2"
+)
+
+// templateFS holds the HTML templates and the one stylesheet. Pages load
+// nothing else: no script, no third-party resource (RFC 9700 §4.2.4).
+//
+//go:embed templates
+var templateFS embed.FS
+
+// Lifetimes of the login sessions.
+const (
+	// sessionLifetime bounds a logged-in session: after it, the user logs
+	// in again.
+	sessionLifetime = 8 * time.Hour
+	// anonymousLifetime bounds a session that only carries the login
+	// form's CSRF token; an interaction does not last longer anyway.
+	anonymousLifetime = 30 * time.Minute
+	// maxSessions caps the memory a flood of login page views can take.
+	maxSessions = 100_000
+	// maxFormBytes bounds the body of the login and consent forms.
+	maxFormBytes = 16 << 10
+)
+
+// pages are the application's own login, consent and error pages: the part
+// of an authorization server that Grantor leaves to its host (DESIGN.md,
+// "The authorize side and the host app"). They find the pending request
+// with Provider.PendingAuthorization and end it with Approve or Deny; the
+// Provider writes the redirect to the client.
+type pages struct {
+	provider *oauth2.Provider
+	users    *users
+	sessions *sessionStore
+	// csrfKey keys the HMAC that derives each form's CSRF token from the
+	// session and the interaction.
+	csrfKey []byte
+	// origin is the issuer's origin, the only one our forms may be
+	// posted from (checklist S140).
+	origin string
+	// secure marks cookies Secure, and __Host- prefixed, when the issuer
+	// is https.
+	secure     bool
+	cookieName string
+	clock      func() time.Time
+	templates  map[string]*template.Template
+}
+
+// newPages returns the pages of an authorization server with this issuer.
+// The provider is set once it is built, since its Config.ErrorPage needs
+// the pages first.
+func newPages(issuer string, u *users) (*pages, error) {
+	iu, err := url.Parse(issuer)
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	pg := &pages{
+		users:      u,
+		sessions:   &sessionStore{m: make(map[string]*session)},
+		csrfKey:    key,
+		origin:     iu.Scheme + "://" + iu.Host,
+		secure:     iu.Scheme == "https",
+		cookieName: "grantor-example-session",
+		clock:      time.Now,
+		templates:  make(map[string]*template.Template),
+	}
+	if pg.secure {
+		// __Host-: the browser refuses it unless Secure, Path=/ and
+		// host-only, so a sibling subdomain cannot plant one.
+		pg.cookieName = "__Host-grantor-example-session"
+	}
+	for _, name := range []string{"login.html", "consent.html", "error.html"} {
+		t, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", "templates/"+name)
+		if err != nil {
+			return nil, err
+		}
+		pg.templates[name] = t
+	}
+	return pg, nil
+}
+
+// register mounts the pages on mux, next to the Provider's endpoints.
+func (pg *pages) register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /login", pg.showLogin)
+	mux.HandleFunc("POST /login", pg.login)
+	mux.HandleFunc("GET /consent", pg.showConsent)
+	mux.HandleFunc("POST /consent", pg.decide)
+	mux.HandleFunc("GET /static/style.css", pg.stylesheet)
+}
+
+// pageCSP allows the stylesheet and forms posted to ourselves, and nothing
+// else: no script at all, no framing (RFC 9700 §4.16).
+const pageCSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// consentCSP is the policy of the consent page. Its form is posted to
+// ourselves, but the answer is a 303 to the client's redirect URI, and
+// Chromium checks form-action on every redirect of a form submission: with
+// 'self' alone it blocks the way back to the client. So the origin of the
+// request's redirect URI is added, and nothing else.
+func consentCSP(redirectURI string) string {
+	sources := []string{"'self'"}
+	if src, ok := redirectSource(redirectURI); ok {
+		sources = append(sources, src)
+	}
+	return "default-src 'none'; style-src 'self'; form-action " + strings.Join(sources, " ") +
+		"; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// redirectSource is the CSP source expression (CSP3 §2.3.1) that matches
+// a redirect URI's origin.
+func redirectSource(redirectURI string) (string, bool) {
+	u, err := url.Parse(redirectURI)
+	if err != nil || u.Scheme == "" {
+		return "", false
+	}
+	var src string
+	switch {
+	case u.Host == "":
+		// A private-use scheme of a native app (RFC 8252 §7.1).
+		src = u.Scheme + ":"
+	case u.Scheme == "http" && u.Hostname() == "127.0.0.1":
+		// The request's own port (RFC 8252 §7.3) is in u.Host; keep it.
+		src = "http://" + u.Host
+	case u.Scheme == "http" && u.Hostname() == "::1":
+		// A CSP host cannot be an IPv6 literal: only the scheme can be
+		// named.
+		src = "http:"
+	default:
+		src = u.Scheme + "://" + u.Host
+	}
+	// Registration already refused odd URIs; still, nothing but URI
+	// characters may reach the header, so no ';' can end the directive.
+	if strings.ContainsFunc(src, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-+:/*[]", r))
+	}) {
+		return "", false
+	}
+	return src, true
+}
+
+// setPageHeaders sets the headers of every page (checklist S137, S138):
+// no framing, no referrer (the URL holds the interaction id), no caching
+// (the pages hold CSRF tokens), and a policy that runs no script.
+func setPageHeaders(h http.Header, csp string) {
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", csp)
+}
+
+// pageData is what the templates see.
+type pageData struct {
+	Title       string
+	ClientName  string
+	Interaction string
+	CSRF        string
+	// Username refills the login form after a failure.
+	Username string
+	// Error is the login form's message.
+	Error string
+	// UserName is who is logged in, on the consent page.
+	UserName string
+	Scopes   []scopeView
+	// Message explains an error page.
+	Message string
+	// Code is the OAuth error code on Grantor's error pages.
+	Code string
+}
+
+// scopeView is a scope as the consent page lists it.
+type scopeView struct{ Name, Description string }
+
+// scopeDescriptions say what each scope lets the client do.
+var scopeDescriptions = map[string]string{
+	"read":  "Read your data",
+	"write": "Change your data",
+}
+
+// render writes a page. Only the consent page passes a csp of its own.
+func (pg *pages) render(w http.ResponseWriter, status int, name, csp string, data pageData) {
+	setPageHeaders(w.Header(), csp)
+	w.WriteHeader(status)
+	// An error here is a broken connection: nothing more can be sent.
+	_ = pg.templates[name].Execute(w, data)
+}
+
+// renderError shows the error page: for every error of our own pages and,
+// through Config.ErrorPage, for Grantor's errors that cannot be
+// redirected to a client.
+func (pg *pages) renderError(w http.ResponseWriter, status int, title, message string) {
+	pg.render(w, status, "error.html", pageCSP, pageData{Title: title, Message: message})
+}
+
+// grantorError is Config.ErrorPage: the authorization endpoint's errors
+// that must not be redirected (an unknown client or redirect URI, RFC 6749
+// §4.1.2.1) in the application's own look.
+func (pg *pages) grantorError(w http.ResponseWriter, _ *http.Request, oe *oauth2.Error) {
+	for k, vs := range oe.Header {
+		w.Header()[k] = vs
+	}
+	pg.render(w, oe.HTTPStatus(), "error.html", pageCSP, pageData{
+		Title: "The request could not be processed", Code: string(oe.Code), Message: oe.Description,
+	})
+}
+
+// interactionError shows why an interaction cannot go on. Every such
+// error is a 400: the user has to start again from the application.
+func (pg *pages) interactionError(w http.ResponseWriter, err error) {
+	msg := "Something went wrong with this sign-in request. Return to the application and try again."
+	switch {
+	case errors.Is(err, oauth2.ErrInteractionNotFound):
+		msg = "This sign-in request is unknown, has expired or was already completed. Return to the application and start again."
+	case errors.Is(err, oauth2.ErrInteractionBrowser):
+		msg = "This sign-in request was started in another browser. Finish it there, or start again from the application in this browser."
+	}
+	pg.renderError(w, http.StatusBadRequest, "This sign-in cannot continue", msg)
+}
+
+// forbidden answers a POST that failed the CSRF or origin check
+// (checklist S140). The request is not acted on.
+func (pg *pages) forbidden(w http.ResponseWriter) {
+	pg.renderError(w, http.StatusForbidden, "Request refused",
+		"This form was not sent from this site, or it has expired. Go back, reload the page and try again.")
+}
+
+// seeOther redirects a browser after a form (303, never 307: a 307 would
+// have the browser post the password on, checklist S139).
+func seeOther(w http.ResponseWriter, path, interaction string) {
+	w.Header().Set("Location", path+"?interaction="+url.QueryEscape(interaction))
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// clientName is how the pages call a client.
+func clientName(pa *oauth2.PendingAuthorization) string {
+	if pa.Client.Name != "" {
+		return pa.Client.Name
+	}
+	return pa.Client.ID
+}
+
+// showLogin is GET /login?interaction=ID, where the authorization endpoint
+// sends the browser. A logged-in user goes straight on to consent, unless
+// the client asked for prompt=login.
+func (pg *pages) showLogin(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("interaction")
+	pa, err := pg.provider.PendingAuthorization(r, id)
+	if err != nil {
+		pg.interactionError(w, err)
+		return
+	}
+	sid, s := pg.session(r)
+	if s != nil && s.user != nil && !pa.HasPrompt(oauth2.PromptLogin) {
+		seeOther(w, "/consent", id)
+		return
+	}
+	if s == nil {
+		// An anonymous session, only to carry the CSRF token of the login
+		// form (login CSRF, RFC 6749 §10.12).
+		if sid, err = pg.startSession(w, &session{expires: pg.clock().Add(anonymousLifetime)}); err != nil {
+			pg.renderError(w, http.StatusServiceUnavailable, "Try again later", "The server is busy.")
+			return
+		}
+	}
+	pg.render(w, http.StatusOK, "login.html", pageCSP, pageData{
+		Title: "Log in", ClientName: clientName(pa), Interaction: id, CSRF: pg.csrfToken(sid, id),
+	})
+}
+
+// login is POST /login: it checks the credentials and starts a new
+// session for the user (a new id, so that a session planted before login
+// is worth nothing).
+func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
+	sid, _, ok := pg.checkForm(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostForm.Get("interaction")
+	pa, err := pg.provider.PendingAuthorization(r, id)
+	if err != nil {
+		pg.interactionError(w, err)
+		return
+	}
+	username := r.PostForm.Get("username")
+	usr, err := pg.users.authenticate(username, r.PostForm.Get("password"))
+	if err != nil {
+		pg.render(w, http.StatusUnauthorized, "login.html", pageCSP, pageData{
+			Title: "Log in", ClientName: clientName(pa), Interaction: id, CSRF: pg.csrfToken(sid, id),
+			Username: username, Error: "Wrong username or password.",
+		})
+		return
+	}
+	now := pg.clock()
+	pg.sessions.delete(sid)
+	if _, err := pg.startSession(w, &session{user: usr, authTime: now, loggedInFor: id,
+		expires: now.Add(sessionLifetime)}); err != nil {
+		pg.renderError(w, http.StatusServiceUnavailable, "Try again later", "The server is busy.")
+		return
+	}
+	seeOther(w, "/consent", id)
+}
+
+// loggedIn reports whether s may decide interaction pa: a user is logged
+// in and, if the client asked for prompt=login, logged in for this very
+// interaction.
+func loggedIn(s *session, pa *oauth2.PendingAuthorization) bool {
+	return s != nil && s.user != nil && (!pa.HasPrompt(oauth2.PromptLogin) || s.loggedInFor == pa.ID)
+}
+
+// showConsent is GET /consent?interaction=ID: the client and the scopes it
+// asks for, and the buttons to approve or deny.
+func (pg *pages) showConsent(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("interaction")
+	pa, err := pg.provider.PendingAuthorization(r, id)
+	if err != nil {
+		pg.interactionError(w, err)
+		return
+	}
+	sid, s := pg.session(r)
+	if !loggedIn(s, pa) {
+		seeOther(w, "/login", id)
+		return
+	}
+	scopes := make([]scopeView, 0, len(pa.Scopes))
+	for _, sc := range pa.Scopes {
+		scopes = append(scopes, scopeView{Name: sc, Description: scopeDescriptions[sc]})
+	}
+	pg.render(w, http.StatusOK, "consent.html", consentCSP(pa.RedirectURI), pageData{
+		Title: "Allow access?", ClientName: clientName(pa), Interaction: id, CSRF: pg.csrfToken(sid, id),
+		UserName: s.user.Name, Scopes: scopes,
+	})
+}
+
+// decide is POST /consent. Grantor writes the answer: a 303 to the client
+// with the code, or with error=access_denied, plus state and iss.
+func (pg *pages) decide(w http.ResponseWriter, r *http.Request) {
+	_, s, ok := pg.checkForm(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostForm.Get("interaction")
+	pa, err := pg.provider.PendingAuthorization(r, id)
+	if err != nil {
+		pg.interactionError(w, err)
+		return
+	}
+	if !loggedIn(s, pa) {
+		seeOther(w, "/login", id)
+		return
+	}
+	switch r.PostForm.Get("decision") {
+	case "approve":
+		err = pg.provider.Approve(w, r, id, oauth2.Approval{Subject: s.user.Username, AuthTime: s.authTime})
+	case "deny":
+		err = pg.provider.Deny(w, r, id)
+	default:
+		pg.renderError(w, http.StatusBadRequest, "This sign-in cannot continue", "Choose Allow or Deny.")
+		return
+	}
+	if err != nil {
+		pg.interactionError(w, err)
+	}
+}
+
+// checkForm runs the checks every POST passes before it is acted on
+// (checklist S140): a same-origin request, a parsed form within the size
+// limit, a session, and the CSRF token of this session and interaction.
+// On failure it has answered 403 and ok is false.
+func (pg *pages) checkForm(w http.ResponseWriter, r *http.Request) (sid string, s *session, ok bool) {
+	setPageHeaders(w.Header(), pageCSP)
+	if !pg.sameOrigin(r) {
+		pg.forbidden(w)
+		return "", nil, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		pg.renderError(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		return "", nil, false
+	}
+	sid, s = pg.session(r)
+	if s == nil || !pg.validCSRF(sid, r.PostForm.Get("interaction"), r.PostForm.Get("csrf")) {
+		pg.forbidden(w)
+		return "", nil, false
+	}
+	return sid, s, true
+}
+
+// sameOrigin reports whether a POST comes from our own pages. The CSRF
+// token is the main defence; this refuses a cross-site post early, even
+// one that somehow carries a token.
+//
+// Browsers send "Origin: null" rather than our origin when the page's
+// Referrer-Policy is no-referrer (Fetch §3.1, "serializing a request
+// origin"), which ours is. Such a post is accepted only when the browser
+// vouches for it with Sec-Fetch-Site: same-origin.
+func (pg *pages) sameOrigin(r *http.Request) bool {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" {
+		return false
+	}
+	switch origin := r.Header.Get("Origin"); origin {
+	case "":
+		// Not a browser, or an old one: the CSRF token decides.
+		return true
+	case "null":
+		return site == "same-origin"
+	default:
+		return origin == pg.origin
+	}
+}
+
+// csrfToken is the token of the forms of one session and one interaction:
+// an HMAC of both, so nothing needs storing, and a token is worthless for
+// another session or another interaction.
+func (pg *pages) csrfToken(sid, interaction string) string {
+	return base64.RawURLEncoding.EncodeToString(pg.csrfMAC(sid, interaction))
+}
+
+// csrfMAC is the HMAC-SHA-256 behind csrfToken, over the session id and
+// the interaction id, separated so that no two pairs run together.
+func (pg *pages) csrfMAC(sid, interaction string) []byte {
+	m := hmac.New(sha256.New, pg.csrfKey)
+	m.Write([]byte(sid))
+	m.Write([]byte{0})
+	m.Write([]byte(interaction))
+	return m.Sum(nil)
+}
+
+// validCSRF checks a token in constant time.
+func (pg *pages) validCSRF(sid, interaction, token string) bool {
+	got, err := base64.RawURLEncoding.DecodeString(token)
+	return err == nil && hmac.Equal(got, pg.csrfMAC(sid, interaction))
+}
+
+// stylesheet serves the pages' only stylesheet, which the policy allows
+// as 'self' so that no inline style needs a hash.
+func (pg *pages) stylesheet(w http.ResponseWriter, _ *http.Request) {
+	css, err := templateFS.ReadFile("templates/style.css")
+	if err != nil {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(css)
+}
+
+// session is a browser's login state. Sessions are never changed once
+// stored: logging in replaces the session with a new one under a new id.
+type session struct {
+	// user is nil in an anonymous session, which only carries the login
+	// form's CSRF token.
+	user     *user
+	authTime time.Time
+	// loggedInFor is the interaction the user last logged in for, which
+	// satisfies that interaction's prompt=login.
+	loggedInFor string
+	expires     time.Time
+}
+
+// sessionStore holds the sessions in memory, under the SHA-256 of their
+// id so that the map's lookups reveal nothing of the ids by timing.
+type sessionStore struct {
+	mu sync.Mutex
+	m  map[string]*session
+}
+
+// errTooManySessions refuses a new session when the store is full of
+// live ones.
+var errTooManySessions = errors.New("too many sessions")
+
+// sessionKey is the map key of a session id: its SHA-256.
+func sessionKey(sid string) string {
+	sum := sha256.Sum256([]byte(sid))
+	return string(sum[:])
+}
+
+// put stores s under sid, first dropping expired sessions when the store
+// is full.
+func (st *sessionStore) put(sid string, s *session, now time.Time) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.m) >= maxSessions {
+		for k, v := range st.m {
+			if !now.Before(v.expires) {
+				delete(st.m, k)
+			}
+		}
+		if len(st.m) >= maxSessions {
+			return errTooManySessions
+		}
+	}
+	st.m[sessionKey(sid)] = s
+	return nil
+}
+
+// get returns the live session of sid, or nil, dropping it if expired.
+func (st *sessionStore) get(sid string, now time.Time) *session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.m[sessionKey(sid)]
+	if s != nil && !now.Before(s.expires) {
+		delete(st.m, sessionKey(sid))
+		return nil
+	}
+	return s
+}
+
+// delete ends a session: at login, the anonymous one it replaces.
+func (st *sessionStore) delete(sid string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.m, sessionKey(sid))
+}
+
+// session returns the browser's session and its id, or nil.
+func (pg *pages) session(r *http.Request) (string, *session) {
+	c, err := r.Cookie(pg.cookieName)
+	if err != nil || c.Value == "" {
+		return "", nil
+	}
+	s := pg.sessions.get(c.Value, pg.clock())
+	if s == nil {
+		return "", nil
+	}
+	return c.Value, s
+}
+
+// startSession stores s under a new random id and gives the browser its
+// cookie: HttpOnly, SameSite=Lax (sent on the top-level navigation from
+// the client, so a logged-in user is not asked again), Secure with https.
+func (pg *pages) startSession(w http.ResponseWriter, s *session) (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	sid := base64.RawURLEncoding.EncodeToString(b[:])
+	if err := pg.sessions.put(sid, s, pg.clock()); err != nil {
+		return "", err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: pg.cookieName, Value: sid, Path: "/", HttpOnly: true, Secure: pg.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(s.expires.Sub(pg.clock()) / time.Second),
+	})
+	return sid, nil
+}
