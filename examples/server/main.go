@@ -240,7 +240,7 @@ func newServer(o options, out io.Writer) (*server, error) {
 	fmt.Fprintf(out, "  token endpoint: %s\n", p.TokenEndpoint())
 	fmt.Fprintf(out, "  metadata:       %s%s\n", p.Issuer(), oauth2.MetadataPath)
 	fmt.Fprintf(out, "  access tokens:  %s\n", format)
-	fmt.Fprintf(out, "  demo user: %s / %s\n", demoUsername, demoPassword)
+	fmt.Fprintf(out, "  demo user:      %s / %s\n", demoUsername, demoPassword)
 	if demoSecret != "" {
 		fmt.Fprintf(out, "  demo client:    client_id=%s client_secret=%s\n", demoClientID, demoSecret)
 		fmt.Fprintf(out, "  demo web app:   client_id=%s client_secret=%s redirect_uri=%s\n", demoWebClientID, demoWebSecret, demoRedirectURI)
