@@ -494,3 +494,21 @@ func TestAuthorizationConfigValidation(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+// S20: a code reveals nothing about the request behind it: it is the same
+// shape whatever the challenge, and contains neither the challenge nor
+// anything derived from the request.
+func TestS20_CodeRevealsNothingOfTheChallenge(t *testing.T) {
+	h := newCode(t, nil)
+	var lengths []int
+	for range 3 {
+		params, _ := authParams(t)
+		code := h.code(params)
+		assert.NotContains(t, code, params.Get("code_challenge"))
+		assert.NotContains(t, code, "alice")
+		assert.NotContains(t, code, "web")
+		lengths = append(lengths, len(code))
+	}
+	assert.Equal(t, lengths[0], lengths[1])
+	assert.Equal(t, lengths[0], lengths[2])
+}

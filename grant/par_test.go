@@ -198,3 +198,20 @@ func TestS74_PushedRequestStoresNoCredential(t *testing.T) {
 	assert.NotContains(t, dump, id)
 	assert.NotContains(t, dump, cookie.Value)
 }
+
+// S65: a flood of pushed requests from one client is answered 429 until
+// the minute has passed; other clients are unaffected.
+func TestS65_PARFloodIsThrottled(t *testing.T) {
+	h := newCode(t, func(cfg *oauth2.Config, _ *memory.Store) { cfg.PushedRequestRateLimit = 5 })
+	params, _ := authParams(t)
+	for i := range 5 {
+		require.Equal(t, http.StatusCreated, h.push(params).Status, "push %d", i)
+	}
+	r := h.push(params)
+	testkit.RequireOAuthError(t, r, http.StatusTooManyRequests, oauth2.ErrInvalidRequest)
+	assert.NotEmpty(t, r.Header.Get("Retry-After"))
+	spa, _ := authParams(t, "client_id", "spa", "redirect_uri", "https://spa.example/cb")
+	assert.Equal(t, http.StatusCreated, h.push(spa).Status)
+	h.Advance(time.Minute)
+	assert.Equal(t, http.StatusCreated, h.push(params).Status)
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grantor-dev/grantor/storage"
 )
@@ -33,14 +34,9 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 	if a.ClientID == "" {
 		return nil, p.authFailure(ctx, a, "no client identification in the request")
 	}
-	if retry, blocked := p.limiter.blocked(a.ClientID, a.Now); blocked {
+	if retry, blocked := p.authFailures.blocked(a.ClientID, a.Now); blocked {
 		p.Emit(ctx, Event{Type: EventClientAuthThrottled, ClientID: a.ClientID})
-		return nil, &Error{
-			Code:        ErrInvalidClient,
-			Description: "too many failed authentication attempts; try again later",
-			Status:      http.StatusTooManyRequests,
-			Header:      http.Header{"Retry-After": {strconv.Itoa(int(retry.Seconds()) + 1)}},
-		}
+		return nil, tooManyRequests(ErrInvalidClient, "too many failed authentication attempts; try again later", retry)
 	}
 	client, err := p.clients.Client(ctx, a.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -76,7 +72,7 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 // answer with. reason goes to the log and the event, never to the client.
 func (p *Provider) authFailure(ctx context.Context, a *ClientAuthentication, reason string) error {
 	if a.ClientID != "" {
-		p.limiter.fail(a.ClientID, a.Now)
+		p.authFailures.add(a.ClientID, a.Now)
 	}
 	p.logger.LogAttrs(ctx, slog.LevelInfo, "client authentication failed",
 		slog.String("client_id", a.ClientID), slog.String("reason", reason))
@@ -177,4 +173,10 @@ func decodeBasic(s string) (id, secret string, ok bool) {
 		return "", "", false
 	}
 	return id, secret, true
+}
+
+// tooManyRequests is a 429 answer with Retry-After.
+func tooManyRequests(code ErrorCode, description string, retry time.Duration) *Error {
+	return &Error{Code: code, Description: description, Status: http.StatusTooManyRequests,
+		Header: http.Header{"Retry-After": {strconv.Itoa(int(retry.Seconds()) + 1)}}}
 }

@@ -86,6 +86,11 @@ type Config struct {
 	// 5 seconds and 10 minutes. It defaults to 90 seconds.
 	PushedRequestLifetime time.Duration
 
+	// PushedRequestRateLimit is how many pushed authorization requests a
+	// client may make per minute before it is answered 429 (RFC 9126
+	// §2.3). Zero means 60; a negative value switches the limit off.
+	PushedRequestRateLimit int
+
 	// RequirePushedAuthorizationRequests refuses authorization requests
 	// that do not come through the PAR endpoint, for every client (RFC
 	// 9126 §5). Clients can also require it one by one.
@@ -152,12 +157,13 @@ type Config struct {
 
 // Defaults.
 const (
-	defaultAccessTokenLifetime  = time.Hour
-	defaultRefreshTokenLifetime = 30 * 24 * time.Hour
-	defaultGrantLifetime        = 90 * 24 * time.Hour
-	defaultMaxRequestBytes      = 64 << 10
-	defaultAuthFailureLimit     = 10
-	defaultAuthFailureWindow    = time.Minute
-	defaultInteractionLifetime  = 30 * time.Minute
-	defaultPushedLifetime       = 90 * time.Second
+	defaultAccessTokenLifetime    = time.Hour
+	defaultRefreshTokenLifetime   = 30 * 24 * time.Hour
+	defaultGrantLifetime          = 90 * 24 * time.Hour
+	defaultMaxRequestBytes        = 64 << 10
+	defaultAuthFailureLimit       = 10
+	defaultAuthFailureWindow      = time.Minute
+	defaultInteractionLifetime    = 30 * time.Minute
+	defaultPushedLifetime         = 90 * time.Second
+	defaultPushedRequestRateLimit = 60
 )

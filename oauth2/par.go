@@ -48,6 +48,10 @@ func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parRespon
 	if err != nil {
 		return nil, err
 	}
+	if retry, blocked := p.pushes.blocked(client.ID, p.clock()); blocked {
+		return nil, tooManyRequests(ErrInvalidRequest, "too many pushed authorization requests; try again later", retry)
+	}
+	p.pushes.add(client.ID, p.clock())
 	if form.Get("request_uri") != "" {
 		return nil, NewError(ErrInvalidRequest, "request_uri is not allowed in a pushed authorization request (RFC 9126 §2.1)")
 	}

@@ -53,7 +53,8 @@ type Provider struct {
 	grantTypes     []string
 	authenticators map[string]ClientAuthenticator
 	authMethods    []string
-	limiter        *failureLimiter
+	authFailures   *windowCounter // failed client authentications
+	pushes         *windowCounter // pushed authorization requests
 
 	accessTokenLifetime  time.Duration
 	refreshTokenLifetime time.Duration
@@ -170,7 +171,9 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if err := p.setAuthenticators(cfg.ClientAuthenticators); err != nil {
 		return nil, err
 	}
-	p.limiter = newFailureLimiter(cfg.AuthFailureLimit, orDefault(cfg.AuthFailureWindow, defaultAuthFailureWindow))
+	p.authFailures = newWindowCounter(orDefault(cfg.AuthFailureLimit, defaultAuthFailureLimit),
+		orDefault(cfg.AuthFailureWindow, defaultAuthFailureWindow))
+	p.pushes = newWindowCounter(orDefault(cfg.PushedRequestRateLimit, defaultPushedRequestRateLimit), time.Minute)
 
 	for i, f := range cfg.Grants {
 		if f == nil {

@@ -5,71 +5,72 @@ import (
 	"time"
 )
 
-// failureLimiter counts failed client authentications per client id in a
-// fixed window and blocks a client that has too many (RFC 6749 §2.3.1:
-// the server MUST protect its password endpoints against brute force).
-// It is bounded: past maxTrackedClients entries it stops tracking new ids
+// windowCounter counts events per key (a client id) in a fixed window and
+// reports a key that has reached its limit until the window ends. It
+// throttles failed client authentications (RFC 6749 §2.3.1: the server
+// MUST protect its password endpoints against brute force) and pushed
+// authorization requests (RFC 9126 §2.3 asks for rate limits).
+//
+// It is bounded: past maxTrackedKeys entries it stops tracking new keys
 // until a sweep frees room, so that a flood of made-up ids cannot grow it.
-type failureLimiter struct {
+// A negative limit switches it off.
+type windowCounter struct {
 	limit  int
 	window time.Duration
 
 	mu       sync.Mutex
-	counts   map[string]*failureCount
+	counts   map[string]*windowCount
 	lastScan time.Time
 }
 
-type failureCount struct {
+type windowCount struct {
 	start time.Time
 	n     int
 }
 
-const maxTrackedClients = 100_000
+const maxTrackedKeys = 100_000
 
-func newFailureLimiter(limit int, window time.Duration) *failureLimiter {
-	if limit == 0 {
-		limit = defaultAuthFailureLimit
-	}
-	return &failureLimiter{limit: limit, window: window, counts: make(map[string]*failureCount)}
+func newWindowCounter(limit int, window time.Duration) *windowCounter {
+	return &windowCounter{limit: limit, window: window, counts: make(map[string]*windowCount)}
 }
 
-// blocked reports whether clientID has reached the limit in its current
+// blocked reports whether key has reached the limit in its current
 // window, and how long until the window ends.
-func (l *failureLimiter) blocked(clientID string, now time.Time) (time.Duration, bool) {
+func (l *windowCounter) blocked(key string, now time.Time) (time.Duration, bool) {
 	if l.limit < 0 {
 		return 0, false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c, ok := l.counts[clientID]
+	c, ok := l.counts[key]
 	if !ok || now.Sub(c.start) >= l.window || c.n < l.limit {
 		return 0, false
 	}
 	return c.start.Add(l.window).Sub(now), true
 }
 
-// fail records one failure of clientID.
-func (l *failureLimiter) fail(clientID string, now time.Time) {
+// add counts one event of key.
+func (l *windowCounter) add(key string, now time.Time) {
 	if l.limit < 0 {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.lastScan) >= l.window {
-		for id, c := range l.counts {
+		for k, c := range l.counts {
 			if now.Sub(c.start) >= l.window {
-				delete(l.counts, id)
+				delete(l.counts, k)
 			}
 		}
 		l.lastScan = now
 	}
-	c, ok := l.counts[clientID]
+	c, ok := l.counts[key]
 	switch {
 	case !ok:
-		if len(l.counts) >= maxTrackedClients {
+		if len(l.counts) >= maxTrackedKeys {
 			return
 		}
-		l.counts[clientID] = &failureCount{start: now, n: 1}
+		l.counts[key] = &windowCount{start: now, n: 1}
 	case now.Sub(c.start) >= l.window:
 		c.start, c.n = now, 1
 	default:
