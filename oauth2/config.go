@@ -126,8 +126,9 @@ type Config struct {
 	// an *Error to choose the response.
 	AccessTokenClaims func(ctx context.Context, req *TokenRequest, claims *token.Claims) error
 
-	// Events receives an Event for each token issued, grant revoked,
-	// refresh token reused and client authentication failed. Optional.
+	// Events receives an Event for each token issued or revoked, grant
+	// revoked, refresh token reused, client authentication failed and
+	// caller throttled. Optional.
 	Events EventFunc
 
 	// Logger receives the Provider's log records. It never receives a
@@ -153,6 +154,13 @@ type Config struct {
 	AuthFailureLimit int
 	// AuthFailureWindow defaults to one minute.
 	AuthFailureWindow time.Duration
+
+	// IntrospectionScanLimit is how many introspection requests for
+	// unknown or malformed tokens one caller may make per minute before
+	// it is answered 429 until the minute has passed (RFC 7662 §4 asks
+	// for protection against token scanning). Zero means 1000; a
+	// negative value switches the limit off.
+	IntrospectionScanLimit int
 }
 
 // Defaults.
@@ -166,4 +174,5 @@ const (
 	defaultInteractionLifetime    = 30 * time.Minute
 	defaultPushedLifetime         = 90 * time.Second
 	defaultPushedRequestRateLimit = 60
+	defaultIntrospectionScanLimit = 1000
 )

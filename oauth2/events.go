@@ -25,6 +25,15 @@ const (
 	// EventClientAuthThrottled: a client's authentication was refused
 	// without a check, after too many failures (RFC 6749 §2.3.1).
 	EventClientAuthThrottled EventType = "client_authentication_throttled"
+	// EventTokenRevoked: a client revoked one of its tokens at the
+	// revocation endpoint (RFC 7009 §2.1). TokenKinds holds the kind of
+	// the token presented; a refresh token also revokes its grant, which
+	// is reported as EventGrantRevoked.
+	EventTokenRevoked EventType = "token_revoked"
+	// EventIntrospectionThrottled: a caller of the introspection endpoint
+	// was refused after too many lookups of unknown tokens within a
+	// minute (RFC 7662 §4: token scanning).
+	EventIntrospectionThrottled EventType = "introspection_throttled"
 )
 
 // Event describes something a Provider did, for audit logs and metrics.

@@ -25,6 +25,17 @@ type Metadata struct {
 	TokenEndpointAuthSigningAlgsSupported []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 	ResponseModesSupported                []string `json:"response_modes_supported,omitempty"`
 	CodeChallengeMethodsSupported         []string `json:"code_challenge_methods_supported,omitempty"`
+	// RevocationEndpoint and its client authentication methods (RFC 8414
+	// §2, RFC 7009 §2).
+	RevocationEndpoint                         string   `json:"revocation_endpoint,omitempty"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	RevocationEndpointAuthSigningAlgsSupported []string `json:"revocation_endpoint_auth_signing_alg_values_supported,omitempty"`
+	// IntrospectionEndpoint and its client authentication methods (RFC
+	// 8414 §2, RFC 7662 §2): every method but "none", for a public client
+	// cannot introspect (RFC 7662 §4).
+	IntrospectionEndpoint                         string   `json:"introspection_endpoint,omitempty"`
+	IntrospectionEndpointAuthMethodsSupported     []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	IntrospectionEndpointAuthSigningAlgsSupported []string `json:"introspection_endpoint_auth_signing_alg_values_supported,omitempty"`
 	// AuthorizationResponseIssParameterSupported: every authorization
 	// response carries iss (RFC 9207 §3).
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
@@ -33,12 +44,20 @@ type Metadata struct {
 // Metadata returns the metadata document of the Provider.
 func (p *Provider) Metadata() Metadata {
 	m := Metadata{
-		Issuer:                            p.issuer,
-		TokenEndpoint:                     p.TokenEndpoint(),
-		ScopesSupported:                   slices.Clone(p.scopesSupported),
-		ResponseTypesSupported:            []string{},
-		GrantTypesSupported:               slices.Clone(p.grantTypes),
-		TokenEndpointAuthMethodsSupported: slices.Clone(p.authMethods),
+		Issuer:                                 p.issuer,
+		TokenEndpoint:                          p.TokenEndpoint(),
+		ScopesSupported:                        slices.Clone(p.scopesSupported),
+		ResponseTypesSupported:                 []string{},
+		GrantTypesSupported:                    slices.Clone(p.grantTypes),
+		TokenEndpointAuthMethodsSupported:      slices.Clone(p.authMethods),
+		RevocationEndpoint:                     p.RevocationEndpoint(),
+		RevocationEndpointAuthMethodsSupported: slices.Clone(p.authMethods),
+		IntrospectionEndpoint:                  p.IntrospectionEndpoint(),
+	}
+	for _, method := range p.authMethods {
+		if method != AuthMethodNone {
+			m.IntrospectionEndpointAuthMethodsSupported = append(m.IntrospectionEndpointAuthMethodsSupported, method)
+		}
 	}
 	for rt := range p.responseTypes {
 		m.ResponseTypesSupported = append(m.ResponseTypesSupported, rt)
@@ -67,6 +86,9 @@ func (p *Provider) Metadata() Metadata {
 			}
 		}
 	}
+	// The same authenticators serve all three endpoints.
+	m.RevocationEndpointAuthSigningAlgsSupported = slices.Clone(m.TokenEndpointAuthSigningAlgsSupported)
+	m.IntrospectionEndpointAuthSigningAlgsSupported = slices.Clone(m.TokenEndpointAuthSigningAlgsSupported)
 	return m
 }
 

@@ -26,8 +26,12 @@ const (
 	TokenPath     = "/token"
 	AuthorizePath = "/authorize"
 	PARPath       = "/par"
-	JWKSPath      = "/jwks.json"
-	MetadataPath  = "/.well-known/oauth-authorization-server"
+	// RevocationPath is the token revocation endpoint (RFC 7009 §2).
+	RevocationPath = "/revoke"
+	// IntrospectionPath is the token introspection endpoint (RFC 7662 §2).
+	IntrospectionPath = "/introspect"
+	JWKSPath          = "/jwks.json"
+	MetadataPath      = "/.well-known/oauth-authorization-server"
 )
 
 // Prefix of refresh tokens. Access tokens are "gr_at_…" when opaque.
@@ -55,6 +59,7 @@ type Provider struct {
 	authMethods    []string
 	authFailures   *windowCounter // failed client authentications
 	pushes         *windowCounter // pushed authorization requests
+	scans          *windowCounter // introspections of unknown tokens, per caller
 
 	accessTokenLifetime  time.Duration
 	refreshTokenLifetime time.Duration
@@ -174,6 +179,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 	p.authFailures = newWindowCounter(orDefault(cfg.AuthFailureLimit, defaultAuthFailureLimit),
 		orDefault(cfg.AuthFailureWindow, defaultAuthFailureWindow))
 	p.pushes = newWindowCounter(orDefault(cfg.PushedRequestRateLimit, defaultPushedRequestRateLimit), time.Minute)
+	p.scans = newWindowCounter(orDefault(cfg.IntrospectionScanLimit, defaultIntrospectionScanLimit), time.Minute)
 
 	for i, f := range cfg.Grants {
 		if f == nil {
@@ -332,6 +338,15 @@ func (p *Provider) Logger() *slog.Logger { return p.logger }
 // TokenEndpoint returns the URL of the token endpoint (RFC 6749 §3.2).
 func (p *Provider) TokenEndpoint() string { return p.issuer + TokenPath }
 
+// RevocationEndpoint returns the URL of the token revocation endpoint
+// (RFC 7009 §2). It is always enabled: it needs only the token store.
+func (p *Provider) RevocationEndpoint() string { return p.issuer + RevocationPath }
+
+// IntrospectionEndpoint returns the URL of the token introspection
+// endpoint (RFC 7662 §2). It is always enabled: it needs only the token
+// store.
+func (p *Provider) IntrospectionEndpoint() string { return p.issuer + IntrospectionPath }
+
 // AuthorizationEndpoint returns the URL of the authorization endpoint
 // (RFC 6749 §3.1), or "" when no grant answers it.
 func (p *Provider) AuthorizationEndpoint() string {
@@ -398,12 +413,14 @@ func (p *Provider) newID() (string, error) {
 }
 
 // Handler returns a handler that serves every endpoint at its path below
-// the issuer's path: the token endpoint, the metadata document and, when
-// access tokens are JWTs, the JWKS. Mount it at the root of the issuer's
+// the issuer's path: the token, revocation and introspection endpoints,
+// the metadata document and, when access tokens are JWTs, the JWKS. Mount it at the root of the issuer's
 // host, or take the endpoints one by one for a mux of your own.
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(p.issuerPath+TokenPath, p.TokenHandler())
+	mux.Handle(p.issuerPath+RevocationPath, p.RevocationHandler())
+	mux.Handle(p.issuerPath+IntrospectionPath, p.IntrospectionHandler())
 	mux.Handle(MetadataPath+p.issuerPath, p.MetadataHandler())
 	if len(p.responseTypes) > 0 {
 		mux.Handle(p.issuerPath+AuthorizePath, p.AuthorizeHandler())

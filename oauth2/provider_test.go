@@ -103,8 +103,9 @@ func TestMetadataIsGeneratedFromWhatIsRegistered(t *testing.T) {
 	// Opaque tokens: no JWKS advertised, none served.
 	assert.NotContains(t, r.JSON, "jwks_uri")
 	assert.Equal(t, http.StatusNotFound, h.Do(mustGet(t, h.Server.URL+oauth2.JWKSPath)).Status)
-	// Nothing that is not registered is advertised.
-	for _, absent := range []string{"authorization_endpoint", "revocation_endpoint", "introspection_endpoint",
+	// Nothing that is not registered is advertised. (Revocation and
+	// introspection are always on: they need only the token store.)
+	for _, absent := range []string{"authorization_endpoint",
 		"pushed_authorization_request_endpoint", "device_authorization_endpoint"} {
 		assert.NotContains(t, r.JSON, absent)
 	}

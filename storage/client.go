@@ -64,6 +64,12 @@ type Client struct {
 	// Provider's default audience.
 	Audience []string
 
+	// Resources are the resource identifiers this client acts for as a
+	// resource server; it may introspect access tokens whose aud names one
+	// of them (RFC 7662 §4). A client may always introspect the tokens
+	// issued to itself; it sees no other client's refresh token.
+	Resources []string
+
 	// PKCEOptional exempts a confidential client from PKCE (RFC 9700
 	// §2.1.1), for legacy confidential clients that cannot send one.
 	// It is ignored for public clients. A code issued without a challenge

@@ -235,3 +235,54 @@ func (h *Harness) RefreshTokenRecord(refreshToken string) (*storage.Token, error
 	}
 	return h.Store.Token(context.Background(), key)
 }
+
+// PostForm posts form to endpoint as client id: with Basic credentials
+// when secret is not empty, otherwise with client_id in the form when id
+// is not empty (a public client), otherwise without identification.
+func (h *Harness) PostForm(endpoint, id, secret string, form url.Values) *Response {
+	h.T.Helper()
+	form = cloneValues(form)
+	if secret == "" && id != "" {
+		form.Set("client_id", id)
+	}
+	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	require.NoError(h.T, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if secret != "" {
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	}
+	return h.Do(req)
+}
+
+// Revoke asks the revocation endpoint (RFC 7009) to revoke tok as client
+// id; extra are name, value pairs added to the form (token_type_hint).
+func (h *Harness) Revoke(id, secret, tok string, extra ...string) *Response {
+	h.T.Helper()
+	return h.PostForm(h.Provider.RevocationEndpoint(), id, secret, tokenForm(tok, extra))
+}
+
+// Introspect asks the introspection endpoint (RFC 7662) about tok as
+// client id; extra are name, value pairs added to the form.
+func (h *Harness) Introspect(id, secret, tok string, extra ...string) *Response {
+	h.T.Helper()
+	return h.PostForm(h.Provider.IntrospectionEndpoint(), id, secret, tokenForm(tok, extra))
+}
+
+func tokenForm(tok string, extra []string) url.Values {
+	form := url.Values{}
+	if tok != "" {
+		form.Set("token", tok)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		form.Set(extra[i], extra[i+1])
+	}
+	return form
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}

@@ -58,5 +58,6 @@ func cloneClient(c *storage.Client) *storage.Client {
 	cc.Scopes = slices.Clone(c.Scopes)
 	cc.DefaultScopes = slices.Clone(c.DefaultScopes)
 	cc.Audience = slices.Clone(c.Audience)
+	cc.Resources = slices.Clone(c.Resources)
 	return &cc
 }

@@ -1,0 +1,209 @@
+package oauth2
+
+import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/token"
+)
+
+// inactiveResponse is the whole answer for a token the caller may not
+// learn anything about (RFC 7662 §2.2).
+var inactiveResponse = []byte(`{"active":false}`)
+
+// IntrospectionHandler returns the token introspection endpoint
+// (RFC 7662 §2).
+//
+// The caller must authenticate as a confidential client (RFC 7662 §2.1,
+// §4): a public client is refused with 401 invalid_client. The token
+// parameter is required; token_type_hint only speeds the lookup and never
+// changes the answer.
+//
+// A caller sees a token only when it is entitled to (RFC 7662 §4): the
+// token was issued to it, or it is an access token whose audience names
+// one of the caller's storage.Client.Resources. Refresh tokens are visible
+// only to their own client. Every other token — unknown, malformed,
+// expired, revoked, consumed, not yet valid or not the caller's — gets the
+// same bytes, {"active":false} (RFC 7662 §2.2).
+//
+// An active token is described by active, scope, client_id, sub, exp,
+// iat, iss, aud (a string when there is one audience), token_type
+// ("Bearer" or "refresh_token"), jti for JWT access tokens, and the extra
+// claims of its record, which never replace those members (RFC 7662 §2.2).
+//
+// Lookups of unknown or malformed tokens are counted per caller; past
+// Config.IntrospectionScanLimit a minute the caller gets 429 with
+// Retry-After and EventIntrospectionThrottled is emitted (RFC 7662 §4).
+// A storage failure is 503 temporarily_unavailable. Every answer carries
+// Cache-Control: no-store.
+//
+// The JWT response of RFC 9701 is not supported: the answer is always
+// application/json.
+func (p *Provider) IntrospectionHandler() http.Handler { return http.HandlerFunc(p.serveIntrospection) }
+
+func (p *Provider) serveIntrospection(w http.ResponseWriter, r *http.Request) {
+	body, err := p.handleIntrospection(w, r)
+	if err != nil {
+		p.writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	ctx := r.Context()
+	form, err := p.readForm(w, r)
+	if err != nil {
+		return nil, err
+	}
+	client, err := p.authenticateClient(ctx, r, form, p.IntrospectionEndpoint())
+	if err != nil {
+		return nil, err
+	}
+	if client.IsPublic() {
+		return nil, &Error{Code: ErrInvalidClient, Description: "a public client cannot introspect tokens", Status: http.StatusUnauthorized}
+	}
+	now := p.clock()
+	if retry, blocked := p.scans.blocked(client.ID, now); blocked {
+		p.Emit(ctx, Event{Type: EventIntrospectionThrottled, Time: now, ClientID: client.ID})
+		return nil, tooManyRequests(ErrInvalidRequest, "too many introspections of unknown tokens; try again later", retry)
+	}
+	value := form.Get("token")
+	if value == "" {
+		return nil, NewError(ErrInvalidRequest, "token is missing")
+	}
+	rec, err := p.lookupToken(ctx, value, form.Get("token_type_hint"))
+	if errors.Is(err, errUnknownToken) {
+		p.scans.add(client.ID, now)
+		return inactiveResponse, nil
+	}
+	if err != nil {
+		return nil, NewError(ErrTemporarilyUnavailable, "the token could not be looked up; try again later").WithCause(err)
+	}
+	if !rec.Active(now) || rec.IssuedAt.After(now) || !entitled(client, rec) {
+		return inactiveResponse, nil
+	}
+	// A token outlives nothing it was issued to: once its client is
+	// disabled or gone, the token is no longer active (S59's rule, seen
+	// from the resource server).
+	if rec.ClientID != client.ID {
+		owner, err := p.clients.Client(ctx, rec.ClientID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			return inactiveResponse, nil
+		case err != nil:
+			return nil, NewError(ErrTemporarilyUnavailable, "the token's client could not be looked up; try again later").WithCause(err)
+		case owner.Disabled:
+			return inactiveResponse, nil
+		}
+	}
+	return p.introspectionResponse(rec)
+}
+
+// entitled reports whether client may learn about rec (RFC 7662 §4): it was
+// issued to the client, or it is an access token for one of the resources
+// the client speaks for.
+func entitled(client *storage.Client, rec *storage.Token) bool {
+	if rec.ClientID == client.ID {
+		return true
+	}
+	if rec.Kind != storage.AccessToken {
+		return false
+	}
+	for _, aud := range rec.Audience {
+		if slices.Contains(client.Resources, aud) {
+			return true
+		}
+	}
+	return false
+}
+
+// introspectionClaims are the members of an active introspection response
+// that Grantor sets (RFC 7662 §2.2).
+type introspectionClaims struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id"`
+	Subject   string `json:"sub,omitempty"`
+	ExpiresAt int64  `json:"exp"`
+	IssuedAt  int64  `json:"iat"`
+	Issuer    string `json:"iss"`
+	Audience  any    `json:"aud,omitempty"`
+	TokenType string `json:"token_type"`
+	ID        string `json:"jti,omitempty"`
+}
+
+// registeredIntrospectionClaims are the member names of RFC 7662 §2.2 and
+// RFC 9449 §6.2 that an extra claim of a record may never set.
+var registeredIntrospectionClaims = map[string]bool{
+	"active": true, "scope": true, "client_id": true, "username": true, "token_type": true,
+	"exp": true, "iat": true, "nbf": true, "sub": true, "aud": true, "iss": true, "jti": true, "cnf": true,
+}
+
+// introspectionResponse encodes the active response for rec.
+func (p *Provider) introspectionResponse(rec *storage.Token) ([]byte, error) {
+	exp := rec.ExpiresAt
+	if !rec.GrantExpiresAt.IsZero() && rec.GrantExpiresAt.Before(exp) {
+		exp = rec.GrantExpiresAt
+	}
+	c := introspectionClaims{
+		Active:    true,
+		Scope:     FormatScope(rec.Scopes),
+		ClientID:  rec.ClientID,
+		Subject:   rec.Subject,
+		ExpiresAt: unixSeconds(exp),
+		IssuedAt:  unixSeconds(rec.IssuedAt),
+		Issuer:    p.issuer,
+		TokenType: "Bearer",
+	}
+	switch len(rec.Audience) {
+	case 0:
+	case 1:
+		c.Audience = rec.Audience[0]
+	default:
+		c.Audience = rec.Audience
+	}
+	if rec.Kind == storage.RefreshToken {
+		c.TokenType = "refresh_token"
+	} else if _, isJWT := p.accessTokens.(token.KeyPublisher); isJWT {
+		c.ID = rec.Key // a JWT access token's record is kept under its jti
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, NewError(ErrServerError, "the introspection response could not be encoded").WithCause(err)
+	}
+	if len(rec.Claims) == 0 {
+		return b, nil
+	}
+	// The extra claims go after the registered members, in a stable order;
+	// one that cannot be encoded is left out rather than failing the call.
+	b = b[:len(b)-1]
+	for _, name := range slices.Sorted(maps.Keys(rec.Claims)) {
+		if registeredIntrospectionClaims[name] {
+			continue
+		}
+		v, err := json.Marshal(rec.Claims[name])
+		if err != nil {
+			continue
+		}
+		k, _ := json.Marshal(name)
+		b = append(b, ',')
+		b = append(b, k...)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return append(b, '}'), nil
+}
+
+// unixSeconds is t as a NumericDate (RFC 7519 §2).
+func unixSeconds(t time.Time) int64 { return t.Unix() }
