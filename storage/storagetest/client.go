@@ -23,6 +23,7 @@ func confidentialClient() *storage.Client {
 		Scopes:                             []string{"openid", "profile", "offline_access"},
 		DefaultScopes:                      []string{"openid"},
 		Audience:                           []string{"https://api.example"},
+		Resources:                          []string{"https://api.example", "https://billing.example"},
 		PKCEOptional:                       true,
 		RequirePushedAuthorizationRequests: true,
 		Disabled:                           true,
@@ -66,6 +67,7 @@ func testClient(t *testing.T, newStore NewStore) {
 		assert.Empty(t, got.Scopes)
 		assert.Empty(t, got.DefaultScopes)
 		assert.Empty(t, got.Audience)
+		assert.Empty(t, got.Resources)
 		assert.False(t, got.PKCEOptional)
 		assert.False(t, got.RequirePushedAuthorizationRequests)
 		assert.False(t, got.Disabled)
