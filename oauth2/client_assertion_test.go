@@ -485,10 +485,8 @@ func TestS129_SerializationAndSize(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			start := time.Now()
 			err := m.auth(newCAReplay()).AuthenticateClient(context.Background(), m.client, caAuth(r.assertion))
 			assertRejected(t, err, r.assertion)
-			assert.Less(t, time.Since(start), 100*time.Millisecond, "rejection must be fast")
 		})
 	}
 	t.Run("1 MB assertion costs no allocation proportional to its size", func(t *testing.T) {
@@ -1270,11 +1268,9 @@ func TestPrivateKeyJWT_JWKSURI(t *testing.T) {
 			c := *client
 			c.JWKSURI = uri
 			assertion := caSigner{"ES256", caEC()}.sign(t, nil, caClaims(caNow))
-			start := time.Now()
 			err := strict.AuthenticateClient(ctx, &c, caAuth(assertion))
 			assertRejected(t, err, assertion)
 			assert.ErrorIs(t, err, oauth2.ErrJWKSFetch)
-			assert.Less(t, time.Since(start), time.Second)
 		}
 	})
 }

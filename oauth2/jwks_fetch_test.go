@@ -125,11 +125,10 @@ func TestS51_DefaultRefusesInternalAddressesWithoutARequest(t *testing.T) {
 		"://bad",
 	} {
 		t.Run(uri, func(t *testing.T) {
-			start := time.Now()
 			set, err := f.KeySet(context.Background(), uri, false)
 			assert.ErrorIs(t, err, ErrJWKSFetch)
 			assert.Nil(t, set)
-			assert.Less(t, time.Since(start), time.Second, "refused at dial time, not by a timeout")
+			assert.NotContains(t, err.Error(), "Timeout", "refused at dial time, not by a timeout")
 			if strings.HasPrefix(uri, "https://") && !strings.Contains(uri, "@") && !strings.HasPrefix(uri, "https:///") {
 				assert.ErrorContains(t, err, "not a public address", "refused by the dial check")
 			}
@@ -164,11 +163,9 @@ func TestS51_BodyIsCapped(t *testing.T) {
 				}
 			})
 			f := &JWKSFetcher{AllowPrivateAddresses: true}
-			start := time.Now()
 			_, err := f.KeySet(context.Background(), srv.URL, false)
 			assert.ErrorIs(t, err, ErrJWKSFetch)
 			assert.Contains(t, err.Error(), "larger than 65536 bytes")
-			assert.Less(t, time.Since(start), 2*time.Second)
 			srv.CloseClientConnections()
 			assert.Less(t, written.Load(), int64(fifty), "the body is not read to the end")
 		})
@@ -207,10 +204,14 @@ func TestS51_SlowServerTimesOut(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := newFetchTestServer(t, false, handler)
 			f := &JWKSFetcher{AllowPrivateAddresses: true, Timeout: 200 * time.Millisecond}
-			start := time.Now()
 			_, err := f.KeySet(context.Background(), srv.URL, false)
 			assert.ErrorIs(t, err, ErrJWKSFetch)
-			assert.Less(t, time.Since(start), 2*time.Second)
+			// The fetch ended by its own timeout, not because the slow
+			// server finished (which takes 10 s and would be a parse
+			// error at worst).
+			var ne net.Error
+			require.ErrorAs(t, err, &ne)
+			assert.True(t, ne.Timeout(), "%v", err)
 			srv.CloseClientConnections()
 		})
 	}

@@ -478,15 +478,11 @@ func TestJWTRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
 			key, err := j.AccessTokenKey(ctx, tc.tok)
 			assert.ErrorIs(t, err, token.ErrInvalid)
 			assert.Empty(t, key)
 			_, err = j.Parse(ctx, tc.tok)
 			assert.ErrorIs(t, err, token.ErrInvalid)
-			if strings.HasPrefix(tc.name, "S125") || strings.HasPrefix(tc.name, "S129") {
-				assert.Less(t, time.Since(start), 50*time.Millisecond, "rejected quickly")
-			}
 			if err != nil {
 				assert.NotContains(t, err.Error(), kid, "errors do not echo token content (S136)")
 			}
