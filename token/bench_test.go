@@ -2,6 +2,7 @@ package token_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -98,6 +99,24 @@ func BenchmarkJWXParseBaseline(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := jwt.Parse(tok, jwt.WithKeySet(set), jwt.WithValidate(false)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkJWTVerifierVerify is the resource server's hot path: a full
+// RFC 9068 §4 validation, claims decoded, with the key from a KeySet.
+func BenchmarkJWTVerifierVerify(b *testing.B) {
+	for _, alg := range mainAlgs {
+		b.Run(alg.String(), func(b *testing.B) {
+			j, ks, _ := newJWT(b, alg)
+			tok := mint(b, j, testClaims())
+			v := newVerifier(b, ks, 0, testIAT.Add(time.Minute))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, tok); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -12,11 +12,19 @@
 //     published as a JWK Set (RFC 7517) for resource servers. The storage
 //     key is the "jti".
 //
-// KeySet rotates signing keys: add a key (published, not yet signing),
-// promote it, and remove the old one once its tokens have expired.
+// JWT takes its keys from a KeySource: KeySet, in memory, is the
+// default; a host application with its keys in a KMS implements
+// KeySource (its Signer signs through the KMS). KeySet rotates signing
+// keys in three phases (S143): add a key (published, not yet signing),
+// promote it, and remove the old one once its tokens have expired;
+// Rotator does this on a schedule.
 //
-// Neither strategy checks expiry: the caller checks the storage record,
-// which also carries revocation.
+// Resource servers verify JWT access tokens with JWTVerifier (RFC 9068
+// §4), which needs only public keys: from a KeySet in the same process,
+// or from the authorization server's jwks_uri through RemoteKeys.
+//
+// Neither strategy checks expiry (JWTVerifier does): the caller checks
+// the storage record, which also carries revocation.
 //
 // The shortest use:
 //
@@ -29,4 +37,16 @@
 //	sk, err := token.GenerateSigningKey(jwa.ES256)
 //	keys, err := token.NewKeySet(sk)
 //	jwt, err := token.NewJWT(token.JWTConfig{Keys: keys, Issuer: "https://as.example"})
+//	rot := &token.Rotator{Keys: keys, Generate: func() (jwk.Key, error) {
+//		return token.GenerateSigningKey(jwa.ES256)
+//	}, Interval: 30 * 24 * time.Hour, PublishAhead: time.Hour, RetireAfter: 2 * time.Hour}
+//	go rot.Run(ctx)
+//
+// and at a resource server:
+//
+//	jwks, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: "https://as.example/jwks"})
+//	v, err := token.NewJWTVerifier(token.JWTVerifierConfig{
+//		Keys: jwks, Issuer: "https://as.example", Audience: "https://api.example",
+//	})
+//	claims, err := v.Verify(ctx, bearerToken) // errors.Is(err, token.ErrExpired), …
 package token

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
@@ -113,6 +115,52 @@ func FuzzJWTSignedClaims(f *testing.F) {
 		}
 		if _, err := j.Parse(ctx, tok); err != nil {
 			t.Fatalf("Parse rejects what AccessTokenKey accepts: %v", err)
+		}
+	})
+}
+
+// FuzzJWTVerifier feeds arbitrary strings to the resource server's
+// verifier: it must never panic, every failure must wrap ErrInvalid (the
+// KeySet never fails), and what it accepts JWT.Parse accepts too, with the
+// same claims, for this resource server and within the token's lifetime.
+func FuzzJWTVerifier(f *testing.F) {
+	j, ks, k := newJWT(f, jwa.ES256)
+	now := testIAT.Add(time.Minute)
+	v, err := token.NewJWTVerifier(token.JWTVerifierConfig{
+		Keys: ks, Issuer: testIssuer, Audience: "https://rs.example.com",
+		Clock: func() time.Time { return now },
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	valid := mint(f, j, testClaims())
+	parts := strings.Split(valid, ".")
+	f.Add(valid)
+	f.Add(craft(f, k, jwa.ES256, header("ES256", k.KeyID()), goodPayload))
+	f.Add(craft(f, k, jwa.ES256, header("ES256", k.KeyID()), strings.Replace(goodPayload, `"scope"`, `"nbf":1800000000,"scope"`, 1)))
+	f.Add(craft(f, k, jwa.ES256, header("ES256", k.KeyID()), strings.Replace(goodPayload, `"aud":"https://rs.example.com"`, `"aud":["x","https://rs.example.com"]`, 1)))
+	f.Add(b64(header("none", k.KeyID())) + "." + b64(goodPayload) + ".")
+	f.Add(b64(`{"alg":"ES256","kid":"`+k.KeyID()+`","typ":"at+jwt","crit":["x"]}`) + "." + parts[1] + "." + parts[2])
+	f.Add(b64(`{"alg":"ES256","alg":"ES256"}`) + "." + b64(`{"aud":[1,{}]}`) + ".AAAA")
+	f.Add("eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d")
+	f.Add("..")
+	f.Fuzz(func(t *testing.T, tok string) {
+		c, err := v.Verify(ctx, tok)
+		if err != nil {
+			if !errors.Is(err, token.ErrInvalid) {
+				t.Fatalf("error does not wrap ErrInvalid: %v", err)
+			}
+			if c != nil {
+				t.Fatal("claims returned with an error")
+			}
+			return
+		}
+		pc, perr := j.Parse(ctx, tok)
+		if perr != nil {
+			t.Fatalf("Verify accepts what Parse refuses: %v", perr)
+		}
+		if pc.ID != c.ID || !slices.Contains(c.Audience, "https://rs.example.com") || !now.Before(c.ExpiresAt) {
+			t.Fatal("Verify accepted a token Parse reads differently, of another audience, or expired")
 		}
 	})
 }

@@ -44,8 +44,10 @@ var reservedClaims = map[string]bool{
 
 // JWTConfig configures a JWT access-token strategy.
 type JWTConfig struct {
-	// Keys sign new tokens and verify presented ones. Required.
-	Keys *KeySet
+	// Keys sign new tokens, verify presented ones and give the JWK Set
+	// to publish. Required. A *KeySet is the in-memory default; a host
+	// application with its keys in a KMS passes its own KeySource.
+	Keys KeySource
 	// Issuer, when set, is the "iss" of every token: MintAccessToken uses
 	// it when Claims.Issuer is empty and refuses a different one, and
 	// AccessTokenKey and Parse reject a token with another "iss".
@@ -61,7 +63,7 @@ type JWTConfig struct {
 //
 // A JWT is safe for concurrent use.
 type JWT struct {
-	keys   *KeySet
+	keys   KeySource
 	issuer string
 	rand   io.Reader
 }
@@ -72,17 +74,37 @@ var (
 )
 
 // NewJWT returns a JWT access-token strategy. It is an error when
-// cfg.Keys is nil or has no signing key.
+// cfg.Keys is nil, or is a KeySet without a signing key. Another
+// KeySource is not called here: its errors surface when minting.
 func NewJWT(cfg JWTConfig) (*JWT, error) {
-	st := cfg.Keys.load()
-	if st == nil || st.signing == nil || st.signing.signer == nil {
-		return nil, errors.New("token: JWTConfig.Keys has no signing key")
+	switch ks := cfg.Keys.(type) {
+	case nil:
+		return nil, errors.New("token: JWTConfig.Keys is required")
+	case *KeySet:
+		st := ks.load()
+		if st == nil || st.signing == nil || st.signing.signer == nil {
+			return nil, errors.New("token: JWTConfig.Keys has no signing key")
+		}
 	}
 	return &JWT{keys: cfg.Keys, issuer: cfg.Issuer, rand: cfg.Rand}, nil
 }
 
-// PublicKeys returns the published verification keys (RFC 7517 §5).
-func (j *JWT) PublicKeys() jwk.Set { return j.keys.PublicKeys() }
+// PublicKeys returns the published verification keys (RFC 7517 §5): a
+// new set the caller may modify, empty when the KeySource fails.
+func (j *JWT) PublicKeys() jwk.Set {
+	if ks, ok := j.keys.(*KeySet); ok {
+		return ks.PublicKeys()
+	}
+	b, err := j.keys.JWKS()
+	if err != nil {
+		return jwk.NewSet()
+	}
+	set, err := jwk.Parse(b)
+	if err != nil {
+		return jwk.NewSet()
+	}
+	return set
+}
 
 // JWKS returns the encoded JWK Set to serve at jwks_uri (RFC 8414 §2).
 func (j *JWT) JWKS() ([]byte, error) { return j.keys.JWKS() }
@@ -103,7 +125,7 @@ var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 // is missing, when exp is not after iat, when no issuer is known, and
 // (ErrReservedClaim) when c.Extra names a registered claim: Extra never
 // overrides the claims above.
-func (j *JWT) MintAccessToken(_ context.Context, c *Claims) (string, string, error) {
+func (j *JWT) MintAccessToken(ctx context.Context, c *Claims) (string, string, error) {
 	if c == nil {
 		return "", "", errors.New("token: nil claims")
 	}
@@ -139,7 +161,17 @@ func (j *JWT) MintAccessToken(_ context.Context, c *Claims) (string, string, err
 			return "", "", fmt.Errorf("%w: %q", ErrReservedClaim, k)
 		}
 	}
-	e := j.keys.load().signing
+	sg, err := j.keys.Signer(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("token: signing key: %w", err)
+	}
+	if sg == nil {
+		return "", "", errors.New("token: the KeySource has no signing key")
+	}
+	hdr, sigLen, err := signingHeader(sg)
+	if err != nil {
+		return "", "", err
+	}
 	if c.ID == "" {
 		id, err := j.newJTI()
 		if err != nil {
@@ -156,23 +188,53 @@ func (j *JWT) MintAccessToken(_ context.Context, c *Claims) (string, string, err
 		return "", "", err
 	}
 
-	sigLen := e.signatureLen()
-	n := len(e.atHeader) + 1 + base64.RawURLEncoding.EncodedLen(len(p)) + 1 +
+	n := len(hdr) + 1 + base64.RawURLEncoding.EncodedLen(len(p)) + 1 +
 		base64.RawURLEncoding.EncodedLen(sigLen)
 	if n > MaxJWTLength {
 		return "", "", fmt.Errorf("token: access token longer than %d bytes", MaxJWTLength)
 	}
 	buf := make([]byte, 0, n)
-	buf = append(buf, e.atHeader...)
+	buf = append(buf, hdr...)
 	buf = append(buf, '.')
 	buf = base64.RawURLEncoding.AppendEncode(buf, p)
-	sig, err := e.sign(buf)
+	sig, err := sg.Sign(ctx, buf)
 	if err != nil {
 		return "", "", fmt.Errorf("token: signing: %w", err)
 	}
+	if len(sig) == 0 {
+		return "", "", errors.New("token: signing: empty signature")
+	}
 	buf = append(buf, '.')
 	buf = base64.RawURLEncoding.AppendEncode(buf, sig)
+	if len(buf) > MaxJWTLength {
+		return "", "", fmt.Errorf("token: access token longer than %d bytes", MaxJWTLength)
+	}
 	return string(buf), c.ID, nil
+}
+
+// signingHeader returns the encoded RFC 9068 §2.1 header for sg and the
+// expected signature length (an upper bound when unknown). The entries of
+// a KeySet have theirs pre-computed.
+func signingHeader(sg Signer) (string, int, error) {
+	if e, ok := sg.(*keyEntry); ok {
+		return e.atHeader, e.signatureLen(), nil
+	}
+	alg, kid := sg.Algorithm(), sg.KeyID()
+	if _, ok := allowedAlgs[alg]; !ok {
+		return "", 0, fmt.Errorf("%w: signer has alg %q", ErrUnsupportedAlgorithm, alg.String())
+	}
+	if kid == "" || len(kid) > maxKIDLen {
+		return "", 0, fmt.Errorf("token: signer kid is empty or longer than %d bytes", maxKIDLen)
+	}
+	hdr, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{alg.String(), kid, atJWTType})
+	if err != nil {
+		return "", 0, fmt.Errorf("token: encoding header: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(hdr), 0, nil
 }
 
 // signatureLen is the length of a JWS signature made with e.
@@ -268,13 +330,25 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// invalidError is an ErrInvalid with a reason that never quotes the token.
-type invalidError struct{ reason string }
+// invalidError is an ErrInvalid, and optionally a more specific sentinel,
+// with a reason that never quotes the token.
+type invalidError struct {
+	reason string
+	kind   error
+}
 
 func (e *invalidError) Error() string { return "token: invalid: " + e.reason }
-func (e *invalidError) Unwrap() error { return ErrInvalid }
 
-func invalid(reason string) error { return &invalidError{reason} }
+func (e *invalidError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{ErrInvalid}
+	}
+	return []error{ErrInvalid, e.kind}
+}
+
+func invalid(reason string) error { return &invalidError{reason: reason} }
+
+func invalidKind(reason string, kind error) error { return &invalidError{reason, kind} }
 
 var (
 	errTooLong      = invalid("longer than MaxJWTLength")
@@ -283,13 +357,13 @@ var (
 	errHeader       = invalid("malformed header")
 	errCrit         = invalid("unsupported crit or b64 header")
 	errNoKID        = invalid("no kid")
-	errUnknownKID   = invalid("unknown kid")
+	errUnknownKID   = invalidKind("unknown kid", ErrUnknownKey)
 	errAlg          = invalid("alg is not the key's algorithm")
 	errTyp          = invalid("typ is not at+jwt")
 	errSignature    = invalid("signature does not verify")
 	errPayload      = invalid("malformed claims")
 	errClaimMissing = invalid("a required claim is missing")
-	errIssuer       = invalid("wrong issuer")
+	errIssuer       = invalidKind("wrong issuer", ErrWrongIssuer)
 )
 
 // AccessTokenKey implements AccessTokenStrategy: it verifies the token as
@@ -300,8 +374,8 @@ var (
 // (RFC 7009) of an expired token still find its record. Whoever accepts a
 // token as a credential must check the record's expiry, or Parse's
 // ExpiresAt.
-func (j *JWT) AccessTokenKey(_ context.Context, token string) (string, error) {
-	c, err := j.verify(token, false)
+func (j *JWT) AccessTokenKey(ctx context.Context, token string) (string, error) {
+	c, err := verifyJWT(ctx, j.keys, token, j.issuer, false, nil)
 	if err != nil {
 		return "", err
 	}
@@ -326,11 +400,16 @@ func (j *JWT) AccessTokenKey(_ context.Context, token string) (string, error) {
 //
 // Like AccessTokenKey, Parse does not check exp, iat or nbf against the
 // clock: the caller does.
-func (j *JWT) Parse(_ context.Context, token string) (*Claims, error) {
-	return j.verify(token, true)
+func (j *JWT) Parse(ctx context.Context, token string) (*Claims, error) {
+	return verifyJWT(ctx, j.keys, token, j.issuer, true, nil)
 }
 
-func (j *JWT) verify(token string, full bool) (*Claims, error) {
+// verifyJWT is the one verification routine of JWT access tokens, shared
+// by JWT (the authorization server) and JWTVerifier (resource servers):
+// structure, header, key, signature, then claims; see JWT.Parse for the
+// rules. Unless full, only the jti of the claims is returned. When t is
+// not nil it receives the time claims for the caller to check.
+func verifyJWT(ctx context.Context, keys VerificationKeys, token, issuer string, full bool, t *timeClaims) (*Claims, error) {
 	c, err := jose.SplitCompact(token, MaxJWTLength)
 	if err != nil {
 		switch err {
@@ -345,19 +424,20 @@ func (j *JWT) verify(token string, full bool) (*Claims, error) {
 	if err != nil {
 		return nil, errEncoding
 	}
-	e, err := j.checkHeader(jws.Header)
+	e, err := checkHeader(ctx, keys, jws.Header)
 	if err != nil {
 		return nil, err
 	}
 	if e.verify(jws.SigningInput, jws.Signature) != nil {
 		return nil, errSignature
 	}
-	return decodeClaims(jws.Payload, j.issuer, full)
+	return decodeClaims(jws.Payload, issuer, full, t)
 }
 
 // checkHeader validates a JOSE header (RFC 7515 §4; RFC 9068 §2.1) and
-// returns the key that verifies the token.
-func (j *JWT) checkHeader(hdr []byte) (*keyEntry, error) {
+// returns the key that verifies the token. An error of keys other than
+// ErrUnknownKey is returned wrapped, without ErrInvalid.
+func checkHeader(ctx context.Context, keys VerificationKeys, hdr []byte) (*keyEntry, error) {
 	var r jose.ObjectReader
 	if r.Init(hdr, 0) != nil {
 		return nil, errHeader
@@ -395,9 +475,12 @@ func (j *JWT) checkHeader(hdr []byte) (*keyEntry, error) {
 	if len(kid) == 0 {
 		return nil, errNoKID
 	}
-	e := j.keys.load().lookupBytes(kid)
-	if e == nil {
-		return nil, errUnknownKID
+	e, err := resolveKey(ctx, keys, kid)
+	if err != nil {
+		if errors.Is(err, ErrUnknownKey) {
+			return nil, errUnknownKID
+		}
+		return nil, fmt.Errorf("token: looking up the verification key: %w", err)
 	}
 	if !haveAlg || string(alg) != string(e.alg) {
 		return nil, errAlg
@@ -416,10 +499,26 @@ func isATJWTType(typ []byte) bool {
 	return bytes.EqualFold(typ, []byte(atJWTType))
 }
 
+// timeClaims are the time claims of a token rounded towards rejection:
+// exp down, iat and nbf up to the next second (RFC 7519 §4.1.4–4.1.6).
+type timeClaims struct {
+	exp, iat, nbf int64
+	hasNBF        bool
+}
+
+// ceil returns sec rounded up by a non-zero fraction.
+func ceil(sec int64, frac float64) int64 {
+	if frac > 0 {
+		return sec + 1
+	}
+	return sec
+}
+
 // decodeClaims decodes a JWT claims set (RFC 7519 §4; RFC 9068 §2.2) and
 // checks "iss" against issuer when set. Unless full, only the jti is
-// returned, and the other claims are only type-checked.
-func decodeClaims(payload []byte, issuer string, full bool) (*Claims, error) {
+// returned, and the other claims are only type-checked. When t is not nil
+// it receives exp, iat and nbf.
+func decodeClaims(payload []byte, issuer string, full bool, t *timeClaims) (*Claims, error) {
 	// No depth limit beyond encoding/json's: the token is at most
 	// MaxJWTLength bytes, and MintAccessToken does not bound the nesting
 	// of Claims.Extra, so a limit here could refuse our own tokens.
@@ -449,6 +548,7 @@ func decodeClaims(payload []byte, issuer string, full bool) (*Claims, error) {
 			break
 		}
 		var n int64
+		var frac float64
 		var s []byte
 		switch string(name) {
 		case "iss":
@@ -474,14 +574,26 @@ func decodeClaims(payload []byte, issuer string, full bool) (*Claims, error) {
 			}
 		case "iat":
 			have |= hIat
-			n, _, err = jose.NumericDate(v)
+			n, frac, err = jose.NumericDate(v)
 			c.IssuedAt = time.Unix(n, 0)
+			if t != nil {
+				t.iat = ceil(n, frac)
+			}
 		case "exp":
 			have |= hExp
-			n, _, err = jose.NumericDate(v)
+			n, frac, err = jose.NumericDate(v)
 			c.ExpiresAt = time.Unix(n, 0)
+			if t != nil {
+				t.exp = n
+				if frac < 0 {
+					t.exp--
+				}
+			}
 		case "nbf":
-			_, _, err = jose.NumericDate(v)
+			n, frac, err = jose.NumericDate(v)
+			if t != nil {
+				t.nbf, t.hasNBF = ceil(n, frac), true
+			}
 		case "jti":
 			have |= hJti
 			if s, err = jose.StringBytes(v); err == nil {

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -284,6 +286,12 @@ type keySetState struct {
 	signing *keyEntry
 	keys    []*keyEntry // signing key first, then in order of addition
 	jwks    []byte      // the encoded public JWKS (RFC 7517 §5)
+	life    map[string]keyLife
+}
+
+// keyLife records when a key entered the phases of rotation.
+type keyLife struct {
+	added, promoted, demoted time.Time
 }
 
 func (st *keySetState) lookupBytes(kid []byte) *keyEntry {
@@ -340,7 +348,13 @@ func NewKeySet(signing jwk.Key, verifyOnly ...jwk.Key) (*KeySet, error) {
 		}
 		keys = append(keys, e)
 	}
-	st, err := newState(first, keys)
+	now := time.Now()
+	life := make(map[string]keyLife, len(keys))
+	for _, e := range keys {
+		life[e.kid] = keyLife{added: now}
+	}
+	life[first.kid] = keyLife{added: now, promoted: now}
+	st, err := newState(first, keys, life)
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +363,7 @@ func NewKeySet(signing jwk.Key, verifyOnly ...jwk.Key) (*KeySet, error) {
 	return s, nil
 }
 
-func newState(signing *keyEntry, keys []*keyEntry) (*keySetState, error) {
+func newState(signing *keyEntry, keys []*keyEntry, life map[string]keyLife) (*keySetState, error) {
 	set := jwk.NewSet()
 	for i, e := range keys {
 		for _, prev := range keys[:i] {
@@ -365,7 +379,7 @@ func newState(signing *keyEntry, keys []*keyEntry) (*keySetState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token: encoding JWKS: %w", err)
 	}
-	return &keySetState{signing: signing, keys: keys, jwks: b}, nil
+	return &keySetState{signing: signing, keys: keys, jwks: b, life: life}, nil
 }
 
 func (s *KeySet) load() *keySetState {
@@ -376,21 +390,29 @@ func (s *KeySet) load() *keySetState {
 }
 
 // Add publishes key and accepts tokens it signed; it does not sign until
-// promoted. A kid already in the set is an error.
-func (s *KeySet) Add(key jwk.Key) error {
+// promoted. A kid already in the set is an error. Add is the first phase
+// of a rotation (S143): publish the key at least as long before promoting
+// it as resource servers cache the JWK Set.
+func (s *KeySet) Add(key jwk.Key) error { return s.addAt(key, time.Now()) }
+
+func (s *KeySet) addAt(key jwk.Key, now time.Time) error {
 	e, err := newKeyEntry(key)
 	if err != nil {
 		return err
 	}
 	return s.update(func(old *keySetState) (*keySetState, error) {
 		keys := append(append(make([]*keyEntry, 0, len(old.keys)+1), old.keys...), e)
-		return newState(old.signing, keys)
+		life := old.copyLife()
+		life[e.kid] = keyLife{added: now}
+		return newState(old.signing, keys, life)
 	})
 }
 
 // Promote makes the key with kid the signing key. The previous signing key
 // stays published and verifying. The key must be a private key.
-func (s *KeySet) Promote(kid string) error {
+func (s *KeySet) Promote(kid string) error { return s.promoteAt(kid, time.Now()) }
+
+func (s *KeySet) promoteAt(kid string, now time.Time) error {
 	return s.update(func(old *keySetState) (*keySetState, error) {
 		e, err := old.find(kid)
 		if err != nil {
@@ -399,8 +421,18 @@ func (s *KeySet) Promote(kid string) error {
 		if e.signer == nil {
 			return nil, fmt.Errorf("token: key %q is a public key and cannot sign", kid)
 		}
+		if e == old.signing {
+			return old, nil
+		}
+		life := old.copyLife()
+		l := life[e.kid]
+		l.promoted, l.demoted = now, time.Time{}
+		life[e.kid] = l
+		l = life[old.signing.kid]
+		l.demoted = now
+		life[old.signing.kid] = l
 		keys := append(make([]*keyEntry, 0, len(old.keys)), e)
-		return newState(e, append(keys, old.without(e)...))
+		return newState(e, append(keys, old.without(e)...), life)
 	})
 }
 
@@ -415,8 +447,65 @@ func (s *KeySet) Remove(kid string) error {
 		if e == old.signing {
 			return nil, fmt.Errorf("token: key %q is the signing key", kid)
 		}
-		return newState(old.signing, old.without(e))
+		life := old.copyLife()
+		delete(life, kid)
+		return newState(old.signing, old.without(e), life)
 	})
+}
+
+func (st *keySetState) copyLife() map[string]keyLife {
+	life := make(map[string]keyLife, len(st.life)+1)
+	for k, v := range st.life {
+		life[k] = v
+	}
+	return life
+}
+
+// KeyInfo describes one key of a KeySet and where it stands in rotation
+// (S143; RFC 7517 §4.5 for the kid). Times are those of the KeySet's
+// writers: time.Now for Add, Promote and NewKeySet, the Rotator's clock
+// for the changes it makes.
+type KeyInfo struct {
+	// KeyID is the key's "kid" and Algorithm its "alg" (RFC 7517 §4.4).
+	KeyID     string
+	Algorithm jwa.SignatureAlgorithm
+	// Private reports whether the set holds the private key, so that the
+	// key can be promoted to sign.
+	Private bool
+	// Signing reports whether the key signs new tokens.
+	Signing bool
+	// Added is when the key was published in the set.
+	Added time.Time
+	// Promoted is when the key last started signing; zero if it never
+	// signed in this set.
+	Promoted time.Time
+	// Demoted is when the key last stopped signing; zero if it signs or
+	// never signed in this set.
+	Demoted time.Time
+}
+
+// Keys describes the keys of the set (the JWK Set of RFC 7517 §5 plus
+// their rotation phases, S143), signing key first, then in order of
+// addition. The Rotator decides from it; operators may display it.
+func (s *KeySet) Keys() []KeyInfo {
+	st := s.load()
+	if st == nil {
+		return nil
+	}
+	out := make([]KeyInfo, 0, len(st.keys))
+	for _, e := range st.keys {
+		l := st.life[e.kid]
+		out = append(out, KeyInfo{
+			KeyID:     e.kid,
+			Algorithm: e.alg,
+			Private:   e.signer != nil,
+			Signing:   e == st.signing,
+			Added:     l.added,
+			Promoted:  l.promoted,
+			Demoted:   l.demoted,
+		})
+	}
+	return out
 }
 
 // update replaces the set's state with what change makes of it. Writers
@@ -481,21 +570,23 @@ func (s *KeySet) PublicKeys() jwk.Set {
 	return set
 }
 
-// VerificationKey returns the public key with kid, if the set holds one.
-func (s *KeySet) VerificationKey(kid string) (jwk.Key, bool) {
+// VerificationKey implements VerificationKeys: it returns a copy of the
+// public key with kid (RFC 7515 §4.1.4), or an error wrapping
+// ErrUnknownKey when the set holds none. It never returns private members.
+func (s *KeySet) VerificationKey(_ context.Context, kid string) (jwk.Key, error) {
 	st := s.load()
 	if st == nil {
-		return nil, false
+		return nil, errEmptyKeySet
 	}
 	e := st.lookup(kid)
 	if e == nil {
-		return nil, false
+		return nil, ErrUnknownKey
 	}
 	k, err := e.pub.Clone()
 	if err != nil {
-		return nil, false
+		return nil, fmt.Errorf("token: key %q: %w", kid, err)
 	}
-	return k, true
+	return k, nil
 }
 
 // JWKS returns the JSON encoding of PublicKeys, the document served at the

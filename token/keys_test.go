@@ -213,8 +213,8 @@ func TestKeySetRotation(t *testing.T) {
 	sk, _ = ks.SigningKey()
 	assert.Equal(t, k1.KeyID(), sk.KeyID(), "an added key does not sign")
 	assert.Equal(t, []string{k1.KeyID(), k2.KeyID()}, kids(t, ks))
-	_, ok := ks.VerificationKey(k2.KeyID())
-	assert.True(t, ok)
+	_, err = ks.VerificationKey(ctx, k2.KeyID())
+	assert.NoError(t, err)
 
 	require.NoError(t, ks.Promote(k2.KeyID()))
 	sk, alg = ks.SigningKey()
@@ -227,8 +227,8 @@ func TestKeySetRotation(t *testing.T) {
 	assert.Error(t, ks.Promote("nope"))
 	require.NoError(t, ks.Remove(k1.KeyID()))
 	assert.Equal(t, []string{k2.KeyID()}, kids(t, ks))
-	_, ok = ks.VerificationKey(k1.KeyID())
-	assert.False(t, ok)
+	_, err = ks.VerificationKey(ctx, k1.KeyID())
+	assert.ErrorIs(t, err, token.ErrUnknownKey)
 
 	// A public key verifies but can never sign.
 	pub, err := k1.PublicKey()
@@ -287,8 +287,8 @@ func TestS143_JWKSHasOnlyPublicMembers(t *testing.T) {
 		assert.False(t, isPrivate(k))
 	}
 	for _, k := range keys {
-		v, ok := ks.VerificationKey(k.KeyID())
-		require.True(t, ok)
+		v, err := ks.VerificationKey(ctx, k.KeyID())
+		require.NoError(t, err)
 		assert.False(t, isPrivate(v))
 	}
 
