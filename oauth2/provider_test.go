@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -146,4 +147,10 @@ func TestMetadataPathInsertionAndJWKS(t *testing.T) {
 	assert.NotContains(t, set.Keys[0], "d", "S143: no private member")
 	assert.Equal(t, http.StatusNotFound, serve(t, p.Handler(), http.MethodGet, "/.well-known/oauth-authorization-server").Code)
 	assert.Equal(t, http.StatusMethodNotAllowed, serve(t, p.Handler(), http.MethodGet, "/tenant-a/token").Code)
+	assert.Equal(t, "https://as.example/tenant-a/revoke", m.RevocationEndpoint)
+	assert.Equal(t, "https://as.example/tenant-a/introspect", m.IntrospectionEndpoint)
+	for _, path := range []string{"/tenant-a/revoke", "/tenant-a/introspect"} {
+		assert.Equal(t, http.StatusMethodNotAllowed, serve(t, p.Handler(), http.MethodGet, path).Code, path)
+		assert.Equal(t, http.StatusNotFound, serve(t, p.Handler(), http.MethodGet, strings.TrimPrefix(path, "/tenant-a")).Code, path)
+	}
 }
