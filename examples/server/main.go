@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/oauth2"
@@ -107,6 +108,10 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if err != nil {
 		return err
 	}
+	if srv.rotator != nil {
+		// Run ends with ctx, like the server.
+		go func() { _ = srv.rotator.Run(ctx) }()
+	}
 	hs := &http.Server{Handler: srv.handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -137,6 +142,8 @@ type server struct {
 	users    *users
 	pages    *pages
 	handler  http.Handler
+	// rotator rotates the JWT signing keys; nil with opaque tokens.
+	rotator *token.Rotator
 }
 
 // The demo clients, registered when no clients file is given.
@@ -211,6 +218,7 @@ func newServer(o options, out io.Writer) (*server, error) {
 		ErrorPage:      pg.grantorError,
 	}
 	format := "opaque"
+	var rotator *token.Rotator
 	if o.tokens == "jwt" {
 		key, err := token.GenerateSigningKey(jwa.ES256)
 		if err != nil {
@@ -223,7 +231,17 @@ func newServer(o options, out io.Writer) (*server, error) {
 		if cfg.AccessTokens, err = token.NewJWT(token.JWTConfig{Keys: keys, Issuer: o.issuer}); err != nil {
 			return nil, err
 		}
-		format = "jwt (RFC 9068, ES256)"
+		format = "jwt (RFC 9068, ES256, keys rotated daily)"
+		// Three phases: a new key is published an hour before it signs
+		// (longer than resource servers cache the JWKS), signs for a day,
+		// and stays published for longer than an access token lives.
+		rotator = &token.Rotator{
+			Keys:         keys,
+			Generate:     func() (jwk.Key, error) { return token.GenerateSigningKey(jwa.ES256) },
+			Interval:     24 * time.Hour,
+			PublishAhead: time.Hour,
+			RetireAfter:  time.Hour + 5*time.Minute,
+		}
 	}
 	p, err := oauth2.NewProvider(cfg)
 	if err != nil {
@@ -250,7 +268,7 @@ func newServer(o options, out io.Writer) (*server, error) {
 			return nil, err
 		}
 	}
-	return &server{provider: p, store: store, users: usrs, pages: pg, handler: mux}, nil
+	return &server{provider: p, store: store, users: usrs, pages: pg, handler: mux, rotator: rotator}, nil
 }
 
 // printCodeFlow prints an authorization URL for the demo web client, with

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -183,5 +184,40 @@ func demoWebConfig(t *testing.T, addr, out, redirectURL string) *xoauth2.Config 
 		Scopes: []string{"read", "write"},
 		Endpoint: xoauth2.Endpoint{AuthURL: "http://" + addr + "/authorize", TokenURL: "http://" + addr + "/token",
 			AuthStyle: xoauth2.AuthStyleInHeader},
+	}
+}
+
+// JWT mode rotates its signing keys; the rotation is configured so that a
+// key outlives every token it signed (RetireAfter beyond the one-hour
+// access token lifetime).
+func TestJWTModeRotatesKeys(t *testing.T) {
+	srv, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "jwt"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	require.NotNil(t, srv.rotator)
+	assert.Greater(t, srv.rotator.RetireAfter, time.Hour)
+	require.NoError(t, srv.rotator.Tick(context.Background()))
+	opaque, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Nil(t, opaque.rotator)
+}
+
+// A client that knows only the issuer finds every endpoint through the
+// metadata document, and each answers where it is advertised.
+func TestDiscoveryFindsEveryEndpoint(t *testing.T) {
+	addr, _ := startServer(t, "-tokens", "jwt")
+	resp, err := http.Get("http://" + addr + "/.well-known/oauth-authorization-server")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var md map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&md))
+	assert.Equal(t, "http://"+addr, md["issuer"])
+	for _, field := range []string{"authorization_endpoint", "token_endpoint", "pushed_authorization_request_endpoint",
+		"revocation_endpoint", "introspection_endpoint", "jwks_uri"} {
+		u, _ := md[field].(string)
+		require.NotEmpty(t, u, field)
+		r, err := http.Get(u)
+		require.NoError(t, err, field)
+		r.Body.Close()
+		assert.NotEqual(t, http.StatusNotFound, r.StatusCode, "%s at %s", field, u)
 	}
 }
