@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/grantor-dev/grantor/storage"
 )
@@ -68,7 +67,7 @@ func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) erro
 		return revocationUnavailable(err)
 	}
 	now := p.clock()
-	if !rec.RevokedAt.IsZero() || expired(rec, now) {
+	if !rec.RevokedAt.IsZero() || rec.Expired(now) {
 		// Dead already: nothing to do, whoever asks (RFC 7009 §2.2).
 		return nil
 	}
@@ -98,11 +97,6 @@ func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) erro
 // revocation (RFC 7009 §2.2.1): the client should retry.
 func revocationUnavailable(cause error) *Error {
 	return NewError(ErrTemporarilyUnavailable, "the token could not be revoked; try again later").WithCause(cause)
-}
-
-// expired reports whether rec has passed its own or its grant's end.
-func expired(rec *storage.Token, now time.Time) bool {
-	return !now.Before(rec.ExpiresAt) || !rec.GrantExpiresAt.IsZero() && !now.Before(rec.GrantExpiresAt)
 }
 
 // errUnknownToken means that a presented token is not one of ours: no

@@ -82,8 +82,13 @@ type Token struct {
 // Active reports whether the token is neither expired, revoked nor
 // consumed at time now.
 func (t *Token) Active(now time.Time) bool {
-	return t.RevokedAt.IsZero() && t.ConsumedAt.IsZero() && now.Before(t.ExpiresAt) &&
-		(t.GrantExpiresAt.IsZero() || now.Before(t.GrantExpiresAt))
+	return t.RevokedAt.IsZero() && t.ConsumedAt.IsZero() && !t.Expired(now)
+}
+
+// Expired reports whether, at time now, the token has passed its own end
+// or its grant's.
+func (t *Token) Expired(now time.Time) bool {
+	return !now.Before(t.ExpiresAt) || !t.GrantExpiresAt.IsZero() && !now.Before(t.GrantExpiresAt)
 }
 
 // TokenStore keeps the records of issued tokens. The Provider requires one.
