@@ -511,3 +511,16 @@ func TestS20_CodeRevealsNothingOfTheChallenge(t *testing.T) {
 	assert.Equal(t, lengths[0], lengths[1])
 	assert.Equal(t, lengths[0], lengths[2])
 }
+
+// An approval cannot carry a claim that shadows a registered one: the
+// application learns of it from Approve, and the interaction stays open.
+func TestApprovalClaimsCannotShadowRegisteredClaims(t *testing.T) {
+	h := newCode(t, nil)
+	params, _ := authParams(t)
+	id, cookie := h.interaction(h.authorize(params))
+	err := h.Provider.Approve(httptestRecorder(), browserRequest(cookie), id,
+		oauth2.Approval{Subject: "alice", Claims: map[string]any{"sub": "mallory"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"sub"`)
+	h.approve(id, cookie, oauth2.Approval{Subject: "alice", Claims: map[string]any{"amr": []any{"pwd"}}})
+}

@@ -121,9 +121,11 @@ type Config struct {
 	ScopesSupported []string
 
 	// AccessTokenClaims, when set, is called before each access token
-	// is minted and may add claims to claims.Extra (it cannot replace the
-	// registered ones). Returning an error refuses the request; return
-	// an *Error to choose the response.
+	// is minted and may add claims to claims.Extra. It cannot change the
+	// registered ones: changes to the other fields are ignored, and an
+	// Extra claim with a registered name (token.IsReservedClaim) fails
+	// the request with server_error. Returning an error refuses the
+	// request; return an *Error to choose the response.
 	AccessTokenClaims func(ctx context.Context, req *TokenRequest, claims *token.Claims) error
 
 	// Events receives an Event for each token issued or revoked, grant

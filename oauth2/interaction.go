@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -147,8 +148,9 @@ func (p *Provider) PendingAuthorization(r *http.Request, interactionID string) (
 // It returns an error, and writes nothing, when the interaction is
 // unknown, expired, already completed or was started in another browser
 // (ErrInteractionNotFound, ErrInteractionBrowser), or when the approval
-// itself is wrong (no subject, scopes that were not asked for): the
-// application then shows its own error page. Once it has written a
+// itself is wrong (no subject, scopes that were not asked for, a claim
+// with a registered name such as sub or aud): the application then shows
+// its own error page. Once it has written a
 // response, success or error redirect, it returns nil.
 func (p *Provider) Approve(w http.ResponseWriter, r *http.Request, interactionID string, a Approval) error {
 	it, err := p.loadInteraction(r, interactionID)
@@ -160,6 +162,9 @@ func (p *Provider) Approve(w http.ResponseWriter, r *http.Request, interactionID
 	}
 	if a.Scopes != nil && CheckScopeSubset(a.Scopes, it.Request.Scopes) != nil {
 		return errors.New("oauth2: Approval.Scopes must be a subset of the scopes asked for")
+	}
+	if name, ok := reservedClaimIn(a.Claims); ok {
+		return fmt.Errorf("oauth2: Approval.Claims must not set the registered claim %q", name)
 	}
 	if err := p.completeInteraction(r.Context(), it); err != nil {
 		return err

@@ -3,6 +3,7 @@ package oauth2
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -128,6 +129,13 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 			return nil, err
 		}
 		claims.Extra = hooked.Extra
+	}
+	if name, ok := reservedClaimIn(claims.Extra); ok {
+		// A programming error (in the claims hook or an approval), the
+		// same for every token format: fail loudly rather than let an
+		// extra claim shadow a registered one.
+		return nil, NewError(ErrServerError, "the access token could not be minted").
+			WithCause(fmt.Errorf("oauth2: an extra claim has the registered name %q", name))
 	}
 	accessToken, accessKey, err := p.accessTokens.MintAccessToken(ctx, &claims)
 	if err != nil {
@@ -256,4 +264,15 @@ func parseResources(values []string) ([]string, error) {
 		}
 	}
 	return slices.Compact(slices.Sorted(slices.Values(values))), nil
+}
+
+// reservedClaimIn returns the first name in extra that only the Provider
+// may set (token.IsReservedClaim).
+func reservedClaimIn(extra map[string]any) (string, bool) {
+	for name := range extra {
+		if token.IsReservedClaim(name) {
+			return name, true
+		}
+	}
+	return "", false
 }

@@ -407,3 +407,20 @@ func TestAccessTokenClaimsHookErrorRefusesTheRequest(t *testing.T) {
 	})
 	testkit.RequireOAuthError(t, h.Token("svc", h.svcSecret, ccForm()), http.StatusBadRequest, oauth2.ErrAccessDenied)
 }
+
+// A claims hook that sets a registered claim in Extra fails the same way
+// for every token format: a server error, never a token whose extra claim
+// shadows the registered one.
+func TestAccessTokenClaimsHookCannotShadowRegisteredClaims(t *testing.T) {
+	for _, name := range []string{"sub", "aud", "cnf", "client_id"} {
+		h := newCC(t, func(cfg *oauth2.Config, _ *memory.Store) {
+			cfg.AccessTokenClaims = func(_ context.Context, _ *oauth2.TokenRequest, c *token.Claims) error {
+				c.Extra[name] = "mallory"
+				return nil
+			}
+		})
+		r := h.Token("svc", h.svcSecret, ccForm())
+		testkit.RequireOAuthError(t, r, http.StatusInternalServerError, oauth2.ErrServerError)
+		assert.NotContains(t, string(r.Body), "mallory")
+	}
+}

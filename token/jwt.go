@@ -42,6 +42,11 @@ var reservedClaims = map[string]bool{
 	"iat": true, "jti": true, "client_id": true, "scope": true, "cnf": true,
 }
 
+// IsReservedClaim reports whether name is a claim that Claims.Extra may
+// not set, in any token format: the registered claims of RFC 9068 §2.2
+// and the confirmation claim of RFC 7800.
+func IsReservedClaim(name string) bool { return reservedClaims[name] }
+
 // JWTConfig configures a JWT access-token strategy.
 type JWTConfig struct {
 	// Keys sign new tokens, verify presented ones and give the JWK Set
