@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -405,4 +407,60 @@ func TestS59_TokensOfADisabledClientAreInactive(t *testing.T) {
 			assert.Equal(t, `{"active":false}`, strings.TrimSpace(string(h.Introspect("rs-a", h.rsASecret, at).Body)))
 		})
 	}
+}
+
+// RFC 9701: a caller that asks for it gets the answer as a JWT signed
+// with the published keys, with the RFC 7662 members only inside
+// token_introspection; with opaque access tokens the answer stays JSON.
+func TestIntrospectionJWTResponse(t *testing.T) {
+	h := newRTI(t, "jwt", nil)
+	at := h.ccToken()
+	introspectJWT := func(tok string) *testkit.Response {
+		req := h.TokenRequest(url.Values{"token": {tok}})
+		req.URL, _ = url.Parse(h.Provider.IntrospectionEndpoint())
+		req.SetBasicAuth("rs-a", h.rsASecret)
+		req.Header.Set("Accept", "application/token-introspection+jwt")
+		return h.Do(req)
+	}
+	r := introspectJWT(at)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Equal(t, "application/token-introspection+jwt", r.Header.Get("Content-Type"))
+	assert.Equal(t, "no-store", r.Header.Get("Cache-Control"))
+
+	jwksResp := h.Do(mustGet(t, h.Server.URL+oauth2.JWKSPath))
+	set, err := jwk.Parse(jwksResp.Body)
+	require.NoError(t, err)
+	msg, err := jws.Parse(r.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "token-introspection+jwt", msg.Signatures()[0].ProtectedHeaders().Type())
+	payload, err := jws.Verify(r.Body, jws.WithKeySet(set, jws.WithInferAlgorithmFromKey(true)))
+	require.NoError(t, err, "verifiable with the published JWKS")
+	var claims map[string]any
+	require.NoError(t, json.Unmarshal(payload, &claims))
+	assert.Equal(t, h.Provider.Issuer(), claims["iss"])
+	assert.Equal(t, "rs-a", claims["aud"])
+	assert.NotNil(t, claims["iat"])
+	for _, topLevel := range []string{"sub", "exp", "scope", "client_id", "active"} {
+		assert.NotContains(t, claims, topLevel, "the response must not pass for an access token")
+	}
+	ti, _ := claims["token_introspection"].(map[string]any)
+	require.NotNil(t, ti)
+	assert.Equal(t, true, ti["active"])
+	assert.Equal(t, "svc", ti["client_id"])
+
+	payload, err = jws.Verify(introspectJWT("unknown").Body, jws.WithKeySet(set, jws.WithInferAlgorithmFromKey(true)))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(payload, &claims))
+	assert.Equal(t, map[string]any{"active": false}, claims["token_introspection"])
+	assert.NotEmpty(t, h.Provider.Metadata().IntrospectionSigningAlgsSupported)
+
+	opaque := newRTI(t, "opaque", nil)
+	req := opaque.TokenRequest(url.Values{"token": {opaque.ccToken()}})
+	req.URL, _ = url.Parse(opaque.Provider.IntrospectionEndpoint())
+	req.SetBasicAuth("rs-a", opaque.rsASecret)
+	req.Header.Set("Accept", "application/token-introspection+jwt")
+	r = opaque.Do(req)
+	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+	assert.Equal(t, true, r.JSON["active"])
+	assert.Empty(t, opaque.Provider.Metadata().IntrospectionSigningAlgsSupported)
 }

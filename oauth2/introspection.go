@@ -1,11 +1,13 @@
 package oauth2
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/grantor-dev/grantor/storage"
@@ -42,56 +44,109 @@ var inactiveResponse = []byte(`{"active":false}`)
 // A storage failure is 503 temporarily_unavailable. Every answer carries
 // Cache-Control: no-store.
 //
-// The JWT response of RFC 9701 is not supported: the answer is always
-// application/json.
+// A caller that sends Accept: application/token-introspection+jwt gets
+// the answer as a signed JWT (RFC 9701) when access tokens are JWTs, whose
+// keys then sign it; otherwise, and by default, it is application/json.
 func (p *Provider) IntrospectionHandler() http.Handler { return http.HandlerFunc(p.serveIntrospection) }
 
 func (p *Provider) serveIntrospection(w http.ResponseWriter, r *http.Request) {
-	body, err := p.handleIntrospection(w, r)
+	body, caller, err := p.handleIntrospection(w, r)
 	if err != nil {
 		p.writeError(w, r, err)
 		return
 	}
+	contentType := "application/json"
+	if signer, ok := p.accessTokens.(jwtSigner); ok && acceptsIntrospectionJWT(r) {
+		signed, err := p.introspectionJWT(r.Context(), signer, caller, body)
+		if err != nil {
+			p.writeError(w, r, NewError(ErrServerError, "the introspection response could not be signed").WithCause(err))
+			return
+		}
+		body, contentType = []byte(signed), introspectionJWTMediaType
+	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
 
-func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// The JWT response of RFC 9701.
+const (
+	introspectionJWTMediaType = "application/token-introspection+jwt"
+	introspectionJWTType      = "token-introspection+jwt"
+)
+
+// jwtSigner is implemented by token strategies that sign JWTs (token.JWT):
+// with one, the Provider can answer introspection as a signed JWT.
+type jwtSigner interface {
+	SignJWT(ctx context.Context, typ string, claims []byte) (string, error)
+}
+
+// acceptsIntrospectionJWT reports whether the caller asked for the JWT
+// response (RFC 9701 §4).
+func acceptsIntrospectionJWT(r *http.Request) bool {
+	for _, accept := range r.Header.Values("Accept") {
+		for part := range strings.SplitSeq(accept, ",") {
+			mediaType, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(mediaType), introspectionJWTMediaType) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// introspectionJWT signs an introspection response as RFC 9701 §5 asks:
+// iss, aud (the calling resource server) and iat at the top level, and
+// the RFC 7662 members inside token_introspection only, so that the JWT
+// cannot pass for the token it describes.
+func (p *Provider) introspectionJWT(ctx context.Context, signer jwtSigner, caller *storage.Client, body []byte) (string, error) {
+	claims, err := json.Marshal(struct {
+		Issuer             string          `json:"iss"`
+		Audience           string          `json:"aud"`
+		IssuedAt           int64           `json:"iat"`
+		TokenIntrospection json.RawMessage `json:"token_introspection"`
+	}{p.issuer, caller.ID, p.clock().Unix(), body})
+	if err != nil {
+		return "", err
+	}
+	return signer.SignJWT(ctx, introspectionJWTType, claims)
+}
+
+func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) ([]byte, *storage.Client, error) {
 	ctx := r.Context()
 	form, err := p.readForm(w, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	client, err := p.authenticateClient(ctx, r, form, p.IntrospectionEndpoint())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if client.IsPublic() {
-		return nil, &Error{Code: ErrInvalidClient, Description: "a public client cannot introspect tokens", Status: http.StatusUnauthorized}
+		return nil, nil, &Error{Code: ErrInvalidClient, Description: "a public client cannot introspect tokens", Status: http.StatusUnauthorized}
 	}
 	now := p.clock()
 	if retry, blocked := p.scans.blocked(client.ID, now); blocked {
 		p.Emit(ctx, Event{Type: EventIntrospectionThrottled, Time: now, ClientID: client.ID})
-		return nil, tooManyRequests(ErrInvalidRequest, "too many introspections of unknown tokens; try again later", retry)
+		return nil, nil, tooManyRequests(ErrInvalidRequest, "too many introspections of unknown tokens; try again later", retry)
 	}
 	value := form.Get("token")
 	if value == "" {
-		return nil, NewError(ErrInvalidRequest, "token is missing")
+		return nil, nil, NewError(ErrInvalidRequest, "token is missing")
 	}
 	rec, err := p.lookupToken(ctx, value, form.Get("token_type_hint"))
 	if errors.Is(err, errUnknownToken) {
 		p.scans.add(client.ID, now)
-		return inactiveResponse, nil
+		return inactiveResponse, client, nil
 	}
 	if err != nil {
-		return nil, NewError(ErrTemporarilyUnavailable, "the token could not be looked up; try again later").WithCause(err)
+		return nil, nil, NewError(ErrTemporarilyUnavailable, "the token could not be looked up; try again later").WithCause(err)
 	}
 	if !rec.Active(now) || rec.IssuedAt.After(now) || !entitled(client, rec) {
-		return inactiveResponse, nil
+		return inactiveResponse, client, nil
 	}
 	// A token outlives nothing it was issued to: once its client is
 	// disabled or gone, the token is no longer active (S59's rule, seen
@@ -100,14 +155,15 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) (
 		owner, err := p.clients.Client(ctx, rec.ClientID)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
-			return inactiveResponse, nil
+			return inactiveResponse, client, nil
 		case err != nil:
-			return nil, NewError(ErrTemporarilyUnavailable, "the token's client could not be looked up; try again later").WithCause(err)
+			return nil, nil, NewError(ErrTemporarilyUnavailable, "the token's client could not be looked up; try again later").WithCause(err)
 		case owner.Disabled:
-			return inactiveResponse, nil
+			return inactiveResponse, client, nil
 		}
 	}
-	return p.introspectionResponse(rec)
+	resp, err := p.introspectionResponse(rec)
+	return resp, client, err
 }
 
 // entitled reports whether client may learn about rec (RFC 7662 §4): it was

@@ -1,9 +1,12 @@
 package oauth2
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/grantor-dev/grantor/token"
 )
@@ -39,6 +42,9 @@ type Metadata struct {
 	// AuthorizationResponseIssParameterSupported: every authorization
 	// response carries iss (RFC 9207 §3).
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
+	// IntrospectionSigningAlgsSupported lists the algorithm of the JWT
+	// introspection response (RFC 9701 §7), when access tokens are JWTs.
+	IntrospectionSigningAlgsSupported []string `json:"introspection_signing_alg_values_supported,omitempty"`
 }
 
 // Metadata returns the metadata document of the Provider.
@@ -73,6 +79,13 @@ func (p *Provider) Metadata() Metadata {
 		m.AuthorizationResponseIssParameterSupported = true
 		m.PushedAuthorizationRequestEndpoint = p.PAREndpoint()
 		m.RequirePushedAuthorizationRequests = p.requirePAR
+	}
+	if a, ok := p.accessTokens.(interface {
+		SigningAlgorithm(context.Context) (jwa.SignatureAlgorithm, error)
+	}); ok {
+		if alg, err := a.SigningAlgorithm(context.Background()); err == nil {
+			m.IntrospectionSigningAlgsSupported = []string{alg.String()}
+		}
 	}
 	if _, ok := p.accessTokens.(token.KeyPublisher); ok {
 		m.JWKSURI = p.issuer + JWKSPath

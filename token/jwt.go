@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/grantor-dev/grantor/internal/jose"
@@ -224,22 +225,78 @@ func signingHeader(sg Signer) (string, int, error) {
 	if e, ok := sg.(*keyEntry); ok {
 		return e.atHeader, e.signatureLen(), nil
 	}
+	hdr, err := encodeHeader(sg, atJWTType)
+	return hdr, 0, err
+}
+
+// encodeHeader returns the base64url protected header of a JWT of type
+// typ signed by sg, checking sg's algorithm and kid.
+func encodeHeader(sg Signer, typ string) (string, error) {
 	alg, kid := sg.Algorithm(), sg.KeyID()
 	if _, ok := allowedAlgs[alg]; !ok {
-		return "", 0, fmt.Errorf("%w: signer has alg %q", ErrUnsupportedAlgorithm, alg.String())
+		return "", fmt.Errorf("%w: signer has alg %q", ErrUnsupportedAlgorithm, alg.String())
 	}
 	if kid == "" || len(kid) > maxKIDLen {
-		return "", 0, fmt.Errorf("token: signer kid is empty or longer than %d bytes", maxKIDLen)
+		return "", fmt.Errorf("token: signer kid is empty or longer than %d bytes", maxKIDLen)
 	}
 	hdr, err := json.Marshal(struct {
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
 		Typ string `json:"typ"`
-	}{alg.String(), kid, atJWTType})
+	}{alg.String(), kid, typ})
 	if err != nil {
-		return "", 0, fmt.Errorf("token: encoding header: %w", err)
+		return "", fmt.Errorf("token: encoding header: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(hdr), 0, nil
+	return base64.RawURLEncoding.EncodeToString(hdr), nil
+}
+
+// SignJWT signs claims, a JSON object, with the strategy's current signing
+// key, under a header of the given typ: for the other JWTs an
+// authorization server issues, such as introspection responses
+// (RFC 9701 §5, typ "token-introspection+jwt"). The typ must not be
+// at+jwt: access tokens are minted only by MintAccessToken, with its
+// checks.
+func (j *JWT) SignJWT(ctx context.Context, typ string, claims []byte) (string, error) {
+	if typ == "" || strings.EqualFold(typ, atJWTType) || strings.EqualFold(typ, "application/"+atJWTType) {
+		return "", errors.New("token: SignJWT needs a typ other than at+jwt")
+	}
+	if len(claims) == 0 || claims[0] != '{' || !json.Valid(claims) {
+		return "", errors.New("token: SignJWT needs a JSON object")
+	}
+	sg, err := j.keys.Signer(ctx)
+	if err != nil {
+		return "", fmt.Errorf("token: signing key: %w", err)
+	}
+	if sg == nil {
+		return "", errors.New("token: the KeySource has no signing key")
+	}
+	hdr, err := encodeHeader(sg, typ)
+	if err != nil {
+		return "", err
+	}
+	buf := make([]byte, 0, len(hdr)+1+base64.RawURLEncoding.EncodedLen(len(claims))+200)
+	buf = append(buf, hdr...)
+	buf = append(buf, '.')
+	buf = base64.RawURLEncoding.AppendEncode(buf, claims)
+	sig, err := sg.Sign(ctx, buf)
+	if err != nil {
+		return "", fmt.Errorf("token: signing: %w", err)
+	}
+	buf = append(buf, '.')
+	return string(base64.RawURLEncoding.AppendEncode(buf, sig)), nil
+}
+
+// SigningAlgorithm returns the JWS algorithm of the current signing key,
+// for the metadata document.
+func (j *JWT) SigningAlgorithm(ctx context.Context) (jwa.SignatureAlgorithm, error) {
+	sg, err := j.keys.Signer(ctx)
+	if err != nil {
+		return "", err
+	}
+	if sg == nil {
+		return "", errors.New("token: the KeySource has no signing key")
+	}
+	return sg.Algorithm(), nil
 }
 
 // signatureLen is the length of a JWS signature made with e.

@@ -629,3 +629,29 @@ func mustJSON(t testing.TB, v any) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// SignJWT signs other JWTs of the authorization server (RFC 9701
+// introspection responses) and can never mint an access token.
+func TestSignJWT(t *testing.T) {
+	j, keys, _ := newJWT(t, jwa.ES256)
+	ctx := context.Background()
+	signed, err := j.SignJWT(ctx, "token-introspection+jwt", []byte(`{"iss":"x","token_introspection":{"active":false}}`))
+	require.NoError(t, err)
+	payload, err := jws.Verify([]byte(signed), jws.WithKeySet(keys.PublicKeys(), jws.WithInferAlgorithmFromKey(true)))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"iss":"x","token_introspection":{"active":false}}`, string(payload))
+	_, err = j.AccessTokenKey(ctx, signed)
+	assert.ErrorIs(t, err, token.ErrInvalid, "not an access token (typ)")
+
+	for _, typ := range []string{"", "at+jwt", "AT+JWT", "application/at+jwt"} {
+		_, err := j.SignJWT(ctx, typ, []byte(`{}`))
+		assert.Error(t, err, typ)
+	}
+	for _, claims := range []string{"", "[]", `"x"`, "{", "null"} {
+		_, err := j.SignJWT(ctx, "x+jwt", []byte(claims))
+		assert.Error(t, err, claims)
+	}
+	alg, err := j.SigningAlgorithm(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, jwa.ES256, alg)
+}
