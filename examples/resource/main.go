@@ -1,0 +1,199 @@
+// Command resource is an API protected by Grantor's resource package: the
+// resource-server side of examples/server, found through the
+// authorization server's metadata (RFC 8414) alone.
+//
+//	go run ./examples/resource -issuer http://127.0.0.1:8080
+//	go run ./examples/resource -issuer http://127.0.0.1:8080 -introspect-client demo-client -introspect-secret SECRET
+//
+// The first validates JWT access tokens locally (RFC 9068 §4) with the
+// keys of the issuer's jwks_uri (run the server with -tokens jwt); the
+// second asks the issuer's introspection endpoint (RFC 7662) about each
+// token, opaque or JWT, and sees revocation. It serves two routes:
+//
+//	GET /hello   any valid token
+//	GET /admin   a token with the scope "write"
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/grantor-dev/grantor/resource"
+	"github.com/grantor-dev/grantor/token"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "resource:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line flags.
+type options struct {
+	addr, issuer, audience string
+	clientID, clientSecret string        // introspection credentials
+	cacheTTL               time.Duration // of introspection answers; negative: no cache
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("resource", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8081", "address to listen on")
+	fs.StringVar(&o.issuer, "issuer", "http://127.0.0.1:8080", "the authorization server's issuer identifier")
+	fs.StringVar(&o.audience, "audience", "", `this API's identifier, which tokens' "aud" must contain (default: the issuer, the default audience of examples/server)`)
+	fs.StringVar(&o.clientID, "introspect-client", "demo-client", "client_id for the introspection endpoint")
+	fs.StringVar(&o.clientSecret, "introspect-secret", "", "client secret for the introspection endpoint; without it, JWTs are validated locally")
+	fs.DurationVar(&o.cacheTTL, "cache-ttl", resource.DefaultIntrospectionCacheTTL, "how long introspection answers are reused; negative: never")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.audience == "" {
+		o.audience = o.issuer
+	}
+	return o, nil
+}
+
+// run serves until ctx is done. When ready is not nil it receives the
+// listening address once the API accepts connections.
+func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
+	o, err := parseFlags(args, out)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(out, nil))
+	api, err := newAPI(ctx, o, http.DefaultClient, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintf(out, "API on http://%s (GET /hello, GET /admin), trusting %s\n", ln.Addr(), o.issuer)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(shutdownCtx)
+}
+
+// newAPI discovers the issuer's endpoints and returns the API.
+func newAPI(ctx context.Context, o options, client *http.Client, logger *slog.Logger) (http.Handler, error) {
+	md, err := discover(ctx, client, o.issuer)
+	if err != nil {
+		return nil, err
+	}
+	var v resource.Validator
+	if o.clientSecret != "" {
+		v, err = resource.Introspection(resource.IntrospectionConfig{URL: md.IntrospectionEndpoint,
+			ClientID: o.clientID, ClientSecret: o.clientSecret, HTTPClient: client, CacheTTL: o.cacheTTL})
+	} else {
+		v, err = jwtValidator(md, o, client)
+	}
+	if err != nil {
+		return nil, err
+	}
+	protect := resource.Middleware(resource.Config{Validator: v, Realm: "example", Audience: o.audience, Logger: logger})
+	mux := http.NewServeMux()
+	mux.Handle("GET /hello", protect(http.HandlerFunc(hello)))
+	mux.Handle("GET /admin", protect(resource.RequireScopes("write")(http.HandlerFunc(admin))))
+	return mux, nil
+}
+
+// jwtValidator validates JWT access tokens with the keys of jwks_uri.
+func jwtValidator(md *metadata, o options, client *http.Client) (resource.Validator, error) {
+	if md.JWKSURI == "" {
+		return nil, errors.New("the issuer publishes no jwks_uri (opaque tokens?): use -introspect-secret")
+	}
+	keys, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: md.JWKSURI, Client: client})
+	if err != nil {
+		return nil, err
+	}
+	v, err := token.NewJWTVerifier(token.JWTVerifierConfig{Keys: keys, Issuer: o.issuer, Audience: o.audience})
+	if err != nil {
+		return nil, err
+	}
+	return resource.JWT(v), nil
+}
+
+func hello(w http.ResponseWriter, r *http.Request) {
+	t, _ := resource.FromContext(r.Context())
+	writeJSON(w, map[string]any{"hello": t.Subject, "client_id": t.ClientID, "scope": t.Scopes})
+}
+
+func admin(w http.ResponseWriter, r *http.Request) {
+	t, _ := resource.FromContext(r.Context())
+	writeJSON(w, map[string]any{"admin": t.Subject})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// metadata is the part of the authorization server metadata (RFC 8414
+// §2) the API needs.
+type metadata struct {
+	Issuer                string `json:"issuer"`
+	JWKSURI               string `json:"jwks_uri"`
+	IntrospectionEndpoint string `json:"introspection_endpoint"`
+}
+
+// discover fetches the issuer's metadata document (RFC 8414 §3).
+func discover(ctx context.Context, client *http.Client, issuer string) (*metadata, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("-issuer %q is not an absolute URL", issuer)
+	}
+	// The well-known path goes between the host and the issuer's path
+	// (RFC 8414 §3.1).
+	u.Path = "/.well-known/oauth-authorization-server" + u.Path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the metadata: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching the metadata: status %d", resp.StatusCode)
+	}
+	var md metadata
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<10)).Decode(&md); err != nil {
+		return nil, fmt.Errorf("reading the metadata: %w", err)
+	}
+	if md.Issuer != issuer { // RFC 8414 §3.3
+		return nil, fmt.Errorf("the metadata names issuer %q, not %q", md.Issuer, issuer)
+	}
+	return &md, nil
+}

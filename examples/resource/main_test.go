@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/grantor-dev/grantor/grant"
+	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
+	"github.com/grantor-dev/grantor/token"
+)
+
+// as is an authorization server set up like examples/server (the
+// library, an in-memory store, the client credentials grant), plus a
+// client "api" for this API, entitled to introspect the tokens whose
+// audience is the issuer.
+type as struct {
+	url                  string
+	svcSecret, apiSecret string
+}
+
+func startAS(t *testing.T, format string) *as {
+	t.Helper()
+	var handler http.Handler = http.NotFoundHandler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	store := memory.New()
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	cfg := oauth2.Config{Issuer: srv.URL, Clients: store, Tokens: store, TokenKeys: [][]byte{key},
+		Grants: []oauth2.GrantFactory{grant.ClientCredentials(grant.ClientCredentialsOptions{})}}
+	if format == "jwt" {
+		sk, err := token.GenerateSigningKey(jwa.ES256)
+		require.NoError(t, err)
+		keys, err := token.NewKeySet(sk)
+		require.NoError(t, err)
+		cfg.AccessTokens, err = token.NewJWT(token.JWTConfig{Keys: keys, Issuer: srv.URL})
+		require.NoError(t, err)
+	}
+	p, err := oauth2.NewProvider(cfg)
+	require.NoError(t, err)
+	handler = p.Handler()
+	a := &as{url: srv.URL}
+	for _, c := range []struct {
+		client storage.Client
+		secret *string
+	}{
+		{storage.Client{ID: "svc", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read", "write"}}, &a.svcSecret},
+		{storage.Client{ID: "api", Resources: []string{srv.URL}}, &a.apiSecret},
+	} {
+		secret, hash, err := oauth2.GenerateClientSecret(nil)
+		require.NoError(t, err)
+		c.client.SecretHash, *c.secret = hash, secret
+		require.NoError(t, store.PutClient(&c.client))
+	}
+	return a
+}
+
+// token gets an access token of "svc" by the client credentials grant.
+func (a *as) token(t *testing.T, scopes ...string) string {
+	t.Helper()
+	cc := clientcredentials.Config{ClientID: "svc", ClientSecret: a.svcSecret, TokenURL: a.url + "/token", Scopes: scopes}
+	tok, err := cc.Token(context.Background())
+	require.NoError(t, err)
+	return tok.AccessToken
+}
+
+// post posts form to the authorization server's path as client id.
+func (a *as) post(t *testing.T, path, id, secret string, form url.Values) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, a.url+path, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return out
+}
+
+// active asks the introspection endpoint, as this API, about tok.
+func (a *as) active(t *testing.T, tok string) bool {
+	t.Helper()
+	return a.post(t, oauth2.IntrospectionPath, "api", a.apiSecret, url.Values{"token": {tok}})["active"] == true
+}
+
+func (a *as) revoke(t *testing.T, tok string) {
+	t.Helper()
+	a.post(t, oauth2.RevocationPath, "svc", a.svcSecret, url.Values{"token": {tok}})
+}
+
+// newTestAPI is the example API against a, introspecting (without a
+// cache, so that revocation shows at once) or validating JWTs locally.
+func newTestAPI(t *testing.T, a *as, introspect bool) *httptest.Server {
+	t.Helper()
+	o, err := parseFlags([]string{"-issuer", a.url}, io.Discard)
+	require.NoError(t, err)
+	if introspect {
+		o.clientID, o.clientSecret, o.cacheTTL = "api", a.apiSecret, -1
+	}
+	h, err := newAPI(context.Background(), o, http.DefaultClient, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// get calls the API's path with tok and returns the status and challenge.
+func get(t *testing.T, api *httptest.Server, path, tok string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, api.URL+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+}
+
+// TestIntrospectUseRevokeRefuse is issue 4's end-to-end test: a token
+// from the client credentials grant is introspected, used at the API,
+// revoked, and then refused at both, for opaque and JWT access tokens.
+func TestIntrospectUseRevokeRefuse(t *testing.T) {
+	for _, format := range []string{"opaque", "jwt"} {
+		t.Run(format, func(t *testing.T) {
+			a := startAS(t, format)
+			api := newTestAPI(t, a, true)
+			tok := a.token(t, "read")
+			require.True(t, a.active(t, tok))
+
+			status, _ := get(t, api, "/hello", tok)
+			assert.Equal(t, http.StatusOK, status)
+			status, www := get(t, api, "/admin", tok)
+			assert.Equal(t, http.StatusForbidden, status)
+			assert.Contains(t, www, `error="insufficient_scope", error_description=`)
+			assert.Contains(t, www, `scope="write"`)
+			status, _ = get(t, api, "/admin", a.token(t, "read", "write"))
+			assert.Equal(t, http.StatusOK, status)
+
+			a.revoke(t, tok)
+			assert.False(t, a.active(t, tok))
+			status, www = get(t, api, "/hello", tok)
+			assert.Equal(t, http.StatusUnauthorized, status)
+			assert.Contains(t, www, `error="invalid_token"`)
+		})
+	}
+}
+
+// TestLocalJWTValidation: the API validates JWTs with the keys of the
+// discovered jwks_uri. Local validation cannot see revocation: the token
+// stays valid at the API until it expires, though introspection already
+// says it is inactive.
+func TestLocalJWTValidation(t *testing.T) {
+	a := startAS(t, "jwt")
+	api := newTestAPI(t, a, false)
+	tok := a.token(t, "read")
+
+	status, _ := get(t, api, "/hello", tok)
+	assert.Equal(t, http.StatusOK, status)
+	status, _ = get(t, api, "/admin", tok)
+	assert.Equal(t, http.StatusForbidden, status)
+	status, www := get(t, api, "/hello", tok[:len(tok)-2])
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Contains(t, www, `error="invalid_token"`)
+	status, www = get(t, api, "/hello", "")
+	assert.Equal(t, http.StatusBadRequest, status, "Bearer without a token")
+	assert.Contains(t, www, `error="invalid_request"`)
+
+	a.revoke(t, tok)
+	assert.False(t, a.active(t, tok))
+	status, _ = get(t, api, "/hello", tok)
+	assert.Equal(t, http.StatusOK, status, "local validation does not see revocation")
+}
+
+func TestOpaqueTokensNeedIntrospection(t *testing.T) {
+	a := startAS(t, "opaque")
+	o, err := parseFlags([]string{"-issuer", a.url}, io.Discard)
+	require.NoError(t, err)
+	_, err = newAPI(context.Background(), o, http.DefaultClient, slog.New(slog.DiscardHandler))
+	assert.ErrorContains(t, err, "jwks_uri")
+}
+
+func TestDiscoveryChecksTheIssuer(t *testing.T) {
+	a := startAS(t, "jwt")
+	_, err := discover(context.Background(), http.DefaultClient, a.url+"/other")
+	assert.Error(t, err, "no metadata for another issuer")
+	md := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"issuer":"https://evil.example","jwks_uri":"https://evil.example/jwks"}`))
+	}))
+	defer md.Close()
+	_, err = discover(context.Background(), http.DefaultClient, md.URL)
+	assert.ErrorContains(t, err, "evil", "RFC 8414 §3.3: the issuer must match")
+}
+
+// TestRun runs the command as `go run ./examples/resource -issuer ...`
+// would, on a free port.
+func TestRun(t *testing.T) {
+	a := startAS(t, "jwt")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-issuer", a.url}, io.Discard, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("the API did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the API did not start in time")
+	}
+	status, _ := get(t, &httptest.Server{URL: "http://" + addr}, "/hello", a.token(t, "read"))
+	assert.Equal(t, http.StatusOK, status)
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the API did not shut down")
+	}
+}
+
+func TestFlags(t *testing.T) {
+	o, err := parseFlags(nil, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:8080", o.audience, "the audience defaults to the issuer")
+	_, err = parseFlags([]string{"extra"}, io.Discard)
+	assert.Error(t, err)
+}
