@@ -37,6 +37,10 @@ type ClientMetadata struct {
 	// Audience is a Grantor extension: the "aud" of the client's access
 	// tokens.
 	Audience []string `json:"audience,omitempty"`
+	// Resources is a Grantor extension: the resource identifiers this
+	// client speaks for as a resource server, whose access tokens it may
+	// introspect (storage.Client.Resources).
+	Resources []string `json:"resources,omitempty"`
 }
 
 // Client validates the metadata and returns the client record. A
@@ -60,6 +64,7 @@ func (m *ClientMetadata) Client() (*storage.Client, error) {
 		RedirectURIs:                slices.Clone(m.RedirectURIs),
 		GrantTypes:                  slices.Clone(m.GrantTypes),
 		Audience:                    slices.Clone(m.Audience),
+		Resources:                   slices.Clone(m.Resources),
 	}
 	if c.TokenEndpointAuthMethod == "" {
 		c.TokenEndpointAuthMethod = AuthMethodClientSecretBasic
@@ -76,6 +81,11 @@ func (m *ClientMetadata) Client() (*storage.Client, error) {
 	}
 	if CheckScopeSubset(c.DefaultScopes, c.Scopes) != nil {
 		return nil, fail("default_scope must be a subset of scope")
+	}
+	for _, r := range c.Resources {
+		if u, err := url.Parse(r); err != nil || !u.IsAbs() || u.Fragment != "" {
+			return nil, fail("resource %q must be an absolute URI without a fragment (RFC 8707 §2)", r)
+		}
 	}
 	for _, uri := range c.RedirectURIs {
 		if err := ValidateRedirectURI(uri); err != nil {

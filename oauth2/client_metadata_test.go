@@ -44,7 +44,7 @@ func TestClientMetadataToClient(t *testing.T) {
 	m := oauth2.ClientMetadata{
 		ClientID: "billing", ClientName: "Billing", ClientSecret: "hunter2-hunter2",
 		GrantTypes: []string{"client_credentials"}, Scope: "a b", DefaultScope: "a",
-		Audience: []string{"https://api.example"},
+		Audience: []string{"https://api.example"}, Resources: []string{"https://api.example"},
 	}
 	c, err := m.Client()
 	require.NoError(t, err)
@@ -52,6 +52,7 @@ func TestClientMetadataToClient(t *testing.T) {
 	assert.Equal(t, "client_secret_basic", c.AuthMethod(), "RFC 7591 default")
 	assert.Equal(t, []string{"a", "b"}, c.Scopes)
 	assert.Equal(t, []string{"a"}, c.DefaultScopes)
+	assert.Equal(t, []string{"https://api.example"}, c.Resources)
 	assert.True(t, strings.HasPrefix(c.SecretHash, "$argon2id$"))
 	assert.NoError(t, oauth2.VerifyClientSecret(c.SecretHash, "hunter2-hunter2"))
 

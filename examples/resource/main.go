@@ -3,7 +3,7 @@
 // authorization server's metadata (RFC 8414) alone.
 //
 //	go run ./examples/resource -issuer http://127.0.0.1:8080
-//	go run ./examples/resource -issuer http://127.0.0.1:8080 -introspect-client demo-client -introspect-secret SECRET
+//	go run ./examples/resource -issuer http://127.0.0.1:8080 -introspect-client demo-api -introspect-secret SECRET
 //
 // The first validates JWT access tokens locally (RFC 9068 §4) with the
 // keys of the issuer's jwks_uri (run the server with -tokens jwt); the
@@ -57,7 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8081", "address to listen on")
 	fs.StringVar(&o.issuer, "issuer", "http://127.0.0.1:8080", "the authorization server's issuer identifier")
 	fs.StringVar(&o.audience, "audience", "", `this API's identifier, which tokens' "aud" must contain (default: the issuer, the default audience of examples/server)`)
-	fs.StringVar(&o.clientID, "introspect-client", "demo-client", "client_id for the introspection endpoint")
+	fs.StringVar(&o.clientID, "introspect-client", "demo-api", "client_id for the introspection endpoint (a client whose resources include the audience)")
 	fs.StringVar(&o.clientSecret, "introspect-secret", "", "client secret for the introspection endpoint; without it, JWTs are validated locally")
 	fs.DurationVar(&o.cacheTTL, "cache-ttl", resource.DefaultIntrospectionCacheTTL, "how long introspection answers are reused; negative: never")
 	if err := fs.Parse(args); err != nil {

@@ -157,13 +157,17 @@ const (
 	// http URI matches with any port (RFC 8252 §7.3), so a client on
 	// 127.0.0.1:PORT/callback can use it.
 	demoRedirectURI = "http://127.0.0.1/callback"
+	// demoAPIClientID is a resource server (examples/resource): it may
+	// introspect every access token whose audience is the issuer, the
+	// default audience.
+	demoAPIClientID = "demo-api"
 )
 
 // newServer assembles the server: the Provider's endpoints at "/" and the
 // application's login and consent pages next to them, on one mux.
 func newServer(o options, out io.Writer) (*server, error) {
 	store := memory.New()
-	var demoSecret, demoWebSecret string
+	var demo demoSecrets
 	if o.clients != "" {
 		n, err := loadClients(store, o.clients)
 		if err != nil {
@@ -172,7 +176,7 @@ func newServer(o options, out io.Writer) (*server, error) {
 		fmt.Fprintf(out, "loaded %d clients from %s\n", n, o.clients)
 	} else {
 		var err error
-		if demoSecret, demoWebSecret, err = registerDemoClients(store); err != nil {
+		if demo, err = registerDemoClients(store, o.issuer); err != nil {
 			return nil, err
 		}
 	}
@@ -259,12 +263,13 @@ func newServer(o options, out io.Writer) (*server, error) {
 	fmt.Fprintf(out, "  metadata:       %s%s\n", p.Issuer(), oauth2.MetadataPath)
 	fmt.Fprintf(out, "  access tokens:  %s\n", format)
 	fmt.Fprintf(out, "  demo user:      %s / %s\n", demoUsername, demoPassword)
-	if demoSecret != "" {
-		fmt.Fprintf(out, "  demo client:    client_id=%s client_secret=%s\n", demoClientID, demoSecret)
-		fmt.Fprintf(out, "  demo web app:   client_id=%s client_secret=%s redirect_uri=%s\n", demoWebClientID, demoWebSecret, demoRedirectURI)
+	if demo.cc != "" {
+		fmt.Fprintf(out, "  demo client:    client_id=%s client_secret=%s\n", demoClientID, demo.cc)
+		fmt.Fprintf(out, "  demo web app:   client_id=%s client_secret=%s redirect_uri=%s\n", demoWebClientID, demo.web, demoRedirectURI)
+		fmt.Fprintf(out, "  demo API:       client_id=%s client_secret=%s (introspects tokens; see examples/resource)\n", demoAPIClientID, demo.api)
 		fmt.Fprintf(out, "Get a token:\n  curl -s -u %s:%s -d grant_type=client_credentials -d scope=read %s\n",
-			demoClientID, demoSecret, p.TokenEndpoint())
-		if err := printCodeFlow(out, p, demoWebSecret); err != nil {
+			demoClientID, demo.cc, p.TokenEndpoint())
+		if err := printCodeFlow(out, p, demo.web); err != nil {
 			return nil, err
 		}
 	}
@@ -296,16 +301,16 @@ func printCodeFlow(out io.Writer, p *oauth2.Provider, secret string) error {
 	return nil
 }
 
-// registerDemoClients registers the two demo clients with fresh secrets,
+// registerDemoClients registers the three demo clients with fresh secrets,
 // and returns the secrets, to print: they are not kept.
-func registerDemoClients(store *memory.Store) (ccSecret, webSecret string, err error) {
-	ccSecret, ccHash, err := oauth2.GenerateClientSecret(nil)
-	if err != nil {
-		return "", "", err
-	}
-	webSecret, webHash, err := oauth2.GenerateClientSecret(nil)
-	if err != nil {
-		return "", "", err
+func registerDemoClients(store *memory.Store, issuer string) (demoSecrets, error) {
+	var d demoSecrets
+	var ccHash, webHash, apiHash string
+	var err error
+	for _, gen := range []struct{ secret, hash *string }{{&d.cc, &ccHash}, {&d.web, &webHash}, {&d.api, &apiHash}} {
+		if *gen.secret, *gen.hash, err = oauth2.GenerateClientSecret(nil); err != nil {
+			return d, err
+		}
 	}
 	for _, c := range []*storage.Client{{
 		ID:            demoClientID,
@@ -322,13 +327,22 @@ func registerDemoClients(store *memory.Store) (ccSecret, webSecret string, err e
 		GrantTypes:    []string{grant.GrantTypeAuthorizationCode, grant.GrantTypeRefreshToken},
 		Scopes:        []string{"read", "write"},
 		DefaultScopes: []string{"read"},
+	}, {
+		// A resource server gets no grant types: it only introspects.
+		ID:         demoAPIClientID,
+		Name:       "Demo API",
+		SecretHash: apiHash,
+		Resources:  []string{issuer},
 	}} {
 		if err := store.PutClient(c); err != nil {
-			return "", "", err
+			return d, err
 		}
 	}
-	return ccSecret, webSecret, nil
+	return d, nil
 }
+
+// demoSecrets are the secrets of the demo clients, printed once.
+type demoSecrets struct{ cc, web, api string }
 
 // loadClients registers the clients of a JSON file holding an array of RFC
 // 7591 client metadata objects. Secrets are hashed as they are read.
