@@ -20,6 +20,7 @@ import (
 
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/pkce"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/memory"
 	"github.com/grantor-dev/grantor/token"
@@ -30,8 +31,9 @@ import (
 // client "api" for this API, entitled to introspect the tokens whose
 // audience is the issuer.
 type as struct {
-	url                  string
-	svcSecret, apiSecret string
+	url                             string
+	svcSecret, apiSecret, webSecret string
+	provider                        *oauth2.Provider
 }
 
 func startAS(t *testing.T, format string) *as {
@@ -44,7 +46,12 @@ func startAS(t *testing.T, format string) *as {
 	_, err := rand.Read(key)
 	require.NoError(t, err)
 	cfg := oauth2.Config{Issuer: srv.URL, Clients: store, Tokens: store, TokenKeys: [][]byte{key},
-		Grants: []oauth2.GrantFactory{grant.ClientCredentials(grant.ClientCredentialsOptions{})}}
+		Interactions: store, LoginURL: "/login",
+		Grants: []oauth2.GrantFactory{
+			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
+			grant.AuthorizationCode(store, grant.AuthorizationCodeOptions{}),
+			grant.RefreshToken(store, grant.RefreshTokenOptions{}),
+		}}
 	if format == "jwt" {
 		sk, err := token.GenerateSigningKey(jwa.ES256)
 		require.NoError(t, err)
@@ -56,13 +63,15 @@ func startAS(t *testing.T, format string) *as {
 	p, err := oauth2.NewProvider(cfg)
 	require.NoError(t, err)
 	handler = p.Handler()
-	a := &as{url: srv.URL}
+	a := &as{url: srv.URL, provider: p}
 	for _, c := range []struct {
 		client storage.Client
 		secret *string
 	}{
 		{storage.Client{ID: "svc", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read", "write"}}, &a.svcSecret},
 		{storage.Client{ID: "api", Resources: []string{srv.URL}}, &a.apiSecret},
+		{storage.Client{ID: "web", RedirectURIs: []string{"https://web.example/cb"}, Scopes: []string{"read", "write"},
+			GrantTypes: []string{"authorization_code", "refresh_token"}}, &a.webSecret},
 	} {
 		secret, hash, err := oauth2.GenerateClientSecret(nil)
 		require.NoError(t, err)
@@ -79,6 +88,34 @@ func (a *as) token(t *testing.T, scopes ...string) string {
 	tok, err := cc.Token(context.Background())
 	require.NoError(t, err)
 	return tok.AccessToken
+}
+
+// codeTokens runs the authorization code flow for "web" through the
+// public API (the authorization endpoint, then Approve as a login page
+// would) and returns its access and refresh tokens.
+func (a *as) codeTokens(t *testing.T, scope string) (accessToken, refreshToken string) {
+	t.Helper()
+	verifier, err := pkce.GenerateVerifier()
+	require.NoError(t, err)
+	q := url.Values{"response_type": {"code"}, "client_id": {"web"}, "redirect_uri": {"https://web.example/cb"},
+		"scope": {scope}, "code_challenge": {pkce.S256Challenge(verifier)}, "code_challenge_method": {"S256"}}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(a.url + "/authorize?" + q.Encode())
+	require.NoError(t, err)
+	resp.Body.Close()
+	login, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	approval := httptest.NewRequest(http.MethodPost, "/consent", nil)
+	for _, c := range resp.Cookies() {
+		approval.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	require.NoError(t, a.provider.Approve(rec, approval, login.Query().Get("interaction"), oauth2.Approval{Subject: "alice"}))
+	back, err := url.Parse(rec.Header().Get("Location"))
+	require.NoError(t, err)
+	tok := a.post(t, oauth2.TokenPath, "web", a.webSecret, url.Values{"grant_type": {"authorization_code"},
+		"code": {back.Query().Get("code")}, "redirect_uri": {"https://web.example/cb"}, "code_verifier": {verifier}})
+	return tok["access_token"].(string), tok["refresh_token"].(string)
 }
 
 // post posts form to the authorization server's path as client id.
@@ -137,30 +174,44 @@ func get(t *testing.T, api *httptest.Server, path, tok string) (int, string) {
 }
 
 // TestIntrospectUseRevokeRefuse is issue 4's end-to-end test: a token
-// from the client credentials grant is introspected, used at the API,
-// revoked, and then refused at both, for opaque and JWT access tokens.
+// from each grant (client credentials, authorization code, refresh) is
+// introspected, used at the API, revoked, and then refused at both, for
+// opaque and JWT access tokens.
 func TestIntrospectUseRevokeRefuse(t *testing.T) {
 	for _, format := range []string{"opaque", "jwt"} {
 		t.Run(format, func(t *testing.T) {
 			a := startAS(t, format)
 			api := newTestAPI(t, a, true)
-			tok := a.token(t, "read")
-			require.True(t, a.active(t, tok))
+			codeAT, rt := a.codeTokens(t, "read")
+			refreshed := a.post(t, oauth2.TokenPath, "web", a.webSecret,
+				url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+			for grantType, tok := range map[string]string{
+				"client_credentials": a.token(t, "read"),
+				"authorization_code": codeAT,
+				"refresh_token":      refreshed["access_token"].(string),
+			} {
+				t.Run(grantType, func(t *testing.T) {
+					require.True(t, a.active(t, tok))
+					status, _ := get(t, api, "/hello", tok)
+					assert.Equal(t, http.StatusOK, status)
+					status, www := get(t, api, "/admin", tok)
+					assert.Equal(t, http.StatusForbidden, status)
+					assert.Contains(t, www, `error="insufficient_scope", error_description=`)
+					assert.Contains(t, www, `scope="write"`)
 
-			status, _ := get(t, api, "/hello", tok)
-			assert.Equal(t, http.StatusOK, status)
-			status, www := get(t, api, "/admin", tok)
-			assert.Equal(t, http.StatusForbidden, status)
-			assert.Contains(t, www, `error="insufficient_scope", error_description=`)
-			assert.Contains(t, www, `scope="write"`)
-			status, _ = get(t, api, "/admin", a.token(t, "read", "write"))
-			assert.Equal(t, http.StatusOK, status)
-
-			a.revoke(t, tok)
-			assert.False(t, a.active(t, tok))
-			status, www = get(t, api, "/hello", tok)
-			assert.Equal(t, http.StatusUnauthorized, status)
-			assert.Contains(t, www, `error="invalid_token"`)
+					id, secret := "svc", a.svcSecret
+					if grantType != "client_credentials" {
+						id, secret = "web", a.webSecret
+					}
+					a.post(t, oauth2.RevocationPath, id, secret, url.Values{"token": {tok}})
+					assert.False(t, a.active(t, tok))
+					status, www = get(t, api, "/hello", tok)
+					assert.Equal(t, http.StatusUnauthorized, status)
+					assert.Contains(t, www, `error="invalid_token"`)
+				})
+			}
+			status, _ := get(t, api, "/admin", a.token(t, "read", "write"))
+			assert.Equal(t, http.StatusOK, status, "a token with the scope passes /admin")
 		})
 	}
 }
