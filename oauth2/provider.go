@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/grantor-dev/grantor/internal/urlpolicy"
 
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/token"
@@ -298,7 +299,7 @@ func validateIssuer(issuer string) (*url.URL, error) {
 	case strings.HasSuffix(u.Path, "/"):
 		return nil, fmt.Errorf("oauth2: Config.Issuer %q must not end with a slash", issuer)
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && urlpolicy.IsLoopbackHost(u.Hostname()):
 	default:
 		return nil, fmt.Errorf("oauth2: Config.Issuer %q must use https (http only for loopback hosts)", issuer)
 	}
@@ -306,16 +307,6 @@ func validateIssuer(issuer string) (*url.URL, error) {
 		return nil, fmt.Errorf("oauth2: Config.Issuer %q must have no escaped characters in its path", issuer)
 	}
 	return u, nil
-}
-
-// isLoopbackHost reports whether host is "localhost" or a loopback IP
-// literal (127.0.0.0/8, ::1).
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func orDefault[T comparable](v, def T) T {

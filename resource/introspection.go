@@ -8,11 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/grantor-dev/grantor/internal/urlpolicy"
 )
 
 // Defaults and limits of Introspection.
@@ -133,23 +134,10 @@ func basicCredentials(id, secret string) string {
 // checkEndpointURL accepts absolute https URLs, and http ones for
 // loopback hosts.
 func checkEndpointURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
-		return errors.New("resource: the introspection URL must be an absolute URL without user info")
+	if err := urlpolicy.CheckTLS(raw); err != nil {
+		return fmt.Errorf("resource: the introspection URL %w", err)
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if strings.EqualFold(host, "localhost") {
-			return nil
-		}
-		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-			return nil
-		}
-	}
-	return errors.New("resource: the introspection URL must be https (http only for a loopback host)")
+	return nil
 }
 
 type introspector struct {

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/grantor-dev/grantor/internal/urlpolicy"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -147,23 +146,10 @@ func cmpOr(d, def time.Duration) time.Duration {
 // checkJWKSURL accepts absolute https URLs, and http ones for loopback
 // hosts (S150: JWKS over TLS only).
 func checkJWKSURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
-		return errors.New("token: the JWK Set URL must be an absolute URL without user info")
+	if err := urlpolicy.CheckTLS(raw); err != nil {
+		return fmt.Errorf("token: the JWK Set URL %w", err)
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if strings.EqualFold(host, "localhost") {
-			return nil
-		}
-		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-			return nil
-		}
-	}
-	return errors.New("token: the JWK Set URL must be https (http only for a loopback host)")
+	return nil
 }
 
 // VerificationKey implements VerificationKeys: it returns a copy of the
