@@ -162,7 +162,7 @@ func ValidateRedirectURI(uri string) error {
 			return fmt.Errorf("redirect URI %q has no host", uri)
 		}
 	case scheme == "http":
-		if ip := u.Hostname(); ip == "localhost" || !urlpolicy.IsLoopbackHost(ip) {
+		if host := u.Hostname(); strings.EqualFold(host, "localhost") || !urlpolicy.IsLoopbackHost(host) {
 			return fmt.Errorf("redirect URI %q: http is allowed only for loopback IP literals (RFC 8252 §7.3)", uri)
 		}
 	case strings.Contains(scheme, "."):

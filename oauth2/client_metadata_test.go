@@ -17,6 +17,8 @@ func TestS5_BadRedirectURIsCannotBeRegistered(t *testing.T) {
 		"https://c.example/cb#",
 		"http://c.example/cb",
 		"http://localhost/cb",
+		"http://LOCALHOST/cb",
+		"http://LocalHost:8080/cb",
 		"JaVaScRiPt:alert(1)",
 		"javascript:alert(1)",
 		"data:text/html,<script>alert(1)</script>",
