@@ -20,3 +20,15 @@ func storageClient(id, redirectURI string) storage.Client {
 func grantAuthorizationCode(store *memory.Store) oauth2.GrantFactory {
 	return grant.AuthorizationCode(store, grant.AuthorizationCodeOptions{})
 }
+
+// storageClientCC is a confidential client of the client credentials
+// grant.
+func storageClientCC(id string) storage.Client {
+	return storage.Client{ID: id, GrantTypes: []string{"client_credentials"}, Scopes: []string{"read"}}
+}
+
+// storageClientRS is a resource server that may introspect tokens for
+// resource.
+func storageClientRS(id, resource string) storage.Client {
+	return storage.Client{ID: id, Resources: []string{resource}}
+}
