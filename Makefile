@@ -3,14 +3,21 @@
 
 GO      ?= go
 # Every module of the repository, each with its own go.mod.
-MODULES := . examples
+MODULES := . examples storage/postgres storage/sqlite
+# The modules whose tests need a PostgreSQL server: `make test` runs them
+# under scripts/with-postgres.sh, which starts a throwaway one (and stops it
+# even when the tests fail) and hands it over in GRANTOR_TEST_POSTGRES.
+POSTGRES_MODULES := storage/postgres
 
 .PHONY: test vet lint fmt tidy
 
 test: vet
 	@set -e; for m in $(MODULES); do \
 		echo "== go test -race $$m"; \
-		(cd $$m && $(GO) test -race -count=1 ./...); \
+		case " $(POSTGRES_MODULES) " in \
+		*" $$m "*) (cd $$m && $(CURDIR)/scripts/with-postgres.sh $(GO) test -race -count=1 ./...) ;; \
+		*) (cd $$m && $(GO) test -race -count=1 ./...) ;; \
+		esac; \
 	done
 
 vet:

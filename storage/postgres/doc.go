@@ -1,0 +1,29 @@
+// Package postgres is a PostgreSQL adapter of Grantor's storage: one
+// [Store] implements every interface of package
+// [github.com/grantor-dev/grantor/storage] over a [pgxpool.Pool], and
+// passes the conformance suite of
+// [github.com/grantor-dev/grantor/storage/storagetest].
+//
+// Create the schema with [Migrate] (idempotent, and safe when several
+// instances start at once), then make a store:
+//
+//	pool, err := pgxpool.New(ctx, "postgres://grantor@db/grantor")
+//	if err != nil { ... }
+//	if err := postgres.Migrate(ctx, pool); err != nil { ... }
+//	store := postgres.New(pool)
+//	// register clients with store.PutClient, hand store to the Provider,
+//	// and call store.DeleteExpired(ctx, time.Now(), 0) now and then.
+//
+// Several instances over one database behave as one server: every use-once
+// operation (consuming an authorization code, rotating a refresh token,
+// completing an interaction, consuming a pushed request, remembering a jti)
+// is a single conditional statement, so of concurrent calls for one key
+// exactly one wins, whichever instance made them. Creating tokens and
+// revoking their grant are ordered by an advisory lock per grant, so a token
+// written just after its grant was revoked is stored revoked.
+//
+// Tokens are stored under their key (a signature or JWT ID), never in the
+// clear, and error messages never quote a key or a record. Transient
+// failures (serialization failures, deadlocks) are retried a few times; see
+// [WithRetries].
+package postgres

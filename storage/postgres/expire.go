@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// expiredDeletes are the statements of DeleteExpired, one per table: each
+// deletes at most $2 rows that expired at or before $1, picked through an
+// index, so that no statement holds many row locks or runs long.
+var expiredDeletes = []struct {
+	table string
+	sql   string
+	count bool // whether the rows count in DeleteExpired's result
+}{
+	{"tokens", deleteExpired("tokens", "expires_at <= $1"), true},
+	{"replay", deleteExpired("replay", "expires_at <= $1"), true},
+	{"interactions", deleteExpired("interactions", "expires_at <= $1"), true},
+	{"authorization_codes", deleteExpired("authorization_codes", "expires_at <= $1"), true},
+	{"pushed_requests", deleteExpired("pushed_requests", "expires_at <= $1"), true},
+	// A revoked-grant marker is kept past its retention while a token of
+	// the grant exists. Tokens go first, so that markers can go in the
+	// same call.
+	{"revoked_grants", deleteExpired("revoked_grants",
+		"keep_until <= $1 AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = revoked_grants.grant_id)"), false},
+}
+
+func deleteExpired(table, cond string) string {
+	// ctid = ANY(ARRAY(...)) deletes by a TID scan of the rows the
+	// subquery picked. A row updated meanwhile has a new ctid and is left
+	// for the next call.
+	return "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " + cond + " LIMIT $2))"
+}
+
+// DeleteExpired deletes the records that expired at or before the time
+// before: token records whose ExpiresAt has passed (consumed refresh tokens
+// included, so that a reuse is detected until then), expired replay
+// entries, the interactions, authorization codes and pushed requests whose
+// ExpiresAt has passed (completed and consumed ones included, so that a
+// replayed code is recognised until then), and the revoked-grant markers
+// past their retention whose grant has no token record left. It returns how
+// many records and replay entries it deleted, revoked-grant markers not
+// counted.
+//
+// It deletes batch rows per statement (DefaultDeleteBatch when batch is
+// zero or negative), each statement its own transaction, so that it never
+// holds many locks; call it periodically, from one instance or several,
+// with before set to the current time. When ctx ends it stops and returns
+// what it deleted so far with the context's error.
+func (s *Store) DeleteExpired(ctx context.Context, before time.Time, batch int) (int, error) {
+	if batch <= 0 {
+		batch = DefaultDeleteBatch
+	}
+	total := 0
+	for _, d := range expiredDeletes {
+		for {
+			if err := ctx.Err(); err != nil {
+				return total, fmt.Errorf("postgres: delete expired: %w", err)
+			}
+			var n int64
+			err := s.retry(ctx, func() error {
+				tag, err := s.pool.Exec(ctx, d.sql, before, batch)
+				n = tag.RowsAffected()
+				return err
+			})
+			if err != nil {
+				return total, fail(ctx, "delete expired "+d.table, err)
+			}
+			if d.count {
+				total += int(n)
+			}
+			if n < int64(batch) {
+				break
+			}
+		}
+	}
+	return total, nil
+}

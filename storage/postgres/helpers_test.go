@@ -1,0 +1,103 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/storage/postgres"
+)
+
+// dsnVar names the environment variable that gives the test server's DSN;
+// `make test` sets it (see scripts/with-postgres.sh).
+const dsnVar = "GRANTOR_TEST_POSTGRES"
+
+// testDSN returns the DSN of the test server. Without one the test is
+// skipped, or fails when CI is set: in CI the PostgreSQL tests must run.
+func testDSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv(dsnVar)
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("%s is not set, and CI is: the PostgreSQL tests must run in CI "+
+				"(`make test` starts a server with scripts/with-postgres.sh)", dsnVar)
+		}
+		tb.Skipf("%s is not set: skipping the PostgreSQL tests "+
+			"(run `make test`, or `scripts/with-postgres.sh go test ./...` in this module)", dsnVar)
+	}
+	return dsn
+}
+
+// testServer is the PostgreSQL server of a test: each newSchema call gives
+// a schema of its own, so tests are isolated without a database each.
+type testServer struct {
+	dsn   string
+	admin *pgxpool.Pool // creates and drops the schemas
+}
+
+// newTestServer connects to the test server, skipping or failing tb as
+// testDSN does when there is none.
+func newTestServer(tb testing.TB) *testServer {
+	tb.Helper()
+	dsn := testDSN(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := pgxpool.New(ctx, dsn)
+	require.NoError(tb, err, "connecting to %s", dsnVar)
+	tb.Cleanup(admin.Close)
+	require.NoError(tb, admin.Ping(ctx), "connecting to the server of %s", dsnVar)
+	return &testServer{dsn: dsn, admin: admin}
+}
+
+// newSchema creates an empty schema, dropped with everything in it when tb
+// ends, and returns a pool configuration whose connections use it.
+func (ts *testServer) newSchema(tb testing.TB) *pgxpool.Config {
+	tb.Helper()
+	b := make([]byte, 8)
+	_, err := rand.Read(b)
+	require.NoError(tb, err)
+	schema := "grantor_test_" + hex.EncodeToString(b)
+	_, err = ts.admin.Exec(context.Background(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
+	require.NoError(tb, err, "CREATE SCHEMA")
+	tb.Cleanup(func() {
+		_, err := ts.admin.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		if err != nil {
+			tb.Errorf("DROP SCHEMA %s: %v", schema, err)
+		}
+	})
+	cfg, err := pgxpool.ParseConfig(ts.dsn)
+	require.NoError(tb, err)
+	// A run-time parameter of the startup message: no round trip more
+	// than a plain connection.
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	// Enough connections that 50 racing goroutines meet in the server,
+	// not only in the pool's queue.
+	cfg.MaxConns = 16
+	return cfg
+}
+
+// newPool returns a pool over cfg, closed when tb ends (before the schema
+// is dropped, the cleanups running last-in first-out).
+func newPool(tb testing.TB, cfg *pgxpool.Config) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(tb, err)
+	tb.Cleanup(pool.Close)
+	return pool
+}
+
+// migratedPool returns a pool over a new schema, migrated.
+func (ts *testServer) migratedPool(tb testing.TB) (*pgxpool.Pool, *pgxpool.Config) {
+	tb.Helper()
+	cfg := ts.newSchema(tb)
+	pool := newPool(tb, cfg)
+	require.NoError(tb, postgres.Migrate(context.Background(), pool), "Migrate")
+	return pool, cfg
+}

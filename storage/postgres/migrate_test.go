@@ -1,0 +1,88 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/postgres"
+)
+
+// appliedMigrations returns the versions that schema_migrations lists.
+func appliedMigrations(t *testing.T, pool *pgxpool.Pool) []int32 {
+	t.Helper()
+	rows, err := pool.Query(t.Context(), "SELECT version FROM schema_migrations ORDER BY version")
+	require.NoError(t, err)
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	require.NoError(t, err)
+	return versions
+}
+
+// assertUsable checks that a store over pool works: the schema is there.
+func assertUsable(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	s := postgres.New(pool)
+	n := time.Now().UTC()
+	tok := &storage.Token{Key: "k", Kind: storage.RefreshToken, GrantID: "g", ClientID: "c",
+		IssuedAt: n, ExpiresAt: n.Add(time.Hour)}
+	require.NoError(t, s.CreateTokens(t.Context(), tok))
+	_, err := s.ConsumeToken(t.Context(), tok.Key, n)
+	assert.NoError(t, err)
+}
+
+func TestMigrate(t *testing.T) {
+	ts := newTestServer(t)
+
+	t.Run("twice is idempotent", func(t *testing.T) {
+		pool := newPool(t, ts.newSchema(t))
+		require.NoError(t, postgres.Migrate(t.Context(), pool), "first Migrate")
+		first := appliedMigrations(t, pool)
+		require.NotEmpty(t, first, "schema_migrations after the first Migrate")
+		require.NoError(t, postgres.Migrate(t.Context(), pool), "second Migrate")
+		assert.Equal(t, first, appliedMigrations(t, pool), "schema_migrations after the second Migrate")
+		assertUsable(t, pool)
+	})
+
+	t.Run("from 8 instances at once: all succeed, each migration applied once", func(t *testing.T) {
+		cfg := ts.newSchema(t)
+		const instances = 8
+		pools := make([]*pgxpool.Pool, instances)
+		for i := range pools {
+			pools[i] = newPool(t, cfg.Copy())
+		}
+		start := make(chan struct{})
+		errs := make([]error, instances)
+		var wg sync.WaitGroup
+		for i, pool := range pools {
+			wg.Go(func() {
+				<-start
+				errs[i] = postgres.Migrate(t.Context(), pool)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			assert.NoError(t, err, "Migrate of instance %d", i)
+		}
+		versions := appliedMigrations(t, pools[0])
+		require.NotEmpty(t, versions)
+		for i := 1; i < len(versions); i++ {
+			assert.Less(t, versions[i-1], versions[i], "versions listed once each")
+		}
+		assertUsable(t, pools[instances-1])
+	})
+
+	t.Run("cancelled context is an error", func(t *testing.T) {
+		pool := newPool(t, ts.newSchema(t))
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		assert.ErrorIs(t, postgres.Migrate(ctx, pool), context.Canceled)
+	})
+}
