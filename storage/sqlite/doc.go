@@ -1,0 +1,40 @@
+// Package sqlite stores everything Grantor keeps in one SQLite database
+// file, through the cgo-free driver modernc.org/sqlite: clients, token
+// records with atomic refresh-token rotation and revocation of whole
+// grants, replay protection, and the records of the authorization code flow
+// (interactions, authorization codes, pushed authorization requests), each
+// usable once. It is the embedded choice for a single node that must
+// survive a restart.
+//
+//	store, err := sqlite.Open(ctx, "/var/lib/grantor/grantor.db")
+//	if err != nil {
+//		return err
+//	}
+//	defer store.Close()
+//	err = store.PutClient(ctx, &storage.Client{
+//		ID:           "app",
+//		RedirectURIs: []string{"https://app.example/callback"},
+//		GrantTypes:   []string{"authorization_code", "refresh_token"},
+//	})
+//	// pass store wherever a storage.ClientStore, storage.TokenStore,
+//	// storage.RefreshTokenStore, storage.ReplayStore,
+//	// storage.InteractionStore, storage.AuthorizationCodeStore or
+//	// storage.PushedRequestStore is needed, and call
+//	// store.DeleteExpired(ctx, time.Now()) every minute or so.
+//
+// [Open] runs the database in WAL mode with a busy timeout, and applies the
+// embedded, versioned schema migrations ([Store.Migrate]). Every use-once
+// operation (ConsumeToken, ConsumeAuthorizationCode, ConsumePushedRequest,
+// CompleteInteraction, Remember) is one conditional statement, so of many
+// concurrent callers exactly one wins, whether they share a [Store] or open
+// the same file from several processes. The writes of one Store are queued
+// in the process; readers run in parallel.
+//
+// Times are stored as Unix microseconds and come back in UTC, truncated to
+// the microsecond. Claims are stored as JSON and come back as a JSON
+// decoder makes them: numbers as float64. Returned records are new copies
+// the caller may modify.
+//
+// The store passes the conformance suite in
+// [github.com/grantor-dev/grantor/storage/storagetest].
+package sqlite

@@ -1,0 +1,132 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/sqlite"
+	"github.com/grantor-dev/grantor/storage/storagetest"
+)
+
+// open returns a store on a new database file in t's temporary directory,
+// closed when the test ends.
+func open(t testing.TB, opts ...sqlite.Option) (*sqlite.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "grantor.db")
+	return openPath(t, path, opts...), path
+}
+
+// openPath opens the store at path, closed when the test ends.
+func openPath(t testing.TB, path string, opts ...sqlite.Option) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T, clients ...*storage.Client) storagetest.Store {
+		s, _ := open(t)
+		for _, c := range clients {
+			require.NoError(t, s.PutClient(t.Context(), c))
+		}
+		return s
+	})
+}
+
+// TestConformanceTwoStores runs the suite against two Store values on one
+// file, each with its own connections, the calls alternating between them:
+// the concurrency cases then race two writers for SQLite's lock, as two
+// processes would, and no SQLITE_BUSY may surface.
+func TestConformanceTwoStores(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the suite runs once already in TestConformance")
+	}
+	storagetest.Run(t, func(t *testing.T, clients ...*storage.Client) storagetest.Store {
+		a, path := open(t)
+		b := openPath(t, path)
+		for _, c := range clients {
+			require.NoError(t, a.PutClient(t.Context(), c))
+		}
+		return &twoStores{s: [2]*sqlite.Store{a, b}}
+	})
+}
+
+// twoStores sends each call to one of two stores in turn.
+type twoStores struct {
+	s [2]*sqlite.Store
+	n atomic.Uint32
+}
+
+func (p *twoStores) next() *sqlite.Store { return p.s[p.n.Add(1)%2] }
+
+func (p *twoStores) Client(ctx context.Context, id string) (*storage.Client, error) {
+	return p.next().Client(ctx, id)
+}
+
+func (p *twoStores) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
+	return p.next().CreateTokens(ctx, tokens...)
+}
+
+func (p *twoStores) Token(ctx context.Context, key string) (*storage.Token, error) {
+	return p.next().Token(ctx, key)
+}
+
+func (p *twoStores) RevokeToken(ctx context.Context, key string, at time.Time) error {
+	return p.next().RevokeToken(ctx, key, at)
+}
+
+func (p *twoStores) RevokeGrant(ctx context.Context, grantID string, at time.Time) error {
+	return p.next().RevokeGrant(ctx, grantID, at)
+}
+
+func (p *twoStores) ConsumeToken(ctx context.Context, key string, at time.Time) (*storage.Token, error) {
+	return p.next().ConsumeToken(ctx, key, at)
+}
+
+func (p *twoStores) Remember(ctx context.Context, key string, expiresAt time.Time) error {
+	return p.next().Remember(ctx, key, expiresAt)
+}
+
+func (p *twoStores) CreateInteraction(ctx context.Context, i *storage.Interaction) error {
+	return p.next().CreateInteraction(ctx, i)
+}
+
+func (p *twoStores) Interaction(ctx context.Context, key string) (*storage.Interaction, error) {
+	return p.next().Interaction(ctx, key)
+}
+
+func (p *twoStores) CompleteInteraction(ctx context.Context, key string, at time.Time) (*storage.Interaction, error) {
+	return p.next().CompleteInteraction(ctx, key, at)
+}
+
+func (p *twoStores) CreateAuthorizationCode(ctx context.Context, c *storage.AuthorizationCode) error {
+	return p.next().CreateAuthorizationCode(ctx, c)
+}
+
+func (p *twoStores) AuthorizationCode(ctx context.Context, key string) (*storage.AuthorizationCode, error) {
+	return p.next().AuthorizationCode(ctx, key)
+}
+
+func (p *twoStores) ConsumeAuthorizationCode(ctx context.Context, key string, at time.Time) (*storage.AuthorizationCode, error) {
+	return p.next().ConsumeAuthorizationCode(ctx, key, at)
+}
+
+func (p *twoStores) CreatePushedRequest(ctx context.Context, r *storage.PushedRequest) error {
+	return p.next().CreatePushedRequest(ctx, r)
+}
+
+func (p *twoStores) PushedRequest(ctx context.Context, key string) (*storage.PushedRequest, error) {
+	return p.next().PushedRequest(ctx, key)
+}
+
+func (p *twoStores) ConsumePushedRequest(ctx context.Context, key string, at time.Time) (*storage.PushedRequest, error) {
+	return p.next().ConsumePushedRequest(ctx, key, at)
+}

@@ -1,0 +1,469 @@
+package sqlite_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/sqlite"
+)
+
+func newKey(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 32)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+func refreshToken(t testing.TB, grantID string) *storage.Token {
+	n := now()
+	return &storage.Token{
+		Key: newKey(t), Kind: storage.RefreshToken, GrantID: grantID, ClientID: "app", Subject: "user-1",
+		Scopes: []string{"openid", "offline_access"}, Audience: []string{"https://api.example"},
+		Claims:   map[string]any{"tenant": "acme", "level": float64(3)},
+		IssuedAt: n, ExpiresAt: n.Add(time.Hour), GrantExpiresAt: n.Add(24 * time.Hour),
+	}
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	ctx := t.Context()
+	s, path := open(t)
+	client := &storage.Client{ID: "app", SecretHash: "$sha256$v=1$c2FsdA$aGFzaA",
+		RedirectURIs: []string{"https://app.example/cb"}, GrantTypes: []string{"authorization_code"}}
+	require.NoError(t, s.PutClient(ctx, client))
+
+	consumed, live := refreshToken(t, "grant-1"), refreshToken(t, "grant-2")
+	require.NoError(t, s.CreateTokens(ctx, consumed, live))
+	consumedAt := now()
+	_, err := s.ConsumeToken(ctx, consumed.Key, consumedAt)
+	require.NoError(t, err)
+	revokedAt := now()
+	require.NoError(t, s.RevokeGrant(ctx, "grant-revoked", revokedAt))
+	jti := newKey(t)
+	require.NoError(t, s.Remember(ctx, jti, now().Add(time.Hour)))
+	code := &storage.AuthorizationCode{Key: newKey(t), GrantID: "grant-3", Subject: "user-1",
+		Request:  storage.AuthorizationRequest{ClientID: "app", RedirectURI: "https://app.example/cb", Scopes: []string{"openid"}},
+		IssuedAt: now(), ExpiresAt: now().Add(time.Minute)}
+	require.NoError(t, s.CreateAuthorizationCode(ctx, code))
+	codeAt := now()
+	_, err = s.ConsumeAuthorizationCode(ctx, code.Key, codeAt)
+	require.NoError(t, err)
+	par := &storage.PushedRequest{Key: newKey(t), Request: code.Request, CreatedAt: now(), ExpiresAt: now().Add(time.Minute)}
+	require.NoError(t, s.CreatePushedRequest(ctx, par))
+	inter := &storage.Interaction{Key: newKey(t), Request: code.Request, BrowserBinding: "b", CreatedAt: now(), ExpiresAt: now().Add(time.Minute)}
+	require.NoError(t, s.CreateInteraction(ctx, inter))
+	require.NoError(t, s.Close())
+
+	// A new process opens the file.
+	r := openPath(t, path)
+	got, err := r.Client(ctx, "app")
+	require.NoError(t, err)
+	assert.Equal(t, client, got)
+
+	tok, err := r.Token(ctx, consumed.Key)
+	require.NoError(t, err)
+	assert.True(t, consumedAt.Equal(tok.ConsumedAt), "ConsumedAt")
+	_, err = r.ConsumeToken(ctx, consumed.Key, now())
+	assert.ErrorIs(t, err, storage.ErrConsumed, "a rotated refresh token stays rotated")
+	tok, err = r.ConsumeToken(ctx, live.Key, now())
+	require.NoError(t, err, "an unused refresh token stays usable")
+	assert.Equal(t, live.Claims, tok.Claims)
+
+	later := refreshToken(t, "grant-revoked")
+	require.NoError(t, r.CreateTokens(ctx, later))
+	tok, err = r.Token(ctx, later.Key)
+	require.NoError(t, err)
+	assert.True(t, revokedAt.Equal(tok.RevokedAt), "the revoked-grant marker survives")
+
+	assert.ErrorIs(t, r.Remember(ctx, jti, now().Add(time.Hour)), storage.ErrConsumed, "a remembered jti stays remembered")
+	c, err := r.ConsumeAuthorizationCode(ctx, code.Key, now())
+	assert.ErrorIs(t, err, storage.ErrConsumed, "a redeemed code stays redeemed")
+	if assert.NotNil(t, c) {
+		assert.True(t, codeAt.Equal(c.ConsumedAt))
+	}
+	_, err = r.ConsumePushedRequest(ctx, par.Key, now())
+	assert.NoError(t, err)
+	_, err = r.CompleteInteraction(ctx, inter.Key, now())
+	assert.NoError(t, err)
+}
+
+func TestMigrate(t *testing.T) {
+	ctx := t.Context()
+	s, path := open(t)
+
+	t.Run("twice is idempotent", func(t *testing.T) {
+		tok := refreshToken(t, "g")
+		require.NoError(t, s.CreateTokens(ctx, tok))
+		require.NoError(t, s.Migrate(ctx))
+		require.NoError(t, s.Migrate(ctx))
+		var n, version int
+		require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT COUNT(*), MAX(version) FROM schema_migrations").Scan(&n, &version))
+		assert.Equal(t, sqlite.SchemaVersion(), n, "one row per version")
+		assert.Equal(t, sqlite.SchemaVersion(), version)
+		_, err := s.Token(ctx, tok.Key)
+		assert.NoError(t, err, "migrating again keeps the data")
+	})
+
+	t.Run("concurrent Opens of a new file", func(t *testing.T) {
+		path := t.TempDir() + "/new.db"
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() {
+				st, err := sqlite.Open(ctx, path)
+				if err == nil {
+					err = st.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			assert.NoError(t, err)
+		}
+	})
+
+	t.Run("a newer schema is refused", func(t *testing.T) {
+		_, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)",
+			sqlite.SchemaVersion()+1)
+		require.NoError(t, err)
+		_, err = sqlite.Open(ctx, path)
+		assert.ErrorContains(t, err, "newer")
+	})
+}
+
+func TestOpenChecks(t *testing.T) {
+	for _, path := range []string{"", ":memory:"} {
+		_, err := sqlite.Open(t.Context(), path)
+		assert.Error(t, err, "path %q", path)
+	}
+	s, _ := open(t)
+	var mode string
+	require.NoError(t, s.DB().QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode))
+	assert.Equal(t, "wal", mode)
+	var fk int
+	require.NoError(t, s.DB().QueryRowContext(t.Context(), "PRAGMA foreign_keys").Scan(&fk))
+	assert.Equal(t, 1, fk)
+	var timeout int
+	require.NoError(t, s.DB().QueryRowContext(t.Context(), "PRAGMA busy_timeout").Scan(&timeout))
+	assert.Equal(t, int(sqlite.DefaultBusyTimeout/time.Millisecond), timeout)
+	var sync int
+	require.NoError(t, s.DB().QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync))
+	assert.Equal(t, 2, sync, "FULL")
+	relaxed, _ := open(t, sqlite.WithSynchronousNormal(), sqlite.WithBusyTimeout(time.Second))
+	require.NoError(t, relaxed.DB().QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync))
+	assert.Equal(t, 1, sync, "NORMAL")
+	require.NoError(t, relaxed.DB().QueryRowContext(t.Context(), "PRAGMA busy_timeout").Scan(&timeout))
+	assert.Equal(t, 1000, timeout)
+
+	t.Run("odd file names", func(t *testing.T) {
+		path := t.TempDir() + "/a?b#c%20d.db"
+		st := openPath(t, path)
+		require.NoError(t, st.Remember(t.Context(), "k", now().Add(time.Hour)))
+		require.FileExists(t, path)
+	})
+}
+
+// TestTwoStoresConsumeOneWinner races 50 goroutines, half on each of two
+// Store values opened on one file (the connections of two processes), for
+// one refresh token and one authorization code: exactly one wins each.
+func TestTwoStoresConsumeOneWinner(t *testing.T) {
+	const n = 50
+	ctx := t.Context()
+	a, path := open(t)
+	b := openPath(t, path)
+	stores := []*sqlite.Store{a, b}
+	for round := range 5 {
+		tok := refreshToken(t, "grant")
+		require.NoError(t, a.CreateTokens(ctx, tok))
+		code := &storage.AuthorizationCode{Key: newKey(t), GrantID: "g", Subject: "u",
+			Request: storage.AuthorizationRequest{ClientID: "app"}, IssuedAt: now(), ExpiresAt: now().Add(time.Minute)}
+		require.NoError(t, b.CreateAuthorizationCode(ctx, code))
+
+		tokErrs, codeErrs := make([]error, n), make([]error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				s := stores[i%2]
+				_, tokErrs[i] = s.ConsumeToken(ctx, tok.Key, now())
+				_, codeErrs[i] = s.ConsumeAuthorizationCode(ctx, code.Key, now())
+			})
+		}
+		close(start)
+		wg.Wait()
+		for name, errs := range map[string][]error{"ConsumeToken": tokErrs, "ConsumeAuthorizationCode": codeErrs} {
+			winners := 0
+			for _, err := range errs {
+				if err == nil {
+					winners++
+				} else {
+					assert.ErrorIs(t, err, storage.ErrConsumed, "round %d, %s", round, name)
+				}
+			}
+			assert.Equal(t, 1, winners, "round %d, %s: winners", round, name)
+		}
+	}
+}
+
+// holdWriteLock opens its own connection to path and holds the database's
+// write lock until the returned function is called.
+func holdWriteLock(t *testing.T, path string) func() {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	conn, err := db.Conn(t.Context())
+	require.NoError(t, err)
+	_, err = conn.ExecContext(t.Context(), "BEGIN IMMEDIATE")
+	require.NoError(t, err)
+	return func() {
+		_, err := conn.ExecContext(context.Background(), "COMMIT")
+		assert.NoError(t, err)
+		assert.NoError(t, conn.Close())
+		assert.NoError(t, db.Close())
+	}
+}
+
+func TestBusyTimeout(t *testing.T) {
+	t.Run("a write waits for another process's lock", func(t *testing.T) {
+		s, path := open(t)
+		tok := refreshToken(t, "g")
+		require.NoError(t, s.CreateTokens(t.Context(), tok))
+		release := holdWriteLock(t, path)
+		const hold = 300 * time.Millisecond
+		timer := time.AfterFunc(hold, release)
+		defer timer.Stop()
+		start := time.Now()
+		_, err := s.ConsumeToken(t.Context(), tok.Key, now())
+		assert.NoError(t, err)
+		assert.GreaterOrEqual(t, time.Since(start), hold-10*time.Millisecond, "the write waited for the lock")
+		_, err = s.Token(t.Context(), tok.Key)
+		assert.NoError(t, err)
+	})
+
+	t.Run("reads are not blocked by a writer", func(t *testing.T) {
+		s, path := open(t)
+		tok := refreshToken(t, "g")
+		require.NoError(t, s.CreateTokens(t.Context(), tok))
+		release := holdWriteLock(t, path)
+		defer release()
+		start := time.Now()
+		_, err := s.Token(t.Context(), tok.Key)
+		assert.NoError(t, err)
+		assert.Less(t, time.Since(start), time.Second)
+	})
+
+	t.Run("past the timeout the write fails and changes nothing", func(t *testing.T) {
+		s, path := open(t, sqlite.WithBusyTimeout(50*time.Millisecond))
+		tok := refreshToken(t, "g")
+		require.NoError(t, s.CreateTokens(t.Context(), tok))
+		release := holdWriteLock(t, path)
+		_, err := s.ConsumeToken(t.Context(), tok.Key, now())
+		release()
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, storage.ErrConsumed)
+		assert.NotErrorIs(t, err, storage.ErrNotFound)
+		_, err = s.ConsumeToken(t.Context(), tok.Key, now())
+		assert.NoError(t, err, "the token is still unconsumed")
+	})
+
+	t.Run("a context that ends while waiting for the lock", func(t *testing.T) {
+		s, path := open(t)
+		tok := refreshToken(t, "g")
+		require.NoError(t, s.CreateTokens(t.Context(), tok))
+		release := holdWriteLock(t, path)
+		defer release()
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := s.ConsumeToken(ctx, tok.Key, now())
+		assert.Error(t, err)
+		assert.Less(t, time.Since(start), 3*time.Second, "the call gave up with its context")
+	})
+}
+
+func TestDeleteExpired(t *testing.T) {
+	ctx := t.Context()
+	clock := now()
+	s, _ := open(t, sqlite.WithClock(func() time.Time { return clock }), sqlite.WithDeleteBatchSize(3),
+		sqlite.WithRevokedGrantRetention(24*time.Hour))
+
+	var expired, kept []*storage.Token
+	for i := range 10 {
+		tok := refreshToken(t, "grant-a")
+		tok.ExpiresAt = clock.Add(-time.Duration(i+1) * time.Second)
+		expired = append(expired, tok)
+	}
+	consumedLive := refreshToken(t, "grant-b")
+	consumedLive.ConsumedAt = clock
+	kept = append(kept, consumedLive, refreshToken(t, "grant-b"))
+	require.NoError(t, s.CreateTokens(ctx, append(expired, kept...)...))
+	require.NoError(t, s.Remember(ctx, "old-jti", clock.Add(-time.Second)))
+	require.NoError(t, s.Remember(ctx, "new-jti", clock.Add(time.Hour)))
+	oldCode := &storage.AuthorizationCode{Key: "old-code", GrantID: "g", Request: storage.AuthorizationRequest{ClientID: "app"},
+		IssuedAt: clock.Add(-2 * time.Minute), ExpiresAt: clock.Add(-time.Minute), ConsumedAt: clock.Add(-90 * time.Second)}
+	usedCode := &storage.AuthorizationCode{Key: "used-code", GrantID: "g", Request: storage.AuthorizationRequest{ClientID: "app"},
+		IssuedAt: clock, ExpiresAt: clock.Add(time.Minute), ConsumedAt: clock}
+	require.NoError(t, s.CreateAuthorizationCode(ctx, oldCode))
+	require.NoError(t, s.CreateAuthorizationCode(ctx, usedCode))
+	require.NoError(t, s.CreateInteraction(ctx, &storage.Interaction{Key: "old-i", ExpiresAt: clock.Add(-time.Second)}))
+	require.NoError(t, s.CreatePushedRequest(ctx, &storage.PushedRequest{Key: "old-p", ExpiresAt: clock}))
+	require.NoError(t, s.RevokeGrant(ctx, "grant-a", clock))
+	require.NoError(t, s.RevokeGrant(ctx, "grant-b", clock))
+	require.NoError(t, s.RevokeGrant(ctx, "grant-empty", clock))
+
+	n, err := s.DeleteExpired(ctx, clock)
+	require.NoError(t, err)
+	assert.Equal(t, 10+1+1+1+1, n, "expired tokens, replay entry, code, interaction, pushed request")
+	for _, tok := range expired {
+		_, err := s.Token(ctx, tok.Key)
+		assert.ErrorIs(t, err, storage.ErrNotFound)
+	}
+	for _, tok := range kept {
+		_, err := s.Token(ctx, tok.Key)
+		assert.NoError(t, err, "a live token, consumed or not, is kept")
+	}
+	_, err = s.AuthorizationCode(ctx, "used-code")
+	assert.NoError(t, err, "a consumed code is kept until it expires")
+	_, err = s.AuthorizationCode(ctx, "old-code")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	assert.NoError(t, s.Remember(ctx, "old-jti", clock.Add(time.Hour)), "the expired entry is gone")
+	assert.ErrorIs(t, s.Remember(ctx, "new-jti", clock.Add(time.Hour)), storage.ErrConsumed)
+
+	revokedLater := func(grantID string) bool {
+		tok := refreshToken(t, grantID)
+		require.NoError(t, s.CreateTokens(ctx, tok))
+		got, err := s.Token(ctx, tok.Key)
+		require.NoError(t, err)
+		require.NoError(t, s.RevokeToken(ctx, tok.Key, clock)) // keep it from reviving the marker question
+		_, err = s.DB().ExecContext(ctx, "DELETE FROM tokens WHERE key = ?", tok.Key)
+		require.NoError(t, err)
+		return !got.RevokedAt.IsZero()
+	}
+	assert.True(t, revokedLater("grant-a"), "a marker is kept for its retention, even with no token left")
+
+	// A day later: the marker of a grant with no token left goes; one whose
+	// grant still has a token stays.
+	dayLater := clock.Add(24*time.Hour + time.Second)
+	_, err = s.DB().ExecContext(ctx, "UPDATE tokens SET expires_at = ? WHERE grant_id = 'grant-b'", dayLater.Add(time.Hour).UnixMicro())
+	require.NoError(t, err)
+	_, err = s.DeleteExpired(ctx, dayLater)
+	require.NoError(t, err)
+	assert.False(t, revokedLater("grant-a"), "the marker of a grant without tokens is gone after its retention")
+	assert.False(t, revokedLater("grant-empty"))
+	assert.True(t, revokedLater("grant-b"), "the marker stays while a token of the grant exists")
+}
+
+func TestErrors(t *testing.T) {
+	ctx := t.Context()
+	s, _ := open(t)
+	tok := refreshToken(t, "g")
+	require.NoError(t, s.CreateTokens(ctx, tok))
+
+	t.Run("messages hold no key", func(t *testing.T) {
+		errs := []error{s.CreateTokens(ctx, tok), s.RevokeToken(ctx, "unknown-"+tok.Key, now())}
+		_, err := s.Token(ctx, "unknown-"+tok.Key)
+		errs = append(errs, err)
+		for _, err := range errs {
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), tok.Key)
+		}
+	})
+
+	t.Run("invalid input wraps no sentinel", func(t *testing.T) {
+		errs := []error{
+			s.CreateTokens(ctx, nil),
+			s.CreateTokens(ctx, &storage.Token{Kind: storage.AccessToken}),
+			s.CreateInteraction(ctx, nil),
+			s.CreateInteraction(ctx, &storage.Interaction{}),
+			s.CreateAuthorizationCode(ctx, nil),
+			s.CreateAuthorizationCode(ctx, &storage.AuthorizationCode{}),
+			s.CreatePushedRequest(ctx, nil),
+			s.CreatePushedRequest(ctx, &storage.PushedRequest{}),
+			s.PutClient(ctx, nil),
+			s.PutClient(ctx, &storage.Client{}),
+			s.Remember(ctx, "k", time.Time{}),
+		}
+		for i, err := range errs {
+			require.Error(t, err, "call %d", i)
+			for _, sentinel := range []error{storage.ErrNotFound, storage.ErrConsumed, storage.ErrDuplicate} {
+				assert.False(t, errors.Is(err, sentinel), "call %d: %v", i, err)
+			}
+			assert.True(t, strings.HasPrefix(err.Error(), "sqlite: "), "call %d: %v", i, err)
+		}
+	})
+
+	t.Run("zero times are the store clock's now", func(t *testing.T) {
+		before := time.Now()
+		got, err := s.ConsumeToken(ctx, tok.Key, time.Time{})
+		require.NoError(t, err)
+		assert.False(t, got.ConsumedAt.Before(before.Truncate(time.Microsecond)))
+		require.NoError(t, s.RevokeToken(ctx, tok.Key, time.Time{}))
+		got, err = s.Token(ctx, tok.Key)
+		require.NoError(t, err)
+		assert.False(t, got.RevokedAt.IsZero())
+	})
+
+	t.Run("closed store", func(t *testing.T) {
+		c, _ := open(t)
+		require.NoError(t, c.Close())
+		_, err := c.Token(ctx, tok.Key)
+		assert.Error(t, err)
+		assert.NotErrorIs(t, err, storage.ErrNotFound)
+	})
+}
+
+func TestClients(t *testing.T) {
+	ctx := t.Context()
+	s, _ := open(t)
+	c := &storage.Client{ID: "app", Name: "one", RedirectURIs: []string{}, GrantTypes: []string{"client_credentials"}}
+	require.NoError(t, s.PutClient(ctx, c))
+	got, err := s.Client(ctx, "app")
+	require.NoError(t, err)
+	assert.Equal(t, c, got, "an empty list stays empty, a nil one nil")
+
+	c.Name, c.Disabled, c.SecretHash = "two", true, "$h"
+	require.NoError(t, s.PutClient(ctx, c), "PutClient replaces")
+	got, err = s.Client(ctx, "app")
+	require.NoError(t, err)
+	assert.Equal(t, c, got)
+
+	tok := refreshToken(t, "g")
+	tok.ClientID = "app"
+	require.NoError(t, s.CreateTokens(ctx, tok))
+	require.NoError(t, s.DeleteClient(ctx, "app"))
+	require.NoError(t, s.DeleteClient(ctx, "app"), "deleting an unknown client is not an error")
+	_, err = s.Client(ctx, "app")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = s.Token(ctx, tok.Key)
+	assert.NoError(t, err, "the client's tokens are kept")
+}
+
+func TestTimesAreUTCMicroseconds(t *testing.T) {
+	ctx := t.Context()
+	s, _ := open(t)
+	loc := time.FixedZone("X", 5*3600+1800)
+	issued := time.Date(2031, 3, 4, 5, 6, 7, 123456789, loc)
+	tok := &storage.Token{Key: "k", Kind: storage.AccessToken, GrantID: "g", IssuedAt: issued, ExpiresAt: issued.Add(time.Hour)}
+	require.NoError(t, s.CreateTokens(ctx, tok))
+	got, err := s.Token(ctx, "k")
+	require.NoError(t, err)
+	assert.Equal(t, time.UTC, got.IssuedAt.Location())
+	assert.True(t, issued.Truncate(time.Microsecond).Equal(got.IssuedAt), "%v", got.IssuedAt)
+	assert.True(t, got.GrantExpiresAt.IsZero())
+	assert.True(t, got.ConsumedAt.IsZero())
+}
