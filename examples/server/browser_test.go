@@ -184,6 +184,10 @@ func TestBrowserCodeFlow(t *testing.T) {
 			chromedp.Click(chromedp.CSS("button[value=deny]")),
 		))
 		q := cb.wait(t, ctx)
+		// The callback server has seen the request; wait until the browser
+		// has loaded its answer too, or the next navigation may abort
+		// this one (net::ERR_ABORTED).
+		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("done"))))
 		assert.Equal(t, "access_denied", q.Get("error"))
 		assert.Equal(t, "state-deny", q.Get("state"))
 		assert.Equal(t, "http://"+addr, q.Get("iss"))
@@ -213,6 +217,7 @@ func TestBrowserCodeFlow(t *testing.T) {
 			chromedp.Click(chromedp.CSS("button[value=approve]")),
 		))
 		q := cb.wait(t, ctx)
+		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("done"))))
 		require.NotEmpty(t, q.Get("code"), "%v", q)
 		_, err = cfg.Exchange(ctx, q.Get("code"), xoauth2.VerifierOption(verifier))
 		require.NoError(t, err)
