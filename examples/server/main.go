@@ -1,10 +1,17 @@
-// Command server is a runnable Grantor authorization server on an
-// in-memory store: the quickest way to see the library work, and a
-// starting point to copy.
+// Command server is a runnable Grantor authorization server: the quickest
+// way to see the library work, and a starting point to copy.
 //
 //	go run ./examples/server                 # http://127.0.0.1:8080, opaque tokens
 //	go run ./examples/server -tokens jwt     # JWT access tokens (RFC 9068), JWKS published
 //	go run ./examples/server -clients clients.json -users users.json
+//	go run ./examples/server -store sqlite:grantor.db
+//	go run ./examples/server -store postgres:postgres://grantor@db/grantor
+//
+// The store is in memory by default; -store sqlite:PATH keeps clients and
+// token records in a SQLite file, -store postgres:DSN in a PostgreSQL
+// database (whose schema is migrated at start-up). Expired records of a
+// database are deleted every minute. Tokens still do not outlive the
+// process: the keys that sign them are made at start-up and never stored.
 //
 // The clients file holds a JSON array of RFC 7591 client metadata objects.
 // A client_secret found there is hashed on load and never kept; without the
@@ -43,7 +50,6 @@ import (
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/pkce"
 	"github.com/grantor-dev/grantor/storage"
-	"github.com/grantor-dev/grantor/storage/memory"
 	"github.com/grantor-dev/grantor/token"
 )
 
@@ -64,6 +70,7 @@ type options struct {
 	tokens  string
 	clients string
 	users   string
+	store   storeSpec
 }
 
 // parseFlags reads the command line; errors and -help go to stderr.
@@ -76,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.tokens, "tokens", "opaque", "access token format: opaque or jwt")
 	fs.StringVar(&o.clients, "clients", "", "JSON file with an array of RFC 7591 client metadata objects")
 	fs.StringVar(&o.users, "users", "", `JSON file with an array of {"username","password","name"} objects`)
+	storeFlag := fs.String("store", "memory", "where clients and tokens are kept: memory, sqlite:PATH or postgres:DSN")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -85,13 +93,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.tokens != "opaque" && o.tokens != "jwt" {
 		return o, fmt.Errorf("-tokens must be opaque or jwt, not %q", o.tokens)
 	}
-	return o, nil
+	var err error
+	o.store, err = parseStore(*storeFlag)
+	return o, err
 }
 
 // run serves until ctx is done, then shuts down gracefully. When ready is
 // not nil it receives the listening address once the server accepts
 // connections.
-func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
+func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) (err error) {
 	o, err := parseFlags(args, out)
 	if err != nil {
 		return err
@@ -104,9 +114,25 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if o.issuer == "" {
 		o.issuer = "http://" + ln.Addr().String()
 	}
-	srv, err := newServer(o, out)
+	st, err := openStore(ctx, o.store)
 	if err != nil {
 		return err
+	}
+	defer func() { err = errors.Join(err, st.close()) }()
+	srv, err := newServer(ctx, o, st, out)
+	if err != nil {
+		return err
+	}
+	if st.deleteExpired != nil {
+		// The sweeper stops before the store is closed: deferred calls
+		// run last first.
+		sweepCtx, stopSweep := context.WithCancel(ctx)
+		swept := make(chan struct{})
+		go func() {
+			defer close(swept)
+			sweepExpired(sweepCtx, st.deleteExpired, sweepInterval, srv.logger)
+		}()
+		defer func() { stopSweep(); <-swept }()
 	}
 	if srv.rotator != nil {
 		// Run ends with ctx, like the server.
@@ -138,10 +164,11 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 // server is the assembled authorization server.
 type server struct {
 	provider *oauth2.Provider
-	store    *memory.Store
+	store    store
 	users    *users
 	pages    *pages
 	handler  http.Handler
+	logger   *slog.Logger
 	// rotator rotates the JWT signing keys; nil with opaque tokens.
 	rotator *token.Rotator
 }
@@ -164,19 +191,19 @@ const (
 )
 
 // newServer assembles the server: the Provider's endpoints at "/" and the
-// application's login and consent pages next to them, on one mux.
-func newServer(o options, out io.Writer) (*server, error) {
-	store := memory.New()
+// application's login and consent pages next to them, on one mux, over st.
+// The caller closes st.
+func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (*server, error) {
 	var demo demoSecrets
 	if o.clients != "" {
-		n, err := loadClients(store, o.clients)
+		n, err := loadClients(ctx, st, o.clients)
 		if err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(out, "loaded %d clients from %s\n", n, o.clients)
 	} else {
 		var err error
-		if demo, err = registerDemoClients(store, o.issuer); err != nil {
+		if demo, err = registerDemoClients(ctx, st, o.issuer); err != nil {
 			return nil, err
 		}
 	}
@@ -197,27 +224,29 @@ func newServer(o options, out io.Writer) (*server, error) {
 		return nil, err
 	}
 
-	// Keys live only as long as the process, like the in-memory store.
+	// Keys live only as long as the process, so tokens do too, whatever
+	// the store: a real server loads its keys from a secret store.
 	hmacKey := make([]byte, 32)
 	if _, err := rand.Read(hmacKey); err != nil {
 		return nil, err
 	}
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg := oauth2.Config{
 		Issuer:          o.issuer,
-		Clients:         store,
-		Tokens:          store,
+		Clients:         st,
+		Tokens:          st,
 		TokenKeys:       [][]byte{hmacKey},
 		ScopesSupported: []string{"read", "write"},
-		Logger:          slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Logger:          logger,
 		Grants: []oauth2.GrantFactory{
-			grant.AuthorizationCode(store, grant.AuthorizationCodeOptions{}),
+			grant.AuthorizationCode(st, grant.AuthorizationCodeOptions{}),
 			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
-			grant.RefreshToken(store, grant.RefreshTokenOptions{}),
+			grant.RefreshToken(st, grant.RefreshTokenOptions{}),
 		},
 		// The authorization endpoint validates a request, keeps it under
 		// an interaction id and sends the browser to our login page.
-		Interactions:   store,
-		PushedRequests: store,
+		Interactions:   st,
+		PushedRequests: st,
 		LoginURL:       "/login",
 		ErrorPage:      pg.grantorError,
 	}
@@ -262,6 +291,7 @@ func newServer(o options, out io.Writer) (*server, error) {
 	fmt.Fprintf(out, "  token endpoint: %s\n", p.TokenEndpoint())
 	fmt.Fprintf(out, "  metadata:       %s%s\n", p.Issuer(), oauth2.MetadataPath)
 	fmt.Fprintf(out, "  access tokens:  %s\n", format)
+	fmt.Fprintf(out, "  store:          %s\n", st.name)
 	fmt.Fprintf(out, "  demo user:      %s / %s\n", demoUsername, demoPassword)
 	if demo.cc != "" {
 		fmt.Fprintf(out, "  demo client:    client_id=%s client_secret=%s\n", demoClientID, demo.cc)
@@ -273,7 +303,7 @@ func newServer(o options, out io.Writer) (*server, error) {
 			return nil, err
 		}
 	}
-	return &server{provider: p, store: store, users: usrs, pages: pg, handler: mux, rotator: rotator}, nil
+	return &server{provider: p, store: st.store, users: usrs, pages: pg, handler: mux, logger: logger, rotator: rotator}, nil
 }
 
 // printCodeFlow prints an authorization URL for the demo web client, with
@@ -303,7 +333,7 @@ func printCodeFlow(out io.Writer, p *oauth2.Provider, secret string) error {
 
 // registerDemoClients registers the three demo clients with fresh secrets,
 // and returns the secrets, to print: they are not kept.
-func registerDemoClients(store *memory.Store, issuer string) (demoSecrets, error) {
+func registerDemoClients(ctx context.Context, st store, issuer string) (demoSecrets, error) {
 	var d demoSecrets
 	var ccHash, webHash, apiHash string
 	var err error
@@ -334,7 +364,7 @@ func registerDemoClients(store *memory.Store, issuer string) (demoSecrets, error
 		SecretHash: apiHash,
 		Resources:  []string{issuer},
 	}} {
-		if err := store.PutClient(c); err != nil {
+		if err := st.PutClient(ctx, c); err != nil {
 			return d, err
 		}
 	}
@@ -346,7 +376,7 @@ type demoSecrets struct{ cc, web, api string }
 
 // loadClients registers the clients of a JSON file holding an array of RFC
 // 7591 client metadata objects. Secrets are hashed as they are read.
-func loadClients(store *memory.Store, path string) (int, error) {
+func loadClients(ctx context.Context, st store, path string) (int, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
@@ -360,7 +390,7 @@ func loadClients(store *memory.Store, path string) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", path, err)
 		}
-		if err := store.PutClient(c); err != nil {
+		if err := st.PutClient(ctx, c); err != nil {
 			return 0, fmt.Errorf("%s: %w", path, err)
 		}
 	}

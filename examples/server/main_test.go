@@ -41,6 +41,14 @@ func (s *syncBuffer) String() string {
 // a free loopback port, and stops it when the test ends.
 func startServer(t *testing.T, args ...string) (addr string, out *syncBuffer) {
 	t.Helper()
+	addr, out, _ = runServer(t, args...)
+	return addr, out
+}
+
+// runServer is startServer that also returns a function to stop the server
+// before the test ends; it checks the shutdown was graceful.
+func runServer(t *testing.T, args ...string) (addr string, out *syncBuffer, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out = &syncBuffer{}
 	ready := make(chan string, 1)
@@ -49,21 +57,27 @@ func startServer(t *testing.T, args ...string) (addr string, out *syncBuffer) {
 	select {
 	case addr = <-ready:
 	case err := <-done:
+		cancel()
 		t.Fatalf("server did not start: %v\n%s", err, out)
 	case <-time.After(10 * time.Second):
+		cancel()
 		t.Fatal("server did not start in time")
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err, "graceful shutdown")
-			assert.Contains(t, out.String(), "shutting down")
-		case <-time.After(10 * time.Second):
-			t.Error("server did not shut down")
-		}
-	})
-	return addr, out
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				assert.NoError(t, err, "graceful shutdown")
+				assert.Contains(t, out.String(), "shutting down")
+			case <-time.After(10 * time.Second):
+				t.Error("server did not shut down")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return addr, out, stop
 }
 
 var secretLine = regexp.MustCompile(`client_id=(\S+) client_secret=(\S+)`)
@@ -122,7 +136,7 @@ func TestClientsFileIsLoadedAndSecretsHashed(t *testing.T) {
 	]`), 0o600))
 
 	var out bytes.Buffer
-	srv, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque", clients: path}, &out)
+	srv, err := newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "opaque", clients: path}, newMemoryStore(), &out)
 	require.NoError(t, err)
 	assert.NotContains(t, out.String(), "correct horse", "no secret is printed")
 	c, err := srv.store.Client(context.Background(), "billing")
@@ -148,10 +162,10 @@ func TestBadClientsFileIsAnError(t *testing.T) {
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".json")
 		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
-		_, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque", clients: path}, &bytes.Buffer{})
+		_, err := newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "opaque", clients: path}, newMemoryStore(), &bytes.Buffer{})
 		assert.Error(t, err, name)
 	}
-	_, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque", clients: filepath.Join(dir, "missing.json")}, &bytes.Buffer{})
+	_, err := newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "opaque", clients: filepath.Join(dir, "missing.json")}, newMemoryStore(), &bytes.Buffer{})
 	assert.Error(t, err)
 }
 
@@ -165,7 +179,7 @@ func TestFlags(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:8080", o.addr)
 	assert.Equal(t, "opaque", o.tokens)
 	// An issuer that is not https outside loopback is refused.
-	_, err = newServer(options{issuer: "http://as.example", tokens: "opaque"}, &bytes.Buffer{})
+	_, err = newServer(context.Background(), options{issuer: "http://as.example", tokens: "opaque"}, newMemoryStore(), &bytes.Buffer{})
 	assert.Error(t, err)
 }
 
@@ -191,12 +205,12 @@ func demoWebConfig(t *testing.T, addr, out, redirectURL string) *xoauth2.Config 
 // key outlives every token it signed (RetireAfter beyond the one-hour
 // access token lifetime).
 func TestJWTModeRotatesKeys(t *testing.T) {
-	srv, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "jwt"}, &bytes.Buffer{})
+	srv, err := newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "jwt"}, newMemoryStore(), &bytes.Buffer{})
 	require.NoError(t, err)
 	require.NotNil(t, srv.rotator)
 	assert.Greater(t, srv.rotator.RetireAfter, time.Hour)
 	require.NoError(t, srv.rotator.Tick(context.Background()))
-	opaque, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque"}, &bytes.Buffer{})
+	opaque, err := newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "opaque"}, newMemoryStore(), &bytes.Buffer{})
 	require.NoError(t, err)
 	assert.Nil(t, opaque.rotator)
 }

@@ -503,7 +503,7 @@ func TestUsersFileIsLoadedAndPasswordsHashed(t *testing.T) {
 		{"username": "carol", "password": "c4r0l-pass"}
 	]`), 0o600))
 	var out bytes.Buffer
-	srv, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque", users: path}, &out)
+	srv, err := newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "opaque", users: path}, newMemoryStore(), &out)
 	require.NoError(t, err)
 	assert.Contains(t, out.String(), "loaded 2 users from "+path)
 	assert.NotContains(t, out.String(), "builder of things")
@@ -543,10 +543,10 @@ func TestBadUsersFileIsAnError(t *testing.T) {
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".json")
 		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
-		_, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque", users: path}, &bytes.Buffer{})
+		_, err := newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "opaque", users: path}, newMemoryStore(), &bytes.Buffer{})
 		assert.Error(t, err, name)
 	}
-	_, err := newServer(options{issuer: "http://127.0.0.1:1", tokens: "opaque", users: filepath.Join(dir, "missing.json")}, &bytes.Buffer{})
+	_, err := newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "opaque", users: filepath.Join(dir, "missing.json")}, newMemoryStore(), &bytes.Buffer{})
 	assert.Error(t, err)
 }
 
