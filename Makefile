@@ -3,13 +3,15 @@
 
 GO      ?= go
 # Every module of the repository, each with its own go.mod.
-MODULES := . examples storage/postgres storage/sqlite
+# bench has a go.work of its own, so that fosite's dependencies never
+# change the versions the library is built and tested with.
+MODULES := . examples storage/postgres storage/sqlite bench
 # The modules whose tests need a PostgreSQL server: `make test` runs them
 # under scripts/with-postgres.sh, which starts a throwaway one (and stops it
 # even when the tests fail) and hands it over in GRANTOR_TEST_POSTGRES.
 POSTGRES_MODULES := storage/postgres
 
-.PHONY: test vet lint fmt tidy
+.PHONY: test vet lint fmt tidy bench
 
 test: vet
 	@set -e; for m in $(MODULES); do \
@@ -39,3 +41,9 @@ fmt:
 
 tidy:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
+
+# bench prints the comparison table of the bench module (Grantor, a bare
+# net/http baseline, fosite with a fast hasher and with its default
+# bcrypt), medians of interleaved rounds.
+bench:
+	cd bench && $(GO) run ./cmd/benchtable
