@@ -87,7 +87,7 @@ func TestClientCredentialsOpaque(t *testing.T) {
 			}
 
 			for _, tc := range []struct{ name, id, secret string }{
-				{"wrong secret", s.ClientID, s.ClientSecret[:len(s.ClientSecret)-1] + "A"},
+				{"wrong secret", s.ClientID, otherLastChar(s.ClientSecret)},
 				{"unknown client", "someone-else", s.ClientSecret},
 			} {
 				rec := serve(s.Handler, tc.id, tc.secret)
@@ -139,4 +139,14 @@ func TestCompare(t *testing.T) {
 	if testing.Verbose() {
 		_, _ = os.Stdout.WriteString(sb.String())
 	}
+}
+
+// otherLastChar returns secret with its last character changed: always a
+// different secret, whatever that character was.
+func otherLastChar(secret string) string {
+	last := byte('A')
+	if secret[len(secret)-1] == 'A' {
+		last = 'B'
+	}
+	return secret[:len(secret)-1] + string(last)
 }
