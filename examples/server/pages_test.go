@@ -282,7 +282,7 @@ func TestS140_ForgedPostsAreRefused(t *testing.T) {
 	}
 	attacks := map[string]attack{
 		"csrf token missing":                  {csrf: func(string, string) string { return "" }},
-		"csrf token wrong":                    {csrf: func(v, _ string) string { return v[:len(v)-2] + "AA" }},
+		"csrf token wrong":                    {csrf: func(v, _ string) string { return v[:len(v)-1] + differentChar(v[len(v)-1]) }},
 		"csrf token not base64":               {csrf: func(string, string) string { return "%%%" }},
 		"csrf token of another session":       {csrf: func(_, o string) string { return o }},
 		"foreign Origin":                      {headers: []string{"Origin", "https://evil.example", "Sec-Fetch-Site", ""}},
@@ -620,4 +620,12 @@ func TestOAuth2ClientCodeFlowWithPKCEAndRefresh(t *testing.T) {
 	fresh.Expiry = time.Now().Add(-time.Minute)
 	_, err = cf.cfg.TokenSource(ctx, fresh).Token()
 	assert.Error(t, err, "the refresh token died with the grant")
+}
+
+// differentChar returns a one-character string other than c.
+func differentChar(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
 }
