@@ -34,8 +34,7 @@ func (p *Provider) servePAR(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-cache, no-store")
-	writeJSONNoStoreSet(w, http.StatusCreated, resp)
+	writeJSON(w, http.StatusCreated, "no-cache, no-store", resp)
 }
 
 func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parResponse, error) {

@@ -29,7 +29,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, "no-store", resp)
 }
 
 // tokenResponse is the successful response of RFC 6749 §5.1.
@@ -82,8 +82,8 @@ func (p *Provider) handleTokenRequest(w http.ResponseWriter, r *http.Request) (*
 // one atomic write, and builds the response (RFC 6749 §5.1).
 func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue) (*tokenResponse, error) {
 	now, client := req.Now, req.Client
-	grantID, newGrant := is.GrantID, is.GrantID == ""
-	if newGrant {
+	grantID := is.GrantID
+	if grantID == "" { // a new grant
 		var err error
 		if grantID, err = p.newID(); err != nil {
 			return nil, NewError(ErrServerError, "randomness unavailable").WithCause(err)
@@ -235,17 +235,13 @@ func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error)
 	WriteError(w, oe)
 }
 
-// writeJSON writes v as a JSON response that no cache may keep (RFC 6749
-// §5.1).
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSONNoStoreSet(w, status, v)
-}
-
-// writeJSONNoStoreSet writes v as JSON; the caller has set Cache-Control.
-func writeJSONNoStoreSet(w http.ResponseWriter, status int, v any) {
+// writeJSON writes v as a JSON response with the given Cache-Control:
+// "no-store" for anything that carries a credential (RFC 6749 §5.1),
+// "no-cache, no-store" for PAR (RFC 9126 §2.2).
+func writeJSON(w http.ResponseWriter, status int, cacheControl string, v any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", cacheControl)
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
