@@ -1,21 +1,35 @@
-// Package bench measures Grantor's token endpoint side by side with
+// Package bench measures Grantor's endpoints side by side with
 // github.com/ory/fosite and with a bare net/http baseline that does only
 // the minimum work of each scenario, so that every figure Grantor claims is
 // a ratio measured in one run, never a number from elsewhere.
 //
-// A scenario is a list of [Contender]s, each of which builds a fresh
-// [Server]: an http.Handler serving POST /token with one registered client
-// whose secret is stored hashed. [ServeTokens] turns a contender into a
-// testing benchmark; [Compare] runs the benchmarks of a scenario
-// interleaved and repeated, takes medians, and [WriteTable] prints them as
-// a markdown table with ratios. The command cmd/benchtable does both:
+// A [Scenario] (see [Scenarios]) is one operation: client credentials with
+// an opaque or a JWT access token (ES256, EdDSA, RS256), introspection of
+// an opaque token, refresh token rotation, and authorization code
+// exchange with PKCE. Its [Contender]s each build a fresh [Server]: an
+// http.Handler, one registered client whose secret is stored hashed, and
+// the scenario's requests, whatever they need (a refresh token, a code
+// approved through the library's API) created outside any measurement.
+//
+// Three measures:
+//   - [ServeRequests] is the go test benchmark of a contender through its
+//     handler (ns/op, B/op, allocs/op); [Compare] runs those of a scenario
+//     interleaved and repeated and takes medians; [WriteTable] prints them
+//     with ratios.
+//   - [CompareLoad] runs each contender in a server process of its own
+//     ([ServeProcess]) and loads it over keep-alive HTTP/1.1 connections
+//     ([Load]): requests per second, p50 and p99 latency, and the server's
+//     CPU time per 1,000 requests, read from the operating system;
+//     [WriteLoadTable] prints them.
+//   - [HeapPerToken] is the live heap a server keeps per issued token.
+//
+// [Targets] checks the figures of one run against the targets of the
+// comparison. The command cmd/benchtable runs everything and prints the
+// tables (make bench runs it):
 //
 //	cd bench && go run ./cmd/benchtable
 //
-// and the same benchmarks run one by one under go test:
+// and the benchmarks also run one by one under go test:
 //
-//	cd bench && go test -run '^$' -bench ClientCredentialsOpaque
-//
-// Only the scenario "client credentials with opaque tokens"
-// ([ClientCredentialsOpaque]) exists so far.
+//	cd bench && go test -run '^$' -bench 'Scenario/cc-opaque'
 package bench

@@ -2,29 +2,52 @@ package bench
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/memory"
+	"github.com/grantor-dev/grantor/token"
 )
 
-// NewGrantor returns Grantor configured as examples/server is with opaque
-// tokens: the memory store, the authorization code, client credentials and
-// refresh token grants, and a client whose secret comes from
-// oauth2.GenerateClientSecret (stored as a salted HMAC-SHA-256). The
-// Provider's whole handler is served, not only its token endpoint.
-func NewGrantor() (*Server, error) {
+// grantor is one Grantor Provider configured as examples/server is: the
+// memory store, the authorization code, client credentials and refresh
+// token grants, introspection, revocation and PAR, and the bench client,
+// whose secret comes from oauth2.GenerateClientSecret (stored as a salted
+// HMAC-SHA-256). The Provider's whole handler is served, not only the
+// endpoint of a scenario.
+type grantor struct {
+	p       *oauth2.Provider
+	handler http.Handler // p.Handler()
+	secret  string
+	// cookie is the browser-binding cookie of the one "browser" that
+	// runs every authorization request.
+	cookie *http.Cookie
+}
+
+// newGrantor builds the Provider; accessTokens nil means opaque tokens.
+func newGrantor(accessTokens token.AccessTokenStrategy) (*grantor, error) {
 	st := memory.New()
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
 	p, err := oauth2.NewProvider(oauth2.Config{
-		Issuer:          "https://as.example",
+		Issuer:          BenchIssuer,
 		Clients:         st,
 		Tokens:          st,
 		TokenKeys:       [][]byte{key},
+		AccessTokens:    accessTokens,
 		ScopesSupported: []string{"read", "write"},
 		Grants: []oauth2.GrantFactory{
 			grant.AuthorizationCode(st, grant.AuthorizationCodeOptions{}),
@@ -43,13 +66,197 @@ func NewGrantor() (*Server, error) {
 		return nil, err
 	}
 	if err := st.PutClient(&storage.Client{
-		ID:            benchClientID,
-		SecretHash:    hash,
-		GrantTypes:    []string{grant.GrantTypeClientCredentials, grant.GrantTypeRefreshToken},
+		ID:         benchClientID,
+		SecretHash: hash,
+		GrantTypes: []string{
+			grant.GrantTypeAuthorizationCode, grant.GrantTypeClientCredentials, grant.GrantTypeRefreshToken,
+		},
+		RedirectURIs:  []string{BenchRedirectURI},
 		Scopes:        []string{"read", "write"},
 		DefaultScopes: []string{"read"},
 	}); err != nil {
 		return nil, err
 	}
-	return &Server{Handler: p.Handler(), ClientID: benchClientID, ClientSecret: secret}, nil
+	return &grantor{p: p, handler: p.Handler(), secret: secret}, nil
+}
+
+// server returns the Server of a scenario whose requests requests makes.
+func (g *grantor) server(requests func(n int) ([]Request, error)) *Server {
+	return &Server{Handler: g.handler, ClientID: benchClientID, ClientSecret: g.secret, Requests: requests}
+}
+
+// repeat returns a Requests function that repeats r.
+func repeat(r Request) func(n int) ([]Request, error) {
+	return func(n int) ([]Request, error) { return Repeat(r, n), nil }
+}
+
+// NewGrantorClientCredentials returns Grantor for the client credentials
+// scenario with opaque access tokens.
+func NewGrantorClientCredentials() (*Server, error) {
+	g, err := newGrantor(nil)
+	if err != nil {
+		return nil, err
+	}
+	return g.server(repeat(ClientCredentialsRequest(benchClientID, g.secret))), nil
+}
+
+// NewGrantorClientCredentialsJWT returns Grantor for the client
+// credentials scenario with RFC 9068 JWT access tokens signed with alg, as
+// examples/server -tokens jwt is configured (there with ES256).
+func NewGrantorClientCredentialsJWT(alg Alg) (*Server, error) {
+	key, err := token.GenerateSigningKey(jwa.SignatureAlgorithm(alg))
+	if err != nil {
+		return nil, err
+	}
+	keys, err := token.NewKeySet(key)
+	if err != nil {
+		return nil, err
+	}
+	jwt, err := token.NewJWT(token.JWTConfig{Keys: keys, Issuer: BenchIssuer})
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGrantor(jwt)
+	if err != nil {
+		return nil, err
+	}
+	return g.server(repeat(ClientCredentialsRequest(benchClientID, g.secret))), nil
+}
+
+// NewGrantorIntrospection returns Grantor for the introspection scenario:
+// the client introspects one of its own opaque access tokens.
+func NewGrantorIntrospection() (*Server, error) {
+	g, err := newGrantor(nil)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := g.tokens(ClientCredentialsRequest(benchClientID, g.secret))
+	if err != nil {
+		return nil, err
+	}
+	return g.server(repeat(IntrospectionRequest(benchClientID, g.secret, tok.AccessToken))), nil
+}
+
+// NewGrantorRefresh returns Grantor for the refresh rotation scenario:
+// each request uses a refresh token of its own, from an authorization code
+// flow run through the Provider's API.
+func NewGrantorRefresh() (*Server, error) {
+	g, err := newGrantor(nil)
+	if err != nil {
+		return nil, err
+	}
+	return g.server(func(n int) ([]Request, error) {
+		reqs := make([]Request, n)
+		for i := range reqs {
+			code, verifier, err := g.authorize()
+			if err != nil {
+				return nil, err
+			}
+			tok, err := g.tokens(CodeExchangeRequest(benchClientID, g.secret, code, verifier))
+			if err != nil {
+				return nil, err
+			}
+			if tok.RefreshToken == "" {
+				return nil, errors.New("grantor: no refresh token from the code exchange")
+			}
+			reqs[i] = RefreshRequest(benchClientID, g.secret, tok.RefreshToken)
+		}
+		return reqs, nil
+	}), nil
+}
+
+// NewGrantorCodeExchange returns Grantor for the code exchange scenario:
+// each request redeems a code of its own, approved through the Provider's
+// API.
+func NewGrantorCodeExchange() (*Server, error) {
+	g, err := newGrantor(nil)
+	if err != nil {
+		return nil, err
+	}
+	return g.server(func(n int) ([]Request, error) {
+		reqs := make([]Request, n)
+		for i := range reqs {
+			code, verifier, err := g.authorize()
+			if err != nil {
+				return nil, err
+			}
+			reqs[i] = CodeExchangeRequest(benchClientID, g.secret, code, verifier)
+		}
+		return reqs, nil
+	}), nil
+}
+
+// authorize runs an authorization request for the scope read through the
+// Provider's authorization endpoint, then approves it for BenchSubject
+// with Provider.Approve, as an application's consent page does, and
+// returns the code and its PKCE verifier.
+func (g *grantor) authorize() (code, verifier string, err error) {
+	verifier, err = randomSecret()
+	if err != nil {
+		return "", "", err
+	}
+	challenge := sha256.Sum256([]byte(verifier))
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {benchClientID},
+		"redirect_uri":          {BenchRedirectURI},
+		"scope":                 {"read"},
+		"state":                 {"bench-state"},
+		"code_challenge":        {base64.RawURLEncoding.EncodeToString(challenge[:])},
+		"code_challenge_method": {"S256"},
+	}
+	r := httptest.NewRequest(http.MethodGet, BenchIssuer+"/authorize?"+q.Encode(), nil)
+	if g.cookie != nil {
+		r.AddCookie(g.cookie)
+	}
+	w := httptest.NewRecorder()
+	g.handler.ServeHTTP(w, r)
+	res := w.Result()
+	if res.StatusCode != http.StatusSeeOther {
+		return "", "", fmt.Errorf("grantor: authorize: status %d: %s", res.StatusCode, w.Body)
+	}
+	if cs := res.Cookies(); len(cs) > 0 {
+		g.cookie = cs[0]
+	}
+	login, err := res.Location()
+	if err != nil {
+		return "", "", err
+	}
+	id := login.Query().Get("interaction")
+
+	r = httptest.NewRequest(http.MethodPost, BenchIssuer+"/login", nil)
+	r.AddCookie(g.cookie)
+	w = httptest.NewRecorder()
+	if err := g.p.Approve(w, r, id, oauth2.Approval{Subject: BenchSubject}); err != nil {
+		return "", "", err
+	}
+	back, err := w.Result().Location()
+	if err != nil {
+		return "", "", err
+	}
+	code = back.Query().Get("code")
+	if code == "" {
+		return "", "", fmt.Errorf("grantor: approve: no code in %s", back)
+	}
+	return code, verifier, nil
+}
+
+// tokenAnswer is the part of a token response the setup needs.
+type tokenAnswer struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// tokens sends a token request through the Provider's handler and
+// returns the tokens of its answer.
+func (g *grantor) tokens(r Request) (*tokenAnswer, error) {
+	w := Serve(g.handler, r)
+	if w.Code != http.StatusOK {
+		return nil, fmt.Errorf("grantor: token request: status %d: %s", w.Code, w.Body.Bytes())
+	}
+	var t tokenAnswer
+	if err := json.Unmarshal(w.Body.Bytes(), &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
 }

@@ -5,35 +5,22 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// clientCredentialsBody is the form of every client credentials request.
-var clientCredentialsBody = url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}.Encode()
-
-// NewClientCredentialsRequest returns the token request every contender
-// gets: POST /token, form-encoded, with client_secret_basic credentials.
-func NewClientCredentialsRequest(clientID, secret string) *http.Request {
-	req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(clientCredentialsBody))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
-	return req
-}
-
-// ServeTokens returns the benchmark of c: each run builds a fresh server,
-// outside the timer, then sends it b.N client credentials requests through
-// httptest, each built and recorded anew, and fails unless each is
-// answered 200. The harness's own cost (NewHarness) is part of every
-// figure.
+// ServeRequests returns the benchmark of c: each run builds a fresh
+// server and asks it for b.N requests (Server.Requests), both outside the
+// timer, then sends them one by one to its handler and fails unless each
+// is answered 200. Each request is built as the net/http server would
+// build it (Request.HTTPRequest) and answered into one reused Recorder;
+// that harness is part of every figure, and NewHarness measures it alone.
 //
 // A contender with MaxN skips runs with a larger b.N: with the default
 // -benchtime of 1s, fosite's bcrypt runs a handful of iterations.
-func ServeTokens(c Contender) func(*testing.B) {
+func ServeRequests(c Contender) func(*testing.B) {
 	return func(b *testing.B) {
 		if c.MaxN > 0 && b.N > c.MaxN {
 			b.Skipf("%s takes long per request: b.N=%d > %d; use a -benchtime of 1s or -benchtime=%dx", c.Name, b.N, c.MaxN, c.MaxN)
@@ -42,28 +29,36 @@ func ServeTokens(c Contender) func(*testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		reqs, err := s.Requests(b.N)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := NewRecorder()
 		b.ReportAllocs()
 		b.ResetTimer()
-		for range b.N {
-			req := NewClientCredentialsRequest(s.ClientID, s.ClientSecret)
-			rec := httptest.NewRecorder()
-			s.Handler.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				b.Fatalf("%s: status %d: %s", c.Name, rec.Code, rec.Body)
+		for i := range b.N {
+			w.Reset()
+			s.Handler.ServeHTTP(w, reqs[i].HTTPRequest())
+			if w.Code != http.StatusOK {
+				b.Fatalf("%s: status %d: %s", c.Name, w.Code, w.Body.Bytes())
 			}
 		}
 	}
 }
 
 // NewHarness returns a contender whose handler only writes a fixed token
-// response: what ServeTokens costs by itself, included in every figure.
+// response to any request: what ServeRequests costs by itself, included
+// in every figure; and, served over HTTP, the floor of the load measure,
+// the cost of net/http's server itself.
 func NewHarness() Contender {
-	return Contender{Name: "harness", New: func() (*Server, error) {
+	return Contender{Name: NameHarness, New: func() (*Server, error) {
 		h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, `{"access_token":"x","token_type":"Bearer"}`)
 		})
-		return &Server{Handler: h, ClientID: benchClientID, ClientSecret: "x"}, nil
+		req := ClientCredentialsRequest(benchClientID, "x")
+		return &Server{Handler: h, ClientID: benchClientID, ClientSecret: "x",
+			Requests: func(n int) ([]Request, error) { return Repeat(req, n), nil }}, nil
 	}}
 }
 
@@ -92,7 +87,7 @@ type CompareOptions struct {
 	Progress io.Writer
 }
 
-// Compare runs the benchmark (ServeTokens) of each contender opts.Rounds
+// Compare runs the benchmark (ServeRequests) of each contender opts.Rounds
 // times with testing.Benchmark, interleaved: each round runs every
 // contender once, and the order rotates from round to round, so that drift
 // of the machine (heat, frequency, neighbours) falls on all of them alike.
@@ -124,7 +119,7 @@ func Compare(cs []Contender, opts CompareOptions) ([]Result, error) {
 			if err := bt.Value.Set(benchTime); err != nil {
 				return nil, fmt.Errorf("benchtime %q: %w", benchTime, err)
 			}
-			r := testing.Benchmark(ServeTokens(c))
+			r := testing.Benchmark(ServeRequests(c))
 			if r.N == 0 {
 				return nil, fmt.Errorf("%s: benchmark failed or was skipped", c.Name)
 			}
@@ -178,7 +173,7 @@ func median[T int64 | float64](xs []T) T {
 // baseline. A ratio column is left out when its contender is missing; a
 // ratio above 1 means costlier.
 //
-// When harness is not nil, its ns/op (the cost of ServeTokens itself,
+// When harness is not nil, its ns/op (the cost of ServeRequests itself,
 // included in every figure) is also taken off both sides of each ns/op
 // ratio, in a "net" column: the shared cost of the harness pulls every
 // ratio towards 1.

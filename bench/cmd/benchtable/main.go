@@ -1,62 +1,258 @@
-// Command benchtable measures the token endpoints of Grantor, fosite and a
-// bare net/http baseline in one process and prints a markdown table of
-// medians with ratios to the baseline and to fosite with a fast hasher:
+// Command benchtable compares the token endpoints of Grantor, fosite and a
+// bare net/http baseline, scenario by scenario, and prints markdown tables
+// of medians with ratios, then the targets of the comparison:
 //
+//	make bench                                  # the same as:
 //	cd bench && go run ./cmd/benchtable
-//	go run ./cmd/benchtable -rounds 9 -benchtime 2s
+//	go run ./cmd/benchtable -scenarios cc-opaque,introspect -measure handler
 //
-// Each contender's benchmark (bench.ServeTokens, the same one go test runs)
-// is repeated -rounds times, interleaved, the order rotated each round.
-// fosite with bcrypt runs -slow-n requests per round. Progress goes to
-// stderr, the table to stdout.
+// Three measures, each interleaved and repeated so that drift of the
+// machine falls on every contender alike:
+//
+//   - handler: the go test benchmark of each contender (bench.ServeRequests),
+//     -rounds runs of -benchtime each;
+//   - load: HTTP/1.1 over keep-alive loopback connections to each contender
+//     in a server process of its own (this program, run with -serve), at
+//     -conns connections, -load-rounds times, with the server's CPU time per
+//     1,000 requests read from the operating system;
+//   - memory: the live heap per issued access token over -memory-n client
+//     credentials requests.
+//
+// Progress goes to stderr, the tables to stdout.
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grantor-dev/grantor/bench"
 )
 
+type options struct {
+	scenarios  []string
+	measures   []string
+	rounds     int
+	benchTime  string
+	slowN      int
+	loadRounds int
+	conns      []int
+	budget     time.Duration
+	maxLoad    int
+	memoryN    int
+	quiet      bool
+}
+
 func main() {
-	rounds := flag.Int("rounds", 5, "runs of each contender, interleaved")
-	benchTime := flag.String("benchtime", "1s", "duration of each run, or Nx for N requests")
-	slowN := flag.Int("slow-n", 5, "requests per run for fosite with bcrypt")
-	quiet := flag.Bool("q", false, "do not print progress on stderr")
+	var o options
+	var scenarios, measures, conns string
+	serve := flag.String("serve", "", "run as the server process of `scenario/contender` for the load measure")
+	flag.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios to run (default all: "+strings.Join(scenarioNames(), ",")+")")
+	flag.StringVar(&measures, "measure", "handler,load,memory", "comma-separated measures: handler, load, memory")
+	flag.IntVar(&o.rounds, "rounds", 5, "handler measure: runs of each contender, interleaved")
+	flag.StringVar(&o.benchTime, "benchtime", "1s", "handler measure: duration of each run, or Nx for N requests")
+	flag.IntVar(&o.slowN, "slow-n", 5, "requests per run (and per load point, at least one per connection) for fosite with bcrypt")
+	flag.IntVar(&o.loadRounds, "load-rounds", 3, "load measure: measures of each point, interleaved")
+	flag.StringVar(&conns, "conns", "1,16,64", "load measure: comma-separated numbers of connections")
+	flag.DurationVar(&o.budget, "load-budget", 400*time.Millisecond, "load measure: about how long each point keeps a server busy")
+	flag.IntVar(&o.maxLoad, "load-max", 20000, "load measure: most requests in a point")
+	flag.IntVar(&o.memoryN, "memory-n", 200000, "memory measure: access tokens issued")
+	flag.BoolVar(&o.quiet, "q", false, "do not print progress on stderr")
 	flag.Parse()
-	if err := run(*rounds, *benchTime, *slowN, *quiet); err != nil {
+
+	var err error
+	if *serve != "" {
+		err = serveProcess(*serve)
+	} else {
+		o.scenarios = split(scenarios)
+		o.measures = split(measures)
+		if o.conns, err = parseInts(conns); err == nil {
+			err = run(o)
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rounds int, benchTime string, slowN int, quiet bool) error {
-	opts := bench.CompareOptions{Rounds: rounds, BenchTime: benchTime, SlowN: slowN}
-	if !quiet {
-		opts.Progress = os.Stderr
+func run(o options) error {
+	var progress io.Writer = os.Stderr
+	if o.quiet {
+		progress = nil
 	}
-	// The harness runs with the contenders, so that its figure comes
-	// from the same conditions.
-	contenders := append(bench.ClientCredentialsOpaque(), bench.NewHarness())
-	results, err := bench.Compare(contenders, opts)
+	for _, m := range o.measures {
+		if m != "handler" && m != "load" && m != "memory" {
+			return fmt.Errorf("unknown measure %q", m)
+		}
+	}
+	var scs []bench.Scenario
+	for _, sc := range bench.Scenarios() {
+		if len(o.scenarios) == 0 || slices.Contains(o.scenarios, sc.Name) {
+			scs = append(scs, sc)
+		}
+	}
+	if len(scs) == 0 {
+		return fmt.Errorf("no scenario among %v; there are %v", o.scenarios, scenarioNames())
+	}
+	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	harness := results[len(results)-1]
-	results = results[:len(results)-1]
+	rep := bench.Report{Handler: map[string][]bench.Result{}, Load: map[string][]bench.LoadResult{}, Heap: map[string]float64{}}
+	fmt.Printf("## Grantor, fosite and a bare net/http baseline\n\n")
+	fmt.Printf("%s, %s/%s, %d CPUs, GOMAXPROCS=%d.\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Printf("Command: %s\n", strings.Join(append([]string{"cd bench && go run ./cmd/benchtable"}, os.Args[1:]...), " "))
 
-	fmt.Printf("### Client credentials, opaque tokens (token handler through httptest)\n\n")
-	if err := bench.WriteTable(os.Stdout, results, bench.NameBaseline, bench.NameFositeFast, &harness); err != nil {
+	if slices.Contains(o.measures, "handler") {
+		// The harness runs with the contenders, so that its figure comes
+		// from the same conditions.
+		opts := bench.CompareOptions{Rounds: o.rounds, BenchTime: o.benchTime, SlowN: o.slowN, Progress: progress}
+		harness, err := bench.Compare([]bench.Contender{bench.NewHarness()}, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\n### Handler benchmarks\n\n")
+		fmt.Printf("Medians of %d interleaved runs of %s each (fosite-bcrypt: %d requests per run) of the go test benchmark\n", o.rounds, o.benchTime, o.slowN)
+		fmt.Printf("through each handler (bench.ServeRequests). Every figure includes the harness, which alone costs %s ns/op,\n", bench.FormatNs(harness[0].NsPerOp))
+		fmt.Printf("%d B/op and %d allocs/op; the \"net\" ratios take it off both sides.\n", harness[0].BytesPerOp, harness[0].AllocsPerOp)
+		for _, sc := range scs {
+			results, err := bench.Compare(sc.Contenders, opts)
+			if err != nil {
+				return fmt.Errorf("%s: %w", sc.Name, err)
+			}
+			rep.Handler[sc.Name] = results
+			fmt.Printf("\n#### %s (%s)\n\n", sc.Title, sc.Name)
+			if err := bench.WriteTable(os.Stdout, results, bench.NameBaseline, bench.NameFositeFast, &harness[0]); err != nil {
+				return err
+			}
+		}
+	}
+
+	if slices.Contains(o.measures, "load") {
+		fmt.Printf("\n### HTTP load\n\n")
+		fmt.Printf("Each server in a process of its own on loopback, HTTP/1.1 keep-alive connections each sending its next request\n")
+		fmt.Printf("when the last answer is read. Medians of %d interleaved measures of each point; each point is about %v\n", o.loadRounds, o.budget)
+		fmt.Printf("of the server's time (at most %d requests; fosite-bcrypt: %d, at least one per connection).\n", o.maxLoad, o.slowN)
+		fmt.Printf("CPU is the server process's user and system time; ± is half its range over the measures.\n")
+		fmt.Printf("The load generator shares the machine's %d CPUs with the server.\n", runtime.NumCPU())
+		fmt.Printf("The harness row is net/http's own cost: a server that answers every request with a fixed body.\n")
+		for _, sc := range scs {
+			sc.Contenders = append(slices.Clone(sc.Contenders), bench.NewHarness())
+			results, err := bench.CompareLoad(sc, bench.LoadOptions{
+				Command: func(scenario, contender string) (string, []string) {
+					return exe, []string{"-serve", scenario + "/" + contender}
+				},
+				Rounds: o.loadRounds, Conns: o.conns, Budget: o.budget,
+				MinRequests: 200, MaxRequests: o.maxLoad, SlowRequests: o.slowN, Progress: progress,
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", sc.Name, err)
+			}
+			rep.Load[sc.Name] = results
+			fmt.Printf("\n#### %s (%s)\n\n", sc.Title, sc.Name)
+			if err := bench.WriteLoadTable(os.Stdout, results, bench.NameBaseline, bench.NameFositeFast); err != nil {
+				return err
+			}
+		}
+	}
+
+	if slices.Contains(o.measures, "memory") {
+		sc, _ := bench.FindScenario("cc-opaque")
+		fmt.Printf("\n### Heap per issued opaque access token\n\n")
+		fmt.Printf("Live heap after %d client credentials requests less before, over %d, each read after a full GC.\n\n", o.memoryN, o.memoryN)
+		fmt.Printf("| handler | bytes per token |\n|---|--:|\n")
+		for _, c := range sc.Contenders {
+			if c.MaxN > 0 {
+				continue // the same store as fosite-fast, at bcrypt's pace
+			}
+			b, err := bench.HeapPerToken(c, o.memoryN)
+			if err != nil {
+				return err
+			}
+			rep.Heap[c.Name] = b
+			if progress != nil {
+				fmt.Fprintf(progress, "memory %-14s %.1f B per token\n", c.Name, b)
+			}
+			fmt.Printf("| %s | %.1f |\n", c.Name, b)
+		}
+	}
+
+	fmt.Printf("\n### Targets\n\n")
+	return bench.WriteTargets(os.Stdout, bench.Targets(rep))
+}
+
+// serveProcess is the server process of the load measure: it serves the
+// contender named by "scenario/contender" on a loopback port, prints
+// "listening ADDR", and exits when its standard input closes.
+func serveProcess(name string) error {
+	scName, cName, _ := strings.Cut(name, "/")
+	sc, ok := bench.FindScenario(scName)
+	if !ok {
+		return fmt.Errorf("no scenario %q", scName)
+	}
+	c, ok := sc.FindContender(cName)
+	if cName == bench.NameHarness {
+		c, ok = bench.NewHarness(), true
+	}
+	if !ok {
+		return fmt.Errorf("no contender %q in %s", cName, scName)
+	}
+	s, err := c.New()
+	if err != nil {
 		return err
 	}
-	fmt.Printf("\nMedians of %d interleaved runs of %s each (fosite-bcrypt: %d requests per run); %s, %s/%s, GOMAXPROCS=%d.\n",
-		rounds, benchTime, slowN, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-	fmt.Printf("Every figure includes the harness (httptest request and recorder): %s ns/op, %d B/op, %d allocs/op;\n",
-		bench.FormatNs(harness.NsPerOp), harness.BytesPerOp, harness.AllocsPerOp)
-	fmt.Printf("the \"net\" ratios take it off both sides.\n")
-	fmt.Printf("Command: %s\n", strings.Join(append([]string{"cd bench && go run ./cmd/benchtable"}, os.Args[1:]...), " "))
-	return nil
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	fmt.Printf("listening %s\n", ln.Addr())
+	return bench.ServeProcess(ctx, s, ln)
+}
+
+func scenarioNames() []string {
+	var names []string
+	for _, sc := range bench.Scenarios() {
+		names = append(names, sc.Name)
+	}
+	return names
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range split(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, errors.New("-conns must be positive integers, comma-separated")
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("-conns is empty")
+	}
+	return out, nil
 }

@@ -1,0 +1,178 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Report is everything one run of the comparison measured: handler
+// benchmarks and HTTP load by scenario name, and heap per token by
+// contender name. A measure that was not run is missing.
+type Report struct {
+	Handler map[string][]Result
+	Load    map[string][]LoadResult
+	Heap    map[string]float64
+}
+
+// Target is one target of the comparison, checked against a Report.
+type Target struct {
+	// Text says what is asked.
+	Text string
+	// Measured says what was measured, as ratios or figures.
+	Measured string
+	// Met is whether the target holds; Checked is false when a figure
+	// it needs was not measured.
+	Met, Checked bool
+}
+
+// The targets of issue 6, as bounds on ratios measured in one run.
+const (
+	maxCCOverBaseline         = 1.4
+	minFositeFastOverCC       = 3.0
+	minFositeFastOverCCCPU    = 1.8
+	minFositeBCryptOverCC     = 1000
+	maxJWTOverBaseline        = 1.15
+	maxIntrospectOverBaseline = 1.5
+	maxCCAllocsOverBaseline   = 1.5
+	maxHeapPerToken           = 400
+)
+
+// Targets checks the targets of the comparison against rep. A ratio on
+// HTTP load holds only when it holds at every number of connections; the
+// worst is shown.
+func Targets(rep Report) []Target {
+	handler := func(sc, name string) *Result {
+		for i, r := range rep.Handler[sc] {
+			if r.Name == name {
+				return &rep.Handler[sc][i]
+			}
+		}
+		return nil
+	}
+	// handlerRatio is x's ns/op (or allocs/op) over y's in scenario sc.
+	handlerRatio := func(sc, x, y string, allocs bool) (float64, bool) {
+		a, b := handler(sc, x), handler(sc, y)
+		if a == nil || b == nil || b.NsPerOp == 0 {
+			return 0, false
+		}
+		if allocs {
+			return float64(a.AllocsPerOp) / float64(b.AllocsPerOp), b.AllocsPerOp > 0
+		}
+		return a.NsPerOp / b.NsPerOp, true
+	}
+	// cpuRatios are x's CPU per 1000 requests over y's at each number of
+	// connections, the smallest and the largest, and the same ratios
+	// with the CPU of the harness (net/http's own cost, shared by both)
+	// taken off both sides, when it was measured.
+	cpuRatios := func(sc, x, y string) (lo, hi, netLo, netHi float64, ok bool) {
+		cpu := func(name string, conns int) (float64, bool) {
+			for _, r := range rep.Load[sc] {
+				if r.Name == name && r.Conns == conns && r.CPUPer1000 > 0 {
+					return float64(r.CPUPer1000), true
+				}
+			}
+			return 0, false
+		}
+		lo, netLo = -1, -1
+		for _, r := range rep.Load[sc] {
+			if r.Name != x {
+				continue
+			}
+			a, okA := cpu(x, r.Conns)
+			b, okB := cpu(y, r.Conns)
+			if !okA || !okB {
+				continue
+			}
+			ok = true
+			q := a / b
+			if lo < 0 || q < lo {
+				lo = q
+			}
+			hi = max(hi, q)
+			if h, okH := cpu(NameHarness, r.Conns); okH && b > h {
+				q := (a - h) / (b - h)
+				if netLo < 0 || q < netLo {
+					netLo = q
+				}
+				netHi = max(netHi, q)
+			}
+		}
+		return lo, hi, netLo, netHi, ok
+	}
+	// withNet adds a ratio net of net/http's cost to a measured ratio.
+	withNet := func(t *Target, net float64) {
+		if net > 0 {
+			t.Measured += " (" + ratio(net, 1) + " net of net/http)"
+		}
+	}
+	var ts []Target
+	atMost := func(text string, q float64, ok bool, bound float64) {
+		ts = append(ts, Target{Text: text, Measured: fmt.Sprintf("%.2fx", q), Met: ok && q <= bound, Checked: ok})
+	}
+	atLeast := func(text string, q float64, ok bool, bound float64) {
+		ts = append(ts, Target{Text: text, Measured: ratio(q, 1), Met: ok && q >= bound, Checked: ok})
+	}
+
+	q, ok := handlerRatio("cc-opaque", NameGrantor, NameBaseline, false)
+	atMost("client credentials, opaque: Grantor ÷ baseline, handler ns/op ≤ 1.4", q, ok, maxCCOverBaseline)
+	_, hi, _, netHi, ok := cpuRatios("cc-opaque", NameGrantor, NameBaseline)
+	atMost("client credentials, opaque: Grantor ÷ baseline, CPU per 1000 HTTP requests ≤ 1.4 (worst)", hi, ok, maxCCOverBaseline)
+	withNet(&ts[len(ts)-1], netHi)
+	q, ok = handlerRatio("cc-opaque", NameFositeFast, NameGrantor, false)
+	atLeast("client credentials, opaque: fosite-fast ÷ Grantor, handler ns/op ≥ 3", q, ok, minFositeFastOverCC)
+	lo, _, netLo, _, ok := cpuRatios("cc-opaque", NameFositeFast, NameGrantor)
+	atLeast("client credentials, opaque: fosite-fast ÷ Grantor, CPU per 1000 HTTP requests ≥ 1.8 (worst)", lo, ok, minFositeFastOverCCCPU)
+	withNet(&ts[len(ts)-1], netLo)
+	q, ok = handlerRatio("cc-opaque", NameFositeBCrypt, NameGrantor, false)
+	atLeast("client credentials, opaque: fosite-bcrypt ÷ Grantor, handler ns/op ≥ 1,000", q, ok, minFositeBCryptOverCC)
+	lo, _, _, _, ok = cpuRatios("cc-opaque", NameFositeBCrypt, NameGrantor)
+	atLeast("client credentials, opaque: fosite-bcrypt ÷ Grantor, CPU per 1000 HTTP requests ≥ 1,000 (worst)", lo, ok, minFositeBCryptOverCC)
+	q, ok = handlerRatio("cc-opaque", NameGrantor, NameBaseline, true)
+	atMost("client credentials, opaque: Grantor ÷ baseline, allocs/op ≤ 1.5", q, ok, maxCCAllocsOverBaseline)
+
+	for _, alg := range []Alg{ES256, EdDSA, RS256} {
+		sc := "cc-jwt-" + strings.ToLower(string(alg))
+		q, ok := handlerRatio(sc, NameGrantor, NameBaseline, false)
+		atMost("client credentials, JWT "+string(alg)+": Grantor ÷ baseline (jwx/v2), handler ns/op ≤ 1.15", q, ok, maxJWTOverBaseline)
+	}
+
+	q, ok = handlerRatio("introspect", NameGrantor, NameBaseline, false)
+	atMost("introspection, opaque: Grantor ÷ baseline, handler ns/op ≤ 1.5", q, ok, maxIntrospectOverBaseline)
+	for _, sc := range []string{"introspect", "refresh", "code"} {
+		q, ok := handlerRatio(sc, NameFositeFast, NameGrantor, false)
+		ts = append(ts, Target{Text: sc + ": Grantor cheaper than fosite-fast, handler ns/op",
+			Measured: "fosite-fast ÷ Grantor " + ratio(q, 1), Met: ok && q > 1, Checked: ok})
+		lo, _, netLo, _, ok := cpuRatios(sc, NameFositeFast, NameGrantor)
+		ts = append(ts, Target{Text: sc + ": Grantor cheaper than fosite-fast, CPU per 1000 HTTP requests (worst)",
+			Measured: "fosite-fast ÷ Grantor " + ratio(lo, 1), Met: ok && lo > 1, Checked: ok})
+		withNet(&ts[len(ts)-1], netLo)
+	}
+
+	heap, ok := rep.Heap[NameGrantor]
+	ts = append(ts, Target{Text: "heap per stored opaque access token, Grantor's memory store ≤ 400 B",
+		Measured: fmt.Sprintf("%.0f B", heap), Met: ok && heap <= maxHeapPerToken, Checked: ok})
+	return ts
+}
+
+// WriteTargets writes the targets as a markdown table.
+func WriteTargets(w io.Writer, ts []Target) error {
+	var sb strings.Builder
+	sb.WriteString("| target | measured | |\n|---|--:|---|\n")
+	for _, t := range ts {
+		verdict := "not measured"
+		switch {
+		case t.Checked && t.Met:
+			verdict = "met"
+		case t.Checked:
+			verdict = "**missed**"
+		}
+		measured := t.Measured
+		if !t.Checked {
+			measured = "–"
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %s |\n", t.Text, measured, verdict)
+	}
+	_, err := io.WriteString(w, sb.String())
+	return err
+}
