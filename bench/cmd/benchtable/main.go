@@ -76,7 +76,7 @@ func main() {
 		o.scenarios = split(scenarios)
 		o.measures = split(measures)
 		if o.conns, err = parseInts(conns); err == nil {
-			err = run(o)
+			err = run(os.Stdout, o)
 		}
 	}
 	if err != nil {
@@ -85,7 +85,7 @@ func main() {
 	}
 }
 
-func run(o options) error {
+func run(out io.Writer, o options) error {
 	var progress io.Writer = os.Stderr
 	if o.quiet {
 		progress = nil
@@ -109,9 +109,9 @@ func run(o options) error {
 		return err
 	}
 	rep := bench.Report{Handler: map[string][]bench.Result{}, Load: map[string][]bench.LoadResult{}, Heap: map[string]float64{}}
-	fmt.Printf("## Grantor, fosite and a bare net/http baseline\n\n")
-	fmt.Printf("%s, %s/%s, %d CPUs, GOMAXPROCS=%d.\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
-	fmt.Printf("Command: %s\n", strings.Join(append([]string{"cd bench && go run ./cmd/benchtable"}, os.Args[1:]...), " "))
+	fmt.Fprintf(out, "## Grantor, fosite and a bare net/http baseline\n\n")
+	fmt.Fprintf(out, "%s, %s/%s, %d CPUs, GOMAXPROCS=%d.\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(out, "Command: %s\n", strings.Join(append([]string{"cd bench && go run ./cmd/benchtable"}, os.Args[1:]...), " "))
 
 	if slices.Contains(o.measures, "handler") {
 		// The harness runs with the contenders, so that its figure comes
@@ -121,31 +121,31 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("\n### Handler benchmarks\n\n")
-		fmt.Printf("Medians of %d interleaved runs of %s each (fosite-bcrypt: %d requests per run) of the go test benchmark\n", o.rounds, o.benchTime, o.slowN)
-		fmt.Printf("through each handler (bench.ServeRequests). Every figure includes the harness, which alone costs %s ns/op,\n", bench.FormatNs(harness[0].NsPerOp))
-		fmt.Printf("%d B/op and %d allocs/op; the \"net\" ratios take it off both sides.\n", harness[0].BytesPerOp, harness[0].AllocsPerOp)
+		fmt.Fprintf(out, "\n### Handler benchmarks\n\n")
+		fmt.Fprintf(out, "Medians of %d interleaved runs of %s each (fosite-bcrypt: %d requests per run) of the go test benchmark\n", o.rounds, o.benchTime, o.slowN)
+		fmt.Fprintf(out, "through each handler (bench.ServeRequests). Every figure includes the harness, which alone costs %s ns/op,\n", bench.FormatNs(harness[0].NsPerOp))
+		fmt.Fprintf(out, "%d B/op and %d allocs/op; the \"net\" ratios take it off both sides.\n", harness[0].BytesPerOp, harness[0].AllocsPerOp)
 		for _, sc := range scs {
 			results, err := bench.Compare(sc.Contenders, opts)
 			if err != nil {
 				return fmt.Errorf("%s: %w", sc.Name, err)
 			}
 			rep.Handler[sc.Name] = results
-			fmt.Printf("\n#### %s (%s)\n\n", sc.Title, sc.Name)
-			if err := bench.WriteTable(os.Stdout, results, bench.NameBaseline, bench.NameFositeFast, &harness[0]); err != nil {
+			fmt.Fprintf(out, "\n#### %s (%s)\n\n", sc.Title, sc.Name)
+			if err := bench.WriteTable(out, results, bench.NameBaseline, bench.NameFositeFast, &harness[0]); err != nil {
 				return err
 			}
 		}
 	}
 
 	if slices.Contains(o.measures, "load") {
-		fmt.Printf("\n### HTTP load\n\n")
-		fmt.Printf("Each server in a process of its own on loopback, HTTP/1.1 keep-alive connections each sending its next request\n")
-		fmt.Printf("when the last answer is read. Medians of %d interleaved measures of each point; each point is about %v\n", o.loadRounds, o.budget)
-		fmt.Printf("of the server's time (at most %d requests; fosite-bcrypt: %d, at least one per connection).\n", o.maxLoad, o.slowN)
-		fmt.Printf("CPU is the server process's user and system time; ± is half its range over the measures.\n")
-		fmt.Printf("The load generator shares the machine's %d CPUs with the server.\n", runtime.NumCPU())
-		fmt.Printf("The harness row is net/http's own cost: a server that answers every request with a fixed body.\n")
+		fmt.Fprintf(out, "\n### HTTP load\n\n")
+		fmt.Fprintf(out, "Each server in a process of its own on loopback, HTTP/1.1 keep-alive connections each sending its next request\n")
+		fmt.Fprintf(out, "when the last answer is read. Medians of %d interleaved measures of each point; each point is about %v\n", o.loadRounds, o.budget)
+		fmt.Fprintf(out, "of the server's time (at most %d requests; fosite-bcrypt: %d, at least one per connection).\n", o.maxLoad, o.slowN)
+		fmt.Fprintf(out, "CPU is the server process's user and system time; ± is half its range over the measures.\n")
+		fmt.Fprintf(out, "The load generator shares the machine's %d CPUs with the server.\n", runtime.NumCPU())
+		fmt.Fprintf(out, "The harness row is net/http's own cost: a server that answers every request with a fixed body.\n")
 		for _, sc := range scs {
 			sc.Contenders = append(slices.Clone(sc.Contenders), bench.NewHarness())
 			results, err := bench.CompareLoad(sc, bench.LoadOptions{
@@ -159,8 +159,8 @@ func run(o options) error {
 				return fmt.Errorf("%s: %w", sc.Name, err)
 			}
 			rep.Load[sc.Name] = results
-			fmt.Printf("\n#### %s (%s)\n\n", sc.Title, sc.Name)
-			if err := bench.WriteLoadTable(os.Stdout, results, bench.NameBaseline, bench.NameFositeFast); err != nil {
+			fmt.Fprintf(out, "\n#### %s (%s)\n\n", sc.Title, sc.Name)
+			if err := bench.WriteLoadTable(out, results, bench.NameBaseline, bench.NameFositeFast); err != nil {
 				return err
 			}
 		}
@@ -168,9 +168,9 @@ func run(o options) error {
 
 	if slices.Contains(o.measures, "memory") {
 		sc, _ := bench.FindScenario("cc-opaque")
-		fmt.Printf("\n### Heap per issued opaque access token\n\n")
-		fmt.Printf("Live heap after %d client credentials requests less before, over %d, each read after a full GC.\n\n", o.memoryN, o.memoryN)
-		fmt.Printf("| handler | bytes per token |\n|---|--:|\n")
+		fmt.Fprintf(out, "\n### Heap per issued opaque access token\n\n")
+		fmt.Fprintf(out, "Live heap after %d client credentials requests less before, over %d, each read after a full GC.\n\n", o.memoryN, o.memoryN)
+		fmt.Fprintf(out, "| handler | bytes per token |\n|---|--:|\n")
 		for _, c := range sc.Contenders {
 			if c.MaxN > 0 {
 				continue // the same store as fosite-fast, at bcrypt's pace
@@ -183,12 +183,12 @@ func run(o options) error {
 			if progress != nil {
 				fmt.Fprintf(progress, "memory %-14s %.1f B per token\n", c.Name, b)
 			}
-			fmt.Printf("| %s | %.1f |\n", c.Name, b)
+			fmt.Fprintf(out, "| %s | %.1f |\n", c.Name, b)
 		}
 	}
 
-	fmt.Printf("\n### Targets\n\n")
-	return bench.WriteTargets(os.Stdout, bench.Targets(rep))
+	fmt.Fprintf(out, "\n### Targets\n\n")
+	return bench.WriteTargets(out, bench.Targets(rep))
 }
 
 // serveProcess is the server process of the load measure: it serves the

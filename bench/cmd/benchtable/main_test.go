@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary be the server process of the load
+// measure, as the command is: run re-executes os.Executable with -serve.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == "-serve" {
+		if err := serveProcess(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestRun runs every measure of one scenario with tiny settings: the
+// tables and the targets come out, every contender in them, server
+// processes included. The figures mean nothing.
+func TestRun(t *testing.T) {
+	var out strings.Builder
+	err := run(&out, options{
+		scenarios: []string{"cc-opaque"}, measures: []string{"handler", "load", "memory"},
+		rounds: 1, benchTime: "20x", slowN: 1,
+		loadRounds: 1, conns: []int{1, 2}, budget: time.Millisecond, maxLoad: 300,
+		memoryN: 500, quiet: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"### Handler benchmarks", "### HTTP load", "### Heap per issued opaque access token", "### Targets",
+		"| grantor | 2 |", "| fosite-bcrypt | 1 |", "| harness | 2 |",
+		"handler ns/op ≥ 1,000 |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	// Every target of the scenario run is checked.
+	for _, line := range strings.Split(got, "\n") {
+		if strings.HasPrefix(line, "| client credentials, opaque") && strings.Contains(line, "not measured") {
+			t.Errorf("a target of the scenario run was not checked: %s", line)
+		}
+	}
+}
+
+// TestRunRefusesUnknownNames checks that a misspelt scenario or measure is
+// an error rather than an empty run.
+func TestRunRefusesUnknownNames(t *testing.T) {
+	for _, o := range []options{
+		{scenarios: []string{"cc-opaq"}, measures: []string{"handler"}, conns: []int{1}},
+		{scenarios: []string{"cc-opaque"}, measures: []string{"cpu"}, conns: []int{1}},
+	} {
+		if err := run(&strings.Builder{}, o); err == nil {
+			t.Errorf("run(%v, %v) = nil, want an error", o.scenarios, o.measures)
+		}
+	}
+}
