@@ -42,8 +42,10 @@ fmt:
 tidy:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
 
-# bench prints the comparison table of the bench module (Grantor, a bare
-# net/http baseline, fosite with a fast hasher and with its default
-# bcrypt), medians of interleaved rounds.
+# bench prints the comparison tables of the bench module (Grantor, a bare
+# net/http baseline, fosite with a fast hasher and with its default bcrypt)
+# for every scenario: handler benchmarks, HTTP load on server processes,
+# heap per token, then the targets. It takes about 7 minutes; see
+# `cd bench && go run ./cmd/benchtable -h` for a shorter run.
 bench:
 	cd bench && $(GO) run ./cmd/benchtable

@@ -26,8 +26,9 @@ import (
 // Opaque credentials (access and refresh tokens, codes) are 256 random
 // bits and their HMAC-SHA-256, base64url, joined by a dot; only the
 // signature is stored, as the key of the record, so that the store does
-// not hold usable tokens (Grantor stores the same way). Every server serves both endpoints and all three grants; the
-// constructors differ only in what their Requests set up.
+// not hold usable tokens (Grantor stores the same way). Every server
+// serves both endpoints and all three grants; the constructors differ only
+// in what their Requests set up.
 type baseline struct {
 	clients map[string]*baselineClient // read-only after construction
 	key     []byte                     // signs opaque tokens and codes
