@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -208,7 +207,7 @@ func (s *Store) ConsumePushedRequest(ctx context.Context, key string, at time.Ti
 // cloneInteraction returns a deep copy of i with its times in UTC.
 func cloneInteraction(i *storage.Interaction) *storage.Interaction {
 	c := *i
-	c.Request = cloneAuthorizationRequest(&i.Request)
+	cloneLists(&c.Request.Scopes, &c.Request.Resources, &c.Request.Prompt)
 	c.CreatedAt = i.CreatedAt.UTC()
 	c.ExpiresAt = i.ExpiresAt.UTC()
 	c.CompletedAt = i.CompletedAt.UTC()
@@ -219,8 +218,7 @@ func cloneInteraction(i *storage.Interaction) *storage.Interaction {
 // times in UTC.
 func cloneAuthorizationCode(c *storage.AuthorizationCode) *storage.AuthorizationCode {
 	cc := *c
-	cc.Request = cloneAuthorizationRequest(&c.Request)
-	cc.Scopes = slices.Clone(c.Scopes)
+	cloneLists(&cc.Request.Scopes, &cc.Request.Resources, &cc.Request.Prompt, &cc.Scopes)
 	cc.Claims = cloneClaims(c.Claims)
 	cc.AuthTime = c.AuthTime.UTC()
 	cc.IssuedAt = c.IssuedAt.UTC()
@@ -232,19 +230,9 @@ func cloneAuthorizationCode(c *storage.AuthorizationCode) *storage.Authorization
 // clonePushedRequest returns a deep copy of r with its times in UTC.
 func clonePushedRequest(r *storage.PushedRequest) *storage.PushedRequest {
 	c := *r
-	c.Request = cloneAuthorizationRequest(&r.Request)
+	cloneLists(&c.Request.Scopes, &c.Request.Resources, &c.Request.Prompt)
 	c.CreatedAt = r.CreatedAt.UTC()
 	c.ExpiresAt = r.ExpiresAt.UTC()
 	c.ConsumedAt = r.ConsumedAt.UTC()
 	return &c
-}
-
-// cloneAuthorizationRequest returns a deep copy of r. Nil and empty lists
-// stay as they are.
-func cloneAuthorizationRequest(r *storage.AuthorizationRequest) storage.AuthorizationRequest {
-	c := *r
-	c.Scopes = slices.Clone(r.Scopes)
-	c.Resources = slices.Clone(r.Resources)
-	c.Prompt = slices.Clone(r.Prompt)
-	return c
 }

@@ -176,6 +176,23 @@ func TestAuthorizationRecordCopies(t *testing.T) {
 		assert.Equal(t, want, last)
 	})
 
+	t.Run("code: appending to one list of a result writes over no other", func(t *testing.T) {
+		s := memory.New()
+		require.NoError(t, s.CreateAuthorizationCode(ctx, code("c", t0, time.Minute)))
+		want := code("c", t0, time.Minute)
+		got, err := s.AuthorizationCode(ctx, "c")
+		require.NoError(t, err)
+		got.Request.Scopes = append(got.Request.Scopes, "admin")
+		got.Request.Resources = append(got.Request.Resources, "https://evil.example")
+		got.Request.Prompt = append(got.Request.Prompt, "none")
+		assert.Equal(t, want.Request.Resources, got.Request.Resources[:1])
+		assert.Equal(t, want.Request.Prompt, got.Request.Prompt[:1])
+		assert.Equal(t, want.Scopes, got.Scopes)
+		last, err := s.AuthorizationCode(ctx, "c")
+		require.NoError(t, err)
+		assert.Equal(t, want, last)
+	})
+
 	t.Run("nil and empty lists and claims keep their shape", func(t *testing.T) {
 		s := memory.New()
 		c := &storage.AuthorizationCode{Key: "empty", Scopes: []string{}, Claims: map[string]any{},

@@ -50,14 +50,12 @@ func (s *Store) Client(ctx context.Context, id string) (*storage.Client, error) 
 	return cloneClient(c), nil
 }
 
+// cloneClient returns a deep copy of c. Its string lists share one new
+// array (see cloneLists): a lookup costs two allocations, three with JWKS,
+// instead of one per list; it runs on every client authentication.
 func cloneClient(c *storage.Client) *storage.Client {
 	cc := *c
 	cc.JWKS = slices.Clone(c.JWKS)
-	cc.RedirectURIs = slices.Clone(c.RedirectURIs)
-	cc.GrantTypes = slices.Clone(c.GrantTypes)
-	cc.Scopes = slices.Clone(c.Scopes)
-	cc.DefaultScopes = slices.Clone(c.DefaultScopes)
-	cc.Audience = slices.Clone(c.Audience)
-	cc.Resources = slices.Clone(c.Resources)
+	cloneLists(&cc.RedirectURIs, &cc.GrantTypes, &cc.Scopes, &cc.DefaultScopes, &cc.Audience, &cc.Resources)
 	return &cc
 }

@@ -99,6 +99,7 @@ func TestPutClient(t *testing.T) {
 			Scopes:        []string{"openid"},
 			DefaultScopes: []string{"openid"},
 			Audience:      []string{"https://api.example"},
+			Resources:     []string{"https://rs.example"},
 		}
 		require.NoError(t, s.PutClient(c))
 		want := *c
@@ -108,6 +109,7 @@ func TestPutClient(t *testing.T) {
 		want.Scopes = []string{"openid"}
 		want.DefaultScopes = []string{"openid"}
 		want.Audience = []string{"https://api.example"}
+		want.Resources = []string{"https://rs.example"}
 
 		c.JWKS[0] = 'X'
 		c.RedirectURIs[0] = "https://evil.example/cb"
@@ -115,14 +117,30 @@ func TestPutClient(t *testing.T) {
 		c.Scopes[0] = "admin"
 		c.DefaultScopes[0] = "admin"
 		c.Audience[0] = "evil"
+		c.Resources[0] = "evil"
 		c.Name = "changed"
 
 		got, err := s.Client(ctx, "a")
 		require.NoError(t, err)
 		assert.Equal(t, &want, got)
 
-		got.RedirectURIs[0] = "https://evil.example/cb"
+		// Changing every field of a returned client, in place or by
+		// appending, changes neither the store nor the client's other
+		// lists (the copies share one array).
+		got.ID, got.SecretHash, got.Disabled = "b", "$other", true
 		got.JWKS[0] = 'X'
+		for _, l := range []*[]string{&got.RedirectURIs, &got.GrantTypes, &got.Scopes, &got.DefaultScopes, &got.Audience, &got.Resources} {
+			(*l)[0] = "changed"
+		}
+		got.RedirectURIs = append(got.RedirectURIs, "https://evil.example/cb")
+		got.GrantTypes = append(got.GrantTypes, "password")
+		got.Scopes = append(got.Scopes, "admin")
+		got.DefaultScopes = append(got.DefaultScopes, "admin")
+		got.Audience = append(got.Audience, "evil")
+		assert.Equal(t, []string{"changed", "https://evil.example/cb"}, got.RedirectURIs)
+		assert.Equal(t, []string{"changed", "password"}, got.GrantTypes)
+		assert.Equal(t, []string{"changed", "admin"}, got.Scopes)
+		assert.Equal(t, []string{"changed"}, got.Resources)
 		again, err := s.Client(ctx, "a")
 		require.NoError(t, err)
 		assert.Equal(t, &want, again)
@@ -180,6 +198,16 @@ func TestTokenCopies(t *testing.T) {
 	again, err = s.Token(ctx, "key-1")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"openid", "profile"}, again.Scopes)
+
+	// A result's lists share one array: appending to the scopes does
+	// not write over the audience.
+	got, err = s.Token(ctx, "key-1")
+	require.NoError(t, err)
+	got.Scopes = append(got.Scopes, "admin")
+	assert.Equal(t, want.Audience, got.Audience)
+	again, err = s.Token(ctx, "key-1")
+	require.NoError(t, err)
+	assert.Equal(t, want, again)
 }
 
 func TestRoundTripExact(t *testing.T) {
@@ -536,4 +564,87 @@ func TestSweepAfterClockSetBack(t *testing.T) {
 	require.NoError(t, s.RevokeToken(ctx, "a", clock.Now()))
 	_, err := s.Token(ctx, "b")
 	assert.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+// The first record of a grant shares an allocation with the grant's index
+// entry, which lists it in an inline slot. Whatever the grant's history,
+// revoking it must reach exactly its live records.
+func TestGrantIndexLifecycle(t *testing.T) {
+	ctx := t.Context()
+	revoked := func(t *testing.T, s *memory.Store, key string) bool {
+		t.Helper()
+		got, err := s.Token(ctx, key)
+		require.NoError(t, err)
+		return !got.RevokedAt.IsZero()
+	}
+
+	t.Run("a grant with one record, as of a client credentials token", func(t *testing.T) {
+		clock := newFakeClock()
+		s := memory.New(memory.WithClock(clock.Now))
+		require.NoError(t, s.CreateTokens(ctx, token("cc1", "g1", clock.Now(), time.Hour)))
+		require.NoError(t, s.CreateTokens(ctx, token("cc2", "g2", clock.Now(), time.Hour)))
+		got, err := s.Token(ctx, "cc1")
+		require.NoError(t, err)
+		assert.Equal(t, "g1", got.GrantID)
+		require.NoError(t, s.RevokeGrant(ctx, "g1", clock.Now()))
+		assert.True(t, revoked(t, s, "cc1"))
+		assert.False(t, revoked(t, s, "cc2"), "another grant")
+	})
+
+	t.Run("records added one by one past the inline slot", func(t *testing.T) {
+		clock := newFakeClock()
+		s := memory.New(memory.WithClock(clock.Now))
+		keys := []string{"r1", "r2", "r3", "r4", "r5"}
+		for _, k := range keys {
+			require.NoError(t, s.CreateTokens(ctx, token(k, "g", clock.Now(), time.Hour)))
+		}
+		require.NoError(t, s.CreateTokens(ctx, token("other", "h", clock.Now(), time.Hour)))
+		require.NoError(t, s.RevokeGrant(ctx, "g", clock.Now()))
+		for _, k := range keys {
+			assert.True(t, revoked(t, s, k), k)
+		}
+		assert.False(t, revoked(t, s, "other"))
+	})
+
+	t.Run("the first record swept, the grant's later records stay revocable", func(t *testing.T) {
+		clock := newFakeClock()
+		s := memory.New(memory.WithClock(clock.Now), memory.WithSweepInterval(0))
+		require.NoError(t, s.CreateTokens(ctx, token("first", "g", clock.Now(), time.Minute)))
+		require.NoError(t, s.CreateTokens(ctx, token("second", "g", clock.Now(), time.Hour)))
+		clock.Advance(time.Minute)
+		n, err := s.DeleteExpired(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		require.NoError(t, s.CreateTokens(ctx, token("third", "g", clock.Now(), time.Hour)))
+		require.NoError(t, s.RevokeGrant(ctx, "g", clock.Now()))
+		assert.True(t, revoked(t, s, "second"))
+		assert.True(t, revoked(t, s, "third"))
+		_, err = s.Token(ctx, "first")
+		assert.ErrorIs(t, err, storage.ErrNotFound)
+	})
+
+	t.Run("every record swept, a new record starts the grant afresh", func(t *testing.T) {
+		clock := newFakeClock()
+		s := memory.New(memory.WithClock(clock.Now), memory.WithSweepInterval(0))
+		require.NoError(t, s.CreateTokens(ctx, token("old", "g", clock.Now(), time.Minute)))
+		clock.Advance(time.Minute)
+		_, err := s.DeleteExpired(ctx)
+		require.NoError(t, err)
+		require.NoError(t, s.CreateTokens(ctx, token("new", "g", clock.Now(), time.Hour)))
+		assert.False(t, revoked(t, s, "new"))
+		require.NoError(t, s.RevokeGrant(ctx, "g", clock.Now()))
+		assert.True(t, revoked(t, s, "new"))
+	})
+
+	t.Run("a revoked grant whose records were swept still revokes its next record", func(t *testing.T) {
+		clock := newFakeClock()
+		s := memory.New(memory.WithClock(clock.Now), memory.WithSweepInterval(0))
+		require.NoError(t, s.CreateTokens(ctx, token("old", "g", clock.Now(), time.Minute)))
+		require.NoError(t, s.RevokeGrant(ctx, "g", clock.Now()))
+		clock.Advance(time.Minute)
+		_, err := s.DeleteExpired(ctx)
+		require.NoError(t, err)
+		require.NoError(t, s.CreateTokens(ctx, token("late", "g", clock.Now(), time.Hour)))
+		assert.True(t, revoked(t, s, "late"))
+	})
 }

@@ -12,8 +12,10 @@ import (
 
 // record is the compact form of a storage.Token kept by the store. Its key is
 // the map key and its grant ID lives in the shared grant entry; times are
-// Unix nanoseconds; scope and audience lists are interned. A typical opaque
-// access token costs a 128-byte record plus its key and index entries.
+// Unix nanoseconds; client IDs, subjects, scope and audience lists are
+// interned. A typical opaque access token costs a 128-byte record, or 176
+// bytes with its grant's entry when it starts the grant (recordAndGrant),
+// plus its key and index entries.
 type record struct {
 	grant    *grant // nil when the token has no grant ID
 	clientID string // interned
@@ -53,9 +55,23 @@ type slot struct {
 // grant is an entry of the grant index: the records of one grant, and its
 // revocation if it was revoked.
 type grant struct {
-	id      string
-	tokens  []*record
+	id     string
+	tokens []*record
+	// first is the initial backing array of tokens, so that a grant with
+	// one record (a client credentials token) needs no array of its own.
+	first   [1]*record
 	revoked *revocation
+}
+
+// recordAndGrant is the first record of a grant and the grant's index
+// entry, allocated together: one allocation instead of three (record,
+// grant, list) for a token that starts a grant, as every client
+// credentials token does. Once swept, the record is cleared but its bytes
+// stay allocated as long as the grant's entry does (the entry goes with
+// the grant's last record, or when a revoked grant's marker expires).
+type recordAndGrant struct {
+	r record
+	g grant
 }
 
 type revocation struct {
@@ -109,20 +125,25 @@ func (r *record) setTime(i int, v time.Time) {
 // cut out of the full token string would otherwise keep the token itself in
 // memory.
 func (s *Store) newRecord(t *storage.Token) *record {
-	r := &record{
-		clientID: s.intern.str(t.ClientID),
-		subject:  strings.Clone(t.Subject),
-		scopes:   s.intern.list(t.Scopes),
-		audience: s.intern.list(t.Audience),
-		claims:   cloneClaims(t.Claims),
-		kind:     t.Kind,
-	}
+	r := new(record)
+	s.fillRecord(r, t)
+	return r
+}
+
+// fillRecord sets the fields of the empty record r from t, as newRecord
+// describes. Its grant is left to the caller.
+func (s *Store) fillRecord(r *record, t *storage.Token) {
+	r.clientID = s.intern.str(t.ClientID)
+	r.subject = s.intern.subject(t.Subject)
+	r.scopes = s.intern.list(t.Scopes)
+	r.audience = s.intern.list(t.Audience)
+	r.claims = cloneClaims(t.Claims)
+	r.kind = t.Kind
 	r.setTime(tIssued, t.IssuedAt)
 	r.setTime(tExpires, t.ExpiresAt)
 	r.setTime(tGrantExpires, t.GrantExpiresAt)
 	r.setTime(tConsumed, t.ConsumedAt)
 	r.setTime(tRevoked, t.RevokedAt)
-	return r
 }
 
 // export returns a storage.Token the caller owns.
@@ -143,12 +164,34 @@ func (r *record) export(key string) *storage.Token {
 		t.GrantID = r.grant.id
 	}
 	if r.scopes != nil {
-		t.Scopes = slices.Clone(*r.scopes)
+		t.Scopes = *r.scopes
 	}
 	if r.audience != nil {
-		t.Audience = slices.Clone(*r.audience)
+		t.Audience = *r.audience
 	}
+	cloneLists(&t.Scopes, &t.Audience) // the interned lists are shared
 	return t
+}
+
+// cloneLists replaces each list by a copy (a nil list stays nil), all the
+// copies sharing one new array: one allocation instead of one per list, on
+// every lookup of a record. Each copy is a full slice expression of its
+// part of the array, with no room to grow, so appending to one reallocates
+// rather than overwriting the next.
+func cloneLists(lists ...*[]string) {
+	n := 0
+	for _, l := range lists {
+		n += len(*l)
+	}
+	strs := make([]string, 0, n)
+	for _, l := range lists {
+		if *l == nil {
+			continue
+		}
+		start := len(strs)
+		strs = append(strs, *l...)
+		*l = strs[start:len(strs):len(strs)]
+	}
 }
 
 // cloneClaims deep-copies the JSON shapes (map[string]any, []any, []string);
@@ -191,24 +234,36 @@ const (
 )
 
 // interner shares the strings and string lists that many records repeat
-// (client IDs, scope and audience lists). It is guarded by Store.mu.
+// (client IDs, subjects, scope and audience lists). It is guarded by
+// Store.mu.
 type interner struct {
 	strs  map[string]string
 	lists map[string]*[]string
 	empty *[]string
 	buf   []byte
+	// subjects has a table of its own, so that many users cannot crowd
+	// the client IDs and scopes out of strs.
+	subjects map[string]string
 }
 
-func (in *interner) str(s string) string {
-	if v, ok := in.strs[s]; ok {
+func (in *interner) str(s string) string { return internIn(&in.strs, s) }
+
+// subject interns a token's subject: every token of a client credentials
+// client has the same one, and a user's tokens share theirs.
+func (in *interner) subject(s string) string { return internIn(&in.subjects, s) }
+
+// internIn returns the copy of s kept in *table, adding one while the
+// table has room, or else a fresh copy of s.
+func internIn(table *map[string]string, s string) string {
+	if v, ok := (*table)[s]; ok {
 		return v
 	}
 	c := strings.Clone(s)
-	if len(s) <= maxInternBytes && len(in.strs) < maxInterned {
-		if in.strs == nil {
-			in.strs = make(map[string]string)
+	if len(s) <= maxInternBytes && len(*table) < maxInterned {
+		if *table == nil {
+			*table = make(map[string]string)
 		}
-		in.strs[c] = c
+		(*table)[c] = c
 	}
 	return c
 }

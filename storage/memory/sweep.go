@@ -67,13 +67,16 @@ func (s *Store) sweepLocked(now time.Time) int {
 		delete(s.tokens, key)
 		n++
 		r := sl.r
-		r.dead = true
 		if r.grant != nil {
 			if affected == nil {
 				affected = make(map[*grant]struct{})
 			}
 			affected[r.grant] = struct{}{}
 		}
+		// Cleared, not only marked: the first record of a grant shares
+		// its allocation with the grant's entry (recordAndGrant), which
+		// may outlive it, and must keep nothing else alive through it.
+		*r = record{dead: true}
 	}
 	for g := range affected {
 		g.tokens = slices.DeleteFunc(g.tokens, func(r *record) bool { return r.dead })

@@ -46,14 +46,29 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 		}
 	}
 	for _, t := range tokens {
-		r := s.newRecord(t)
-		if t.GrantID != "" {
-			g := s.grantLocked(t.GrantID)
-			r.grant = g
-			g.tokens = append(g.tokens, r)
-			if g.revoked != nil && r.time(tRevoked).IsZero() {
-				r.setTime(tRevoked, g.revoked.at)
+		var r *record
+		if g, ok := s.grants[t.GrantID]; ok || t.GrantID == "" {
+			r = s.newRecord(t)
+			if g != nil {
+				r.grant = g
+				g.tokens = append(g.tokens, r)
+				if g.revoked != nil && r.time(tRevoked).IsZero() {
+					r.setTime(tRevoked, g.revoked.at)
+				}
 			}
+		} else {
+			// The first record of a grant (every client credentials token,
+			// every code exchange) is allocated together with the grant's
+			// index entry, which lists it in its inline slot.
+			rg := &recordAndGrant{}
+			s.fillRecord(&rg.r, t)
+			g := &rg.g
+			g.id = strings.Clone(t.GrantID)
+			g.first[0] = &rg.r
+			g.tokens = g.first[:1:1]
+			s.grants[g.id] = g
+			r = &rg.r
+			r.grant = g
 		}
 		s.tokens[strings.Clone(t.Key)] = slot{r: r, exp: clampNano(t.ExpiresAt)}
 	}
