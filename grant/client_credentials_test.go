@@ -201,3 +201,31 @@ func TestS121_AudienceRestriction(t *testing.T) {
 	}
 	testkit.RequireOAuthError(t, h.Token("svc", secret, with("https://a.example", "")), http.StatusBadRequest, oauth2.ErrInvalidRequest)
 }
+
+// A client credentials token has a grant of its own, named in its
+// EventTokenIssued: revoking that grant ends the token, and only it.
+func TestClientCredentialsGrantCanBeRevoked(t *testing.T) {
+	h := newCCProvider(t, "opaque")
+	secret := h.AddClient(storageClientCC("svc"))
+	form := url.Values{"grant_type": {"client_credentials"}}
+	first := h.Token("svc", secret, form)
+	require.Equal(t, http.StatusOK, first.Status, "%s", first.Body)
+	second := h.Token("svc", secret, form)
+	require.Equal(t, http.StatusOK, second.Status, "%s", second.Body)
+
+	issued := h.Events(oauth2.EventTokenIssued)
+	require.Len(t, issued, 2)
+	assert.Equal(t, []storage.TokenKind{storage.AccessToken}, issued[0].TokenKinds)
+	require.NotEmpty(t, issued[0].GrantID)
+	require.NotEqual(t, issued[0].GrantID, issued[1].GrantID, "each token has a grant of its own")
+	rec, err := h.AccessTokenRecord(first.Str("access_token"))
+	require.NoError(t, err)
+	require.Equal(t, issued[0].GrantID, rec.GrantID)
+
+	require.NoError(t, h.Provider.RevokeGrant(t.Context(), issued[0].GrantID, "svc", issued[0].Subject, "test"))
+	rec, err = h.AccessTokenRecord(first.Str("access_token"))
+	require.NoError(t, err)
+	assert.False(t, rec.RevokedAt.IsZero())
+	assert.Equal(t, inactive, string(h.Introspect("svc", secret, first.Str("access_token")).Body))
+	assert.Contains(t, string(h.Introspect("svc", secret, second.Str("access_token")).Body), `"active":true`)
+}

@@ -366,3 +366,20 @@ func TestRefusedRefreshConsumesNothing(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.Token("app", secret, form).Status)
 	assert.Empty(t, h.Events(oauth2.EventRefreshTokenReuse))
 }
+
+// EventTokenIssued of a refresh names the grant and both kinds issued.
+func TestRefreshTokenIssuedEvent(t *testing.T) {
+	h := newRT(t, grant.RefreshTokenOptions{})
+	rt := h.seed()
+	old, err := h.RefreshTokenRecord(rt)
+	require.NoError(t, err)
+	r := h.refresh(rt)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	issued := h.Events(oauth2.EventTokenIssued)
+	require.Len(t, issued, 1)
+	assert.Equal(t, []storage.TokenKind{storage.AccessToken, storage.RefreshToken}, issued[0].TokenKinds)
+	assert.Equal(t, old.GrantID, issued[0].GrantID)
+	assert.Equal(t, "app", issued[0].ClientID)
+	assert.Equal(t, "alice", issued[0].Subject)
+	assert.Equal(t, grant.GrantTypeRefreshToken, issued[0].GrantType)
+}

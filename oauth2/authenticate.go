@@ -158,11 +158,25 @@ func extractCredentials(r *http.Request, form url.Values) (*ClientAuthentication
 // decodeBasic decodes Basic credentials whose user name and password are
 // each form-urlencoded, as RFC 6749 §2.3.1 requires of client credentials.
 func decodeBasic(s string) (id, secret string, ok bool) {
-	raw, err := base64.StdEncoding.DecodeString(s)
+	// Credentials of usual size are decoded on the stack: the string made
+	// of them below is then their only copy on the heap.
+	var buf [maxStackBasic]byte
+	var raw []byte
+	var err error
+	if base64.StdEncoding.DecodedLen(len(s)) <= len(buf) {
+		var n int
+		n, err = base64.StdEncoding.Decode(buf[:], []byte(s))
+		raw = buf[:n]
+	} else {
+		raw, err = base64.StdEncoding.DecodeString(s)
+	}
 	if err != nil {
+		clear(buf[:])
 		return "", "", false
 	}
-	encID, encSecret, ok := strings.Cut(string(raw), ":")
+	credentials := string(raw)
+	clear(buf[:]) // the secret is not left on the stack
+	encID, encSecret, ok := strings.Cut(credentials, ":")
 	if !ok {
 		return "", "", false
 	}
@@ -174,6 +188,11 @@ func decodeBasic(s string) (id, secret string, ok bool) {
 	}
 	return id, secret, true
 }
+
+// maxStackBasic is the longest decoded Basic credentials that decodeBasic
+// decodes on the stack: a client ID and a generated secret take about 100
+// bytes.
+const maxStackBasic = 256
 
 // tooManyRequests is a 429 answer with Retry-After.
 func tooManyRequests(code ErrorCode, description string, retry time.Duration) *Error {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 )
 
 // readForm reads the body of a POST request to one of the Provider's
@@ -24,11 +25,16 @@ func (p *Provider) readForm(w http.ResponseWriter, r *http.Request) (url.Values,
 	if r.URL.RawQuery != "" {
 		return nil, NewError(ErrInvalidRequest, "parameters must be sent in the request body, not in the URL")
 	}
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mediaType != "application/x-www-form-urlencoded" {
-		return nil, NewError(ErrInvalidRequest, "the body must be application/x-www-form-urlencoded")
+	if ct := r.Header.Get("Content-Type"); ct != formMediaType { // the usual value needs no parsing
+		mediaType, _, err := mime.ParseMediaType(ct)
+		if err != nil || mediaType != formMediaType {
+			return nil, NewError(ErrInvalidRequest, "the body must be application/x-www-form-urlencoded")
+		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.maxRequestBytes))
+	buf := bodyBuffers.Get().(*[]byte)
+	defer putBodyBuffer(buf)
+	body, err := readAll(*buf, http.MaxBytesReader(w, r.Body, p.maxRequestBytes))
+	*buf = body
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -52,6 +58,53 @@ func (p *Provider) readForm(w http.ResponseWriter, r *http.Request) (url.Values,
 		}
 	}
 	return form, nil
+}
+
+// formMediaType is the media type of every request body the endpoints
+// accept (RFC 6749 §3.2).
+const formMediaType = "application/x-www-form-urlencoded"
+
+// Request bodies are read into pooled buffers: io.ReadAll would allocate at
+// least 512 bytes for every request, and its result is copied into a string
+// for parsing anyway.
+const (
+	bodyBufferSize   = 2 << 10  // a token request, client assertion included
+	maxPooledBodyBuf = 64 << 10 // larger buffers are left to the collector
+)
+
+var bodyBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, bodyBufferSize)
+	return &b
+}}
+
+// putBodyBuffer returns a body buffer to the pool, cleared first: bodies
+// carry client secrets, codes and refresh tokens.
+func putBodyBuffer(buf *[]byte) {
+	b := *buf
+	clear(b)
+	if cap(b) > maxPooledBodyBuf {
+		return
+	}
+	*buf = b[:0]
+	bodyBuffers.Put(buf)
+}
+
+// readAll appends what r reads until EOF to b, as io.ReadAll does, and
+// returns it with the error that stopped the reading, nil for EOF.
+func readAll(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // repeatable are the parameters that may appear more than once: resource

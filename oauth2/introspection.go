@@ -64,10 +64,7 @@ func (p *Provider) serveIntrospection(w http.ResponseWriter, r *http.Request) {
 		}
 		body, contentType = []byte(signed), introspectionJWTMediaType
 	}
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
+	setHeaders(w.Header(), contentType, "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
@@ -199,6 +196,44 @@ type introspectionClaims struct {
 	ID        string `json:"jti,omitempty"`
 }
 
+// audienceClaim is the aud member of an introspection response: absent
+// without an audience, a string for one, an array for several.
+func audienceClaim(aud []string) any {
+	switch len(aud) {
+	case 0:
+		return nil
+	case 1:
+		return aud[0]
+	default:
+		return aud
+	}
+}
+
+// appendPlain appends c, with aud as its Audience (see audienceClaim), as
+// json.Marshal encodes it, and reports whether it could (see
+// plainObject). It runs for every active token introspected; reflection
+// over the struct costs more than the rest of the response.
+func (c *introspectionClaims) appendPlain(b []byte, aud []string) ([]byte, bool) {
+	o := newPlainObject(b)
+	o.bool("active", c.Active)
+	o.str("scope", c.Scope, true)
+	o.str("client_id", c.ClientID, false)
+	o.str("sub", c.Subject, true)
+	o.int("exp", c.ExpiresAt)
+	o.int("iat", c.IssuedAt)
+	o.str("iss", c.Issuer, false)
+	switch len(aud) {
+	case 0:
+	case 1:
+		o.str("aud", aud[0], false)
+	default:
+		o.strs("aud", aud)
+	}
+	o.str("token_type", c.TokenType, false)
+	o.str("jti", c.ID, true)
+	return o.end()
+}
+
 // registeredIntrospectionClaims are the member names of RFC 7662 §2.2 and
 // RFC 9449 §6.2 that an extra claim of a record may never set.
 var registeredIntrospectionClaims = map[string]bool{
@@ -222,21 +257,18 @@ func (p *Provider) introspectionResponse(rec *storage.Token) ([]byte, error) {
 		Issuer:    p.issuer,
 		TokenType: "Bearer",
 	}
-	switch len(rec.Audience) {
-	case 0:
-	case 1:
-		c.Audience = rec.Audience[0]
-	default:
-		c.Audience = rec.Audience
-	}
 	if rec.Kind == storage.RefreshToken {
 		c.TokenType = "refresh_token"
 	} else if _, isJWT := p.accessTokens.(token.KeyPublisher); isJWT {
 		c.ID = rec.Key // a JWT access token's record is kept under its jti
 	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return nil, NewError(ErrServerError, "the introspection response could not be encoded").WithCause(err)
+	b, plain := c.appendPlain(make([]byte, 0, 256), rec.Audience)
+	if !plain {
+		c.Audience = audienceClaim(rec.Audience)
+		var err error
+		if b, err = json.Marshal(c); err != nil {
+			return nil, NewError(ErrServerError, "the introspection response could not be encoded").WithCause(err)
+		}
 	}
 	if len(rec.Claims) == 0 {
 		return b, nil

@@ -47,6 +47,9 @@ const (
 type Provider struct {
 	issuer     string
 	issuerPath string
+	// The endpoint URLs that client authentication needs on every
+	// request, joined once.
+	tokenEndpoint, revocationEndpoint, introspectionEndpoint string
 
 	tokenKeys     [][]byte
 	clients       storage.ClientStore
@@ -139,6 +142,9 @@ func NewProvider(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	p.issuer, p.issuerPath = cfg.Issuer, u.Path
+	p.tokenEndpoint = p.issuer + TokenPath
+	p.revocationEndpoint = p.issuer + RevocationPath
+	p.introspectionEndpoint = p.issuer + IntrospectionPath
 	// The browser binding cookie is __Host- prefixed (Secure, Path=/, no
 	// Domain) whenever the issuer uses TLS.
 	p.secureCookies = u.Scheme == "https"
@@ -327,16 +333,16 @@ func (p *Provider) Now() time.Time { return p.clock() }
 func (p *Provider) Logger() *slog.Logger { return p.logger }
 
 // TokenEndpoint returns the URL of the token endpoint (RFC 6749 §3.2).
-func (p *Provider) TokenEndpoint() string { return p.issuer + TokenPath }
+func (p *Provider) TokenEndpoint() string { return p.tokenEndpoint }
 
 // RevocationEndpoint returns the URL of the token revocation endpoint
 // (RFC 7009 §2). It is always enabled: it needs only the token store.
-func (p *Provider) RevocationEndpoint() string { return p.issuer + RevocationPath }
+func (p *Provider) RevocationEndpoint() string { return p.revocationEndpoint }
 
 // IntrospectionEndpoint returns the URL of the token introspection
 // endpoint (RFC 7662 §2). It is always enabled: it needs only the token
 // store.
-func (p *Provider) IntrospectionEndpoint() string { return p.issuer + IntrospectionPath }
+func (p *Provider) IntrospectionEndpoint() string { return p.introspectionEndpoint }
 
 // AuthorizationEndpoint returns the URL of the authorization endpoint
 // (RFC 6749 §3.1), or "" when no grant answers it.
@@ -397,10 +403,29 @@ func (p *Provider) RevokeGrant(ctx context.Context, grantID, clientID, subject, 
 // newID returns a random identifier of 128 bits.
 func (p *Provider) newID() (string, error) {
 	var b [16]byte
-	if _, err := io.ReadFull(p.rand, b[:]); err != nil {
+	if err := p.readRandom(b[:]); err != nil {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// readRandom fills b from the Provider's random source. The default source,
+// crypto/rand, is read with rand.Read, which leaves b where it is: read
+// through the io.Reader interface, b would have to move to the heap, and
+// newID runs for every new grant. Another source is read into a buffer of
+// its own, as crypto/rand.Read does.
+func (p *Provider) readRandom(b []byte) error {
+	if p.rand == rand.Reader {
+		_, err := rand.Read(b)
+		return err
+	}
+	buf := make([]byte, len(b))
+	if _, err := io.ReadFull(p.rand, buf); err != nil {
+		return err
+	}
+	copy(b, buf)
+	clear(buf)
+	return nil
 }
 
 // Handler returns a handler that serves every endpoint at its path below

@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,10 @@ type windowCounter struct {
 	mu       sync.Mutex
 	counts   map[string]*windowCount
 	lastScan time.Time
+	// tracked is len(counts), written under mu: blocked reads it without
+	// the lock, so that requests need no lock while no key is tracked
+	// (no client has failed lately), which is the usual case.
+	tracked atomic.Int64
 }
 
 type windowCount struct {
@@ -37,7 +42,7 @@ func newWindowCounter(limit int, window time.Duration) *windowCounter {
 // blocked reports whether key has reached the limit in its current
 // window, and how long until the window ends.
 func (l *windowCounter) blocked(key string, now time.Time) (time.Duration, bool) {
-	if l.limit < 0 {
+	if l.limit < 0 || l.tracked.Load() == 0 {
 		return 0, false
 	}
 	l.mu.Lock()
@@ -56,6 +61,7 @@ func (l *windowCounter) add(key string, now time.Time) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	defer func() { l.tracked.Store(int64(len(l.counts))) }()
 	if now.Sub(l.lastScan) >= l.window {
 		for k, c := range l.counts {
 			if now.Sub(c.start) >= l.window {

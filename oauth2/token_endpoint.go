@@ -24,12 +24,12 @@ import (
 func (p *Provider) TokenHandler() http.Handler { return http.HandlerFunc(p.serveToken) }
 
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
-	resp, err := p.handleTokenRequest(w, r)
-	if err != nil {
+	var resp tokenResponse
+	if err := p.handleTokenRequest(w, r, &resp); err != nil {
 		p.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, "no-store", resp)
+	writeTokenResponse(w, &resp)
 }
 
 // tokenResponse is the successful response of RFC 6749 §5.1.
@@ -41,52 +41,54 @@ type tokenResponse struct {
 	Scope        string `json:"scope,omitempty"`
 }
 
-func (p *Provider) handleTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenResponse, error) {
+// handleTokenRequest answers a token request, filling resp when it
+// succeeds. resp is the caller's, so that it need not live on the heap.
+func (p *Provider) handleTokenRequest(w http.ResponseWriter, r *http.Request, resp *tokenResponse) error {
 	ctx := r.Context()
 	form, err := p.readForm(w, r)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	grantType := form.Get("grant_type")
 	if grantType == "" {
-		return nil, NewError(ErrInvalidRequest, "grant_type is missing")
+		return NewError(ErrInvalidRequest, "grant_type is missing")
 	}
 	client, err := p.authenticateClient(ctx, r, form, p.TokenEndpoint())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	handler, ok := p.handlers[grantType]
 	if !ok {
-		return nil, NewError(ErrUnsupportedGrantType, "the grant type is not supported")
+		return NewError(ErrUnsupportedGrantType, "the grant type is not supported")
 	}
 	if !client.AllowsGrantType(grantType) {
-		return nil, NewError(ErrUnauthorizedClient, "the client is not registered for this grant type")
+		return NewError(ErrUnauthorizedClient, "the client is not registered for this grant type")
 	}
 	scopes, err := ParseScope(form.Get("scope"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resources, err := parseResources(form["resource"])
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Scopes: scopes, Resources: resources, Now: p.clock(), HTTPRequest: r}
 	issue, err := handler.HandleTokenRequest(ctx, req)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return p.issueTokens(ctx, req, issue)
+	return p.issueTokens(ctx, req, issue, resp)
 }
 
 // issueTokens mints the tokens an Issue asks for, stores their records in
-// one atomic write, and builds the response (RFC 6749 §5.1).
-func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue) (*tokenResponse, error) {
+// one atomic write, and fills the response (RFC 6749 §5.1).
+func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue, resp *tokenResponse) error {
 	now, client := req.Now, req.Client
 	grantID := is.GrantID
 	if grantID == "" { // a new grant
 		var err error
 		if grantID, err = p.newID(); err != nil {
-			return nil, NewError(ErrServerError, "randomness unavailable").WithCause(err)
+			return NewError(ErrServerError, "randomness unavailable").WithCause(err)
 		}
 	}
 	grantAudience := is.Audience
@@ -102,7 +104,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		// which the grant must allow.
 		for _, r := range req.Resources {
 			if !slices.Contains(grantAudience, r) {
-				return nil, NewError(ErrInvalidTarget, "the requested resource is not allowed for this client")
+				return NewError(ErrInvalidTarget, "the requested resource is not allowed for this client")
 			}
 		}
 		audience = req.Resources
@@ -126,7 +128,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 			hooked.Extra = make(map[string]any)
 		}
 		if err := p.claimsHook(ctx, req, &hooked); err != nil {
-			return nil, err
+			return err
 		}
 		claims.Extra = hooked.Extra
 	}
@@ -134,12 +136,12 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		// A programming error (in the claims hook or an approval), the
 		// same for every token format: fail loudly rather than let an
 		// extra claim shadow a registered one.
-		return nil, NewError(ErrServerError, "the access token could not be minted").
+		return NewError(ErrServerError, "the access token could not be minted").
 			WithCause(fmt.Errorf("oauth2: an extra claim has the registered name %q", name))
 	}
-	accessToken, accessKey, err := p.accessTokens.MintAccessToken(ctx, &claims)
+	accessToken, accessKey, err := p.mintAccessToken(ctx, &claims)
 	if err != nil {
-		return nil, NewError(ErrServerError, "the access token could not be minted").WithCause(err)
+		return NewError(ErrServerError, "the access token could not be minted").WithCause(err)
 	}
 	access := &storage.Token{
 		Key:       accessKey,
@@ -153,22 +155,20 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		IssuedAt:  now,
 		ExpiresAt: claims.ExpiresAt,
 	}
-	resp := &tokenResponse{AccessToken: accessToken, TokenType: "Bearer", ExpiresIn: int64(p.accessTokenLifetime / time.Second)}
+	*resp = tokenResponse{AccessToken: accessToken, TokenType: "Bearer", ExpiresIn: int64(p.accessTokenLifetime / time.Second)}
 	if req.Scopes == nil && len(is.Scopes) > 0 || req.Scopes != nil && !sameScopes(req.Scopes, is.Scopes) {
 		resp.Scope = FormatScope(is.Scopes)
 	}
 
-	kinds := []storage.TokenKind{storage.AccessToken}
 	var refresh *storage.Token
 	if is.RefreshToken {
 		if resp.RefreshToken, refresh, err = p.mintRefreshToken(req, is, grantID, grantAudience); err != nil {
-			return nil, err
+			return err
 		}
-		kinds = append(kinds, storage.RefreshToken)
 	}
 	if is.Consume != nil {
 		if err := is.Consume(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if refresh == nil {
@@ -185,10 +185,32 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 					slog.String("grant_id", grantID), slog.String("error", rerr.Error()))
 			}
 		}
-		return nil, NewError(ErrServerError, "the tokens could not be stored").WithCause(err)
+		return NewError(ErrServerError, "the tokens could not be stored").WithCause(err)
 	}
-	p.Emit(ctx, Event{Type: EventTokenIssued, Time: now, ClientID: client.ID, Subject: is.Subject, GrantID: grantID, GrantType: req.GrantType, TokenKinds: kinds})
-	return resp, nil
+	if p.events != nil { // the event's TokenKinds is allocated only for a hook
+		kinds := []storage.TokenKind{storage.AccessToken}
+		if refresh != nil {
+			kinds = append(kinds, storage.RefreshToken)
+		}
+		p.Emit(ctx, Event{Type: EventTokenIssued, Time: now, ClientID: client.ID, Subject: is.Subject, GrantID: grantID, GrantType: req.GrantType, TokenKinds: kinds})
+	}
+	return nil
+}
+
+// mintAccessToken mints an access token for c with the access token
+// strategy. An opaque token carries no claims (Opaque.MintAccessToken
+// ignores them), so it is generated directly: handing c to an interface
+// method would move the claims of every request to the heap. Another
+// strategy gets a copy, and what it sets in the copy (a JWT's ID) is
+// copied back.
+func (p *Provider) mintAccessToken(ctx context.Context, c *token.Claims) (tok, key string, err error) {
+	if o, ok := p.accessTokens.(*token.Opaque); ok {
+		return o.Generate()
+	}
+	heapClaims := *c
+	tok, key, err = p.accessTokens.MintAccessToken(ctx, &heapClaims)
+	*c = heapClaims
+	return tok, key, err
 }
 
 // mintRefreshToken returns a new refresh token of the grant and its record.
@@ -235,16 +257,48 @@ func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error)
 	WriteError(w, oe)
 }
 
+// writeTokenResponse writes a successful token response (RFC 6749 §5.1),
+// the bytes writeJSON would write, appended by hand when it can (see
+// plainObject).
+func writeTokenResponse(w http.ResponseWriter, resp *tokenResponse) {
+	buf := jsonBuffers.Get().(*[]byte)
+	o := newPlainObject(*buf)
+	o.str("access_token", resp.AccessToken, false)
+	o.str("token_type", resp.TokenType, false)
+	o.int("expires_in", resp.ExpiresIn)
+	o.str("refresh_token", resp.RefreshToken, true)
+	o.str("scope", resp.Scope, true)
+	b, plain := o.end()
+	if !plain {
+		putJSONBuffer(buf, b)
+		heapResp := *resp // so that resp itself stays on the caller's stack
+		writeJSON(w, http.StatusOK, "no-store", &heapResp)
+		return
+	}
+	b = append(b, '\n') // as json.Encoder ends its output
+	setHeaders(w.Header(), "application/json", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	putJSONBuffer(buf, b)
+}
+
 // writeJSON writes v as a JSON response with the given Cache-Control:
 // "no-store" for anything that carries a credential (RFC 6749 §5.1),
 // "no-cache, no-store" for PAR (RFC 9126 §2.2).
 func writeJSON(w http.ResponseWriter, status int, cacheControl string, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", cacheControl)
-	h.Set("Pragma", "no-cache")
+	setHeaders(w.Header(), "application/json", cacheControl)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// setHeaders sets the Content-Type, Cache-Control and Pragma: no-cache
+// headers of a response that must not be cached (RFC 6749 §5.1), replacing
+// any values they had, as Header.Set would. The three values share one
+// allocation instead of one each; each is a slice of its own with no room
+// to grow, so that appending to one cannot overwrite another.
+func setHeaders(h http.Header, contentType, cacheControl string) {
+	v := []string{contentType, cacheControl, "no-cache"}
+	h["Content-Type"], h["Cache-Control"], h["Pragma"] = v[0:1:1], v[1:2:2], v[2:3:3]
 }
 
 // parseResources checks resource parameters (RFC 8707 §2): each an

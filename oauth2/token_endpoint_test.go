@@ -125,11 +125,20 @@ func TestS28_TokenEndpointAcceptsOnlyFormPOST(t *testing.T) {
 		testkit.RequireOAuthError(t, h.Do(req), http.StatusBadRequest, oauth2.ErrInvalidRequest)
 	}
 
-	// A charset parameter on the media type is fine.
-	req := h.TokenRequest(ccForm())
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-	req.SetBasicAuth("svc", h.svcSecret)
-	assert.Equal(t, http.StatusOK, h.Do(req).Status)
+	// A charset parameter on the media type is fine, and media types are
+	// case-insensitive (RFC 9110 §8.3.1).
+	for _, ct := range []string{"application/x-www-form-urlencoded; charset=UTF-8", "Application/X-WWW-Form-URLEncoded"} {
+		req := h.TokenRequest(ccForm())
+		req.Header.Set("Content-Type", ct)
+		req.SetBasicAuth("svc", h.svcSecret)
+		assert.Equal(t, http.StatusOK, h.Do(req).Status, ct)
+	}
+	for _, ct := range []string{"", "application/x-www-form-urlencodedx", "application/x-www-form-urlencoded;;", "text/plain"} {
+		req := h.TokenRequest(ccForm())
+		req.Header.Set("Content-Type", ct)
+		req.SetBasicAuth("svc", h.svcSecret)
+		testkit.RequireOAuthError(t, h.Do(req), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	}
 }
 
 func TestTokenEndpointBodySizeLimit(t *testing.T) {
@@ -137,6 +146,27 @@ func TestTokenEndpointBodySizeLimit(t *testing.T) {
 	form := ccForm("pad", strings.Repeat("a", 70<<10))
 	r := h.Token("svc", h.svcSecret, form)
 	testkit.RequireOAuthError(t, r, http.StatusRequestEntityTooLarge, oauth2.ErrInvalidRequest)
+
+	// Bodies of every size up to the limit are read whole, the limit
+	// included; one byte more is refused.
+	const limit = 64 << 10 // Config.MaxRequestBytes's default
+	for _, size := range []int{len("grant_type=client_credentials"), 2 << 10, 2<<10 + 1, 40 << 10, limit, limit + 1} {
+		body := "grant_type=client_credentials"
+		if size > len(body) {
+			body += "&pad=" + strings.Repeat("a", size-len(body)-len("&pad="))
+		}
+		require.Len(t, body, size)
+		req, err := http.NewRequest(http.MethodPost, h.Provider.TokenEndpoint(), strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("svc", h.svcSecret)
+		r := h.Do(req)
+		if size > limit {
+			testkit.RequireOAuthError(t, r, http.StatusRequestEntityTooLarge, oauth2.ErrInvalidRequest)
+			continue
+		}
+		assert.Equal(t, http.StatusOK, r.Status, "body of %d bytes: %s", size, r.Body)
+	}
 }
 
 // S29: duplicate parameters are invalid_request; empty values are absent.
