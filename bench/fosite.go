@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -102,7 +103,7 @@ func newFositeServer(hasher fosite.Hasher, strategy func(*fosite.Config) (any, e
 		return nil, err
 	}
 	f := &fositeServer{
-		provider: compose.Compose(cfg, store, st,
+		provider: compose.Compose(cfg, &fositeMemoryStore{MemoryStore: store}, st,
 			compose.OAuth2AuthorizeExplicitFactory,
 			compose.OAuth2ClientCredentialsGrantFactory,
 			compose.OAuth2RefreshTokenGrantFactory,
@@ -118,6 +119,53 @@ func newFositeServer(hasher fosite.Hasher, strategy func(*fosite.Config) (any, e
 	mux.HandleFunc("POST /introspect", f.introspect)
 	f.handler = mux
 	return f, nil
+}
+
+// fositeMemoryStore is fosite's MemoryStore with one fix: its
+// RevokeRefreshToken (called by RotateRefreshToken on every refresh) writes
+// the RefreshTokens map under another mutex than the one
+// GetRefreshTokenSession reads it under, so concurrent refreshes crash
+// the process with "concurrent map read and map write" (storage/memory.go
+// of fosite v0.49.0). Every method that touches that map is serialized
+// here by a lock of its own; the rest is fosite's.
+type fositeMemoryStore struct {
+	*storage.MemoryStore
+	refreshMu sync.RWMutex
+}
+
+// CreateRefreshTokenSession is MemoryStore's, under refreshMu.
+func (s *fositeMemoryStore) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, req fosite.Requester) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	return s.MemoryStore.CreateRefreshTokenSession(ctx, signature, accessSignature, req)
+}
+
+// GetRefreshTokenSession is MemoryStore's, under refreshMu.
+func (s *fositeMemoryStore) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	s.refreshMu.RLock()
+	defer s.refreshMu.RUnlock()
+	return s.MemoryStore.GetRefreshTokenSession(ctx, signature, session)
+}
+
+// DeleteRefreshTokenSession is MemoryStore's, under refreshMu.
+func (s *fositeMemoryStore) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	return s.MemoryStore.DeleteRefreshTokenSession(ctx, signature)
+}
+
+// RevokeRefreshToken is MemoryStore's, under refreshMu.
+func (s *fositeMemoryStore) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	return s.MemoryStore.RevokeRefreshToken(ctx, requestID)
+}
+
+// RotateRefreshToken is MemoryStore's, under refreshMu.
+func (s *fositeMemoryStore) RotateRefreshToken(ctx context.Context, requestID, refreshTokenSignature string) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	return s.MemoryStore.RotateRefreshToken(ctx, requestID, refreshTokenSignature)
 }
 
 // server returns f as a Server whose Requests is requests.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"math/big"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -96,4 +97,31 @@ func checkFositeJWT(t *testing.T, token string, alg Alg, pub crypto.PublicKey) {
 	if !ok {
 		t.Errorf("%s signature does not verify with the public key", alg)
 	}
+}
+
+// TestFositeRefreshConcurrent rotates refresh tokens from several
+// goroutines: fosite's own MemoryStore crashes here (see
+// fositeMemoryStore), and the HTTP load measure does exactly this.
+func TestFositeRefreshConcurrent(t *testing.T) {
+	s, err := NewFositeRefresh(SHA256Hasher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := s.Requests(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, r := range reqs[i*8 : (i+1)*8] {
+				if w := Serve(s.Handler, r); w.Code != 200 {
+					t.Errorf("status %d: %s", w.Code, w.Body.Bytes())
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
