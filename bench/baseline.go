@@ -135,7 +135,7 @@ func NewBaselineClientCredentials() (*Server, error) {
 		return nil, err
 	}
 	req := ClientCredentialsRequest(benchClientID, secret)
-	return s.server(secret, func(n int) ([]Request, error) { return Repeat(req, n), nil }), nil
+	return s.server(secret, Repeated(req)), nil
 }
 
 // NewBaselineIntrospection returns the baseline for the introspection
@@ -158,7 +158,7 @@ func NewBaselineIntrospection() (*Server, error) {
 	})
 	s.mu.Unlock()
 	req := IntrospectionRequest(benchClientID, secret, tok)
-	return s.server(secret, func(n int) ([]Request, error) { return Repeat(req, n), nil }), nil
+	return s.server(secret, Repeated(req)), nil
 }
 
 // clientSubject is the subject of the tokens a client obtains for itself,
@@ -166,15 +166,25 @@ func NewBaselineIntrospection() (*Server, error) {
 // users (RFC 9700 §4.15).
 func clientSubject(clientID string) string { return "client:" + clientID }
 
-// serveToken is the token endpoint (RFC 6749 §3.2).
-func (s *baseline) serveToken(w http.ResponseWriter, r *http.Request) {
+// parseAndAuthenticate parses the form of a request and authenticates its
+// client; when either fails, it writes the error and returns false.
+func (s *baseline) parseAndAuthenticate(w http.ResponseWriter, r *http.Request) (*baselineClient, bool) {
 	if err := r.ParseForm(); err != nil {
 		writeBaselineError(w, http.StatusBadRequest, "invalid_request")
-		return
+		return nil, false
 	}
 	c, ok := s.authenticate(r)
 	if !ok {
 		writeBaselineInvalidClient(w)
+		return nil, false
+	}
+	return c, true
+}
+
+// serveToken is the token endpoint (RFC 6749 §3.2).
+func (s *baseline) serveToken(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.parseAndAuthenticate(w, r)
+	if !ok {
 		return
 	}
 	grantType := r.PostForm.Get("grant_type")
@@ -241,13 +251,8 @@ func (s *baseline) clientCredentials(w http.ResponseWriter, r *http.Request, c *
 // client learns about its own access tokens, and gets {"active":false}
 // for any other string.
 func (s *baseline) serveIntrospection(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeBaselineError(w, http.StatusBadRequest, "invalid_request")
-		return
-	}
-	c, ok := s.authenticate(r)
+	c, ok := s.parseAndAuthenticate(w, r)
 	if !ok {
-		writeBaselineInvalidClient(w)
 		return
 	}
 	tok := r.PostForm.Get("token")

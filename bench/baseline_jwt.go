@@ -32,7 +32,7 @@ func NewBaselineClientCredentialsJWT(alg Alg) (*Server, error) {
 		return nil, err
 	}
 	req := ClientCredentialsRequest(benchClientID, secret)
-	return s.server(secret, func(n int) ([]Request, error) { return Repeat(req, n), nil }), nil
+	return s.server(secret, Repeated(req)), nil
 }
 
 func newBaselineJWTServer(alg Alg) (*baseline, string, error) {

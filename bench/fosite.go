@@ -31,7 +31,7 @@ func NewFositeClientCredentials(hasher fosite.Hasher) (*Server, error) {
 		return nil, err
 	}
 	req := ClientCredentialsRequest(benchClientID, f.secret)
-	return f.server(func(n int) ([]Request, error) { return Repeat(req, n), nil }), nil
+	return f.server(Repeated(req)), nil
 }
 
 // fositeServer is one fosite provider with the registered client, served

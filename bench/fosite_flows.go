@@ -2,12 +2,8 @@ package bench
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/ory/fosite"
 )
@@ -21,12 +17,12 @@ func NewFositeIntrospection(hasher fosite.Hasher) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := f.tokens(ClientCredentialsRequest(benchClientID, f.secret))
+	tok, err := fetchTokens(f.handler, ClientCredentialsRequest(benchClientID, f.secret))
 	if err != nil {
 		return nil, err
 	}
 	req := IntrospectionRequest(benchClientID, f.secret, tok.AccessToken)
-	return f.server(func(n int) ([]Request, error) { return Repeat(req, n), nil }), nil
+	return f.server(Repeated(req)), nil
 }
 
 // NewFositeRefresh returns fosite (see newFositeServer) with opaque tokens,
@@ -39,24 +35,7 @@ func NewFositeRefresh(hasher fosite.Hasher) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return f.server(func(n int) ([]Request, error) {
-		reqs := make([]Request, n)
-		for i := range reqs {
-			code, verifier, err := f.authorize()
-			if err != nil {
-				return nil, err
-			}
-			tok, err := f.tokens(CodeExchangeRequest(benchClientID, f.secret, code, verifier))
-			if err != nil {
-				return nil, err
-			}
-			if tok.RefreshToken == "" {
-				return nil, fmt.Errorf("fosite: code exchange gave no refresh token")
-			}
-			reqs[i] = RefreshRequest(benchClientID, f.secret, tok.RefreshToken)
-		}
-		return reqs, nil
-	}), nil
+	return f.server(refreshRequests(f.authorize, f.handler, f.secret)), nil
 }
 
 // NewFositeCodeExchange returns fosite (see newFositeServer) with opaque
@@ -68,17 +47,7 @@ func NewFositeCodeExchange(hasher fosite.Hasher) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return f.server(func(n int) ([]Request, error) {
-		reqs := make([]Request, n)
-		for i := range reqs {
-			code, verifier, err := f.authorize()
-			if err != nil {
-				return nil, err
-			}
-			reqs[i] = CodeExchangeRequest(benchClientID, f.secret, code, verifier)
-		}
-		return reqs, nil
-	}), nil
+	return f.server(codeExchangeRequests(f.authorize, f.secret)), nil
 }
 
 // authorize does the authorization step of the code flow through fosite's
@@ -90,23 +59,9 @@ func NewFositeCodeExchange(hasher fosite.Hasher) (*Server, error) {
 // of BenchSubject. The response itself (a redirect) is not written.
 func (f *fositeServer) authorize() (code, verifier string, err error) {
 	ctx := context.Background()
-	verifier, err = randomSecret()
+	q, verifier, err := authorizationQuery()
 	if err != nil {
 		return "", "", err
-	}
-	state, err := randomSecret()
-	if err != nil {
-		return "", "", err
-	}
-	challenge := sha256.Sum256([]byte(verifier))
-	q := url.Values{
-		"response_type":         {"code"},
-		"client_id":             {benchClientID},
-		"redirect_uri":          {BenchRedirectURI},
-		"scope":                 {"read"},
-		"state":                 {state},
-		"code_challenge":        {base64.RawURLEncoding.EncodeToString(challenge[:])},
-		"code_challenge_method": {"S256"},
 	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodGet, BenchIssuer+"/authorize?"+q.Encode(), nil)
 	if err != nil {
@@ -127,29 +82,6 @@ func (f *fositeServer) authorize() (code, verifier string, err error) {
 		return "", "", fmt.Errorf("fosite: authorize response without a code: %v", resp.GetParameters())
 	}
 	return resp.GetCode(), verifier, nil
-}
-
-// fositeTokens is the part of a token response the setup needs.
-type fositeTokens struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-}
-
-// tokens sends r to the token endpoint and returns the tokens of its
-// successful answer.
-func (f *fositeServer) tokens(r Request) (fositeTokens, error) {
-	var tok fositeTokens
-	w := Serve(f.handler, r)
-	if w.Code != http.StatusOK {
-		return tok, fmt.Errorf("fosite: token endpoint: status %d: %s", w.Code, w.Body.Bytes())
-	}
-	if err := json.Unmarshal(w.Body.Bytes(), &tok); err != nil {
-		return tok, fmt.Errorf("fosite: token response %s: %v", w.Body.Bytes(), err)
-	}
-	if tok.AccessToken == "" {
-		return tok, fmt.Errorf("fosite: token response without an access token: %s", w.Body.Bytes())
-	}
-	return tok, nil
 }
 
 // fositeError wraps err, a fosite error whose message is only the error

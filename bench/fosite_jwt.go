@@ -51,7 +51,7 @@ func newFositeClientCredentialsJWT(hasher fosite.Hasher, alg Alg) (*Server, cryp
 		return nil, nil, err
 	}
 	req := ClientCredentialsRequest(benchClientID, f.secret)
-	s := f.server(func(n int) ([]Request, error) { return Repeat(req, n), nil })
+	s := f.server(Repeated(req))
 	return s, key.Public().Key, nil
 }
 

@@ -2,14 +2,9 @@ package bench
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
@@ -85,11 +80,6 @@ func (g *grantor) server(requests func(n int) ([]Request, error)) *Server {
 	return &Server{Handler: g.handler, ClientID: benchClientID, ClientSecret: g.secret, Requests: requests}
 }
 
-// repeat returns a Requests function that repeats r.
-func repeat(r Request) func(n int) ([]Request, error) {
-	return func(n int) ([]Request, error) { return Repeat(r, n), nil }
-}
-
 // NewGrantorClientCredentials returns Grantor for the client credentials
 // scenario with opaque access tokens.
 func NewGrantorClientCredentials() (*Server, error) {
@@ -97,7 +87,7 @@ func NewGrantorClientCredentials() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.server(repeat(ClientCredentialsRequest(benchClientID, g.secret))), nil
+	return g.server(Repeated(ClientCredentialsRequest(benchClientID, g.secret))), nil
 }
 
 // NewGrantorClientCredentialsJWT returns Grantor for the client
@@ -120,7 +110,7 @@ func NewGrantorClientCredentialsJWT(alg Alg) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.server(repeat(ClientCredentialsRequest(benchClientID, g.secret))), nil
+	return g.server(Repeated(ClientCredentialsRequest(benchClientID, g.secret))), nil
 }
 
 // NewGrantorIntrospection returns Grantor for the introspection scenario:
@@ -130,11 +120,11 @@ func NewGrantorIntrospection() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := g.tokens(ClientCredentialsRequest(benchClientID, g.secret))
+	tok, err := fetchTokens(g.handler, ClientCredentialsRequest(benchClientID, g.secret))
 	if err != nil {
 		return nil, err
 	}
-	return g.server(repeat(IntrospectionRequest(benchClientID, g.secret, tok.AccessToken))), nil
+	return g.server(Repeated(IntrospectionRequest(benchClientID, g.secret, tok.AccessToken))), nil
 }
 
 // NewGrantorRefresh returns Grantor for the refresh rotation scenario:
@@ -145,24 +135,7 @@ func NewGrantorRefresh() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.server(func(n int) ([]Request, error) {
-		reqs := make([]Request, n)
-		for i := range reqs {
-			code, verifier, err := g.authorize()
-			if err != nil {
-				return nil, err
-			}
-			tok, err := g.tokens(CodeExchangeRequest(benchClientID, g.secret, code, verifier))
-			if err != nil {
-				return nil, err
-			}
-			if tok.RefreshToken == "" {
-				return nil, errors.New("grantor: no refresh token from the code exchange")
-			}
-			reqs[i] = RefreshRequest(benchClientID, g.secret, tok.RefreshToken)
-		}
-		return reqs, nil
-	}), nil
+	return g.server(refreshRequests(g.authorize, g.handler, g.secret)), nil
 }
 
 // NewGrantorCodeExchange returns Grantor for the code exchange scenario:
@@ -173,17 +146,7 @@ func NewGrantorCodeExchange() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.server(func(n int) ([]Request, error) {
-		reqs := make([]Request, n)
-		for i := range reqs {
-			code, verifier, err := g.authorize()
-			if err != nil {
-				return nil, err
-			}
-			reqs[i] = CodeExchangeRequest(benchClientID, g.secret, code, verifier)
-		}
-		return reqs, nil
-	}), nil
+	return g.server(codeExchangeRequests(g.authorize, g.secret)), nil
 }
 
 // authorize runs an authorization request for the scope read through the
@@ -191,19 +154,9 @@ func NewGrantorCodeExchange() (*Server, error) {
 // with Provider.Approve, as an application's consent page does, and
 // returns the code and its PKCE verifier.
 func (g *grantor) authorize() (code, verifier string, err error) {
-	verifier, err = randomSecret()
+	q, verifier, err := authorizationQuery()
 	if err != nil {
 		return "", "", err
-	}
-	challenge := sha256.Sum256([]byte(verifier))
-	q := url.Values{
-		"response_type":         {"code"},
-		"client_id":             {benchClientID},
-		"redirect_uri":          {BenchRedirectURI},
-		"scope":                 {"read"},
-		"state":                 {"bench-state"},
-		"code_challenge":        {base64.RawURLEncoding.EncodeToString(challenge[:])},
-		"code_challenge_method": {"S256"},
 	}
 	r := httptest.NewRequest(http.MethodGet, BenchIssuer+"/authorize?"+q.Encode(), nil)
 	if g.cookie != nil {
@@ -239,24 +192,4 @@ func (g *grantor) authorize() (code, verifier string, err error) {
 		return "", "", fmt.Errorf("grantor: approve: no code in %s", back)
 	}
 	return code, verifier, nil
-}
-
-// tokenAnswer is the part of a token response the setup needs.
-type tokenAnswer struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-}
-
-// tokens sends a token request through the Provider's handler and
-// returns the tokens of its answer.
-func (g *grantor) tokens(r Request) (*tokenAnswer, error) {
-	w := Serve(g.handler, r)
-	if w.Code != http.StatusOK {
-		return nil, fmt.Errorf("grantor: token request: status %d: %s", w.Code, w.Body.Bytes())
-	}
-	var t tokenAnswer
-	if err := json.Unmarshal(w.Body.Bytes(), &t); err != nil {
-		return nil, err
-	}
-	return &t, nil
 }

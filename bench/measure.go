@@ -58,7 +58,7 @@ func NewHarness() Contender {
 		})
 		req := ClientCredentialsRequest(benchClientID, "x")
 		return &Server{Handler: h, ClientID: benchClientID, ClientSecret: "x",
-			Requests: func(n int) ([]Request, error) { return Repeat(req, n), nil }}, nil
+			Requests: Repeated(req)}, nil
 	}}
 }
 

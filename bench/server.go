@@ -97,14 +97,16 @@ func BasicAuthorization(clientID, secret string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(cred))
 }
 
-// Repeat returns n copies of r: the requests of a scenario whose request
-// may be sent any number of times.
-func Repeat(r Request, n int) []Request {
-	rs := make([]Request, n)
-	for i := range rs {
-		rs[i] = r
+// Repeated returns the Requests function of a scenario whose one request
+// may be sent any number of times: n copies of r.
+func Repeated(r Request) func(n int) ([]Request, error) {
+	return func(n int) ([]Request, error) {
+		rs := make([]Request, n)
+		for i := range rs {
+			rs[i] = r
+		}
+		return rs, nil
 	}
-	return rs
 }
 
 // ClientCredentialsRequest is the request of the client credentials
