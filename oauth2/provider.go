@@ -403,29 +403,10 @@ func (p *Provider) RevokeGrant(ctx context.Context, grantID, clientID, subject, 
 // newID returns a random identifier of 128 bits.
 func (p *Provider) newID() (string, error) {
 	var b [16]byte
-	if err := p.readRandom(b[:]); err != nil {
+	if _, err := io.ReadFull(p.rand, b[:]); err != nil {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-// readRandom fills b from the Provider's random source. The default source,
-// crypto/rand, is read with rand.Read, which leaves b where it is: read
-// through the io.Reader interface, b would have to move to the heap, and
-// newID runs for every new grant. Another source is read into a buffer of
-// its own, as crypto/rand.Read does.
-func (p *Provider) readRandom(b []byte) error {
-	if p.rand == rand.Reader {
-		_, err := rand.Read(b)
-		return err
-	}
-	buf := make([]byte, len(b))
-	if _, err := io.ReadFull(p.rand, buf); err != nil {
-		return err
-	}
-	copy(b, buf)
-	clear(buf)
-	return nil
 }
 
 // Handler returns a handler that serves every endpoint at its path below

@@ -139,7 +139,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		return NewError(ErrServerError, "the access token could not be minted").
 			WithCause(fmt.Errorf("oauth2: an extra claim has the registered name %q", name))
 	}
-	accessToken, accessKey, err := p.mintAccessToken(ctx, &claims)
+	accessToken, accessKey, err := p.accessTokens.MintAccessToken(ctx, &claims)
 	if err != nil {
 		return NewError(ErrServerError, "the access token could not be minted").WithCause(err)
 	}
@@ -195,22 +195,6 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		p.Emit(ctx, Event{Type: EventTokenIssued, Time: now, ClientID: client.ID, Subject: is.Subject, GrantID: grantID, GrantType: req.GrantType, TokenKinds: kinds})
 	}
 	return nil
-}
-
-// mintAccessToken mints an access token for c with the access token
-// strategy. An opaque token carries no claims (Opaque.MintAccessToken
-// ignores them), so it is generated directly: handing c to an interface
-// method would move the claims of every request to the heap. Another
-// strategy gets a copy, and what it sets in the copy (a JWT's ID) is
-// copied back.
-func (p *Provider) mintAccessToken(ctx context.Context, c *token.Claims) (tok, key string, err error) {
-	if o, ok := p.accessTokens.(*token.Opaque); ok {
-		return o.Generate()
-	}
-	heapClaims := *c
-	tok, key, err = p.accessTokens.MintAccessToken(ctx, &heapClaims)
-	*c = heapClaims
-	return tok, key, err
 }
 
 // mintRefreshToken returns a new refresh token of the grant and its record.
