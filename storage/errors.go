@@ -16,3 +16,16 @@ var (
 	// ErrDuplicate means a record with the same key already exists.
 	ErrDuplicate = errors.New("storage: duplicate key")
 )
+
+// Errors of stores that bound what they hold.
+var (
+	// ErrFull means the store refuses a new record because it holds as
+	// many as it may (the in-memory store's bound on pending
+	// interactions, say). Nothing was written; the Provider answers
+	// temporarily_unavailable and the caller may retry later.
+	ErrFull = errors.New("storage: store is full")
+
+	// ErrTooLarge means a record is larger than the store accepts in one
+	// write. Nothing was written.
+	ErrTooLarge = errors.New("storage: record too large")
+)

@@ -1,0 +1,110 @@
+package memory
+
+import (
+	"context"
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"github.com/grantor-dev/grantor/storage"
+)
+
+var _ storage.Limiter = (*Limiter)(nil)
+
+// DefaultLimiterKeys is how many keys a [Limiter] counts one by one.
+const DefaultLimiterKeys = 100_000
+
+// limiterOverflowBuckets is how many shared counters take the keys that
+// find the table full.
+const limiterOverflowBuckets = 4096
+
+// Limiter is an in-memory [storage.Limiter]: it counts the events of one
+// process. It is what a Provider uses when no other is configured; a
+// cluster of Providers shares a limiter kept in its database instead.
+//
+// It holds a bounded number of keys (see [NewLimiter]). A key whose window
+// has ended is forgotten at the next sweep, which runs when the table is
+// full. When the table is still full after a sweep, a new key is counted
+// in one of 4,096 shared buckets chosen by a hash of the key, together with
+// the other keys that hash there: a flood of made-up keys then makes
+// throttling stricter for new keys, never laxer, and cannot grow memory.
+// Keys already in the table keep their own counts.
+//
+// The zero value is not usable; a Limiter is safe for concurrent use.
+type Limiter struct {
+	maxKeys int
+	seed    maphash.Seed
+
+	mu       sync.Mutex
+	keys     map[string]*limiterCount
+	overflow [limiterOverflowBuckets]limiterCount
+}
+
+type limiterCount struct {
+	start, end time.Time
+	n          int64
+}
+
+// NewLimiter returns an empty Limiter that counts up to maxKeys keys one
+// by one; zero or a negative maxKeys means [DefaultLimiterKeys].
+func NewLimiter(maxKeys int) *Limiter {
+	if maxKeys <= 0 {
+		maxKeys = DefaultLimiterKeys
+	}
+	return &Limiter{maxKeys: maxKeys, seed: maphash.MakeSeed(), keys: make(map[string]*limiterCount)}
+}
+
+// Take implements [storage.Limiter].
+func (l *Limiter) Take(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, time.Time{}, err
+	}
+	start := storage.WindowStart(now, window)
+	end := start.Add(max(window, 1))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.keys[key]
+	if !ok && len(l.keys) >= l.maxKeys {
+		l.sweep(now)
+	}
+	if !ok && len(l.keys) >= l.maxKeys {
+		c = &l.overflow[maphash.String(l.seed, key)%limiterOverflowBuckets]
+		if !c.end.After(now) {
+			c.start, c.end, c.n = start, end, 0
+		}
+		// A bucket holds keys of any window length: it ends with the
+		// latest window that counted in it, so that no key's count is
+		// cut short.
+		if end.After(c.end) {
+			c.end = end
+		}
+		c.n++
+		return c.n, c.end, nil
+	}
+	if !ok {
+		c = &limiterCount{}
+		l.keys[key] = c
+	}
+	if !c.start.Equal(start) {
+		c.start, c.end, c.n = start, end, 0
+	}
+	c.n++
+	return c.n, c.end, nil
+}
+
+// sweep forgets the keys whose window has ended.
+func (l *Limiter) sweep(now time.Time) {
+	for k, c := range l.keys {
+		if !c.end.After(now) {
+			delete(l.keys, k)
+		}
+	}
+}
+
+// Len returns how many keys the limiter counts one by one, for tests and
+// metrics.
+func (l *Limiter) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.keys)
+}
