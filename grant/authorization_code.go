@@ -84,7 +84,7 @@ func (h *authorizationCode) Authorize(ctx context.Context, a *oauth2.Authorizati
 		Key: key, GrantID: grantID, Request: *a.Request, Subject: a.Subject, Scopes: a.Scopes,
 		AuthTime: a.AuthTime, Claims: a.Claims, IssuedAt: a.Now, ExpiresAt: a.Now.Add(h.opts.CodeLifetime),
 	}); err != nil {
-		return nil, oauth2.NewError(oauth2.ErrServerError, "the code could not be stored").WithCause(err)
+		return nil, oauth2.StorageError("the code could not be stored", err)
 	}
 	return url.Values{"code": {code}}, nil
 }
@@ -106,7 +106,7 @@ func (h *authorizationCode) HandleTokenRequest(ctx context.Context, req *oauth2.
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, errBadCode
 	case err != nil:
-		return nil, oauth2.NewError(oauth2.ErrServerError, "the code could not be looked up").WithCause(err)
+		return nil, oauth2.StorageError("the code could not be looked up", err)
 	}
 	// Every check that a replay must pass before it may revoke anything.
 	if rec.Request.ClientID != req.Client.ID {
@@ -139,7 +139,7 @@ func (h *authorizationCode) HandleTokenRequest(ctx context.Context, req *oauth2.
 			case errors.Is(err, storage.ErrNotFound):
 				return errBadCode
 			case err != nil:
-				return oauth2.NewError(oauth2.ErrServerError, "the code could not be redeemed").WithCause(err)
+				return oauth2.StorageError("the code could not be redeemed", err)
 			}
 			return nil
 		},
@@ -193,7 +193,7 @@ func checkVerifier(rec *storage.AuthorizationCode, verifier string) error {
 // is revoked (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3).
 func (h *authorizationCode) replay(ctx context.Context, rec *storage.AuthorizationCode) error {
 	if err := h.p.RevokeGrant(ctx, rec.GrantID, rec.Request.ClientID, rec.Subject, "authorization code replay"); err != nil {
-		return oauth2.NewError(oauth2.ErrServerError, "the grant could not be revoked").WithCause(err)
+		return oauth2.StorageError("the grant could not be revoked", err)
 	}
 	return errBadCode
 }

@@ -202,7 +202,7 @@ func TestS10_DuplicateEmptyUnknownParameters(t *testing.T) {
 func TestS11_ResponseIsBuiltCorrectly(t *testing.T) {
 	h := newCode(t, nil)
 	h.AddClient(storageClient("q", "https://c.example/cb?t=a%20b"))
-	state := strings.Repeat("&+%é ", 400)
+	state := strings.Repeat("&+% ~", 400)
 	params, _ := authParams(t, "client_id", "q", "redirect_uri", "https://c.example/cb?t=a%20b", "state", state)
 	id, cookie := h.interaction(h.authorize(params))
 	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice"})

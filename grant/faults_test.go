@@ -11,6 +11,7 @@ import (
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/internal/testkit"
 	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/memory"
 	"github.com/grantor-dev/grantor/storage/storagetest"
 )
@@ -32,22 +33,31 @@ func newFaulty(t *testing.T) (*codeHarness, *storagetest.Faulty) {
 	return h, f
 }
 
-// A failed write is a server_error with the RFC 6749 §5.2 body, never a
-// token, and the endpoint works again once storage does.
-func TestFaultTokenWriteIsAServerError(t *testing.T) {
+// requireUnavailable asserts the one answer of every endpoint to a storage
+// outage: 503 temporarily_unavailable with Retry-After, so that the client
+// retries rather than starts over.
+func requireUnavailable(t *testing.T, r *testkit.Response) {
+	t.Helper()
+	testkit.RequireOAuthError(t, r, http.StatusServiceUnavailable, oauth2.ErrTemporarilyUnavailable)
+	assert.NotEmpty(t, r.Header.Get("Retry-After"))
+	assert.NotContains(t, string(r.Body), "injected", "the cause is never sent")
+}
+
+// A failed write is answered 503 temporarily_unavailable with the RFC 6749
+// §5.2 body, never a token, and the endpoint works again once storage does.
+func TestFaultTokenWriteIsUnavailable(t *testing.T) {
 	h, f := newFaulty(t)
 	secret := h.AddClient(storageClientCC("cc"))
 	f.Fail(storagetest.OpCreateTokens, nil)
 	r := h.Token("cc", secret, url.Values{"grant_type": {"client_credentials"}})
-	testkit.RequireOAuthError(t, r, http.StatusInternalServerError, oauth2.ErrServerError)
+	requireUnavailable(t, r)
 	assert.NotContains(t, string(r.Body), "injected", "the cause is never sent")
 	f.Heal()
 	assert.Equal(t, http.StatusOK, h.Token("cc", secret, url.Values{"grant_type": {"client_credentials"}}).Status)
 
 	// A client lookup that fails is not a bad credential.
 	f.Fail(storagetest.OpClient, nil)
-	testkit.RequireOAuthError(t, h.Token("cc", secret, url.Values{"grant_type": {"client_credentials"}}),
-		http.StatusInternalServerError, oauth2.ErrServerError)
+	requireUnavailable(t, h.Token("cc", secret, url.Values{"grant_type": {"client_credentials"}}))
 }
 
 // A code whose tokens could not be stored cannot be redeemed twice: it was
@@ -62,7 +72,7 @@ func TestFaultCodeCannotBeRedeemedTwice(t *testing.T) {
 			params, verifier := authParams(t)
 			code := h.code(params)
 			fail(f)
-			testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier), http.StatusInternalServerError, oauth2.ErrServerError)
+			requireUnavailable(t, h.redeem("web", h.webSecret, code, verifier))
 			f.Heal()
 			testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 		})
@@ -90,7 +100,7 @@ func TestFaultRefreshRotation(t *testing.T) {
 	t.Run("consume fails: the old token stays usable", func(t *testing.T) {
 		h, f, _, rt := setup(t)
 		f.Fail(storagetest.OpConsumeToken, nil)
-		testkit.RequireOAuthError(t, refresh(h, rt), http.StatusInternalServerError, oauth2.ErrServerError)
+		requireUnavailable(t, refresh(h, rt))
 		f.Heal()
 		assert.Equal(t, http.StatusOK, refresh(h, rt).Status)
 	})
@@ -102,7 +112,7 @@ func TestFaultRefreshRotation(t *testing.T) {
 			h, f, at, rt := setup(t)
 			secret := rs(h)
 			fail(f)
-			testkit.RequireOAuthError(t, refresh(h, rt), http.StatusInternalServerError, oauth2.ErrServerError)
+			requireUnavailable(t, refresh(h, rt))
 			f.Heal()
 			testkit.RequireOAuthError(t, refresh(h, rt), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 			assert.Equal(t, false, h.Introspect("rs", secret, at).JSON["active"], "every token of the grant is revoked")
@@ -125,33 +135,43 @@ func TestFaultRevocationAndIntrospection(t *testing.T) {
 	assert.Equal(t, true, h.Introspect("rs", secret, tok.Str("access_token")).JSON["active"], "still active: nothing was revoked")
 
 	f.Fail(storagetest.OpToken, nil)
-	testkit.RequireOAuthError(t, h.Introspect("rs", secret, tok.Str("access_token")), http.StatusServiceUnavailable, oauth2.ErrTemporarilyUnavailable)
+	requireUnavailable(t, h.Introspect("rs", secret, tok.Str("access_token")))
+	f.Heal()
+
+	// The client lookup fails first: the same answer, not a 500.
+	f.Fail(storagetest.OpClient, nil)
+	requireUnavailable(t, h.Introspect("rs", secret, tok.Str("access_token")))
+	requireUnavailable(t, h.Revoke("web", h.webSecret, tok.Str("access_token")))
 }
 
-// The authorization side: a failure is a server_error, redirected once the
-// redirect URI is trusted, an error page before.
+// The authorization side: an outage is temporarily_unavailable (RFC 6749
+// §4.1.2.1), redirected once the redirect URI is trusted, an error page
+// before; a store that is full (storage.ErrFull) is answered alike.
 func TestFaultAuthorizationSide(t *testing.T) {
 	h, f := newFaulty(t)
 	params, _ := authParams(t)
 
 	f.Fail(storagetest.OpClient, nil)
 	r := h.authorize(params)
-	assert.Equal(t, http.StatusInternalServerError, r.Status)
+	assert.Equal(t, http.StatusServiceUnavailable, r.Status)
+	assert.NotEmpty(t, r.Header.Get("Retry-After"))
 	assert.Empty(t, r.Header.Get("Location"), "the client is unknown: no redirect")
 	f.Heal()
 
 	f.Fail(storagetest.OpCreateInteraction, nil)
-	h.errorRedirect(t, h.authorize(params), oauth2.ErrServerError)
+	h.errorRedirect(t, h.authorize(params), oauth2.ErrTemporarilyUnavailable)
+	f.Fail(storagetest.OpCreateInteraction, storage.ErrFull)
+	h.errorRedirect(t, h.authorize(params), oauth2.ErrTemporarilyUnavailable)
 	f.Heal()
 
 	id, cookie := h.interaction(h.authorize(params))
 	f.Fail(storagetest.OpCreateAuthorizationCode, nil)
 	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice"})
 	q := redirectParams(t, rec.Code, rec.Header().Get("Location"), "https://c.example/cb?")
-	assert.Equal(t, "server_error", q.Get("error"))
+	assert.Equal(t, "temporarily_unavailable", q.Get("error"))
 	assert.Empty(t, q.Get("code"))
 	f.Heal()
 
 	f.Fail(storagetest.OpCreatePushedRequest, nil)
-	testkit.RequireOAuthError(t, h.push(params), http.StatusInternalServerError, oauth2.ErrServerError)
+	requireUnavailable(t, h.push(params))
 }

@@ -77,7 +77,7 @@ func (h *refreshToken) HandleTokenRequest(ctx context.Context, req *oauth2.Token
 		return nil, errBadRefreshToken
 	}
 	if err != nil {
-		return nil, oauth2.NewError(oauth2.ErrServerError, "the refresh token could not be looked up").WithCause(err)
+		return nil, oauth2.StorageError("the refresh token could not be looked up", err)
 	}
 	// Another client's token is refused without touching the grant: the
 	// presenter is not its owner, so its "reuse" proves nothing.
@@ -125,7 +125,7 @@ func (h *refreshToken) HandleTokenRequest(ctx context.Context, req *oauth2.Token
 			case errors.Is(err, storage.ErrNotFound):
 				return errBadRefreshToken
 			case err != nil:
-				return oauth2.NewError(oauth2.ErrServerError, "the refresh token could not be rotated").WithCause(err)
+				return oauth2.StorageError("the refresh token could not be rotated", err)
 			}
 			return nil
 		},
@@ -140,7 +140,7 @@ func (h *refreshToken) reuse(ctx context.Context, req *oauth2.TokenRequest, rec 
 		return oauth2.NewError(oauth2.ErrInvalidGrant, "the refresh token has already been used")
 	}
 	if err := h.p.RevokeGrant(ctx, rec.GrantID, rec.ClientID, rec.Subject, "refresh token reuse"); err != nil {
-		return oauth2.NewError(oauth2.ErrServerError, "the grant could not be revoked").WithCause(err)
+		return oauth2.StorageError("the grant could not be revoked", err)
 	}
 	return oauth2.NewError(oauth2.ErrInvalidGrant, "the refresh token has already been used; the grant is revoked")
 }

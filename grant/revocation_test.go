@@ -388,10 +388,12 @@ func TestS113_RevocationNeedsClientAuthentication(t *testing.T) {
 	r := h.Revoke("web", "wrong", at)
 	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
 	assert.Contains(t, r.Header.Get("WWW-Authenticate"), "Basic")
-	// A wrong secret in the body: no Basic challenge.
+	// A wrong secret in the body, and no credentials at all: every 401
+	// carries a challenge (RFC 9110 §15.5.2).
 	r = h.PostForm(h.Provider.RevocationEndpoint(), "", "", url.Values{"token": {at}, "client_id": {"web"}, "client_secret": {"wrong"}})
 	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
-	assert.Empty(t, r.Header.Get("WWW-Authenticate"))
+	assert.Contains(t, r.Header.Get("WWW-Authenticate"), "Basic")
+	assert.Contains(t, h.Revoke("", "", at).Header.Get("WWW-Authenticate"), "Basic")
 
 	assert.True(t, h.active("web", at), "nothing was revoked")
 }

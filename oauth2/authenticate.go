@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/grantor-dev/grantor/storage"
 )
@@ -20,35 +18,39 @@ import (
 // authenticator of the client's registered method, and only that one.
 //
 // Every authentication failure is invalid_client with status 401, the same
-// status and body whether the client is unknown or the secret wrong, with
-// WWW-Authenticate: Basic when the client used Basic (RFC 6749 §5.2). The
-// credential parameters are removed from form, so that nothing downstream
-// can store them by accident.
+// status, body and WWW-Authenticate challenge whether the client is
+// unknown or the secret wrong (RFC 6749 §5.2). Attempts at a slow-hashed
+// secret are throttled as secretVerifier describes. The credential
+// parameters are removed from form, so that nothing downstream can store
+// them by accident.
 func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values, endpoint string) (*storage.Client, error) {
 	a, err := extractCredentials(r, form)
 	if err != nil {
 		return nil, err
 	}
-	a.Issuer, a.Endpoint, a.Now, a.Request = p.issuer, endpoint, p.clock(), r
+	a.Issuer, a.Endpoint, a.Now, a.Request, a.secrets = p.issuer, endpoint, p.clock(), r, p.secrets
 
 	if a.ClientID == "" {
 		return nil, p.authFailure(ctx, a, "no client identification in the request")
 	}
-	if retry, blocked := p.authFailures.blocked(a.ClientID, a.Now); blocked {
-		p.Emit(ctx, Event{Type: EventClientAuthThrottled, ClientID: a.ClientID})
-		return nil, tooManyRequests(ErrInvalidClient, "too many failed authentication attempts; try again later", retry)
+	if !validClientID(a.ClientID) {
+		// Never looked up, counted or logged: it cannot be a client's.
+		a.ClientID = ""
+		return nil, p.authFailure(ctx, a, "malformed client_id")
 	}
 	client, err := p.clients.Client(ctx, a.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
-		// Spend the time a secret check would, so that an unknown client
-		// cannot be told from a wrong secret by timing.
 		if a.Secret != "" {
-			_ = VerifyClientSecret(dummySecretHash, a.Secret)
+			// Spend what a wrong secret costs, throttle included, so
+			// that an unknown client cannot be told from a wrong secret.
+			if err := p.secrets.verifyUnknown(ctx, a.ClientID, a.Secret); isVerdictless(err) {
+				return nil, err
+			}
 		}
 		return nil, p.authFailure(ctx, a, "unknown client")
 	}
 	if err != nil {
-		return nil, NewError(ErrServerError, "the client could not be looked up").WithCause(err)
+		return nil, StorageError("the client could not be looked up", err)
 	}
 	if client.Disabled {
 		return nil, p.authFailure(ctx, a, "client is disabled")
@@ -63,25 +65,30 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 		if errors.As(err, &oe) {
 			return nil, oe
 		}
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
 		return nil, p.authFailure(ctx, a, method+": "+err.Error())
 	}
 	return client, nil
 }
 
-// authFailure records a failed authentication and returns the error to
-// answer with. reason goes to the log and the event, never to the client.
+// isVerdictless reports whether an error of secret verification is a
+// refusal that says nothing about the secret (throttled, unavailable,
+// cancelled), to be answered as it is.
+func isVerdictless(err error) bool {
+	var oe *Error
+	return errors.As(err, &oe) || errors.Is(err, context.Canceled)
+}
+
+// authFailure logs a failed authentication and returns the error to answer
+// with. reason goes to the log and the event, never to the client; the
+// client id has been checked by validClientID, or is empty.
 func (p *Provider) authFailure(ctx context.Context, a *ClientAuthentication, reason string) error {
-	if a.ClientID != "" {
-		p.authFailures.add(a.ClientID, a.Now)
-	}
 	p.logger.LogAttrs(ctx, slog.LevelInfo, "client authentication failed",
 		slog.String("client_id", a.ClientID), slog.String("reason", reason))
 	p.Emit(ctx, Event{Type: EventClientAuthFailed, ClientID: a.ClientID, Reason: reason})
-	e := &Error{Code: ErrInvalidClient, Description: "client authentication failed", Status: http.StatusUnauthorized}
-	if a.Basic {
-		e.Header = http.Header{"Www-Authenticate": {`Basic realm="` + a.Issuer + `", charset="UTF-8"`}}
-	}
-	return e
+	return &Error{Code: ErrInvalidClient, Description: "client authentication failed", Status: http.StatusUnauthorized}
 }
 
 // extractCredentials reads the client credentials of a request: the Basic
@@ -117,10 +124,7 @@ func extractCredentials(r *http.Request, form url.Values) (*ClientAuthentication
 			methods++
 			id, secret, ok := decodeBasic(strings.TrimSpace(credentials))
 			if !ok {
-				return nil, &Error{
-					Code: ErrInvalidClient, Description: "malformed Basic credentials", Status: http.StatusUnauthorized,
-					Header: http.Header{"Www-Authenticate": {`Basic charset="UTF-8"`}},
-				}
+				return nil, &Error{Code: ErrInvalidClient, Description: "malformed Basic credentials", Status: http.StatusUnauthorized}
 			}
 			a.ClientID = id
 			if methods > 1 {
@@ -128,10 +132,7 @@ func extractCredentials(r *http.Request, form url.Values) (*ClientAuthentication
 			}
 			a.Secret = secret
 			if bodyID != "" && bodyID != id {
-				return nil, &Error{
-					Code: ErrInvalidClient, Description: "client_id does not match the authenticated client", Status: http.StatusUnauthorized,
-					Header: http.Header{"Www-Authenticate": {`Basic charset="UTF-8"`}},
-				}
+				return nil, &Error{Code: ErrInvalidClient, Description: "client_id does not match the authenticated client", Status: http.StatusUnauthorized}
 			}
 			return a, nil
 		}
@@ -158,6 +159,9 @@ func extractCredentials(r *http.Request, form url.Values) (*ClientAuthentication
 // decodeBasic decodes Basic credentials whose user name and password are
 // each form-urlencoded, as RFC 6749 §2.3.1 requires of client credentials.
 func decodeBasic(s string) (id, secret string, ok bool) {
+	if len(s) > maxBasicCredentials {
+		return "", "", false // bounded before it is decoded
+	}
 	// Credentials of usual size are decoded on the stack: the string made
 	// of them below is then their only copy on the heap.
 	var buf [maxStackBasic]byte
@@ -189,13 +193,11 @@ func decodeBasic(s string) (id, secret string, ok bool) {
 	return id, secret, true
 }
 
+// maxBasicCredentials bounds the base64 of Basic credentials: a client id
+// and a secret, each percent-encoded, within their parameter limits.
+const maxBasicCredentials = 4 * (3*(MaxClientIDBytes+MaxParameterBytes) + 1 + 2) / 3
+
 // maxStackBasic is the longest decoded Basic credentials that decodeBasic
 // decodes on the stack: a client ID and a generated secret take about 100
 // bytes.
 const maxStackBasic = 256
-
-// tooManyRequests is a 429 answer with Retry-After.
-func tooManyRequests(code ErrorCode, description string, retry time.Duration) *Error {
-	return &Error{Code: code, Description: description, Status: http.StatusTooManyRequests,
-		Header: http.Header{"Retry-After": {strconv.Itoa(int(retry.Seconds()) + 1)}}}
-}

@@ -72,31 +72,38 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 // authorizeParams returns the parameters of an authorization request: the
 // query of a GET, the form body of a POST (RFC 6749 §3.1).
 func (p *Provider) authorizeParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	var params url.Values
+	var err error
 	switch r.Method {
 	case http.MethodGet:
-		params, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
+		if len(r.URL.RawQuery) > MaxAuthorizationQueryBytes {
+			return nil, queryTooLong()
+		}
+		if params, err = url.ParseQuery(r.URL.RawQuery); err != nil {
 			return nil, NewError(ErrInvalidRequest, "the request's query is not valid form encoding")
 		}
-		return params, nil
 	case http.MethodPost:
-		mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mediaType != "application/x-www-form-urlencoded" {
+		mediaType, _, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if perr != nil || mediaType != formMediaType {
 			return nil, NewError(ErrInvalidRequest, "the body must be application/x-www-form-urlencoded")
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.maxRequestBytes))
 		if err != nil {
 			return nil, &Error{Code: ErrInvalidRequest, Description: "the request body is too large or unreadable", Status: http.StatusRequestEntityTooLarge}
 		}
-		params, err := url.ParseQuery(string(body))
-		if err != nil {
+		if params, err = url.ParseQuery(string(body)); err != nil {
 			return nil, NewError(ErrInvalidRequest, "the request body is not valid form encoding")
 		}
-		return params, nil
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		return nil, &Error{Code: ErrInvalidRequest, Description: "the method must be GET or POST", Status: http.StatusMethodNotAllowed}
 	}
+	// Only the bounds here: the values are checked once the client and
+	// its redirect URI are known, so that their errors are redirected.
+	if err := checkParameterBounds(params); err != nil {
+		return nil, err
+	}
+	return params, nil
 }
 
 // param returns the single value of a parameter, "" when it is absent or
@@ -127,12 +134,15 @@ func (p *Provider) parseAuthorizationRequest(ctx context.Context, params url.Val
 	if clientID == "" {
 		return nil, nil, NewError(ErrInvalidRequest, "client_id is missing")
 	}
+	if !validClientID(clientID) {
+		return nil, nil, NewError(ErrInvalidClient, "unknown client").withStatus(http.StatusBadRequest)
+	}
 	client, err := p.clients.Client(ctx, clientID)
 	if errors.Is(err, storage.ErrNotFound) || err == nil && client.Disabled {
 		return nil, nil, NewError(ErrInvalidClient, "unknown client").withStatus(http.StatusBadRequest)
 	}
 	if err != nil {
-		return nil, nil, NewError(ErrServerError, "the client could not be looked up").WithCause(err)
+		return nil, nil, StorageError("the client could not be looked up", err)
 	}
 	if requestURI != "" {
 		// RFC 9126 §4: the pushed parameters are the request; any others
@@ -159,16 +169,14 @@ func (p *Provider) parseAuthorizationRequest(ctx context.Context, params url.Val
 // request but the client and the redirect URI, and fills req. It is shared
 // by the authorization endpoint and the PAR endpoint.
 func (p *Provider) checkAuthorizationParams(params url.Values, client *storage.Client, req *storage.AuthorizationRequest) error {
-	// State first, so that any error below carries it back.
-	state, dupState := param(params, "state")
-	req.State = state
-	for name, vs := range params {
-		if len(vs) > 1 && name != "resource" {
-			return NewError(ErrInvalidRequest, "parameter "+safeName(name)+" is repeated")
-		}
+	// State first, so that any error below carries it back, unless it is
+	// repeated or not VSCHAR (RFC 6749 Appendix A.5): then it is not sent
+	// back at all.
+	if state, dup := param(params, "state"); !dup && isVSCHAR(state) {
+		req.State = state
 	}
-	if dupState {
-		return NewError(ErrInvalidRequest, "state is repeated")
+	if err := checkParameterValues(params); err != nil {
+		return err
 	}
 	switch mode, _ := param(params, "response_mode"); mode {
 	case "", "query":
@@ -286,7 +294,7 @@ func (p *Provider) pushedRequest(ctx context.Context, client *storage.Client, re
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, invalid
 	case err != nil:
-		return nil, NewError(ErrServerError, "the pushed request could not be looked up").WithCause(err)
+		return nil, StorageError("the pushed request could not be looked up", err)
 	case !pr.ConsumedAt.IsZero() || !p.clock().Before(pr.ExpiresAt):
 		return nil, invalid
 	case pr.Request.ClientID != client.ID:

@@ -362,8 +362,8 @@ func (c *ClientSecretJWT) clientKeys(ctx context.Context, client *storage.Client
 	}
 	key, err := c.Key(ctx, client)
 	if err != nil {
-		return nil, false, NewError(ErrServerError, "client authentication could not be completed").
-			WithCause(fmt.Errorf("oauth2: client_secret_jwt key: %w", err))
+		return nil, false, StorageError("client authentication could not be completed",
+			fmt.Errorf("oauth2: client_secret_jwt key: %w", err))
 	}
 	if len(key) < 32 {
 		// RFC 7518 §3.2; HS384 and HS512 need 48 and 64 bytes.
@@ -556,10 +556,10 @@ func verifyClientAssertion(ctx context.Context, client *storage.Client, a *Clien
 		if errors.Is(err, storage.ErrConsumed) {
 			return fmt.Errorf("%w: %w: %w", ErrClientAssertionInvalid, ErrClientAssertionReplayed, storage.ErrConsumed)
 		}
-		// An outage, not a bad assertion: it surfaces as one (DESIGN:
-		// storage errors surface), not as invalid_client.
-		return NewError(ErrServerError, "client authentication could not be completed").
-			WithCause(fmt.Errorf("oauth2: %s: replay store: %w", pol.method, err))
+		// An outage, not a bad assertion: it surfaces as one, not as
+		// invalid_client.
+		return StorageError("client authentication could not be completed",
+			fmt.Errorf("oauth2: %s: replay store: %w", pol.method, err))
 	}
 	return nil
 }

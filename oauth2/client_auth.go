@@ -51,6 +51,38 @@ type ClientAuthentication struct {
 	// Request is the HTTP request, for methods that look at the
 	// connection (mutual TLS). Its body has been read.
 	Request *http.Request
+
+	secrets *secretVerifier // the Provider's; nil outside a Provider
+}
+
+// VerifySecret checks a.Secret against the stored hash of client (RFC 6749
+// §2.3.1) the way the Provider's own methods do, for an application's
+// authenticator that takes a client secret:
+//
+//   - a secret made by GenerateClientSecret (256 random bits, a fast keyed
+//     hash) is checked in microseconds and never throttled: it cannot be
+//     guessed, so it needs no lockout;
+//   - a slow-hashed secret (HashClientSecret, bcrypt) that the Provider
+//     verified lately for this client is recognised by a fast keyed check
+//     kept in memory; any other attempt is counted (Config.AuthFailureLimit
+//     per Config.AuthFailureWindow, in Config.Limiter) before it is
+//     verified, and beyond the limit refused with 429 without a check.
+//     Because a client that presents its correct secret is recognised, the
+//     failures of others do not lock it out.
+//
+// It returns nil on a match; an *Error to answer as it is (429 when
+// throttled, 503 when the check could not run); any other error for a
+// secret that does not prove the client.
+func (a *ClientAuthentication) VerifySecret(ctx context.Context, client *storage.Client) error {
+	if client.SecretHash == "" {
+		// Never let an empty or unset hash match anything.
+		_ = VerifyClientSecret(dummySecretHash, a.Secret)
+		return errNoSecretHash
+	}
+	if a.secrets == nil {
+		return VerifyClientSecret(client.SecretHash, a.Secret)
+	}
+	return a.secrets.verify(ctx, client.ID, client.SecretHash, a.Secret)
 }
 
 // ClientAuthenticator authenticates clients registered for one method.

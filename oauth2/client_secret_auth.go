@@ -21,11 +21,11 @@ type ClientSecretBasic struct{}
 func (ClientSecretBasic) Method() string { return AuthMethodClientSecretBasic }
 
 // AuthenticateClient checks the Basic secret against the client's hash.
-func (ClientSecretBasic) AuthenticateClient(_ context.Context, c *storage.Client, a *ClientAuthentication) error {
+func (ClientSecretBasic) AuthenticateClient(ctx context.Context, c *storage.Client, a *ClientAuthentication) error {
 	if !a.Basic {
 		return errWrongCredentialKind
 	}
-	return verifyClientSecret(c, a.Secret)
+	return a.VerifySecret(ctx, c)
 }
 
 // ClientSecretPost authenticates clients with client_id and client_secret
@@ -36,20 +36,11 @@ type ClientSecretPost struct{}
 func (ClientSecretPost) Method() string { return AuthMethodClientSecretPost }
 
 // AuthenticateClient checks the body secret against the client's hash.
-func (ClientSecretPost) AuthenticateClient(_ context.Context, c *storage.Client, a *ClientAuthentication) error {
+func (ClientSecretPost) AuthenticateClient(ctx context.Context, c *storage.Client, a *ClientAuthentication) error {
 	if a.Basic || a.Assertion != "" {
 		return errWrongCredentialKind
 	}
-	return verifyClientSecret(c, a.Secret)
-}
-
-func verifyClientSecret(c *storage.Client, secret string) error {
-	if c.SecretHash == "" {
-		// Never let an empty or unset hash match anything.
-		_ = VerifyClientSecret(dummySecretHash, secret)
-		return errNoSecretHash
-	}
-	return VerifyClientSecret(c.SecretHash, secret)
+	return a.VerifySecret(ctx, c)
 }
 
 // NoClientAuthentication accepts public clients, which identify themselves

@@ -88,7 +88,12 @@ type Config struct {
 
 	// PushedRequestRateLimit is how many pushed authorization requests a
 	// client may make per minute before it is answered 429 (RFC 9126
-	// §2.3). Zero means 60; a negative value switches the limit off.
+	// §2.3). Each is counted before it is validated. A confidential client
+	// has a budget of its own, which only it can spend; a public client,
+	// which anyone can name, has one per client address (the peer of the
+	// connection, never a forwarded header), so that a third party cannot
+	// spend its budget. Zero means 60; a negative value switches the limit
+	// off.
 	PushedRequestRateLimit int
 
 	// RequirePushedAuthorizationRequests refuses authorization requests
@@ -148,20 +153,47 @@ type Config struct {
 	// endpoints. It defaults to 64 KiB.
 	MaxRequestBytes int64
 
-	// AuthFailureLimit is how many failed authentications a client may
-	// have within AuthFailureWindow before further attempts are refused
-	// with 429 until the window has passed (RFC 6749 §2.3.1 requires
-	// protection against brute force). Zero means 10; a negative value
-	// switches throttling off.
+	// Limiter counts the events every throttle of the Provider limits:
+	// attempts at slow-hashed client secrets, pushed authorization
+	// requests, introspections of tokens that are not this server's. Nil
+	// means an in-memory limiter of this process (memory.NewLimiter);
+	// Provider instances that serve one issuer together should share one,
+	// so that N instances do not give an attacker N times the budget.
+	Limiter storage.Limiter
+
+	// AuthFailureLimit is how many attempts at a client's slow-hashed
+	// secret (HashClientSecret, bcrypt) may be verified within
+	// AuthFailureWindow before further ones are refused with 429 and
+	// Retry-After until the window ends, without a check (RFC 6749 §2.3.1
+	// requires protection against brute force). Each attempt is counted
+	// before it is verified, so concurrent guesses cannot slip past the
+	// limit. Attempts with the client's correct secret that the Provider
+	// verified lately are recognised without a slow hash and not counted,
+	// so that the failures of others never lock the client out; and
+	// secrets made by GenerateClientSecret are never throttled, since
+	// 256 random bits cannot be guessed. Requests that name an unknown
+	// client with a secret are counted alike, so that they cannot be told
+	// apart. Zero means 10; a negative value switches throttling off.
 	AuthFailureLimit int
 	// AuthFailureWindow defaults to one minute.
 	AuthFailureWindow time.Duration
 
-	// IntrospectionScanLimit is how many introspection requests for
-	// unknown or malformed tokens one caller may make per minute before
-	// it is answered 429 until the minute has passed (RFC 7662 §4 asks
-	// for protection against token scanning). Zero means 1000; a
-	// negative value switches the limit off.
+	// SlowHashConcurrency bounds how many slow client secret hashes
+	// (argon2id takes 19 MiB and tens of milliseconds each) run at once;
+	// an attempt that finds every slot busy for a second is answered 503
+	// with Retry-After. Zero means 4.
+	SlowHashConcurrency int
+
+	// IntrospectionScanLimit is how many introspections of tokens that
+	// are not this server's (malformed, forged, signed with a key it no
+	// longer has, or without a record) one caller may make per minute
+	// before the Provider logs a warning and emits
+	// EventIntrospectionThrottled (RFC 7662 §4 asks for protection
+	// against token scanning). Answers do not change: every token is
+	// checked for integrity before any storage read, so a scan costs no
+	// lookup, and a limit must never make a resource server refuse its
+	// users' valid tokens. Zero means 1000; a negative value switches the
+	// warning off.
 	IntrospectionScanLimit int
 }
 
@@ -177,4 +209,5 @@ const (
 	defaultPushedLifetime         = 90 * time.Second
 	defaultPushedRequestRateLimit = 60
 	defaultIntrospectionScanLimit = 1000
+	defaultSlowHashConcurrency    = 4
 )

@@ -22,8 +22,9 @@ const (
 	EventRefreshTokenReuse EventType = "refresh_token_reuse"
 	// EventClientAuthFailed: a client failed to authenticate.
 	EventClientAuthFailed EventType = "client_authentication_failed"
-	// EventClientAuthThrottled: a client's authentication was refused
-	// without a check, after too many failures (RFC 6749 §2.3.1).
+	// EventClientAuthThrottled: an attempt at a client's slow-hashed
+	// secret was refused without a check, after too many attempts
+	// (Config.AuthFailureLimit, RFC 6749 §2.3.1).
 	EventClientAuthThrottled EventType = "client_authentication_throttled"
 	// EventTokenRevoked: a client revoked one of its tokens at the
 	// revocation endpoint (RFC 7009 §2.1). TokenKinds holds the kind of
@@ -31,8 +32,9 @@ const (
 	// is reported as EventGrantRevoked.
 	EventTokenRevoked EventType = "token_revoked"
 	// EventIntrospectionThrottled: a caller of the introspection endpoint
-	// was refused after too many lookups of unknown tokens within a
-	// minute (RFC 7662 §4: token scanning).
+	// passed Config.IntrospectionScanLimit introspections of tokens that
+	// are not this server's within a minute (RFC 7662 §4: token
+	// scanning). Emitted once a minute per caller; answers are unchanged.
 	EventIntrospectionThrottled EventType = "introspection_throttled"
 )
 

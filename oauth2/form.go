@@ -6,7 +6,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"sync"
 )
 
@@ -15,8 +14,10 @@ import (
 // application/x-www-form-urlencoded and within the size limit. Parameters
 // are taken from the body only; a request that carries any in its URL query
 // is refused rather than half-read, so that a client that put a secret in
-// a URL learns of it. A repeated parameter is invalid_request, except resource (RFC 8707); an empty
-// value counts as absent and is removed.
+// a URL learns of it. The parameters are checked by checkParameters: their
+// number, length and characters are bounded, a repeated parameter is
+// invalid_request, except resource (RFC 8707), and an empty value counts as
+// absent and is removed.
 func (p *Provider) readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -46,16 +47,8 @@ func (p *Provider) readForm(w http.ResponseWriter, r *http.Request) (url.Values,
 	if err != nil {
 		return nil, NewError(ErrInvalidRequest, "the request body is not valid form encoding")
 	}
-	for name, values := range form {
-		if len(values) > 1 && !repeatable[name] {
-			return nil, NewError(ErrInvalidRequest, "parameter "+safeName(name)+" is repeated")
-		}
-		if slices.Contains(values, "") {
-			if len(values) > 1 {
-				return nil, NewError(ErrInvalidRequest, "parameter "+safeName(name)+" has an empty value")
-			}
-			delete(form, name)
-		}
+	if err := checkParameters(form); err != nil {
+		return nil, err
 	}
 	return form, nil
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -58,7 +57,7 @@ func (p *Provider) startInteraction(w http.ResponseWriter, r *http.Request, req 
 		Key: digest(id), Request: *req, BrowserBinding: digest(binding),
 		CreatedAt: now, ExpiresAt: now.Add(p.interactionLifetime),
 	}); err != nil {
-		return NewError(ErrServerError, "the authorization request could not be stored").WithCause(err)
+		return StorageError("the authorization request could not be stored", err)
 	}
 	if p.startInteractionFunc != nil {
 		p.startInteractionFunc(w, r, id)
@@ -216,7 +215,7 @@ func (p *Provider) consumePushed(ctx context.Context, req *storage.Authorization
 	case errors.Is(err, storage.ErrConsumed), errors.Is(err, storage.ErrNotFound):
 		return NewError(ErrInvalidRequest, "the request_uri has already been used")
 	case err != nil:
-		return NewError(ErrServerError, "the pushed request could not be updated").WithCause(err)
+		return StorageError("the pushed request could not be updated", err)
 	}
 	return nil
 }
@@ -285,9 +284,10 @@ func (p *Provider) authorizeSilently(w http.ResponseWriter, r *http.Request, req
 // redirectError sends an error to the client's validated redirect URI
 // (RFC 6749 §4.1.2.1) with state and iss (RFC 9207 §2).
 func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, req *storage.AuthorizationRequest, err error) {
-	oe := AsError(err)
-	if oe.HTTPStatus() >= http.StatusInternalServerError {
-		p.writeErrorLog(r, oe)
+	oe := p.logFailure(r, AsError(err))
+	if oe.Status == StatusClientClosedRequest {
+		w.WriteHeader(oe.Status) // nobody reads a redirect now
+		return
 	}
 	params := url.Values{"error": {sanitizeErrorText(string(oe.Code))}}
 	if d := sanitizeErrorText(oe.Description); d != "" {
@@ -320,14 +320,4 @@ func (p *Provider) writeAuthorizationResponse(w http.ResponseWriter, r *http.Req
 	// kept byte for byte and our parameters are appended, encoded once.
 	h.Set("Location", req.RedirectURI+sep+params.Encode())
 	w.WriteHeader(http.StatusSeeOther)
-}
-
-// writeErrorLog logs an error that the client gets only the code of.
-func (p *Provider) writeErrorLog(r *http.Request, oe *Error) {
-	cause := "none"
-	if oe.Cause != nil {
-		cause = oe.Cause.Error()
-	}
-	p.logger.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "error", string(oe.Code), "cause", cause,
-		"status", strconv.Itoa(oe.HTTPStatus()))
 }

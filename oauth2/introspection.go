@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -38,11 +39,14 @@ var inactiveResponse = []byte(`{"active":false}`)
 // ("Bearer" or "refresh_token"), jti for JWT access tokens, and the extra
 // claims of its record, which never replace those members (RFC 7662 §2.2).
 //
-// Lookups of unknown or malformed tokens are counted per caller; past
-// Config.IntrospectionScanLimit a minute the caller gets 429 with
-// Retry-After and EventIntrospectionThrottled is emitted (RFC 7662 §4).
-// A storage failure is 503 temporarily_unavailable. Every answer carries
-// Cache-Control: no-store.
+// Every token is checked for integrity (an opaque token's MAC, a JWT's
+// signature) before any storage read, so scanning for tokens costs no
+// lookup (RFC 7662 §4). Introspections of tokens that are not this
+// server's are counted per caller; past Config.IntrospectionScanLimit a
+// minute a warning is logged and EventIntrospectionThrottled emitted, once
+// a minute, and the answers do not change: a valid token is never refused.
+// A storage failure is 503 temporarily_unavailable with Retry-After.
+// Every answer carries Cache-Control: no-store.
 //
 // A caller that sends Accept: application/token-introspection+jwt gets
 // the answer as a signed JWT (RFC 9701) when access tokens are JWTs, whose
@@ -126,21 +130,17 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) (
 		return nil, nil, &Error{Code: ErrInvalidClient, Description: "a public client cannot introspect tokens", Status: http.StatusUnauthorized}
 	}
 	now := p.clock()
-	if retry, blocked := p.scans.blocked(client.ID, now); blocked {
-		p.Emit(ctx, Event{Type: EventIntrospectionThrottled, Time: now, ClientID: client.ID})
-		return nil, nil, tooManyRequests(ErrInvalidRequest, "too many introspections of unknown tokens; try again later", retry)
-	}
 	value := form.Get("token")
 	if value == "" {
 		return nil, nil, NewError(ErrInvalidRequest, "token is missing")
 	}
 	rec, err := p.lookupToken(ctx, value, form.Get("token_type_hint"))
 	if errors.Is(err, errUnknownToken) {
-		p.scans.add(client.ID, now)
+		p.countScan(ctx, client.ID, now)
 		return inactiveResponse, client, nil
 	}
 	if err != nil {
-		return nil, nil, NewError(ErrTemporarilyUnavailable, "the token could not be looked up; try again later").WithCause(err)
+		return nil, nil, StorageError("the token could not be looked up", err)
 	}
 	if !rec.Active(now) || rec.IssuedAt.After(now) || !entitled(client, rec) {
 		return inactiveResponse, client, nil
@@ -154,13 +154,33 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) (
 		case errors.Is(err, storage.ErrNotFound):
 			return inactiveResponse, client, nil
 		case err != nil:
-			return nil, nil, NewError(ErrTemporarilyUnavailable, "the token's client could not be looked up; try again later").WithCause(err)
+			return nil, nil, StorageError("the token's client could not be looked up", err)
 		case owner.Disabled:
 			return inactiveResponse, client, nil
 		}
 	}
 	resp, err := p.introspectionResponse(rec)
 	return resp, client, err
+}
+
+// countScan counts an introspection of a token that is not this server's,
+// and warns once a window when the caller passes
+// Config.IntrospectionScanLimit (RFC 7662 §4). It changes no answer: such
+// a token failed its integrity check before any storage read, or has no
+// record, so scanning costs no more than this count, and a throttle would
+// only turn away the valid tokens of the caller's users. Counting is best
+// effort: a limiter that fails is ignored.
+func (p *Provider) countScan(ctx context.Context, callerID string, now time.Time) {
+	if p.scanLimit < 0 {
+		return
+	}
+	n, _, err := p.limiter.Take(ctx, "introspection-scan:"+callerID, time.Minute, now)
+	if err != nil || n != p.scanLimit+1 {
+		return
+	}
+	p.logger.LogAttrs(ctx, slog.LevelWarn, "introspection caller looks like a token scan",
+		slog.String("client_id", callerID), slog.Int64("limit_per_minute", p.scanLimit))
+	p.Emit(ctx, Event{Type: EventIntrospectionThrottled, Time: now, ClientID: callerID})
 }
 
 // entitled reports whether client may learn about rec (RFC 7662 §4): it was

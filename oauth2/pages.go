@@ -35,10 +35,7 @@ var errorPageTemplate = template.Must(template.New("error").Parse(`<!DOCTYPE htm
 // answers JSON to a caller that asks for it. An application can replace it
 // with Config.ErrorPage.
 func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, err error) {
-	oe := AsError(err)
-	if oe.HTTPStatus() >= http.StatusInternalServerError {
-		p.writeErrorLog(r, oe)
-	}
+	oe := p.logFailure(r, AsError(err))
 	if p.errorPageFunc != nil {
 		p.errorPageFunc(w, r, oe)
 		return

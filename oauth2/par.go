@@ -1,7 +1,10 @@
 package oauth2
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/grantor-dev/grantor/storage"
@@ -37,6 +40,46 @@ func (p *Provider) servePAR(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, "no-cache, no-store", resp)
 }
 
+// throttlePush counts a pushed authorization request before it is
+// validated, and refuses it beyond Config.PushedRequestRateLimit a minute
+// (RFC 9126 §2.3). Only a confidential client can spend its own budget; a
+// public client, which anyone can name, has one budget per peer address.
+func (p *Provider) throttlePush(ctx context.Context, r *http.Request, client *storage.Client) error {
+	if p.pushLimit < 0 {
+		return nil
+	}
+	key := "par:" + client.ID
+	if client.IsPublic() {
+		key += "@" + peerAddress(r)
+	}
+	now := p.clock()
+	n, reset, err := p.limiter.Take(ctx, key, time.Minute, now)
+	if err != nil {
+		return StorageError("the request could not be counted", err)
+	}
+	if n > p.pushLimit {
+		if n == p.pushLimit+1 {
+			p.logger.LogAttrs(ctx, slog.LevelWarn, "pushed authorization requests throttled",
+				slog.String("client_id", client.ID), slog.Int64("limit", p.pushLimit))
+		}
+		return tooManyRequests(ErrInvalidRequest, "too many pushed authorization requests; try again later", reset.Sub(now))
+	}
+	return nil
+}
+
+// peerAddress is the IP address of the connection's peer, without its
+// port. Forwarded headers are never read: a client could set them (RFC 9700
+// §4.13).
+func peerAddress(r *http.Request) string {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	if len(r.RemoteAddr) > 64 {
+		return r.RemoteAddr[:64]
+	}
+	return r.RemoteAddr
+}
+
 func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parResponse, error) {
 	ctx := r.Context()
 	form, err := p.readForm(w, r)
@@ -47,10 +90,9 @@ func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parRespon
 	if err != nil {
 		return nil, err
 	}
-	if retry, blocked := p.pushes.blocked(client.ID, p.clock()); blocked {
-		return nil, tooManyRequests(ErrInvalidRequest, "too many pushed authorization requests; try again later", retry)
+	if err := p.throttlePush(ctx, r, client); err != nil {
+		return nil, err
 	}
-	p.pushes.add(client.ID, p.clock())
 	if form.Get("request_uri") != "" {
 		return nil, NewError(ErrInvalidRequest, "request_uri is not allowed in a pushed authorization request (RFC 9126 §2.1)")
 	}
@@ -74,7 +116,7 @@ func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parRespon
 	if err := p.pushed.CreatePushedRequest(ctx, &storage.PushedRequest{
 		Key: digest(handle), Request: *req, CreatedAt: now, ExpiresAt: now.Add(p.pushedLifetime),
 	}); err != nil {
-		return nil, NewError(ErrServerError, "the pushed request could not be stored").WithCause(err)
+		return nil, StorageError("the pushed request could not be stored", err)
 	}
 	return &parResponse{RequestURI: requestURIPrefix + handle, ExpiresIn: int64(p.pushedLifetime / time.Second)}, nil
 }

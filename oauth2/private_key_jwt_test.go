@@ -96,6 +96,7 @@ func TestPrivateKeyJWTThroughTheTokenEndpoint(t *testing.T) {
 
 	replay.down = true
 	r = h.Do(h.TokenRequest(form(assertion("jti-2"))))
-	testkit.RequireOAuthError(t, r, http.StatusInternalServerError, oauth2.ErrServerError)
+	testkit.RequireOAuthError(t, r, http.StatusServiceUnavailable, oauth2.ErrTemporarilyUnavailable)
+	assert.NotEmpty(t, r.Header.Get("Retry-After"))
 	assert.NotContains(t, string(r.Body), "unreachable")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/grantor-dev/grantor/internal/urlpolicy"
 
 	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
 	"github.com/grantor-dev/grantor/token"
 )
 
@@ -61,9 +62,11 @@ type Provider struct {
 	grantTypes     []string
 	authenticators map[string]ClientAuthenticator
 	authMethods    []string
-	authFailures   *windowCounter // failed client authentications
-	pushes         *windowCounter // pushed authorization requests
-	scans          *windowCounter // introspections of unknown tokens, per caller
+	limiter        storage.Limiter
+	secrets        *secretVerifier
+	basicChallenge string // the WWW-Authenticate of a 401
+	pushLimit      int64  // pushed authorization requests a minute; negative: no limit
+	scanLimit      int64  // introspections of tokens not ours a minute; negative: no limit
 
 	accessTokenLifetime  time.Duration
 	refreshTokenLifetime time.Duration
@@ -183,10 +186,9 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if err := p.setAuthenticators(cfg.ClientAuthenticators); err != nil {
 		return nil, err
 	}
-	p.authFailures = newWindowCounter(orDefault(cfg.AuthFailureLimit, defaultAuthFailureLimit),
-		orDefault(cfg.AuthFailureWindow, defaultAuthFailureWindow))
-	p.pushes = newWindowCounter(orDefault(cfg.PushedRequestRateLimit, defaultPushedRequestRateLimit), time.Minute)
-	p.scans = newWindowCounter(orDefault(cfg.IntrospectionScanLimit, defaultIntrospectionScanLimit), time.Minute)
+	if err := p.setLimits(cfg); err != nil {
+		return nil, err
+	}
 
 	for i, f := range cfg.Grants {
 		if f == nil {
@@ -226,6 +228,35 @@ func NewProvider(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// setLimits sets up the throttles and the secret verifier.
+func (p *Provider) setLimits(cfg Config) error {
+	p.limiter = cfg.Limiter
+	if p.limiter == nil {
+		p.limiter = memory.NewLimiter(0)
+	}
+	concurrency := orDefault(cfg.SlowHashConcurrency, defaultSlowHashConcurrency)
+	window := orDefault(cfg.AuthFailureWindow, defaultAuthFailureWindow)
+	if concurrency < 0 || window < 0 {
+		return errors.New("oauth2: Config.SlowHashConcurrency and Config.AuthFailureWindow must not be negative")
+	}
+	var err error
+	p.secrets, err = newSecretVerifier(p.limiter, orDefault(cfg.AuthFailureLimit, defaultAuthFailureLimit), window,
+		concurrency, p.clock, p.logger, p.Emit)
+	if err != nil {
+		return fmt.Errorf("oauth2: randomness unavailable: %w", err)
+	}
+	p.pushLimit = int64(orDefault(cfg.PushedRequestRateLimit, defaultPushedRequestRateLimit))
+	p.scanLimit = int64(orDefault(cfg.IntrospectionScanLimit, defaultIntrospectionScanLimit))
+	realm := strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' {
+			return -1
+		}
+		return r
+	}, p.issuer)
+	p.basicChallenge = `Basic realm="` + realm + `", charset="UTF-8"`
+	return nil
 }
 
 // checkAuthorizationConfig checks the configuration of the authorization

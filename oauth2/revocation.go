@@ -96,7 +96,7 @@ func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) erro
 // revocationUnavailable is the answer to a storage failure during
 // revocation (RFC 7009 §2.2.1): the client should retry.
 func revocationUnavailable(cause error) *Error {
-	return NewError(ErrTemporarilyUnavailable, "the token could not be revoked; try again later").WithCause(cause)
+	return StorageError("the token could not be revoked", cause)
 }
 
 // errUnknownToken means that a presented token is not one of ours: no

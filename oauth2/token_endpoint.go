@@ -109,6 +109,14 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		}
 		audience = req.Resources
 	}
+	// No token outlives its grant: one minted shortly before the grant's
+	// absolute end expires with it (RFC 9700 §4.14.2 bounds a grant's
+	// life; a token of it must not extend that).
+	grantExpiresAt := p.grantExpiry(req, is)
+	if !now.Before(grantExpiresAt) {
+		return NewError(ErrInvalidGrant, "the grant has expired")
+	}
+	expiresAt := earlier(now.Add(p.accessTokenLifetime), grantExpiresAt)
 	claims := token.Claims{
 		Issuer:    p.issuer,
 		Subject:   is.Subject,
@@ -116,7 +124,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		ClientID:  client.ID,
 		Scopes:    is.Scopes,
 		IssuedAt:  now,
-		ExpiresAt: now.Add(p.accessTokenLifetime),
+		ExpiresAt: expiresAt,
 		Extra:     is.Claims,
 	}
 	if p.claimsHook != nil {
@@ -155,14 +163,14 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		IssuedAt:  now,
 		ExpiresAt: claims.ExpiresAt,
 	}
-	*resp = tokenResponse{AccessToken: accessToken, TokenType: "Bearer", ExpiresIn: int64(p.accessTokenLifetime / time.Second)}
+	*resp = tokenResponse{AccessToken: accessToken, TokenType: "Bearer", ExpiresIn: int64(expiresAt.Sub(now) / time.Second)}
 	if req.Scopes == nil && len(is.Scopes) > 0 || req.Scopes != nil && !sameScopes(req.Scopes, is.Scopes) {
 		resp.Scope = FormatScope(is.Scopes)
 	}
 
 	var refresh *storage.Token
 	if is.RefreshToken {
-		if resp.RefreshToken, refresh, err = p.mintRefreshToken(req, is, grantID, grantAudience); err != nil {
+		if resp.RefreshToken, refresh, err = p.mintRefreshToken(req, is, grantID, grantAudience, grantExpiresAt); err != nil {
 			return err
 		}
 	}
@@ -185,7 +193,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 					slog.String("grant_id", grantID), slog.String("error", rerr.Error()))
 			}
 		}
-		return NewError(ErrServerError, "the tokens could not be stored").WithCause(err)
+		return StorageError("the tokens could not be stored", err)
 	}
 	if p.events != nil { // the event's TokenKinds is allocated only for a hook
 		kinds := []storage.TokenKind{storage.AccessToken}
@@ -197,18 +205,28 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 	return nil
 }
 
+// grantExpiry is the absolute end of the grant an Issue continues or
+// starts: Issue.GrantExpiresAt, or now plus Config.GrantLifetime.
+func (p *Provider) grantExpiry(req *TokenRequest, is *Issue) time.Time {
+	if !is.GrantExpiresAt.IsZero() {
+		return is.GrantExpiresAt
+	}
+	return req.Now.Add(p.grantLifetime)
+}
+
+// earlier returns the earlier of a and b.
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // mintRefreshToken returns a new refresh token of the grant and its record.
 // Its idle lifetime starts now; it never outlives the grant.
-func (p *Provider) mintRefreshToken(req *TokenRequest, is *Issue, grantID string, audience []string) (string, *storage.Token, error) {
+func (p *Provider) mintRefreshToken(req *TokenRequest, is *Issue, grantID string, audience []string, grantExpiresAt time.Time) (string, *storage.Token, error) {
 	now := req.Now
-	grantExpiresAt := is.GrantExpiresAt
-	if grantExpiresAt.IsZero() {
-		grantExpiresAt = now.Add(p.grantLifetime)
-	}
-	expiresAt := now.Add(p.refreshTokenLifetime)
-	if !grantExpiresAt.IsZero() && grantExpiresAt.Before(expiresAt) {
-		expiresAt = grantExpiresAt
-	}
+	expiresAt := earlier(now.Add(p.refreshTokenLifetime), grantExpiresAt)
 	grantScopes := is.GrantScopes
 	if grantScopes == nil {
 		grantScopes = is.Scopes
@@ -233,10 +251,19 @@ func (p *Provider) mintRefreshToken(req *TokenRequest, is *Issue, grantID string
 }
 
 // writeError logs what the client must not see, then writes the error.
+// Every 401 carries a WWW-Authenticate challenge (RFC 9110 §15.5.2; RFC
+// 6749 §5.2): Basic, the scheme every client authentication method of
+// RFC 6749 §2.3.1 can fall back to, unless the error brings its own.
 func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	oe := AsError(err)
-	if oe.HTTPStatus() >= http.StatusInternalServerError {
-		p.writeErrorLog(r, oe)
+	oe := p.logFailure(r, AsError(err))
+	if oe.HTTPStatus() == http.StatusUnauthorized && oe.Header.Get("Www-Authenticate") == "" {
+		c := *oe
+		c.Header = oe.Header.Clone()
+		if c.Header == nil {
+			c.Header = make(http.Header, 1)
+		}
+		c.Header.Set("Www-Authenticate", p.basicChallenge)
+		oe = &c
 	}
 	WriteError(w, oe)
 }
