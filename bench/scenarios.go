@@ -21,6 +21,7 @@ func Scenarios() []Scenario {
 		Contenders: []Contender{
 			{Name: NameBaseline, New: NewBaselineClientCredentials},
 			{Name: NameGrantor, New: NewGrantorClientCredentials},
+			{Name: NameGrantorArgon2id, New: NewGrantorClientCredentialsArgon2id},
 			{Name: NameFositeFast, New: withFast(NewFositeClientCredentials)},
 			// 20 bcrypt comparisons at cost 12 take about 5 s.
 			{Name: NameFositeBCrypt, New: func() (*Server, error) { return NewFositeClientCredentials(nil) }, MaxN: 20},

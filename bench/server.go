@@ -154,10 +154,13 @@ func CodeExchangeRequest(clientID, secret, code, verifier string) Request {
 
 // Contender names, used for the ratio columns of the tables.
 const (
-	NameBaseline     = "baseline"
-	NameGrantor      = "grantor"
-	NameFositeFast   = "fosite-fast"
-	NameFositeBCrypt = "fosite-bcrypt"
+	NameBaseline = "baseline"
+	NameGrantor  = "grantor"
+	// NameGrantorArgon2id is Grantor with a client secret stored with
+	// argon2id rather than generated.
+	NameGrantorArgon2id = "grantor-argon2id"
+	NameFositeFast      = "fosite-fast"
+	NameFositeBCrypt    = "fosite-bcrypt"
 	// NameHarness is NewHarness's contender, which answers without
 	// doing anything.
 	NameHarness = "harness"

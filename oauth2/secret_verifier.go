@@ -5,7 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
+	"hash"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -24,9 +24,9 @@ import (
 //     it needs no throttle, and its check costs microseconds.
 //   - A secret hashed with a slow hash (argon2id, bcrypt) that this
 //     instance verified lately for this client is recognised by an
-//     HMAC-SHA-256 under a key of this process over the client id, the
-//     stored hash and the secret: no slow hash, no throttle. A change of
-//     the stored hash ends the recognition, since the hash is in the MAC.
+//     HMAC-SHA-256 of the secret under a key of this process, kept with
+//     the stored hash it was verified against: no slow hash, no throttle.
+//     A change of the stored hash ends the recognition.
 //   - Any other attempt at a slow-hashed secret is counted in the Limiter
 //     before it is verified; beyond the limit it is refused with 429
 //     without a check. Those that are verified run under a bounded
@@ -46,7 +46,7 @@ type secretVerifier struct {
 	gate     chan struct{} // one token per slow hash running
 	gateWait time.Duration
 
-	macKey         [32]byte
+	macs           sync.Pool // of HMAC-SHA-256 hashes keyed with a random key of the process
 	mu             sync.RWMutex
 	recognised     map[string]recognition // by client id
 	maxRecognised  int
@@ -57,6 +57,7 @@ type secretVerifier struct {
 }
 
 type recognition struct {
+	hash    string // the stored hash the secret was verified against
 	mac     [sha256.Size]byte
 	expires time.Time
 }
@@ -85,9 +86,11 @@ func newSecretVerifier(limiter storage.Limiter, limit int, window time.Duration,
 		recognised: make(map[string]recognition), maxRecognised: maxRecognisedClients,
 		recognitionTTL: recognitionLifetime, logger: logger, emit: emit,
 	}
-	if _, err := rand.Read(v.macKey[:]); err != nil {
+	macKey := make([]byte, 32)
+	if _, err := rand.Read(macKey); err != nil {
 		return nil, err
 	}
+	v.macs.New = func() any { return hmac.New(sha256.New, macKey) }
 	return v, nil
 }
 
@@ -109,15 +112,15 @@ func (v *secretVerifier) verify(ctx context.Context, clientID, hash, secret stri
 	if secret == "" {
 		return ErrClientSecretMismatch
 	}
-	mac := v.mac(clientID, hash, secret)
+	mac := v.mac(secret)
 	now := v.clock()
-	if v.isRecognised(clientID, mac, now) {
+	if v.isRecognised(clientID, hash, mac, now) {
 		return nil
 	}
 	if err := v.verifySlow(ctx, clientID, hash, secret, now); err != nil {
 		return err
 	}
-	v.recognise(clientID, mac, now)
+	v.recognise(clientID, hash, mac, now)
 	return nil
 }
 
@@ -177,32 +180,37 @@ func (v *secretVerifier) acquire(ctx context.Context) error {
 }
 
 // mac is the recognition MAC of a secret: HMAC-SHA-256 under the process's
-// key over the client id, the stored hash and the secret, each preceded by
-// its length so that no two triples share an input.
-func (v *secretVerifier) mac(clientID, hash, secret string) [sha256.Size]byte {
-	m := hmac.New(sha256.New, v.macKey[:])
-	var n [4]byte
-	for _, s := range [...]string{clientID, hash, secret} {
-		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
-		m.Write(n[:])
-		m.Write([]byte(s))
+// key. It runs on every request of a recognised client, so its hash comes
+// from a pool and a short secret is copied on the stack, not the heap.
+func (v *secretVerifier) mac(secret string) [sha256.Size]byte {
+	m := v.macs.Get().(hash.Hash)
+	m.Reset()
+	var buf [128]byte
+	if len(secret) <= len(buf) {
+		n := copy(buf[:], secret)
+		m.Write(buf[:n])
+		clear(buf[:n])
+	} else {
+		m.Write([]byte(secret))
 	}
 	var out [sha256.Size]byte
 	m.Sum(out[:0])
+	m.Reset() // nothing of the secret stays in the pooled state
+	v.macs.Put(m)
 	return out
 }
 
-func (v *secretVerifier) isRecognised(clientID string, mac [sha256.Size]byte, now time.Time) bool {
+func (v *secretVerifier) isRecognised(clientID, hash string, mac [sha256.Size]byte, now time.Time) bool {
 	v.mu.RLock()
 	r, ok := v.recognised[clientID]
 	v.mu.RUnlock()
-	return ok && now.Before(r.expires) && hmac.Equal(r.mac[:], mac[:])
+	return ok && now.Before(r.expires) && r.hash == hash && hmac.Equal(r.mac[:], mac[:])
 }
 
 // recognise remembers a verified secret. At the bound, expired entries go
 // first, then arbitrary ones: a client pushed out is verified slowly once
 // more, which costs time, never access.
-func (v *secretVerifier) recognise(clientID string, mac [sha256.Size]byte, now time.Time) {
+func (v *secretVerifier) recognise(clientID, hash string, mac [sha256.Size]byte, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if _, ok := v.recognised[clientID]; !ok && len(v.recognised) >= v.maxRecognised {
@@ -218,7 +226,7 @@ func (v *secretVerifier) recognise(clientID string, mac [sha256.Size]byte, now t
 			delete(v.recognised, id)
 		}
 	}
-	v.recognised[clientID] = recognition{mac: mac, expires: now.Add(v.recognitionTTL)}
+	v.recognised[clientID] = recognition{hash: hash, mac: mac, expires: now.Add(v.recognitionTTL)}
 }
 
 // dummySlowHash returns an argon2id hash of HashClientSecret's cost that

@@ -85,10 +85,12 @@ func TestRecognitionsAreBounded(t *testing.T) {
 	v.maxRecognised = 3
 	now := time.Now()
 	for _, id := range []string{"a", "b", "c", "d", "e"} {
-		v.recognise(id, v.mac(id, hash, "secret"), now)
+		v.recognise(id, hash, v.mac("secret"), now)
 		assert.LessOrEqual(t, len(v.recognised), 3)
 	}
-	assert.True(t, v.isRecognised("e", v.mac("e", hash, "secret"), now), "the latest is kept")
-	assert.False(t, v.isRecognised("e", v.mac("e", hash, "other"), now), "only its own secret")
-	assert.False(t, v.isRecognised("e", v.mac("e", hash, "secret"), now.Add(recognitionLifetime)), "and only for a while")
+	assert.True(t, v.isRecognised("e", hash, v.mac("secret"), now), "the latest is kept")
+	assert.False(t, v.isRecognised("e", hash, v.mac("other"), now), "only its own secret")
+	assert.False(t, v.isRecognised("e", hash+"x", v.mac("secret"), now), "only against the hash it was verified with")
+	assert.False(t, v.isRecognised("z", hash, v.mac("secret"), now), "only for a client it was verified for")
+	assert.False(t, v.isRecognised("e", hash, v.mac("secret"), now.Add(recognitionLifetime)), "and only for a while")
 }
