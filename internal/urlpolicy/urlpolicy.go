@@ -1,7 +1,11 @@
-// Package urlpolicy holds Grantor's one rule for the URLs it serves or
-// fetches over the network (its issuer, an authorization server's JWK Set
-// or introspection endpoint): TLS, except on the loopback interface, for
-// development (RFC 9700 §2.6, FAPI 2.0 §5.4.2).
+// Package urlpolicy holds Grantor's rules for the URLs it serves or
+// fetches over the network. Every such URL (its issuer, an authorization
+// server's JWK Set or introspection endpoint) must use TLS, except on the
+// loopback interface, for development (RFC 9700 §2.6, FAPI 2.0 §5.4.2):
+// CheckTLS. A URL handed in by a client (its jwks_uri, RFC 7591 §2) is
+// fetched only from a public address, so that a client cannot make the
+// server reach into its own network (RFC 6890): IsPublicAddr, which the
+// fetcher runs on each resolved address at dial time.
 package urlpolicy
 
 import (
