@@ -37,16 +37,18 @@ const maxJWKSCacheEntries = 1024
 
 // JWKSFetcher fetches and caches the public key sets that clients publish
 // at their jwks_uri (RFC 7591 §2, RFC 7517 §5), for verifying
-// private_key_jwt assertions. It is safe by default (SECURITY-CHECKLIST
-// S51, FAPI 2.0 §5.4.2):
+// private_key_jwt assertions. It is safe by default (FAPI 2.0 §5.4.2):
 //
 //   - only https URLs are fetched;
 //   - with the default HTTP client, connections to loopback, private
 //     (RFC 1918, fc00::/7), link-local (169.254.0.0/16 with cloud metadata
 //     services, fe80::/10), CGNAT (100.64.0.0/10), unspecified, multicast,
-//     reserved and documentation addresses are refused. The check runs on
-//     the resolved address at dial time, after DNS, so a name that resolves
-//     (or re-resolves) to such an address is refused too. Proxies from the
+//     reserved and documentation addresses (RFC 6890) are refused, and so
+//     are IPv6 addresses that carry such an IPv4 address (IPv4-mapped,
+//     -compatible and -translated, NAT64, 6to4, ISATAP) or that may
+//     (Teredo, the NAT64 local-use prefix). The check runs on the resolved
+//     address at dial time, after DNS, so a name that resolves (or
+//     re-resolves) to such an address is refused too. Proxies from the
 //     environment are not used, since they would hide the target address;
 //   - each fetch is bounded by Timeout and the body by MaxBytes;
 //   - a set is cached for CacheTTL, and a refresh forced by an unknown kid
