@@ -93,11 +93,13 @@ func TestS51_DefaultRefusesInternalAddressesWithoutARequest(t *testing.T) {
 	require.NoError(t, err)
 	f := &JWKSFetcher{Timeout: 2 * time.Second}
 	for _, uri := range []string{
-		srv.URL + "/jwks",                           // https://127.0.0.1:port
-		"https://localhost:" + port + "/jwks",       // a name that resolves to loopback
-		"https://[::ffff:127.0.0.1]:" + port + "/x", // mapped loopback
-		"https://169.254.169.254/latest/meta-data/", // cloud metadata
-		"https://[fd00:ec2::254]/latest/meta-data/", // AWS IPv6 metadata
+		srv.URL + "/jwks",                              // https://127.0.0.1:port
+		"https://localhost:" + port + "/jwks",          // a name that resolves to loopback
+		"https://[::ffff:127.0.0.1]:" + port + "/x",    // mapped loopback
+		"https://[::7f00:1]:" + port + "/x",            // IPv4-compatible loopback
+		"https://[64:ff9b::7f00:1%251]:" + port + "/x", // NAT64 loopback behind a zone
+		"https://169.254.169.254/latest/meta-data/",    // cloud metadata
+		"https://[fd00:ec2::254]/latest/meta-data/",    // AWS IPv6 metadata
 		"https://10.0.0.1/jwks",
 		"https://100.64.0.1/jwks",
 		"https://0.0.0.0:" + port + "/jwks",
