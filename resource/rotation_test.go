@@ -1,8 +1,10 @@
 package resource_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,4 +73,46 @@ func TestRemoteKeysOutageIs503(t *testing.T) {
 	require.NoError(t, err)
 	res := call(api(resource.JWT(e.verifier(rk))), e.svcToken())
 	assert.Equal(t, http.StatusServiceUnavailable, res.status)
+}
+
+// TestRemoteKeysStaleIs503: while the authorization server keeps issuing
+// tokens but its jwks_uri cannot be reached, the API keeps verifying with
+// the JWK Set it has for token.DefaultJWKSMaxStale after the last
+// successful fetch, then answers 503 (an outage, RFC 6750 §3.1 has no
+// code for it) rather than trust keys the server may have removed; a
+// successful fetch restores service.
+func TestRemoteKeysStaleIs503(t *testing.T) {
+	e := newEnv(t, "jwt")
+	var down atomic.Bool
+	s, _ := stubAS(t, func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			jsonAnswer(http.StatusBadGateway, `{}`)(w, r)
+			return
+		}
+		resp, err := http.Get(e.Proxy.URL + oauth2.JWKSPath)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})
+	rk, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: s.URL + "/jwks.json", Clock: e.Now})
+	require.NoError(t, err)
+	h := api(resource.JWT(e.verifier(rk)))
+	require.Equal(t, http.StatusOK, call(h, e.svcToken()).status)
+
+	down.Store(true)
+	e.Advance(token.DefaultJWKSMaxStale - time.Second)
+	assert.Equal(t, http.StatusOK, call(h, e.svcToken()).status, "an outage shorter than MaxStale")
+	e.Advance(time.Second)
+	res := call(h, e.svcToken())
+	assert.Equal(t, http.StatusServiceUnavailable, res.status)
+	assert.Empty(t, res.www, "not a challenge: the token may be fine")
+
+	down.Store(false)
+	e.Advance(token.DefaultJWKSMinRefresh)
+	assert.Equal(t, http.StatusOK, call(h, e.svcToken()).status, "a successful fetch restores service")
 }

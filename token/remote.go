@@ -29,11 +29,21 @@ const (
 	DefaultJWKSTimeout = 10 * time.Second
 	// MaxJWKSSize is the largest JWK Set document RemoteKeys reads.
 	MaxJWKSSize = 256 << 10
+	// DefaultJWKSMaxStale is how long after its last successful fetch
+	// RemoteKeys keeps using a JWK Set it cannot refresh, with the
+	// default CacheTTL: twelve times CacheTTL, one hour. It is also the
+	// default lifetime of the access tokens Grantor issues, so an outage
+	// of the jwks_uri alone does not interrupt the tokens already out,
+	// and a key the authorization server removed is trusted no longer
+	// than a token it signed would have lived.
+	DefaultJWKSMaxStale = 12 * DefaultJWKSCacheTTL
+	// jwksMaxStaleFactor is the default MaxStale in CacheTTLs.
+	jwksMaxStaleFactor = 12
 )
 
 // ErrJWKSUnavailable is wrapped by the errors of RemoteKeys when it holds
-// no JWK Set (RFC 7517 §5) because none could be fetched. It does not wrap ErrInvalid:
-// the token may be fine.
+// no usable JWK Set (RFC 7517 §5): none could be fetched, or none since
+// MaxStale. It does not wrap ErrInvalid: the token may be fine.
 var ErrJWKSUnavailable = errors.New("token: JWK Set unavailable")
 
 // RemoteKeysConfig configures RemoteKeys, the resource server's view of
@@ -55,6 +65,15 @@ type RemoteKeysConfig struct {
 	// MinRefreshInterval is the least time between two fetches, however
 	// many unknown kids are presented; DefaultJWKSMinRefresh when zero.
 	MinRefreshInterval time.Duration
+	// MaxStale bounds how long a JWK Set is used after its last
+	// successful fetch while refreshes fail: past it, the keys are no
+	// longer trusted and every verification fails with
+	// ErrJWKSUnavailable (a resource.Middleware answers 503) until a
+	// fetch succeeds. It must be at least CacheTTL; MaxStale equal to
+	// CacheTTL uses no set that is due for a refresh and could not get
+	// one. Zero means twelve times CacheTTL (DefaultJWKSMaxStale, one
+	// hour, with the default CacheTTL).
+	MaxStale time.Duration
 	// Clock returns the current time; time.Now when nil.
 	Clock func() time.Time
 }
@@ -67,8 +86,16 @@ type RemoteKeysConfig struct {
 // when a token names a kid it does not know (the authorization server
 // rotated its keys), but never more often than MinRefreshInterval, so
 // that tokens with random kids cannot make it hammer the authorization
-// server. Concurrent callers share one fetch. If a fetch fails, the
-// previous set stays in use.
+// server. Concurrent callers share one fetch.
+//
+// If a fetch fails, the previous set stays in use, but for no longer than
+// MaxStale after the last successful fetch (one hour by default): the set
+// is what the authorization server vouches for now (RFC 7517 §5), and a
+// key it has removed, perhaps because it leaked, must not stay trusted for
+// as long as its jwks_uri cannot be reached (or is kept from being
+// reached). Past MaxStale every verification fails with
+// ErrJWKSUnavailable, which resource.Middleware answers with 503, not with
+// an accepted or an invalid token, until a fetch succeeds again.
 //
 // Only signature keys are kept: keys with "use" other than "sig",
 // private or symmetric keys, keys without a kid, weak keys and keys whose
@@ -84,6 +111,7 @@ type RemoteKeys struct {
 	timeout    time.Duration
 	ttl        time.Duration
 	minRefresh time.Duration
+	maxStale   time.Duration
 	clock      func() time.Time
 
 	mu          sync.Mutex
@@ -98,13 +126,14 @@ var _ VerificationKeys = (*RemoteKeys)(nil)
 
 // NewRemoteKeys returns a RemoteKeys for cfg (RFC 7517 §5 documents at
 // cfg.URL), or an error when the URL is
-// missing, not absolute, or http for a host that is not loopback, or a
-// duration is negative. It fetches nothing yet.
+// missing, not absolute, or http for a host that is not loopback, a
+// duration is negative, or MaxStale is shorter than CacheTTL. It fetches
+// nothing yet.
 func NewRemoteKeys(cfg RemoteKeysConfig) (*RemoteKeys, error) {
 	if err := checkJWKSURL(cfg.URL); err != nil {
 		return nil, err
 	}
-	if cfg.Timeout < 0 || cfg.CacheTTL < 0 || cfg.MinRefreshInterval < 0 {
+	if cfg.Timeout < 0 || cfg.CacheTTL < 0 || cfg.MinRefreshInterval < 0 || cfg.MaxStale < 0 {
 		return nil, errors.New("token: RemoteKeysConfig durations must not be negative")
 	}
 	r := &RemoteKeys{
@@ -113,6 +142,10 @@ func NewRemoteKeys(cfg RemoteKeysConfig) (*RemoteKeys, error) {
 		ttl:        cmpOr(cfg.CacheTTL, DefaultJWKSCacheTTL),
 		minRefresh: cmpOr(cfg.MinRefreshInterval, DefaultJWKSMinRefresh),
 		clock:      cfg.Clock,
+	}
+	r.maxStale = cmpOr(cfg.MaxStale, jwksMaxStaleFactor*r.ttl)
+	if r.maxStale < r.ttl {
+		return nil, errors.New("token: RemoteKeysConfig.MaxStale must not be shorter than CacheTTL")
 	}
 	if r.clock == nil {
 		r.clock = time.Now
@@ -155,7 +188,8 @@ func checkJWKSURL(raw string) error {
 // VerificationKey implements VerificationKeys: it returns a copy of the
 // public key with kid from the remote JWK Set, fetching the set as
 // described on RemoteKeys. A kid the set does not hold is ErrUnknownKey;
-// no set at all is ErrJWKSUnavailable.
+// no set at all, or none fetched in the last MaxStale, is
+// ErrJWKSUnavailable.
 func (r *RemoteKeys) VerificationKey(ctx context.Context, kid string) (jwk.Key, error) {
 	e, err := r.resolveEntry(ctx, []byte(kid))
 	if err != nil {
@@ -181,9 +215,8 @@ func (r *RemoteKeys) resolveEntry(ctx context.Context, kid []byte) (*keyEntry, e
 	wait := r.inflight
 	if wait == nil {
 		if !r.attemptedAt.IsZero() && now.Before(r.attemptedAt.Add(r.minRefresh)) {
-			err := r.missLocked(e)
-			r.mu.Unlock()
-			return e, err
+			defer r.mu.Unlock()
+			return r.foundLocked(e, now)
 		}
 		wait = make(chan struct{})
 		r.inflight = wait
@@ -198,8 +231,25 @@ func (r *RemoteKeys) resolveEntry(ctx context.Context, kid []byte) (*keyEntry, e
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e = r.keys[string(kid)]
-	return e, r.missLocked(e)
+	return r.foundLocked(r.keys[string(kid)], r.clock())
+}
+
+// foundLocked returns e, the entry a lookup found at now (nil: not
+// found), or the error for the lookup: ErrJWKSUnavailable when there is
+// no set, or when the set was last fetched MaxStale or more ago, whether
+// e was found or not.
+func (r *RemoteKeys) foundLocked(e *keyEntry, now time.Time) (*keyEntry, error) {
+	if r.keys != nil && !now.Before(r.fetchedAt.Add(r.maxStale)) {
+		err := fmt.Errorf("%w: not refreshed for %v (MaxStale)", ErrJWKSUnavailable, r.maxStale)
+		if r.lastErr != nil {
+			err = fmt.Errorf("%w: %w", err, r.lastErr)
+		}
+		return nil, err
+	}
+	if err := r.missLocked(e); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // missLocked is the error for a lookup that found e (nil: not found).

@@ -271,3 +271,126 @@ func TestRemoteKeysDocumentRules(t *testing.T) {
 		assert.ErrorIs(t, err, token.ErrJWKSUnavailable)
 	})
 }
+
+// TestRemoteKeysMaxStale: while refreshes fail, RemoteKeys keeps the set
+// it has for at most MaxStale after the last successful fetch, so a key
+// the authorization server has removed (RFC 7517 §5: the set is the keys
+// it vouches for now) is not trusted for as long as the outage lasts.
+// Then every kid is ErrJWKSUnavailable (an outage, 503 at the API, not an
+// invalid token) until a fetch succeeds again.
+func TestRemoteKeysMaxStale(t *testing.T) {
+	j, _, k := newJWT(t, jwa.ES256)
+	srv := newJWKSServer(t, jwksOf(t, k))
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	rk := newRemote(t, srv.URL, clock)
+	v := newVerifier(t, rk, 0, testIAT)
+	tok := mint(t, j, testClaims())
+
+	_, err := v.Verify(ctx, tok)
+	require.NoError(t, err)
+	require.Equal(t, int32(1), srv.hits.Load())
+	srv.set([]byte("down"), http.StatusServiceUnavailable)
+
+	t.Run("the default is twelve refresh intervals", func(t *testing.T) {
+		assert.Equal(t, 12*token.DefaultJWKSCacheTTL, token.DefaultJWKSMaxStale)
+	})
+
+	t.Run("a short outage keeps the set in use", func(t *testing.T) {
+		advance(token.DefaultJWKSCacheTTL)
+		_, err := v.Verify(ctx, tok)
+		require.NoError(t, err)
+		assert.Equal(t, int32(2), srv.hits.Load(), "a refresh was tried")
+		advance(token.DefaultJWKSMaxStale - token.DefaultJWKSCacheTTL - time.Second)
+		_, err = v.Verify(ctx, tok)
+		require.NoError(t, err, "one second short of MaxStale")
+		assert.Equal(t, int32(3), srv.hits.Load())
+	})
+
+	t.Run("after MaxStale without a successful refresh the set is refused", func(t *testing.T) {
+		// The last refresh failed a second ago: no fetch now.
+		advance(time.Second)
+		_, err := v.Verify(ctx, tok)
+		assert.ErrorIs(t, err, token.ErrJWKSUnavailable)
+		assert.NotErrorIs(t, err, token.ErrInvalid, "an outage, not a bad token")
+		_, err = rk.VerificationKey(ctx, k.KeyID())
+		assert.ErrorIs(t, err, token.ErrJWKSUnavailable)
+		_, err = rk.VerificationKey(ctx, "unknown")
+		assert.ErrorIs(t, err, token.ErrJWKSUnavailable, "no set: not an unknown kid either")
+		assert.Equal(t, int32(3), srv.hits.Load())
+
+		// A refresh tried and failed again.
+		advance(token.DefaultJWKSMinRefresh)
+		_, err = v.Verify(ctx, tok)
+		assert.ErrorIs(t, err, token.ErrJWKSUnavailable)
+		assert.NotErrorIs(t, err, token.ErrInvalid)
+		assert.Equal(t, int32(4), srv.hits.Load())
+	})
+
+	t.Run("a successful refresh restores service", func(t *testing.T) {
+		srv.set(jwksOf(t, k), http.StatusOK)
+		advance(token.DefaultJWKSMinRefresh)
+		_, err := v.Verify(ctx, tok)
+		require.NoError(t, err)
+		assert.Equal(t, int32(5), srv.hits.Load())
+	})
+
+	t.Run("MaxStale counts from the last successful fetch", func(t *testing.T) {
+		srv.set([]byte("down"), http.StatusServiceUnavailable)
+		advance(token.DefaultJWKSMaxStale - time.Second)
+		_, err := v.Verify(ctx, tok)
+		require.NoError(t, err)
+		advance(time.Second)
+		_, err = rk.VerificationKey(ctx, k.KeyID())
+		assert.ErrorIs(t, err, token.ErrJWKSUnavailable)
+	})
+}
+
+func TestRemoteKeysMaxStaleConfig(t *testing.T) {
+	j, _, k := newJWT(t, jwa.ES256)
+	srv := newJWKSServer(t, jwksOf(t, k))
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+
+	t.Run("MaxStale shorter than CacheTTL is refused", func(t *testing.T) {
+		_, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: srv.URL, CacheTTL: time.Hour, MaxStale: time.Minute})
+		assert.Error(t, err)
+		_, err = token.NewRemoteKeys(token.RemoteKeysConfig{URL: srv.URL, MaxStale: -1})
+		assert.Error(t, err)
+	})
+
+	t.Run("the default follows CacheTTL", func(t *testing.T) {
+		rk, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: srv.URL, CacheTTL: time.Hour, Clock: clock})
+		require.NoError(t, err)
+		_, err = rk.VerificationKey(ctx, k.KeyID())
+		require.NoError(t, err)
+		srv.set([]byte("down"), http.StatusServiceUnavailable)
+		advance(12*time.Hour - time.Second)
+		_, err = rk.VerificationKey(ctx, k.KeyID())
+		require.NoError(t, err)
+		advance(time.Second)
+		_, err = rk.VerificationKey(ctx, k.KeyID())
+		assert.ErrorIs(t, err, token.ErrJWKSUnavailable)
+		srv.set(jwksOf(t, k), http.StatusOK)
+	})
+
+	t.Run("MaxStale equal to CacheTTL fails closed at the first failed refresh", func(t *testing.T) {
+		rk, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: srv.URL, MaxStale: token.DefaultJWKSCacheTTL, Clock: clock})
+		require.NoError(t, err)
+		v := newVerifier(t, rk, 0, testIAT)
+		tok := mint(t, j, testClaims())
+		_, err = v.Verify(ctx, tok)
+		require.NoError(t, err)
+		srv.set([]byte("down"), http.StatusServiceUnavailable)
+		advance(token.DefaultJWKSCacheTTL - time.Second)
+		_, err = v.Verify(ctx, tok)
+		require.NoError(t, err, "fresh, no refresh due")
+		advance(time.Second)
+		_, err = v.Verify(ctx, tok)
+		assert.ErrorIs(t, err, token.ErrJWKSUnavailable)
+	})
+}
