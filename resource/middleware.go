@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/grantor-dev/grantor/token"
@@ -16,6 +17,11 @@ import (
 // passes to its Validator; a longer one is invalid_token without further
 // work.
 const MaxTokenLength = 16 << 10
+
+// DefaultMaxFormBytes is the default of Config.MaxFormBytes: 64 KiB, room
+// for an access_token parameter of MaxTokenLength and a small form
+// besides (RFC 6750 §2.2).
+const DefaultMaxFormBytes = 64 << 10
 
 // Config configures Middleware.
 type Config struct {
@@ -39,10 +45,20 @@ type Config struct {
 	// AllowFormToken also accepts the token in an
 	// application/x-www-form-urlencoded body, as the access_token
 	// parameter (RFC 6750 §2.2). Off by default. When on, Middleware
-	// parses the form of such requests (a POST, PUT or PATCH), so the
-	// handler finds it in r.PostForm and not in r.Body. When off, the body
-	// is never read and a token there is not seen.
+	// parses the form of such requests (a POST, PUT or PATCH), up to
+	// MaxFormBytes, so the handler finds it in r.PostForm and not in
+	// r.Body. When off, the body is never read and a token there is not
+	// seen.
 	AllowFormToken bool
+
+	// MaxFormBytes bounds the form body Middleware reads when
+	// AllowFormToken is on. The body is read before the token is known,
+	// from anyone; a larger one is answered 400 invalid_request (RFC 6750
+	// §3.1), refused unread when its Content-Length says so, and else
+	// read no further than one byte past the limit. Zero or negative means
+	// DefaultMaxFormBytes (64 KiB). A value below MaxTokenLength plus the
+	// rest of the form refuses long tokens sent in forms.
+	MaxFormBytes int64
 
 	// AllowQueryToken also accepts the token as the access_token query
 	// parameter (RFC 6750 §2.3), which RFC 9700 §2.5 advises against:
@@ -68,8 +84,11 @@ type Config struct {
 //     error code (§3.1), which is also the answer to another scheme, such
 //     as Basic or DPoP (DPoP, RFC 9449, is not supported yet);
 //   - a malformed Authorization header, two of them, a token in more than
-//     one place, or an access_token query parameter that is not allowed:
-//     400 with error="invalid_request" (§3.1);
+//     one place, an access_token query parameter that is not allowed, or
+//     (with AllowFormToken) a form body larger than MaxFormBytes: 400 with
+//     error="invalid_request" (§3.1), the code RFC 6750 gives a malformed
+//     request, rather than 413, so that every refusal of the request's
+//     shape carries the same challenge;
 //   - a token the Validator refuses, a token for another Audience, and a
 //     sender-constrained token (a "cnf" claim, such as a DPoP-bound one)
 //     presented as a bearer token (RFC 9449 §7.2): 401 with
@@ -103,7 +122,7 @@ type middleware struct {
 }
 
 func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	tok, fromQuery, desc := m.extract(r)
+	tok, fromQuery, desc := m.extract(w, r)
 	switch {
 	case desc != "":
 		challenge(w, http.StatusBadRequest, m.realm, "invalid_request", desc, "")
@@ -159,8 +178,9 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 
 // extract finds the request's bearer token (RFC 6750 §2). It returns the
 // token ("" when there is none) and whether it came from the query, or a
-// description of why the request is malformed.
-func (m *middleware) extract(r *http.Request) (tok string, fromQuery bool, bad string) {
+// description of why the request is malformed. w is told to close the
+// connection when a form body is too large.
+func (m *middleware) extract(w http.ResponseWriter, r *http.Request) (tok string, fromQuery bool, bad string) {
 	var found []string
 	switch hs := r.Header.Values("Authorization"); len(hs) {
 	case 0:
@@ -188,7 +208,23 @@ func (m *middleware) extract(r *http.Request) (tok string, fromQuery bool, bad s
 		fromQuery = true
 	}
 	if m.cfg.AllowFormToken && r.Method != http.MethodGet && r.Method != http.MethodHead && isForm(r) {
+		// The body comes from anyone: read no more of it than a form
+		// with a token needs, not the 10 MB ParseForm would.
+		limit := m.cfg.MaxFormBytes
+		if limit <= 0 {
+			limit = DefaultMaxFormBytes
+		}
+		if r.ContentLength > limit {
+			return "", false, "the form body is larger than " + strconv.FormatInt(limit, 10) + " bytes"
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
 		if err := r.ParseForm(); err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return "", false, "the form body is larger than " + strconv.FormatInt(limit, 10) + " bytes"
+			}
 			return "", false, "the form body cannot be parsed"
 		}
 		if vs, ok := r.PostForm["access_token"]; ok {

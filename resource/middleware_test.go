@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -183,6 +184,103 @@ func TestFormTokenLeavesTheFormToTheHandler(t *testing.T) {
 	res := serve(h, r)
 	require.Equal(t, 200, res.status)
 	assert.Equal(t, "pen", res.body)
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// repeatReader is an endless stream of one byte.
+type repeatReader byte
+
+func (b repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}
+
+// formBody is a form with the access_token parameter (RFC 6750 §2.2)
+// padded to size bytes, and a counter of the bytes read from it.
+func formBody(tok string, size int64) (*countingReader, int64) {
+	head := "access_token=" + url.QueryEscape(tok) + "&pad="
+	return &countingReader{r: io.MultiReader(strings.NewReader(head), io.LimitReader(repeatReader('a'), size-int64(len(head))))}, size
+}
+
+// TestFormBodyIsBounded: with AllowFormToken, Middleware reads an
+// unauthenticated body to find the token (RFC 6750 §2.2), so it reads no
+// more than MaxFormBytes of it: a larger one is 400 invalid_request (RFC
+// 6750 §3.1) before any validation, and the handler does not run.
+func TestFormBodyIsBounded(t *testing.T) {
+	run := func(cfg resource.Config, body io.Reader, contentLength int64) (result, *fakeValidator, bool) {
+		v := &fakeValidator{}
+		cfg.Validator, cfg.AllowFormToken = v, true
+		ran := false
+		h := resource.Middleware(cfg)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran = true }))
+		r := httptest.NewRequest(http.MethodPost, "/items", body)
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.ContentLength = contentLength
+		return serve(h, r), v, ran
+	}
+	const big = 8 << 20 // under net/http's own 10 MB bound for forms
+
+	t.Run("a larger body with its Content-Length is refused unread", func(t *testing.T) {
+		body, size := formBody(goodToken, big)
+		res, v, ran := run(resource.Config{}, body, size)
+		assert.Equal(t, http.StatusBadRequest, res.status)
+		assert.Contains(t, res.www, `error="invalid_request"`)
+		assert.False(t, ran, "the handler does not run")
+		assert.Zero(t, v.calls, "the token is not validated")
+		assert.Zero(t, body.n, "not a byte read")
+	})
+	t.Run("a larger body without a Content-Length is read up to the limit", func(t *testing.T) {
+		body, _ := formBody(goodToken, big)
+		res, v, ran := run(resource.Config{}, body, -1)
+		assert.Equal(t, http.StatusBadRequest, res.status)
+		assert.Contains(t, res.www, `error="invalid_request"`)
+		assert.False(t, ran)
+		assert.Zero(t, v.calls)
+		assert.LessOrEqual(t, body.n, int64(resource.DefaultMaxFormBytes+1), "one byte past the limit tells it is exceeded")
+	})
+	t.Run("a body one byte over the limit is refused", func(t *testing.T) {
+		body, _ := formBody(goodToken, resource.DefaultMaxFormBytes+1)
+		res, _, ran := run(resource.Config{}, body, -1)
+		assert.Equal(t, http.StatusBadRequest, res.status)
+		assert.False(t, ran)
+	})
+	t.Run("a body of exactly the limit is read", func(t *testing.T) {
+		body, size := formBody(goodToken, resource.DefaultMaxFormBytes)
+		res, _, ran := run(resource.Config{}, body, size)
+		assert.Equal(t, http.StatusOK, res.status, res.www)
+		assert.True(t, ran)
+	})
+	t.Run("the default leaves room for the longest token", func(t *testing.T) {
+		body, size := formBody(strings.Repeat("a", resource.MaxTokenLength), resource.MaxTokenLength+1024)
+		res, v, _ := run(resource.Config{}, body, size)
+		assert.Equal(t, http.StatusUnauthorized, res.status, "validated, and unknown")
+		assert.Equal(t, 1, v.calls)
+	})
+	t.Run("MaxFormBytes raises the limit", func(t *testing.T) {
+		body, size := formBody(goodToken, 1<<20)
+		res, _, ran := run(resource.Config{MaxFormBytes: 1 << 20}, body, size)
+		assert.Equal(t, http.StatusOK, res.status, res.www)
+		assert.True(t, ran)
+	})
+	t.Run("MaxFormBytes lowers the limit", func(t *testing.T) {
+		body, size := formBody(goodToken, 4<<10)
+		res, _, ran := run(resource.Config{MaxFormBytes: 1 << 10}, body, size)
+		assert.Equal(t, http.StatusBadRequest, res.status)
+		assert.False(t, ran)
+		assert.Zero(t, body.n)
+	})
 }
 
 func TestChallengeValuesAreSanitised(t *testing.T) {
