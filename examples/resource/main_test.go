@@ -34,6 +34,7 @@ type as struct {
 	url                             string
 	svcSecret, apiSecret, webSecret string
 	provider                        *oauth2.Provider
+	store                           *memory.Store
 }
 
 func startAS(t *testing.T, format string) *as {
@@ -63,7 +64,7 @@ func startAS(t *testing.T, format string) *as {
 	p, err := oauth2.NewProvider(cfg)
 	require.NoError(t, err)
 	handler = p.Handler()
-	a := &as{url: srv.URL, provider: p}
+	a := &as{url: srv.URL, provider: p, store: store}
 	for _, c := range []struct {
 		client storage.Client
 		secret *string
@@ -295,4 +296,49 @@ func TestFlags(t *testing.T) {
 	assert.Equal(t, "http://127.0.0.1:8080", o.audience, "the audience defaults to the issuer")
 	_, err = parseFlags([]string{"extra"}, io.Discard)
 	assert.Error(t, err)
+}
+
+// Issue 15's outage, end to end: someone sends wrong secrets in the API's
+// name, and junk bearer tokens to the API itself. Neither may make the API
+// refuse its users' valid tokens: the API's client, whose secret a person
+// chose (argon2id, as examples/server stores the secrets of its clients
+// file), is recognised once its correct secret was verified, and junk
+// tokens are refused without throttling the API's introspections.
+func TestThirdPartiesCannotTakeTheAPIDown(t *testing.T) {
+	a := startAS(t, "opaque")
+	const humanSecret = "the api's passphrase"
+	hash, err := oauth2.HashClientSecret(humanSecret)
+	require.NoError(t, err)
+	require.NoError(t, a.store.PutClient(&storage.Client{ID: "api-human", SecretHash: hash, Resources: []string{a.url}}))
+	o, err := parseFlags([]string{"-issuer", a.url}, io.Discard)
+	require.NoError(t, err)
+	o.clientID, o.clientSecret, o.cacheTTL = "api-human", humanSecret, -1
+	h, err := newAPI(context.Background(), o, http.DefaultClient, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	api := httptest.NewServer(h)
+	t.Cleanup(api.Close)
+
+	tok := a.token(t, "read")
+	status, _ := get(t, api, "/hello", tok)
+	require.Equal(t, http.StatusOK, status)
+
+	for range 20 {
+		req, err := http.NewRequest(http.MethodPost, a.url+oauth2.IntrospectionPath, strings.NewReader("token=x"))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("api-human", "a guess")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Contains(t, []int{http.StatusUnauthorized, http.StatusTooManyRequests}, resp.StatusCode)
+	}
+	status, _ = get(t, api, "/hello", tok)
+	assert.Equal(t, http.StatusOK, status, "the wrong secrets of others do not lock the API out")
+
+	for i := range 1100 {
+		status, _ := get(t, api, "/hello", "junk-"+strings.Repeat("j", i%5))
+		require.Equal(t, http.StatusUnauthorized, status)
+	}
+	status, _ = get(t, api, "/hello", tok)
+	assert.Equal(t, http.StatusOK, status, "junk tokens do not make the API refuse valid ones")
 }
