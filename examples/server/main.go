@@ -138,7 +138,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		// Run ends with ctx, like the server.
 		go func() { _ = srv.rotator.Run(ctx) }()
 	}
-	hs := &http.Server{Handler: srv.handler, ReadHeaderTimeout: 10 * time.Second}
+	hs := newHTTPServer(srv.handler, defaultTimeouts)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	if ready != nil {
