@@ -231,6 +231,7 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		return nil, err
 	}
 	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	pg.logger = logger
 	cfg := oauth2.Config{
 		Issuer:          o.issuer,
 		Clients:         st,

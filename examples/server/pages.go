@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +60,9 @@ type pages struct {
 	cookieName string
 	clock      func() time.Time
 	templates  map[string]*template.Template
+	// logger records what users are not shown, such as why storage
+	// failed.
+	logger *slog.Logger
 }
 
 // newPages returns the pages of an authorization server with this issuer.
@@ -81,6 +86,7 @@ func newPages(issuer string, u *users) (*pages, error) {
 		cookieName: "grantor-example-session",
 		clock:      time.Now,
 		templates:  make(map[string]*template.Template),
+		logger:     slog.New(slog.DiscardHandler),
 	}
 	if pg.secure {
 		// __Host-: the browser refuses it unless Secure, Path=/ and
@@ -223,17 +229,36 @@ func (pg *pages) grantorError(w http.ResponseWriter, _ *http.Request, oe *oauth2
 	})
 }
 
-// interactionError shows why an interaction cannot go on. Every such
-// error is a 400: the user has to start again from the application.
-func (pg *pages) interactionError(w http.ResponseWriter, err error) {
-	msg := "Something went wrong with this sign-in request. Return to the application and try again."
+// interactionError shows why an interaction cannot go on. An unknown,
+// finished or foreign interaction is a 400: the user has to start again
+// from the application. Any other error of PendingAuthorization, Approve
+// or Deny is storage failing, and the interaction is still there: the user
+// only has to try again.
+func (pg *pages) interactionError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, oauth2.ErrInteractionNotFound):
-		msg = "This sign-in request is unknown, has expired or was already completed. Return to the application and start again."
+		pg.renderError(w, http.StatusBadRequest, "This sign-in cannot continue",
+			"This sign-in request is unknown, has expired or was already completed. Return to the application and start again.")
 	case errors.Is(err, oauth2.ErrInteractionBrowser):
-		msg = "This sign-in request was started in another browser. Finish it there, or start again from the application in this browser."
+		pg.renderError(w, http.StatusBadRequest, "This sign-in cannot continue",
+			"This sign-in request was started in another browser. Finish it there, or start again from the application in this browser.")
+	default:
+		// The cause goes to the log, not to the page.
+		pg.logger.ErrorContext(r.Context(), "login and consent pages: storage failed", "path", r.URL.Path, "err", err)
+		pg.unavailable(w, storageRetryAfter)
 	}
-	pg.renderError(w, http.StatusBadRequest, "This sign-in cannot continue", msg)
+}
+
+// storageRetryAfter is the Retry-After of a page that storage failed:
+// long enough for a database to fail over, short enough to try again.
+const storageRetryAfter = 5 * time.Second
+
+// unavailable answers 503 with Retry-After: a temporary problem, which
+// the same request, sent again later, may not meet.
+func (pg *pages) unavailable(w http.ResponseWriter, retryAfter time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
+	pg.renderError(w, http.StatusServiceUnavailable, "Please try again",
+		"A temporary problem on our side stopped this page. Wait a few seconds, then reload the page or send the form again.")
 }
 
 // forbidden answers a POST that failed the CSRF or origin check
@@ -265,7 +290,7 @@ func (pg *pages) showLogin(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("interaction")
 	pa, err := pg.provider.PendingAuthorization(r, id)
 	if err != nil {
-		pg.interactionError(w, err)
+		pg.interactionError(w, r, err)
 		return
 	}
 	sid, s := pg.session(r)
@@ -297,7 +322,7 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 	id := r.PostForm.Get("interaction")
 	pa, err := pg.provider.PendingAuthorization(r, id)
 	if err != nil {
-		pg.interactionError(w, err)
+		pg.interactionError(w, r, err)
 		return
 	}
 	username := r.PostForm.Get("username")
@@ -332,7 +357,7 @@ func (pg *pages) showConsent(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("interaction")
 	pa, err := pg.provider.PendingAuthorization(r, id)
 	if err != nil {
-		pg.interactionError(w, err)
+		pg.interactionError(w, r, err)
 		return
 	}
 	sid, s := pg.session(r)
@@ -360,7 +385,7 @@ func (pg *pages) decide(w http.ResponseWriter, r *http.Request) {
 	id := r.PostForm.Get("interaction")
 	pa, err := pg.provider.PendingAuthorization(r, id)
 	if err != nil {
-		pg.interactionError(w, err)
+		pg.interactionError(w, r, err)
 		return
 	}
 	if !loggedIn(s, pa) {
@@ -377,7 +402,7 @@ func (pg *pages) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		pg.interactionError(w, err)
+		pg.interactionError(w, r, err)
 	}
 }
 

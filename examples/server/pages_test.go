@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	xoauth2 "golang.org/x/oauth2"
+
+	"github.com/grantor-dev/grantor/storage/storagetest"
 )
 
 // testBrowser is a browser without JavaScript: it keeps cookies and
@@ -240,6 +243,61 @@ func TestUnknownDecisionIsAnError(t *testing.T) {
 	// The interaction is still open.
 	r = f.decide(t, consent, "approve")
 	assert.NotEmpty(t, redirectQuery(t, r, cf.cb.URL).Get("code"))
+}
+
+// A storage failure while a page looks up or completes an interaction is
+// a temporary problem: 503 with Retry-After and a page that says to try
+// again, not the 400 that sends the user back to the start. Once the store
+// is back, doing the same again goes on where the user was.
+func TestStorageFailureIsATemporaryError(t *testing.T) {
+	type action func(t *testing.T, f *flow, consent *page) *page
+	getLogin := func(t *testing.T, f *flow, _ *page) *page { return f.b.get("/login?interaction=" + f.interaction) }
+	postLogin := func(t *testing.T, f *flow, _ *page) *page { return f.logIn(t, demoUsername, demoPassword) }
+	getConsent := func(t *testing.T, f *flow, _ *page) *page { return f.b.get("/consent?interaction=" + f.interaction) }
+	approve := func(t *testing.T, f *flow, c *page) *page { return f.decide(t, c, "approve") }
+	deny := func(t *testing.T, f *flow, c *page) *page { return f.decide(t, c, "deny") }
+	for name, c := range map[string]struct {
+		op        storagetest.Op
+		loggedIn  bool
+		act       action
+		retryWant int
+	}{
+		"the login page, reading the interaction":   {storagetest.OpInteraction, false, getLogin, http.StatusOK},
+		"the login page, reading the client":        {storagetest.OpClient, false, getLogin, http.StatusOK},
+		"logging in, reading the interaction":       {storagetest.OpInteraction, false, postLogin, http.StatusSeeOther},
+		"the consent page, reading the interaction": {storagetest.OpInteraction, true, getConsent, http.StatusOK},
+		"the consent page, reading the client":      {storagetest.OpClient, true, getConsent, http.StatusOK},
+		"approving, reading the interaction":        {storagetest.OpInteraction, true, approve, http.StatusSeeOther},
+		"approving, completing the interaction":     {storagetest.OpCompleteInteraction, true, approve, http.StatusSeeOther},
+		"denying, completing the interaction":       {storagetest.OpCompleteInteraction, true, deny, http.StatusSeeOther},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, faults := newFaultyStore()
+			_, cf := serveTest(t, st)
+			f := cf.start(t, newTestBrowser(t, cf.addr), "s")
+			var consent *page
+			if c.loggedIn {
+				consent = f.consent(t)
+			}
+
+			faults.Fail(c.op, nil)
+			r := c.act(t, f, consent)
+			faults.Heal()
+			assert.Equal(t, http.StatusServiceUnavailable, r.status, r.body)
+			retry, err := strconv.Atoi(r.header.Get("Retry-After"))
+			assert.NoError(t, err, "Retry-After is a number of seconds")
+			assert.Positive(t, retry)
+			assert.Contains(t, r.body, "temporary problem")
+			assert.Contains(t, r.body, "try again")
+			assert.NotContains(t, r.body, "start again", "nothing is lost: no need to start over")
+			assert.NotContains(t, r.body, storagetest.ErrInjected.Error(), "the cause stays in the server")
+			assert.Empty(t, r.location())
+			checkPageHeaders(t, r, "503 page")
+
+			r = c.act(t, f, consent)
+			assert.Equal(t, c.retryWant, r.status, "the same request, once the store is back\n%s", r.body)
+		})
+	}
 }
 
 func TestWrongPasswordShowsTheFormAgain(t *testing.T) {

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
+	"github.com/grantor-dev/grantor/storage/storagetest"
+)
+
+// testRemoteAddr is the header through which a test chooses the client
+// address a request comes from. Only the tests' wrapper reads it: the
+// server itself trusts nothing but the connection's address.
+const testRemoteAddr = "X-Test-Remote-Addr"
+
+// serveTest serves a server that newServer builds over st on a free
+// loopback port, for tests that reach into it (its pages' clock, limits
+// and sessions), and returns it with a code flow for the demo web client.
+// A request's testRemoteAddr header, if any, replaces its RemoteAddr.
+func serveTest(t *testing.T, st *openedStore) (*server, *codeFlow) {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	addr := ts.Listener.Addr().String()
+	var out bytes.Buffer
+	srv, err := newServer(context.Background(), options{issuer: "http://" + addr, tokens: "opaque"}, st, &out)
+	require.NoError(t, err)
+	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get(testRemoteAddr); a != "" {
+			r.RemoteAddr = a
+		}
+		srv.handler.ServeHTTP(w, r)
+	})
+	ts.Start()
+	t.Cleanup(ts.Close)
+	cb := newCallback(t)
+	return srv, &codeFlow{addr: addr, cfg: demoWebConfig(t, addr, out.String(), cb.URL), cb: cb}
+}
+
+// faultyStore is an in-memory store whose operations a test can make fail.
+type faultyStore struct {
+	*storagetest.Faulty
+	mem *memory.Store
+}
+
+// newFaultyStore returns an empty in-memory store wrapped in a Faulty.
+func newFaultyStore() (*openedStore, *storagetest.Faulty) {
+	mem := memory.New()
+	f := storagetest.NewFaulty(mem)
+	return &openedStore{store: faultyStore{Faulty: f, mem: mem}, name: "faulty memory",
+		close: func() error { return nil }}, f
+}
+
+// PutClient registers a client; the server only does so at start-up.
+func (s faultyStore) PutClient(_ context.Context, c *storage.Client) error { return s.mem.PutClient(c) }
