@@ -21,19 +21,8 @@ import (
 //go:embed templates
 var templateFS embed.FS
 
-// Lifetimes of the login sessions.
-const (
-	// sessionLifetime bounds a logged-in session: after it, the user logs
-	// in again.
-	sessionLifetime = 8 * time.Hour
-	// anonymousLifetime bounds a session that only carries the login
-	// form's CSRF token; an interaction does not last longer anyway.
-	anonymousLifetime = 30 * time.Minute
-	// maxSessions caps the memory a flood of login page views can take.
-	maxSessions = 100_000
-	// maxFormBytes bounds the body of the login and consent forms.
-	maxFormBytes = 16 << 10
-)
+// maxFormBytes bounds the body of the login and consent forms.
+const maxFormBytes = 16 << 10
 
 // pages are the application's own login, consent and error pages: the part
 // of an authorization server that Grantor leaves to its host (DESIGN.md,
@@ -44,18 +33,20 @@ type pages struct {
 	provider *oauth2.Provider
 	users    *users
 	sessions *sessionStore
-	// csrfKey keys the HMAC that derives each form's CSRF token from the
-	// session and the interaction.
+	// csrfKey keys the HMAC that derives each form's CSRF token (csrf.go).
 	csrfKey []byte
 	// origin is the issuer's origin, the only one our forms may be
 	// posted from (checklist S140).
 	origin string
 	// secure marks cookies Secure, and __Host- prefixed, when the issuer
 	// is https.
-	secure     bool
+	secure bool
+	// cookieName names the session cookie.
 	cookieName string
-	clock      func() time.Time
-	templates  map[string]*template.Template
+	// loginCookieName names the login form's nonce cookie (csrf.go).
+	loginCookieName string
+	clock           func() time.Time
+	templates       map[string]*template.Template
 	// logger records what users are not shown, such as why storage
 	// failed.
 	logger *slog.Logger
@@ -74,20 +65,23 @@ func newPages(issuer string, u *users) (*pages, error) {
 		return nil, err
 	}
 	pg := &pages{
-		users:      u,
-		sessions:   &sessionStore{m: make(map[string]*session)},
-		csrfKey:    key,
-		origin:     iu.Scheme + "://" + iu.Host,
-		secure:     iu.Scheme == "https",
-		cookieName: "grantor-example-session",
-		clock:      time.Now,
-		templates:  make(map[string]*template.Template),
-		logger:     slog.New(slog.DiscardHandler),
+		users:           u,
+		sessions:        newSessionStore(maxSessions, maxSessionsPerUser),
+		csrfKey:         key,
+		origin:          iu.Scheme + "://" + iu.Host,
+		secure:          iu.Scheme == "https",
+		cookieName:      "grantor-example-session",
+		loginCookieName: "grantor-example-login",
+		clock:           time.Now,
+		templates:       make(map[string]*template.Template),
+		logger:          slog.New(slog.DiscardHandler),
 	}
 	if pg.secure {
 		// __Host-: the browser refuses it unless Secure, Path=/ and
-		// host-only, so a sibling subdomain cannot plant one.
+		// host-only, so a sibling subdomain cannot plant one. For the
+		// login cookie this is what makes the double-submit pattern hold.
 		pg.cookieName = "__Host-grantor-example-session"
+		pg.loginCookieName = "__Host-grantor-example-login"
 	}
 	for _, name := range []string{"login.html", "consent.html", "error.html"} {
 		t, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", "templates/"+name)
@@ -241,13 +235,14 @@ func (pg *pages) interactionError(w http.ResponseWriter, r *http.Request, err er
 	default:
 		// The cause goes to the log, not to the page.
 		pg.logger.ErrorContext(r.Context(), "login and consent pages: storage failed", "path", r.URL.Path, "err", err)
-		pg.unavailable(w, storageRetryAfter)
+		pg.unavailable(w, unavailableRetryAfter)
 	}
 }
 
-// storageRetryAfter is the Retry-After of a page that storage failed:
-// long enough for a database to fail over, short enough to try again.
-const storageRetryAfter = 5 * time.Second
+// unavailableRetryAfter is the Retry-After of a page that storage failed
+// or that found the sessions full: long enough for a database to fail
+// over, short enough to try again.
+const unavailableRetryAfter = 5 * time.Second
 
 // unavailable answers 503 with Retry-After: a temporary problem, which
 // the same request, sent again later, may not meet.
@@ -289,30 +284,34 @@ func (pg *pages) showLogin(w http.ResponseWriter, r *http.Request) {
 		pg.interactionError(w, r, err)
 		return
 	}
-	sid, s := pg.session(r)
-	if s != nil && s.user != nil && !pa.HasPrompt(oauth2.PromptLogin) {
+	if _, s := pg.session(r); s != nil && !pa.HasPrompt(oauth2.PromptLogin) {
 		seeOther(w, "/consent", id)
 		return
 	}
-	if s == nil {
-		// An anonymous session, only to carry the CSRF token of the login
-		// form (login CSRF, RFC 6749 §10.12).
-		if sid, err = pg.startSession(w, &session{expires: pg.clock().Add(anonymousLifetime)}); err != nil {
-			pg.renderError(w, http.StatusServiceUnavailable, "Try again later", "The server is busy.")
-			return
-		}
+	// No session for a visitor: the form's CSRF token is bound to a nonce
+	// in the login cookie, kept if the browser has one (other tabs'
+	// forms use it).
+	nonce, err := pg.setLoginNonce(w, pg.loginNonce(r))
+	if err != nil {
+		pg.unavailable(w, unavailableRetryAfter)
+		return
 	}
 	pg.render(w, http.StatusOK, "login.html", pageCSP, pageData{
-		Title: "Log in", ClientName: clientName(pa), Interaction: id, CSRF: pg.csrfToken(sid, id),
+		Title: "Log in", ClientName: clientName(pa), Interaction: id, CSRF: pg.loginCSRF(nonce, id),
 	})
 }
 
 // login is POST /login: it checks the credentials and starts a new
 // session for the user (a new id, so that a session planted before login
-// is worth nothing).
+// is worth nothing). Only here is a session made.
 func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
-	sid, _, ok := pg.checkForm(w, r)
-	if !ok {
+	nonce := pg.loginNonce(r)
+	if !pg.checkForm(w, r, func(interaction string) string {
+		if nonce == "" {
+			return ""
+		}
+		return pg.loginCSRF(nonce, interaction)
+	}) {
 		return
 	}
 	id := r.PostForm.Get("interaction")
@@ -324,17 +323,25 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 	username := r.PostForm.Get("username")
 	usr, err := pg.users.authenticate(username, r.PostForm.Get("password"))
 	if err != nil {
+		// A new nonce, so a new token: the failed attempt's token no
+		// longer matches the browser's login cookie.
+		if nonce, err = pg.setLoginNonce(w, ""); err != nil {
+			pg.unavailable(w, unavailableRetryAfter)
+			return
+		}
 		pg.render(w, http.StatusUnauthorized, "login.html", pageCSP, pageData{
-			Title: "Log in", ClientName: clientName(pa), Interaction: id, CSRF: pg.csrfToken(sid, id),
+			Title: "Log in", ClientName: clientName(pa), Interaction: id, CSRF: pg.loginCSRF(nonce, id),
 			Username: username, Error: "Wrong username or password.",
 		})
 		return
 	}
 	now := pg.clock()
-	pg.sessions.delete(sid)
+	if sid, _ := pg.session(r); sid != "" {
+		pg.sessions.delete(sid)
+	}
 	if _, err := pg.startSession(w, &session{user: usr, authTime: now, loggedInFor: id,
 		expires: now.Add(sessionLifetime)}); err != nil {
-		pg.renderError(w, http.StatusServiceUnavailable, "Try again later", "The server is busy.")
+		pg.unavailable(w, unavailableRetryAfter)
 		return
 	}
 	seeOther(w, "/consent", id)
@@ -344,7 +351,7 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 // in and, if the client asked for prompt=login, logged in for this very
 // interaction.
 func loggedIn(s *session, pa *oauth2.PendingAuthorization) bool {
-	return s != nil && s.user != nil && (!pa.HasPrompt(oauth2.PromptLogin) || s.loggedInFor == pa.ID)
+	return s != nil && (!pa.HasPrompt(oauth2.PromptLogin) || s.loggedInFor == pa.ID)
 }
 
 // showConsent is GET /consent?interaction=ID: the client and the scopes it
@@ -366,7 +373,7 @@ func (pg *pages) showConsent(w http.ResponseWriter, r *http.Request) {
 		scopes = append(scopes, scopeView{Name: sc, Description: scopeDescriptions[sc]})
 	}
 	pg.render(w, http.StatusOK, "consent.html", consentCSP(pa.RedirectURI), pageData{
-		Title: "Allow access?", ClientName: clientName(pa), Interaction: id, CSRF: pg.csrfToken(sid, id),
+		Title: "Allow access?", ClientName: clientName(pa), Interaction: id, CSRF: pg.sessionCSRF(sid, id),
 		UserName: s.user.Name, Scopes: scopes,
 	})
 }
@@ -374,8 +381,13 @@ func (pg *pages) showConsent(w http.ResponseWriter, r *http.Request) {
 // decide is POST /consent. Grantor writes the answer: a 303 to the client
 // with the code, or with error=access_denied, plus state and iss.
 func (pg *pages) decide(w http.ResponseWriter, r *http.Request) {
-	_, s, ok := pg.checkForm(w, r)
-	if !ok {
+	sid, s := pg.session(r)
+	if !pg.checkForm(w, r, func(interaction string) string {
+		if s == nil {
+			return ""
+		}
+		return pg.sessionCSRF(sid, interaction)
+	}) {
 		return
 	}
 	id := r.PostForm.Get("interaction")
@@ -404,25 +416,26 @@ func (pg *pages) decide(w http.ResponseWriter, r *http.Request) {
 
 // checkForm runs the checks every POST passes before it is acted on
 // (checklist S140): a same-origin request, a parsed form within the size
-// limit, a session, and the CSRF token of this session and interaction.
-// On failure it has answered 403 and ok is false.
-func (pg *pages) checkForm(w http.ResponseWriter, r *http.Request) (sid string, s *session, ok bool) {
+// limit, and a CSRF token equal to want(the form's interaction). want
+// returns "" when the browser lacks what the token is bound to (a session,
+// a login cookie). On failure it has answered and returns false.
+func (pg *pages) checkForm(w http.ResponseWriter, r *http.Request, want func(interaction string) string) bool {
 	setPageHeaders(w.Header(), pageCSP)
 	if !pg.sameOrigin(r) {
 		pg.forbidden(w)
-		return "", nil, false
+		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		pg.renderError(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
-		return "", nil, false
+		return false
 	}
-	sid, s = pg.session(r)
-	if s == nil || !pg.validCSRF(sid, r.PostForm.Get("interaction"), r.PostForm.Get("csrf")) {
+	expected := want(r.PostForm.Get("interaction"))
+	if expected == "" || !validCSRF(r.PostForm.Get("csrf"), expected) {
 		pg.forbidden(w)
-		return "", nil, false
+		return false
 	}
-	return sid, s, true
+	return true
 }
 
 // sameOrigin reports whether a POST comes from our own pages. The CSRF

@@ -304,6 +304,7 @@ func TestWrongPasswordShowsTheFormAgain(t *testing.T) {
 	cf := newCodeFlow(t)
 	b := newTestBrowser(t, cf.addr)
 	f := cf.start(t, b, "s")
+	first := f.login
 	wrong := f.logIn(t, demoUsername, "looking-glass")
 	assert.Equal(t, http.StatusUnauthorized, wrong.status)
 	assert.Contains(t, wrong.body, "Wrong username or password.")
@@ -311,22 +312,38 @@ func TestWrongPasswordShowsTheFormAgain(t *testing.T) {
 	assert.NotContains(t, wrong.body, "looking-glass", "the password is not")
 	checkPageHeaders(t, wrong, "failed login")
 
+	// A failure issues a fresh token; the failed attempt's no longer passes.
+	assert.NotEqual(t, first.field(t, "csrf"), wrong.field(t, "csrf"))
+	r := f.logIn(t, demoUsername, demoPassword)
+	assert.Equal(t, http.StatusForbidden, r.status, "the failed attempt's token, replayed")
+	f.login = wrong
+
 	unknown := f.logIn(t, "bob", "looking-glass")
 	assert.Equal(t, wrong.status, unknown.status)
-	assert.Equal(t, strings.Replace(wrong.body, `value="alice"`, `value="bob"`, 1), unknown.body,
+	assert.Equal(t, withoutCSRF(strings.Replace(wrong.body, `value="alice"`, `value="bob"`, 1)), withoutCSRF(unknown.body),
 		"an unknown user looks exactly like a wrong password")
+	f.login = unknown
 
 	empty := f.logIn(t, "", "")
 	assert.Equal(t, http.StatusUnauthorized, empty.status)
+	f.login = empty
 
 	// Not logged in: the consent page sends back to the login page.
-	r := b.get("/consent?interaction=" + f.interaction)
+	r = b.get("/consent?interaction=" + f.interaction)
 	assert.Equal(t, http.StatusSeeOther, r.status)
 	assert.Equal(t, "/login?interaction="+f.interaction, r.location())
 
-	// The form of the failure page works.
-	f.login = wrong
+	// The form of the last failure page works.
 	assert.Equal(t, http.StatusSeeOther, f.logIn(t, demoUsername, demoPassword).status)
+}
+
+// csrfField matches the CSRF token of a form.
+var csrfField = regexp.MustCompile(`name="csrf" value="[^"]*"`)
+
+// withoutCSRF blanks the CSRF token of a page, to compare pages that
+// differ only by it.
+func withoutCSRF(body string) string {
+	return csrfField.ReplaceAllString(body, `name="csrf" value=""`)
 }
 
 // S140: a POST without the right CSRF token, or from another origin, is
@@ -342,7 +359,7 @@ func TestS140_ForgedPostsAreRefused(t *testing.T) {
 		"csrf token missing":                  {csrf: func(string, string) string { return "" }},
 		"csrf token wrong":                    {csrf: func(v, _ string) string { return v[:len(v)-1] + differentChar(v[len(v)-1]) }},
 		"csrf token not base64":               {csrf: func(string, string) string { return "%%%" }},
-		"csrf token of another session":       {csrf: func(_, o string) string { return o }},
+		"csrf token of another browser":       {csrf: func(_, o string) string { return o }},
 		"foreign Origin":                      {headers: []string{"Origin", "https://evil.example", "Sec-Fetch-Site", ""}},
 		"foreign Origin, same-site claim":     {headers: []string{"Origin", "https://evil.example"}},
 		"cross-site Sec-Fetch-Site":           {headers: []string{"Sec-Fetch-Site", "cross-site"}},
@@ -402,6 +419,16 @@ func TestS140_ForgedPostsAreRefused(t *testing.T) {
 		f2 := cf.start(t, b, "s2")
 		r := b.post("/login", url.Values{"interaction": {f2.interaction}, "csrf": {f1.login.field(t, "csrf")},
 			"username": {demoUsername}, "password": {demoPassword}})
+		assert.Equal(t, http.StatusForbidden, r.status)
+	})
+
+	t.Run("a login token needs its browser's login cookie", func(t *testing.T) {
+		b := newTestBrowser(t, cf.addr)
+		f := cf.start(t, b, "s")
+		u, err := url.Parse(b.base)
+		require.NoError(t, err)
+		b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "grantor-example-login", Path: "/", MaxAge: -1}})
+		r := f.logIn(t, demoUsername, demoPassword)
 		assert.Equal(t, http.StatusForbidden, r.status)
 	})
 
@@ -481,9 +508,10 @@ func TestLoggedInUserSkipsLoginUnlessPromptLogin(t *testing.T) {
 	cf := newCodeFlow(t)
 	b := newTestBrowser(t, cf.addr)
 	f := cf.start(t, b, "first")
-	before := sessionCookie(t, b)
+	assert.Nil(t, cookieNamed(t, b, "grantor-example-session"), "no session before login")
 	f.consent(t)
-	assert.NotEqual(t, before.Value, sessionCookie(t, b).Value, "a new session id at login")
+	first := cookieNamed(t, b, "grantor-example-session")
+	require.NotNil(t, first, "a session at login")
 
 	second := cf.start(t, b, "second")
 	assert.Equal(t, http.StatusSeeOther, second.login.status, "no login form with a session")
@@ -495,29 +523,41 @@ func TestLoggedInUserSkipsLoginUnlessPromptLogin(t *testing.T) {
 	r := b.get("/consent?interaction=" + third.interaction)
 	assert.Equal(t, "/login?interaction="+third.interaction, r.location(), "consent waits for the new login")
 	third.consent(t)
+	again := cookieNamed(t, b, "grantor-example-session")
+	require.NotNil(t, again)
+	assert.NotEqual(t, first.Value, again.Value, "a new session id at each login")
 }
 
-// sessionCookie returns the browser's session cookie.
-func sessionCookie(t *testing.T, b *testBrowser) *http.Cookie {
+// cookieNamed returns the browser's cookie of that name, or nil.
+func cookieNamed(t *testing.T, b *testBrowser, name string) *http.Cookie {
 	t.Helper()
 	u, err := url.Parse(b.base)
 	require.NoError(t, err)
 	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == "grantor-example-session" {
+		if c.Name == name {
 			return c
 		}
 	}
-	t.Fatal("no session cookie")
 	return nil
 }
 
 func TestSessionCookieAttributes(t *testing.T) {
 	cf := newCodeFlow(t)
 	f := cf.start(t, newTestBrowser(t, cf.addr), "s")
-	r := f.logIn(t, demoUsername, demoPassword)
-	cookies := (&http.Response{Header: r.header}).Cookies()
+	// The login form's nonce cookie, the only one a visitor gets from us.
+	cookies := (&http.Response{Header: f.login.header}).Cookies()
 	require.Len(t, cookies, 1)
 	c := cookies[0]
+	assert.Equal(t, "grantor-example-login", c.Name)
+	assert.True(t, c.HttpOnly)
+	assert.Equal(t, http.SameSiteLaxMode, c.SameSite)
+	assert.False(t, c.Secure, "http issuer")
+	assert.Equal(t, "/", c.Path)
+
+	r := f.logIn(t, demoUsername, demoPassword)
+	cookies = (&http.Response{Header: r.header}).Cookies()
+	require.Len(t, cookies, 1)
+	c = cookies[0]
 	assert.Equal(t, "grantor-example-session", c.Name)
 	assert.True(t, c.HttpOnly)
 	assert.Equal(t, http.SameSiteLaxMode, c.SameSite)
@@ -530,6 +570,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, pg.secure)
 	assert.Equal(t, "__Host-grantor-example-session", pg.cookieName)
+	assert.Equal(t, "__Host-grantor-example-login", pg.loginCookieName)
 	assert.Equal(t, "https://as.example", pg.origin)
 }
 
