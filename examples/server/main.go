@@ -22,7 +22,9 @@
 // consent pages (pages.go). The demo user alice (password wonderland) can
 // always log in; the users file adds more, as a JSON array of
 // {"username", "password", "name"} objects whose passwords are hashed on
-// load.
+// load. Password guesses are throttled per account and per client address
+// (throttle.go), and a login form keeps nothing on the server until the
+// user has logged in (csrf.go).
 package main
 
 import (

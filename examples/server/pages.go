@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
 )
 
 // templateFS holds the HTML templates and the one stylesheet. Pages load
@@ -50,6 +53,13 @@ type pages struct {
 	// logger records what users are not shown, such as why storage
 	// failed.
 	logger *slog.Logger
+	// limiter counts login attempts (throttle.go). A cluster of servers
+	// would share one kept in its database.
+	limiter storage.Limiter
+	// verifySlots holds one element for each password verification
+	// running; verifyWait bounds the wait for a free slot (throttle.go).
+	verifySlots chan struct{}
+	verifyWait  time.Duration
 }
 
 // newPages returns the pages of an authorization server with this issuer.
@@ -75,6 +85,9 @@ func newPages(issuer string, u *users) (*pages, error) {
 		clock:           time.Now,
 		templates:       make(map[string]*template.Template),
 		logger:          slog.New(slog.DiscardHandler),
+		limiter:         memory.NewLimiter(loginLimiterKeys),
+		verifySlots:     make(chan struct{}, maxConcurrentVerifications),
+		verifyWait:      maxVerifyWait,
 	}
 	if pg.secure {
 		// __Host-: the browser refuses it unless Secure, Path=/ and
@@ -301,9 +314,10 @@ func (pg *pages) showLogin(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// login is POST /login: it checks the credentials and starts a new
-// session for the user (a new id, so that a session planted before login
-// is worth nothing). Only here is a session made.
+// login is POST /login: it checks the credentials, within the login
+// limits (throttle.go), and starts a new session for the user (a new id,
+// so that a session planted before login is worth nothing). Only here is
+// a session made.
 func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 	nonce := pg.loginNonce(r)
 	if !pg.checkForm(w, r, func(interaction string) string {
@@ -321,21 +335,45 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := r.PostForm.Get("username")
-	usr, err := pg.users.authenticate(username, r.PostForm.Get("password"))
+	// The form again, for every answer but success.
+	form := pageData{Title: "Log in", ClientName: clientName(pa), Interaction: id,
+		CSRF: pg.loginCSRF(nonce, id), Username: username}
+	now := pg.clock()
+	retryAt, err := pg.throttleLogin(r.Context(), username, r.RemoteAddr, now)
 	if err != nil {
+		pg.logger.ErrorContext(r.Context(), "login limiter failed", "err", err)
+		pg.unavailable(w, unavailableRetryAfter)
+		return
+	}
+	if !retryAt.IsZero() {
+		secs := retryAfter(now, retryAt)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		wait := "1 minute"
+		if mins := (secs + 59) / 60; mins > 1 {
+			wait = fmt.Sprintf("%d minutes", mins)
+		}
+		form.Error = "Too many login attempts. Try again in " + wait + "."
+		pg.render(w, http.StatusTooManyRequests, "login.html", pageCSP, form)
+		return
+	}
+	usr, err := pg.authenticate(r.Context(), username, r.PostForm.Get("password"))
+	switch {
+	case errors.Is(err, errVerifyBusy):
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(now, now.Add(busyRetryAfter))))
+		form.Error = "The server is busy. Try again in a moment."
+		pg.render(w, http.StatusServiceUnavailable, "login.html", pageCSP, form)
+		return
+	case err != nil:
 		// A new nonce, so a new token: the failed attempt's token no
 		// longer matches the browser's login cookie.
 		if nonce, err = pg.setLoginNonce(w, ""); err != nil {
 			pg.unavailable(w, unavailableRetryAfter)
 			return
 		}
-		pg.render(w, http.StatusUnauthorized, "login.html", pageCSP, pageData{
-			Title: "Log in", ClientName: clientName(pa), Interaction: id, CSRF: pg.loginCSRF(nonce, id),
-			Username: username, Error: "Wrong username or password.",
-		})
+		form.CSRF, form.Error = pg.loginCSRF(nonce, id), "Wrong username or password."
+		pg.render(w, http.StatusUnauthorized, "login.html", pageCSP, form)
 		return
 	}
-	now := pg.clock()
 	if sid, _ := pg.session(r); sid != "" {
 		pg.sessions.delete(sid)
 	}

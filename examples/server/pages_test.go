@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +30,8 @@ type testBrowser struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	// remote, when set, is the client address a serveTest server sees.
+	remote string
 }
 
 // newTestBrowser returns a browser with an empty cookie jar for the server
@@ -61,6 +65,9 @@ func (p *page) field(t *testing.T, name string) string {
 // do sends req and reads the whole response.
 func (b *testBrowser) do(req *http.Request) *page {
 	b.t.Helper()
+	if b.remote != "" {
+		req.Header.Set(testRemoteAddr, b.remote)
+	}
 	resp, err := b.c.Do(req)
 	require.NoError(b.t, err)
 	defer resp.Body.Close()
@@ -350,7 +357,15 @@ func withoutCSRF(body string) string {
 // refused with 403 and changes nothing: afterwards the user is still
 // logged out, or the interaction is still open.
 func TestS140_ForgedPostsAreRefused(t *testing.T) {
-	cf := newCodeFlow(t)
+	// Alice logs in once per case: each browser has an address of its
+	// own, so that the login limits (throttle.go) stay out of the way.
+	_, cf := serveTest(t, newMemoryStore())
+	var browsers atomic.Int32
+	newBrowser := func(t *testing.T) *testBrowser {
+		b := newTestBrowser(t, cf.addr)
+		b.remote = fmt.Sprintf("192.0.2.%d:4000", browsers.Add(1))
+		return b
+	}
 	type attack struct {
 		csrf    func(valid, other string) string
 		headers []string
@@ -369,7 +384,7 @@ func TestS140_ForgedPostsAreRefused(t *testing.T) {
 		"cross-site even with issuer origin?": {headers: []string{"Sec-Fetch-Site", "cross-site", "Origin", "ISSUER"}},
 	}
 	// other is a valid token of another browser's session.
-	otherFlow := cf.start(t, newTestBrowser(t, cf.addr), "other")
+	otherFlow := cf.start(t, newBrowser(t), "other")
 	other := otherFlow.login.field(t, "csrf")
 
 	for name, a := range attacks {
@@ -390,7 +405,7 @@ func TestS140_ForgedPostsAreRefused(t *testing.T) {
 			}
 
 			// The login form.
-			b := newTestBrowser(t, cf.addr)
+			b := newBrowser(t)
 			f := cf.start(t, b, "s")
 			r := b.post("/login", forge(url.Values{"interaction": {f.interaction}, "username": {demoUsername},
 				"password": {demoPassword}}, f.login.field(t, "csrf")), headers...)
@@ -414,7 +429,7 @@ func TestS140_ForgedPostsAreRefused(t *testing.T) {
 	}
 
 	t.Run("a token is bound to its interaction", func(t *testing.T) {
-		b := newTestBrowser(t, cf.addr)
+		b := newBrowser(t)
 		f1 := cf.start(t, b, "s1")
 		f2 := cf.start(t, b, "s2")
 		r := b.post("/login", url.Values{"interaction": {f2.interaction}, "csrf": {f1.login.field(t, "csrf")},
@@ -423,7 +438,7 @@ func TestS140_ForgedPostsAreRefused(t *testing.T) {
 	})
 
 	t.Run("a login token needs its browser's login cookie", func(t *testing.T) {
-		b := newTestBrowser(t, cf.addr)
+		b := newBrowser(t)
 		f := cf.start(t, b, "s")
 		u, err := url.Parse(b.base)
 		require.NoError(t, err)
@@ -433,7 +448,7 @@ func TestS140_ForgedPostsAreRefused(t *testing.T) {
 	})
 
 	t.Run("the issuer's own origin passes", func(t *testing.T) {
-		b := newTestBrowser(t, cf.addr)
+		b := newBrowser(t)
 		f := cf.start(t, b, "s")
 		r := b.post("/login", url.Values{"interaction": {f.interaction}, "csrf": {f.login.field(t, "csrf")},
 			"username": {demoUsername}, "password": {demoPassword}}, "Origin", "http://"+cf.addr, "Sec-Fetch-Site", "")

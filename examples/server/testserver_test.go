@@ -5,7 +5,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -23,13 +25,18 @@ const testRemoteAddr = "X-Test-Remote-Addr"
 // loopback port, for tests that reach into it (its pages' clock, limits
 // and sessions), and returns it with a code flow for the demo web client.
 // A request's testRemoteAddr header, if any, replaces its RemoteAddr.
-func serveTest(t *testing.T, st *openedStore) (*server, *codeFlow) {
+// Each configure function runs before the server starts, so that it may
+// change the server without racing with its handlers.
+func serveTest(t *testing.T, st *openedStore, configure ...func(*server)) (*server, *codeFlow) {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	addr := ts.Listener.Addr().String()
 	var out bytes.Buffer
 	srv, err := newServer(context.Background(), options{issuer: "http://" + addr, tokens: "opaque"}, st, &out)
 	require.NoError(t, err)
+	for _, c := range configure {
+		c(srv)
+	}
 	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a := r.Header.Get(testRemoteAddr); a != "" {
 			r.RemoteAddr = a
@@ -58,3 +65,16 @@ func newFaultyStore() (*openedStore, *storagetest.Faulty) {
 
 // PutClient registers a client; the server only does so at start-up.
 func (s faultyStore) PutClient(_ context.Context, c *storage.Client) error { return s.mem.PutClient(c) }
+
+// testClock is a clock that tests set, safe for the server's goroutines.
+type testClock struct{ ns atomic.Int64 }
+
+// newTestClock returns a clock at t.
+func newTestClock(t time.Time) *testClock {
+	c := &testClock{}
+	c.set(t)
+	return c
+}
+
+func (c *testClock) now() time.Time  { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) set(t time.Time) { c.ns.Store(t.UnixNano()) }

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Login throttling (issue 15). A login attempt is counted, before its
+// password is checked, against three limits per window of loginWindow, in
+// this order; the first one exceeded refuses the attempt with 429 and
+// Retry-After, without checking the password (no argon2id cost), and an
+// attempt refused by one limit is not counted by the next:
+//
+//  1. attempts from the client's address, whatever the account: bounds
+//     what one address can make us hash, and one password tried on many
+//     accounts;
+//  2. attempts at one account from one address, the strictest: a guesser
+//     gets a few guesses per window from each address;
+//  3. attempts at one account from everywhere: bounds guessing spread
+//     over many addresses.
+//
+// The trade-off is in limit 3. It lets a third party throttle an account
+// for everyone, but only by spending maxAttemptsPerAccount attempts, from
+// at least maxAttemptsPerAccount/maxAttemptsPerAccountAddress addresses
+// (limit 2), in every window, and only until the window ends: windows are
+// fixed and aligned, so attempts refused during a window do not prolong
+// it. Alice, meanwhile, is never refused because of a guesser at another
+// address until that limit is reached. A server that would rather never
+// throttle a user's own devices can exempt browsers that logged in before
+// (a "device cookie"); the example keeps the simpler rule.
+//
+// Limit 3 should count failures only, but a Limiter counts as it reads,
+// and the count must be known before the password is checked: so it
+// counts the attempts limits 1 and 2 let through, which include the
+// user's own successful logins, a handful against maxAttemptsPerAccount.
+//
+// The client's address is the connection's (r.RemoteAddr). Headers such
+// as X-Forwarded-For are never read: any client can set them. A server
+// behind a reverse proxy takes the address from the proxy's header only
+// when the connection comes from the proxy.
+const (
+	// loginLimiterKeys bounds the keys the in-memory limiter counts one
+	// by one (memory.Limiter); an attempt uses at most three.
+	loginLimiterKeys = 100_000
+	// loginWindow is the length of the windows the limits count in.
+	loginWindow = 15 * time.Minute
+	// maxAttemptsPerAddress is limit 1. An office behind one address
+	// shares it, hence a generous value.
+	maxAttemptsPerAddress = 100
+	// maxAttemptsPerAccountAddress is limit 2: a user who mistypes a few
+	// times still gets in.
+	maxAttemptsPerAccountAddress = 5
+	// maxAttemptsPerAccount is limit 3, ten times limit 2.
+	maxAttemptsPerAccount = 10 * maxAttemptsPerAccountAddress
+)
+
+// Bounds of the password verifications, each an argon2id hash over 19 MiB.
+const (
+	// maxConcurrentVerifications is how many run at once: 76 MiB at most.
+	maxConcurrentVerifications = 4
+	// maxVerifyWait is how long a login waits for a verification slot
+	// before it is answered 503; the request's end stops it sooner.
+	maxVerifyWait = 2 * time.Second
+	// busyRetryAfter is the Retry-After of that 503: a slot frees up
+	// within a fraction of a second.
+	busyRetryAfter = time.Second
+)
+
+// throttleLogin counts a login attempt for username from remoteAddr at now
+// against the limits above. It returns the zero time when the attempt may
+// go on, or the end of the window when it must be refused.
+func (pg *pages) throttleLogin(ctx context.Context, username, remoteAddr string, now time.Time) (retryAt time.Time, err error) {
+	addr := clientAddress(remoteAddr)
+	// The username is hashed: it may be as long as the form, and people
+	// sometimes type their password into it.
+	sum := sha256.Sum256([]byte(username))
+	account := base64.RawURLEncoding.EncodeToString(sum[:])
+	for _, l := range []struct {
+		key string
+		max int64
+	}{
+		{"login-address:" + addr, maxAttemptsPerAddress},
+		{"login-account-address:" + account + "/" + addr, maxAttemptsPerAccountAddress},
+		{"login-account:" + account, maxAttemptsPerAccount},
+	} {
+		n, resetAt, err := pg.limiter.Take(ctx, l.key, loginWindow, now)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if n > l.max {
+			return resetAt, nil
+		}
+	}
+	return time.Time{}, nil
+}
+
+// clientAddress is what the login limits count a client by: its IPv4
+// address, or the /64 of its IPv6 address, the block one host usually
+// has, so that a guesser cannot take a new address for every guess.
+func clientAddress(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		// Not an IP connection (a Unix socket): all such clients count
+		// as one.
+		return "other"
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip, 64).Masked().String()
+}
+
+// errVerifyBusy reports that no verification slot freed up in time.
+var errVerifyBusy = errors.New("password verification busy")
+
+// authenticate checks the credentials in one of maxConcurrentVerifications
+// slots. Without a free slot it waits, at most pg.verifyWait and no longer
+// than the request, then returns errVerifyBusy.
+func (pg *pages) authenticate(ctx context.Context, username, password string) (*user, error) {
+	select {
+	case pg.verifySlots <- struct{}{}:
+	default:
+		// Only when the slots are all taken: with a zero wait, a free slot
+		// is still taken.
+		wait := time.NewTimer(pg.verifyWait)
+		defer wait.Stop()
+		select {
+		case pg.verifySlots <- struct{}{}:
+		case <-wait.C:
+			return nil, errVerifyBusy
+		case <-ctx.Done():
+			return nil, errVerifyBusy
+		}
+	}
+	defer func() { <-pg.verifySlots }()
+	return pg.users.authenticate(username, password)
+}
+
+// retryAfter is the Retry-After value, in whole seconds, rounded up, for
+// a wait until t.
+func retryAfter(now, t time.Time) int {
+	return max(1, int((t.Sub(now)+time.Second-1)/time.Second))
+}
