@@ -2,6 +2,7 @@ package grant_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 
@@ -174,4 +175,30 @@ func TestFaultAuthorizationSide(t *testing.T) {
 
 	f.Fail(storagetest.OpCreatePushedRequest, nil)
 	requireUnavailable(t, h.push(params))
+}
+
+// The application's pages learn which failures are temporary: a store that
+// fails behind PendingAuthorization, Approve or Deny wraps
+// oauth2.ErrStorageFailure (retry), and a client deleted during the
+// interaction is oauth2.ErrInteractionNotFound (start over).
+func TestFaultInteractionAPI(t *testing.T) {
+	h, f := newFaulty(t)
+	params, _ := authParams(t)
+	id, cookie := h.interaction(h.authorize(params))
+
+	for _, op := range []storagetest.Op{storagetest.OpInteraction, storagetest.OpClient} {
+		f.Fail(op, nil)
+		_, err := h.Provider.PendingAuthorization(browserRequest(cookie), id)
+		assert.ErrorIs(t, err, oauth2.ErrStorageFailure, "%s", op)
+		f.Heal()
+	}
+	f.Fail(storagetest.OpCompleteInteraction, nil)
+	assert.ErrorIs(t, h.Provider.Deny(httptest.NewRecorder(), browserRequest(cookie), id), oauth2.ErrStorageFailure)
+	err := h.Provider.Approve(httptest.NewRecorder(), browserRequest(cookie), id, oauth2.Approval{Subject: "alice"})
+	assert.ErrorIs(t, err, oauth2.ErrStorageFailure)
+	f.Heal()
+
+	h.Store.DeleteClient("web")
+	_, err = h.Provider.PendingAuthorization(browserRequest(cookie), id)
+	assert.ErrorIs(t, err, oauth2.ErrInteractionNotFound)
 }

@@ -25,6 +25,10 @@ var (
 	// browser (its binding cookie is missing or different), so it cannot
 	// be completed from this one.
 	ErrInteractionBrowser = errors.New("oauth2: interaction started in another browser")
+	// ErrStorageFailure wraps a failure of the store behind an
+	// interaction: a temporary problem, to be answered with a page that
+	// asks the user to retry (503 with Retry-After), not to start over.
+	ErrStorageFailure = errors.New("oauth2: storage failure")
 )
 
 // handleLen is the length of interaction ids and binding values: 256
@@ -109,7 +113,7 @@ func (p *Provider) loadInteraction(r *http.Request, id string) (*storage.Interac
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, ErrInteractionNotFound
 	case err != nil:
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrStorageFailure, err)
 	case !it.CompletedAt.IsZero() || !p.clock().Before(it.ExpiresAt):
 		return nil, ErrInteractionNotFound
 	}
@@ -130,8 +134,11 @@ func (p *Provider) PendingAuthorization(r *http.Request, interactionID string) (
 		return nil, err
 	}
 	client, err := p.clients.Client(r.Context(), it.Request.ClientID)
-	if err != nil {
-		return nil, err
+	switch {
+	case errors.Is(err, storage.ErrNotFound) || err == nil && client.Disabled:
+		return nil, ErrInteractionNotFound // the client is gone: nothing to continue
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrStorageFailure, err)
 	}
 	return &PendingAuthorization{
 		ID: interactionID, Client: client, RedirectURI: it.Request.RedirectURI,
@@ -146,11 +153,12 @@ func (p *Provider) PendingAuthorization(r *http.Request, interactionID string) (
 //
 // It returns an error, and writes nothing, when the interaction is
 // unknown, expired, already completed or was started in another browser
-// (ErrInteractionNotFound, ErrInteractionBrowser), or when the approval
-// itself is wrong (no subject, scopes that were not asked for, a claim
-// with a registered name such as sub or aud): the application then shows
-// its own error page. Once it has written a
-// response, success or error redirect, it returns nil.
+// (ErrInteractionNotFound, ErrInteractionBrowser), when the store failed
+// (an error wrapping ErrStorageFailure: ask the user to retry), or when
+// the approval itself is wrong (no subject, scopes that were not asked
+// for, a claim with a registered name such as sub or aud): the application
+// then shows its own error page. Once it has written a response, success
+// or error redirect, it returns nil.
 func (p *Provider) Approve(w http.ResponseWriter, r *http.Request, interactionID string, a Approval) error {
 	it, err := p.loadInteraction(r, interactionID)
 	if err != nil {
@@ -199,7 +207,7 @@ func (p *Provider) completeInteraction(ctx context.Context, it *storage.Interact
 	case errors.Is(err, storage.ErrConsumed), errors.Is(err, storage.ErrNotFound):
 		return ErrInteractionNotFound
 	case err != nil:
-		return err
+		return fmt.Errorf("%w: %w", ErrStorageFailure, err)
 	}
 	return nil
 }

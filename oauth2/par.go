@@ -67,12 +67,18 @@ func (p *Provider) throttlePush(ctx context.Context, r *http.Request, client *st
 	return nil
 }
 
-// peerAddress is the IP address of the connection's peer, without its
-// port. Forwarded headers are never read: a client could set them (RFC 9700
-// §4.13).
+// peerAddress is what a per-address budget counts a client by: the IPv4
+// address of the connection's peer, or the /64 of its IPv6 address, the
+// block one host usually has, so that a client cannot take a new address
+// for every request. Forwarded headers are never read: a client could set
+// them (RFC 9700 §4.13).
 func peerAddress(r *http.Request) string {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap().String()
+		ip := ap.Addr().Unmap().WithZone("")
+		if ip.Is6() {
+			return netip.PrefixFrom(ip, 64).Masked().String()
+		}
+		return ip.String()
 	}
 	if len(r.RemoteAddr) > 64 {
 		return r.RemoteAddr[:64]

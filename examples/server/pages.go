@@ -245,10 +245,16 @@ func (pg *pages) interactionError(w http.ResponseWriter, r *http.Request, err er
 	case errors.Is(err, oauth2.ErrInteractionBrowser):
 		pg.renderError(w, http.StatusBadRequest, "This sign-in cannot continue",
 			"This sign-in request was started in another browser. Finish it there, or start again from the application in this browser.")
-	default:
+	case errors.Is(err, oauth2.ErrStorageFailure):
 		// The cause goes to the log, not to the page.
 		pg.logger.ErrorContext(r.Context(), "login and consent pages: storage failed", "path", r.URL.Path, "err", err)
 		pg.unavailable(w, unavailableRetryAfter)
+	default:
+		// A mistake of these pages (an approval the Provider refuses):
+		// retrying will not help.
+		pg.logger.ErrorContext(r.Context(), "login and consent pages: the Provider refused the decision", "path", r.URL.Path, "err", err)
+		pg.renderError(w, http.StatusInternalServerError, "This sign-in cannot continue",
+			"Something went wrong on our side. Return to the application and start again.")
 	}
 }
 
