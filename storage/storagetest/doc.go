@@ -42,4 +42,15 @@
 // Besides the rules written in package storage, the suite holds stores to
 // one more: a call with a context that is already cancelled returns an
 // error matching [context.Canceled] and changes nothing.
+//
+// A [storage.Limiter] has a suite of its own, [RunLimiter]:
+//
+//	func TestLimiterConformance(t *testing.T) {
+//		storagetest.RunLimiter(t, func(t *testing.T) storage.Limiter {
+//			return memory.NewLimiter(0)
+//		})
+//	}
+//
+// Its concurrency case races 50 goroutines on one key: each count from 1
+// to 50 must be seen exactly once.
 package storagetest

@@ -1,0 +1,123 @@
+package memory_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
+	"github.com/grantor-dev/grantor/storage/storagetest"
+)
+
+func TestLimiterConformance(t *testing.T) {
+	storagetest.RunLimiter(t, func(t *testing.T) storage.Limiter { return memory.NewLimiter(0) })
+}
+
+// limiterStart is an aligned hour, so that windows of a second, a minute
+// and an hour all start there.
+var limiterStart = time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)
+
+// mustTake counts one event, failing the test on an error.
+func mustTake(t *testing.T, l storage.Limiter, key string, window time.Duration, at time.Time) (int64, time.Time) {
+	t.Helper()
+	n, resetAt, err := l.Take(t.Context(), key, window, at)
+	require.NoError(t, err, "Take")
+	return n, resetAt
+}
+
+func TestLimiterBound(t *testing.T) {
+	t.Run("at the bound, keys whose window has ended are forgotten", func(t *testing.T) {
+		l := memory.NewLimiter(3)
+		for _, key := range []string{"a", "b", "c"} {
+			mustTake(t, l, key, time.Minute, limiterStart)
+		}
+		require.Equal(t, 3, l.Len())
+		next := limiterStart.Add(time.Minute)
+		n, resetAt := mustTake(t, l, "d", time.Minute, next)
+		assert.Equal(t, int64(1), n)
+		assert.True(t, next.Add(time.Minute).Equal(resetAt), "resetAt %v", resetAt)
+		assert.Equal(t, 1, l.Len(), "the three ended keys are gone, the new one counted alone")
+		n, _ = mustTake(t, l, "d", time.Minute, next)
+		assert.Equal(t, int64(2), n)
+	})
+
+	t.Run("at the bound, keys whose window goes on are kept", func(t *testing.T) {
+		l := memory.NewLimiter(2)
+		mustTake(t, l, "hour", time.Hour, limiterStart)
+		mustTake(t, l, "minute", time.Minute, limiterStart)
+		later := limiterStart.Add(time.Minute)
+		mustTake(t, l, "new", time.Minute, later)
+		assert.Equal(t, 2, l.Len())
+		n, resetAt := mustTake(t, l, "hour", time.Hour, later)
+		assert.Equal(t, int64(2), n, "the hour's key keeps its count")
+		assert.True(t, limiterStart.Add(time.Hour).Equal(resetAt), "resetAt %v", resetAt)
+	})
+
+	t.Run("a flood of new keys at the bound: each counts at least its own events, the table keys exactly theirs", func(t *testing.T) {
+		const maxKeys, flood = 4, 20_000
+		l := memory.NewLimiter(maxKeys)
+		table := []string{"t0", "t1", "t2", "t3"}
+		for _, key := range table {
+			mustTake(t, l, key, time.Hour, limiterStart)
+		}
+		own := make(map[string]int64)
+		for i := range flood {
+			at := limiterStart.Add(time.Duration(i) * time.Millisecond)
+			key := fmt.Sprintf("flood-%d", i)
+			for range 1 + i%3 {
+				n, resetAt := mustTake(t, l, key, time.Minute, at)
+				own[key]++
+				if n < own[key] {
+					require.GreaterOrEqual(t, n, own[key], "count of %s", key)
+				}
+				if resetAt.Before(storage.WindowStart(at, time.Minute).Add(time.Minute)) {
+					require.Fail(t, "resetAt before the key's window ends", "%s: %v", key, resetAt)
+				}
+			}
+			if i%1000 == 0 {
+				// Every key of the table keeps its exact count.
+				for _, key := range table {
+					n, resetAt := mustTake(t, l, key, time.Hour, at)
+					assert.Equal(t, int64(2+i/1000), n, "count of %s", key)
+					assert.True(t, limiterStart.Add(time.Hour).Equal(resetAt), "resetAt of %s: %v", key, resetAt)
+				}
+			}
+			require.LessOrEqual(t, l.Len(), maxKeys)
+		}
+	})
+
+	t.Run("concurrent floods at the bound", func(t *testing.T) {
+		const maxKeys, goroutines, perGoroutine = 16, 8, 2_000
+		l := memory.NewLimiter(maxKeys)
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range perGoroutine {
+					at := limiterStart.Add(time.Duration(i) * time.Millisecond)
+					n, _, err := l.Take(t.Context(), fmt.Sprintf("g%d-%d", g, i), time.Second, at)
+					if err != nil || n < 1 {
+						t.Errorf("Take: %d, %v", n, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		assert.LessOrEqual(t, l.Len(), maxKeys)
+	})
+
+	t.Run("zero or negative maxKeys is the default", func(t *testing.T) {
+		for _, n := range []int{0, -1} {
+			l := memory.NewLimiter(n)
+			for i := range 2 * 4096 {
+				mustTake(t, l, fmt.Sprintf("k%d", i), time.Minute, limiterStart)
+			}
+			assert.Equal(t, 2*4096, l.Len(), "every key counted on its own, far below DefaultLimiterKeys")
+		}
+	})
+}
