@@ -28,7 +28,9 @@ const limiterOverflowBuckets = 4096
 // in one of 4,096 shared buckets chosen by a hash of the key, together with
 // the other keys that hash there: a flood of made-up keys then makes
 // throttling stricter for new keys, never laxer, and cannot grow memory.
-// Keys already in the table keep their own counts.
+// Keys already in the table keep their own counts. A key that finds room
+// again after a sweep goes on from its bucket's count until its window
+// ends, since some of its events may have been counted there.
 //
 // The zero value is not usable; a Limiter is safe for concurrent use.
 type Limiter struct {
@@ -67,8 +69,13 @@ func (l *Limiter) Take(ctx context.Context, key string, window time.Duration, no
 	if !ok && len(l.keys) >= l.maxKeys {
 		l.sweep(now)
 	}
-	if !ok && len(l.keys) >= l.maxKeys {
-		c = &l.overflow[maphash.String(l.seed, key)%limiterOverflowBuckets]
+	switch {
+	case ok:
+		if !c.start.Equal(start) {
+			c.start, c.end, c.n = start, end, 0
+		}
+	case len(l.keys) >= l.maxKeys:
+		c = l.bucket(key)
 		if !c.end.After(now) {
 			c.start, c.end, c.n = start, end, 0
 		}
@@ -78,18 +85,25 @@ func (l *Limiter) Take(ctx context.Context, key string, window time.Duration, no
 		if end.After(c.end) {
 			c.end = end
 		}
-		c.n++
-		return c.n, c.end, nil
-	}
-	if !ok {
-		c = &limiterCount{}
+	default:
+		// The key may have been counted in its bucket earlier in this
+		// window, while the table was full: it goes on from the
+		// bucket's count, which is at least its own. (The bucket has
+		// not started again since: it ends no sooner than this
+		// window.)
+		c = &limiterCount{start: start, end: end}
+		if b := l.bucket(key); b.end.After(now) {
+			c.n = b.n
+		}
 		l.keys[key] = c
-	}
-	if !c.start.Equal(start) {
-		c.start, c.end, c.n = start, end, 0
 	}
 	c.n++
 	return c.n, c.end, nil
+}
+
+// bucket returns the shared counter of key.
+func (l *Limiter) bucket(key string) *limiterCount {
+	return &l.overflow[maphash.String(l.seed, key)%limiterOverflowBuckets]
 }
 
 // sweep forgets the keys whose window has ended.

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -86,6 +87,53 @@ func TestLimiterBound(t *testing.T) {
 					assert.Equal(t, int64(2+i/1000), n, "count of %s", key)
 					assert.True(t, limiterStart.Add(time.Hour).Equal(resetAt), "resetAt of %s: %v", key, resetAt)
 				}
+			}
+			require.LessOrEqual(t, l.Len(), maxKeys)
+		}
+	})
+
+	t.Run("a key counted with others keeps its count when it finds room", func(t *testing.T) {
+		l := memory.NewLimiter(1)
+		mustTake(t, l, "second", time.Second, limiterStart)
+		for i := range 3 {
+			n, _ := mustTake(t, l, "hour", time.Hour, limiterStart)
+			require.GreaterOrEqual(t, n, int64(i+1))
+		}
+		// "second" has ended: the sweep makes room, and "hour", in the
+		// middle of its window, must not start again from 1.
+		n, resetAt := mustTake(t, l, "hour", time.Hour, limiterStart.Add(time.Second))
+		assert.GreaterOrEqual(t, n, int64(4))
+		assert.True(t, limiterStart.Add(time.Hour).Equal(resetAt), "resetAt %v", resetAt)
+		assert.Equal(t, 1, l.Len(), "hour now has the table's one place")
+	})
+
+	t.Run("random keys, windows and times: no count below the key's own events, no more keys than the bound", func(t *testing.T) {
+		const maxKeys, keys, steps = 8, 40, 50_000
+		windows := []time.Duration{time.Second, 10 * time.Second, time.Minute, 7 * time.Minute}
+		rnd := rand.New(rand.NewPCG(1, 2))
+		l := memory.NewLimiter(maxKeys)
+		type window struct {
+			start time.Time
+			n     int64
+		}
+		own := make(map[string]window)
+		at := limiterStart
+		for step := range steps {
+			at = at.Add(time.Duration(rnd.IntN(400)) * time.Millisecond)
+			k := rnd.IntN(keys)
+			key := fmt.Sprintf("key-%d", k)
+			w := windows[k%len(windows)]
+			start := storage.WindowStart(at, w)
+			if own[key].start != start {
+				own[key] = window{start: start}
+			}
+			o := own[key]
+			o.n++
+			own[key] = o
+			n, resetAt := mustTake(t, l, key, w, at)
+			if n < o.n || resetAt.Before(start.Add(w)) {
+				require.Failf(t, "counted less than happened",
+					"step %d, %s: count %d of %d events, resetAt %v before %v", step, key, n, o.n, resetAt, start.Add(w))
 			}
 			require.LessOrEqual(t, l.Len(), maxKeys)
 		}
