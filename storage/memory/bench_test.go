@@ -174,3 +174,30 @@ func BenchmarkSweep(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLimiterFlood measures a Take of a new key when the table of a
+// default Limiter is full of keys whose windows go on: the case of a flood
+// of made-up keys (client IDs, user names), where every call counts in a
+// shared bucket.
+func BenchmarkLimiterFlood(b *testing.B) {
+	ctx := context.Background()
+	l := memory.NewLimiter(0)
+	now := time.Now()
+	for i := range memory.DefaultLimiterKeys {
+		if _, _, err := l.Take(ctx, fmt.Sprintf("table-%d", i), time.Hour, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	keys := make([]string, 1<<16)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("flood-%d", i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, err := l.Take(ctx, keys[i%len(keys)], time.Hour, now); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

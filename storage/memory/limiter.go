@@ -24,7 +24,7 @@ const limiterOverflowBuckets = 4096
 //
 // It holds a bounded number of keys (see [NewLimiter]). A key whose window
 // has ended is forgotten at the next sweep, which runs when the table is
-// full. When the table is still full after a sweep, a new key is counted
+// full and a window of its keys has ended since the last one. When the table is still full after a sweep, a new key is counted
 // in one of 4,096 shared buckets chosen by a hash of the key, together with
 // the other keys that hash there: a flood of made-up keys then makes
 // throttling stricter for new keys, never laxer, and cannot grow memory.
@@ -40,6 +40,12 @@ type Limiter struct {
 	mu       sync.Mutex
 	keys     map[string]*limiterCount
 	overflow [limiterOverflowBuckets]limiterCount
+	// firstEnd is a time before which no window of keys ends (the
+	// earliest end, or earlier): a full table is not scanned again
+	// before it, so that a flood of new keys costs each call a hash,
+	// not a pass over every key.
+	firstEnd time.Time
+	sweeps   int // scans of keys, for tests
 }
 
 type limiterCount struct {
@@ -66,7 +72,7 @@ func (l *Limiter) Take(ctx context.Context, key string, window time.Duration, no
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, ok := l.keys[key]
-	if !ok && len(l.keys) >= l.maxKeys {
+	if !ok && len(l.keys) >= l.maxKeys && !now.Before(l.firstEnd) {
 		l.sweep(now)
 	}
 	switch {
@@ -95,6 +101,9 @@ func (l *Limiter) Take(ctx context.Context, key string, window time.Duration, no
 		if b := l.bucket(key); b.end.After(now) {
 			c.n = b.n
 		}
+		if len(l.keys) == 0 || end.Before(l.firstEnd) {
+			l.firstEnd = end
+		}
 		l.keys[key] = c
 	}
 	c.n++
@@ -106,11 +115,17 @@ func (l *Limiter) bucket(key string) *limiterCount {
 	return &l.overflow[maphash.String(l.seed, key)%limiterOverflowBuckets]
 }
 
-// sweep forgets the keys whose window has ended.
+// sweep forgets the keys whose window has ended, and notes when the
+// first window of the others ends.
 func (l *Limiter) sweep(now time.Time) {
+	l.sweeps++
+	l.firstEnd = time.Time{}
 	for k, c := range l.keys {
-		if !c.end.After(now) {
+		switch {
+		case !c.end.After(now):
 			delete(l.keys, k)
+		case l.firstEnd.IsZero() || c.end.Before(l.firstEnd):
+			l.firstEnd = c.end
 		}
 	}
 }

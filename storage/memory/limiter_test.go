@@ -139,6 +139,24 @@ func TestLimiterBound(t *testing.T) {
 		}
 	})
 
+	t.Run("a flood at the bound does not scan the table until a window ends", func(t *testing.T) {
+		const maxKeys = 1000
+		l := memory.NewLimiter(maxKeys)
+		for i := range maxKeys {
+			mustTake(t, l, fmt.Sprintf("table-%d", i), time.Minute, limiterStart.Add(time.Duration(i)*time.Millisecond))
+		}
+		for i := range 10_000 {
+			mustTake(t, l, fmt.Sprintf("flood-%d", i), time.Minute, limiterStart.Add(time.Second))
+		}
+		// A scan costs a pass over maxKeys entries under the lock; one
+		// per call would make every throttle of the process wait in
+		// line during a flood.
+		assert.Equal(t, 0, memory.LimiterSweeps(l), "scans while no window ended")
+		mustTake(t, l, "after", time.Minute, limiterStart.Add(time.Minute))
+		assert.Equal(t, 1, memory.LimiterSweeps(l), "scans once the first window ended")
+		assert.Equal(t, 1, l.Len(), "every table key had ended")
+	})
+
 	t.Run("concurrent floods at the bound", func(t *testing.T) {
 		const maxKeys, goroutines, perGoroutine = 16, 8, 2_000
 		l := memory.NewLimiter(maxKeys)
