@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,7 +105,9 @@ func (l *Limiter) Take(ctx context.Context, key string, window time.Duration, no
 		if len(l.keys) == 0 || end.Before(l.firstEnd) {
 			l.firstEnd = end
 		}
-		l.keys[key] = c
+		// A copy: key may be cut from a larger string (a request body)
+		// that the table must not keep alive.
+		l.keys[strings.Clone(key)] = c
 	}
 	c.n++
 	return c.n, c.end, nil

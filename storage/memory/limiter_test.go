@@ -3,6 +3,8 @@ package memory_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,4 +188,29 @@ func TestLimiterBound(t *testing.T) {
 			assert.Equal(t, 2*4096, l.Len(), "every key counted on its own, far below DefaultLimiterKeys")
 		}
 	})
+
+	t.Run("a key is kept as a copy, not as the larger string it was cut from", func(t *testing.T) {
+		const keys, size = 64, 1 << 20
+		l := memory.NewLimiter(0)
+		growth := heapGrowth(func() {
+			for i := range keys {
+				// A key cut from a request's body, say: a form value.
+				body := fmt.Sprintf("user-%02d&", i) + strings.Repeat("x", size)
+				mustTake(t, l, body[:7], time.Minute, limiterStart)
+			}
+		})
+		runtime.KeepAlive(l)
+		assert.Less(t, growth, int64(keys*size/8), "heap kept by %d keys of 7 bytes", keys)
+	})
+}
+
+// heapGrowth returns how much the live heap grew across f.
+func heapGrowth(f func()) int64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return int64(after.HeapAlloc) - int64(before.HeapAlloc)
 }
