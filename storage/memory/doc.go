@@ -1,8 +1,9 @@
 // Package memory is an in-memory implementation of every store in package
 // [github.com/grantor-dev/grantor/storage]: clients, token records with
-// atomic refresh-token rotation, replay protection, and the records of the
+// atomic refresh-token rotation, replay protection, the records of the
 // authorization code flow (interactions, authorization codes, pushed
-// authorization requests), each usable once.
+// authorization requests), each usable once, and a [storage.Limiter] for
+// throttles.
 //
 // It is the fake to use in tests, and a real store for a single-process
 // server that may forget its tokens on restart:
@@ -15,8 +16,8 @@
 //	})
 //	// pass store wherever a storage.ClientStore, storage.TokenStore,
 //	// storage.RefreshTokenStore, storage.ReplayStore,
-//	// storage.InteractionStore, storage.AuthorizationCodeStore or
-//	// storage.PushedRequestStore is needed.
+//	// storage.InteractionStore, storage.AuthorizationCodeStore,
+//	// storage.PushedRequestStore or storage.Limiter is needed.
 //
 // Every record is stored as a copy and returned as a copy, so callers may
 // modify what they pass in and what they get back. Times come back in UTC
@@ -34,6 +35,11 @@
 // every slot of the token map under the write lock, about 2 ms per 200,000
 // records, and then visits only what expired.
 //
-// The store passes the conformance suite in
+// The store counts the events of throttles ([Store.Take]) with a [Limiter]
+// of its own, which counts up to [DefaultLimiterKeys] keys one by one (see
+// [WithLimiterKeys]); [NewLimiter] makes a Limiter alone, for a server
+// that keeps its records elsewhere.
+//
+// The store and [Limiter] pass the conformance suites in
 // [github.com/grantor-dev/grantor/storage/storagetest].
 package memory

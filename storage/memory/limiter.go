@@ -140,3 +140,13 @@ func (l *Limiter) Len() int {
 	defer l.mu.Unlock()
 	return len(l.keys)
 }
+
+// Take implements [storage.Limiter] with a [Limiter] of the store's own,
+// which counts up to [WithLimiterKeys] keys one by one. A zero now is
+// replaced by the store clock's now.
+func (s *Store) Take(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	if now.IsZero() {
+		now = s.now()
+	}
+	return s.limiter().Take(ctx, key, window, now)
+}

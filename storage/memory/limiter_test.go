@@ -214,3 +214,42 @@ func heapGrowth(f func()) int64 {
 	runtime.ReadMemStats(&after)
 	return int64(after.HeapAlloc) - int64(before.HeapAlloc)
 }
+
+func TestStoreLimiterConformance(t *testing.T) {
+	storagetest.RunLimiter(t, func(t *testing.T) storage.Limiter { return memory.New() })
+}
+
+func TestStoreTake(t *testing.T) {
+	t.Run("a zero now is the store clock's now", func(t *testing.T) {
+		clock := newFakeClock()
+		s := memory.New(memory.WithClock(clock.Now))
+		n, resetAt := mustTake(t, s, "k", time.Minute, time.Time{})
+		assert.Equal(t, int64(1), n)
+		want := storage.WindowStart(clock.Now(), time.Minute).Add(time.Minute)
+		assert.True(t, want.Equal(resetAt), "resetAt %v, want %v", resetAt, want)
+		n, _ = mustTake(t, s, "k", time.Minute, clock.Now())
+		assert.Equal(t, int64(2), n, "the same window as the clock's now")
+	})
+
+	// Past the keys counted one by one, new keys share 4,096 buckets: of
+	// 5,000 keys taken once, some must then see a count above 1.
+	t.Run("WithLimiterKeys bounds the keys counted one by one", func(t *testing.T) {
+		s := memory.New(memory.WithLimiterKeys(10))
+		var above int
+		for i := range 5000 {
+			if n, _ := mustTake(t, s, fmt.Sprintf("k%d", i), time.Minute, limiterStart); n > 1 {
+				above++
+			}
+		}
+		assert.Positive(t, above, "keys that shared a count")
+	})
+
+	t.Run("by default 5,000 keys are each counted on their own", func(t *testing.T) {
+		for _, s := range []*memory.Store{memory.New(), memory.New(memory.WithLimiterKeys(0))} {
+			for i := range 5000 {
+				n, _ := mustTake(t, s, fmt.Sprintf("k%d", i), time.Minute, limiterStart)
+				require.Equal(t, int64(1), n, "count of k%d", i)
+			}
+		}
+	})
+}

@@ -28,15 +28,17 @@ var (
 	_ storage.InteractionStore       = (*Store)(nil)
 	_ storage.AuthorizationCodeStore = (*Store)(nil)
 	_ storage.PushedRequestStore     = (*Store)(nil)
+
+	_ storage.Limiter = (*Store)(nil)
 )
 
 // Store keeps clients, token records, replay entries, interactions,
-// authorization codes and pushed authorization requests in memory. It
-// implements [storage.ClientStore], [storage.TokenStore],
-// [storage.RefreshTokenStore], [storage.ReplayStore],
-// [storage.InteractionStore], [storage.AuthorizationCodeStore] and
-// [storage.PushedRequestStore], and is safe for concurrent use: reads do not
-// block each other.
+// authorization codes and pushed authorization requests in memory, and
+// counts events for throttles. It implements [storage.ClientStore],
+// [storage.TokenStore], [storage.RefreshTokenStore], [storage.ReplayStore],
+// [storage.InteractionStore], [storage.AuthorizationCodeStore],
+// [storage.PushedRequestStore] and [storage.Limiter], and is safe for
+// concurrent use: reads do not block each other.
 //
 // Create one with [New]; the zero value is not usable.
 type Store struct {
@@ -73,6 +75,12 @@ type Store struct {
 	codes         onceTable[storage.AuthorizationCode]
 	pushed        onceTable[storage.PushedRequest]
 	authNextSweep time.Time
+
+	limiterKeys int
+	// limiter makes the store's Limiter at the first Take: its shared
+	// buckets take about 230 KB, which a store that counts nothing does
+	// not need.
+	limiter func() *Limiter
 }
 
 // Option configures a [Store].
@@ -116,6 +124,13 @@ func WithRevokedGrantRetention(d time.Duration) Option {
 	return func(s *Store) { s.grantRetention = max(d, 0) }
 }
 
+// WithLimiterKeys sets how many keys the store's [storage.Limiter] counts
+// one by one (see [Store.Take] and [NewLimiter]). Zero or a negative n
+// means [DefaultLimiterKeys].
+func WithLimiterKeys(n int) Option {
+	return func(s *Store) { s.limiterKeys = n }
+}
+
 // New returns an empty store.
 func New(opts ...Option) *Store {
 	s := &Store{
@@ -148,5 +163,6 @@ func New(opts ...Option) *Store {
 			opt(s)
 		}
 	}
+	s.limiter = sync.OnceValue(func() *Limiter { return NewLimiter(s.limiterKeys) })
 	return s
 }
