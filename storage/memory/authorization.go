@@ -22,27 +22,48 @@ type onceTable[R any] struct {
 	what    string // for error messages
 	records map[string]*R
 	peak    int
-	// clone returns a deep copy with times in UTC; key, used and
-	// expires point at or return the record's Key, used time and
-	// ExpiresAt.
+	// clone returns a deep copy with times in UTC; strings appends
+	// pointers to every string of the record, key, used and expires
+	// point at or return the record's Key, used time and ExpiresAt.
 	clone   func(*R) *R
+	strings func([]*string, *R) []*string
 	key     func(*R) *string
 	used    func(*R) *time.Time
 	expires func(*R) time.Time
 }
 
 // create stores a deep copy of r under its key. An existing key is
-// storage.ErrDuplicate. A used time set at creation is kept. The key is
-// copied too: it may be a slice of a longer string (a code's signature is
-// part of the code) that the store must not keep alive.
+// storage.ErrDuplicate. A used time set at creation is kept. The strings
+// are copied too: each may be a slice of a longer string (a code's
+// signature is part of the code, a form value part of the request's body)
+// that the store must not keep alive.
 func (t *onceTable[R]) create(r *R) error {
 	if _, ok := t.records[*t.key(r)]; ok {
 		return storage.ErrDuplicate
 	}
 	c := t.clone(r)
-	*t.key(c) = strings.Clone(*t.key(r))
+	copyStrings(t.strings(make([]*string, 0, 16), c))
 	t.records[*t.key(c)] = c
 	return nil
+}
+
+// copyStrings replaces each string by a copy, all of them in one
+// allocation.
+func copyStrings(strs []*string) {
+	n := 0
+	for _, s := range strs {
+		n += len(*s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, s := range strs {
+		b.WriteString(*s)
+	}
+	all := b.String()
+	for _, s := range strs {
+		n := len(*s)
+		*s, all = all[:n], all[n:]
+	}
 }
 
 // get returns a deep copy of the record under key, used or not, or
@@ -202,6 +223,37 @@ func (s *Store) PushedRequest(ctx context.Context, key string) (*storage.PushedR
 // unknown key is [storage.ErrNotFound].
 func (s *Store) ConsumePushedRequest(ctx context.Context, key string, at time.Time) (*storage.PushedRequest, error) {
 	return useAuth(ctx, s, &s.pushed, key, at)
+}
+
+// requestStrings appends pointers to the strings of r to strs.
+func requestStrings(strs []*string, r *storage.AuthorizationRequest) []*string {
+	strs = append(strs, &r.ClientID, &r.RedirectURI, &r.ResponseMode, &r.State,
+		&r.CodeChallenge, &r.CodeChallengeMethod, &r.PushedKey)
+	for _, l := range [...][]string{r.Scopes, r.Resources, r.Prompt} {
+		for i := range l {
+			strs = append(strs, &l[i])
+		}
+	}
+	return strs
+}
+
+// interactionStrings, codeStrings and pushedStrings append pointers to
+// the strings of a record to strs. A code's Claims are the application's
+// values, left as they are.
+func interactionStrings(strs []*string, i *storage.Interaction) []*string {
+	return requestStrings(append(strs, &i.Key, &i.BrowserBinding), &i.Request)
+}
+
+func codeStrings(strs []*string, c *storage.AuthorizationCode) []*string {
+	strs = requestStrings(append(strs, &c.Key, &c.GrantID, &c.Subject), &c.Request)
+	for i := range c.Scopes {
+		strs = append(strs, &c.Scopes[i])
+	}
+	return strs
+}
+
+func pushedStrings(strs []*string, r *storage.PushedRequest) []*string {
+	return requestStrings(append(strs, &r.Key), &r.Request)
 }
 
 // cloneInteraction returns a deep copy of i with its times in UTC.

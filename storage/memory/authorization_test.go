@@ -3,6 +3,9 @@ package memory_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -506,4 +509,59 @@ func TestAuthorizationRecordsConcurrentMixedUse(t *testing.T) {
 	wg.Wait()
 	_, err := s.DeleteExpired(context.Background())
 	assert.NoError(t, err)
+}
+
+// TestAuthorizationRecordsKeepNoLargerString checks that the records of the
+// authorization code flow are stored with copies of their strings: a form
+// value is a slice of the request body when it needs no unescaping, and a
+// pending interaction must not keep a whole body alive for its lifetime.
+func TestAuthorizationRecordsKeepNoLargerString(t *testing.T) {
+	const records, size = 16, 256 << 10
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	// cut returns a few bytes of a new string of size bytes.
+	cut := func(i int, name string) string {
+		s := fmt.Sprintf("%s-%02d&", name, i) + strings.Repeat("x", size)
+		return s[:len(name)+3]
+	}
+	request := func(i int) storage.AuthorizationRequest {
+		return storage.AuthorizationRequest{
+			ClientID: cut(i, "client"), RedirectURI: cut(i, "uri"), ResponseMode: cut(i, "mode"),
+			State: cut(i, "state"), Scopes: []string{cut(i, "scope")}, Resources: []string{cut(i, "res")},
+			CodeChallenge: cut(i, "cc"), CodeChallengeMethod: cut(i, "ccm"), Prompt: []string{cut(i, "prompt")},
+			PushedKey: cut(i, "par"),
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		create func(s *memory.Store, i int) error
+	}{
+		{"interaction", func(s *memory.Store, i int) error {
+			return s.CreateInteraction(t.Context(), &storage.Interaction{
+				Key: cut(i, "key"), Request: request(i), BrowserBinding: cut(i, "binding"),
+				CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+			})
+		}},
+		{"authorization code", func(s *memory.Store, i int) error {
+			return s.CreateAuthorizationCode(t.Context(), &storage.AuthorizationCode{
+				Key: cut(i, "key"), GrantID: cut(i, "grant"), Request: request(i), Subject: cut(i, "sub"),
+				Scopes: []string{cut(i, "scope")}, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour),
+			})
+		}},
+		{"pushed request", func(s *memory.Store, i int) error {
+			return s.CreatePushedRequest(t.Context(), &storage.PushedRequest{
+				Key: cut(i, "key"), Request: request(i), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+			})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := memory.New(memory.WithClock(func() time.Time { return t0 }))
+			growth := heapGrowth(func() {
+				for i := range records {
+					require.NoError(t, tc.create(s, i))
+				}
+			})
+			runtime.KeepAlive(s)
+			assert.Less(t, growth, int64(records*size/8), "heap kept by %d records of short strings", records)
+		})
+	}
 }
