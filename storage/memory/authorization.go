@@ -3,6 +3,8 @@ package memory
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -22,6 +24,16 @@ type onceTable[R any] struct {
 	what    string // for error messages
 	records map[string]*R
 	peak    int
+
+	// max bounds len(records); zero means no bound. nUsed counts the
+	// used records, and no record expires before firstExpiry (Unix
+	// nanoseconds): at the bound, a create scans the table only when
+	// that scan can make room.
+	max         int
+	nUsed       int
+	firstExpiry int64
+	sweeps      int // scans, for tests
+
 	// clone returns a deep copy with times in UTC; strings appends
 	// pointers to every string of the record, key, used and expires
 	// point at or return the record's Key, used time and ExpiresAt.
@@ -37,12 +49,30 @@ type onceTable[R any] struct {
 // are copied too: each may be a slice of a longer string (a code's
 // signature is part of the code, a form value part of the request's body)
 // that the store must not keep alive.
-func (t *onceTable[R]) create(r *R) error {
+//
+// When the table holds max records, create first deletes those that have
+// expired at now (Unix nanoseconds) or been used; if none has, it stores
+// nothing and returns storage.ErrFull.
+func (t *onceTable[R]) create(r *R, now int64) error {
 	if _, ok := t.records[*t.key(r)]; ok {
 		return storage.ErrDuplicate
 	}
+	if t.max > 0 && len(t.records) >= t.max {
+		if t.nUsed > 0 || now >= t.firstExpiry {
+			t.sweep(now, true)
+		}
+		if len(t.records) >= t.max {
+			return fmt.Errorf("memory: %d %ss pending: %w", len(t.records), t.what, storage.ErrFull)
+		}
+	}
 	c := t.clone(r)
 	copyStrings(t.strings(make([]*string, 0, 16), c))
+	if exp := clampNano(t.expires(c)); len(t.records) == 0 || exp < t.firstExpiry {
+		t.firstExpiry = exp
+	}
+	if !t.used(c).IsZero() {
+		t.nUsed++
+	}
 	t.records[*t.key(c)] = c
 	return nil
 }
@@ -90,19 +120,28 @@ func (t *onceTable[R]) use(key string, at time.Time) (*R, error) {
 		return t.clone(r), storage.ErrConsumed
 	}
 	*used = at.UTC()
+	t.nUsed++
 	return t.clone(r), nil
 }
 
-// sweep deletes the records whose ExpiresAt is not after t (Unix
+// sweep deletes the records whose ExpiresAt is not after now (Unix
 // nanoseconds); a zero ExpiresAt counts as expired. Used records stay
-// until then, so that a replay is still recognised.
-func (t *onceTable[R]) sweep(now int64) int {
+// until then, so that a replay is still recognised, unless dropUsed.
+func (t *onceTable[R]) sweep(now int64, dropUsed bool) int {
+	t.sweeps++
 	n := 0
+	t.nUsed, t.firstExpiry = 0, math.MaxInt64
 	for key, r := range t.records {
-		if now >= clampNano(t.expires(r)) {
+		exp, used := clampNano(t.expires(r)), !t.used(r).IsZero()
+		if now >= exp || dropUsed && used {
 			delete(t.records, key)
 			n++
+			continue
 		}
+		if used {
+			t.nUsed++
+		}
+		t.firstExpiry = min(t.firstExpiry, exp)
 	}
 	t.records = shrink(t.records, &t.peak)
 	return n
@@ -126,7 +165,7 @@ func createAuth[R any](ctx context.Context, s *Store, t *onceTable[R], r *R) err
 	s.authMu.Lock()
 	defer s.authMu.Unlock()
 	s.maybeSweepAuthLocked(now)
-	return t.create(r)
+	return t.create(r, clampNano(now))
 }
 
 func getAuth[R any](ctx context.Context, s *Store, t *onceTable[R], key string) (*R, error) {
@@ -155,6 +194,11 @@ func useAuth[R any](ctx context.Context, s *Store, t *onceTable[R], key string, 
 // CreateInteraction implements [storage.InteractionStore]. It stores a deep
 // copy of i. A nil record or an empty Key is an error; an existing Key is
 // [storage.ErrDuplicate]. A CompletedAt set at creation is kept.
+//
+// The store holds a bounded number of interactions ([WithMaxInteractions]):
+// at the bound it first deletes the expired and completed ones, and if
+// none has, it stores nothing and returns an error wrapping
+// [storage.ErrFull].
 func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) error {
 	return createAuth(ctx, s, &s.interactions, i)
 }
@@ -162,7 +206,8 @@ func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) e
 // Interaction implements [storage.InteractionStore]. It returns a deep copy
 // of the interaction, completed or not, or [storage.ErrNotFound]. An expired
 // interaction is returned until a sweep deletes it: checking ExpiresAt is the
-// caller's job.
+// caller's job. A completed one may be deleted early to make room (see
+// [WithMaxInteractions]).
 func (s *Store) Interaction(ctx context.Context, key string) (*storage.Interaction, error) {
 	return getAuth(ctx, s, &s.interactions, key)
 }
@@ -202,16 +247,23 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, key string, at tim
 	return useAuth(ctx, s, &s.codes, key, at)
 }
 
-// CreatePushedRequest implements [storage.PushedRequestStore]. It stores a
-// deep copy of r. A nil record or an empty Key is an error; an existing Key
-// is [storage.ErrDuplicate]. A ConsumedAt set at creation is kept.
+// CreatePushedRequest implements [storage.PushedRequestStore] (RFC 9126
+// §2.2). It stores a deep copy of r. A nil record or an empty Key is an
+// error; an existing Key is [storage.ErrDuplicate]. A ConsumedAt set at
+// creation is kept.
+//
+// The store holds a bounded number of pushed requests
+// ([WithMaxPushedRequests]): at the bound it first deletes the expired and
+// consumed ones, and if none has, it stores nothing and returns an error
+// wrapping [storage.ErrFull].
 func (s *Store) CreatePushedRequest(ctx context.Context, r *storage.PushedRequest) error {
 	return createAuth(ctx, s, &s.pushed, r)
 }
 
 // PushedRequest implements [storage.PushedRequestStore]. It returns a deep
 // copy of the pushed request, used or not, or [storage.ErrNotFound]. An
-// expired record is returned until a sweep deletes it.
+// expired record is returned until a sweep deletes it. A consumed one may be
+// deleted early to make room (see [WithMaxPushedRequests]).
 func (s *Store) PushedRequest(ctx context.Context, key string) (*storage.PushedRequest, error) {
 	return getAuth(ctx, s, &s.pushed, key)
 }

@@ -35,6 +35,14 @@
 // every slot of the token map under the write lock, about 2 ms per 200,000
 // records, and then visits only what expired.
 //
+// The authorization requests waiting for a decision, which browsers and
+// clients can make the server write before anyone has logged in, are
+// bounded: at most [DefaultMaxInteractions] pending interactions and
+// [DefaultMaxPushedRequests] pushed requests (see [WithMaxInteractions]
+// and [WithMaxPushedRequests]). At the bound the expired and used ones are
+// deleted first; if none has, the creation fails with [storage.ErrFull] and
+// nothing stored is evicted, so a login under way always completes.
+//
 // The store counts the events of throttles ([Store.Take]) with a [Limiter]
 // of its own, which counts up to [DefaultLimiterKeys] keys one by one (see
 // [WithLimiterKeys]); [NewLimiter] makes a Limiter alone, for a server

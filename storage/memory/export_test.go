@@ -7,3 +7,11 @@ func LimiterSweeps(l *Limiter) int {
 	defer l.mu.Unlock()
 	return l.sweeps
 }
+
+// InteractionSweeps returns how many times s has scanned its interactions
+// for ones to delete.
+func InteractionSweeps(s *Store) int {
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	return s.interactions.sweeps
+}

@@ -16,6 +16,14 @@ const (
 	// DefaultRevokedGrantRetention is how long a revoked grant is
 	// remembered after its revocation once it has no token records left.
 	DefaultRevokedGrantRetention = 24 * time.Hour
+
+	// DefaultMaxInteractions is how many interactions the store holds at
+	// most (see [WithMaxInteractions]).
+	DefaultMaxInteractions = 20_000
+
+	// DefaultMaxPushedRequests is how many pushed authorization requests
+	// the store holds at most (see [WithMaxPushedRequests]).
+	DefaultMaxPushedRequests = 20_000
 )
 
 // The store implements every storage interface.
@@ -124,6 +132,52 @@ func WithRevokedGrantRetention(d time.Duration) Option {
 	return func(s *Store) { s.grantRetention = max(d, 0) }
 }
 
+// WithMaxInteractions bounds how many interactions the store holds:
+// authorization requests waiting for the application's login and consent
+// pages (RFC 6749 §4.1.1), which any browser can start without
+// authenticating. The default is [DefaultMaxInteractions]; zero or a
+// negative n keeps it.
+//
+// When a new interaction finds n stored, the store first deletes those
+// that have expired or been completed (a completed interaction is then
+// [storage.ErrNotFound] rather than returned with its CompletedAt; the
+// Provider treats both alike, as an interaction that cannot be used). If
+// n are still pending, [Store.CreateInteraction] stores nothing and returns
+// an error wrapping [storage.ErrFull], and the Provider answers that
+// authorization request with temporarily_unavailable (RFC 6749
+// §4.1.2.1). Pending interactions are never evicted to make room: a
+// login under way completes however many requests arrive meanwhile.
+//
+// A typical pending interaction takes about 650 bytes, so the default
+// bound costs about 13 MB when full of them; the largest ones are as
+// large as the authorization requests the Provider accepts: about 100 MiB
+// for 20,000 requests of 4 KiB. Size n as the logins that may be started
+// and left unfinished within one interaction lifetime (30 minutes by
+// default), with room to spare.
+func WithMaxInteractions(n int) Option {
+	return func(s *Store) { s.interactions.max = orDefault(n, DefaultMaxInteractions) }
+}
+
+// WithMaxPushedRequests bounds how many pushed authorization requests
+// (RFC 9126 §2) the store holds, as [WithMaxInteractions] bounds
+// interactions: at the bound the expired and consumed ones are deleted
+// first, and if none has, [Store.CreatePushedRequest] stores nothing and
+// returns an error wrapping [storage.ErrFull]; stored requests are never
+// evicted. The default is [DefaultMaxPushedRequests]; zero or a negative n
+// keeps it. Pushed requests come from authenticated clients and live 90
+// seconds by default; the default bound holds about 220 a second.
+func WithMaxPushedRequests(n int) Option {
+	return func(s *Store) { s.pushed.max = orDefault(n, DefaultMaxPushedRequests) }
+}
+
+// orDefault returns n, or def when n is not positive.
+func orDefault(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}
+
 // WithLimiterKeys sets how many keys the store's [storage.Limiter] counts
 // one by one (see [Store.Take] and [NewLimiter]). Zero or a negative n
 // means [DefaultLimiterKeys].
@@ -143,6 +197,7 @@ func New(opts ...Option) *Store {
 		revokedGrants:  make(map[string]*grant),
 		replay:         make(map[string]int64),
 		interactions: onceTable[storage.Interaction]{what: "interaction", records: map[string]*storage.Interaction{},
+			max:     DefaultMaxInteractions,
 			clone:   cloneInteraction,
 			strings: interactionStrings,
 			key:     func(i *storage.Interaction) *string { return &i.Key },
@@ -155,6 +210,7 @@ func New(opts ...Option) *Store {
 			used:    func(c *storage.AuthorizationCode) *time.Time { return &c.ConsumedAt },
 			expires: func(c *storage.AuthorizationCode) time.Time { return c.ExpiresAt }},
 		pushed: onceTable[storage.PushedRequest]{what: "pushed request", records: map[string]*storage.PushedRequest{},
+			max:     DefaultMaxPushedRequests,
 			clone:   clonePushedRequest,
 			strings: pushedStrings,
 			key:     func(r *storage.PushedRequest) *string { return &r.Key },

@@ -137,7 +137,7 @@ func (s *Store) maybeSweepAuthLocked(now time.Time) {
 func (s *Store) sweepAuthLocked(now time.Time) int {
 	s.authNextSweep = now.Add(s.sweepInterval)
 	t := clampNano(now)
-	return s.interactions.sweep(t) + s.codes.sweep(t) + s.pushed.sweep(t)
+	return s.interactions.sweep(t, false) + s.codes.sweep(t, false) + s.pushed.sweep(t, false)
 }
 
 // shrink returns m, or a copy of m if it has fallen to a quarter of the
