@@ -24,6 +24,10 @@
 // caller does, on the record they return. Invalid input (a nil record, an
 // empty key) is an error that wraps none of the sentinels.
 //
+// Every store bounds what one write may hold ([MaxRecordBytes],
+// [MaxKeyBytes]) and refuses more with [ErrTooLarge], so that what one
+// request can make the server write is bounded whichever store keeps it.
+//
 // Every method honours its context: called with a cancelled context it
 // returns an error that wraps the context's error and changes nothing.
 // Errors wrap the sentinels below, so callers match them with errors.Is.

@@ -26,6 +26,7 @@ var (
 	ErrFull = errors.New("storage: store is full")
 
 	// ErrTooLarge means a record is larger than the store accepts in one
-	// write. Nothing was written.
+	// write (see [MaxRecordBytes] and [MaxKeyBytes]). Nothing was
+	// written.
 	ErrTooLarge = errors.New("storage: record too large")
 )

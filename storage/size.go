@@ -1,0 +1,97 @@
+package storage
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// MaxRecordBytes is the size of the largest record a store accepts in one
+// write. A token record, interaction, authorization code or pushed request
+// whose Size is larger is refused with an error wrapping [ErrTooLarge],
+// and nothing is written (of a batch of tokens,
+// nothing at all). Every store of Grantor enforces it, in memory as in a
+// database, so that what one request can make the server write is bounded
+// whichever store keeps it, and a record one store accepts every other
+// accepts too.
+//
+// A record's size is what any encoding of it must at least hold: the
+// bytes of its strings (its key, IDs and subject, the strings of its
+// authorization request and the elements of its lists) plus the length of
+// its claims encoded as JSON by encoding/json. Times, flags and kinds
+// count nothing. A store's own encoding may be larger by a bounded factor
+// (JSON escapes, field names).
+//
+// The Provider's own bounds on request parameters keep real records far
+// below it: a typical interaction is a few hundred bytes. Clients, which
+// the application writes itself, are not bounded.
+const MaxRecordBytes = 64 << 10
+
+// MaxKeyBytes is the length of the longest key a store accepts: a
+// record's Key, a token's or code's GrantID, a replay key. A record with a
+// longer one is refused with an error wrapping [ErrTooLarge], and nothing
+// is written. Keys are index entries, which databases bound (PostgreSQL's
+// B-tree takes about 2,700 bytes); Grantor's own keys are digests of 43
+// bytes and grant IDs of 16, and a replay key is a client ID and a jti.
+const MaxKeyBytes = 1 << 10
+
+// Size returns the size of the request as part of a record (see
+// [MaxRecordBytes]): the bytes of its strings and of its lists' elements.
+func (r *AuthorizationRequest) Size() int {
+	return len(r.ClientID) + len(r.RedirectURI) + len(r.ResponseMode) + len(r.State) +
+		len(r.CodeChallenge) + len(r.CodeChallengeMethod) + len(r.PushedKey) +
+		listSize(r.Scopes) + listSize(r.Resources) + listSize(r.Prompt)
+}
+
+// Size returns the size of the interaction that stores compare with
+// [MaxRecordBytes].
+func (i *Interaction) Size() int {
+	return len(i.Key) + i.Request.Size() + len(i.BrowserBinding)
+}
+
+// Size returns the size of the pushed request that stores compare with
+// [MaxRecordBytes].
+func (r *PushedRequest) Size() int {
+	return len(r.Key) + r.Request.Size()
+}
+
+// Size returns the size of the code record that stores compare with
+// [MaxRecordBytes], its claims counted as their JSON encoding. It returns
+// an error if the claims cannot be encoded as JSON, which no store can
+// then keep.
+func (c *AuthorizationCode) Size() (int, error) {
+	claims, err := claimsSize(c.Claims)
+	return len(c.Key) + len(c.GrantID) + c.Request.Size() + len(c.Subject) + listSize(c.Scopes) + claims, err
+}
+
+// Size returns the size of the token record that stores compare with
+// [MaxRecordBytes], its claims counted as their JSON encoding. It returns
+// an error if the claims cannot be encoded as JSON, which no store can
+// then keep.
+func (t *Token) Size() (int, error) {
+	claims, err := claimsSize(t.Claims)
+	return len(t.Key) + len(t.GrantID) + len(t.ClientID) + len(t.Subject) +
+		listSize(t.Scopes) + listSize(t.Audience) + claims, err
+}
+
+// listSize returns the bytes of the elements of l.
+func listSize(l []string) int {
+	n := 0
+	for _, s := range l {
+		n += len(s)
+	}
+	return n
+}
+
+// claimsSize returns the length of the JSON encoding of m; nil claims
+// count nothing.
+func claimsSize(m map[string]any) (int, error) {
+	if m == nil {
+		return 0, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		// The message of a json error names a type, never a value.
+		return 0, fmt.Errorf("storage: claims cannot be encoded as JSON: %w", err)
+	}
+	return len(b), nil
+}
