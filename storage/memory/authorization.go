@@ -39,6 +39,9 @@ type onceTable[R any] struct {
 	// point at or return the record's Key, used time and ExpiresAt.
 	clone   func(*R) *R
 	strings func([]*string, *R) []*string
+	// check returns an error wrapping storage.ErrTooLarge for a record
+	// larger than the store takes (see checkSize).
+	check   func(*R) error
 	key     func(*R) *string
 	used    func(*R) *time.Time
 	expires func(*R) time.Time
@@ -161,6 +164,9 @@ func createAuth[R any](ctx context.Context, s *Store, t *onceTable[R], r *R) err
 	if *t.key(r) == "" {
 		return errors.New("memory: " + t.what + " with an empty key")
 	}
+	if err := t.check(r); err != nil {
+		return err
+	}
 	now := s.now()
 	s.authMu.Lock()
 	defer s.authMu.Unlock()
@@ -193,7 +199,10 @@ func useAuth[R any](ctx context.Context, s *Store, t *onceTable[R], key string, 
 
 // CreateInteraction implements [storage.InteractionStore]. It stores a deep
 // copy of i. A nil record or an empty Key is an error; an existing Key is
-// [storage.ErrDuplicate]. A CompletedAt set at creation is kept.
+// [storage.ErrDuplicate]. A CompletedAt set at creation is kept. An
+// interaction larger than [storage.MaxRecordBytes], or with a Key longer
+// than [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge].
 //
 // The store holds a bounded number of interactions ([WithMaxInteractions]):
 // at the bound it first deletes the expired and completed ones, and if
@@ -226,7 +235,11 @@ func (s *Store) CompleteInteraction(ctx context.Context, key string, at time.Tim
 // CreateAuthorizationCode implements [storage.AuthorizationCodeStore]. It
 // stores a deep copy of c, Claims included. A nil record or an empty Key is
 // an error; an existing Key is [storage.ErrDuplicate]. A ConsumedAt set at
-// creation is kept.
+// creation is kept. A record larger than [storage.MaxRecordBytes] (Claims
+// counted as JSON), or with a Key or GrantID longer than
+// [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge]; Claims that cannot be encoded as JSON are an
+// error.
 func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.AuthorizationCode) error {
 	return createAuth(ctx, s, &s.codes, c)
 }
@@ -250,7 +263,9 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, key string, at tim
 // CreatePushedRequest implements [storage.PushedRequestStore] (RFC 9126
 // §2.2). It stores a deep copy of r. A nil record or an empty Key is an
 // error; an existing Key is [storage.ErrDuplicate]. A ConsumedAt set at
-// creation is kept.
+// creation is kept. A pushed request larger than [storage.MaxRecordBytes],
+// or with a Key longer than [storage.MaxKeyBytes], is refused with an
+// error wrapping [storage.ErrTooLarge].
 //
 // The store holds a bounded number of pushed requests
 // ([WithMaxPushedRequests]): at the bound it first deletes the expired and

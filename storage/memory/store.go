@@ -200,12 +200,19 @@ func New(opts ...Option) *Store {
 			max:     DefaultMaxInteractions,
 			clone:   cloneInteraction,
 			strings: interactionStrings,
+			check: func(i *storage.Interaction) error {
+				return checkSize("interaction", i.Size(), nil, i.Key)
+			},
 			key:     func(i *storage.Interaction) *string { return &i.Key },
 			used:    func(i *storage.Interaction) *time.Time { return &i.CompletedAt },
 			expires: func(i *storage.Interaction) time.Time { return i.ExpiresAt }},
 		codes: onceTable[storage.AuthorizationCode]{what: "authorization code", records: map[string]*storage.AuthorizationCode{},
 			clone:   cloneAuthorizationCode,
 			strings: codeStrings,
+			check: func(c *storage.AuthorizationCode) error {
+				n, err := c.Size()
+				return checkSize("authorization code", n, err, c.Key, c.GrantID)
+			},
 			key:     func(c *storage.AuthorizationCode) *string { return &c.Key },
 			used:    func(c *storage.AuthorizationCode) *time.Time { return &c.ConsumedAt },
 			expires: func(c *storage.AuthorizationCode) time.Time { return c.ExpiresAt }},
@@ -213,6 +220,9 @@ func New(opts ...Option) *Store {
 			max:     DefaultMaxPushedRequests,
 			clone:   clonePushedRequest,
 			strings: pushedStrings,
+			check: func(r *storage.PushedRequest) error {
+				return checkSize("pushed request", r.Size(), nil, r.Key)
+			},
 			key:     func(r *storage.PushedRequest) *string { return &r.Key },
 			used:    func(r *storage.PushedRequest) *time.Time { return &r.ConsumedAt },
 			expires: func(r *storage.PushedRequest) time.Time { return r.ExpiresAt }},

@@ -12,7 +12,11 @@ import (
 // CreateTokens implements [storage.TokenStore]. It stores copies of the
 // records atomically: if one of them is nil, has an empty Key, or has a Key
 // that is already stored or repeated in the batch, nothing is stored. A
-// duplicate key is [storage.ErrDuplicate]. A record for a revoked grant is
+// duplicate key is [storage.ErrDuplicate]. A record larger than
+// [storage.MaxRecordBytes] (Claims counted as JSON), or with a Key or
+// GrantID longer than [storage.MaxKeyBytes], is an error wrapping
+// [storage.ErrTooLarge], and Claims that cannot be encoded as JSON are an
+// error: then too nothing is stored. A record for a revoked grant is
 // stored with RevokedAt set to the grant's revocation time, unless it is
 // already set.
 //
@@ -28,6 +32,10 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 		}
 		if t.Key == "" {
 			return errors.New("memory: token record with an empty key")
+		}
+		n, err := t.Size()
+		if err := checkSize("token record", n, err, t.Key, t.GrantID); err != nil {
+			return err
 		}
 	}
 	now := s.now()

@@ -151,6 +151,9 @@ var interactions = newOnceTable("interaction", "interactions",
 	columns("browser_binding", "created_at", "expires_at", "completed_at"), "completed_at",
 	func(i *storage.Interaction) string { return i.Key },
 	func(i *storage.Interaction) ([]any, error) {
+		if err := checkSize("interaction", i.Size(), nil, i.Key); err != nil {
+			return nil, err
+		}
 		args := append([]any{i.Key}, requestArgs(&i.Request)...)
 		return append(args, i.BrowserBinding, i.CreatedAt, i.ExpiresAt, timeArg(i.CompletedAt)), nil
 	},
@@ -170,6 +173,10 @@ var authorizationCodes = newOnceTable("authorization code", "authorization_codes
 		"grant_id"), "consumed_at",
 	func(c *storage.AuthorizationCode) string { return c.Key },
 	func(c *storage.AuthorizationCode) ([]any, error) {
+		n, err := c.Size()
+		if err := checkSize("authorization code", n, err, c.Key, c.GrantID); err != nil {
+			return nil, err
+		}
 		claims, err := claimsArg(c.Claims)
 		if err != nil {
 			return nil, err
@@ -193,6 +200,9 @@ var pushedRequests = newOnceTable("pushed request", "pushed_requests",
 	columns("created_at", "expires_at", "consumed_at"), "consumed_at",
 	func(r *storage.PushedRequest) string { return r.Key },
 	func(r *storage.PushedRequest) ([]any, error) {
+		if err := checkSize("pushed request", r.Size(), nil, r.Key); err != nil {
+			return nil, err
+		}
 		args := append([]any{r.Key}, requestArgs(&r.Request)...)
 		return append(args, r.CreatedAt, r.ExpiresAt, timeArg(r.ConsumedAt)), nil
 	},
@@ -209,6 +219,10 @@ var pushedRequests = newOnceTable("pushed request", "pushed_requests",
 // CreateInteraction implements [storage.InteractionStore]. A nil record or
 // an empty Key is an error; an existing Key is [storage.ErrDuplicate]. A
 // CompletedAt set at creation is kept.
+//
+// A record larger than [storage.MaxRecordBytes], or with a key longer than
+// [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge], and nothing is stored.
 func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) error {
 	return interactions.create(ctx, s, i)
 }
@@ -236,6 +250,10 @@ func (s *Store) CompleteInteraction(ctx context.Context, key string, at time.Tim
 // record or an empty Key is an error; an existing Key is
 // [storage.ErrDuplicate]. A ConsumedAt set at creation is kept. Claims are
 // stored as jsonb (see [Store.CreateTokens]).
+//
+// A record larger than [storage.MaxRecordBytes], or with a key longer than
+// [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge], and nothing is stored.
 func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.AuthorizationCode) error {
 	return authorizationCodes.create(ctx, s, c)
 }
@@ -261,6 +279,10 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, key string, at tim
 // CreatePushedRequest implements [storage.PushedRequestStore]. A nil record
 // or an empty Key is an error; an existing Key is [storage.ErrDuplicate]. A
 // ConsumedAt set at creation is kept.
+//
+// A record larger than [storage.MaxRecordBytes], or with a key longer than
+// [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge], and nothing is stored.
 func (s *Store) CreatePushedRequest(ctx context.Context, r *storage.PushedRequest) error {
 	return pushedRequests.create(ctx, s, r)
 }

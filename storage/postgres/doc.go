@@ -22,6 +22,11 @@
 // revoking their grant are ordered by an advisory lock per grant, so a token
 // written just after its grant was revoked is stored revoked.
 //
+// What one request can make the store write is bounded: a record larger
+// than [storage.MaxRecordBytes], or with a key longer than
+// [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge], as every store of Grantor refuses it.
+//
 // Tokens are stored under their key (a signature or JWT ID), never in the
 // clear, and error messages never quote a key or a record. Transient
 // failures (serialization failures, deadlocks) are retried a few times; see

@@ -28,13 +28,18 @@ RETURNING true`
 // nil.
 //
 // A zero expiresAt is an error rather than an entry that expires at once:
-// replay protection must never silently become a no-op.
+// replay protection must never silently become a no-op. A key longer than
+// [storage.MaxKeyBytes] is refused with an error wrapping
+// [storage.ErrTooLarge].
 func (s *Store) Remember(ctx context.Context, key string, expiresAt time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: remember: %w", err)
 	}
 	if expiresAt.IsZero() {
 		return errors.New("postgres: remember: zero expiry time")
+	}
+	if err := checkSize("replay entry", 0, nil, key); err != nil {
+		return fmt.Errorf("postgres: remember: %w", err)
 	}
 	now := s.now()
 	var won bool

@@ -52,8 +52,13 @@ ON CONFLICT (grant_id) DO UPDATE SET keep_until = GREATEST(revoked_grants.keep_u
 RETURNING ` + tokenColumns
 )
 
-// tokenArgs returns the values of tokenColumns for t.
+// tokenArgs returns the values of tokenColumns for t, or an error if t
+// cannot be stored.
 func tokenArgs(t *storage.Token) ([]any, error) {
+	n, err := t.Size()
+	if err := checkSize("token record", n, err, t.Key, t.GrantID); err != nil {
+		return nil, err
+	}
 	claims, err := claimsArg(t.Claims)
 	if err != nil {
 		return nil, err
@@ -97,6 +102,11 @@ func claimsArg(claims map[string]any) (any, error) {
 //
 // Claims are stored as jsonb: they come back as decoded JSON (numbers as
 // float64), and a string holding the character U+0000 cannot be stored.
+//
+// A record larger than [storage.MaxRecordBytes] (Claims counted as JSON),
+// or with a Key or GrantID longer than [storage.MaxKeyBytes], is refused
+// with an error wrapping [storage.ErrTooLarge], and nothing of the batch
+// is stored.
 func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: create tokens: %w", err)

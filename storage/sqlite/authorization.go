@@ -68,6 +68,10 @@ func scanInteraction(row scanner) (*storage.Interaction, error) {
 // CreateInteraction implements [storage.InteractionStore]. A nil record or
 // an empty Key is an error; an existing Key is [storage.ErrDuplicate]. A
 // CompletedAt set at creation is kept.
+//
+// A record larger than [storage.MaxRecordBytes], or with a key longer than
+// [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge], and nothing is stored.
 func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("create interaction", err)
@@ -77,6 +81,9 @@ func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) e
 	}
 	if i.Key == "" {
 		return errors.New("sqlite: create interaction: empty key")
+	}
+	if err := checkSize("interaction", i.Size(), nil, i.Key); err != nil {
+		return wrap("create interaction", err)
 	}
 	req, err := requestArg(&i.Request)
 	if err != nil {
@@ -151,6 +158,10 @@ func scanCode(row scanner) (*storage.AuthorizationCode, error) {
 // (RFC 6749 §4.1.2). It stores the record, Claims included. A nil record or
 // an empty Key is an error; an existing Key is [storage.ErrDuplicate]. A
 // ConsumedAt set at creation is kept.
+//
+// A record larger than [storage.MaxRecordBytes], or with a key longer than
+// [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge], and nothing is stored.
 func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.AuthorizationCode) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("create authorization code", err)
@@ -160,6 +171,10 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.Authoriz
 	}
 	if c.Key == "" {
 		return errors.New("sqlite: create authorization code: empty key")
+	}
+	n, err := c.Size()
+	if err := checkSize("authorization code", n, err, c.Key, c.GrantID); err != nil {
+		return wrap("create authorization code", err)
 	}
 	req, err := requestArg(&c.Request)
 	if err != nil {
@@ -233,6 +248,10 @@ func scanPushed(row scanner) (*storage.PushedRequest, error) {
 // CreatePushedRequest implements [storage.PushedRequestStore] (RFC 9126
 // §2.2). A nil record or an empty Key is an error; an existing Key is
 // [storage.ErrDuplicate]. A ConsumedAt set at creation is kept.
+//
+// A record larger than [storage.MaxRecordBytes], or with a key longer than
+// [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge], and nothing is stored.
 func (s *Store) CreatePushedRequest(ctx context.Context, r *storage.PushedRequest) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("create pushed request", err)
@@ -242,6 +261,9 @@ func (s *Store) CreatePushedRequest(ctx context.Context, r *storage.PushedReques
 	}
 	if r.Key == "" {
 		return errors.New("sqlite: create pushed request: empty key")
+	}
+	if err := checkSize("pushed request", r.Size(), nil, r.Key); err != nil {
+		return wrap("create pushed request", err)
 	}
 	req, err := requestArg(&r.Request)
 	if err != nil {

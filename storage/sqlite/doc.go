@@ -35,6 +35,11 @@
 // decoder makes them: numbers as float64. Returned records are new copies
 // the caller may modify.
 //
+// What one request can make the store write is bounded: a record larger
+// than [storage.MaxRecordBytes], or with a key longer than
+// [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge], as every store of Grantor refuses it.
+//
 // The store passes the conformance suite in
 // [github.com/grantor-dev/grantor/storage/storagetest].
 package sqlite

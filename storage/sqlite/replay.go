@@ -16,13 +16,18 @@ import (
 // for one key, in this process or another, exactly one returns nil.
 //
 // A zero expiresAt is an error rather than an entry that expires at once:
-// replay protection must never silently become a no-op.
+// replay protection must never silently become a no-op. A key longer than
+// [storage.MaxKeyBytes] is refused with an error wrapping
+// [storage.ErrTooLarge].
 func (s *Store) Remember(ctx context.Context, key string, expiresAt time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("remember", err)
 	}
 	if expiresAt.IsZero() {
 		return errors.New("sqlite: remember: zero expiry time")
+	}
+	if err := checkSize("replay entry", 0, nil, key); err != nil {
+		return wrap("remember", err)
 	}
 	res, err := s.exec(ctx, `INSERT INTO replay (key, expires_at) VALUES (?, ?)
 ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at <= ?`,

@@ -59,6 +59,11 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
 //
 // A record with an empty GrantID belongs to no grant: no RevokeGrant call
 // reaches it.
+//
+// A record larger than [storage.MaxRecordBytes] (Claims counted as JSON),
+// or with a Key or GrantID longer than [storage.MaxKeyBytes], is refused
+// with an error wrapping [storage.ErrTooLarge], and nothing of the batch
+// is stored.
 func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("create tokens", err)
@@ -70,6 +75,10 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 		}
 		if t.Key == "" {
 			return errors.New("sqlite: create tokens: token record with an empty key")
+		}
+		n, err := t.Size()
+		if err := checkSize("token record", n, err, t.Key, t.GrantID); err != nil {
+			return wrap("create tokens", err)
 		}
 		scopes, err := listArg(t.Scopes)
 		if err != nil {

@@ -43,6 +43,11 @@
 // one more: a call with a context that is already cancelled returns an
 // error matching [context.Canceled] and changes nothing.
 //
+// Records are stored whole up to [storage.MaxRecordBytes] with keys and
+// grant IDs up to [storage.MaxKeyBytes], exactly at those bounds included,
+// and one byte more is [storage.ErrTooLarge] with nothing written. The
+// suite builds records of an exact size with their Size methods.
+//
 // A [storage.Limiter] has a suite of its own, [RunLimiter]:
 //
 //	func TestLimiterConformance(t *testing.T) {

@@ -54,4 +54,5 @@ func Run(t *testing.T, newStore NewStore) {
 		t.Run("each kind of record has its own keys", func(t *testing.T) { testIndependentKeys(t, newStore) })
 	})
 	t.Run("Context", func(t *testing.T) { testContext(t, newStore) })
+	t.Run("Size", func(t *testing.T) { testSize(t, newStore) })
 }

@@ -28,8 +28,12 @@ type useOnce[R any] struct {
 	// sets.
 	full, minimal func(t *testing.T) *R
 
-	key     func(r *R) string
-	setKey  func(r *R, key string)
+	key    func(r *R) string
+	setKey func(r *R, key string)
+	// request points at the record's authorization request; size is
+	// the record's Size.
+	request func(r *R) *storage.AuthorizationRequest
+	size    func(r *R) (int, error)
 	usedAt  func(r *R) time.Time
 	setUsed func(r *R, at time.Time)
 	// assertEqual checks that got holds every field of want.
