@@ -27,6 +27,11 @@
 // Every store bounds what one write may hold ([MaxRecordBytes],
 // [MaxKeyBytes]) and refuses more with [ErrTooLarge], so that what one
 // request can make the server write is bounded whichever store keeps it.
+// A string that is not UTF-8 text or holds a NUL byte, which some databases
+// cannot keep, is stored and returned byte for byte or the record is
+// refused as invalid input; it is never stored changed (except inside
+// Claims, which come back as JSON decodes them). A key that a store cannot
+// keep is not found.
 //
 // Every method honours its context: called with a cancelled context it
 // returns an error that wraps the context's error and changes nothing.

@@ -82,6 +82,9 @@ func (t *onceTable[R]) get(ctx context.Context, s *Store, key string) (*R, error
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", t.what, err)
 	}
+	if !isText(key) {
+		return nil, fmt.Errorf("postgres: %s: %w", t.what, storage.ErrNotFound)
+	}
 	var r *R
 	err := s.retry(ctx, func() (err error) {
 		r, err = t.scan(s.pool.QueryRow(ctx, t.selectq, key))
@@ -103,6 +106,9 @@ func (t *onceTable[R]) get(ctx context.Context, s *Store, key string) (*R, error
 func (t *onceTable[R]) useOnce(ctx context.Context, s *Store, op, key string, at time.Time) (*R, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	if !isText(key) {
+		return nil, fmt.Errorf("postgres: %s: %w", op, storage.ErrNotFound)
 	}
 	at = s.orNow(at)
 	var r *R
@@ -142,6 +148,24 @@ func requestDest(r *storage.AuthorizationRequest) []any {
 		&r.Scopes, &r.Resources, &r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.PushedKey}
 }
 
+// checkOnce returns an error naming the first field of a record that
+// cannot be stored in a text column: its key, its request, then the
+// fields given as name, value pairs.
+func checkOnce(key string, r *storage.AuthorizationRequest, more ...string) error {
+	if err := checkText("Key", key); err != nil {
+		return err
+	}
+	if err := checkRequest(r); err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(more); i += 2 {
+		if err := checkText(more[i], more[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // columns returns the columns key, then the request's, then more.
 func columns(more ...string) []string {
 	return append(append([]string{"key"}, requestColumns...), more...)
@@ -152,6 +176,9 @@ var interactions = newOnceTable("interaction", "interactions",
 	func(i *storage.Interaction) string { return i.Key },
 	func(i *storage.Interaction) ([]any, error) {
 		if err := checkSize("interaction", i.Size(), nil, i.Key); err != nil {
+			return nil, err
+		}
+		if err := checkOnce(i.Key, &i.Request, "BrowserBinding", i.BrowserBinding); err != nil {
 			return nil, err
 		}
 		args := append([]any{i.Key}, requestArgs(&i.Request)...)
@@ -175,6 +202,12 @@ var authorizationCodes = newOnceTable("authorization code", "authorization_codes
 	func(c *storage.AuthorizationCode) ([]any, error) {
 		n, err := c.Size()
 		if err := checkSize("authorization code", n, err, c.Key, c.GrantID); err != nil {
+			return nil, err
+		}
+		if err := checkOnce(c.Key, &c.Request, "GrantID", c.GrantID, "Subject", c.Subject); err != nil {
+			return nil, err
+		}
+		if err := checkText("Scopes", c.Scopes...); err != nil {
 			return nil, err
 		}
 		claims, err := claimsArg(c.Claims)
@@ -203,6 +236,9 @@ var pushedRequests = newOnceTable("pushed request", "pushed_requests",
 		if err := checkSize("pushed request", r.Size(), nil, r.Key); err != nil {
 			return nil, err
 		}
+		if err := checkOnce(r.Key, &r.Request); err != nil {
+			return nil, err
+		}
 		args := append([]any{r.Key}, requestArgs(&r.Request)...)
 		return append(args, r.CreatedAt, r.ExpiresAt, timeArg(r.ConsumedAt)), nil
 	},
@@ -222,7 +258,9 @@ var pushedRequests = newOnceTable("pushed request", "pushed_requests",
 //
 // A record larger than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping
-// [storage.ErrTooLarge], and nothing is stored.
+// [storage.ErrTooLarge], and one with a string that PostgreSQL cannot
+// store (a NUL byte, invalid UTF-8; see the package documentation) with an
+// error naming the field. Nothing is stored then.
 func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) error {
 	return interactions.create(ctx, s, i)
 }
@@ -253,7 +291,9 @@ func (s *Store) CompleteInteraction(ctx context.Context, key string, at time.Tim
 //
 // A record larger than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping
-// [storage.ErrTooLarge], and nothing is stored.
+// [storage.ErrTooLarge], and one with a string that PostgreSQL cannot
+// store (a NUL byte, invalid UTF-8; see the package documentation) with an
+// error naming the field. Nothing is stored then.
 func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.AuthorizationCode) error {
 	return authorizationCodes.create(ctx, s, c)
 }
@@ -282,7 +322,9 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, key string, at tim
 //
 // A record larger than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping
-// [storage.ErrTooLarge], and nothing is stored.
+// [storage.ErrTooLarge], and one with a string that PostgreSQL cannot
+// store (a NUL byte, invalid UTF-8; see the package documentation) with an
+// error naming the field. Nothing is stored then.
 func (s *Store) CreatePushedRequest(ctx context.Context, r *storage.PushedRequest) error {
 	return pushedRequests.create(ctx, s, r)
 }

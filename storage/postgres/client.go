@@ -44,7 +44,8 @@ ON CONFLICT (id) DO UPDATE SET
 // PutClient registers c, replacing any client with the same ID (RFC 7591
 // §3.2.1 registration, or an application's own client management). The
 // client's SecretHash is stored as given: a hash, never a secret. A nil
-// client or an empty ID is an error.
+// client, an empty ID, or a string that PostgreSQL cannot store (a NUL
+// byte, invalid UTF-8) is an error.
 func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: put client: %w", err)
@@ -54,6 +55,20 @@ func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 	}
 	if c.ID == "" {
 		return errors.New("postgres: put client: empty client ID")
+	}
+	for _, f := range []struct {
+		name string
+		strs []string
+	}{
+		{"ID", []string{c.ID}}, {"Name", []string{c.Name}}, {"SecretHash", []string{c.SecretHash}},
+		{"TokenEndpointAuthMethod", []string{c.TokenEndpointAuthMethod}},
+		{"TokenEndpointAuthSigningAlg", []string{c.TokenEndpointAuthSigningAlg}}, {"JWKSURI", []string{c.JWKSURI}},
+		{"RedirectURIs", c.RedirectURIs}, {"GrantTypes", c.GrantTypes}, {"Scopes", c.Scopes},
+		{"DefaultScopes", c.DefaultScopes}, {"Audience", c.Audience}, {"Resources", c.Resources},
+	} {
+		if err := checkText(f.name, f.strs...); err != nil {
+			return fmt.Errorf("postgres: put client: %w", err)
+		}
 	}
 	err := s.retry(ctx, func() error {
 		_, err := s.pool.Exec(ctx, upsertClient,
@@ -90,6 +105,9 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 func (s *Store) Client(ctx context.Context, id string) (*storage.Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: client: %w", err)
+	}
+	if !isText(id) {
+		return nil, fmt.Errorf("postgres: client: %w", storage.ErrNotFound)
 	}
 	var c storage.Client
 	err := s.retry(ctx, func() error {

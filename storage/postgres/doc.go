@@ -27,6 +27,12 @@
 // [storage.MaxKeyBytes], is refused with an error wrapping
 // [storage.ErrTooLarge], as every store of Grantor refuses it.
 //
+// PostgreSQL's text holds UTF-8 without NUL bytes, and jsonb no character
+// U+0000. A record with a string it cannot hold is refused before the
+// write, with an error that names the field (and never quotes the value)
+// and wraps none of the sentinels; a key that cannot be stored is not
+// found. Claims come back as JSON decodes them: invalid UTF-8 as U+FFFD.
+//
 // Tokens are stored under their key (a signature or JWT ID), never in the
 // clear, and error messages never quote a key or a record. Transient
 // failures (serialization failures, deadlocks) are retried a few times; see

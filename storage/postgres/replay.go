@@ -28,8 +28,9 @@ RETURNING true`
 // nil.
 //
 // A zero expiresAt is an error rather than an entry that expires at once:
-// replay protection must never silently become a no-op. A key longer than
-// [storage.MaxKeyBytes] is refused with an error wrapping
+// replay protection must never silently become a no-op. So is a key that
+// PostgreSQL cannot store (a NUL byte, invalid UTF-8), and a key longer
+// than [storage.MaxKeyBytes] is refused with an error wrapping
 // [storage.ErrTooLarge].
 func (s *Store) Remember(ctx context.Context, key string, expiresAt time.Time) error {
 	if err := ctx.Err(); err != nil {
@@ -39,6 +40,9 @@ func (s *Store) Remember(ctx context.Context, key string, expiresAt time.Time) e
 		return errors.New("postgres: remember: zero expiry time")
 	}
 	if err := checkSize("replay entry", 0, nil, key); err != nil {
+		return fmt.Errorf("postgres: remember: %w", err)
+	}
+	if err := checkText("the key", key); err != nil {
 		return fmt.Errorf("postgres: remember: %w", err)
 	}
 	now := s.now()

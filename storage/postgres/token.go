@@ -59,6 +59,17 @@ func tokenArgs(t *storage.Token) ([]any, error) {
 	if err := checkSize("token record", n, err, t.Key, t.GrantID); err != nil {
 		return nil, err
 	}
+	for _, f := range []struct {
+		name string
+		strs []string
+	}{
+		{"Key", []string{t.Key}}, {"GrantID", []string{t.GrantID}}, {"ClientID", []string{t.ClientID}},
+		{"Subject", []string{t.Subject}}, {"Scopes", t.Scopes}, {"Audience", t.Audience},
+	} {
+		if err := checkText(f.name, f.strs...); err != nil {
+			return nil, err
+		}
+	}
 	claims, err := claimsArg(t.Claims)
 	if err != nil {
 		return nil, err
@@ -90,6 +101,9 @@ func claimsArg(claims map[string]any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the claims: %w", err)
 	}
+	if err := checkClaimsJSON(b); err != nil {
+		return nil, err
+	}
 	return string(b), nil
 }
 
@@ -101,12 +115,15 @@ func claimsArg(claims map[string]any) (any, error) {
 // revocation time, unless it is already set.
 //
 // Claims are stored as jsonb: they come back as decoded JSON (numbers as
-// float64), and a string holding the character U+0000 cannot be stored.
+// float64, invalid UTF-8 as U+FFFD), and a string holding the character
+// U+0000 cannot be stored.
 //
 // A record larger than [storage.MaxRecordBytes] (Claims counted as JSON),
 // or with a Key or GrantID longer than [storage.MaxKeyBytes], is refused
-// with an error wrapping [storage.ErrTooLarge], and nothing of the batch
-// is stored.
+// with an error wrapping [storage.ErrTooLarge], and one with a string that
+// PostgreSQL cannot store (a NUL byte, invalid UTF-8; see the package
+// documentation) with an error naming the field. Nothing of the batch is
+// stored then.
 func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: create tokens: %w", err)
@@ -158,6 +175,9 @@ func (s *Store) Token(ctx context.Context, key string) (*storage.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: token: %w", err)
 	}
+	if !isText(key) {
+		return nil, fmt.Errorf("postgres: token: %w", storage.ErrNotFound)
+	}
 	var t *storage.Token
 	err := s.retry(ctx, func() (err error) {
 		t, err = scanToken(s.pool.QueryRow(ctx, selectToken, key))
@@ -179,6 +199,9 @@ func (s *Store) Token(ctx context.Context, key string) (*storage.Token, error) {
 func (s *Store) RevokeToken(ctx context.Context, key string, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: revoke token: %w", err)
+	}
+	if !isText(key) {
+		return fmt.Errorf("postgres: revoke token: %w", storage.ErrNotFound)
 	}
 	at = s.orNow(at)
 	var n int64
@@ -210,7 +233,8 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string, at time.Time) e
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: revoke grant: %w", err)
 	}
-	if grantID == "" {
+	if grantID == "" || !isText(grantID) {
+		// No record can have such a grant ID: CreateTokens refuses it.
 		return nil
 	}
 	now := s.now()
@@ -248,6 +272,9 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string, at time.Time) e
 func (s *Store) ConsumeToken(ctx context.Context, key string, at time.Time) (*storage.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: consume token: %w", err)
+	}
+	if !isText(key) {
+		return nil, fmt.Errorf("postgres: consume token: %w", storage.ErrNotFound)
 	}
 	at = s.orNow(at)
 	var t *storage.Token

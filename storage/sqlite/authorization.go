@@ -71,7 +71,9 @@ func scanInteraction(row scanner) (*storage.Interaction, error) {
 //
 // A record larger than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping
-// [storage.ErrTooLarge], and nothing is stored.
+// [storage.ErrTooLarge], and a string of invalid UTF-8 in a list or the
+// request with an error naming the field (see the package documentation).
+// Nothing is stored then.
 func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("create interaction", err)
@@ -161,7 +163,9 @@ func scanCode(row scanner) (*storage.AuthorizationCode, error) {
 //
 // A record larger than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping
-// [storage.ErrTooLarge], and nothing is stored.
+// [storage.ErrTooLarge], and a string of invalid UTF-8 in a list or the
+// request with an error naming the field (see the package documentation).
+// Nothing is stored then.
 func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.AuthorizationCode) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("create authorization code", err)
@@ -180,7 +184,7 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.Authoriz
 	if err != nil {
 		return wrap("create authorization code", err)
 	}
-	scopes, err := listArg(c.Scopes)
+	scopes, err := listArg("Scopes", c.Scopes)
 	if err != nil {
 		return wrap("create authorization code", err)
 	}
@@ -251,7 +255,9 @@ func scanPushed(row scanner) (*storage.PushedRequest, error) {
 //
 // A record larger than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping
-// [storage.ErrTooLarge], and nothing is stored.
+// [storage.ErrTooLarge], and a string of invalid UTF-8 in a list or the
+// request with an error naming the field (see the package documentation).
+// Nothing is stored then.
 func (s *Store) CreatePushedRequest(ctx context.Context, r *storage.PushedRequest) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("create pushed request", err)

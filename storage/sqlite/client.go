@@ -21,8 +21,14 @@ func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 		return errors.New("sqlite: put client: empty ID")
 	}
 	args := []any{c.ID, c.Name, c.SecretHash, c.TokenEndpointAuthMethod, c.TokenEndpointAuthSigningAlg, c.JWKS, c.JWKSURI}
-	for _, l := range [][]string{c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience, c.Resources} {
-		v, err := listArg(l)
+	for _, l := range []struct {
+		field string
+		list  []string
+	}{
+		{"RedirectURIs", c.RedirectURIs}, {"GrantTypes", c.GrantTypes}, {"Scopes", c.Scopes},
+		{"DefaultScopes", c.DefaultScopes}, {"Audience", c.Audience}, {"Resources", c.Resources},
+	} {
+		v, err := listArg(l.field, l.list)
 		if err != nil {
 			return wrap("put client", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grantor-dev/grantor/storage"
 )
@@ -16,6 +17,23 @@ import (
 //     "[]", so nil and empty stay apart);
 //   - authorization requests as a JSON object with stable field names of
 //     this package's own (requestJSON), not those of the Go type.
+//
+// JSON text holds only UTF-8: encoding/json would replace each invalid
+// byte of a string with U+FFFD, and the record would come back changed.
+// A list or request holding such a string is refused instead (checkText);
+// in claims, which come back as JSON anyway, the replacement stands.
+// Other columns keep any bytes.
+
+// checkText returns an error naming field if one of strs is not valid
+// UTF-8, which a JSON column cannot keep exactly.
+func checkText(field string, strs ...string) error {
+	for _, s := range strs {
+		if !utf8.ValidString(s) {
+			return fmt.Errorf("%s is not valid UTF-8, which its JSON column cannot keep", field)
+		}
+	}
+	return nil
+}
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
@@ -38,10 +56,13 @@ func timeVal(n sql.NullInt64) time.Time {
 	return time.UnixMicro(n.Int64).UTC()
 }
 
-// listArg returns l as a column value.
-func listArg(l []string) (any, error) {
+// listArg returns l, the field named field, as a column value.
+func listArg(field string, l []string) (any, error) {
 	if l == nil {
 		return nil, nil
+	}
+	if err := checkText(field, l...); err != nil {
+		return nil, err
 	}
 	b, err := json.Marshal(l)
 	if err != nil {
@@ -107,6 +128,25 @@ type requestJSON struct {
 
 // requestArg returns r as a column value.
 func requestArg(r *storage.AuthorizationRequest) (string, error) {
+	for _, f := range []struct {
+		name string
+		strs []string
+	}{
+		{"Request.ClientID", []string{r.ClientID}},
+		{"Request.RedirectURI", []string{r.RedirectURI}},
+		{"Request.ResponseMode", []string{r.ResponseMode}},
+		{"Request.State", []string{r.State}},
+		{"Request.Scopes", r.Scopes},
+		{"Request.Resources", r.Resources},
+		{"Request.CodeChallenge", []string{r.CodeChallenge}},
+		{"Request.CodeChallengeMethod", []string{r.CodeChallengeMethod}},
+		{"Request.Prompt", r.Prompt},
+		{"Request.PushedKey", []string{r.PushedKey}},
+	} {
+		if err := checkText(f.name, f.strs...); err != nil {
+			return "", err
+		}
+	}
 	b, err := json.Marshal(requestJSON{
 		ClientID:            r.ClientID,
 		RedirectURI:         r.RedirectURI,

@@ -40,6 +40,13 @@
 // [storage.MaxKeyBytes], is refused with an error wrapping
 // [storage.ErrTooLarge], as every store of Grantor refuses it.
 //
+// Strings are kept byte for byte, NUL bytes included, except in the
+// columns that hold JSON: lists (scopes, audiences, redirect URIs) and
+// authorization requests. JSON holds only UTF-8, so a record with a string
+// of invalid UTF-8 there is refused with an error naming the field rather
+// than stored changed. Claims are JSON too, and come back as JSON decodes
+// them: an invalid byte as U+FFFD.
+//
 // The store passes the conformance suite in
 // [github.com/grantor-dev/grantor/storage/storagetest].
 package sqlite

@@ -407,6 +407,29 @@ func TestErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("a string of invalid UTF-8 in a JSON column is refused with an error naming the field", func(t *testing.T) {
+		n := now()
+		bad := "st\xffate"
+		for field, err := range map[string]error{
+			"Request.State": s.CreateInteraction(ctx, &storage.Interaction{Key: newKey(t),
+				Request:   storage.AuthorizationRequest{ClientID: "app", State: bad},
+				CreatedAt: n, ExpiresAt: n.Add(time.Hour)}),
+			"Request.Scopes": s.CreatePushedRequest(ctx, &storage.PushedRequest{Key: newKey(t),
+				Request:   storage.AuthorizationRequest{ClientID: "app", Scopes: []string{"openid", bad}},
+				CreatedAt: n, ExpiresAt: n.Add(time.Hour)}),
+			"Scopes": s.CreateAuthorizationCode(ctx, &storage.AuthorizationCode{Key: newKey(t), GrantID: "g",
+				Scopes: []string{bad}, IssuedAt: n, ExpiresAt: n.Add(time.Minute)}),
+			"Audience":     s.CreateTokens(ctx, &storage.Token{Key: newKey(t), Kind: storage.AccessToken, Audience: []string{bad}}),
+			"RedirectURIs": s.PutClient(ctx, &storage.Client{ID: "bad", RedirectURIs: []string{"https://a.example/" + bad}}),
+		} {
+			require.Error(t, err, field)
+			assert.Contains(t, err.Error(), field+" is not valid UTF-8")
+			assert.NotContains(t, err.Error(), bad, "the value itself is not quoted")
+		}
+		_, err := s.Client(ctx, "bad")
+		assert.ErrorIs(t, err, storage.ErrNotFound, "the client was not stored")
+	})
+
 	t.Run("zero times are the store clock's now", func(t *testing.T) {
 		before := time.Now()
 		got, err := s.ConsumeToken(ctx, tok.Key, time.Time{})

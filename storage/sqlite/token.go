@@ -62,8 +62,9 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
 //
 // A record larger than [storage.MaxRecordBytes] (Claims counted as JSON),
 // or with a Key or GrantID longer than [storage.MaxKeyBytes], is refused
-// with an error wrapping [storage.ErrTooLarge], and nothing of the batch
-// is stored.
+// with an error wrapping [storage.ErrTooLarge], and a string of invalid
+// UTF-8 in Scopes or Audience with an error naming the field (see the
+// package documentation). Nothing of the batch is stored then.
 func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("create tokens", err)
@@ -80,11 +81,11 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 		if err := checkSize("token record", n, err, t.Key, t.GrantID); err != nil {
 			return wrap("create tokens", err)
 		}
-		scopes, err := listArg(t.Scopes)
+		scopes, err := listArg("Scopes", t.Scopes)
 		if err != nil {
 			return wrap("create tokens", err)
 		}
-		audience, err := listArg(t.Audience)
+		audience, err := listArg("Audience", t.Audience)
 		if err != nil {
 			return wrap("create tokens", err)
 		}

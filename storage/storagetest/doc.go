@@ -48,6 +48,11 @@
 // and one byte more is [storage.ErrTooLarge] with nothing written. The
 // suite builds records of an exact size with their Size methods.
 //
+// A string that is not UTF-8 text or holds a NUL byte, in any field, is
+// either stored and returned byte for byte, or refused with an error that
+// matches none of the sentinels, nothing written (of a batch of tokens,
+// nothing at all); a lookup of a key holding one is [storage.ErrNotFound].
+//
 // A [storage.Limiter] has a suite of its own, [RunLimiter]:
 //
 //	func TestLimiterConformance(t *testing.T) {

@@ -55,4 +55,5 @@ func Run(t *testing.T, newStore NewStore) {
 	})
 	t.Run("Context", func(t *testing.T) { testContext(t, newStore) })
 	t.Run("Size", func(t *testing.T) { testSize(t, newStore) })
+	t.Run("Text", func(t *testing.T) { testText(t, newStore) })
 }
