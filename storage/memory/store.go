@@ -151,9 +151,12 @@ func WithRevokedGrantRetention(d time.Duration) Option {
 // A typical pending interaction takes about 650 bytes, so the default
 // bound costs about 13 MB when full of them; the largest ones are as
 // large as the authorization requests the Provider accepts: about 100 MiB
-// for 20,000 requests of 4 KiB. Size n as the logins that may be started
-// and left unfinished within one interaction lifetime (30 minutes by
-// default), with room to spare.
+// for 20,000 requests of 4 KiB. Whatever the Provider accepts, the store
+// refuses an interaction larger than [storage.MaxRecordBytes], so n of
+// them never take more than about n times 65 KiB (1.3 GB at the
+// default). Size n as the logins that may be started and left unfinished
+// within one interaction lifetime (30 minutes by default), with room to
+// spare.
 func WithMaxInteractions(n int) Option {
 	return func(s *Store) { s.interactions.max = orDefault(n, DefaultMaxInteractions) }
 }
