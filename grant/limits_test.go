@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -186,4 +187,31 @@ func TestPARLimitOfAPublicClientIsPerAddress(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusTooManyRequests, push("[2001:db8::ff]:5000", spa).Code)
 	assert.Equal(t, http.StatusCreated, push("[2001:db8:0:1::1]:5000", spa).Code)
+}
+
+// Every authorization request that reaches the login pages is stored for
+// the interaction's lifetime, so one address may start only so many a
+// minute (Config.InteractionRateLimit): anonymous requests with a public
+// client's id once filled the store and turned every new login away.
+func TestInteractionsArePerAddressBudgeted(t *testing.T) {
+	h := newCode(t, func(cfg *oauth2.Config, _ *memory.Store) { cfg.InteractionRateLimit = 5 })
+	spa, _ := authParams(t, "client_id", "spa", "redirect_uri", "https://spa.example/cb")
+	authorize := func(addr string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, h.Provider.AuthorizationEndpoint()+"?"+spa.Encode(), nil)
+		req.RemoteAddr = addr
+		rec := httptest.NewRecorder()
+		h.Provider.AuthorizeHandler().ServeHTTP(rec, req)
+		return rec
+	}
+	for i := range 5 {
+		rec := authorize("203.0.113.66:4000")
+		require.Equal(t, http.StatusSeeOther, rec.Code, "request %d", i)
+		require.Contains(t, rec.Header().Get("Location"), "interaction=")
+	}
+	rec := authorize("203.0.113.66:4000")
+	q := redirectParams(t, rec.Code, rec.Header().Get("Location"), "https://spa.example/cb?")
+	assert.Equal(t, "temporarily_unavailable", q.Get("error"))
+	assert.Contains(t, authorize("198.51.100.7:5000").Header().Get("Location"), "interaction=", "another address is unaffected")
+	h.Advance(time.Minute)
+	assert.Contains(t, authorize("203.0.113.66:4000").Header().Get("Location"), "interaction=")
 }

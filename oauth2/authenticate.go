@@ -43,7 +43,7 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 		if a.Secret != "" {
 			// Spend what a wrong secret costs, throttle included, so
 			// that an unknown client cannot be told from a wrong secret.
-			if err := p.secrets.verifyUnknown(ctx, a.ClientID, a.Secret); isVerdictless(err) {
+			if err := p.secrets.verifyUnknown(ctx, a.Secret, p.secrets.addressOf(r)); isVerdictless(err) {
 				return nil, err
 			}
 		}

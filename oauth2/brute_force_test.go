@@ -3,10 +3,14 @@ package oauth2_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -220,4 +224,170 @@ func TestAccessTokenIsCappedAtTheGrantsEnd(t *testing.T) {
 	next, err := h.RefreshTokenRecord(r.Str("refresh_token"))
 	require.NoError(t, err)
 	assert.Equal(t, h.Now().Add(10*time.Minute), next.ExpiresAt, "nor does the rotated refresh token")
+}
+
+// tokenFrom sends a client credentials request as client id from the
+// network address addr ("203.0.113.7:4000").
+func tokenFrom(h *ccHarness, addr, id, secret string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, h.Provider.TokenEndpoint(), strings.NewReader(ccForm().Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	req.RemoteAddr = addr
+	rec := httptest.NewRecorder()
+	h.Provider.TokenHandler().ServeHTTP(rec, req)
+	return rec
+}
+
+// A third party that guesses first, before the client's own first request
+// on this instance, throttles only its own address: the client, elsewhere,
+// still gets in with its correct secret (and is recognised from then on).
+func TestGuessesFromOneAddressDoNotThrottleTheClientElsewhere(t *testing.T) {
+	h := newSlowHarness(t, nil)
+	for range 20 {
+		tokenFrom(h, "203.0.113.66:4000", "human", "guess")
+	}
+	assert.Equal(t, http.StatusTooManyRequests, tokenFrom(h, "203.0.113.66:4001", "human", humanSecret).Code,
+		"the guesser's own address is throttled")
+	assert.Equal(t, http.StatusOK, tokenFrom(h, "198.51.100.7:5000", "human", humanSecret).Code)
+	// An IPv6 guesser counts by its /64: new addresses in it buy nothing.
+	for i := range 20 {
+		tokenFrom(h, fmt.Sprintf("[2001:db8::%x]:4000", i+1), "human", "guess")
+	}
+	assert.Equal(t, http.StatusTooManyRequests, tokenFrom(h, "[2001:db8::ff]:4000", "human", "guess").Code)
+}
+
+// Guesses spread over many addresses stay bounded at ten times the limit
+// a window for the client; a client recognised before is not throttled by
+// them.
+func TestDistributedGuessesAreBoundedPerClient(t *testing.T) {
+	h := newSlowHarness(t, nil)
+	require.Equal(t, http.StatusOK, tokenFrom(h, "198.51.100.7:5000", "human", humanSecret).Code)
+	verified := 0
+	for i := range 60 {
+		if tokenFrom(h, fmt.Sprintf("203.0.113.%d:4000", i), "human", "guess").Code == http.StatusUnauthorized {
+			verified++
+		}
+	}
+	assert.Equal(t, 10*3-1, verified, "the client's own first attempt took one of the 30")
+	assert.Equal(t, http.StatusOK, tokenFrom(h, "198.51.100.7:5000", "human", humanSecret).Code)
+}
+
+// Made-up client ids buy no budget of their own: every unknown client from
+// one address shares one, so a flood of them cannot run argon2id without
+// bound.
+func TestUnknownClientsShareOneBudgetPerAddress(t *testing.T) {
+	h := newSlowHarness(t, nil)
+	for i := range 3 {
+		assert.Equal(t, http.StatusUnauthorized, tokenFrom(h, "203.0.113.66:4000", fmt.Sprintf("nobody-%d", i), "x").Code)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, tokenFrom(h, "203.0.113.66:4000", "nobody-new", "x").Code)
+	assert.Equal(t, http.StatusUnauthorized, tokenFrom(h, "198.51.100.7:5000", "nobody-new", "x").Code, "another address has its own")
+}
+
+// floodedLimiter is a Limiter under a flood: once flooded, every budget
+// is spent.
+type floodedLimiter struct {
+	storage.Limiter
+	flooded bool
+}
+
+func (l *floodedLimiter) Take(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	n, reset, err := l.Limiter.Take(ctx, key, window, now)
+	if l.flooded {
+		n = 1 << 40
+	}
+	return n, reset, err
+}
+
+// A client in constant use stays recognised, however long: the recognition
+// is renewed as it is used, so guessers that spend every budget in every
+// window never reach it (it once lapsed an hour after the slow check).
+func TestARecognisedClientInUseIsNeverThrottled(t *testing.T) {
+	limiter := &floodedLimiter{Limiter: memory.NewLimiter(0)}
+	h := newSlowHarness(t, func(cfg *oauth2.Config, _ *memory.Store) { cfg.Limiter = limiter })
+	require.Equal(t, http.StatusOK, tokenFrom(h, "198.51.100.7:5000", "human", humanSecret).Code)
+	limiter.flooded = true
+	requireThrottled(t, h.Token("human", "guess", ccForm()))
+	for minute := 0; minute <= 180; minute += 10 {
+		require.Equal(t, http.StatusOK, tokenFrom(h, "198.51.100.7:5000", "human", humanSecret).Code, "minute %d", minute)
+		h.Advance(10 * time.Minute)
+	}
+	// Unused for an hour, it is forgotten, and meets the flood.
+	h.Advance(time.Hour)
+	assert.Equal(t, http.StatusTooManyRequests, tokenFrom(h, "198.51.100.7:5000", "human", humanSecret).Code)
+}
+
+// Config.ClientAddress replaces the connection's peer: behind a reverse
+// proxy, the address the proxy reports.
+func TestClientAddressBehindAProxy(t *testing.T) {
+	h := newSlowHarness(t, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.ClientAddress = func(r *http.Request) string {
+			if strings.HasPrefix(r.RemoteAddr, "10.0.0.1:") { // the proxy
+				if ip, err := netip.ParseAddr(r.Header.Get("X-Real-IP")); err == nil {
+					return oauth2.AddressKey(ip)
+				}
+			}
+			return oauth2.PeerAddress(r)
+		}
+	})
+	behindProxy := func(clientIP, secret string) int {
+		req := httptest.NewRequest(http.MethodPost, h.Provider.TokenEndpoint(), strings.NewReader(ccForm().Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("human", secret)
+		req.RemoteAddr = "10.0.0.1:3456"
+		req.Header.Set("X-Real-IP", clientIP)
+		rec := httptest.NewRecorder()
+		h.Provider.TokenHandler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for range 5 {
+		behindProxy("203.0.113.66", "guess")
+	}
+	assert.Equal(t, http.StatusTooManyRequests, behindProxy("203.0.113.66", humanSecret))
+	assert.Equal(t, http.StatusOK, behindProxy("198.51.100.7", humanSecret))
+}
+
+// cancellingStore cancels the request when the token records are written,
+// as a client that gives up at that moment would.
+type cancellingStore struct {
+	*memory.Store
+	cancel context.CancelFunc
+}
+
+func (s *cancellingStore) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	return s.Store.CreateTokens(ctx, tokens...)
+}
+
+// A refresh whose client gives up during the token write still completes
+// its commit: the old refresh token consumed and the new tokens stored, or
+// neither. It once stopped between the two, leaving the grant with a
+// consumed refresh token, no new one and no revocation, and logged the
+// failed compensation at ERROR.
+func TestCancelledRefreshIsNotLeftHalfRotated(t *testing.T) {
+	var logs bytes.Buffer
+	var cs *cancellingStore
+	h := newCC(t, func(cfg *oauth2.Config, store *memory.Store) {
+		cs = &cancellingStore{Store: store}
+		cfg.Tokens = cs
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	rt := h.SeedRefreshToken(storage.Token{ClientID: "pub", Subject: "alice", Scopes: []string{"read"}})
+	req := h.TokenRequest(url.Values{"grant_type": {"refresh_token"}, "client_id": {"pub"}, "refresh_token": {rt}})
+	ctx, cancel := context.WithCancel(req.Context())
+	cs.cancel = cancel
+	rec := httptest.NewRecorder()
+	h.Provider.TokenHandler().ServeHTTP(rec, req.WithContext(ctx))
+	cs.cancel = nil
+	assert.NotContains(t, logs.String(), "level=ERROR")
+
+	// The rotation completed: the new refresh token works (had the
+	// client stayed to read it), and the old one is spent.
+	require.Equal(t, http.StatusOK, rec.Code, "%s", rec.Body)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+	next := h.Do(h.TokenRequest(url.Values{"grant_type": {"refresh_token"}, "client_id": {"pub"}, "refresh_token": {body["refresh_token"].(string)}}))
+	assert.Equal(t, http.StatusOK, next.Status, "%s", next.Body)
 }

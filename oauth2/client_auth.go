@@ -65,10 +65,11 @@ type ClientAuthentication struct {
 //   - a slow-hashed secret (HashClientSecret, bcrypt) that the Provider
 //     verified lately for this client is recognised by a fast keyed check
 //     kept in memory; any other attempt is counted (Config.AuthFailureLimit
-//     per Config.AuthFailureWindow, in Config.Limiter) before it is
-//     verified, and beyond the limit refused with 429 without a check.
-//     Because a client that presents its correct secret is recognised, the
-//     failures of others do not lock it out.
+//     per Config.AuthFailureWindow and client address, in Config.Limiter)
+//     before it is verified, and beyond the limit refused with 429 without
+//     a check. Because a client that presents its correct secret is
+//     recognised, and the budgets are per address, the failures of others
+//     do not lock it out.
 //
 // It returns nil on a match; an *Error to answer as it is (429 when
 // throttled, 503 when the check could not run); any other error for a
@@ -82,7 +83,7 @@ func (a *ClientAuthentication) VerifySecret(ctx context.Context, client *storage
 	if a.secrets == nil {
 		return VerifyClientSecret(client.SecretHash, a.Secret)
 	}
-	return a.secrets.verify(ctx, client.ID, client.SecretHash, a.Secret)
+	return a.secrets.verify(ctx, client.ID, client.SecretHash, a.Secret, a.secrets.addressOf(a.Request))
 }
 
 // ClientAuthenticator authenticates clients registered for one method.

@@ -74,6 +74,15 @@ type Config struct {
 	// consent. It defaults to 30 minutes.
 	InteractionLifetime time.Duration
 
+	// InteractionRateLimit is how many interactions one client address
+	// (ClientAddress) may start a minute: authorization requests stored
+	// for the login pages, each kept for InteractionLifetime. Beyond it
+	// the request is redirected to the client with
+	// temporarily_unavailable (RFC 6749 §4.1.2.1), so that a flood from
+	// one address cannot fill the store for everyone. Zero means 60; a
+	// negative value switches the limit off.
+	InteractionRateLimit int
+
 	// AllowPlainPKCE accepts code_challenge_method=plain (RFC 7636 §4.2).
 	// Off by default: RFC 9700 §2.1.1 asks for S256.
 	AllowPlainPKCE bool
@@ -161,19 +170,32 @@ type Config struct {
 	// so that N instances do not give an attacker N times the budget.
 	Limiter storage.Limiter
 
+	// ClientAddress returns what the per-address budgets of the throttles
+	// count a request's client by. Nil means PeerAddress: the
+	// connection's peer, IPv6 by its /64. Behind a reverse proxy every
+	// request comes from the proxy, so that the clients behind it would
+	// share one budget: set it to read the proxy's header (X-Forwarded-For,
+	// Forwarded) for connections from the proxy only, and pass the address
+	// through AddressKey. Never trust such a header from anyone else (RFC
+	// 9700 §4.13).
+	ClientAddress func(r *http.Request) string
+
 	// AuthFailureLimit is how many attempts at a client's slow-hashed
-	// secret (HashClientSecret, bcrypt) may be verified within
-	// AuthFailureWindow before further ones are refused with 429 and
-	// Retry-After until the window ends, without a check (RFC 6749 §2.3.1
-	// requires protection against brute force). Each attempt is counted
-	// before it is verified, so concurrent guesses cannot slip past the
-	// limit. Attempts with the client's correct secret that the Provider
-	// verified lately are recognised without a slow hash and not counted,
-	// so that the failures of others never lock the client out; and
-	// secrets made by GenerateClientSecret are never throttled, since
-	// 256 random bits cannot be guessed. Requests that name an unknown
-	// client with a secret are counted alike, so that they cannot be told
-	// apart. Zero means 10; a negative value switches throttling off.
+	// secret (HashClientSecret, bcrypt) from one client address
+	// (ClientAddress) may be verified within AuthFailureWindow before
+	// further ones are refused with 429 and Retry-After until the window
+	// ends, without a check (RFC 6749 §2.3.1 requires protection against
+	// brute force); all addresses together may make ten times as many, and
+	// one address ten times as many at all clients. Each attempt is
+	// counted before it is verified, so concurrent guesses cannot slip
+	// past the limit. Attempts with the client's correct secret that the
+	// Provider verified within the last hour are recognised without a slow
+	// hash and not counted, so the failures of others do not lock the
+	// client out; and secrets made by GenerateClientSecret are never
+	// throttled, since 256 random bits cannot be guessed. Requests that
+	// name an unknown client with a secret are counted per address, all
+	// unknown clients together. Zero means 10; a negative value switches
+	// throttling off.
 	AuthFailureLimit int
 	// AuthFailureWindow defaults to one minute.
 	AuthFailureWindow time.Duration
@@ -210,4 +232,5 @@ const (
 	defaultPushedRequestRateLimit = 60
 	defaultIntrospectionScanLimit = 1000
 	defaultSlowHashConcurrency    = 4
+	defaultInteractionRateLimit   = 60
 )

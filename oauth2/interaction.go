@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -48,6 +49,9 @@ func (p *Provider) newHandle() (string, error) {
 // binds it to the browser with a cookie, and hands the browser to the
 // application's login page.
 func (p *Provider) startInteraction(w http.ResponseWriter, r *http.Request, req *storage.AuthorizationRequest) error {
+	if err := p.throttleInteractions(r); err != nil {
+		return err
+	}
 	id, err := p.newHandle()
 	if err != nil {
 		return NewError(ErrServerError, "randomness unavailable").WithCause(err)
@@ -73,6 +77,31 @@ func (p *Provider) startInteraction(w http.ResponseWriter, r *http.Request, req 
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, p.loginURL+sep+"interaction="+id, http.StatusSeeOther)
+	return nil
+}
+
+// throttleInteractions counts an interaction about to be stored against
+// its client address's budget (Config.InteractionRateLimit): anyone can
+// start one with a public client's id, and each is kept for the
+// interaction's lifetime, so that without a budget a flood from one
+// address could fill the store for everyone.
+func (p *Provider) throttleInteractions(r *http.Request) error {
+	if p.interactionLimit < 0 {
+		return nil
+	}
+	addr := boundAddress(p.clientAddress(r))
+	now := p.clock()
+	n, _, err := p.limiter.Take(r.Context(), "interaction@"+addr, time.Minute, now)
+	if err != nil {
+		return StorageError("the authorization request could not be counted", err)
+	}
+	if n > p.interactionLimit {
+		if n == p.interactionLimit+1 {
+			p.logger.LogAttrs(r.Context(), slog.LevelWarn, "authorization requests throttled",
+				slog.String("address", addr), slog.Int64("limit_per_minute", p.interactionLimit))
+		}
+		return NewError(ErrTemporarilyUnavailable, "too many authorization requests from this address; try again in a minute")
+	}
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/grantor-dev/grantor/storage"
@@ -50,7 +49,7 @@ func (p *Provider) throttlePush(ctx context.Context, r *http.Request, client *st
 	}
 	key := "par:" + client.ID
 	if client.IsPublic() {
-		key += "@" + peerAddress(r)
+		key += "@" + boundAddress(p.clientAddress(r))
 	}
 	now := p.clock()
 	n, reset, err := p.limiter.Take(ctx, key, time.Minute, now)
@@ -65,25 +64,6 @@ func (p *Provider) throttlePush(ctx context.Context, r *http.Request, client *st
 		return tooManyRequests(ErrInvalidRequest, "too many pushed authorization requests; try again later", reset.Sub(now))
 	}
 	return nil
-}
-
-// peerAddress is what a per-address budget counts a client by: the IPv4
-// address of the connection's peer, or the /64 of its IPv6 address, the
-// block one host usually has, so that a client cannot take a new address
-// for every request. Forwarded headers are never read: a client could set
-// them (RFC 9700 §4.13).
-func peerAddress(r *http.Request) string {
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		ip := ap.Addr().Unmap().WithZone("")
-		if ip.Is6() {
-			return netip.PrefixFrom(ip, 64).Masked().String()
-		}
-		return ip.String()
-	}
-	if len(r.RemoteAddr) > 64 {
-		return r.RemoteAddr[:64]
-	}
-	return r.RemoteAddr
 }
 
 func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parResponse, error) {

@@ -63,10 +63,14 @@ type Provider struct {
 	authenticators map[string]ClientAuthenticator
 	authMethods    []string
 	limiter        storage.Limiter
+	clientAddress  func(*http.Request) string // Config.ClientAddress
 	secrets        *secretVerifier
 	basicChallenge string // the WWW-Authenticate of a 401
 	pushLimit      int64  // pushed authorization requests a minute; negative: no limit
 	scanLimit      int64  // introspections of tokens not ours a minute; negative: no limit
+	// interactions an address may start a minute; negative: no limit
+	interactionLimit int64
+	unavailableLog   logSampler // of 503 answers
 
 	accessTokenLifetime  time.Duration
 	refreshTokenLifetime time.Duration
@@ -242,13 +246,19 @@ func (p *Provider) setLimits(cfg Config) error {
 		return errors.New("oauth2: Config.SlowHashConcurrency and Config.AuthFailureWindow must not be negative")
 	}
 	var err error
+	p.clientAddress = cfg.ClientAddress
+	if p.clientAddress == nil {
+		p.clientAddress = PeerAddress
+	}
 	p.secrets, err = newSecretVerifier(p.limiter, orDefault(cfg.AuthFailureLimit, defaultAuthFailureLimit), window,
-		concurrency, p.clock, p.logger, p.Emit)
+		concurrency, p.clock, p.clientAddress, p.logger, p.Emit)
 	if err != nil {
 		return fmt.Errorf("oauth2: randomness unavailable: %w", err)
 	}
 	p.pushLimit = int64(orDefault(cfg.PushedRequestRateLimit, defaultPushedRequestRateLimit))
 	p.scanLimit = int64(orDefault(cfg.IntrospectionScanLimit, defaultIntrospectionScanLimit))
+	p.interactionLimit = int64(orDefault(cfg.InteractionRateLimit, defaultInteractionRateLimit))
+	p.unavailableLog.every = time.Second
 	realm := strings.Map(func(r rune) rune {
 		if r == '"' || r == '\\' {
 			return -1

@@ -17,34 +17,45 @@ import (
 
 // secretVerifier checks client secrets for the Provider (RFC 6749 §2.3.1)
 // so that guessing one stays bounded in rate and cost while the client that
-// knows it is never locked out by anyone else's failures:
+// knows it is not locked out by anyone else's failures:
 //
 //   - A secret hashed with a fast keyed hash (GenerateClientSecret) is
 //     verified directly. It has 256 random bits: it cannot be guessed, so
 //     it needs no throttle, and its check costs microseconds.
 //   - A secret hashed with a slow hash (argon2id, bcrypt) that this
-//     instance verified lately for this client is recognised by an
-//     HMAC-SHA-256 of the secret under a key of this process, kept with
-//     the stored hash it was verified against: no slow hash, no throttle.
-//     A change of the stored hash ends the recognition.
+//     instance verified for this client is recognised by an HMAC-SHA-256
+//     of the secret under a key of this process, kept with the stored hash
+//     it was verified against, for an hour after its last use: no slow
+//     hash, no throttle. A change of the stored hash ends the recognition.
 //   - Any other attempt at a slow-hashed secret is counted in the Limiter
-//     before it is verified; beyond the limit it is refused with 429
-//     without a check. Those that are verified run under a bounded
-//     concurrency, so that no flood can take more memory than
-//     slowHashConcurrency hashes.
+//     before it is verified, against three budgets a window, the first
+//     one spent refusing it with 429 without a check (and the later ones
+//     not counted): all attempts from the client's address (ten times the
+//     limit), attempts at this client from this address (the limit), and
+//     attempts at this client from anywhere (ten times the limit). So one
+//     address guesses at most the limit a window, all addresses together
+//     ten times it, and a third party cannot throttle a client elsewhere
+//     without spending the client's whole budget from ten addresses or
+//     more, and never a recognised one. Those attempts that are verified
+//     run under a bounded concurrency, so that no flood can take more
+//     memory than slowHashConcurrency hashes.
 //
 // A request that names an unknown client with a secret goes through the
-// last path against a dummy argon2id hash of the same cost as
-// HashClientSecret's, so that it cannot be told from a wrong secret by its
-// answer, its throttling or its timing.
+// same path against a dummy argon2id hash of HashClientSecret's cost,
+// counted per address under one key for every unknown client (so made-up
+// ids buy no budget of their own), so that it cannot be told from a wrong
+// secret of a client whose secret HashClientSecret made by its status,
+// body or timing. Client identifiers are not secrets (RFC 6749 §2.2): a
+// client whose secret was generated, or a public client, answers faster.
 type secretVerifier struct {
 	limiter storage.Limiter
-	limit   int64 // attempts per window; negative: no throttle
+	limit   int64 // attempts per client and address a window; negative: no throttle
 	window  time.Duration
 	clock   func() time.Time
 
 	gate     chan struct{} // one token per slow hash running
 	gateWait time.Duration
+	busyLog  logSampler
 
 	macs           sync.Pool // of HMAC-SHA-256 hashes keyed with a random key of the process
 	mu             sync.RWMutex
@@ -52,8 +63,18 @@ type secretVerifier struct {
 	maxRecognised  int
 	recognitionTTL time.Duration
 
-	logger *slog.Logger
-	emit   func(context.Context, Event)
+	address func(*http.Request) string // Config.ClientAddress
+	logger  *slog.Logger
+	emit    func(context.Context, Event)
+}
+
+// addressOf is the address the budgets count r's client by; "" without a
+// request.
+func (v *secretVerifier) addressOf(r *http.Request) string {
+	if r == nil {
+		return ""
+	}
+	return boundAddress(v.address(r))
 }
 
 type recognition struct {
@@ -72,19 +93,22 @@ const (
 	// secret makes one, so its keys are real clients.
 	maxRecognisedClients = 10_000
 	// recognitionLifetime is how long a verified secret is recognised
-	// without a slow hash.
+	// after its last use without a slow hash.
 	recognitionLifetime = time.Hour
-	// secretThrottleKey namespaces the Limiter keys of secret attempts.
-	secretThrottleKey = "client-secret:"
+	// wideBudget is how many times the limit the budgets of a whole
+	// address and of a whole client are.
+	wideBudget = 10
+	// unknownClient stands for every unknown client in the budget keys.
+	unknownClient = "?"
 )
 
 func newSecretVerifier(limiter storage.Limiter, limit int, window time.Duration, concurrency int, clock func() time.Time,
-	logger *slog.Logger, emit func(context.Context, Event)) (*secretVerifier, error) {
+	address func(*http.Request) string, logger *slog.Logger, emit func(context.Context, Event)) (*secretVerifier, error) {
 	v := &secretVerifier{
-		limiter: limiter, limit: int64(limit), window: window, clock: clock,
+		limiter: limiter, limit: int64(limit), window: window, clock: clock, busyLog: logSampler{every: time.Minute},
 		gate: make(chan struct{}, concurrency), gateWait: slowHashWait,
 		recognised: make(map[string]recognition), maxRecognised: maxRecognisedClients,
-		recognitionTTL: recognitionLifetime, logger: logger, emit: emit,
+		recognitionTTL: recognitionLifetime, address: address, logger: logger, emit: emit,
 	}
 	macKey := make([]byte, 32)
 	if _, err := rand.Read(macKey); err != nil {
@@ -101,11 +125,12 @@ func isSlowHash(hash string) bool {
 		strings.HasPrefix(hash, "$2b$") || strings.HasPrefix(hash, "$2y$")
 }
 
-// verify checks secret against the stored hash of client clientID. It
+// verify checks secret against the stored hash of client clientID, for a
+// request whose client is at address addr (see Config.ClientAddress). It
 // returns nil on a match, ErrClientSecretMismatch (or another plain error)
 // for a credential that does not prove the client, and an *Error for a
 // refusal that is no verdict: throttled (429) or unavailable (503).
-func (v *secretVerifier) verify(ctx context.Context, clientID, hash, secret string) error {
+func (v *secretVerifier) verify(ctx context.Context, clientID, hash, secret, addr string) error {
 	if !isSlowHash(hash) {
 		return VerifyClientSecret(hash, secret)
 	}
@@ -114,10 +139,14 @@ func (v *secretVerifier) verify(ctx context.Context, clientID, hash, secret stri
 	}
 	mac := v.mac(secret)
 	now := v.clock()
-	if v.isRecognised(clientID, hash, mac, now) {
+	switch v.recognition(clientID, hash, mac, now) {
+	case recognisedFresh:
+		return nil
+	case recognisedAgeing:
+		v.recognise(clientID, hash, mac, now) // in use: keep it
 		return nil
 	}
-	if err := v.verifySlow(ctx, clientID, hash, secret, now); err != nil {
+	if err := v.verifySlow(ctx, clientID, hash, secret, addr, now); err != nil {
 		return err
 	}
 	v.recognise(clientID, hash, mac, now)
@@ -127,28 +156,45 @@ func (v *secretVerifier) verify(ctx context.Context, clientID, hash, secret stri
 // verifyUnknown spends on a request that names an unknown client what
 // verify spends on a wrong secret for a client with a slow-hashed secret,
 // and then fails.
-func (v *secretVerifier) verifyUnknown(ctx context.Context, clientID, secret string) error {
-	if err := v.verifySlow(ctx, clientID, dummySlowHash(), secret, v.clock()); err != nil {
+func (v *secretVerifier) verifyUnknown(ctx context.Context, secret, addr string) error {
+	if err := v.verifySlow(ctx, unknownClient, dummySlowHash(), secret, addr, v.clock()); err != nil {
 		return err
 	}
 	return ErrClientSecretMismatch // a dummy hash cannot match
 }
 
-// verifySlow counts the attempt, then verifies it under the concurrency
-// bound.
-func (v *secretVerifier) verifySlow(ctx context.Context, clientID, hash, secret string, now time.Time) error {
+// verifySlow counts the attempt against its budgets, then verifies it
+// under the concurrency bound.
+func (v *secretVerifier) verifySlow(ctx context.Context, clientID, hash, secret, addr string, now time.Time) error {
 	if v.limit >= 0 {
-		n, reset, err := v.limiter.Take(ctx, secretThrottleKey+clientID, v.window, now)
-		if err != nil {
-			return StorageError("client authentication could not be completed", err)
+		budgets := [...]struct {
+			key   string
+			limit int64
+		}{
+			{"client-secret@" + addr, wideBudget * v.limit},
+			{"client-secret:" + clientID + "@" + addr, v.limit},
+			{"client-secret:" + clientID, wideBudget * v.limit},
 		}
-		if n > v.limit {
-			if n == v.limit+1 { // log once a window, not once a request
-				v.logger.LogAttrs(ctx, slog.LevelWarn, "client secret attempts throttled",
-					slog.String("client_id", clientID), slog.Int64("limit", v.limit), slog.Duration("window", v.window))
+		n := len(budgets)
+		if clientID == unknownClient {
+			n-- // no budget of their own for made-up ids
+		}
+		for _, b := range budgets[:n] {
+			count, reset, err := v.limiter.Take(ctx, b.key, v.window, now)
+			if err != nil {
+				return StorageError("client authentication could not be completed", err)
 			}
-			v.emit(ctx, Event{Type: EventClientAuthThrottled, ClientID: clientID})
-			return tooManyRequests(ErrInvalidClient, "too many attempts at this client's secret; try again later", reset.Sub(now))
+			if count > b.limit {
+				if count == b.limit+1 { // log once a window, not once a request
+					v.logger.LogAttrs(ctx, slog.LevelWarn, "client secret attempts throttled",
+						slog.String("client_id", clientID), slog.String("address", addr),
+						slog.Int64("limit", b.limit), slog.Duration("window", v.window))
+				}
+				if clientID != unknownClient {
+					v.emit(ctx, Event{Type: EventClientAuthThrottled, ClientID: clientID})
+				}
+				return tooManyRequests(ErrInvalidClient, "too many attempts at client secrets; try again later", reset.Sub(now))
+			}
 		}
 	}
 	if err := v.acquire(ctx); err != nil {
@@ -173,7 +219,10 @@ func (v *secretVerifier) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
-		v.logger.LogAttrs(ctx, slog.LevelWarn, "client secret verification refused: every slow-hash slot is busy")
+		if v.busyLog.due(time.Now()) {
+			v.logger.LogAttrs(ctx, slog.LevelWarn, "client secret verifications refused: every slow-hash slot is busy",
+				slog.Int64("refused_since_last_report", v.busyLog.taken()))
+		}
 		return &Error{Code: ErrTemporarilyUnavailable, Description: "the server is busy; try again later",
 			Status: http.StatusServiceUnavailable, Header: retryAfter(time.Second)}
 	}
@@ -200,11 +249,28 @@ func (v *secretVerifier) mac(secret string) [sha256.Size]byte {
 	return out
 }
 
-func (v *secretVerifier) isRecognised(clientID, hash string, mac [sha256.Size]byte, now time.Time) bool {
+// Answers of recognition.
+const (
+	unrecognised = iota
+	recognisedFresh
+	recognisedAgeing // past half its life: renew it
+)
+
+// recognition reports whether secret's MAC is recognised for the client
+// and its stored hash.
+func (v *secretVerifier) recognition(clientID, hash string, mac [sha256.Size]byte, now time.Time) int {
 	v.mu.RLock()
 	r, ok := v.recognised[clientID]
 	v.mu.RUnlock()
-	return ok && now.Before(r.expires) && r.hash == hash && hmac.Equal(r.mac[:], mac[:])
+	if !ok || !now.Before(r.expires) || r.hash != hash || !hmac.Equal(r.mac[:], mac[:]) {
+		return unrecognised
+	}
+	// Renewed at most once per half lifetime, so that a client in
+	// constant use takes the write lock rarely.
+	if r.expires.Sub(now) < v.recognitionTTL/2 {
+		return recognisedAgeing
+	}
+	return recognisedFresh
 }
 
 // recognise remembers a verified secret. At the bound, expired entries go

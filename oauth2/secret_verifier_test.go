@@ -34,7 +34,7 @@ func TestDummyHashHasTheCostOfHashClientSecret(t *testing.T) {
 func TestSlowHashConcurrencyIsBounded(t *testing.T) {
 	hash, err := HashClientSecret("secret")
 	require.NoError(t, err)
-	v, err := newSecretVerifier(memory.NewLimiter(0), -1, time.Minute, 2, time.Now, slog.New(slog.DiscardHandler), func(context.Context, Event) {})
+	v, err := newSecretVerifier(memory.NewLimiter(0), -1, time.Minute, 2, time.Now, PeerAddress, slog.New(slog.DiscardHandler), func(context.Context, Event) {})
 	require.NoError(t, err)
 	v.gateWait = 20 * time.Millisecond
 
@@ -45,7 +45,7 @@ func TestSlowHashConcurrencyIsBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			err := v.verify(context.Background(), "c", hash, "wrong")
+			err := v.verify(context.Background(), "c", hash, "wrong", "203.0.113.1")
 			var oe *Error
 			if assert.ErrorAs(t, err, &oe) {
 				assert.Equal(t, http.StatusServiceUnavailable, oe.HTTPStatus())
@@ -59,20 +59,20 @@ func TestSlowHashConcurrencyIsBounded(t *testing.T) {
 
 	// A slot frees: attempts run again, one per free slot at a time.
 	<-v.gate
-	assert.ErrorIs(t, v.verify(context.Background(), "c", hash, "wrong"), ErrClientSecretMismatch)
-	assert.NoError(t, v.verify(context.Background(), "c", hash, "secret"))
+	assert.ErrorIs(t, v.verify(context.Background(), "c", hash, "wrong", "203.0.113.1"), ErrClientSecretMismatch)
+	assert.NoError(t, v.verify(context.Background(), "c", hash, "secret", "203.0.113.1"))
 	assert.Len(t, v.gate, 1, "every slot taken by an attempt was given back")
 }
 
 // A cancelled request waiting for a slot gives up at once.
 func TestSlowHashWaitEndsWithTheRequest(t *testing.T) {
-	v, err := newSecretVerifier(memory.NewLimiter(0), -1, time.Minute, 1, time.Now, slog.New(slog.DiscardHandler), func(context.Context, Event) {})
+	v, err := newSecretVerifier(memory.NewLimiter(0), -1, time.Minute, 1, time.Now, PeerAddress, slog.New(slog.DiscardHandler), func(context.Context, Event) {})
 	require.NoError(t, err)
 	v.gateWait = time.Hour
 	v.gate <- struct{}{}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	assert.ErrorIs(t, v.verify(ctx, "c", dummySlowHash(), "x"), context.Canceled)
+	assert.ErrorIs(t, v.verify(ctx, "c", dummySlowHash(), "x", "203.0.113.1"), context.Canceled)
 }
 
 // The recognitions held are bounded; a client pushed out is verified
@@ -80,7 +80,7 @@ func TestSlowHashWaitEndsWithTheRequest(t *testing.T) {
 func TestRecognitionsAreBounded(t *testing.T) {
 	hash, err := HashClientSecret("secret")
 	require.NoError(t, err)
-	v, err := newSecretVerifier(memory.NewLimiter(0), -1, time.Minute, 1, time.Now, slog.New(slog.DiscardHandler), func(context.Context, Event) {})
+	v, err := newSecretVerifier(memory.NewLimiter(0), -1, time.Minute, 1, time.Now, PeerAddress, slog.New(slog.DiscardHandler), func(context.Context, Event) {})
 	require.NoError(t, err)
 	v.maxRecognised = 3
 	now := time.Now()
@@ -88,9 +88,17 @@ func TestRecognitionsAreBounded(t *testing.T) {
 		v.recognise(id, hash, v.mac("secret"), now)
 		assert.LessOrEqual(t, len(v.recognised), 3)
 	}
-	assert.True(t, v.isRecognised("e", hash, v.mac("secret"), now), "the latest is kept")
-	assert.False(t, v.isRecognised("e", hash, v.mac("other"), now), "only its own secret")
-	assert.False(t, v.isRecognised("e", hash+"x", v.mac("secret"), now), "only against the hash it was verified with")
-	assert.False(t, v.isRecognised("z", hash, v.mac("secret"), now), "only for a client it was verified for")
-	assert.False(t, v.isRecognised("e", hash, v.mac("secret"), now.Add(recognitionLifetime)), "and only for a while")
+	assert.True(t, v.recognition("e", hash, v.mac("secret"), now) != unrecognised, "the latest is kept")
+	assert.False(t, v.recognition("e", hash, v.mac("other"), now) != unrecognised, "only its own secret")
+	assert.False(t, v.recognition("e", hash+"x", v.mac("secret"), now) != unrecognised, "only against the hash it was verified with")
+	assert.False(t, v.recognition("z", hash, v.mac("secret"), now) != unrecognised, "only for a client it was verified for")
+	assert.False(t, v.recognition("e", hash, v.mac("secret"), now.Add(recognitionLifetime)) != unrecognised, "and only for a while")
+
+	// A recognition in use is renewed past half its life, so that a
+	// client in constant use stays recognised.
+	later := now.Add(recognitionLifetime * 3 / 4)
+	require.Equal(t, recognisedAgeing, v.recognition("e", hash, v.mac("secret"), later))
+	v.clock = func() time.Time { return later }
+	require.NoError(t, v.verify(context.Background(), "e", hash, "secret", "203.0.113.1"))
+	assert.Equal(t, recognisedFresh, v.recognition("e", hash, v.mac("secret"), later.Add(recognitionLifetime/2)))
 }

@@ -174,11 +174,30 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 			return err
 		}
 	}
+	return p.commitTokens(ctx, req, is, grantID, access, refresh)
+}
+
+// commitTimeout bounds the commit phase of a token request, which runs on
+// when the client goes away.
+const commitTimeout = 10 * time.Second
+
+// commitTokens is the commit phase of a token request: the grant's
+// use-once step (Issue.Consume), then one atomic write of the token
+// records, or, when that write fails after the step, the revocation of the
+// grant. It runs to its end even if the client cancels the request, under
+// a timeout of its own: stopped between its steps, it would leave a
+// consumed code or refresh token with neither new tokens nor a revoked
+// grant.
+func (p *Provider) commitTokens(ctx context.Context, req *TokenRequest, is *Issue, grantID string, access, refresh *storage.Token) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	client := req.Client
 	if is.Consume != nil {
 		if err := is.Consume(ctx); err != nil {
 			return err
 		}
 	}
+	var err error
 	if refresh == nil {
 		err = p.tokens.CreateTokens(ctx, access)
 	} else {
@@ -200,7 +219,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		if refresh != nil {
 			kinds = append(kinds, storage.RefreshToken)
 		}
-		p.Emit(ctx, Event{Type: EventTokenIssued, Time: now, ClientID: client.ID, Subject: is.Subject, GrantID: grantID, GrantType: req.GrantType, TokenKinds: kinds})
+		p.Emit(ctx, Event{Type: EventTokenIssued, Time: req.Now, ClientID: client.ID, Subject: is.Subject, GrantID: grantID, GrantType: req.GrantType, TokenKinds: kinds})
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/grantor-dev/grantor/storage"
@@ -64,14 +65,30 @@ func (p *Provider) logFailure(r *http.Request, oe *Error) *Error {
 			slog.String("path", safePath(r.URL.Path)), slog.String("error", string(oe.Code)))
 		return &Error{Code: oe.Code, Description: "the request was cancelled", Status: StatusClientClosedRequest, Cause: oe.Cause}
 	}
-	if oe.HTTPStatus() >= http.StatusInternalServerError {
-		cause := "none"
-		if oe.Cause != nil {
-			cause = oe.Cause.Error()
-		}
-		p.logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("path", safePath(r.URL.Path)),
-			slog.String("error", string(oe.Code)), slog.String("cause", cause), slog.Int("status", oe.HTTPStatus()))
+	status := oe.HTTPStatus()
+	if status < http.StatusInternalServerError {
+		return oe
 	}
+	level, attrs := slog.LevelError, make([]slog.Attr, 0, 5)
+	if status == http.StatusServiceUnavailable {
+		// An outage, a full store or busy slow-hash slots: a flood can
+		// cause one on every request, so they are logged at most once a
+		// second, with the number of those not logged.
+		if !p.unavailableLog.due(time.Now()) {
+			return oe
+		}
+		attrs = append(attrs, slog.Int64("occurrences_since_last_report", p.unavailableLog.taken()))
+		if oe.Cause == nil || errors.Is(oe.Cause, storage.ErrFull) {
+			level = slog.LevelWarn // a bound doing its work, not a fault
+		}
+	}
+	cause := "none"
+	if oe.Cause != nil {
+		cause = oe.Cause.Error()
+	}
+	attrs = append(attrs, slog.String("path", safePath(r.URL.Path)), slog.String("error", string(oe.Code)),
+		slog.String("cause", cause), slog.Int("status", status))
+	p.logger.LogAttrs(r.Context(), level, "request failed", attrs...)
 	return oe
 }
 
@@ -83,3 +100,23 @@ func safePath(path string) string {
 	}
 	return path
 }
+
+// logSampler lets a log line that an attacker can trigger on every request
+// through at most once per interval, and counts the others, so that a
+// flood cannot flood the log.
+type logSampler struct {
+	every time.Duration
+	last  atomic.Int64 // Unix nanoseconds of the last line let through
+	n     atomic.Int64 // occurrences since
+}
+
+// due counts an occurrence and reports whether to log it.
+func (s *logSampler) due(now time.Time) bool {
+	s.n.Add(1)
+	last := s.last.Load()
+	return now.UnixNano()-last >= int64(s.every) && s.last.CompareAndSwap(last, now.UnixNano())
+}
+
+// taken returns the occurrences counted since the last line, this one
+// included, and starts counting again.
+func (s *logSampler) taken() int64 { return s.n.Swap(0) }
