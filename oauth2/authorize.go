@@ -298,7 +298,8 @@ func (p *Provider) pushedRequest(ctx context.Context, client *storage.Client, re
 	case !pr.ConsumedAt.IsZero() || !p.clock().Before(pr.ExpiresAt):
 		return nil, invalid
 	case pr.Request.ClientID != client.ID:
-		// S70: another client's request_uri; the owner can still use it.
+		// Another client's request_uri (RFC 9126 §2.2, §7.5); the owner
+		// can still use it.
 		return nil, invalid
 	}
 	req := pr.Request

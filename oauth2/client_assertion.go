@@ -52,7 +52,7 @@ import (
 
 // MaxClientAssertionSize is the largest client_assertion (RFC 7521 §4.2),
 // in bytes, that the JWT authenticators and [ClientAssertionSubject] parse
-// (SECURITY-CHECKLIST S129). Longer assertions are rejected before any
+// (Authlib CVE-2025-61920). Longer assertions are rejected before any
 // decoding.
 const MaxClientAssertionSize = 16 << 10
 
@@ -77,7 +77,8 @@ const (
 	// without a kid may cost: a client that registers more keys than
 	// this must send a kid.
 	maxKeyTrials = 8
-	// maxJSONDepth bounds nesting in header and claims (S129).
+	// maxJSONDepth bounds nesting in header and claims (Authlib
+	// CVE-2025-61920).
 	maxJSONDepth = 16
 	// replayKeyPrefix namespaces assertion jtis in the replay store.
 	replayKeyPrefix = "client_assertion:"
@@ -449,7 +450,7 @@ type assertionPolicy struct {
 
 // assertionInvalid returns an error wrapping ErrClientAssertionInvalid.
 // reason must be a constant: nothing from the assertion goes into an error
-// (S136).
+// (Keycloak GHSA-qgmm-f2qw-r95f).
 func assertionInvalid(reason string) error {
 	return fmt.Errorf("%w: %s", ErrClientAssertionInvalid, reason)
 }
@@ -488,7 +489,7 @@ func verifyClientAssertion(ctx context.Context, client *storage.Client, a *Clien
 		return assertionInvalid("client_id does not match the client")
 	}
 
-	// S49: the assertion type (RFC 7521 §4.2, RFC 7523 §2.2).
+	// The assertion type (RFC 7521 §4.2, RFC 7523 §2.2).
 	if a.AssertionType != ClientAssertionTypeJWTBearer {
 		return assertionInvalid("client_assertion_type is not " + ClientAssertionTypeJWTBearer)
 	}
@@ -496,13 +497,14 @@ func verifyClientAssertion(ctx context.Context, client *storage.Client, a *Clien
 		return assertionInvalid("client_assertion is missing")
 	}
 
-	// S129, S127: size, serialization, strict JSON.
+	// Size (Authlib CVE-2025-61920), serialization (RFC 7515 §7.1), strict
+	// JSON (RFC 7515 §5.2, RFC 7519 §4).
 	jwt, err := parseClientAssertion(a.Assertion)
 	if err != nil {
 		return err
 	}
 
-	// S48, S123: the algorithm allow-list, narrowed by the client.
+	// The algorithm allow-list, narrowed by the client (RFC 8725 §3.1-3.2).
 	if !assertionAlgIn(pol.algs, jwt.alg) {
 		return assertionInvalid("alg is not accepted")
 	}
@@ -510,18 +512,18 @@ func verifyClientAssertion(ctx context.Context, client *storage.Client, a *Clien
 		return assertionInvalid("alg is not the client's token_endpoint_auth_signing_alg")
 	}
 
-	// S41: iss = sub = client_id (RFC 7523 §3 items 1-2).
+	// iss = sub = client_id (RFC 7523 §3 items 1-2).
 	if jwt.iss != client.ID {
 		return assertionInvalid("iss is not the client_id")
 	}
 	if jwt.sub != client.ID {
 		return assertionInvalid("sub is not the client_id")
 	}
-	// S42: aud is the issuer, as a string (rfc7523bis §4).
+	// aud is the issuer, as a string (rfc7523bis §4).
 	if jwt.aud != a.Issuer && (!pol.endpointAud || a.Endpoint == "" || jwt.aud != a.Endpoint) {
 		return assertionInvalid("aud is not the issuer identifier")
 	}
-	// S43, S44: lifetime (RFC 7523 §3 items 4-6).
+	// Lifetime (RFC 7523 §3 items 4-6).
 	now := a.Now
 	if !now.Before(jwt.exp.Add(skew)) {
 		return assertionInvalid("expired")
@@ -544,13 +546,14 @@ func verifyClientAssertion(ctx context.Context, client *storage.Client, a *Clien
 		}
 	}
 
-	// S47, S48, S124, S125: the signature, with registered keys only.
+	// The signature, with registered keys only (RFC 7523 §3 item 9;
+	// RFC 8725 §3.1, §3.10).
 	if err := verifyAssertionSignature(ctx, client, jwt, pol); err != nil {
 		return err
 	}
 
-	// S45, S46: use once. Only a verified assertion may burn its jti.
-	// The entry outlives the last instant the assertion is accepted.
+	// Use once (RFC 7523 §3 item 7). Only a verified assertion may burn its
+	// jti. The entry outlives the last instant the assertion is accepted.
 	key := assertionReplayKey(client.ID, jwt.jti)
 	if err := pol.replay.Remember(ctx, key, jwt.exp.Add(skew)); err != nil {
 		if errors.Is(err, storage.ErrConsumed) {
@@ -581,7 +584,8 @@ func verifyAssertionSignature(ctx context.Context, client *storage.Client, jwt *
 	}
 	if refreshable {
 		// The client may have rotated its keys since we cached them. The
-		// fetcher rate-limits forced refreshes per URI (S51).
+		// fetcher rate-limits forced refreshes per URI (RFC 7591 §2,
+		// FAPI 2.0 §5.4.2).
 		fresh, _, err := pol.keys(ctx, client, true)
 		if err != nil {
 			return err
@@ -692,7 +696,8 @@ type assertionKey struct {
 
 // supports reports whether k may verify a JWS with alg: the algorithm is
 // decided by the key's type, curve and alg member, never by the header
-// alone (RFC 8725 §3.1, S124). An RSA, EC or OKP key never verifies HS*.
+// alone (RFC 8725 §3.1, Authlib CVE-2024-37568). An RSA, EC or OKP key
+// never verifies HS*.
 func (k *assertionKey) supports(alg string) bool {
 	if k.alg != "" && k.alg != alg {
 		return false
@@ -802,7 +807,8 @@ type clientAssertion struct {
 }
 
 // assertionSplitError turns an error of jose.SplitCompact into one that
-// wraps ErrClientAssertionInvalid (RFC 7515 §7.1; S123, S129).
+// wraps ErrClientAssertionInvalid (RFC 7515 §7.1; RFC 8725 §3.1; Authlib
+// CVE-2025-61920).
 func assertionSplitError(err error) error {
 	switch err {
 	case jose.ErrTooLong:
@@ -821,8 +827,8 @@ func assertionSplitError(err error) error {
 // parseClientAssertion decodes an assertion and type-checks its header and
 // claims (RFC 7515 §4, RFC 7519 §4, RFC 7523 §3). It verifies nothing.
 // Size, serialization and strict base64url are jose.SplitCompact's rules
-// (S129); header and claims are JSON objects without duplicate members
-// (S127) nested at most maxJSONDepth deep (S129).
+// (Authlib CVE-2025-61920); header and claims are JSON objects without
+// duplicate members (RFC 7515 §5.2) nested at most maxJSONDepth deep.
 func parseClientAssertion(s string) (*clientAssertion, error) {
 	c, err := jose.SplitCompact(s, MaxClientAssertionSize)
 	if err != nil {
@@ -863,7 +869,7 @@ func (jwt *clientAssertion) readHeader(h []byte) error {
 				return assertionInvalid("alg header is not a string")
 			}
 			if alg == "" || strings.EqualFold(alg, "none") {
-				return assertionInvalid("unsigned JWS") // S123
+				return assertionInvalid("unsigned JWS") // RFC 8725 §3.1
 			}
 			jwt.alg, haveAlg = alg, true
 		case "kid":
@@ -877,18 +883,19 @@ func (jwt *clientAssertion) readHeader(h []byte) error {
 				return assertionInvalid("typ header is not a string")
 			}
 			if !acceptedAssertionType(typ) {
-				return assertionInvalid("typ header names another kind of JWT") // S50
+				return assertionInvalid("typ header names another kind of JWT") // RFC 8725 §3.11
 			}
 		case "crit", "b64", "cty", "enc", "zip":
-			// S127: we implement no JWS extension, so any crit is
+			// We implement no JWS extension, so any crit is
 			// unknown (RFC 7515 §4.1.11); b64 (RFC 7797) and a nested
 			// JWT (cty) are not client assertions; enc and zip belong
-			// to JWE. name is one of these five constants (S136).
+			// to JWE. name is one of these five constants (Keycloak
+			// GHSA-qgmm-f2qw-r95f).
 			return assertionInvalid(string(name) + " header is not accepted")
 		}
 		// jwk, jku, x5c, x5u, x5t are deliberately ignored: keys come
-		// from the client's registration only (RFC 7523 §3 item 9, S47,
-		// S126).
+		// from the client's registration only (RFC 7523 §3 item 9,
+		// RFC 8725 §3.10).
 	}
 	if !haveAlg {
 		return assertionInvalid("alg header is missing")
@@ -941,8 +948,8 @@ func (jwt *clientAssertion) readClaims(c []byte) error {
 		case "aud":
 			have |= hAud
 			if jwt.aud, err = jose.String(v); err != nil {
-				// S42, S128: aud as an array, even of one string, is
-				// refused.
+				// rfc7523bis §4: aud as an array, even of one string,
+				// is refused.
 				return assertionInvalid("aud claim is not a string")
 			}
 		case "jti":

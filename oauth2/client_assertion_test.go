@@ -36,7 +36,8 @@ import (
 )
 
 // Tests of private_key_jwt and client_secret_jwt (RFC 7523 §3, OIDC Core §9,
-// draft-ietf-oauth-rfc7523bis), cited by SECURITY-CHECKLIST item.
+// draft-ietf-oauth-rfc7523bis), each citing the section or advisory it
+// checks.
 
 const (
 	caIssuer   = "https://as.example"
@@ -226,7 +227,8 @@ func allMethods(t testing.TB) []caMethod {
 }
 
 // assertRejected checks the shape every failure must have: the sentinel,
-// and no trace of the assertion in the message (S136).
+// and no trace of the assertion in the message (Keycloak
+// GHSA-qgmm-f2qw-r95f).
 func assertRejected(t *testing.T, err error, assertion string) {
 	t.Helper()
 	if !assert.Error(t, err) {
@@ -279,103 +281,103 @@ func caRel(d time.Duration) int64 { return caNow.Add(d).Unix() }
 
 func TestJWTClientAuthentication_Rules(t *testing.T) {
 	rules := []caRule{
-		// S49: client_assertion_type.
-		{name: "S49 client_assertion_type missing", auth: func(a *oauth2.ClientAuthentication) { a.AssertionType = "" }},
-		{name: "S49 client_assertion_type is the SAML URN", auth: func(a *oauth2.ClientAuthentication) {
+		// RFC 7521 §4.2, RFC 7523 §2.2: client_assertion_type.
+		{name: "client_assertion_type missing", auth: func(a *oauth2.ClientAuthentication) { a.AssertionType = "" }},
+		{name: "client_assertion_type is the SAML URN", auth: func(a *oauth2.ClientAuthentication) {
 			a.AssertionType = "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"
 		}},
-		{name: "S49 client_assertion_type with a trailing space", auth: func(a *oauth2.ClientAuthentication) { a.AssertionType += " " }},
+		{name: "client_assertion_type with a trailing space", auth: func(a *oauth2.ClientAuthentication) { a.AssertionType += " " }},
 
-		// S41: iss = sub = client_id.
-		{name: "S41 sub missing", claims: delClaims("sub")},
-		{name: "S41 iss missing", claims: delClaims("iss")},
-		{name: "S41 sub is not iss", claims: setClaim("sub", "client-2")},
-		{name: "S41 iss is not the client_id", claims: func(c map[string]any) { c["iss"], c["sub"] = "client-2", "client-2" }},
-		{name: "S41 request client_id is another client", auth: func(a *oauth2.ClientAuthentication) { a.ClientID = "client-2" }},
-		{name: "S41 sub differs only in case", claims: setClaim("sub", strings.ToUpper(caClientID))},
+		// RFC 7523 §3 items 1-2: iss = sub = client_id.
+		{name: "sub missing", claims: delClaims("sub")},
+		{name: "iss missing", claims: delClaims("iss")},
+		{name: "sub is not iss", claims: setClaim("sub", "client-2")},
+		{name: "iss is not the client_id", claims: func(c map[string]any) { c["iss"], c["sub"] = "client-2", "client-2" }},
+		{name: "request client_id is another client", auth: func(a *oauth2.ClientAuthentication) { a.ClientID = "client-2" }},
+		{name: "sub differs only in case", claims: setClaim("sub", strings.ToUpper(caClientID))},
 
-		// S42: aud is the issuer, as a string.
-		{name: "S42 aud is the issuer", ok: true},
-		{name: "S42 aud is the token endpoint URL", claims: setClaim("aud", caEndpoint)},
-		{name: "S42 aud is the PAR endpoint URL", claims: setClaim("aud", caPAR)},
-		{name: "S42 aud is an array holding the issuer", claims: setClaim("aud", []string{caIssuer})},
-		{name: "S42 aud is an array holding the issuer twice", claims: setClaim("aud", []string{caIssuer, caIssuer})},
-		{name: "S42 aud is another issuer", claims: setClaim("aud", "https://other-as.example")},
-		{name: "S42 aud is the issuer with a trailing slash", claims: setClaim("aud", caIssuer+"/")},
-		{name: "S42 aud missing", claims: delClaims("aud")},
+		// draft-ietf-oauth-rfc7523bis §4: aud is the issuer, as a string.
+		{name: "aud is the issuer", ok: true},
+		{name: "aud is the token endpoint URL", claims: setClaim("aud", caEndpoint)},
+		{name: "aud is the PAR endpoint URL", claims: setClaim("aud", caPAR)},
+		{name: "aud is an array holding the issuer", claims: setClaim("aud", []string{caIssuer})},
+		{name: "aud is an array holding the issuer twice", claims: setClaim("aud", []string{caIssuer, caIssuer})},
+		{name: "aud is another issuer", claims: setClaim("aud", "https://other-as.example")},
+		{name: "aud is the issuer with a trailing slash", claims: setClaim("aud", caIssuer+"/")},
+		{name: "aud missing", claims: delClaims("aud")},
 
-		// S43: exp required, lifetimes bounded.
-		{name: "S43 exp missing", claims: delClaims("exp")},
-		{name: "S43 exp 5 minutes in the past", claims: setClaim("exp", caRel(-5*time.Minute))},
-		{name: "S43 exp 61 seconds in the past", claims: setClaim("exp", caRel(-61*time.Second))},
-		{name: "S43 exp 30 seconds in the past, within clock skew", claims: func(c map[string]any) { c["iat"], c["exp"] = caRel(-90*time.Second), caRel(-30*time.Second) }, ok: true},
-		{name: "S43 exp 24 hours ahead", claims: setClaim("exp", caRel(24*time.Hour))},
-		{name: "S43 exp 6 minutes and 1 second ahead", claims: setClaim("exp", caRel(6*time.Minute+time.Second))},
-		{name: "S43 exp 5 minutes ahead", claims: setClaim("exp", caRel(5*time.Minute)), ok: true},
-		{name: "S43 iat 24 hours ago", claims: setClaim("iat", caRel(-24*time.Hour))},
-		{name: "S43 iat missing is accepted", claims: delClaims("iat"), ok: true},
-		{name: "S43 exp before iat", claims: func(c map[string]any) { c["iat"], c["exp"] = caRel(30*time.Second), caRel(10*time.Second) }},
+		// RFC 7523 §3 items 4 and 6: exp required, lifetimes bounded.
+		{name: "exp missing", claims: delClaims("exp")},
+		{name: "exp 5 minutes in the past", claims: setClaim("exp", caRel(-5*time.Minute))},
+		{name: "exp 61 seconds in the past", claims: setClaim("exp", caRel(-61*time.Second))},
+		{name: "exp 30 seconds in the past, within clock skew", claims: func(c map[string]any) { c["iat"], c["exp"] = caRel(-90*time.Second), caRel(-30*time.Second) }, ok: true},
+		{name: "exp 24 hours ahead", claims: setClaim("exp", caRel(24*time.Hour))},
+		{name: "exp 6 minutes and 1 second ahead", claims: setClaim("exp", caRel(6*time.Minute+time.Second))},
+		{name: "exp 5 minutes ahead", claims: setClaim("exp", caRel(5*time.Minute)), ok: true},
+		{name: "iat 24 hours ago", claims: setClaim("iat", caRel(-24*time.Hour))},
+		{name: "iat missing is accepted", claims: delClaims("iat"), ok: true},
+		{name: "exp before iat", claims: func(c map[string]any) { c["iat"], c["exp"] = caRel(30*time.Second), caRel(10*time.Second) }},
 
-		// S44: clock skew.
-		{name: "S44 nbf 8 seconds in the future", claims: setClaim("nbf", caRel(8*time.Second)), ok: true},
-		{name: "S44 nbf 61 seconds in the future", claims: setClaim("nbf", caRel(61*time.Second))},
-		{name: "S44 iat 8 seconds in the future", claims: setClaim("iat", caRel(8*time.Second)), ok: true},
-		{name: "S44 iat 61 seconds in the future", claims: setClaim("iat", caRel(61*time.Second))},
-		{name: "S44 fractional nbf just inside the window", claims: setClaim("nbf", float64(caNow.Unix())+59.5), ok: true},
+		// RFC 7523 §3 item 5, FAPI 2.0 §5.3.2.1-13: clock skew.
+		{name: "nbf 8 seconds in the future", claims: setClaim("nbf", caRel(8*time.Second)), ok: true},
+		{name: "nbf 61 seconds in the future", claims: setClaim("nbf", caRel(61*time.Second))},
+		{name: "iat 8 seconds in the future", claims: setClaim("iat", caRel(8*time.Second)), ok: true},
+		{name: "iat 61 seconds in the future", claims: setClaim("iat", caRel(61*time.Second))},
+		{name: "fractional nbf just inside the window", claims: setClaim("nbf", float64(caNow.Unix())+59.5), ok: true},
 
-		// S45: jti.
-		{name: "S45 jti missing", claims: delClaims("jti")},
-		{name: "S45 jti empty", claims: setClaim("jti", "")},
-		{name: "S45 jti a number", claims: setClaim("jti", 12345)},
-		{name: "S45 jti 257 bytes", claims: setClaim("jti", strings.Repeat("j", 257))},
-		{name: "S45 jti 256 bytes", claims: setClaim("jti", strings.Repeat("j", 256)), ok: true},
+		// RFC 7523 §3 item 7, fosite GHSA-v3q9-2p3m-7g43: jti.
+		{name: "jti missing", claims: delClaims("jti")},
+		{name: "jti empty", claims: setClaim("jti", "")},
+		{name: "jti a number", claims: setClaim("jti", 12345)},
+		{name: "jti 257 bytes", claims: setClaim("jti", strings.Repeat("j", 257))},
+		{name: "jti 256 bytes", claims: setClaim("jti", strings.Repeat("j", 256)), ok: true},
 
-		// S128: claim types.
-		{name: "S128 aud of a number and an object", claims: setClaim("aud", []any{1, map[string]any{}})},
-		{name: "S128 aud a number", claims: setClaim("aud", 1)},
-		{name: "S128 aud null", claims: setClaim("aud", nil)},
-		{name: "S128 exp a string", claims: setClaim("exp", fmt.Sprint(caRel(time.Minute)))},
-		{name: "S128 exp a boolean", claims: setClaim("exp", true)},
-		{name: "S128 exp null", claims: setClaim("exp", nil)},
-		{name: "S128 exp negative", claims: setClaim("exp", -1)},
-		{name: "S128 exp beyond year 9999", claims: setClaim("exp", 1e300)},
-		{name: "S128 iat a string", claims: setClaim("iat", "now")},
-		{name: "S128 nbf an object", claims: setClaim("nbf", map[string]any{})},
-		{name: "S128 iss a number", claims: setClaim("iss", 1)},
-		{name: "S128 sub an array", claims: setClaim("sub", []string{caClientID})},
+		// RFC 7519 §4.1: claim types.
+		{name: "aud of a number and an object", claims: setClaim("aud", []any{1, map[string]any{}})},
+		{name: "aud a number", claims: setClaim("aud", 1)},
+		{name: "aud null", claims: setClaim("aud", nil)},
+		{name: "exp a string", claims: setClaim("exp", fmt.Sprint(caRel(time.Minute)))},
+		{name: "exp a boolean", claims: setClaim("exp", true)},
+		{name: "exp null", claims: setClaim("exp", nil)},
+		{name: "exp negative", claims: setClaim("exp", -1)},
+		{name: "exp beyond year 9999", claims: setClaim("exp", 1e300)},
+		{name: "iat a string", claims: setClaim("iat", "now")},
+		{name: "nbf an object", claims: setClaim("nbf", map[string]any{})},
+		{name: "iss a number", claims: setClaim("iss", 1)},
+		{name: "sub an array", claims: setClaim("sub", []string{caClientID})},
 
-		// S50: other kinds of JWT.
-		{name: "S50 typ absent", ok: true},
-		{name: "S50 typ JWT", header: map[string]any{"typ": "JWT"}, ok: true},
-		{name: "S50 typ client-authentication+jwt", header: map[string]any{"typ": "client-authentication+jwt"}, ok: true},
-		{name: "S50 typ application/client-authentication+jwt", header: map[string]any{"typ": "application/client-authentication+JWT"}, ok: true},
-		{name: "S50 typ dpop+jwt", header: map[string]any{"typ": "dpop+jwt"}},
-		{name: "S50 typ at+jwt", header: map[string]any{"typ": "at+jwt"}},
-		{name: "S50 typ application/at+jwt", header: map[string]any{"typ": "application/at+jwt"}},
-		{name: "S50 typ oauth-authz-req+jwt", header: map[string]any{"typ": "oauth-authz-req+jwt"}},
-		{name: "S50 typ logout+jwt", header: map[string]any{"typ": "logout+jwt"}},
-		{name: "S50 typ secevent+jwt", header: map[string]any{"typ": "secevent+jwt"}},
-		{name: "S50 typ a number", header: map[string]any{"typ": 1}},
-		{name: "S50 cty JWT (nested)", header: map[string]any{"cty": "JWT"}},
+		// RFC 8725 §3.11-3.12, rfc7523bis §4: other kinds of JWT.
+		{name: "typ absent", ok: true},
+		{name: "typ JWT", header: map[string]any{"typ": "JWT"}, ok: true},
+		{name: "typ client-authentication+jwt", header: map[string]any{"typ": "client-authentication+jwt"}, ok: true},
+		{name: "typ application/client-authentication+jwt", header: map[string]any{"typ": "application/client-authentication+JWT"}, ok: true},
+		{name: "typ dpop+jwt", header: map[string]any{"typ": "dpop+jwt"}},
+		{name: "typ at+jwt", header: map[string]any{"typ": "at+jwt"}},
+		{name: "typ application/at+jwt", header: map[string]any{"typ": "application/at+jwt"}},
+		{name: "typ oauth-authz-req+jwt", header: map[string]any{"typ": "oauth-authz-req+jwt"}},
+		{name: "typ logout+jwt", header: map[string]any{"typ": "logout+jwt"}},
+		{name: "typ secevent+jwt", header: map[string]any{"typ": "secevent+jwt"}},
+		{name: "typ a number", header: map[string]any{"typ": 1}},
+		{name: "cty JWT (nested)", header: map[string]any{"cty": "JWT"}},
 
-		// S127: crit.
-		{name: "S127 crit with an unknown extension", header: map[string]any{"crit": []string{"exp"}, "exp": 1}},
-		{name: "S127 crit b64 with b64 false", header: map[string]any{"crit": []string{"b64"}, "b64": false}},
-		{name: "S127 crit empty", header: map[string]any{"crit": []string{}}},
-		{name: "S127 b64 without crit", header: map[string]any{"b64": true}},
+		// RFC 7515 §4.1.11: crit.
+		{name: "crit with an unknown extension", header: map[string]any{"crit": []string{"exp"}, "exp": 1}},
+		{name: "crit b64 with b64 false", header: map[string]any{"crit": []string{"b64"}, "b64": false}},
+		{name: "crit empty", header: map[string]any{"crit": []string{}}},
+		{name: "b64 without crit", header: map[string]any{"b64": true}},
 
-		// S125: kid is opaque.
-		{name: "S125 kid path traversal", header: map[string]any{"kid": "../../dev/null"}},
-		{name: "S125 kid SQL", header: map[string]any{"kid": "' OR '1'='1"}},
-		{name: "S125 kid with CR LF", header: map[string]any{"kid": "k0\r\nlevel=ERROR msg=forged"}},
-		{name: "S125 kid with NUL", header: map[string]any{"kid": "k0\x00"}},
-		{name: "S125 kid 8 kB", header: map[string]any{"kid": strings.Repeat("k", 8<<10)}},
-		{name: "S125 kid a number", header: map[string]any{"kid": 0}},
+		// RFC 8725 §3.10: kid is opaque.
+		{name: "kid path traversal", header: map[string]any{"kid": "../../dev/null"}},
+		{name: "kid SQL", header: map[string]any{"kid": "' OR '1'='1"}},
+		{name: "kid with CR LF", header: map[string]any{"kid": "k0\r\nlevel=ERROR msg=forged"}},
+		{name: "kid with NUL", header: map[string]any{"kid": "k0\x00"}},
+		{name: "kid 8 kB", header: map[string]any{"kid": strings.Repeat("k", 8<<10)}},
+		{name: "kid a number", header: map[string]any{"kid": 0}},
 		{name: "kid of the registered key", header: map[string]any{"kid": "k0"}, ok: true},
 
-		// S123.
-		{name: "S123 alg missing", header: map[string]any{"alg": nil}},
-		{name: "S123 alg a number", header: map[string]any{"alg": 256}},
+		// RFC 8725 §3.1-3.2: alg.
+		{name: "alg missing", header: map[string]any{"alg": nil}},
+		{name: "alg a number", header: map[string]any{"alg": 256}},
 
 		// The client and the request.
 		{name: "client_id empty", auth: func(a *oauth2.ClientAuthentication) { a.ClientID = "" }},
@@ -384,7 +386,7 @@ func TestJWTClientAuthentication_Rules(t *testing.T) {
 	for _, m := range allMethods(t) {
 		for _, r := range rules {
 			t.Run(m.name+"/"+r.name, func(t *testing.T) {
-				if m.signer.alg == "HS256" && strings.HasPrefix(r.name, "S125") {
+				if m.signer.alg == "HS256" && strings.HasPrefix(r.name, "kid ") {
 					// client_secret_jwt has one key: kid is ignored.
 					r.ok = !strings.Contains(r.name, "a number")
 				}
@@ -415,7 +417,9 @@ type caRawRule struct {
 	ok     bool
 }
 
-func TestS127_DuplicateMembersAndStrictJSON(t *testing.T) {
+// RFC 7515 §5.2, RFC 7519 §4: header and claims are each one JSON object,
+// without duplicate members.
+func TestDuplicateMembersAndStrictJSON(t *testing.T) {
 	exp, iat := caRel(time.Minute), caNow.Unix()
 	claims := func(extra string) string {
 		return fmt.Sprintf(`{"iss":%q,"sub":%q,"aud":%q,"exp":%d,"iat":%d,"jti":%q%s}`,
@@ -436,8 +440,8 @@ func TestS127_DuplicateMembersAndStrictJSON(t *testing.T) {
 		{name: "claims an array", header: `{"alg":"ES256"}`, claims: `[` + claims("") + `]`},
 		{name: "claims not JSON", header: `{"alg":"ES256"}`, claims: `iss=client-1`},
 		{name: "claims truncated", header: `{"alg":"ES256"}`, claims: claims("")[:40]},
-		{name: "S129 deeply nested claim", header: `{"alg":"ES256"}`, claims: claims(`,"x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000))},
-		{name: "S129 nesting of 17", header: `{"alg":"ES256"}`, claims: claims(`,"x":` + strings.Repeat("[", 16) + strings.Repeat("]", 16))},
+		{name: "deeply nested claim (Authlib CVE-2025-61920)", header: `{"alg":"ES256"}`, claims: claims(`,"x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000))},
+		{name: "nesting of 17 (Authlib CVE-2025-61920)", header: `{"alg":"ES256"}`, claims: claims(`,"x":` + strings.Repeat("[", 16) + strings.Repeat("]", 16))},
 		{name: "nesting of 8 in an ignored claim", header: `{"alg":"ES256"}`, claims: claims(`,"x":` + strings.Repeat(`{"a":`, 7) + `1` + strings.Repeat("}", 7)), ok: true},
 		{name: "brackets inside strings do not count", header: `{"alg":"ES256"}`, claims: claims(`,"x":"` + strings.Repeat("[", 100) + `\"{"`), ok: true},
 	}
@@ -455,7 +459,9 @@ func TestS127_DuplicateMembersAndStrictJSON(t *testing.T) {
 	}
 }
 
-func TestS129_SerializationAndSize(t *testing.T) {
+// RFC 7515 §7.1 and Authlib CVE-2025-61920: only a compact JWS no longer
+// than MaxClientAssertionSize is read.
+func TestSerializationAndSize(t *testing.T) {
 	m := pkjMethod(t, "ES256", caEC())
 	good := m.signer.sign(t, nil, caClaims(caNow))
 	parts := strings.Split(good, ".")
@@ -467,14 +473,14 @@ func TestS129_SerializationAndSize(t *testing.T) {
 
 	rows := []struct{ name, assertion string }{
 		{"1 MB assertion", huge},
-		{"S125 64 kB kid", bigKID},
+		{"64 kB kid (RFC 8725 §3.10)", bigKID},
 		{"1 MB of dots", strings.Repeat(".", 1<<20)},
 		{"JWE compact serialization (5 parts)", jwe},
 		{"JWS JSON serialization", jsonSerialization},
 		{"JWS flattened JSON", flattened},
 		{"four parts", good + ".x"},
 		{"two parts", parts[0] + "." + parts[1]},
-		{"S123 empty signature", parts[0] + "." + parts[1] + "."},
+		{"empty signature (RFC 8725 §3.1)", parts[0] + "." + parts[1] + "."},
 		{"empty header", "." + parts[1] + "." + parts[2]},
 		{"empty payload (detached)", parts[0] + ".." + parts[2]},
 		{"padded base64 header", parts[0] + "=." + parts[1] + "." + parts[2]},
@@ -497,7 +503,9 @@ func TestS129_SerializationAndSize(t *testing.T) {
 	})
 }
 
-func TestS123_AlgNone(t *testing.T) {
+// RFC 8725 §3.1-3.2: alg none, in any case, is refused whatever the
+// signature.
+func TestAlgNone(t *testing.T) {
 	m := pkjMethod(t, "ES256", caEC())
 	claims := caB64(caMust(json.Marshal(caClaims(caNow))))
 	good := m.signer.sign(t, nil, caClaims(caNow))
@@ -523,10 +531,10 @@ func TestS123_AlgNone(t *testing.T) {
 	})
 }
 
-// TestS124_HMACWithPublicKeyBytes is the Authlib CVE-2024-37568 attack: the
+// TestHMACWithPublicKeyBytes is the Authlib CVE-2024-37568 attack: the
 // attacker knows the client's public key and MACs an assertion with its
 // bytes, hoping the verifier takes the algorithm from the header.
-func TestS124_HMACWithPublicKeyBytes(t *testing.T) {
+func TestHMACWithPublicKeyBytes(t *testing.T) {
 	for _, key := range []struct {
 		name string
 		priv any
@@ -579,7 +587,9 @@ func TestS124_HMACWithPublicKeyBytes(t *testing.T) {
 	})
 }
 
-func TestS48_AlgorithmAllowList(t *testing.T) {
+// RFC 8725 §3.1-3.2: only an allow-listed algorithm that fits the
+// registered key verifies.
+func TestAlgorithmAllowList(t *testing.T) {
 	ctx := context.Background()
 	t.Run("alg outside the client's token_endpoint_auth_signing_alg", func(t *testing.T) {
 		client := &storage.Client{ID: caClientID, TokenEndpointAuthMethod: oauth2.AuthMethodPrivateKeyJWT,
@@ -671,9 +681,9 @@ func TestS48_AlgorithmAllowList(t *testing.T) {
 	})
 }
 
-// TestS47_KeysOnlyFromRegistration: header keys are never used or fetched
-// (S47, S126).
-func TestS47_KeysOnlyFromRegistration(t *testing.T) {
+// TestKeysOnlyFromRegistration: header keys are never used or fetched
+// (RFC 7523 §3 item 9; RFC 8725 §3.10; RFC 7515 §4.1.2-4.1.6).
+func TestKeysOnlyFromRegistration(t *testing.T) {
 	var hits atomic.Int64
 	attackerJWKS := jwksOf(t, caEC2())
 	attackerServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -695,9 +705,9 @@ func TestS47_KeysOnlyFromRegistration(t *testing.T) {
 		"attacker key in jwk":                 {"jwk": attackerJWK},
 		"attacker key in jwk with client kid": {"jwk": attackerJWK, "kid": "k0"},
 		"attacker cert in x5c":                {"x5c": []string{base64.StdEncoding.EncodeToString(cert)}},
-		"S126 jku to attacker":                {"jku": attackerServer.URL + "/jwks"},
-		"S126 jku to attacker with a new kid": {"jku": attackerServer.URL + "/jwks", "kid": "attacker"},
-		"S126 x5u to attacker":                {"x5u": attackerServer.URL + "/cert.pem"},
+		"jku to attacker":                     {"jku": attackerServer.URL + "/jwks"},
+		"jku to attacker with a new kid":      {"jku": attackerServer.URL + "/jwks", "kid": "attacker"},
+		"x5u to attacker":                     {"x5u": attackerServer.URL + "/cert.pem"},
 		"all of them":                         {"jwk": attackerJWK, "jku": attackerServer.URL, "x5u": attackerServer.URL, "x5c": []string{base64.StdEncoding.EncodeToString(cert)}},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -719,7 +729,9 @@ func TestS47_KeysOnlyFromRegistration(t *testing.T) {
 	assert.Zero(t, hits.Load(), "no request may reach a URL from a token header")
 }
 
-func TestS125_KIDNotInErrors(t *testing.T) {
+// RFC 8725 §3.10: the kid is untrusted input and never reaches an error
+// message.
+func TestKIDNotInErrors(t *testing.T) {
 	m := pkjMethod(t, "ES256", caEC())
 	for _, kid := range []string{"../../dev/null", "' OR '1'='1", "k0\r\nlevel=ERROR msg=forged", strings.Repeat("Z", 4000)} {
 		assertion := m.signer.sign(t, map[string]any{"kid": kid}, caClaims(caNow))
@@ -880,7 +892,9 @@ func TestJWTClientAuthentication_ClientAndConfiguration(t *testing.T) {
 	})
 }
 
-func TestS42_EndpointAudienceCompatibilityOption(t *testing.T) {
+// draft-ietf-oauth-rfc7523bis §4: the token endpoint URL as aud is accepted
+// only with AllowEndpointAudience.
+func TestEndpointAudienceCompatibilityOption(t *testing.T) {
 	ctx := context.Background()
 	for _, m := range []caMethod{pkjMethod(t, "ES256", caEC()), csjMethod()} {
 		t.Run(m.name, func(t *testing.T) {
@@ -930,7 +944,9 @@ func TestS42_EndpointAudienceCompatibilityOption(t *testing.T) {
 	}
 }
 
-func TestS45_AssertionUsedOnce(t *testing.T) {
+// RFC 7523 §3 item 7 (fosite GHSA-v3q9-2p3m-7g43): an assertion is accepted
+// once.
+func TestAssertionUsedOnce(t *testing.T) {
 	ctx := context.Background()
 	for _, m := range allMethods(t) {
 		t.Run(m.name, func(t *testing.T) {
@@ -957,7 +973,9 @@ func TestS45_AssertionUsedOnce(t *testing.T) {
 	}
 }
 
-func TestS46_ReplayStoreKeptThroughClockSkew(t *testing.T) {
+// RFC 7523 §3 item 7 (node-oidc-provider commit f167233): the replay entry
+// outlives exp plus the clock skew.
+func TestReplayStoreKeptThroughClockSkew(t *testing.T) {
 	ctx := context.Background()
 	m := pkjMethod(t, "ES256", caEC())
 	now := caNow
@@ -993,7 +1011,9 @@ func TestS46_ReplayStoreKeptThroughClockSkew(t *testing.T) {
 	assert.NotErrorIs(t, err, oauth2.ErrClientAssertionReplayed, "past exp + skew the assertion is expired, whatever the store says")
 }
 
-func TestS46_ConcurrentIdenticalAssertions(t *testing.T) {
+// RFC 7523 §3 item 7: of concurrent identical assertions at most one is
+// accepted.
+func TestConcurrentIdenticalAssertions(t *testing.T) {
 	for _, m := range allMethods(t) {
 		t.Run(m.name, func(t *testing.T) {
 			auth := m.auth(newCAReplay())
@@ -1023,7 +1043,8 @@ func TestS46_ConcurrentIdenticalAssertions(t *testing.T) {
 	}
 }
 
-func TestS45_ReplayRules(t *testing.T) {
+// RFC 7523 §3 item 7: which assertions burn their jti, and under which key.
+func TestReplayRules(t *testing.T) {
 	ctx := context.Background()
 	m := pkjMethod(t, "ES256", caEC())
 
@@ -1102,8 +1123,8 @@ func TestClientSecretJWT(t *testing.T) {
 		{"HS512 with a 32-byte key (RFC 7518 §3.2)", &oauth2.ClientSecretJWT{Key: caSecretKey, Algorithms: []string{"HS512"}}, caSigner{"HS512", caSecret}, false},
 		{"key shorter than 32 bytes", &oauth2.ClientSecretJWT{Key: keyOf(caSecret[:31])}, caSigner{"HS256", caSecret[:31]}, false},
 		{"empty key", &oauth2.ClientSecretJWT{Key: keyOf(nil)}, caSigner{"HS256", caSecret}, false},
-		{"S48 RS256 even when listed", &oauth2.ClientSecretJWT{Key: caSecretKey, Algorithms: []string{"RS256", "HS256"}}, caSigner{"RS256", caRSA()}, false},
-		{"S48 ES256", &oauth2.ClientSecretJWT{Key: caSecretKey}, caSigner{"ES256", caEC()}, false},
+		{"RS256 even when listed (RFC 8725 §3.1)", &oauth2.ClientSecretJWT{Key: caSecretKey, Algorithms: []string{"RS256", "HS256"}}, caSigner{"RS256", caRSA()}, false},
+		{"ES256 (RFC 8725 §3.1)", &oauth2.ClientSecretJWT{Key: caSecretKey}, caSigner{"ES256", caEC()}, false},
 	} {
 		t.Run(r.name, func(t *testing.T) {
 			r.auth.Replay = newCAReplay()
@@ -1117,7 +1138,7 @@ func TestClientSecretJWT(t *testing.T) {
 			}
 		})
 	}
-	t.Run("S48 alg outside the client's token_endpoint_auth_signing_alg", func(t *testing.T) {
+	t.Run("alg outside the client's token_endpoint_auth_signing_alg (RFC 8725 §3.1)", func(t *testing.T) {
 		c := *client
 		c.TokenEndpointAuthSigningAlg = "HS512"
 		auth := &oauth2.ClientSecretJWT{Replay: newCAReplay(), Key: caSecretKey, Algorithms: []string{"HS256", "HS512"}}
@@ -1238,7 +1259,7 @@ func TestPrivateKeyJWT_JWKSURI(t *testing.T) {
 		}
 		assert.EqualValues(t, 1, srv.hits.Load(), "the set is cached")
 	})
-	t.Run("S51 a flood of unknown kids causes at most one refetch per interval", func(t *testing.T) {
+	t.Run("a flood of unknown kids causes at most one refetch per interval", func(t *testing.T) {
 		before := srv.hits.Load()
 		advance(31 * time.Second)
 		for i := range 50 {
@@ -1262,7 +1283,7 @@ func TestPrivateKeyJWT_JWKSURI(t *testing.T) {
 		assertion := caSigner{"ES256", caEC()}.sign(t, nil, caClaims(caNow))
 		assertRejected(t, auth.AuthenticateClient(ctx, client, caAuth(assertion)), assertion)
 	})
-	t.Run("S51 jwks_uri at a blocked address fails cleanly", func(t *testing.T) {
+	t.Run("jwks_uri at a blocked address fails cleanly", func(t *testing.T) {
 		strict := &oauth2.PrivateKeyJWT{Replay: newCAReplay()} // default fetcher
 		for _, uri := range []string{"https://169.254.169.254/latest/meta-data/jwks", srv.URL + "/jwks", "https://127.0.0.1/jwks", "http://client.example/jwks"} {
 			c := *client
@@ -1318,7 +1339,8 @@ func FuzzClientAssertion(f *testing.F) {
 
 // FuzzClientAssertionJSON fuzzes the decoded header and claims of a
 // correctly signed assertion, so that inputs reach the claim checks; an
-// accepted assertion must satisfy every rule (S41-S45, S127, S128).
+// accepted assertion must satisfy every rule (RFC 7523 §3 items 1-7,
+// draft-ietf-oauth-rfc7523bis §4, RFC 7515 §4.1.11, RFC 7519 §4.1).
 func FuzzClientAssertionJSON(f *testing.F) {
 	good := caMust(json.Marshal(caClaims(caNow)))
 	for _, seed := range []struct{ header, claims string }{

@@ -10,8 +10,9 @@ import (
 	"github.com/grantor-dev/grantor/oauth2"
 )
 
-// S5: bad redirect URIs cannot be registered.
-func TestS5_BadRedirectURIsCannotBeRegistered(t *testing.T) {
+// RFC 6749 §3.1.2, RFC 9700 §2.1, §2.6 (Keycloak CVE-2026-9086): bad
+// redirect URIs cannot be registered.
+func TestBadRedirectURIsCannotBeRegistered(t *testing.T) {
 	bad := []string{
 		"https://c.example/cb#f",
 		"https://c.example/cb#",

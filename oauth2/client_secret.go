@@ -182,5 +182,5 @@ func verifyArgon2id(hash, secret string) error {
 
 // dummySecretHash is verified against when a request names an unknown
 // client, so that an unknown client and a wrong secret cost the same time
-// and cannot be told apart (RFC 6749 §5.2; checklist S40).
+// and cannot be told apart (RFC 6749 §2.3.1, §5.2).
 var dummySecretHash = hashPrefixGenerated + "AAAAAAAAAAAAAAAAAAAAAA$" + b64.EncodeToString(make([]byte, sha256.Size))

@@ -23,9 +23,9 @@ func TestGeneratedSecretRoundTrip(t *testing.T) {
 	assert.ErrorIs(t, VerifyClientSecret(hash, ""), ErrClientSecretMismatch)
 }
 
-// S130: generated secrets have 256 bits from the random source, and no two
-// are alike.
-func TestS130_GeneratedSecretsAreUnique(t *testing.T) {
+// RFC 6749 §10.10: generated secrets have 256 bits from the random source,
+// and no two are alike.
+func TestGeneratedSecretsAreUnique(t *testing.T) {
 	seen := make(map[string]bool, 10000)
 	for range 10000 {
 		secret, _, err := GenerateClientSecret(nil)
@@ -42,8 +42,9 @@ func TestS130_GeneratedSecretsAreUnique(t *testing.T) {
 	assert.Error(t, err, "a short random source is an error, not a weak secret")
 }
 
-// S134: human-chosen secrets are stored with a salted slow hash.
-func TestS134_HumanSecretsUseArgon2id(t *testing.T) {
+// RFC 6819 §5.1.4.1.3: human-chosen secrets are stored with a salted slow
+// hash.
+func TestHumanSecretsUseArgon2id(t *testing.T) {
 	h1, err := HashClientSecret("hunter2")
 	require.NoError(t, err)
 	h2, err := HashClientSecret("hunter2")
@@ -85,8 +86,9 @@ func TestMalformedHashesAreErrorsNotMatches(t *testing.T) {
 	}
 }
 
-// S40: the dummy hash used for unknown clients is well-formed, so the time
-// spent on an unknown client is a real verification.
+// RFC 6749 §2.3.1, §5.2: the dummy hash used for unknown clients is
+// well-formed, so the time spent on an unknown client is a real
+// verification.
 func TestDummyHashIsWellFormed(t *testing.T) {
 	assert.ErrorIs(t, VerifyClientSecret(dummySecretHash, "anything"), ErrClientSecretMismatch)
 }

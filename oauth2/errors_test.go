@@ -60,8 +60,9 @@ func TestWriteErrorTurnsOtherErrorsIntoServerError(t *testing.T) {
 	assert.NotContains(t, rec.Body.String(), "relation")
 }
 
-// S30: only %x20-21 / %x23-5B / %x5D-7E in error and error_description.
-func TestS30_ErrorTextIsSanitized(t *testing.T) {
+// RFC 6749 §5.2: only %x20-21 / %x23-5B / %x5D-7E in error and
+// error_description.
+func TestErrorTextIsSanitized(t *testing.T) {
 	rec := httptest.NewRecorder()
 	WriteError(rec, &Error{Code: "weird\"code", Description: "a \"quoted\" \\ line\r\nbreak é \x00 end", URI: "https://x.example/\"e"})
 	var body map[string]string

@@ -146,8 +146,9 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) (
 		return inactiveResponse, client, nil
 	}
 	// A token outlives nothing it was issued to: once its client is
-	// disabled or gone, the token is no longer active (S59's rule, seen
-	// from the resource server).
+	// disabled or gone, the token is no longer active (the rule of OAuth
+	// 2.1 §4.3.1 that a refresh needs a grant still active, seen from the
+	// resource server).
 	if rec.ClientID != client.ID {
 		owner, err := p.clients.Client(ctx, rec.ClientID)
 		switch {

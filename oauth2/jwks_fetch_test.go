@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Tests of JWKSFetcher (RFC 7591 §2 jwks_uri; SECURITY-CHECKLIST S51).
+// Tests of JWKSFetcher (RFC 7591 §2 jwks_uri; FAPI 2.0 §5.4.2).
 // They are internal so that the address filter can be checked on
 // addresses a test cannot dial.
 
@@ -85,7 +85,7 @@ func TestJWKSFetcherDialCheck(t *testing.T) {
 	assert.Error(t, refuseNonPublicAddress("tcp", "example.com:443", nil), "only resolved addresses are dialled")
 }
 
-func TestS51_DefaultRefusesInternalAddressesWithoutARequest(t *testing.T) {
+func TestDefaultRefusesInternalAddressesWithoutARequest(t *testing.T) {
 	srv := newFetchTestServer(t, true, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(fetchTestJWKS(t, false))
 	})
@@ -129,7 +129,7 @@ func TestS51_DefaultRefusesInternalAddressesWithoutARequest(t *testing.T) {
 	})
 }
 
-func TestS51_BodyIsCapped(t *testing.T) {
+func TestBodyIsCapped(t *testing.T) {
 	const fifty = 50 << 20
 	chunk := []byte(`{"keys":[` + strings.Repeat(" ", 32<<10))
 	for name, declareLength := range map[string]bool{"chunked": false, "with Content-Length": true} {
@@ -165,7 +165,7 @@ func TestS51_BodyIsCapped(t *testing.T) {
 	})
 }
 
-func TestS51_SlowServerTimesOut(t *testing.T) {
+func TestSlowServerTimesOut(t *testing.T) {
 	for name, handler := range map[string]http.HandlerFunc{
 		"no headers": func(w http.ResponseWriter, r *http.Request) {
 			select {
@@ -215,7 +215,7 @@ func (c *fetchClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func TestS51_CacheAndRefetchRateLimit(t *testing.T) {
+func TestCacheAndRefetchRateLimit(t *testing.T) {
 	body := fetchTestJWKS(t, false)
 	srv := newFetchTestServer(t, false, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) })
 	clock := &fetchClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -314,7 +314,7 @@ func TestS51_CacheAndRefetchRateLimit(t *testing.T) {
 	})
 }
 
-func TestS51_OnlyPublicSignatureKeysAreKept(t *testing.T) {
+func TestOnlyPublicSignatureKeysAreKept(t *testing.T) {
 	body := fetchTestJWKS(t, true)
 	srv := newFetchTestServer(t, false, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) })
 	set, err := (&JWKSFetcher{AllowPrivateAddresses: true}).KeySet(context.Background(), srv.URL, false)
@@ -324,7 +324,7 @@ func TestS51_OnlyPublicSignatureKeysAreKept(t *testing.T) {
 	assert.Equal(t, "pub", k.KeyID())
 }
 
-func TestS51_BadResponses(t *testing.T) {
+func TestBadResponses(t *testing.T) {
 	for name, handler := range map[string]http.HandlerFunc{
 		"404":            func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) },
 		"not JSON":       func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("<html>")) },

@@ -40,8 +40,8 @@ func (f *flakyReplay) Remember(ctx context.Context, key string, exp time.Time) e
 
 // private_key_jwt through the token endpoint: a client identified by its
 // assertion alone gets a token; the same assertion again is refused
-// (S45); an outage of the replay store is a server error, not a bad
-// credential.
+// (RFC 7523 §3 item 7); an outage of the replay store is a server error,
+// not a bad credential.
 func TestPrivateKeyJWTThroughTheTokenEndpoint(t *testing.T) {
 	var replay *flakyReplay
 	h := testkit.New(t, func(cfg *oauth2.Config, store *memory.Store) {
@@ -86,7 +86,8 @@ func TestPrivateKeyJWTThroughTheTokenEndpoint(t *testing.T) {
 
 	testkit.RequireOAuthError(t, h.Do(h.TokenRequest(form(first))), http.StatusUnauthorized, oauth2.ErrInvalidClient)
 
-	// S42: the token endpoint URL as audience is refused by default.
+	// draft-ietf-oauth-rfc7523bis §4: the token endpoint URL as audience is
+	// refused by default.
 	claims, err := json.Marshal(map[string]any{"iss": "robot", "sub": "robot", "aud": h.Provider.TokenEndpoint(),
 		"jti": "jti-aud", "exp": h.Now().Add(time.Minute).Unix()})
 	require.NoError(t, err)

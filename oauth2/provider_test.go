@@ -144,7 +144,7 @@ func TestMetadataPathInsertionAndJWKS(t *testing.T) {
 	var set struct{ Keys []map[string]any }
 	require.NoError(t, json.Unmarshal(jwks.Body.Bytes(), &set))
 	require.Len(t, set.Keys, 1)
-	assert.NotContains(t, set.Keys[0], "d", "S143: no private member")
+	assert.NotContains(t, set.Keys[0], "d", "RFC 7518 §6: no private member")
 	assert.Equal(t, http.StatusNotFound, serve(t, p.Handler(), http.MethodGet, "/.well-known/oauth-authorization-server").Code)
 	assert.Equal(t, http.StatusMethodNotAllowed, serve(t, p.Handler(), http.MethodGet, "/tenant-a/token").Code)
 	assert.Equal(t, "https://as.example/tenant-a/revoke", m.RevocationEndpoint)

@@ -8,8 +8,9 @@ import (
 	"github.com/grantor-dev/grantor/storage"
 )
 
-// S1: exact match, nothing else.
-func TestS1_RedirectURIExactMatch(t *testing.T) {
+// RFC 9700 §4.1.3, RFC 6749 §3.1.2.3 (fosite CVE-2020-15234): exact match,
+// nothing else.
+func TestRedirectURIExactMatch(t *testing.T) {
 	c := &storage.Client{RedirectURIs: []string{"https://c.example/cb"}}
 	_, ok := resolveRedirectURI(c, "https://c.example/cb")
 	assert.True(t, ok)
@@ -23,8 +24,9 @@ func TestS1_RedirectURIExactMatch(t *testing.T) {
 	}
 }
 
-// S2: URIs that parsers read differently never match.
-func TestS2_ParserDifferentialsDoNotMatch(t *testing.T) {
+// RFC 9700 §4.1 (Keycloak CVE-2026-3872, CVE-2026-7504): URIs that parsers
+// read differently never match.
+func TestParserDifferentialsDoNotMatch(t *testing.T) {
 	c := &storage.Client{RedirectURIs: []string{"https://c.example/cb"}}
 	for _, uri := range []string{
 		"https://c.example/cb/../x", "https://c.example/cb/..;/x", "https://c.example/cb%2F..%2Fx",
@@ -36,8 +38,9 @@ func TestS2_ParserDifferentialsDoNotMatch(t *testing.T) {
 	}
 }
 
-// S3: for loopback IP literals only the port may vary (RFC 8252 §7.3).
-func TestS3_LoopbackPortMayVary(t *testing.T) {
+// For loopback IP literals only the port may vary (RFC 8252 §7.3; fosite
+// CVE-2020-15233).
+func TestLoopbackPortMayVary(t *testing.T) {
 	c := &storage.Client{RedirectURIs: []string{"http://127.0.0.1/cb", "http://[::1]:8080/cb"}}
 	for _, uri := range []string{"http://127.0.0.1:51004/cb", "http://127.0.0.1/cb", "http://[::1]/cb", "http://[::1]:9/cb"} {
 		_, ok := resolveRedirectURI(c, uri)
@@ -53,8 +56,8 @@ func TestS3_LoopbackPortMayVary(t *testing.T) {
 	}
 }
 
-// S4: loopback detection is exact.
-func TestS4_LoopbackLookAlikes(t *testing.T) {
+// RFC 8252 §7.3 (fosite commit e62a7db): loopback detection is exact.
+func TestLoopbackLookAlikes(t *testing.T) {
 	c := &storage.Client{RedirectURIs: []string{"http://127.0.0.1/cb"}}
 	for _, uri := range []string{"http://127a0b0c1:80/cb", "http://127.0.0.1.evil.example/cb", "http://127.0.0.10/cb",
 		"http://127.0.0.1@evil.example/cb", "http://127.0.0.1:80@evil.example/cb"} {
@@ -63,8 +66,9 @@ func TestS4_LoopbackLookAlikes(t *testing.T) {
 	}
 }
 
-// S8: an omitted redirect_uri is allowed only with exactly one registered.
-func TestS8_OmittedRedirectURI(t *testing.T) {
+// OAuth 2.1 §2.3.2: an omitted redirect_uri is allowed only with exactly
+// one registered.
+func TestOmittedRedirectURI(t *testing.T) {
 	one := &storage.Client{RedirectURIs: []string{"https://c.example/cb"}}
 	uri, ok := resolveRedirectURI(one, "")
 	assert.True(t, ok)

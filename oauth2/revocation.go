@@ -19,7 +19,8 @@ import (
 //   - an unknown, malformed, expired or already revoked token: 200 with an
 //     empty body (RFC 7009 §2.2), nothing is done;
 //   - a token of another client: 400 unauthorized_client, and the token
-//     stays active (policy 1 of the design, fosite GHSA-7mqr-2v3q-v2wm);
+//     stays active (RFC 7009 §2.1 leaves the answer open; Grantor
+//     refuses, as fosite does since GHSA-7mqr-2v3q-v2wm);
 //   - a refresh token: its whole grant is revoked, every access token
 //     issued from it included (RFC 7009 §2.1), then 200;
 //   - an access token, opaque or JWT (by its jti): that token alone is

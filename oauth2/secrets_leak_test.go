@@ -37,10 +37,10 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// S131 and S136: after whole flows, with debug logging on, neither the
-// logs, the events, the error descriptions nor the stored records contain
-// a secret or a token.
-func TestS131_S136_NoSecretOrTokenIsStoredOrLogged(t *testing.T) {
+// RFC 6819 §5.1.4.1.3 and Keycloak GHSA-qgmm-f2qw-r95f: after whole flows,
+// with debug logging on, neither the logs, the events, the error
+// descriptions nor the stored records contain a secret or a token.
+func TestNoSecretOrTokenIsStoredOrLogged(t *testing.T) {
 	var logs lockedBuffer
 	h := testkit.New(t, func(cfg *oauth2.Config, store *memory.Store) {
 		cfg.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

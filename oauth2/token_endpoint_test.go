@@ -64,11 +64,11 @@ func TestClientCredentialsSuccess(t *testing.T) {
 	assert.True(t, strings.HasPrefix(r.Str("access_token"), "gr_at_"))
 	assert.Equal(t, "Bearer", r.Str("token_type"))
 	assert.EqualValues(t, 3600, r.JSON["expires_in"])
-	// S62: no refresh token from client credentials.
+	// RFC 6749 §4.4.3: no refresh token from client credentials.
 	assert.NotContains(t, r.JSON, "refresh_token")
 	// The scope granted is the one asked for, so it need not be repeated.
 	assert.NotContains(t, r.JSON, "scope")
-	// S34: credentials are never cached.
+	// RFC 6749 §5.1: credentials are never cached.
 	assert.Equal(t, "no-store", r.Header.Get("Cache-Control"))
 	assert.Equal(t, "no-cache", r.Header.Get("Pragma"))
 	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
@@ -88,7 +88,9 @@ func TestClientCredentialsDefaultScopeIsReturned(t *testing.T) {
 	assert.Equal(t, "read", r.Str("scope"))
 }
 
-func TestS62_ClientCredentialsScopeOutsideAllowedSet(t *testing.T) {
+// RFC 6749 §4.4.3: a scope outside the client's allowed set is
+// invalid_scope.
+func TestClientCredentialsScopeOutsideAllowedSet(t *testing.T) {
 	h := newCC(t, nil)
 	r := h.Token("svc", h.svcSecret, ccForm("scope", "read admin"))
 	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidScope)
@@ -102,8 +104,9 @@ func TestClientCredentialsMalformedScope(t *testing.T) {
 	}
 }
 
-// S28: POST with a form body only; the query string is never used.
-func TestS28_TokenEndpointAcceptsOnlyFormPOST(t *testing.T) {
+// RFC 6749 §3.2: POST with a form body only; the query string is never
+// used.
+func TestTokenEndpointAcceptsOnlyFormPOST(t *testing.T) {
 	h := newCC(t, nil)
 
 	get, err := http.NewRequest(http.MethodGet, h.Provider.TokenEndpoint()+"?grant_type=client_credentials", nil)
@@ -172,8 +175,9 @@ func TestTokenEndpointBodySizeLimit(t *testing.T) {
 	}
 }
 
-// S29: duplicate parameters are invalid_request; empty values are absent.
-func TestS29_DuplicateAndEmptyParameters(t *testing.T) {
+// RFC 6749 §3.2: duplicate parameters are invalid_request; empty values are
+// absent.
+func TestDuplicateAndEmptyParameters(t *testing.T) {
 	h := newCC(t, nil)
 	body := func(raw string) *testkit.Response {
 		req, err := http.NewRequest(http.MethodPost, h.Provider.TokenEndpoint(), strings.NewReader(raw))
@@ -200,9 +204,9 @@ func TestS29_DuplicateAndEmptyParameters(t *testing.T) {
 	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
 }
 
-// S30: error bodies carry only the characters RFC 6749 §5.2 allows, and
-// never echo input.
-func TestS30_ErrorBodiesNeverEchoInput(t *testing.T) {
+// Error bodies carry only the characters RFC 6749 §5.2 allows, and never
+// echo input.
+func TestErrorBodiesNeverEchoInput(t *testing.T) {
 	h := newCC(t, nil)
 	nasty := "a\"b\\c\r\nd\u00e9<script>"
 	cases := []url.Values{
@@ -223,8 +227,8 @@ func TestS30_ErrorBodiesNeverEchoInput(t *testing.T) {
 	}
 }
 
-// S31: errors map to the right codes.
-func TestS31_ErrorCodes(t *testing.T) {
+// RFC 6749 §5.2: errors map to the right codes.
+func TestErrorCodes(t *testing.T) {
 	h := newCC(t, nil)
 	h.AddClient(storage.Client{ID: "nocc", GrantTypes: []string{"refresh_token"}})
 	nocc := h.AddClient(storage.Client{ID: "nocc2", GrantTypes: []string{"refresh_token"}})
@@ -238,19 +242,19 @@ func TestS31_ErrorCodes(t *testing.T) {
 	testkit.RequireOAuthError(t, h.Token("svc", h.svcSecret, url.Values{}), http.StatusBadRequest, oauth2.ErrInvalidRequest)
 }
 
-// S32: a wrong Basic secret gets 401 and WWW-Authenticate.
-func TestS32_BasicFailureGets401AndChallenge(t *testing.T) {
+// RFC 6749 §5.2: a wrong Basic secret gets 401 and WWW-Authenticate.
+func TestBasicFailureGets401AndChallenge(t *testing.T) {
 	h := newCC(t, nil)
 	r := h.Token("svc", "wrong", ccForm())
 	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
 	assert.True(t, strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Basic "), r.Header.Get("WWW-Authenticate"))
 }
 
-// S33: every other client authentication failure is invalid_client with
+// Every other client authentication failure is invalid_client with
 // one pinned status, 401, and like every 401 it carries a WWW-Authenticate
 // challenge (RFC 9110 §15.5.2; RFC 6749 §5.2): Basic, with the issuer as
 // its realm.
-func TestS33_OtherClientAuthFailuresAre401(t *testing.T) {
+func TestOtherClientAuthFailuresAre401(t *testing.T) {
 	h := newCC(t, nil)
 	cases := map[string]url.Values{
 		"wrong client_secret_post": ccForm("client_id", "post", "client_secret", "wrong"),
@@ -268,8 +272,8 @@ func TestS33_OtherClientAuthFailuresAre401(t *testing.T) {
 	}
 }
 
-// S35: one authentication method per request.
-func TestS35_OneAuthenticationMethodPerRequest(t *testing.T) {
+// RFC 6749 §2.3: one authentication method per request.
+func TestOneAuthenticationMethodPerRequest(t *testing.T) {
 	h := newCC(t, nil)
 	basicPlusPost := h.TokenRequest(ccForm("client_secret", h.svcSecret))
 	basicPlusPost.SetBasicAuth("svc", h.svcSecret)
@@ -296,8 +300,9 @@ func TestS35_OneAuthenticationMethodPerRequest(t *testing.T) {
 	testkit.RequireOAuthError(t, h.Do(twoHeaders), http.StatusBadRequest, oauth2.ErrInvalidRequest)
 }
 
-// S36: a client can use only the method it registered.
-func TestS36_RegisteredMethodIsEnforced(t *testing.T) {
+// RFC 7591 §2, RFC 9700 §2.5: a client can use only the method it
+// registered.
+func TestRegisteredMethodIsEnforced(t *testing.T) {
 	h := newCC(t, nil)
 	// A client_secret_post client using Basic.
 	r := h.Token("post", h.postSecret, ccForm())
@@ -318,8 +323,8 @@ func TestS36_RegisteredMethodIsEnforced(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 }
 
-// S37: Basic credentials are form-urlencoded inside the header.
-func TestS37_BasicCredentialsDecoding(t *testing.T) {
+// RFC 6749 §2.3.1: Basic credentials are form-urlencoded inside the header.
+func TestBasicCredentialsDecoding(t *testing.T) {
 	h := newCC(t, nil)
 	secret := h.AddClient(storage.Client{ID: "a:b %c", GrantTypes: []string{"client_credentials"}})
 	basic := func(raw string) *http.Request {
@@ -351,8 +356,8 @@ func mustHash(t *testing.T, secret string) string {
 	return hash
 }
 
-// S39: a public client cannot use client_credentials.
-func TestS39_PublicClientCannotUseClientCredentials(t *testing.T) {
+// OAuth 2.1 §4.2: a public client cannot use client_credentials.
+func TestPublicClientCannotUseClientCredentials(t *testing.T) {
 	h := newCC(t, nil)
 	r := h.Do(h.TokenRequest(ccForm("client_id", "pub")))
 	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrUnauthorizedClient)
@@ -367,9 +372,9 @@ func TestAuthFailureEventsCarryNoSecret(t *testing.T) {
 	assert.NotContains(t, events[0].Reason, "the-wrong-secret")
 }
 
-// S64: decisions use the authenticated client, never a client_id from the
-// body.
-func TestS64_DecisionsUseTheAuthenticatedClient(t *testing.T) {
+// RFC 6749 §3.2.1 (oauthlib CVE-2026-118669): decisions use the
+// authenticated client, never a client_id from the body.
+func TestDecisionsUseTheAuthenticatedClient(t *testing.T) {
 	h := newCC(t, nil)
 	// "svc" authenticates; the body names "post", which may not have
 	// "write". The request is refused rather than evaluated for either.

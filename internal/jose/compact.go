@@ -10,7 +10,7 @@ import (
 // quote the input.
 var (
 	// ErrTooLong means the input is longer than the caller's limit
-	// (SECURITY-CHECKLIST S129); nothing of it was read.
+	// (Authlib CVE-2025-61920); nothing of it was read.
 	ErrTooLong = errors.New("jose: longer than the size limit")
 	// ErrNotCompact means the input does not have exactly three
 	// dot-separated segments (RFC 7515 §7.1): a JWE (five segments,

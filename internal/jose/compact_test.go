@@ -52,9 +52,9 @@ func TestSplitCompactAndDecode(t *testing.T) {
 	})
 }
 
-// TestSplitCompactRules covers RFC 7515 §7.1 and §2 and
-// SECURITY-CHECKLIST S123 and S129: every row is refused, with the error
-// named.
+// TestSplitCompactRules covers RFC 7515 §7.1 and §2, RFC 8725 §3.1 (no
+// unsigned JWS) and the size limit (Authlib CVE-2025-61920): every row is
+// refused, with the error named.
 func TestSplitCompactRules(t *testing.T) {
 	swap := func(s, from, to string) string { return strings.Replace(s, from, to, 1) }
 	rows := []struct {
@@ -63,20 +63,20 @@ func TestSplitCompactRules(t *testing.T) {
 		max   int
 		want  error
 	}{
-		{"S129 one byte over the limit", good, len(good) - 1, jose.ErrTooLong},
-		{"S129 1 MB is refused before any scan", strings.Repeat(".", 1<<20), 8 << 10, jose.ErrTooLong},
-		{"S129 a zero limit refuses everything", good, 0, jose.ErrTooLong},
+		{"one byte over the limit", good, len(good) - 1, jose.ErrTooLong},
+		{"1 MB is refused before any scan", strings.Repeat(".", 1<<20), 8 << 10, jose.ErrTooLong},
+		{"a zero limit refuses everything", good, 0, jose.ErrTooLong},
 		{"empty", "", 100, jose.ErrNotCompact},
 		{"one segment", hdr, 8 << 10, jose.ErrNotCompact},
 		{"two segments (unsigned, no dot)", hdr + "." + pay, 8 << 10, jose.ErrNotCompact},
 		{"four segments", good + ".x", 8 << 10, jose.ErrNotCompact},
-		{"S129 a JWE (five segments)", b64(`{"alg":"RSA-OAEP","enc":"A256GCM"}`) + ".a.b.c.d", 8 << 10, jose.ErrNotCompact},
+		{"a JWE (five segments)", b64(`{"alg":"RSA-OAEP","enc":"A256GCM"}`) + ".a.b.c.d", 8 << 10, jose.ErrNotCompact},
 		{"JSON serialization", `{"payload":"` + pay + `","protected":"` + hdr + `","signature":"` + sig + `"}`, 8 << 10, jose.ErrNotCompact},
 		{"a trailing dot", good + ".", 8 << 10, jose.ErrNotCompact},
 		{"dots only", "..", 8 << 10, jose.ErrEmptySegment},
 		{"empty header", "." + pay + "." + sig, 8 << 10, jose.ErrEmptySegment},
 		{"empty payload (detached, RFC 7515 App. F)", hdr + ".." + sig, 8 << 10, jose.ErrEmptySegment},
-		{"S123 empty signature", hdr + "." + pay + ".", 8 << 10, jose.ErrUnsigned},
+		{"empty signature", hdr + "." + pay + ".", 8 << 10, jose.ErrUnsigned},
 		{"padding in the signature", good + "==", 8 << 10, jose.ErrEncoding},
 		{"padding in the header", hdr + "=." + pay + "." + sig, 8 << 10, jose.ErrEncoding},
 		{"standard alphabet +", swap(good, sig, "ab+d"), 8 << 10, jose.ErrEncoding},

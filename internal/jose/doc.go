@@ -12,8 +12,8 @@
 //     decodes all three segments with one allocation.
 //   - ObjectReader walks the top level of a JSON object (a JOSE header or
 //     a JWT claims set) without building a map, rejecting duplicate member
-//     names, as RFC 7515 §5.2 and RFC 7519 §4 allow and SECURITY-CHECKLIST
-//     S127 requires, and optionally nesting deeper than a limit (S129).
+//     names, as RFC 7515 §5.2 and RFC 7519 §4 allow, and optionally
+//     nesting deeper than a limit (Authlib CVE-2025-61920).
 //     String, NumericDate and Strings decode the member values JOSE uses.
 //
 // The package verifies no signature and knows no claim: callers apply

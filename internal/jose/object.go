@@ -9,7 +9,7 @@ import (
 )
 
 // encoding/json silently keeps the last of duplicate members; RFC 7515
-// §5.2 and RFC 7519 §4 let a parser reject them, and Grantor does (S127),
+// §5.2 and RFC 7519 §4 let a parser reject them, and Grantor does,
 // so that {"alg":"ES256","alg":"none"} or two "exp" members mean nothing
 // but an error.
 
@@ -20,10 +20,10 @@ var (
 	// (RFC 8259 §4), with nothing after it but whitespace.
 	ErrMalformed = errors.New("jose: not a JSON object")
 	// ErrTooDeep means the object is nested deeper than the limit given
-	// to ObjectReader.Init (SECURITY-CHECKLIST S129).
+	// to ObjectReader.Init (Authlib CVE-2025-61920).
 	ErrTooDeep = errors.New("jose: JSON nested too deeply")
 	// ErrDuplicate means a member name occurs twice at the top level,
-	// compared after unescaping (RFC 7515 §5.2; S127).
+	// compared after unescaping (RFC 7515 §5.2).
 	ErrDuplicate = errors.New("jose: duplicate member")
 	// ErrType means a member's value has the wrong JSON type or range.
 	ErrType = errors.New("jose: member of the wrong type")

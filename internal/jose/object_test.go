@@ -98,7 +98,7 @@ func TestObjectReaderMembers(t *testing.T) {
 	})
 }
 
-// TestObjectReaderDuplicates implements SECURITY-CHECKLIST S127: a member
+// TestObjectReaderDuplicates: a member
 // name that occurs twice at the top level, compared as encoding/json
 // decodes names, is an error (RFC 7515 §5.2, RFC 7519 §4).
 func TestObjectReaderDuplicates(t *testing.T) {
@@ -115,19 +115,19 @@ func TestObjectReaderDuplicates(t *testing.T) {
 		obj  string
 		ok   bool
 	}{
-		{name: "S127 duplicate alg", obj: `{"alg":"ES256","alg":"none"}`},
-		{name: "S127 duplicate with the same value", obj: `{"exp":1,"exp":1}`},
-		{name: "S127 duplicate through an escape", obj: `{"alg":"ES256","\u0061lg":"ES256"}`},
-		{name: "S127 duplicate, both escaped differently", obj: `{"\u0061lg":1,"\u0061\u006cg":2}`},
-		{name: "S127 duplicate, escaped first", obj: `{"\u0069ss":"a","iss":"b"}`},
-		{name: "S127 duplicate through an escaped solidus", obj: `{"a/b":1,"a\/b":2}`},
-		{name: "S127 duplicate of a non-ASCII name, escaped", obj: `{"é":1,"\u00e9":2}`},
-		{name: "S127 invalid UTF-8 names both read as U+FFFD", obj: "{\"\xff\":1,\"\xfe\":2}"},
-		{name: "S127 invalid UTF-8 and a literal U+FFFD", obj: "{\"\xff\":1,\"\uFFFD\":2}"},
-		{name: "S127 duplicate among 16 names", obj: many(15) + `"m3":0}`},
-		{name: "S127 duplicate after 16 names", obj: many(20) + `"m19":0}`},
-		{name: "S127 duplicate of an early name after 16", obj: many(17) + `"m0":0}`},
-		{name: "S127 duplicate of the 16th name, as the 17th", obj: many(16) + `"m15":0}`},
+		{name: "duplicate alg", obj: `{"alg":"ES256","alg":"none"}`},
+		{name: "duplicate with the same value", obj: `{"exp":1,"exp":1}`},
+		{name: "duplicate through an escape", obj: `{"alg":"ES256","\u0061lg":"ES256"}`},
+		{name: "duplicate, both escaped differently", obj: `{"\u0061lg":1,"\u0061\u006cg":2}`},
+		{name: "duplicate, escaped first", obj: `{"\u0069ss":"a","iss":"b"}`},
+		{name: "duplicate through an escaped solidus", obj: `{"a/b":1,"a\/b":2}`},
+		{name: "duplicate of a non-ASCII name, escaped", obj: `{"é":1,"\u00e9":2}`},
+		{name: "invalid UTF-8 names both read as U+FFFD", obj: "{\"\xff\":1,\"\xfe\":2}"},
+		{name: "invalid UTF-8 and a literal U+FFFD", obj: "{\"\xff\":1,\"\uFFFD\":2}"},
+		{name: "duplicate among 16 names", obj: many(15) + `"m3":0}`},
+		{name: "duplicate after 16 names", obj: many(20) + `"m19":0}`},
+		{name: "duplicate of an early name after 16", obj: many(17) + `"m0":0}`},
+		{name: "duplicate of the 16th name, as the 17th", obj: many(16) + `"m15":0}`},
 		{name: "17 distinct names", obj: many(16) + `"last":0}`, ok: true},
 		{name: "40 distinct names", obj: many(39) + `"last":0}`, ok: true},
 		{name: "names differing in case are distinct", obj: `{"alg":1,"ALG":2,"Alg":3}`, ok: true},
@@ -135,7 +135,7 @@ func TestObjectReaderDuplicates(t *testing.T) {
 		{name: "nested duplicates are not the top level's", obj: `{"x":{"a":1,"a":2},"a":3}`, ok: true},
 		{name: "a nested name equal to a top-level one", obj: `{"alg":"ES256","jwk":{"alg":"ES256"}}`, ok: true},
 		{name: "the empty name once", obj: `{"":1}`, ok: true},
-		{name: "S127 the empty name twice", obj: `{"":1,"":2}`},
+		{name: "the empty name twice", obj: `{"":1,"":2}`},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -173,8 +173,9 @@ func TestObjectReaderMalformed(t *testing.T) {
 	}
 }
 
-// TestObjectReaderDepth implements SECURITY-CHECKLIST S129: nesting is
-// bounded, counting the object itself as the first level.
+// TestObjectReaderDepth: nesting is bounded, counting the object itself as
+// the first level, so that hostile input cannot make parsing expensive
+// (Authlib CVE-2025-61920).
 func TestObjectReaderDepth(t *testing.T) {
 	nest := func(n int) string { return `{"x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}` }
 	objs := func(n int) string { return strings.Repeat(`{"a":`, n) + `1` + strings.Repeat("}", n) }
@@ -184,11 +185,11 @@ func TestObjectReaderDepth(t *testing.T) {
 		max  int
 		ok   bool
 	}{
-		{name: "S129 16 levels with a limit of 16", obj: nest(15), max: 16, ok: true},
-		{name: "S129 17 levels with a limit of 16", obj: nest(16), max: 16},
-		{name: "S129 17 nested objects with a limit of 16", obj: objs(17), max: 16},
-		{name: "S129 16 nested objects with a limit of 16", obj: objs(16), max: 16, ok: true},
-		{name: "S129 5000 levels with a limit of 16", obj: nest(5000), max: 16},
+		{name: "16 levels with a limit of 16", obj: nest(15), max: 16, ok: true},
+		{name: "17 levels with a limit of 16", obj: nest(16), max: 16},
+		{name: "17 nested objects with a limit of 16", obj: objs(17), max: 16},
+		{name: "16 nested objects with a limit of 16", obj: objs(16), max: 16, ok: true},
+		{name: "5000 levels with a limit of 16", obj: nest(5000), max: 16},
 		{name: "a flat object with a limit of 1", obj: `{"a":1,"b":"[[["}`, max: 1, ok: true},
 		{name: "an empty array with a limit of 1", obj: `{"a":[]}`, max: 1},
 		{name: "siblings do not add up", obj: `{"a":[[1]],"b":[[2]],"c":{"d":[3]}}`, max: 3, ok: true},
@@ -208,7 +209,7 @@ func TestObjectReaderDepth(t *testing.T) {
 			}
 		})
 	}
-	t.Run("S129 the limit holds for a caller that reads no member", func(t *testing.T) {
+	t.Run("the limit holds for a caller that reads no member", func(t *testing.T) {
 		var r jose.ObjectReader
 		assert.ErrorIs(t, r.Init([]byte(nest(16)), 16), jose.ErrTooDeep)
 	})
@@ -286,7 +287,7 @@ func TestNumericDate(t *testing.T) {
 	}
 }
 
-// TestStrings covers "aud" (RFC 7519 §4.1.3; SECURITY-CHECKLIST S128): a
+// TestStrings covers "aud" (RFC 7519 §4.1.3): a
 // string or an array of strings.
 func TestStrings(t *testing.T) {
 	for _, r := range []struct {
@@ -301,13 +302,13 @@ func TestStrings(t *testing.T) {
 		{name: "an array with whitespace", in: "[ \"a\" ,\n\"b\" ]", want: []string{"a", "b"}, ok: true},
 		{name: "an empty array", in: `[]`, want: []string{}, ok: true},
 		{name: "an empty array with whitespace", in: `[ ]`, want: []string{}, ok: true},
-		{name: "S128 a null element", in: `["a",null]`},
-		{name: "S128 a number element", in: `[1]`},
-		{name: "S128 an object element", in: `[{}]`},
-		{name: "S128 a nested array", in: `[["a"]]`},
-		{name: "S128 a number", in: `1`},
-		{name: "S128 null", in: `null`},
-		{name: "S128 an object", in: `{"a":"b"}`},
+		{name: "a null element", in: `["a",null]`},
+		{name: "a number element", in: `[1]`},
+		{name: "an object element", in: `[{}]`},
+		{name: "a nested array", in: `[["a"]]`},
+		{name: "a number", in: `1`},
+		{name: "null", in: `null`},
+		{name: "an object", in: `{"a":"b"}`},
 		{name: "unterminated array", in: `["a"`},
 		{name: "unterminated element", in: `["a`},
 		{name: "a trailing comma", in: `["a",]`},
