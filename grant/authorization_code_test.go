@@ -101,7 +101,9 @@ func TestInteractionIsBoundAndSingleUse(t *testing.T) {
 	assert.ErrorIs(t, err, oauth2.ErrInteractionNotFound, "expired")
 }
 
-func TestS12_DenialRedirectsWithAccessDenied(t *testing.T) {
+// RFC 6749 §4.1.2.1, RFC 9207 §2: a denial redirects with access_denied,
+// the state and iss.
+func TestDenialRedirectsWithAccessDenied(t *testing.T) {
 	h := newCode(t, nil)
 	params, _ := authParams(t)
 	id, cookie := h.interaction(h.authorize(params))
@@ -114,8 +116,10 @@ func TestS12_DenialRedirectsWithAccessDenied(t *testing.T) {
 	assert.Empty(t, q.Get("code"))
 }
 
-// S6 and S7: no redirect until the client and the redirect URI are valid.
-func TestS6_S7_ErrorPageBeforeRedirectURIIsTrusted(t *testing.T) {
+// RFC 6749 §3.1.2.4, §4.1.2.1 (Authlib CVE-2026-41479): no redirect until
+// the client and the redirect URI are valid; the look-alike redirect URIs
+// are those of RFC 9700 §4.1, and client_id twice breaks RFC 6749 §3.1.
+func TestErrorPageBeforeRedirectURIIsTrusted(t *testing.T) {
 	h := newCode(t, nil)
 	cases := map[string][]string{
 		"unknown client":                    {"client_id", "nobody"},
@@ -124,18 +128,18 @@ func TestS6_S7_ErrorPageBeforeRedirectURIIsTrusted(t *testing.T) {
 		"unregistered redirect + bad type":  {"redirect_uri", "https://evil.example/cb", "response_type", "foo"},
 		"unregistered redirect + bad scope": {"redirect_uri", "https://evil.example/cb", "scope", "admin"},
 		"unregistered redirect + bad pkce":  {"redirect_uri", "https://evil.example/cb", "code_challenge_method", "plain"},
-		"S1 case-changed redirect":          {"redirect_uri", "https://C.EXAMPLE/cb"},
-		"S1 redirect with query added":      {"redirect_uri", "https://c.example/cb?x=1"},
-		"S2 path traversal":                 {"redirect_uri", "https://c.example/cb/../x"},
-		"S2 userinfo":                       {"redirect_uri", "https://c.example@evil.example/cb"},
-		"S10 client_id twice":               {},
+		"case-changed redirect":             {"redirect_uri", "https://C.EXAMPLE/cb"},
+		"redirect with query added":         {"redirect_uri", "https://c.example/cb?x=1"},
+		"path traversal":                    {"redirect_uri", "https://c.example/cb/../x"},
+		"userinfo":                          {"redirect_uri", "https://c.example@evil.example/cb"},
+		"client_id twice":                   {},
 		"unknown request_uri":               {"request_uri", "urn:ietf:params:oauth:request_uri:nope"},
 		"request_uri that is not ours":      {"request_uri", "https://evil.example/req"},
 	}
 	for name, extra := range cases {
 		t.Run(name, func(t *testing.T) {
 			params, _ := authParams(t, extra...)
-			if name == "S10 client_id twice" {
+			if name == "client_id twice" {
 				params.Add("client_id", "web")
 			}
 			r := h.authorize(params)
@@ -164,12 +168,12 @@ func (h *codeHarness) errorRedirect(t *testing.T, r *testkit.Response, code oaut
 	t.Helper()
 	q := redirectParams(t, r.Status, r.Header.Get("Location"), "https://c.example/cb?")
 	assert.Equal(t, string(code), q.Get("error"))
-	assert.Equal(t, h.Provider.Issuer(), q.Get("iss"), "S12: iss on errors too")
+	assert.Equal(t, h.Provider.Issuer(), q.Get("iss"), "RFC 9207 §2: iss on errors too")
 	assert.Empty(t, q.Get("code"))
 }
 
-// S9: only response_type=code.
-func TestS9_OnlyResponseTypeCode(t *testing.T) {
+// OAuth 2.1 §10.1, RFC 9700 §2.1.2: only response_type=code.
+func TestOnlyResponseTypeCode(t *testing.T) {
 	h := newCode(t, nil)
 	for _, rt := range []string{"token", "code id_token", "code token", "id_token"} {
 		params, _ := authParams(t, "response_type", rt)
@@ -181,8 +185,8 @@ func TestS9_OnlyResponseTypeCode(t *testing.T) {
 	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidRequest)
 }
 
-// S10: duplicate, empty and unknown parameters.
-func TestS10_DuplicateEmptyUnknownParameters(t *testing.T) {
+// RFC 6749 §3.1: duplicate, empty and unknown parameters.
+func TestDuplicateEmptyUnknownParameters(t *testing.T) {
 	h := newCode(t, nil)
 	params, _ := authParams(t)
 	params.Add("state", "abc")
@@ -197,9 +201,9 @@ func TestS10_DuplicateEmptyUnknownParameters(t *testing.T) {
 	h.interaction(h.authorize(params))
 }
 
-// S11: the response keeps the redirect URI's query and returns state
-// exactly.
-func TestS11_ResponseIsBuiltCorrectly(t *testing.T) {
+// RFC 6749 §3.1.2, §4.1.2: the response keeps the redirect URI's query and
+// returns state exactly.
+func TestResponseIsBuiltCorrectly(t *testing.T) {
 	h := newCode(t, nil)
 	h.AddClient(storageClient("q", "https://c.example/cb?t=a%20b"))
 	state := strings.Repeat("&+% ~", 400)
@@ -214,22 +218,22 @@ func TestS11_ResponseIsBuiltCorrectly(t *testing.T) {
 	assert.NotEmpty(t, q.Get("code"))
 }
 
-// S12: iss in the metadata and on every response.
-func TestS12_IssParameterAdvertised(t *testing.T) {
+// RFC 9207 §2: iss in the metadata and on every response.
+func TestIssParameterAdvertised(t *testing.T) {
 	h := newCode(t, nil)
 	m := h.Provider.Metadata()
 	assert.True(t, m.AuthorizationResponseIssParameterSupported)
 	assert.Equal(t, h.Provider.Issuer()+"/authorize", m.AuthorizationEndpoint)
 	assert.Equal(t, []string{"code"}, m.ResponseTypesSupported)
-	assert.Equal(t, []string{"S256"}, m.CodeChallengeMethodsSupported, "S15")
+	assert.Equal(t, []string{"S256"}, m.CodeChallengeMethodsSupported, "RFC 9700 §2.1.1")
 	assert.Equal(t, h.Provider.Issuer()+"/par", m.PushedAuthorizationRequestEndpoint)
 	params, _ := authParams(t, "scope", "admin")
 	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidScope)
 }
 
-// S14: PKCE is required, with an explicit exemption for confidential
-// clients only.
-func TestS14_PKCEIsRequired(t *testing.T) {
+// RFC 9700 §2.1.1, RFC 7636 §4.4.1: PKCE is required, with an explicit
+// exemption for confidential clients only.
+func TestPKCEIsRequired(t *testing.T) {
 	h := newCode(t, nil)
 	params, _ := authParams(t, "code_challenge", "<delete>", "code_challenge_method", "<delete>")
 	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidRequest)
@@ -247,8 +251,9 @@ func TestS14_PKCEIsRequired(t *testing.T) {
 	assert.Empty(t, tok.Str("refresh_token"), "legacy is not registered for refresh_token")
 }
 
-// S15 and S16: S256 only by default, and challenge syntax.
-func TestS15_S16_ChallengeMethodAndSyntax(t *testing.T) {
+// RFC 9700 §2.1.1, RFC 7636 §4.2: S256 only by default, and challenge
+// syntax.
+func TestChallengeMethodAndSyntax(t *testing.T) {
 	h := newCode(t, nil)
 	for _, extra := range [][]string{
 		{"code_challenge_method", "plain"}, {"code_challenge_method", "<delete>"}, {"code_challenge_method", "S512"},
@@ -267,8 +272,8 @@ func TestS15_S16_ChallengeMethodAndSyntax(t *testing.T) {
 	assert.Contains(t, plain.Provider.Metadata().CodeChallengeMethodsSupported, "plain")
 }
 
-// S17, S18, S19: the verifier at the token endpoint.
-func TestS17_S18_S19_VerifierChecks(t *testing.T) {
+// RFC 7636 §4.1, §4.6, RFC 9700 §4.8.2: the verifier at the token endpoint.
+func TestVerifierChecks(t *testing.T) {
 	h := newCode(t, nil)
 	params, verifier := authParams(t)
 	code := h.code(params)
@@ -279,7 +284,8 @@ func TestS17_S18_S19_VerifierChecks(t *testing.T) {
 	// None of those used the code up.
 	assert.Equal(t, http.StatusOK, h.redeem("web", h.webSecret, code, verifier).Status)
 
-	// S18: a code issued without a challenge, redeemed with a verifier.
+	// RFC 9700 §4.8.2 (Spring Authorization Server CVE-2024-22258): a code
+	// issued without a challenge, redeemed with a verifier.
 	params, _ = authParams(t, "client_id", "legacy", "redirect_uri", "https://legacy.example/cb", "code_challenge", "<delete>", "code_challenge_method", "<delete>")
 	code = h.code(params)
 	r := h.redeem("legacy", h.legacySecret, code, verifier, "redirect_uri", "https://legacy.example/cb")
@@ -287,8 +293,9 @@ func TestS17_S18_S19_VerifierChecks(t *testing.T) {
 	assert.NotContains(t, r.JSON, "access_token")
 }
 
-// S21 and S22: a code is used once; a replay revokes what it produced.
-func TestS21_S22_CodeReplayRevokesTheGrant(t *testing.T) {
+// RFC 6749 §4.1.2, RFC 6819 §5.2.1.1: a code is used once; a replay
+// revokes what it produced.
+func TestCodeReplayRevokesTheGrant(t *testing.T) {
 	h := newCode(t, nil)
 	params, verifier := authParams(t)
 	code := h.code(params)
@@ -308,8 +315,8 @@ func TestS21_S22_CodeReplayRevokesTheGrant(t *testing.T) {
 	assert.NotEmpty(t, h.Events(oauth2.EventGrantRevoked))
 }
 
-// S23: an invalid replay revokes nothing.
-func TestS23_InvalidReplayRevokesNothing(t *testing.T) {
+// OAuth 2.1 §7.5.2: an invalid replay revokes nothing.
+func TestInvalidReplayRevokesNothing(t *testing.T) {
 	h := newCode(t, nil)
 	params, verifier := authParams(t)
 	code := h.code(params)
@@ -328,8 +335,8 @@ func TestS23_InvalidReplayRevokesNothing(t *testing.T) {
 	assert.Equal(t, http.StatusOK, ref.Status)
 }
 
-// S24: twenty concurrent redemptions, exactly one success.
-func TestS24_RedemptionIsAtomic(t *testing.T) {
+// OAuth 2.1 §4.1.3: twenty concurrent redemptions, exactly one success.
+func TestRedemptionIsAtomic(t *testing.T) {
 	h := newCode(t, nil)
 	params, verifier := authParams(t)
 	code := h.code(params)
@@ -352,8 +359,9 @@ func TestS24_RedemptionIsAtomic(t *testing.T) {
 	assert.Equal(t, 1, ok)
 }
 
-// S25: a code is bound to its client.
-func TestS25_CodeIsBoundToItsClient(t *testing.T) {
+// RFC 6749 §4.1.3 (zitadel GHSA-xqxv-4jc2-x56x): a code is bound to its
+// client.
+func TestCodeIsBoundToItsClient(t *testing.T) {
 	h := newCode(t, nil)
 	otherSecret := h.AddClient(storageClient("other", "https://c.example/cb"))
 	params, verifier := authParams(t)
@@ -363,8 +371,8 @@ func TestS25_CodeIsBoundToItsClient(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.redeem("web", h.webSecret, code, verifier).Status, "the owner still can")
 }
 
-// S26: the redirect URI binding.
-func TestS26_RedirectURIBinding(t *testing.T) {
+// RFC 6749 §4.1.3: the redirect URI binding.
+func TestRedirectURIBinding(t *testing.T) {
 	h := newCode(t, nil)
 	params, verifier := authParams(t)
 	code := h.code(params)
@@ -372,8 +380,8 @@ func TestS26_RedirectURIBinding(t *testing.T) {
 	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier, "redirect_uri", "<delete>"), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 	assert.Equal(t, http.StatusOK, h.redeem("web", h.webSecret, code, verifier).Status)
 
-	// S8: a request that omitted redirect_uri (one registered) needs none
-	// at the token endpoint.
+	// OAuth 2.1 §2.3.2: a request that omitted redirect_uri (one registered)
+	// needs none at the token endpoint.
 	params, verifier = authParams(t, "redirect_uri", "<delete>")
 	id, cookie := h.interaction(h.authorize(params))
 	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice"})
@@ -381,8 +389,8 @@ func TestS26_RedirectURIBinding(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.redeem("web", h.webSecret, code, verifier, "redirect_uri", "<delete>").Status)
 }
 
-// S27: codes expire after 60 seconds.
-func TestS27_CodesExpire(t *testing.T) {
+// RFC 6749 §4.1.2, FAPI 2.0 §5.3.2.1-11: codes expire after 60 seconds.
+func TestCodesExpire(t *testing.T) {
 	h := newCode(t, nil)
 	params, verifier := authParams(t)
 	code := h.code(params)
@@ -390,8 +398,9 @@ func TestS27_CodesExpire(t *testing.T) {
 	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }
 
-// S3 through the endpoint: a native app's loopback redirect on any port.
-func TestS3_NativeLoopbackRedirect(t *testing.T) {
+// RFC 8252 §7.3 through the endpoint: a native app's loopback redirect on
+// any port.
+func TestNativeLoopbackRedirect(t *testing.T) {
 	h := newCode(t, nil)
 	params, verifier := authParams(t, "client_id", "native", "redirect_uri", "http://127.0.0.1:51004/cb")
 	id, cookie := h.interaction(h.authorize(params))
@@ -428,7 +437,7 @@ func TestPromptNone(t *testing.T) {
 }
 
 // form_post delivers the response in an auto-submitting form whose values
-// are escaped (S138).
+// are escaped (RFC 9700 §4.2.4).
 func TestFormPostResponseMode(t *testing.T) {
 	h := newCode(t, nil)
 	params, _ := authParams(t, "response_mode", "form_post", "state", `"><script>alert(1)</script>`)
@@ -449,8 +458,8 @@ func TestFormPostResponseMode(t *testing.T) {
 	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidRequest)
 }
 
-// S139: authorization responses are 303, never 307.
-func TestS139_SeeOtherRedirects(t *testing.T) {
+// RFC 9700 §4.12: authorization responses are 303, never 307.
+func TestSeeOtherRedirects(t *testing.T) {
 	h := newCode(t, nil)
 	params, _ := authParams(t)
 	r := h.authorize(params)
@@ -495,10 +504,11 @@ func TestAuthorizationConfigValidation(t *testing.T) {
 	}
 }
 
-// S20: a code reveals nothing about the request behind it: it is the same
-// shape whatever the challenge, and contains neither the challenge nor
-// the subject (a 5-letter match by chance is about 1 in 10^9).
-func TestS20_CodeRevealsNothingOfTheChallenge(t *testing.T) {
+// OAuth 2.1 §4.1.2: a code reveals nothing about the request behind it: it
+// is the same shape whatever the challenge, and contains neither the
+// challenge nor the subject (a 5-letter match by chance is about 1 in
+// 10^9).
+func TestCodeRevealsNothingOfTheChallenge(t *testing.T) {
 	h := newCode(t, nil)
 	var lengths []int
 	for range 3 {

@@ -121,8 +121,9 @@ func mustGet(t *testing.T, u string) *http.Request {
 	return req
 }
 
-// S62: an access token and no refresh token, unless switched on.
-func TestS62_ClientCredentialsIssuesNoRefreshTokenByDefault(t *testing.T) {
+// RFC 6749 §4.4.3: an access token and no refresh token, unless switched
+// on.
+func TestClientCredentialsIssuesNoRefreshTokenByDefault(t *testing.T) {
 	h := newCCProvider(t, "opaque")
 	secret := h.AddClient(storage.Client{ID: "svc", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read"}})
 	r := h.Token("svc", secret, url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}})
@@ -144,9 +145,9 @@ func TestS62_ClientCredentialsIssuesNoRefreshTokenByDefault(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 }
 
-// S63: a client's own tokens have a subject that cannot collide with a
-// user's.
-func TestS63_ClientSubjectsAreNamespaced(t *testing.T) {
+// RFC 9700 §4.15: a client's own tokens have a subject that cannot collide
+// with a user's.
+func TestClientSubjectsAreNamespaced(t *testing.T) {
 	h := newCCProvider(t, "opaque")
 	secret := h.AddClient(storage.Client{ID: "alice", GrantTypes: []string{"client_credentials"}})
 	r := h.Token("alice", secret, url.Values{"grant_type": {"client_credentials"}})
@@ -171,8 +172,8 @@ func TestClientCredentialsCustomSubject(t *testing.T) {
 	assert.Equal(t, "svc|x", rec.Subject)
 }
 
-// S121: audience restriction with resource indicators (RFC 8707).
-func TestS121_AudienceRestriction(t *testing.T) {
+// RFC 9068 §3: audience restriction with resource indicators (RFC 8707).
+func TestAudienceRestriction(t *testing.T) {
 	h := newCCProvider(t, "opaque")
 	secret := h.AddClient(storage.Client{ID: "svc", GrantTypes: []string{"client_credentials"},
 		Audience: []string{"https://a.example", "https://b.example"}})

@@ -31,8 +31,8 @@ import (
 
 const inactive = `{"active":false}`
 
-// requireInactive asserts the one inactive answer (S115): 200 and exactly
-// the bytes {"active":false}, not stored (S34).
+// requireInactive asserts the one inactive answer (RFC 7662 §2.2): 200 and
+// exactly the bytes {"active":false}, not stored (RFC 6749 §5.1).
 func requireInactive(t *testing.T, r *testkit.Response, msgAndArgs ...any) {
 	t.Helper()
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
@@ -41,15 +41,15 @@ func requireInactive(t *testing.T, r *testkit.Response, msgAndArgs ...any) {
 	assert.Equal(t, "no-store", r.Header.Get("Cache-Control"))
 }
 
-// S114, S39: the caller must authenticate as a confidential client.
-func TestS114_IntrospectionCallerMustAuthenticate(t *testing.T) {
+// RFC 7662 §2.1, §4: the caller must authenticate as a confidential client.
+func TestIntrospectionCallerMustAuthenticate(t *testing.T) {
 	h := newRTI(t, "opaque", nil)
 	at, _ := h.codeTokens()
 	// No credentials at all.
 	testkit.RequireOAuthError(t, h.Introspect("", "", at), http.StatusUnauthorized, oauth2.ErrInvalidClient)
 	// A confidential client's id without its secret.
 	testkit.RequireOAuthError(t, h.Introspect("web", "", at), http.StatusUnauthorized, oauth2.ErrInvalidClient)
-	// S39: a public client, even about its own kind of token.
+	// RFC 7662 §4: a public client, even about its own kind of token.
 	r := h.Introspect("spa", "", at)
 	testkit.RequireOAuthError(t, r, http.StatusUnauthorized, oauth2.ErrInvalidClient)
 	assert.NotContains(t, string(r.Body), "active")
@@ -82,9 +82,9 @@ func TestIntrospectionRequestShape(t *testing.T) {
 	assert.Equal(t, http.MethodPost, r.Header.Get("Allow"))
 }
 
-// S115: unknown, malformed, expired, revoked, consumed, not yet valid and
-// not entitled tokens all get the same bytes: {"active":false}.
-func TestS115_InactiveAnswersAreByteIdentical(t *testing.T) {
+// RFC 7662 §2.2: unknown, malformed, expired, revoked, consumed, not yet
+// valid and not entitled tokens all get the same bytes: {"active":false}.
+func TestInactiveAnswersAreByteIdentical(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			h := newRTI(t, format, nil)
@@ -122,10 +122,10 @@ func TestS115_InactiveAnswersAreByteIdentical(t *testing.T) {
 	}
 }
 
-// S116, Keycloak CVE-2026-37979: a caller sees a token only when it was
-// issued to it or names the caller's resource in aud; refresh tokens only
-// their own client.
-func TestS116_CallerMustBeEntitled(t *testing.T) {
+// RFC 7662 §2.2, §4, Keycloak CVE-2026-37979: a caller sees a token only
+// when it was issued to it or names the caller's resource in aud; refresh
+// tokens only their own client.
+func TestCallerMustBeEntitled(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			h := newRTI(t, format, nil)
@@ -145,9 +145,9 @@ func TestS116_CallerMustBeEntitled(t *testing.T) {
 	}
 }
 
-// S117: the active response has every member RFC 7662 §2.2 lists, with
+// The active response has every member RFC 7662 §2.2 lists, with
 // the right types, no-store, and token_type_hint never changes it.
-func TestS117_ActiveResponse(t *testing.T) {
+func TestActiveResponse(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			h := newRTI(t, format, func(cfg *oauth2.Config, _ *memory.Store) {
@@ -188,8 +188,8 @@ func TestS117_ActiveResponse(t *testing.T) {
 	}
 }
 
-// S117: several audiences are an array; one is a string (RFC 7662 §2.2).
-func TestS117_AudienceIsAnArrayWhenThereAreSeveral(t *testing.T) {
+// Several audiences are an array; one is a string (RFC 7662 §2.2).
+func TestAudienceIsAnArrayWhenThereAreSeveral(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			h := newRTI(t, format, nil)
@@ -204,8 +204,9 @@ func TestS117_AudienceIsAnArrayWhenThereAreSeveral(t *testing.T) {
 	}
 }
 
-// S117: extra claims of the record never override the registered members.
-func TestS117_ExtraClaimsNeverOverrideRegisteredMembers(t *testing.T) {
+// RFC 7662 §2.2: extra claims of the record never override the registered
+// members.
+func TestExtraClaimsNeverOverrideRegisteredMembers(t *testing.T) {
 	h := newRTI(t, "opaque", func(cfg *oauth2.Config, _ *memory.Store) {
 		cfg.AccessTokenClaims = func(_ context.Context, _ *oauth2.TokenRequest, c *token.Claims) error {
 			// The token claims (sub, aud, ...) cannot be set at all (the
@@ -234,12 +235,12 @@ func TestS117_ExtraClaimsNeverOverrideRegisteredMembers(t *testing.T) {
 	assert.Equal(t, len(members), strings.Count(string(r.Body), `":`))
 }
 
-// S118 (RFC 7662 §4): scanning for tokens is detected per caller (1000
+// RFC 7662 §4: scanning for tokens is detected per caller (1000
 // introspections of tokens that are not ours a minute by default) with a
 // warning and an event, once a window; and it never makes the endpoint
 // refuse a valid token. Every token is checked for integrity before any
 // storage read, so a scan costs nothing to refuse.
-func TestS118_TokenScanningIsDetectedAndValidTokensStillAnswered(t *testing.T) {
+func TestTokenScanningIsDetectedAndValidTokensStillAnswered(t *testing.T) {
 	var logs bytes.Buffer
 	h := newRTI(t, "opaque", func(cfg *oauth2.Config, _ *memory.Store) {
 		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -271,8 +272,8 @@ func TestS118_TokenScanningIsDetectedAndValidTokensStillAnswered(t *testing.T) {
 	assert.Len(t, h.Events(oauth2.EventIntrospectionThrottled), 3)
 }
 
-// S118: a known token, active or not, is no scan.
-func TestS118_KnownTokensDoNotCountAsScanning(t *testing.T) {
+// RFC 7662 §4: a known token, active or not, is no scan.
+func TestKnownTokensDoNotCountAsScanning(t *testing.T) {
 	h := newRTI(t, "opaque", func(cfg *oauth2.Config, _ *memory.Store) { cfg.IntrospectionScanLimit = 3 })
 	at := h.ccToken()
 	for range 10 {
@@ -290,7 +291,7 @@ func TestS118_KnownTokensDoNotCountAsScanning(t *testing.T) {
 
 // A token from each grant — the code flow, client credentials, a refresh —
 // is active, is revoked, and is then inactive; revoking the refresh token
-// makes its grant's access tokens inactive (S111, S115, S117).
+// makes its grant's access tokens inactive (RFC 7009 §2.1, RFC 7662 §2.2).
 func TestIntrospectRevokeIntrospect(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
@@ -406,9 +407,11 @@ func BenchmarkIntrospectOpaque(b *testing.B) {
 	}
 }
 
-// S59 seen from the resource server: once the client a token was issued
-// to is disabled (or deleted), its tokens introspect as inactive.
-func TestS59_TokensOfADisabledClientAreInactive(t *testing.T) {
+// OAuth 2.1 §4.3.1 and RFC 9700 §4.14.2 (the grant must still be active),
+// seen from the resource server: once the client a token was issued to is
+// disabled (or deleted), its tokens introspect as inactive (Keycloak
+// CVE-2026-93999).
+func TestTokensOfADisabledClientAreInactive(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			h := newRTI(t, format, nil)

@@ -12,9 +12,9 @@ import (
 	"github.com/grantor-dev/grantor/storage/memory"
 )
 
-// S142: with everything registered, the metadata document lists every
-// endpoint and capability, and nothing weaker than the defaults.
-func TestS142_MetadataIsComplete(t *testing.T) {
+// RFC 8414 §2: with everything registered, the metadata document lists
+// every endpoint and capability, and nothing weaker than the defaults.
+func TestMetadataIsComplete(t *testing.T) {
 	h := newCode(t, func(cfg *oauth2.Config, store *memory.Store) {
 		cfg.Grants = append(cfg.Grants, grant.ClientCredentials(grant.ClientCredentialsOptions{}))
 		cfg.AccessTokens = newJWTStrategy(t, cfg.Issuer)

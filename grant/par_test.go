@@ -33,8 +33,8 @@ func (h *codeHarness) push(params url.Values) *testkit.Response {
 	return h.Do(req)
 }
 
-// S69: the success response.
-func TestS69_PARSuccessResponse(t *testing.T) {
+// RFC 9126 §2.2: the success response.
+func TestPARSuccessResponse(t *testing.T) {
 	h := newCode(t, nil)
 	params, verifier := authParams(t)
 	r := h.push(params)
@@ -46,10 +46,10 @@ func TestS69_PARSuccessResponse(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, len(raw)*8, 128, "at least 128 random bits")
 	assert.EqualValues(t, 90, r.JSON["expires_in"])
-	assert.Equal(t, "no-cache, no-store", r.Header.Get("Cache-Control"), "S34")
+	assert.Equal(t, "no-cache, no-store", r.Header.Get("Cache-Control"), "RFC 9126 §2.2")
 
-	// S72: with only client_id and request_uri the flow completes, and
-	// the pushed parameters are the ones used.
+	// RFC 9126 §4: with only client_id and request_uri the flow completes,
+	// and the pushed parameters are the ones used.
 	id, cookie := h.interaction(h.authorize(url.Values{"client_id": {"web"}, "request_uri": {uri},
 		"redirect_uri": {"https://evil.example/cb"}, "scope": {"admin"}, "state": {"other"}}))
 	pa, err := h.Provider.PendingAuthorization(browserRequest(cookie), id)
@@ -61,8 +61,8 @@ func TestS69_PARSuccessResponse(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.redeem("web", h.webSecret, q.Get("code"), verifier).Status)
 }
 
-// S65: method and size limits.
-func TestS65_PARMethodAndSize(t *testing.T) {
+// RFC 9126 §2.3: method and size limits.
+func TestPARMethodAndSize(t *testing.T) {
 	h := newCode(t, nil)
 	get, err := http.NewRequest(http.MethodGet, h.Provider.PAREndpoint(), nil)
 	require.NoError(t, err)
@@ -71,8 +71,8 @@ func TestS65_PARMethodAndSize(t *testing.T) {
 	testkit.RequireOAuthError(t, h.push(params), http.StatusRequestEntityTooLarge, oauth2.ErrInvalidRequest)
 }
 
-// S66: client authentication is required.
-func TestS66_PARNeedsClientAuthentication(t *testing.T) {
+// RFC 9126 §2.1: client authentication is required.
+func TestPARNeedsClientAuthentication(t *testing.T) {
 	h := newCode(t, nil)
 	params, _ := authParams(t)
 	req, err := http.NewRequest(http.MethodPost, h.Provider.PAREndpoint(), strings.NewReader(params.Encode()))
@@ -81,9 +81,9 @@ func TestS66_PARNeedsClientAuthentication(t *testing.T) {
 	testkit.RequireOAuthError(t, h.Do(req), http.StatusUnauthorized, oauth2.ErrInvalidClient)
 }
 
-// S67 and S68: no request_uri inside, and full validation with JSON
-// errors, never a redirect.
-func TestS67_S68_PARValidation(t *testing.T) {
+// RFC 9126 §2.1, §2.3: no request_uri inside, and full validation with
+// JSON errors, never a redirect.
+func TestPARValidation(t *testing.T) {
 	h := newCode(t, nil)
 	cases := map[string]struct {
 		extra []string
@@ -112,8 +112,9 @@ func TestS67_S68_PARValidation(t *testing.T) {
 	testkit.RequireOAuthError(t, h.Do(req), http.StatusUnauthorized, oauth2.ErrInvalidClient)
 }
 
-// S70: a request_uri is bound to the client that pushed it.
-func TestS70_RequestURIIsBoundToItsClient(t *testing.T) {
+// RFC 9126 §2.2, §7.5: a request_uri is bound to the client that pushed
+// it.
+func TestRequestURIIsBoundToItsClient(t *testing.T) {
 	h := newCode(t, nil)
 	params, _ := authParams(t)
 	uri := h.push(params).Str("request_uri")
@@ -123,8 +124,8 @@ func TestS70_RequestURIIsBoundToItsClient(t *testing.T) {
 	h.interaction(h.authorize(url.Values{"client_id": {"web"}, "request_uri": {uri}}))
 }
 
-// S71: expiry, reuse before completion, single use after.
-func TestS71_RequestURILifetimeAndSingleUse(t *testing.T) {
+// RFC 9126 §4, §7.3: expiry, reuse before completion, single use after.
+func TestRequestURILifetimeAndSingleUse(t *testing.T) {
 	h := newCode(t, nil)
 	params, _ := authParams(t)
 	uri := h.push(params).Str("request_uri")
@@ -153,8 +154,8 @@ func TestS71_RequestURILifetimeAndSingleUse(t *testing.T) {
 	assert.Empty(t, r.Header.Get("Location"))
 }
 
-// S73: PAR-only mode, globally and per client.
-func TestS73_PAROnlyMode(t *testing.T) {
+// RFC 9126 §5, §6: PAR-only mode, globally and per client.
+func TestPAROnlyMode(t *testing.T) {
 	h := newCode(t, func(cfg *oauth2.Config, _ *memory.Store) { cfg.RequirePushedAuthorizationRequests = true })
 	assert.True(t, h.Provider.Metadata().RequirePushedAuthorizationRequests)
 	params, _ := authParams(t)
@@ -171,8 +172,8 @@ func TestS73_PAROnlyMode(t *testing.T) {
 	per.interaction(per.authorize(params)) // other clients are unaffected
 }
 
-// S74: the pushed state holds no credential.
-func TestS74_PushedRequestStoresNoCredential(t *testing.T) {
+// Keycloak CVE-2024-4540: the pushed state holds no credential.
+func TestPushedRequestStoresNoCredential(t *testing.T) {
 	h := newCode(t, nil)
 	postSecret := h.AddClient(storage.Client{ID: "poster", TokenEndpointAuthMethod: oauth2.AuthMethodClientSecretPost,
 		RedirectURIs: []string{"https://c.example/cb"}, GrantTypes: []string{"authorization_code"}, Scopes: []string{"read"}})
@@ -199,9 +200,9 @@ func TestS74_PushedRequestStoresNoCredential(t *testing.T) {
 	assert.NotContains(t, dump, cookie.Value)
 }
 
-// S65: a flood of pushed requests from one client is answered 429 until
-// the minute has passed; other clients are unaffected.
-func TestS65_PARFloodIsThrottled(t *testing.T) {
+// RFC 9126 §2.3: a flood of pushed requests from one client is answered 429
+// until the minute has passed; other clients are unaffected.
+func TestPARFloodIsThrottled(t *testing.T) {
 	h := newCode(t, func(cfg *oauth2.Config, _ *memory.Store) { cfg.PushedRequestRateLimit = 5 })
 	params, _ := authParams(t)
 	for i := range 5 {

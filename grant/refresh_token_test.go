@@ -81,8 +81,9 @@ func TestRefreshRotatesAndKeepsTheGrant(t *testing.T) {
 	assert.True(t, next.Active(h.Now()))
 }
 
-// S52: a refresh token is bound to its client.
-func TestS52_RefreshTokenIsBoundToItsClient(t *testing.T) {
+// RFC 6749 §6 (zitadel GHSA-xqxv-4jc2-x56x): a refresh token is bound to
+// its client.
+func TestRefreshTokenIsBoundToItsClient(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{})
 	rt := h.seed()
 	r := h.Token("other", h.otherSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
@@ -91,9 +92,9 @@ func TestS52_RefreshTokenIsBoundToItsClient(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.refresh(rt).Status)
 }
 
-// S53: scopes cannot grow; a narrower access token leaves the grant's
-// scopes on the new refresh token.
-func TestS53_ScopesOnlyNarrow(t *testing.T) {
+// RFC 6749 §6: scopes cannot grow; a narrower access token leaves the
+// grant's scopes on the new refresh token.
+func TestScopesOnlyNarrow(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{})
 	rt := h.seed()
 	testkit.RequireOAuthError(t, h.refresh(rt, "scope", "read admin"), http.StatusBadRequest, oauth2.ErrInvalidScope)
@@ -112,8 +113,8 @@ func TestS53_ScopesOnlyNarrow(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 }
 
-// S54: rotation for public clients.
-func TestS54_PublicClientsGetRotation(t *testing.T) {
+// RFC 9700 §4.14.2: rotation for public clients.
+func TestPublicClientsGetRotation(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{})
 	rt1 := h.SeedRefreshToken(storage.Token{ClientID: "spa", Subject: "alice", Scopes: []string{"read"}})
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt1}, "client_id": {"spa"}}
@@ -124,8 +125,8 @@ func TestS54_PublicClientsGetRotation(t *testing.T) {
 	testkit.RequireOAuthError(t, h.Do(h.TokenRequest(form)), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }
 
-// S55: a reuse revokes the whole family.
-func TestS55_ReuseRevokesTheFamily(t *testing.T) {
+// RFC 9700 §4.14.2: a reuse revokes the whole family.
+func TestReuseRevokesTheFamily(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{})
 	rt1 := h.seed()
 	r := h.refresh(rt1)
@@ -145,10 +146,12 @@ func TestS55_ReuseRevokesTheFamily(t *testing.T) {
 	assert.NotEmpty(t, h.Events(oauth2.EventGrantRevoked))
 }
 
-// S56: of two (here twenty) parallel refreshes with one token exactly one
-// succeeds; the others are reuses, which revoke the family (policy 4), so
-// there are never two valid refresh tokens and never a 500.
-func TestS56_ConcurrentRefreshes(t *testing.T) {
+// RFC 9700 §4.14.2 and the race of ory/hydra#1719: of two (here twenty)
+// parallel refreshes with one token exactly one succeeds; the others are
+// reuses, which revoke the family (Grantor rotates every refresh token and
+// answers the loser of a race invalid_grant), so there are never two valid
+// refresh tokens and never a 500.
+func TestConcurrentRefreshes(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{})
 	rt := h.seed()
 	const n = 20
@@ -179,9 +182,10 @@ func TestS56_ConcurrentRefreshes(t *testing.T) {
 	testkit.RequireOAuthError(t, h.refresh(winner), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }
 
-// S56, policy 4: inside the grace period a reuse is refused without
-// revoking the grant.
-func TestS56_GracePeriodSparesTheGrant(t *testing.T) {
+// Grantor's optional grace period (off by default): inside it a reuse is
+// refused without revoking the grant, rather than treated as the replay of
+// RFC 9700 §4.14.2.
+func TestGracePeriodSparesTheGrant(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{GracePeriod: 10 * time.Second})
 	rt1 := h.seed()
 	r := h.refresh(rt1)
@@ -193,7 +197,9 @@ func TestS56_GracePeriodSparesTheGrant(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.refresh(rt2).Status, "the grant survives a reuse within the grace period")
 }
 
-func TestS56_ReuseAfterGracePeriodRevokes(t *testing.T) {
+// Once the grace period is over, a reuse is the replay of RFC 9700 §4.14.2
+// again and revokes the grant.
+func TestReuseAfterGracePeriodRevokes(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{GracePeriod: 10 * time.Second})
 	rt1 := h.seed()
 	r := h.refresh(rt1)
@@ -203,8 +209,8 @@ func TestS56_ReuseAfterGracePeriodRevokes(t *testing.T) {
 	testkit.RequireOAuthError(t, h.refresh(r.Str("refresh_token")), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }
 
-// S59: the grant is re-checked at refresh.
-func TestS59_GrantIsRecheckedAtRefresh(t *testing.T) {
+// OAuth 2.1 §4.3.1, RFC 9700 §4.14.2: the grant is re-checked at refresh.
+func TestGrantIsRecheckedAtRefresh(t *testing.T) {
 	disabled := map[string]bool{"alice": true}
 	h := newRT(t, grant.RefreshTokenOptions{CheckGrant: func(_ context.Context, _ *storage.Client, rec *storage.Token) error {
 		if disabled[rec.Subject] {
@@ -228,8 +234,8 @@ func TestS59_GrantIsRecheckedAtRefresh(t *testing.T) {
 	testkit.RequireOAuthError(t, h.refresh(rt), http.StatusUnauthorized, oauth2.ErrInvalidClient)
 }
 
-// S60: absolute and idle expiry.
-func TestS60_AbsoluteAndIdleExpiry(t *testing.T) {
+// RFC 9700 §4.14.2: absolute and idle expiry.
+func TestAbsoluteAndIdleExpiry(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{})
 	idle := h.SeedRefreshToken(storage.Token{ClientID: "app", Subject: "alice", ExpiresAt: h.Now().Add(time.Hour)})
 	absolute := h.SeedRefreshToken(storage.Token{ClientID: "app", Subject: "alice",
@@ -247,8 +253,9 @@ func TestS60_AbsoluteAndIdleExpiry(t *testing.T) {
 	testkit.RequireOAuthError(t, h.refresh(r.Str("refresh_token")), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }
 
-// S61: integrity and type of the refresh token.
-func TestS61_RefreshTokenIntegrityAndType(t *testing.T) {
+// RFC 9700 §4.14.2, RFC 6749 §10.4: integrity and type of the refresh
+// token.
+func TestRefreshTokenIntegrityAndType(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{})
 	rt := h.seed()
 	flip := []byte(rt)
@@ -275,8 +282,9 @@ func TestS61_RefreshTokenIntegrityAndType(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.refresh(r.Str("refresh_token")).Status)
 }
 
-// S38: a confidential client must authenticate to refresh.
-func TestS38_ConfidentialClientMustAuthenticateToRefresh(t *testing.T) {
+// OAuth 2.1 §3.2.1, RFC 6749 §6: a confidential client must authenticate
+// to refresh.
+func TestConfidentialClientMustAuthenticateToRefresh(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{})
 	rt := h.seed()
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"app"}}
@@ -324,9 +332,9 @@ func TestRefreshTokenFactoryValidation(t *testing.T) {
 	assert.Error(t, err)
 }
 
-// S53: a refresh cannot add a resource; it may narrow the audience, and
-// the refresh token keeps the grant's.
-func TestS53_ResourcesOnlyNarrowOnRefresh(t *testing.T) {
+// RFC 8707 §2.2: a refresh cannot add a resource; it may narrow the
+// audience, and the refresh token keeps the grant's.
+func TestResourcesOnlyNarrowOnRefresh(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{})
 	rt := h.SeedRefreshToken(storage.Token{ClientID: "app", Subject: "alice", Scopes: []string{"read"},
 		Audience: []string{"https://a.example", "https://b.example"}})

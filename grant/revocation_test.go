@@ -120,7 +120,7 @@ func (h *rtiHarness) active(clientID, tok string) bool {
 }
 
 // requireRevoked200 asserts the answer of RFC 7009 §2.2: 200, an empty
-// body, no-store (S34).
+// body, no-store (RFC 6749 §5.1).
 func requireRevoked200(t *testing.T, r *testkit.Response) {
 	t.Helper()
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
@@ -128,9 +128,9 @@ func requireRevoked200(t *testing.T, r *testkit.Response) {
 	assert.Equal(t, "no-store", r.Header.Get("Cache-Control"))
 }
 
-// S108: unknown, malformed, expired and already revoked tokens get 200
-// with an empty body, and nothing changes.
-func TestS108_UnknownOrInvalidTokensGet200(t *testing.T) {
+// RFC 7009 §2.2: unknown, malformed, expired and already revoked tokens get
+// 200 with an empty body, and nothing changes.
+func TestUnknownOrInvalidTokensGet200(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			h := newRTI(t, format, nil)
@@ -166,8 +166,8 @@ func TestS108_UnknownOrInvalidTokensGet200(t *testing.T) {
 	}
 }
 
-// S108 / RFC 7009 §2.1: the token parameter is required.
-func TestS108_TokenParameterIsRequired(t *testing.T) {
+// RFC 7009 §2.1: the token parameter is required.
+func TestTokenParameterIsRequired(t *testing.T) {
 	h := newRTI(t, "opaque", nil)
 	testkit.RequireOAuthError(t, h.revokeWeb(""), http.StatusBadRequest, oauth2.ErrInvalidRequest)
 	// A repeated token is refused, not half-read.
@@ -175,9 +175,11 @@ func TestS108_TokenParameterIsRequired(t *testing.T) {
 	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidRequest)
 }
 
-// S109, policy 1: another client's token is refused with 400
-// unauthorized_client and stays active, access and refresh tokens alike.
-func TestS109_AnotherClientsTokenIsNotRevoked(t *testing.T) {
+// RFC 7009 §2.1 leaves open what a client revoking another client's token
+// gets; Grantor refuses it with 400 unauthorized_client (as fosite does
+// since GHSA-7mqr-2v3q-v2wm) and the token stays active, access and refresh
+// tokens alike.
+func TestAnotherClientsTokenIsNotRevoked(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			h := newRTI(t, format, nil)
@@ -198,9 +200,9 @@ func TestS109_AnotherClientsTokenIsNotRevoked(t *testing.T) {
 	}
 }
 
-// S110: token_type_hint is only a hint: a wrong hint still finds the
-// token, an unknown hint is ignored.
-func TestS110_TokenTypeHintIsOnlyAHint(t *testing.T) {
+// RFC 7009 §2.1: token_type_hint is only a hint: a wrong hint still finds
+// the token, an unknown hint is ignored.
+func TestTokenTypeHintIsOnlyAHint(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			for _, tc := range []struct {
@@ -228,10 +230,10 @@ func TestS110_TokenTypeHintIsOnlyAHint(t *testing.T) {
 	}
 }
 
-// S111: revoking a refresh token revokes the grant: the refresh token and
-// every access token of the grant become inactive, and the grant cannot be
-// refreshed.
-func TestS111_RevokingARefreshTokenRevokesTheGrant(t *testing.T) {
+// RFC 7009 §2.1, RFC 6819 §5.2.2.4: revoking a refresh token revokes the
+// grant: the refresh token and every access token of the grant become
+// inactive, and the grant cannot be refreshed.
+func TestRevokingARefreshTokenRevokesTheGrant(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			h := newRTI(t, format, nil)
@@ -257,9 +259,10 @@ func TestS111_RevokingARefreshTokenRevokesTheGrant(t *testing.T) {
 	}
 }
 
-// S111: a rotated (consumed) refresh token of a live grant, presented by
-// its client, still ends the grant: the client asked for it to end.
-func TestS111_RevokingARotatedRefreshTokenEndsTheGrant(t *testing.T) {
+// RFC 7009 §2.1: a rotated (consumed) refresh token of a live grant,
+// presented by its client, still ends the grant: the client asked for it
+// to end.
+func TestRevokingARotatedRefreshTokenEndsTheGrant(t *testing.T) {
 	h := newRTI(t, "opaque", nil)
 	_, rt1 := h.codeTokens()
 	at2, rt2 := h.refreshTokens(rt1)
@@ -268,10 +271,10 @@ func TestS111_RevokingARotatedRefreshTokenEndsTheGrant(t *testing.T) {
 	assert.False(t, h.active("web", rt2))
 }
 
-// S111 (the RT follows policy): revoking an access token revokes that
-// token only. Its refresh token and grant stay valid, and a refresh gives
-// a working access token; RFC 7009 §2.1 leaves this to the server ("MAY").
-func TestS111_RevokingAnAccessTokenLeavesTheRefreshToken(t *testing.T) {
+// RFC 6819 §5.2.2.4: revoking an access token revokes that token only.
+// Its refresh token and grant stay valid, and a refresh gives a working
+// access token; RFC 7009 §2.1 leaves this to the server ("MAY").
+func TestRevokingAnAccessTokenLeavesTheRefreshToken(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			h := newRTI(t, format, nil)
@@ -290,10 +293,10 @@ func TestS111_RevokingAnAccessTokenLeavesTheRefreshToken(t *testing.T) {
 	}
 }
 
-// S112, fosite CVE-2020-15223: a storage failure while revoking answers
-// 503 temporarily_unavailable with a JSON error, never 200, and the token
-// stays active; so does a failed lookup.
-func TestS112_StorageFailureGives503(t *testing.T) {
+// RFC 7009 §2.2.1, fosite CVE-2020-15223: a storage failure while revoking
+// answers 503 temporarily_unavailable with a JSON error, never 200, and the
+// token stays active; so does a failed lookup.
+func TestStorageFailureGives503(t *testing.T) {
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			var failing *failingRevocations
@@ -375,9 +378,9 @@ func (f *failingRevocations) RevokeGrant(ctx context.Context, grantID string, at
 	return f.RefreshTokenStore.RevokeGrant(ctx, grantID, at)
 }
 
-// S113, RFC 7009 §2.1: a confidential client must authenticate; a wrong
+// RFC 7009 §2.1: a confidential client must authenticate; a wrong
 // secret is 401 invalid_client, with WWW-Authenticate when Basic was used.
-func TestS113_RevocationNeedsClientAuthentication(t *testing.T) {
+func TestRevocationNeedsClientAuthentication(t *testing.T) {
 	h := newRTI(t, "opaque", nil)
 	at, _ := h.codeTokens()
 	// No credentials, only client_id of a confidential client.
@@ -398,9 +401,9 @@ func TestS113_RevocationNeedsClientAuthentication(t *testing.T) {
 	assert.True(t, h.active("web", at), "nothing was revoked")
 }
 
-// S113, RFC 7009 §2.1: a public client revokes its own tokens with its
+// RFC 7009 §2.1: a public client revokes its own tokens with its
 // client_id alone.
-func TestS113_PublicClientRevokesItsOwnTokens(t *testing.T) {
+func TestPublicClientRevokesItsOwnTokens(t *testing.T) {
 	h := newRTI(t, "opaque", nil)
 	params, verifier := authParams(t, "client_id", "spa", "redirect_uri", "https://spa.example/cb")
 	r := h.redeem("spa", "", h.code(params), verifier, "redirect_uri", "https://spa.example/cb")
@@ -415,9 +418,11 @@ func TestS113_PublicClientRevokesItsOwnTokens(t *testing.T) {
 	testkit.RequireOAuthError(t, h.Do(h.TokenRequest(form)), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }
 
-// S113, policy 6: JWT access tokens are revocable, by their jti; the
+// RFC 7009 §2.2.1 lets a server refuse self-contained tokens with
+// unsupported_token_type; Grantor records the jti of every JWT access token
+// instead, so JWT access tokens are revocable, by their jti, and the
 // endpoint never answers unsupported_token_type.
-func TestS113_JWTAccessTokensAreRevocable(t *testing.T) {
+func TestJWTAccessTokensAreRevocable(t *testing.T) {
 	h := newRTI(t, "jwt", nil)
 	at := h.ccToken()
 	rec, err := h.AccessTokenRecord(at)
@@ -430,9 +435,9 @@ func TestS113_JWTAccessTokensAreRevocable(t *testing.T) {
 	assert.False(t, h.active("svc", at))
 }
 
-// S34: every answer of the revocation endpoint, success or error, carries
-// Cache-Control: no-store; GET is 405.
-func TestS34_RevocationAnswersAreNotStored(t *testing.T) {
+// RFC 6749 §5.1: every answer of the revocation endpoint, success or error,
+// carries Cache-Control: no-store; GET is 405.
+func TestRevocationAnswersAreNotStored(t *testing.T) {
 	h := newRTI(t, "opaque", nil)
 	at, _ := h.codeTokens()
 	for name, r := range map[string]*testkit.Response{

@@ -13,10 +13,11 @@ import (
 	"github.com/grantor-dev/grantor/storage"
 )
 
-// S144: two authorization servers (tenants) stay apart: a code, a refresh
-// token or an access token of tenant A means nothing at tenant B, even for
-// a client registered under the same id at both, and their issuers differ.
-func TestS144_TenantsStaySeparate(t *testing.T) {
+// RFC 9207 §2, RFC 9700 §4.4: two authorization servers (tenants) stay
+// apart: a code, a refresh token or an access token of tenant A means
+// nothing at tenant B, even for a client registered under the same id at
+// both, and their issuers differ.
+func TestTenantsStaySeparate(t *testing.T) {
 	a, b := newCode(t, nil), newCode(t, nil)
 	require.NotEqual(t, a.Provider.Issuer(), b.Provider.Issuer())
 
@@ -37,9 +38,10 @@ func TestS144_TenantsStaySeparate(t *testing.T) {
 	assert.Equal(t, false, b.Introspect("rs", rs, tokA.Str("access_token")).JSON["active"])
 }
 
-// S145: forwarded headers from an untrusted peer change nothing: the
-// issuer, the endpoints and the redirect targets come from configuration.
-func TestS145_ForwardedHeadersAreIgnored(t *testing.T) {
+// RFC 9700 §4.13: forwarded headers from an untrusted peer change nothing:
+// the issuer, the endpoints and the redirect targets come from
+// configuration.
+func TestForwardedHeadersAreIgnored(t *testing.T) {
 	h := newCode(t, nil)
 	spoof := func(req *http.Request) {
 		req.Header.Set("X-Forwarded-Host", "evil.example")

@@ -21,8 +21,9 @@ func TestRFC7636AppendixB(t *testing.T) {
 	assert.NoError(t, err)
 }
 
-// S15: only S256 by default; no method means plain.
-func TestS15_OnlyS256ByDefault(t *testing.T) {
+// RFC 9700 §2.1.1: only S256 by default; no method means plain (RFC 7636
+// §4.3).
+func TestOnlyS256ByDefault(t *testing.T) {
 	ch := S256Challenge(strings.Repeat("a", 43))
 	for _, method := range []string{"plain", "", "S512", "s256"} {
 		_, err := CheckChallenge(ch, method, false)
@@ -37,8 +38,8 @@ func TestS15_OnlyS256ByDefault(t *testing.T) {
 	assert.Equal(t, MethodPlain, m)
 }
 
-// S16: challenge syntax.
-func TestS16_ChallengeSyntax(t *testing.T) {
+// RFC 7636 §4.2: challenge syntax.
+func TestChallengeSyntax(t *testing.T) {
 	for name, ch := range map[string]string{
 		"42 chars":          strings.Repeat("a", 42),
 		"129 chars":         strings.Repeat("a", 129),
@@ -58,9 +59,9 @@ func TestS16_ChallengeSyntax(t *testing.T) {
 	assert.NoError(t, err)
 }
 
-// S17 and S19: wrong verifiers, and verifier syntax enforced even when the
-// hash would match.
-func TestS17_S19_VerifierChecks(t *testing.T) {
+// RFC 7636 §4.6 and §4.1: wrong verifiers, and verifier syntax enforced
+// even when the hash would match.
+func TestVerifierChecks(t *testing.T) {
 	v43 := strings.Repeat("A", 43)
 	v128 := strings.Repeat("z", 128)
 	assert.NoError(t, Verify(v43, S256Challenge(v43), MethodS256))
@@ -85,7 +86,8 @@ func TestS17_S19_VerifierChecks(t *testing.T) {
 	assert.NoError(t, Verify(v43, v43, MethodPlain))
 }
 
-// S130: generated verifiers carry 256 random bits and never repeat.
+// RFC 6749 §10.10: generated verifiers carry 256 random bits and never
+// repeat.
 func TestGenerateVerifier(t *testing.T) {
 	seen := map[string]bool{}
 	for range 10000 {

@@ -242,10 +242,10 @@ func TestIntrospectionTokenTypes(t *testing.T) {
 	}{
 		{"active without token_type", `{"active":true,"sub":"alice","scope":"read","exp":` + future + `}`, 200},
 		{"Bearer in any case", `{"active":true,"token_type":"bearer"}`, 200},
-		{"DPoP-bound as Bearer (S92; RFC 9449 §7.2)", `{"active":true,"token_type":"DPoP","cnf":{"jkt":"abc"}}`, 401},
+		{"DPoP-bound as Bearer (RFC 9449 §7.2)", `{"active":true,"token_type":"DPoP","cnf":{"jkt":"abc"}}`, 401},
 		{"DPoP without cnf", `{"active":true,"token_type":"DPoP"}`, 401},
 		{"mTLS-bound (cnf x5t#S256)", `{"active":true,"token_type":"Bearer","cnf":{"x5t#S256":"abc"}}`, 401},
-		{"refresh token (S133)", `{"active":true,"token_type":"refresh_token"}`, 401},
+		{"refresh token (RFC 8725 §3.12)", `{"active":true,"token_type":"refresh_token"}`, 401},
 		{"unknown token type", `{"active":true,"token_type":"N_A"}`, 401},
 		{"active but expired", `{"active":true,"exp":` + past + `}`, 401},
 		{"active but not yet valid", `{"active":true,"nbf":` + future + `}`, 401},

@@ -136,7 +136,7 @@ func TestBearerTokenRules(t *testing.T) {
 		{"too long a token is not validated", resource.Config{}, get("Bearer " + strings.Repeat("a", resource.MaxTokenLength+1)), 401, "", "invalid_token", 0},
 		{"a token for another audience", resource.Config{Audience: "https://api.example"}, get("Bearer other-aud"), 401, "", "invalid_token", 1},
 		{"audience configured and present", resource.Config{Audience: "https://api.example"}, get("Bearer " + goodToken), 200, "", "-", 1},
-		{"a sender-constrained token as Bearer (S92; RFC 9449 §7.2)", resource.Config{}, get("Bearer bound"), 401, "", "invalid_token", 1},
+		{"a sender-constrained token as Bearer (RFC 9449 §7.2)", resource.Config{}, get("Bearer bound"), 401, "", "invalid_token", 1},
 		{"validator outage is 503, not 401", resource.Config{}, get("Bearer down"), 503, "", "-", 1},
 	}
 	for _, c := range cases {
