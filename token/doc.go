@@ -15,9 +15,9 @@
 // JWT takes its keys from a KeySource: KeySet, in memory, is the
 // default; a host application with its keys in a KMS implements
 // KeySource (its Signer signs through the KMS). KeySet rotates signing
-// keys in three phases (S143): add a key (published, not yet signing),
-// promote it, and remove the old one once its tokens have expired;
-// Rotator does this on a schedule.
+// keys in three phases (OpenID Connect Core §10.1.1): add a key (published,
+// not yet signing), promote it, and remove the old one once its tokens have
+// expired; Rotator does this on a schedule.
 //
 // Resource servers verify JWT access tokens with JWTVerifier (RFC 9068
 // §4), which needs only public keys: from a KeySet in the same process,

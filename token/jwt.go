@@ -22,7 +22,8 @@ import (
 )
 
 // MaxJWTLength is the longest JWT access token, in bytes, that JWT parses.
-// Longer input is rejected before any decoding (S129); MintAccessToken
+// Longer input is rejected before any decoding (Authlib CVE-2025-61920);
+// MintAccessToken
 // refuses to mint a longer token.
 const MaxJWTLength = 8 << 10
 
@@ -65,7 +66,8 @@ type JWTConfig struct {
 
 // JWT mints and verifies JWT access tokens as profiled by RFC 9068. Its
 // storage key is the token's "jti", so that JWT access tokens stay
-// revocable and introspectable (DESIGN, pinned choice 6).
+// revocable and introspectable, where RFC 7009 §2.2.1 would let a server
+// refuse them as unsupported_token_type.
 //
 // A JWT is safe for concurrent use.
 type JWT struct {
@@ -448,8 +450,9 @@ func (j *JWT) AccessTokenKey(ctx context.Context, token string) (string, error) 
 // than the registered ones land in Extra (numbers as float64).
 //
 // The checks (each failure wraps ErrInvalid): at most MaxJWTLength bytes
-// (S129); exactly three base64url segments in canonical form (RFC 7515
-// §7.1); a header without duplicate members (S127), with a "kid" naming a
+// (Authlib CVE-2025-61920); exactly three base64url segments in canonical
+// form (RFC 7515 §7.1); a header without duplicate members (RFC 7515 §5.2),
+// with a "kid" naming a
 // key of the KeySet (no key is ever fetched from jku, x5u, jwk or x5c,
 // which are ignored: RFC 8725 §3.10), an "alg" equal to that key's own
 // algorithm, which is the one used to verify (RFC 8725 §3.1; "none" never
@@ -693,7 +696,7 @@ func decodeClaims(payload []byte, issuer string, full bool, t *timeClaims) (*Cla
 }
 
 // checkAudience checks an "aud" value: a non-empty string or a non-empty
-// array of non-empty strings (RFC 7519 §4.1.3; S128).
+// array of non-empty strings (RFC 7519 §4.1.3).
 func checkAudience(c *Claims, v []byte, full bool) error {
 	if len(v) > 0 && v[0] == '"' {
 		s, err := jose.StringBytes(v)

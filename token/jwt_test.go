@@ -109,7 +109,8 @@ func TestNewJWTValidation(t *testing.T) {
 	assert.Error(t, err)
 }
 
-func TestS119_JWTHeader(t *testing.T) {
+// RFC 9068 §2.1: the header is typ at+jwt, the alg and the kid.
+func TestJWTHeader(t *testing.T) {
 	for _, alg := range mainAlgs {
 		t.Run(alg.String(), func(t *testing.T) {
 			j, _, k := newJWT(t, alg)
@@ -119,7 +120,8 @@ func TestS119_JWTHeader(t *testing.T) {
 	}
 }
 
-func TestS120_JWTClaims(t *testing.T) {
+// RFC 9068 §2.2: the claims of a minted token.
+func TestJWTClaims(t *testing.T) {
 	j, _, _ := newJWT(t, jwa.ES256)
 	c := testClaims()
 	tok, key, err := j.MintAccessToken(ctx, c)
@@ -175,7 +177,8 @@ func TestS120_JWTClaims(t *testing.T) {
 	})
 }
 
-func TestS121_JWTAudience(t *testing.T) {
+// RFC 9068 §3, RFC 8707 §2: the audience of a minted token.
+func TestJWTAudience(t *testing.T) {
 	j, _, _ := newJWT(t, jwa.ES256)
 	one := testClaims()
 	assert.Equal(t, "https://rs.example.com", decodeSegment(t, mint(t, j, one), 1)["aud"], "one audience is a string")
@@ -201,7 +204,7 @@ func TestJWTMintRefusesIncompleteClaims(t *testing.T) {
 		{"iat is required", func(c *token.Claims) { c.IssuedAt = time.Time{} }},
 		{"exp is required", func(c *token.Claims) { c.ExpiresAt = time.Time{} }},
 		{"exp after iat", func(c *token.Claims) { c.ExpiresAt = c.IssuedAt }},
-		{"issuer differs from the configured one (S144)", func(c *token.Claims) { c.Issuer = "https://other.example" }},
+		{"issuer differs from the configured one (RFC 9207 §2, RFC 9700 §4.4)", func(c *token.Claims) { c.Issuer = "https://other.example" }},
 		{"extra claim that does not encode", func(c *token.Claims) { c.Extra = map[string]any{"x": func() {}} }},
 		{"token longer than MaxJWTLength", func(c *token.Claims) { c.Extra = map[string]any{"big": strings.Repeat("x", token.MaxJWTLength)} }},
 	}
@@ -273,9 +276,10 @@ func TestJWTRoundTripEveryAlgorithm(t *testing.T) {
 	}
 }
 
-// TestS119_ThirdPartyVerifiesWithJWKS proves that a resource server with
-// nothing but the published JWKS and plain jwx can verify our tokens.
-func TestS119_ThirdPartyVerifiesWithJWKS(t *testing.T) {
+// TestThirdPartyVerifiesWithJWKS proves that a resource server with
+// nothing but the published JWKS and plain jwx can verify our tokens (RFC
+// 9068 §2.1).
+func TestThirdPartyVerifiesWithJWKS(t *testing.T) {
 	for _, alg := range allAlgs {
 		t.Run(alg.String(), func(t *testing.T) {
 			j, _, _ := newJWT(t, alg)
@@ -333,7 +337,9 @@ func TestJWTAccessTokenKeyDoesNotCheckExpiry(t *testing.T) {
 	assert.Equal(t, key, got)
 }
 
-func TestS132_JWTTamperedTokensRejected(t *testing.T) {
+// ZITADEL CVE-2026-27840: truncated, extended and altered tokens are
+// invalid.
+func TestJWTTamperedTokensRejected(t *testing.T) {
 	for _, alg := range mainAlgs {
 		t.Run(alg.String(), func(t *testing.T) {
 			j, _, _ := newJWT(t, alg)
@@ -388,70 +394,70 @@ func TestJWTRejects(t *testing.T) {
 		name string
 		tok  string
 	}{
-		// S123
-		{"S123 alg none with empty signature", b64(header("none", kid)) + "." + b64(goodPayload) + "."},
-		{"S123 alg none with the valid signature", b64(header("none", kid)) + "." + b64(goodPayload) + "." + parts[2]},
-		{"S123 alg None", b64(header("None", kid)) + "." + b64(goodPayload) + "."},
-		{"S123 unsigned, two segments", b64(header("none", kid)) + "." + b64(goodPayload)},
-		{"S123 no alg", withHeader(`{"kid":"` + kid + `","typ":"at+jwt"}`)},
-		// S124
-		{"S124 HS256 MAC'd with the public key PEM", hmacWith(pubPEM)},
-		{"S124 HS256 MAC'd with the public key DER", hmacWith(pubDER)},
-		{"S124 HS256 MAC'd with the public key JWK", hmacWith(pubJWK)},
-		{"S124 header alg ES384 on an ES256 key", b64(header("ES384", kid)) + "." + b64(goodPayload) + "." + parts[2]},
-		{"S124 header alg of another key in the set", craft(t, k, jwa.ES256, header("EdDSA", kid), goodPayload)},
-		{"S124 EdDSA key's kid with an ES256 signature", craft(t, k, jwa.ES256, header("ES256", ed.KeyID()), goodPayload)},
+		// alg none, unsigned: RFC 8725 §3.1-3.2
+		{"alg none with empty signature", b64(header("none", kid)) + "." + b64(goodPayload) + "."},
+		{"alg none with the valid signature", b64(header("none", kid)) + "." + b64(goodPayload) + "." + parts[2]},
+		{"alg None", b64(header("None", kid)) + "." + b64(goodPayload) + "."},
+		{"unsigned, two segments", b64(header("none", kid)) + "." + b64(goodPayload)},
+		{"no alg", withHeader(`{"kid":"` + kid + `","typ":"at+jwt"}`)},
+		// alg bound to the key: RFC 8725 §3.1, Authlib CVE-2024-37568
+		{"HS256 MAC'd with the public key PEM", hmacWith(pubPEM)},
+		{"HS256 MAC'd with the public key DER", hmacWith(pubDER)},
+		{"HS256 MAC'd with the public key JWK", hmacWith(pubJWK)},
+		{"header alg ES384 on an ES256 key", b64(header("ES384", kid)) + "." + b64(goodPayload) + "." + parts[2]},
+		{"header alg of another key in the set", craft(t, k, jwa.ES256, header("EdDSA", kid), goodPayload)},
+		{"EdDSA key's kid with an ES256 signature", craft(t, k, jwa.ES256, header("ES256", ed.KeyID()), goodPayload)},
 		{"alg in lower case", craft(t, k, jwa.ES256, header("es256", kid), goodPayload)},
-		// S125
-		{"S125 kid path traversal", craft(t, k, jwa.ES256, header("ES256", "../../dev/null"), goodPayload)},
-		{"S125 kid SQL injection", craft(t, k, jwa.ES256, header("ES256", `' OR '1'='1`), goodPayload)},
-		{"S125 kid 64 kB", craft(t, k, jwa.ES256, header("ES256", strings.Repeat("k", 64<<10)), goodPayload)},
-		{"S125 kid 5 kB under the size limit", craft(t, k, jwa.ES256, header("ES256", strings.Repeat("k", 5<<10)), goodPayload)},
+		// kid is opaque: RFC 8725 §3.10
+		{"kid path traversal", craft(t, k, jwa.ES256, header("ES256", "../../dev/null"), goodPayload)},
+		{"kid SQL injection", craft(t, k, jwa.ES256, header("ES256", `' OR '1'='1`), goodPayload)},
+		{"kid 64 kB", craft(t, k, jwa.ES256, header("ES256", strings.Repeat("k", 64<<10)), goodPayload)},
+		{"kid 5 kB under the size limit", craft(t, k, jwa.ES256, header("ES256", strings.Repeat("k", 5<<10)), goodPayload)},
 		{"no kid", withHeader(`{"alg":"ES256","typ":"at+jwt"}`)},
 		{"empty kid", withHeader(header("ES256", ""))},
 		{"kid not a string", withHeader(`{"alg":"ES256","kid":1,"typ":"at+jwt"}`)},
 		{"signed by an unknown key", craft(t, other, jwa.ES256, header("ES256", other.KeyID()), goodPayload)},
 		{"signed by an unknown key claiming our kid", craft(t, other, jwa.ES256, header("ES256", kid), goodPayload)},
-		// S126
-		{"S126 embedded jwk of the attacker", craft(t, other, jwa.ES256, `{"alg":"ES256","typ":"at+jwt","kid":"`+other.KeyID()+`","jwk":`+string(mustJSON(t, mustPublic(t, other)))+`}`, goodPayload)},
-		// S127
-		{"S127 crit with an unknown extension", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","crit":["exp"],"exp":1}`)},
-		{"S127 crit empty", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","crit":[]}`)},
-		{"S127 b64 false", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","b64":false}`)},
-		{"S127 duplicate alg in header", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","alg":"none"}`)},
-		{"S127 duplicate alg, escaped", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","\u0061lg":"ES256"}`)},
-		{"S127 duplicate kid", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","kid":"` + kid + `"}`)},
-		{"S127 duplicate exp", claims(`"exp":1700000300`, `"exp":1700000300,"exp":1700000300`)},
-		{"S127 duplicate aud", claims(`"aud":"https://rs.example.com"`, `"aud":"https://rs.example.com","aud":"x"`)},
-		{"S127 duplicate jti", claims(`"jti":"jti-1"`, `"jti":"jti-1","jti":"jti-2"`)},
-		// typ: RFC 9068 §4, S122
+		// keys never from the header: RFC 8725 §3.10, RFC 7515 §4.1.3
+		{"embedded jwk of the attacker", craft(t, other, jwa.ES256, `{"alg":"ES256","typ":"at+jwt","kid":"`+other.KeyID()+`","jwk":`+string(mustJSON(t, mustPublic(t, other)))+`}`, goodPayload)},
+		// crit and duplicate members: RFC 7515 §4.1.11, RFC 7519 §4
+		{"crit with an unknown extension", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","crit":["exp"],"exp":1}`)},
+		{"crit empty", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","crit":[]}`)},
+		{"b64 false", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","b64":false}`)},
+		{"duplicate alg in header", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","alg":"none"}`)},
+		{"duplicate alg, escaped", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","\u0061lg":"ES256"}`)},
+		{"duplicate kid", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt","kid":"` + kid + `"}`)},
+		{"duplicate exp", claims(`"exp":1700000300`, `"exp":1700000300,"exp":1700000300`)},
+		{"duplicate aud", claims(`"aud":"https://rs.example.com"`, `"aud":"https://rs.example.com","aud":"x"`)},
+		{"duplicate jti", claims(`"jti":"jti-1"`, `"jti":"jti-1","jti":"jti-2"`)},
+		// typ: RFC 9068 §4, RFC 8725 §3.12
 		{"no typ", withHeader(`{"alg":"ES256","kid":"` + kid + `"}`)},
 		{"typ JWT (an ID token is not an access token)", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"JWT"}`)},
 		{"typ at+jwt with trailing space", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"at+jwt "}`)},
 		{"typ application/jwt", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":"application/jwt"}`)},
 		{"typ not a string", withHeader(`{"alg":"ES256","kid":"` + kid + `","typ":["at+jwt"]}`)},
-		// S128
-		{"S128 aud with non-strings", claims(`"aud":"https://rs.example.com"`, `"aud":[1,{}]`)},
-		{"S128 aud null member", claims(`"aud":"https://rs.example.com"`, `"aud":[null]`)},
-		{"S128 aud empty array", claims(`"aud":"https://rs.example.com"`, `"aud":[]`)},
-		{"S128 aud empty string", claims(`"aud":"https://rs.example.com"`, `"aud":""`)},
-		{"S128 aud number", claims(`"aud":"https://rs.example.com"`, `"aud":1`)},
-		{"S128 aud missing", claims(`"aud":"https://rs.example.com",`, ``)},
-		{"S128 exp as a string", claims(`"exp":1700000300`, `"exp":"1700000300"`)},
-		{"S128 exp null", claims(`"exp":1700000300`, `"exp":null`)},
-		{"S128 exp missing", claims(`"exp":1700000300,`, ``)},
-		{"S128 iat missing", claims(`"iat":1700000000,`, ``)},
-		{"S128 iat as a bool", claims(`"iat":1700000000`, `"iat":true`)},
-		{"S128 nbf as a string", claims(`"iat":1700000000`, `"iat":1700000000,"nbf":"1"`)},
-		{"S128 jti missing", claims(`,"jti":"jti-1"`, ``)},
-		{"S128 jti a number", claims(`"jti":"jti-1"`, `"jti":1`)},
-		{"S128 jti empty", claims(`"jti":"jti-1"`, `"jti":""`)},
-		{"S128 sub missing", claims(`"sub":"alice",`, ``)},
-		{"S128 sub a number", claims(`"sub":"alice"`, `"sub":42`)},
-		{"S128 client_id missing", claims(`"client_id":"client-1",`, ``)},
-		{"S128 iss missing", claims(`"iss":"https://as.example.com",`, ``)},
-		{"S128 scope an array", claims(`"scope":"read"`, `"scope":["read"]`)},
-		{"S144 wrong issuer", claims(testIssuer, "https://evil.example")},
+		// claim types and presence: RFC 7519 §4.1, RFC 9068 §2.2
+		{"aud with non-strings", claims(`"aud":"https://rs.example.com"`, `"aud":[1,{}]`)},
+		{"aud null member", claims(`"aud":"https://rs.example.com"`, `"aud":[null]`)},
+		{"aud empty array", claims(`"aud":"https://rs.example.com"`, `"aud":[]`)},
+		{"aud empty string", claims(`"aud":"https://rs.example.com"`, `"aud":""`)},
+		{"aud number", claims(`"aud":"https://rs.example.com"`, `"aud":1`)},
+		{"aud missing", claims(`"aud":"https://rs.example.com",`, ``)},
+		{"exp as a string", claims(`"exp":1700000300`, `"exp":"1700000300"`)},
+		{"exp null", claims(`"exp":1700000300`, `"exp":null`)},
+		{"exp missing", claims(`"exp":1700000300,`, ``)},
+		{"iat missing", claims(`"iat":1700000000,`, ``)},
+		{"iat as a bool", claims(`"iat":1700000000`, `"iat":true`)},
+		{"nbf as a string", claims(`"iat":1700000000`, `"iat":1700000000,"nbf":"1"`)},
+		{"jti missing", claims(`,"jti":"jti-1"`, ``)},
+		{"jti a number", claims(`"jti":"jti-1"`, `"jti":1`)},
+		{"jti empty", claims(`"jti":"jti-1"`, `"jti":""`)},
+		{"sub missing", claims(`"sub":"alice",`, ``)},
+		{"sub a number", claims(`"sub":"alice"`, `"sub":42`)},
+		{"client_id missing", claims(`"client_id":"client-1",`, ``)},
+		{"iss missing", claims(`"iss":"https://as.example.com",`, ``)},
+		{"scope an array", claims(`"scope":"read"`, `"scope":["read"]`)},
+		{"wrong issuer (RFC 9207 §2, RFC 9700 §4.4)", claims(testIssuer, "https://evil.example")},
 		{"claims an array", withPayload(`[]`)},
 		{"claims null", withPayload(`null`)},
 		{"claims a string", withPayload(`"x"`)},
@@ -460,11 +466,11 @@ func TestJWTRejects(t *testing.T) {
 		{"claims two objects", withPayload(goodPayload + goodPayload)},
 		{"header not JSON", withHeader(`{alg:ES256}`)},
 		{"header an array", withHeader(`["ES256"]`)},
-		// S129 and structure
-		{"S129 longer than 8 KiB", claims(`"scope":"read"`, `"scope":"`+strings.Repeat("r", 8<<10)+`"`)},
-		{"S129 1 MB", strings.Repeat("A", 1<<20)},
-		{"S129 deeply nested JSON", withPayload(`{"x":` + strings.Repeat("[", 3000) + strings.Repeat("]", 3000) + `}`)},
-		{"S129 a JWE (five segments)", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d"},
+		// size (Authlib CVE-2025-61920) and structure (RFC 7515 §7.1)
+		{"longer than 8 KiB", claims(`"scope":"read"`, `"scope":"`+strings.Repeat("r", 8<<10)+`"`)},
+		{"1 MB", strings.Repeat("A", 1<<20)},
+		{"deeply nested JSON", withPayload(`{"x":` + strings.Repeat("[", 3000) + strings.Repeat("]", 3000) + `}`)},
+		{"a JWE (five segments)", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d"},
 		{"four segments", good + ".x"},
 		{"empty", ""},
 		{"dots only", ".."},
@@ -484,7 +490,7 @@ func TestJWTRejects(t *testing.T) {
 			_, err = j.Parse(ctx, tc.tok)
 			assert.ErrorIs(t, err, token.ErrInvalid)
 			if err != nil {
-				assert.NotContains(t, err.Error(), kid, "errors do not echo token content (S136)")
+				assert.NotContains(t, err.Error(), kid, "errors do not echo token content (Keycloak GHSA-qgmm-f2qw-r95f)")
 			}
 		})
 	}
@@ -517,9 +523,9 @@ func TestJWTAcceptsTypVariants(t *testing.T) {
 	})
 }
 
-// TestS126_KeyURLsInHeaderAreNotFetched signs a token with an attacker key
-// and points jku/x5u at a server that would serve it.
-func TestS126_KeyURLsInHeaderAreNotFetched(t *testing.T) {
+// TestKeyURLsInHeaderAreNotFetched signs a token with an attacker key
+// and points jku/x5u at a server that would serve it (RFC 8725 §3.10).
+func TestKeyURLsInHeaderAreNotFetched(t *testing.T) {
 	j, _, k := newJWT(t, jwa.ES256)
 	attacker := newKey(t, jwa.ES256)
 	var hits atomic.Int32

@@ -246,7 +246,7 @@ func newKeyEntry(key jwk.Key) (*keyEntry, error) {
 		e.priv = key
 	}
 	// Build the public JWK from the raw public key, so that no private or
-	// custom member of the input can reach the JWKS (S143).
+	// custom member of the input can reach the JWKS (RFC 7518 §6).
 	pub, err := jwk.FromRaw(e.rawPub)
 	if err != nil {
 		return nil, fmt.Errorf("token: key %q: %w", kid, err)
@@ -316,11 +316,11 @@ func (st *keySetState) lookup(kid string) *keyEntry {
 // their public halves as a JWK Set (RFC 7517 §5).
 //
 // One key signs; every key in the set verifies and is published. Rotation
-// without invalidating live tokens (S143) is three steps: Add the new key
-// (published, so that resource servers caching the JWKS learn it), Promote
-// it once caches have refreshed (it signs from then on; the old key stays
-// published and verifying), and Remove the old key when the last token it
-// signed has expired.
+// without invalidating live tokens (OpenID Connect Core §10.1.1) is three
+// steps: Add the new key (published, so that resource servers caching the
+// JWKS learn it), Promote it once caches have refreshed (it signs from then
+// on; the old key stays published and verifying), and Remove the old key
+// when the last token it signed has expired.
 //
 // A KeySet is safe for concurrent use. Reads take no lock.
 type KeySet struct {
@@ -391,8 +391,8 @@ func (s *KeySet) load() *keySetState {
 
 // Add publishes key and accepts tokens it signed; it does not sign until
 // promoted. A kid already in the set is an error. Add is the first phase
-// of a rotation (S143): publish the key at least as long before promoting
-// it as resource servers cache the JWK Set.
+// of a rotation (OpenID Connect Core §10.1.1): publish the key at least as
+// long before promoting it as resource servers cache the JWK Set.
 func (s *KeySet) Add(key jwk.Key) error { return s.addAt(key, time.Now()) }
 
 func (s *KeySet) addAt(key jwk.Key, now time.Time) error {
@@ -462,9 +462,9 @@ func (st *keySetState) copyLife() map[string]keyLife {
 }
 
 // KeyInfo describes one key of a KeySet and where it stands in rotation
-// (S143; RFC 7517 §4.5 for the kid). Times are those of the KeySet's
-// writers: time.Now for Add, Promote and NewKeySet, the Rotator's clock
-// for the changes it makes.
+// (OpenID Connect Core §10.1.1; RFC 7517 §4.5 for the kid). Times are those
+// of the KeySet's writers: time.Now for Add, Promote and NewKeySet, the
+// Rotator's clock for the changes it makes.
 type KeyInfo struct {
 	// KeyID is the key's "kid" and Algorithm its "alg" (RFC 7517 §4.4).
 	KeyID     string
@@ -485,8 +485,9 @@ type KeyInfo struct {
 }
 
 // Keys describes the keys of the set (the JWK Set of RFC 7517 §5 plus
-// their rotation phases, S143), signing key first, then in order of
-// addition. The Rotator decides from it; operators may display it.
+// their rotation phases, OpenID Connect Core §10.1.1), signing key first,
+// then in order of addition. The Rotator decides from it; operators may
+// display it.
 func (s *KeySet) Keys() []KeyInfo {
 	st := s.load()
 	if st == nil {

@@ -21,8 +21,8 @@ import (
 	"github.com/grantor-dev/grantor/token"
 )
 
-// allAlgs are the algorithms on the allow-list; mainAlgs are the ones the
-// checklist names (S150).
+// allAlgs are the algorithms on the allow-list; mainAlgs are the ones
+// FAPI 2.0 §5.4.1 allows (ES256, PS256, EdDSA) and RS256.
 var (
 	mainAlgs = []jwa.SignatureAlgorithm{jwa.ES256, jwa.RS256, jwa.PS256, jwa.EdDSA}
 	allAlgs  = []jwa.SignatureAlgorithm{
@@ -84,7 +84,9 @@ func isPrivate(k jwk.Key) bool {
 	return false
 }
 
-func TestS150_UnsupportedAlgorithmsAndWeakKeys(t *testing.T) {
+// FAPI 2.0 §5.4.1, RFC 7518 §3: unsupported algorithms and weak keys are
+// refused.
+func TestUnsupportedAlgorithmsAndWeakKeys(t *testing.T) {
 	rsa1024, err := rsa.GenerateKey(rand.Reader, 1024)
 	require.NoError(t, err)
 	p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
@@ -109,17 +111,17 @@ func TestS150_UnsupportedAlgorithmsAndWeakKeys(t *testing.T) {
 		alg  jwa.SignatureAlgorithm
 		want error
 	}{
-		{"RSA 1024 bits (S143)", rsa1024, jwa.RS256, token.ErrWeakKey},
+		{"RSA 1024 bits (RFC 7518 §3.3)", rsa1024, jwa.RS256, token.ErrWeakKey},
 		{"RSA 1024 bits for PS256", rsa1024, jwa.PS256, token.ErrWeakKey},
-		{"P-224 below P-256 (S143)", p224, jwa.ES256, token.ErrWeakKey},
+		{"P-224 below P-256 (RFC 7518 §3.4)", p224, jwa.ES256, token.ErrWeakKey},
 		{"P-384 key for ES256", p384, jwa.ES256, token.ErrWeakKey},
 		{"P-256 key for ES384", p256, jwa.ES384, token.ErrWeakKey},
 		{"EC key for RS256", p256, jwa.RS256, token.ErrWeakKey},
 		{"Ed25519 key for ES256", ed, jwa.ES256, token.ErrWeakKey},
 		{"RSA key for EdDSA", rsa1024, jwa.EdDSA, token.ErrWeakKey},
-		{"symmetric key (S119)", []byte("0123456789abcdef0123456789abcdef"), jwa.HS256, token.ErrUnsupportedAlgorithm},
+		{"symmetric key (RFC 9068 §2.1)", []byte("0123456789abcdef0123456789abcdef"), jwa.HS256, token.ErrUnsupportedAlgorithm},
 		{"symmetric key with an asymmetric alg", []byte("0123456789abcdef0123456789abcdef"), jwa.ES256, token.ErrWeakKey},
-		{"alg none (S123)", p256, jwa.NoSignature, token.ErrUnsupportedAlgorithm},
+		{"alg none (RFC 8725 §3.1)", p256, jwa.NoSignature, token.ErrUnsupportedAlgorithm},
 		{"public key cannot sign", &p256.PublicKey, jwa.ES256, token.ErrWeakKey},
 		{"nil", nil, jwa.ES256, token.ErrWeakKey},
 	}
@@ -173,13 +175,13 @@ func TestNewKeySetRejectsUnfitKeys(t *testing.T) {
 		key  jwk.Key
 	}{
 		{"public key as signing key", pub},
-		{"symmetric key (S119)", sym},
+		{"symmetric key (RFC 9068 §2.1)", sym},
 		{"no kid", noKID},
 		{"no alg", noAlg},
 		{"alg does not fit the key type", wrongAlg},
-		{"alg none (S123)", noneAlg},
+		{"alg none (RFC 8725 §3.1)", noneAlg},
 		{"use enc", encUse},
-		{"RSA 1024 (S143)", weak},
+		{"RSA 1024 (RFC 7518 §3.3)", weak},
 		{"nil key", nil},
 	}
 	for _, tc := range tests {
@@ -252,7 +254,9 @@ func kids(t *testing.T, ks *token.KeySet) []string {
 	return out
 }
 
-func TestS143_JWKSHasOnlyPublicMembers(t *testing.T) {
+// RFC 7518 §6, RFC 7517 §4.5: the JWKS holds public members only, with
+// distinct kids.
+func TestJWKSHasOnlyPublicMembers(t *testing.T) {
 	var keys []jwk.Key
 	for _, alg := range allAlgs {
 		keys = append(keys, cachedKey(t, alg))

@@ -21,7 +21,7 @@ const (
 	// MaxOpaquePrefixLen is the longest prefix NewOpaque accepts.
 	MaxOpaquePrefixLen = 32
 
-	opaqueRandBytes = 32                          // 256 bits of entropy (S130)
+	opaqueRandBytes = 32                          // 256 bits of entropy (RFC 6749 §10.10)
 	opaqueB64Len    = (opaqueRandBytes*8 + 5) / 6 // 43 base64url characters
 	opaqueBodyLen   = 2*opaqueB64Len + 1          // random "." signature
 )
@@ -32,8 +32,8 @@ const (
 //
 // without padding (RFC 4648 §5). The signature is the token's storage key:
 // the store never holds the token itself, and a leaked table cannot be
-// replayed (RFC 6819 §5.1.4.1.3; S131). The MAC covers the prefix, so a
-// token of one kind cannot be relabelled as another (S133).
+// replayed (RFC 6819 §5.1.4.1.3). The MAC covers the prefix, so a
+// token of one kind cannot be relabelled as another (RFC 8725 §3.12).
 //
 // Use one Opaque per token kind, each with its own prefix: "gr_at_" for
 // access tokens, "gr_rt_" for refresh tokens, "gr_ac_" for authorization
@@ -112,7 +112,8 @@ func NewOpaque(prefix string, keys [][]byte, opts ...OpaqueOption) (*Opaque, err
 func (o *Opaque) Prefix() string { return o.prefix }
 
 // Generate returns a new token and its signature, the key to store its
-// record under. The token carries 256 bits from the random source (S130).
+// record under. The token carries 256 bits from the random source
+// (RFC 6749 §10.10).
 func (o *Opaque) Generate() (token, signature string, err error) {
 	k := o.keys[0]
 	st := k.pool.Get().(*macState)
@@ -143,8 +144,9 @@ func (o *Opaque) Generate() (token, signature string, err error) {
 // record is stored under. It decides without a storage lookup, and fails
 // with ErrInvalid unless the token is exactly one that Generate could have
 // returned for some key of o: same prefix, same lengths, canonical
-// base64url, and a MAC that one of the keys produced (S132, S133). MACs are
-// compared in constant time (S135).
+// base64url, and a MAC that one of the keys produced (ZITADEL
+// CVE-2026-27840; RFC 8725 §3.12). MACs are compared in constant time
+// (CWE-208).
 func (o *Opaque) Signature(token string) (string, error) {
 	p := len(o.prefix)
 	if len(token) != p+opaqueBodyLen || token[:p] != o.prefix || token[p+opaqueB64Len] != '.' {

@@ -99,8 +99,9 @@ func TestOpaqueRandFailure(t *testing.T) {
 	assert.Error(t, err, "a short read of the random source must fail, not yield a weak token")
 }
 
-// tamperings returns every variant of tok that S132 asks about: truncated by
-// 1..len chars from either end, extended, each character replaced, and the
+// tamperings returns every variant of tok that ZITADEL CVE-2026-27840
+// (truncated tokens that still validated) calls for: truncated by 1..len
+// chars from either end, extended, each character replaced, and the
 // case of each letter flipped.
 func tamperings(tok string) map[string]string {
 	out := map[string]string{}
@@ -137,7 +138,9 @@ func tamperings(tok string) map[string]string {
 	return out
 }
 
-func TestS132_OpaqueTamperedTokensRejected(t *testing.T) {
+// ZITADEL CVE-2026-27840: truncated, extended and altered tokens are
+// invalid.
+func TestOpaqueTamperedTokensRejected(t *testing.T) {
 	o := newOpaque(t, "gr_at_")
 	tok, _, err := o.Generate()
 	require.NoError(t, err)
@@ -147,7 +150,9 @@ func TestS132_OpaqueTamperedTokensRejected(t *testing.T) {
 	}
 }
 
-func TestS132_OpaqueNonCanonicalBase64Rejected(t *testing.T) {
+// ZITADEL CVE-2026-27840: a token that differs only in the unused bits of
+// its base64url is invalid.
+func TestOpaqueNonCanonicalBase64Rejected(t *testing.T) {
 	o := newOpaque(t, "gr_at_")
 	tok, _, err := o.Generate()
 	require.NoError(t, err)
@@ -168,7 +173,8 @@ func TestS132_OpaqueNonCanonicalBase64Rejected(t *testing.T) {
 	assert.ErrorIs(t, err, token.ErrInvalid)
 }
 
-func TestS133_OpaquePrefixSwapRejected(t *testing.T) {
+// RFC 8725 §3.12: a token of one kind is not accepted as another.
+func TestOpaquePrefixSwapRejected(t *testing.T) {
 	keys := [][]byte{key32(9)}
 	at := newOpaque(t, "gr_at_", keys...)
 	rt := newOpaque(t, "gr_rt_", keys...)
@@ -226,7 +232,8 @@ func TestOpaqueKeyRotation(t *testing.T) {
 	assert.NoError(t, err)
 }
 
-func TestS130_OpaqueEntropyAndUniqueness(t *testing.T) {
+// RFC 6749 §10.10: tokens carry 256 random bits and never repeat.
+func TestOpaqueEntropyAndUniqueness(t *testing.T) {
 	o := newOpaque(t, "gr_at_")
 	const n = 10_000
 	seen := make(map[string]struct{}, n)

@@ -51,7 +51,7 @@ var ErrJWKSUnavailable = errors.New("token: JWK Set unavailable")
 type RemoteKeysConfig struct {
 	// URL is the authorization server's jwks_uri (RFC 8414 §2), from
 	// trusted configuration. It must be https, unless its host is
-	// loopback (localhost, 127.0.0.0/8, ::1) (FAPI 2.0 §5.4.2; S150).
+	// loopback (localhost, 127.0.0.0/8, ::1) (FAPI 2.0 §5.4.2).
 	URL string
 	// Client makes the requests; a client with Timeout when nil. A
 	// client whose CheckRedirect is nil is used through a copy that
@@ -102,7 +102,8 @@ type RemoteKeysConfig struct {
 // "alg" is not on the allow-list are ignored. An EC or Ed25519 key
 // without "alg" gets the one its curve implies; an RSA key without "alg"
 // is ignored, since RS256 and PS256 would both fit (RFC 8725 §3.1). A
-// document with two signature keys of the same kid is refused (S143).
+// document with two signature keys of the same kid is refused (RFC 7517
+// §4.5).
 //
 // RemoteKeys is safe for concurrent use.
 type RemoteKeys struct {
@@ -177,7 +178,7 @@ func cmpOr(d, def time.Duration) time.Duration {
 }
 
 // checkJWKSURL accepts absolute https URLs, and http ones for loopback
-// hosts (S150: JWKS over TLS only).
+// hosts (FAPI 2.0 §5.4.2: JWKS over TLS only).
 func checkJWKSURL(raw string) error {
 	if err := urlpolicy.CheckTLS(raw); err != nil {
 		return fmt.Errorf("token: the JWK Set URL %w", err)
@@ -343,7 +344,7 @@ func remoteEntry(k jwk.Key) *keyEntry {
 	switch k.(type) {
 	case jwk.ECDSAPublicKey, jwk.RSAPublicKey, jwk.OKPPublicKey:
 	default:
-		return nil // private and symmetric keys are never trusted (S143)
+		return nil // private and symmetric keys are never trusted (RFC 7518 §6)
 	}
 	if k.Algorithm() == nil || k.Algorithm().String() == "" {
 		alg := impliedAlg(k)

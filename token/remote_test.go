@@ -77,7 +77,7 @@ func TestRemoteKeysConfigValidation(t *testing.T) {
 		{"http://127.0.0.1:8080/jwks", true},
 		{"http://[::1]/jwks", true},
 		{"http://localhost/jwks", true},
-		{"http://as.example/jwks", false}, // S150: JWKS over TLS only
+		{"http://as.example/jwks", false}, // FAPI 2.0 §5.4.2: JWKS over TLS only
 		{"http://10.0.0.1/jwks", false},   // private is not loopback
 		{"https://user:pw@as.example", false},
 		{"/jwks", false},
@@ -131,10 +131,11 @@ func TestRemoteKeysVerifiesAndCaches(t *testing.T) {
 	assert.Equal(t, k.KeyID(), got.KeyID())
 }
 
-// TestS143_RemoteKeysRefreshOnUnknownKid: after the authorization server
+// TestRemoteKeysRefreshOnUnknownKid: after the authorization server
 // rotates, a token with the new kid makes the resource server fetch the
-// set again, but no more often than MinRefreshInterval.
-func TestS143_RemoteKeysRefreshOnUnknownKid(t *testing.T) {
+// set again, but no more often than MinRefreshInterval (OpenID Connect Core
+// §10.1.1).
+func TestRemoteKeysRefreshOnUnknownKid(t *testing.T) {
 	k1, k2 := newKey(t, jwa.ES256), newKey(t, jwa.ES256)
 	srv := newJWKSServer(t, jwksOf(t, k1))
 	now := time.Unix(1_700_000_000, 0)
@@ -232,12 +233,12 @@ func TestRemoteKeysDocumentRules(t *testing.T) {
 		{"EC key without alg gets ES256 from its curve", doc(pubJSON(es, noAlg)), es.KeyID(), nil},
 		{"Ed25519 key without alg gets EdDSA", doc(pubJSON(ed, noAlg)), ed.KeyID(), nil},
 		{"RSA key without alg is ignored (RS256 or PS256?)", doc(pubJSON(rs, noAlg)), rs.KeyID(), token.ErrUnknownKey},
-		{"S143 a private key is never trusted", doc(mustJSON(t, es)), es.KeyID(), token.ErrUnknownKey},
+		{"a private key is never trusted (RFC 7518 §6)", doc(mustJSON(t, es)), es.KeyID(), token.ErrUnknownKey},
 		{"an encryption key is ignored", doc(pubJSON(es, func(m map[string]any) { m["use"] = "enc" })), es.KeyID(), token.ErrUnknownKey},
-		{"S150 an alg off the allow-list is ignored", doc(pubJSON(es, func(m map[string]any) { m["alg"] = "HS256" })), es.KeyID(), token.ErrUnknownKey},
+		{"an alg off the allow-list is ignored (FAPI 2.0 §5.4.1)", doc(pubJSON(es, func(m map[string]any) { m["alg"] = "HS256" })), es.KeyID(), token.ErrUnknownKey},
 		{"a symmetric key is ignored", doc(json.RawMessage(`{"kty":"oct","kid":"s","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0","alg":"HS256"}`)), "s", token.ErrUnknownKey},
 		{"an unknown kty is skipped, the rest kept", doc(json.RawMessage(`{"kty":"XYZ","kid":"x"}`), pubJSON(es, nil)), es.KeyID(), nil},
-		{"S143 duplicate kids refuse the document", doc(pubJSON(es, nil), pubJSON(ed, func(m map[string]any) { m["kid"] = es.KeyID() })), es.KeyID(), token.ErrJWKSUnavailable},
+		{"duplicate kids refuse the document (RFC 7517 §4.5)", doc(pubJSON(es, nil), pubJSON(ed, func(m map[string]any) { m["kid"] = es.KeyID() })), es.KeyID(), token.ErrJWKSUnavailable},
 		{"not a JWK Set", []byte(`[]`), es.KeyID(), token.ErrJWKSUnavailable},
 		{"no keys member", []byte(`{}`), es.KeyID(), token.ErrJWKSUnavailable},
 		{"larger than 256 KiB", append(doc(pubJSON(es, nil))[:0:0], []byte(`{"keys":[],"x":"`+strings.Repeat("a", token.MaxJWKSSize)+`"}`)...), es.KeyID(), token.ErrJWKSUnavailable},
@@ -264,7 +265,7 @@ func TestRemoteKeysDocumentRules(t *testing.T) {
 		assert.ErrorIs(t, err, token.ErrJWKSUnavailable)
 		assert.NotErrorIs(t, err, token.ErrInvalid)
 	})
-	t.Run("S150 a redirect to plain http is not followed", func(t *testing.T) {
+	t.Run("a redirect to plain http is not followed (FAPI 2.0 §5.4.2)", func(t *testing.T) {
 		redir := httptest.NewServer(http.RedirectHandler("http://as.example/jwks", http.StatusFound))
 		defer redir.Close()
 		_, err := newRemote(t, redir.URL, nil).VerificationKey(ctx, es.KeyID())

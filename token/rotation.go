@@ -12,8 +12,8 @@ import (
 )
 
 // Rotator rotates the signing key of a KeySet on a schedule, in the three
-// phases that keep every live token verifiable (S143; RFC 7517 §5;
-// FAPI 2.0 §5.4.1):
+// phases that keep every live token verifiable (OpenID Connect Core
+// §10.1.1; RFC 7517 §5; FAPI 2.0 §5.4.1):
 //
 //  1. publish: PublishAhead before the current key has signed for
 //     Interval, a new key is generated and added to the set: it is in the
@@ -90,7 +90,7 @@ func (r *Rotator) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Tick applies whatever phase of rotation (S143; RFC 7517 §5) is due now: promote the next
+// Tick applies whatever phase of rotation (RFC 7517 §5) is due now: promote the next
 // key, publish a new one, remove retired ones. Calling it again at the
 // same time changes nothing. It is an error when the Rotator is not
 // configured correctly, Generate fails or returns a key that cannot sign;
@@ -176,7 +176,7 @@ func (r *Rotator) plan() (cur, next *KeyInfo) {
 	return cur, next
 }
 
-// Run rotates the keys (S143; RFC 7517 §5): it calls Tick at once and then
+// Run rotates the keys (RFC 7517 §5): it calls Tick at once and then
 // periodically (a quarter of the shortest
 // of PublishAhead and RetireAfter, between one second and one minute)
 // until ctx is done, and returns ctx's error. An invalid configuration is

@@ -65,11 +65,12 @@ type mintedToken struct {
 	exp      time.Time
 }
 
-// TestS143_RotatorThreePhases walks through three rotations in steps of
+// TestRotatorThreePhases walks through three rotations in steps of
 // 15 minutes, minting a token at every step, and checks at each step the
 // three phases: a key is published PublishAhead before it signs, signs for
-// Interval, and stays published until every token it signed has expired.
-func TestS143_RotatorThreePhases(t *testing.T) {
+// Interval, and stays published until every token it signed has expired
+// (OpenID Connect Core §10.1.1).
+func TestRotatorThreePhases(t *testing.T) {
 	r, ks, clock := newRotator(t)
 	t0 := clock.Now()
 	j, err := token.NewJWT(token.JWTConfig{Keys: ks, Issuer: testIssuer})
@@ -114,7 +115,7 @@ func TestS143_RotatorThreePhases(t *testing.T) {
 			signed[kid] = now
 			signers = append(signers, kid)
 			assert.GreaterOrEqual(t, now.Sub(published[kid]), rotPublishAhead,
-				"a new key is in the JWKS at least PublishAhead before it signs (S143)")
+				"a new key is in the JWKS at least PublishAhead before it signs (OpenID Connect Core §10.1.1)")
 		}
 		assert.LessOrEqual(t, len(inJWKS), 3, "at most: the signer, the next key and the retiring key")
 
@@ -127,7 +128,7 @@ func TestS143_RotatorThreePhases(t *testing.T) {
 		for _, m := range minted {
 			_, err := v.Verify(ctx, m.tok)
 			if now.Before(m.exp) {
-				assert.NoError(t, err, "a token of key %s verifies until it expires (S143), at %v", m.kid, now.Sub(t0))
+				assert.NoError(t, err, "a token of key %s verifies until it expires (OpenID Connect Core §10.1.1), at %v", m.kid, now.Sub(t0))
 			} else {
 				assert.ErrorIs(t, err, token.ErrInvalid)
 			}
@@ -147,10 +148,11 @@ func TestS143_RotatorThreePhases(t *testing.T) {
 	}
 }
 
-// TestS143_OldKeyVerifiesUntilRetireAfter pins the retirement boundary: a
+// TestOldKeyVerifiesUntilRetireAfter pins the retirement boundary: a
 // token signed by the old key just before the rotation verifies until
-// RetireAfter after it, and is refused once the key is removed.
-func TestS143_OldKeyVerifiesUntilRetireAfter(t *testing.T) {
+// RetireAfter after it, and is refused once the key is removed (OpenID
+// Connect Core §10.1.1).
+func TestOldKeyVerifiesUntilRetireAfter(t *testing.T) {
 	r, ks, clock := newRotator(t)
 	t0 := clock.Now()
 	j, err := token.NewJWT(token.JWTConfig{Keys: ks, Issuer: testIssuer})

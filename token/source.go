@@ -26,8 +26,8 @@ var ErrUnknownKey = errors.New("token: unknown key")
 // does not know is an error wrapping ErrUnknownKey; any other error (the
 // store is unreachable) is returned to the verifier's caller as is,
 // without ErrInvalid, so that it can answer "try again later" rather than
-// "invalid token". The kid is untrusted input (S125): use it only as an
-// opaque lookup key.
+// "invalid token". The kid is untrusted input (RFC 8725 §3.10): use it only
+// as an opaque lookup key.
 type VerificationKeys interface {
 	VerificationKey(ctx context.Context, kid string) (jwk.Key, error)
 }
@@ -57,7 +57,8 @@ type Signer interface {
 // through KeyPublisher: a KeySource over a remote store should answer it
 // from a local copy of the public keys. A KeySource must be safe for
 // concurrent use, and must publish a key before Signer returns it and
-// keep publishing it until the tokens it signed have expired (S143).
+// keep publishing it until the tokens it signed have expired
+// (OpenID Connect Core §10.1.1).
 type KeySource interface {
 	VerificationKeys
 	KeyPublisher

@@ -102,7 +102,7 @@ func NewJWTVerifier(cfg JWTVerifierConfig) (*JWTVerifier, error) {
 // It applies every rule of JWT.Parse (size, strict compact JWS, typ
 // "at+jwt", a kid known to Keys, alg equal to the key's own algorithm,
 // no crit, the signature, required claims of the right types, no
-// duplicate members; S119, S122–S129), then: "iss" equals Issuer
+// duplicate members; RFC 9068 §4, RFC 8725 §3), then: "iss" equals Issuer
 // (ErrWrongIssuer), "aud" contains Audience (ErrWrongAudience), the
 // current time is before "exp" plus Leeway (ErrExpired), and neither
 // "nbf" nor "iat" is after the current time plus Leeway (ErrNotYetValid).

@@ -141,24 +141,24 @@ func TestJWTVerifierRejects(t *testing.T) {
 		{"nbf fractional, a bit in the future", claims(`"scope"`, `"nbf":1700000100.2,"scope"`), verifyNow, 0, token.ErrNotYetValid},
 		{"iat in the future", good, iat.Add(-time.Second), 0, token.ErrNotYetValid},
 		{"iat in the future beyond the leeway", good, iat.Add(-time.Minute), 59 * time.Second, token.ErrNotYetValid},
-		{"S144 wrong issuer", claims(testIssuer, "https://evil.example"), verifyNow, 0, token.ErrWrongIssuer},
+		{"wrong issuer (RFC 9207 §2, RFC 9700 §4.4)", claims(testIssuer, "https://evil.example"), verifyNow, 0, token.ErrWrongIssuer},
 		{"issuer with a trailing slash", claims(testIssuer, testIssuer+"/"), verifyNow, 0, token.ErrWrongIssuer},
-		{"S121 audience of another resource server", claims(testAudience, "https://other.example"), verifyNow, 0, token.ErrWrongAudience},
-		{"S121 audience is a prefix", claims(`"aud":"https://rs.example.com"`, `"aud":"https://rs.example.co"`), verifyNow, 0, token.ErrWrongAudience},
-		{"S121 audience array without this resource server", claims(`"aud":"https://rs.example.com"`, `"aud":["a","b"]`), verifyNow, 0, token.ErrWrongAudience},
-		{"S128 aud missing", claims(`"aud":"https://rs.example.com",`, ``), verifyNow, 0, nil},
-		{"S128 exp missing", claims(`"exp":1700000300,`, ``), verifyNow, 0, nil},
-		{"S128 exp as a string", claims(`"exp":1700000300`, `"exp":"1700000300"`), verifyNow, 0, nil},
-		{"S125 unknown kid", craft(t, other, jwa.ES256, header("ES256", other.KeyID()), goodPayload), verifyNow, 0, token.ErrUnknownKey},
-		{"S125 kid path traversal", craft(t, k, jwa.ES256, header("ES256", "../../dev/null"), goodPayload), verifyNow, 0, token.ErrUnknownKey},
+		{"audience of another resource server (RFC 9700 §4.10.2)", claims(testAudience, "https://other.example"), verifyNow, 0, token.ErrWrongAudience},
+		{"audience is a prefix (RFC 9700 §4.10.2)", claims(`"aud":"https://rs.example.com"`, `"aud":"https://rs.example.co"`), verifyNow, 0, token.ErrWrongAudience},
+		{"audience array without this resource server (RFC 9700 §4.10.2)", claims(`"aud":"https://rs.example.com"`, `"aud":["a","b"]`), verifyNow, 0, token.ErrWrongAudience},
+		{"aud missing (RFC 7519 §4.1)", claims(`"aud":"https://rs.example.com",`, ``), verifyNow, 0, nil},
+		{"exp missing (RFC 7519 §4.1)", claims(`"exp":1700000300,`, ``), verifyNow, 0, nil},
+		{"exp as a string (RFC 7519 §4.1)", claims(`"exp":1700000300`, `"exp":"1700000300"`), verifyNow, 0, nil},
+		{"unknown kid (RFC 8725 §3.10)", craft(t, other, jwa.ES256, header("ES256", other.KeyID()), goodPayload), verifyNow, 0, token.ErrUnknownKey},
+		{"kid path traversal (RFC 8725 §3.10)", craft(t, k, jwa.ES256, header("ES256", "../../dev/null"), goodPayload), verifyNow, 0, token.ErrUnknownKey},
 		{"signed by another key claiming our kid", craft(t, other, jwa.ES256, header("ES256", kid), goodPayload), verifyNow, 0, nil},
-		{"S123 alg none", b64(header("none", kid)) + "." + b64(goodPayload) + ".", verifyNow, 0, nil},
-		{"S124 header alg ES384 on an ES256 key", b64(header("ES384", kid)) + "." + b64(goodPayload) + "." + parts[2], verifyNow, 0, nil},
-		{"S122 typ JWT: an ID token is not an access token", craft(t, k, jwa.ES256, `{"alg":"ES256","kid":"`+kid+`","typ":"JWT"}`, goodPayload), verifyNow, 0, nil},
-		{"S127 crit", craft(t, k, jwa.ES256, `{"alg":"ES256","kid":"`+kid+`","typ":"at+jwt","crit":["x"],"x":1}`, goodPayload), verifyNow, 0, nil},
-		{"S127 duplicate exp", claims(`"exp":1700000300`, `"exp":1700000300,"exp":1800000000`), verifyNow, 0, nil},
-		{"S129 1 MB", strings.Repeat("A", 1<<20), verifyNow, 0, nil},
-		{"S129 a JWE", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d", verifyNow, 0, nil},
+		{"alg none (RFC 8725 §3.1)", b64(header("none", kid)) + "." + b64(goodPayload) + ".", verifyNow, 0, nil},
+		{"header alg ES384 on an ES256 key (RFC 8725 §3.1)", b64(header("ES384", kid)) + "." + b64(goodPayload) + "." + parts[2], verifyNow, 0, nil},
+		{"typ JWT: an ID token is not an access token (RFC 9068 §4)", craft(t, k, jwa.ES256, `{"alg":"ES256","kid":"`+kid+`","typ":"JWT"}`, goodPayload), verifyNow, 0, nil},
+		{"crit (RFC 7515 §4.1.11)", craft(t, k, jwa.ES256, `{"alg":"ES256","kid":"`+kid+`","typ":"at+jwt","crit":["x"],"x":1}`, goodPayload), verifyNow, 0, nil},
+		{"duplicate exp (RFC 7519 §4)", claims(`"exp":1700000300`, `"exp":1700000300,"exp":1800000000`), verifyNow, 0, nil},
+		{"1 MB (Authlib CVE-2025-61920)", strings.Repeat("A", 1<<20), verifyNow, 0, nil},
+		{"a JWE (RFC 7515 §7.1)", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d", verifyNow, 0, nil},
 		{"tampered payload", parts[0] + "." + b64(strings.Replace(goodPayload, "alice", "mallory", 1)) + "." + parts[2], verifyNow, 0, nil},
 	}
 	for _, tc := range tests {
@@ -170,7 +170,7 @@ func TestJWTVerifierRejects(t *testing.T) {
 				assert.ErrorIs(t, err, tc.want)
 			}
 			if err != nil {
-				assert.NotContains(t, err.Error(), kid, "errors do not echo the token (S136)")
+				assert.NotContains(t, err.Error(), kid, "errors do not echo the token (Keycloak GHSA-qgmm-f2qw-r95f)")
 			}
 		})
 	}
@@ -222,7 +222,7 @@ func TestJWTVerifierKeySourceErrors(t *testing.T) {
 		_, err := newVerifier(t, mapKeys{k.KeyID(): mustPublic(t, cachedKey(t, jwa.EdDSA))}, 0, verifyNow).Verify(ctx, tok)
 		assert.ErrorIs(t, err, token.ErrUnknownKey)
 	})
-	t.Run("S124 an HMAC key from the store is refused", func(t *testing.T) {
+	t.Run("an HMAC key from the store is refused (RFC 8725 §3.1)", func(t *testing.T) {
 		sym, err := jwk.FromRaw([]byte("0123456789abcdef0123456789abcdef"))
 		require.NoError(t, err)
 		require.NoError(t, sym.Set(jwk.KeyIDKey, "h"))
