@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// The CSRF tokens of the forms (checklist S140) keep nothing on the
+// The CSRF tokens of the forms (RFC 6749 §10.12) keep nothing on the
 // server: each is an HMAC, under the pages' random key, of something only
 // the right browser holds and of the interaction the form is for. So a
 // token is worthless in another browser and for another interaction.

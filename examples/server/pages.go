@@ -28,9 +28,9 @@ var templateFS embed.FS
 const maxFormBytes = 16 << 10
 
 // pages are the application's own login, consent and error pages: the part
-// of an authorization server that Grantor leaves to its host (DESIGN.md,
-// "The authorize side and the host app"). They find the pending request
-// with Provider.PendingAuthorization and end it with Approve or Deny; the
+// of an authorization server that Grantor leaves to its host, which signs
+// the user in and asks for consent. They find the pending request with
+// Provider.PendingAuthorization and end it with Approve or Deny; the
 // Provider writes the redirect to the client.
 type pages struct {
 	provider *oauth2.Provider
@@ -39,7 +39,7 @@ type pages struct {
 	// csrfKey keys the HMAC that derives each form's CSRF token (csrf.go).
 	csrfKey []byte
 	// origin is the issuer's origin, the only one our forms may be
-	// posted from (checklist S140).
+	// posted from (RFC 6749 §10.12).
 	origin string
 	// secure marks cookies Secure, and __Host- prefixed, when the issuer
 	// is https.
@@ -165,7 +165,7 @@ func redirectSource(redirectURI string) (string, bool) {
 	return src, true
 }
 
-// setPageHeaders sets the headers of every page (checklist S137, S138):
+// setPageHeaders sets the headers of every page (RFC 9700 §4.16, §4.2.4):
 // no framing, no referrer (the URL holds the interaction id), no caching
 // (the pages hold CSRF tokens), and a policy that runs no script.
 func setPageHeaders(h http.Header, csp string) {
@@ -272,14 +272,14 @@ func (pg *pages) unavailable(w http.ResponseWriter, retryAfter time.Duration) {
 }
 
 // forbidden answers a POST that failed the CSRF or origin check
-// (checklist S140). The request is not acted on.
+// (RFC 6749 §10.12). The request is not acted on.
 func (pg *pages) forbidden(w http.ResponseWriter) {
 	pg.renderError(w, http.StatusForbidden, "Request refused",
 		"This form was not sent from this site, or it has expired. Go back, reload the page and try again.")
 }
 
 // seeOther redirects a browser after a form (303, never 307: a 307 would
-// have the browser post the password on, checklist S139).
+// have the browser post the password on, RFC 9700 §4.12).
 func seeOther(w http.ResponseWriter, path, interaction string) {
 	w.Header().Set("Location", path+"?interaction="+url.QueryEscape(interaction))
 	w.WriteHeader(http.StatusSeeOther)
@@ -459,7 +459,7 @@ func (pg *pages) decide(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkForm runs the checks every POST passes before it is acted on
-// (checklist S140): a same-origin request, a parsed form within the size
+// (RFC 6749 §10.12): a same-origin request, a parsed form within the size
 // limit, and a CSRF token equal to want(the form's interaction). want
 // returns "" when the browser lacks what the token is bound to (a session,
 // a login cookie). On failure it has answered and returns false.

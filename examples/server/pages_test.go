@@ -161,7 +161,7 @@ func (f *flow) logIn(t *testing.T, username, password string) *page {
 func (f *flow) consent(t *testing.T) *page {
 	t.Helper()
 	r := f.logIn(t, demoUsername, demoPassword)
-	require.Equal(t, http.StatusSeeOther, r.status, "S139: 303 after a POST\n%s", r.body)
+	require.Equal(t, http.StatusSeeOther, r.status, "RFC 9700 §4.12: 303 after a POST\n%s", r.body)
 	require.Equal(t, "/consent?interaction="+f.interaction, r.location())
 	c := f.b.get(r.location())
 	require.Equal(t, http.StatusOK, c.status, c.body)
@@ -175,7 +175,8 @@ func (f *flow) decide(t *testing.T, consent *page, decision string) *page {
 		"decision": {decision}})
 }
 
-// checkPageHeaders checks the headers every page carries (S137, S138).
+// checkPageHeaders checks the headers every page carries (RFC 9700 §4.16,
+// §4.2.4).
 func checkPageHeaders(t *testing.T, p *page, what string) {
 	t.Helper()
 	h := p.header
@@ -206,7 +207,7 @@ func TestApproveRedirectsWithCodeStateAndIss(t *testing.T) {
 	assert.Contains(t, consent.body, "<code>write</code>")
 
 	r := f.decide(t, consent, "approve")
-	require.Equal(t, http.StatusSeeOther, r.status, "S139: 303, never 307\n%s", r.body)
+	require.Equal(t, http.StatusSeeOther, r.status, "RFC 9700 §4.12: 303, never 307\n%s", r.body)
 	q := redirectQuery(t, r, cf.cb.URL)
 	assert.Equal(t, "s1", q.Get("state"))
 	assert.Equal(t, "http://"+cf.addr, q.Get("iss"))
@@ -353,10 +354,10 @@ func withoutCSRF(body string) string {
 	return csrfField.ReplaceAllString(body, `name="csrf" value=""`)
 }
 
-// S140: a POST without the right CSRF token, or from another origin, is
-// refused with 403 and changes nothing: afterwards the user is still
-// logged out, or the interaction is still open.
-func TestS140_ForgedPostsAreRefused(t *testing.T) {
+// RFC 6749 §10.12: a POST without the right CSRF token, or from another
+// origin, is refused with 403 and changes nothing: afterwards the user is
+// still logged out, or the interaction is still open.
+func TestForgedPostsAreRefused(t *testing.T) {
 	// Alice logs in once per case: each browser has an address of its
 	// own, so that the login limits (throttle.go) stay out of the way.
 	_, cf := serveTest(t, newMemoryStore())
@@ -456,7 +457,9 @@ func TestS140_ForgedPostsAreRefused(t *testing.T) {
 	})
 }
 
-func TestS137_S138_HeadersOnEveryPage(t *testing.T) {
+// RFC 9700 §4.16 and §4.2.4: the login, consent and error pages all carry
+// the headers checkPageHeaders checks.
+func TestHeadersOnEveryPage(t *testing.T) {
 	cf := newCodeFlow(t)
 	b := newTestBrowser(t, cf.addr)
 	f := cf.start(t, b, "s")
