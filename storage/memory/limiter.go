@@ -15,9 +15,9 @@ var _ storage.Limiter = (*Limiter)(nil)
 // DefaultLimiterKeys is how many keys a [Limiter] counts one by one.
 const DefaultLimiterKeys = 100_000
 
-// limiterOverflowBuckets is how many shared counters take the keys that
-// find the table full.
-const limiterOverflowBuckets = 4096
+// limiterBuckets is how many shared counters keep the counts of evicted
+// keys: 1 MiB of them, made when the table first fills.
+const limiterBuckets = 1 << 16
 
 // Limiter is an in-memory [storage.Limiter]: it counts the events of one
 // process. It is what a Provider uses when no other is configured; a
@@ -25,22 +25,25 @@ const limiterOverflowBuckets = 4096
 //
 // It holds a bounded number of keys (see [NewLimiter]). A key whose window
 // has ended is forgotten at the next sweep, which runs when the table is
-// full and a window of its keys has ended since the last one. When the table is still full after a sweep, a new key is counted
-// in one of 4,096 shared buckets chosen by a hash of the key, together with
-// the other keys that hash there: a flood of made-up keys then makes
-// throttling stricter for new keys, never laxer, and cannot grow memory.
-// Keys already in the table keep their own counts. A key that finds room
-// again after a sweep goes on from its bucket's count until its window
-// ends, since some of its events may have been counted there.
+// full and a window of its keys has ended since the last one. When the
+// table is still full after a sweep, a new key takes the place of one of
+// a few keys sampled at random, the one with the smallest count, whose
+// count goes into two of 65,536 shared buckets chosen by a hash of the
+// key (a bucket keeps the largest count evicted into it until their
+// windows end). A key that comes back goes on from the smaller of its two
+// buckets' counts, which is at least its own. So a flood of made-up keys, each counted once or twice,
+// pushes out mostly its own keys, cannot grow memory and never makes a
+// key count less than it happened; and a new key, a real client's say,
+// starts from its own count, not from the flood's.
 //
 // The zero value is not usable; a Limiter is safe for concurrent use.
 type Limiter struct {
 	maxKeys int
 	seed    maphash.Seed
 
-	mu       sync.Mutex
-	keys     map[string]*limiterCount
-	overflow [limiterOverflowBuckets]limiterCount
+	mu      sync.Mutex
+	keys    map[string]*limiterCount
+	buckets *[limiterBuckets]limiterBucket
 	// firstEnd is a time before which no window of keys ends (the
 	// earliest end, or earlier): a full table is not scanned again
 	// before it, so that a flood of new keys costs each call a hash,
@@ -52,6 +55,13 @@ type Limiter struct {
 type limiterCount struct {
 	start, end time.Time
 	n          int64
+}
+
+// limiterBucket keeps the largest count of the keys evicted into it until
+// the last of their windows ends.
+type limiterBucket struct {
+	end int64 // Unix nanoseconds
+	n   int64
 }
 
 // NewLimiter returns an empty Limiter that counts up to maxKeys keys one
@@ -81,27 +91,16 @@ func (l *Limiter) Take(ctx context.Context, key string, window time.Duration, no
 		if !c.start.Equal(start) {
 			c.start, c.end, c.n = start, end, 0
 		}
-	case len(l.keys) >= l.maxKeys:
-		c = l.bucket(key)
-		if !c.end.After(now) {
-			c.start, c.end, c.n = start, end, 0
-		}
-		// A bucket holds keys of any window length: it ends with the
-		// latest window that counted in it, so that no key's count is
-		// cut short.
-		if end.After(c.end) {
-			c.end = end
-		}
 	default:
+		if len(l.keys) >= l.maxKeys {
+			l.evict(now)
+		}
 		// The key may have been counted in its bucket earlier in this
 		// window, while the table was full: it goes on from the
 		// bucket's count, which is at least its own. (The bucket has
 		// not started again since: it ends no sooner than this
 		// window.)
-		c = &limiterCount{start: start, end: end}
-		if b := l.bucket(key); b.end.After(now) {
-			c.n = b.n
-		}
+		c = &limiterCount{start: start, end: end, n: l.evicted(key, now)}
 		if len(l.keys) == 0 || end.Before(l.firstEnd) {
 			l.firstEnd = end
 		}
@@ -113,9 +112,76 @@ func (l *Limiter) Take(ctx context.Context, key string, window time.Duration, no
 	return c.n, c.end, nil
 }
 
-// bucket returns the shared counter of key.
-func (l *Limiter) bucket(key string) *limiterCount {
-	return &l.overflow[maphash.String(l.seed, key)%limiterOverflowBuckets]
+// evictionSample is how many keys evict looks at.
+const evictionSample = 8
+
+// evict makes room for one key in a full table: of a few keys taken at
+// random, one whose window has ended, or else the one with the smallest
+// count, whose count goes into its bucket. A flood of made-up keys, each
+// counted once or twice, so pushes out its own keys, while a key counted
+// often (a client under attack) stays; and a new key always gets a count
+// of its own, which made-up keys cannot raise.
+func (l *Limiter) evict(now time.Time) {
+	var victim string
+	var vc *limiterCount
+	i := 0
+	for k, c := range l.keys {
+		if !c.end.After(now) {
+			victim, vc = k, nil
+			break
+		}
+		if vc == nil || c.n < vc.n {
+			victim, vc = k, c
+		}
+		if i++; i == evictionSample {
+			break
+		}
+	}
+	delete(l.keys, victim)
+	if vc == nil {
+		return
+	}
+	// Each of the key's two buckets keeps the largest count evicted into
+	// it until the last of their windows ends: a key that comes back goes
+	// on from the smaller of the two, never from less than its own count.
+	if l.buckets == nil {
+		l.buckets = new([limiterBuckets]limiterBucket)
+	}
+	end, nowNs := vc.end.UnixNano(), now.UnixNano()
+	for _, b := range l.bucketsOf(victim) {
+		if b.end <= nowNs {
+			*b = limiterBucket{end: end, n: vc.n}
+			continue
+		}
+		b.n, b.end = max(b.n, vc.n), max(b.end, end)
+	}
+}
+
+// evicted returns the count a key evicted earlier in its window goes on
+// from: the smaller of its two buckets' (each at least its own count when
+// it was evicted), or zero.
+func (l *Limiter) evicted(key string, now time.Time) int64 {
+	if l.buckets == nil {
+		return 0
+	}
+	n := int64(-1)
+	for _, b := range l.bucketsOf(key) {
+		c := int64(0)
+		if b.end > now.UnixNano() {
+			c = b.n
+		}
+		if n < 0 || c < n {
+			n = c
+		}
+	}
+	return n
+}
+
+// bucketsOf returns key's two buckets. Two, not one: a key a flood shares
+// one bucket with rarely shares both.
+func (l *Limiter) bucketsOf(key string) [2]*limiterBucket {
+	h := maphash.String(l.seed, key)
+	return [2]*limiterBucket{&l.buckets[h%limiterBuckets], &l.buckets[(h>>32)%limiterBuckets]}
 }
 
 // sweep forgets the keys whose window has ended, and notes when the
