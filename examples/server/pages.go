@@ -36,7 +36,8 @@ type pages struct {
 	provider *oauth2.Provider
 	users    *users
 	sessions *sessionStore
-	// csrfKey keys the HMAC that derives each form's CSRF token (csrf.go).
+	// csrfKey keys the HMAC that derives each form's CSRF token (csrf.go)
+	// and each device cookie's entry (device.go).
 	csrfKey []byte
 	// origin is the issuer's origin, the only one our forms may be
 	// posted from (RFC 6749 §10.12).
@@ -48,8 +49,10 @@ type pages struct {
 	cookieName string
 	// loginCookieName names the login form's nonce cookie (csrf.go).
 	loginCookieName string
-	clock           func() time.Time
-	templates       map[string]*template.Template
+	// deviceCookieName names the device cookie (device.go).
+	deviceCookieName string
+	clock            func() time.Time
+	templates        map[string]*template.Template
 	// logger records what users are not shown, such as why storage
 	// failed.
 	logger *slog.Logger
@@ -75,19 +78,20 @@ func newPages(issuer string, u *users) (*pages, error) {
 		return nil, err
 	}
 	pg := &pages{
-		users:           u,
-		sessions:        newSessionStore(maxSessions, maxSessionsPerUser),
-		csrfKey:         key,
-		origin:          iu.Scheme + "://" + iu.Host,
-		secure:          iu.Scheme == "https",
-		cookieName:      "grantor-example-session",
-		loginCookieName: "grantor-example-login",
-		clock:           time.Now,
-		templates:       make(map[string]*template.Template),
-		logger:          slog.New(slog.DiscardHandler),
-		limiter:         memory.NewLimiter(loginLimiterKeys),
-		verifySlots:     make(chan struct{}, maxConcurrentVerifications),
-		verifyWait:      maxVerifyWait,
+		users:            u,
+		sessions:         newSessionStore(maxSessions, maxSessionsPerUser),
+		csrfKey:          key,
+		origin:           iu.Scheme + "://" + iu.Host,
+		secure:           iu.Scheme == "https",
+		cookieName:       "grantor-example-session",
+		loginCookieName:  "grantor-example-login",
+		deviceCookieName: "grantor-example-device",
+		clock:            time.Now,
+		templates:        make(map[string]*template.Template),
+		logger:           slog.New(slog.DiscardHandler),
+		limiter:          memory.NewLimiter(loginLimiterKeys),
+		verifySlots:      make(chan struct{}, maxConcurrentVerifications),
+		verifyWait:       maxVerifyWait,
 	}
 	if pg.secure {
 		// __Host-: the browser refuses it unless Secure, Path=/ and
@@ -95,6 +99,7 @@ func newPages(issuer string, u *users) (*pages, error) {
 		// login cookie this is what makes the double-submit pattern hold.
 		pg.cookieName = "__Host-grantor-example-session"
 		pg.loginCookieName = "__Host-grantor-example-login"
+		pg.deviceCookieName = "__Host-grantor-example-device"
 	}
 	for _, name := range []string{"login.html", "consent.html", "error.html"} {
 		t, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", "templates/"+name)
@@ -345,7 +350,8 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 	form := pageData{Title: "Log in", ClientName: clientName(pa), Interaction: id,
 		CSRF: pg.loginCSRF(nonce, id), Username: username}
 	now := pg.clock()
-	retryAt, err := pg.throttleLogin(r.Context(), username, r.RemoteAddr, now)
+	account := accountKey(username)
+	retryAt, err := pg.throttleLogin(r.Context(), account, pg.knownDevice(r, account), r.RemoteAddr, now)
 	if err != nil {
 		pg.logger.ErrorContext(r.Context(), "login limiter failed", "err", err)
 		pg.unavailable(w, unavailableRetryAfter)
@@ -378,6 +384,12 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 		}
 		form.CSRF, form.Error = pg.loginCSRF(nonce, id), "Wrong username or password."
 		pg.render(w, http.StatusUnauthorized, "login.html", pageCSP, form)
+		return
+	}
+	// The browser is now a known device for the account (device.go), even
+	// should the session fail: the password was right.
+	if err := pg.rememberDevice(w, r, account); err != nil {
+		pg.unavailable(w, unavailableRetryAfter)
 		return
 	}
 	if sid, _ := pg.session(r); sid != "" {

@@ -11,10 +11,11 @@ import (
 )
 
 // Login throttling (issue 15). A login attempt is counted, before its
-// password is checked, against three limits per window of loginWindow, in
-// this order; the first one exceeded refuses the attempt with 429 and
+// password is checked, against limits per window of loginWindow, in the
+// order below; the first one exceeded refuses the attempt with 429 and
 // Retry-After, without checking the password (no argon2id cost), and an
-// attempt refused by one limit is not counted by the next:
+// attempt refused by one limit is not counted by the next. An attempt
+// from a browser unknown to the account is counted against:
 //
 //  1. attempts from the client's address, whatever the account: bounds
 //     what one address can make us hash, and one password tried on many
@@ -24,20 +25,40 @@ import (
 //  3. attempts at one account from everywhere: bounds guessing spread
 //     over many addresses.
 //
-// The trade-off is in limit 3. It lets a third party throttle an account
-// for everyone, but only by spending maxAttemptsPerAccount attempts, from
-// at least maxAttemptsPerAccount/maxAttemptsPerAccountAddress addresses
-// (limit 2), in every window, and only until the window ends: windows are
-// fixed and aligned, so attempts refused during a window do not prolong
-// it. Alice, meanwhile, is never refused because of a guesser at another
-// address until that limit is reached. A server that would rather never
-// throttle a user's own devices can exempt browsers that logged in before
-// (a "device cookie"); the example keeps the simpler rule.
+// An attempt from a known device, a browser with a device cookie for the
+// account (device.go: it logged in as that account before), is counted
+// against limit 1 and, instead of limits 2 and 3, against
 //
-// Limit 3 should count failures only, but a Limiter counts as it reads,
-// and the count must be known before the password is checked: so it
-// counts the attempts limits 1 and 2 let through, which include the
-// user's own successful logins, a handful against maxAttemptsPerAccount.
+//  4. attempts from that device at that account, as strict as limit 2:
+//     a stolen device cookie is worth a few guesses per window and no
+//     more, from however many addresses.
+//
+// Limit 3 lets a third party throttle an account, by spending
+// maxAttemptsPerAccount attempts, from at least
+// maxAttemptsPerAccount/maxAttemptsPerAccountAddress addresses (limit 2),
+// in every window, and only until the window ends: windows are fixed and
+// aligned, so attempts refused during a window do not prolong it. It now
+// throttles unknown devices only: the user's own browsers, where she
+// logged in before, are not counted by it, and so never throttled because
+// of guessers at other addresses. The trade-offs that remain:
+//
+//   - A user is still throttled with everyone else on a browser that
+//     does not know her: a new device, a private window, cleared cookies,
+//     a cookie past its 90 days, or one made before the server last
+//     started, since the HMAC key is random at start (a server that keeps
+//     its key, or a cluster sharing one, would keep its devices known).
+//   - Whoever copies a device cookie gets limit 4's guesses besides the
+//     unknown devices' budget, and by spending them throttles that
+//     browser too until the window ends. The cookie is HttpOnly, and
+//     Secure on https, to make that hard.
+//   - Limit 1 counts everyone behind one address together: a guesser
+//     behind the user's own address (an office, carrier-grade NAT) can
+//     spend it, which is why it is generous.
+//
+// Limits 2 to 4 should count failures only, but a Limiter counts as it
+// reads, and the count must be known before the password is checked: so
+// they count the attempts the earlier limits let through, the user's own
+// successful logins included. Those are few: a session lasts hours.
 //
 // The client's address is the connection's (r.RemoteAddr). Headers such
 // as X-Forwarded-For are never read: any client can set them. A server
@@ -45,7 +66,8 @@ import (
 // when the connection comes from the proxy.
 const (
 	// loginLimiterKeys bounds the keys the in-memory limiter counts one
-	// by one (memory.Limiter); an attempt uses at most three.
+	// by one (memory.Limiter); an attempt uses at most three, a known
+	// device's two.
 	loginLimiterKeys = 100_000
 	// loginWindow is the length of the windows the limits count in.
 	loginWindow = 15 * time.Minute
@@ -57,6 +79,9 @@ const (
 	maxAttemptsPerAccountAddress = 5
 	// maxAttemptsPerAccount is limit 3, ten times limit 2.
 	maxAttemptsPerAccount = 10 * maxAttemptsPerAccountAddress
+	// maxAttemptsPerDevice is limit 4, a known device's budget at its
+	// account: as few as limit 2, since the user is at one device too.
+	maxAttemptsPerDevice = maxAttemptsPerAccountAddress
 )
 
 // Bounds of the password verifications, each an argon2id hash over 19 MiB.
@@ -71,23 +96,27 @@ const (
 	busyRetryAfter = time.Second
 )
 
-// throttleLogin counts a login attempt for username from remoteAddr at now
-// against the limits above. It returns the zero time when the attempt may
-// go on, or the end of the window when it must be refused.
-func (pg *pages) throttleLogin(ctx context.Context, username, remoteAddr string, now time.Time) (retryAt time.Time, err error) {
+// throttleLogin counts a login attempt at account (an accountKey) from
+// remoteAddr at now against the limits above: those of a known device
+// when device, the nonce of the browser's device cookie entry for account
+// (knownDevice), is not "", else those of an unknown one. It returns the
+// zero time when the attempt may go on, or the end of the window when it
+// must be refused.
+func (pg *pages) throttleLogin(ctx context.Context, account, device, remoteAddr string, now time.Time) (retryAt time.Time, err error) {
 	addr := clientAddress(remoteAddr)
-	// The username is hashed: it may be as long as the form, and people
-	// sometimes type their password into it.
-	sum := sha256.Sum256([]byte(username))
-	account := base64.RawURLEncoding.EncodeToString(sum[:])
-	for _, l := range []struct {
+	type limit struct {
 		key string
 		max int64
-	}{
-		{"login-address:" + addr, maxAttemptsPerAddress},
-		{"login-account-address:" + account + "/" + addr, maxAttemptsPerAccountAddress},
-		{"login-account:" + account, maxAttemptsPerAccount},
-	} {
+	}
+	limits := []limit{{"login-address:" + addr, maxAttemptsPerAddress}}
+	if device != "" {
+		limits = append(limits, limit{"login-device:" + device, maxAttemptsPerDevice})
+	} else {
+		limits = append(limits,
+			limit{"login-account-address:" + account + "/" + addr, maxAttemptsPerAccountAddress},
+			limit{"login-account:" + account, maxAttemptsPerAccount})
+	}
+	for _, l := range limits {
 		n, resetAt, err := pg.limiter.Take(ctx, l.key, loginWindow, now)
 		if err != nil {
 			return time.Time{}, err
@@ -97,6 +126,15 @@ func (pg *pages) throttleLogin(ctx context.Context, username, remoteAddr string,
 		}
 	}
 	return time.Time{}, nil
+}
+
+// accountKey is what the login limits and the device cookies know an
+// account by: the SHA-256 of its username, base64url. The username is
+// hashed: it may be as long as the form, and people sometimes type their
+// password into it.
+func accountKey(username string) string {
+	sum := sha256.Sum256([]byte(username))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // clientAddress is what the login limits count a client by: its IPv4
