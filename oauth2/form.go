@@ -100,10 +100,6 @@ func readAll(b []byte, r io.Reader) ([]byte, error) {
 	}
 }
 
-// repeatable are the parameters that may appear more than once: resource
-// (RFC 8707 §2).
-var repeatable = map[string]bool{"resource": true}
-
 // safeName returns name quoted for an error description when it is a
 // plausible parameter name, and a neutral word otherwise, so that no
 // attacker-chosen text is echoed.
