@@ -78,9 +78,12 @@ type Config struct {
 	// (ClientAddress) may start a minute: authorization requests stored
 	// for the login pages, each kept for InteractionLifetime. Beyond it
 	// the request is redirected to the client with
-	// temporarily_unavailable (RFC 6749 §4.1.2.1), so that a flood from
-	// one address cannot fill the store for everyone. Zero means 60; a
-	// negative value switches the limit off.
+	// temporarily_unavailable (RFC 6749 §4.1.2.1), so that one address
+	// cannot fill the store for everyone: at 600 a minute and the default
+	// 30-minute lifetime it holds at most 18,000 interactions, fewer than
+	// memory.Store keeps. Behind a reverse proxy, set ClientAddress, or
+	// every user shares the proxy's budget. Zero means 600; a negative
+	// value switches the limit off.
 	InteractionRateLimit int
 
 	// AllowPlainPKCE accepts code_challenge_method=plain (RFC 7636 §4.2).
@@ -232,5 +235,5 @@ const (
 	defaultPushedRequestRateLimit = 60
 	defaultIntrospectionScanLimit = 1000
 	defaultSlowHashConcurrency    = 4
-	defaultInteractionRateLimit   = 60
+	defaultInteractionRateLimit   = 600
 )

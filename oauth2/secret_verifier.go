@@ -98,8 +98,9 @@ const (
 	// wideBudget is how many times the limit the budgets of a whole
 	// address and of a whole client are.
 	wideBudget = 10
-	// unknownClient stands for every unknown client in the budget keys.
-	unknownClient = "?"
+	// unknownClient stands for every unknown client in the budget keys:
+	// no client has an empty id.
+	unknownClient = ""
 )
 
 func newSecretVerifier(limiter storage.Limiter, limit int, window time.Duration, concurrency int, clock func() time.Time,
