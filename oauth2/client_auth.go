@@ -83,7 +83,7 @@ func (a *ClientAuthentication) VerifySecret(ctx context.Context, client *storage
 	if a.secrets == nil {
 		return VerifyClientSecret(client.SecretHash, a.Secret)
 	}
-	return a.secrets.verify(ctx, client.ID, client.SecretHash, a.Secret, a.secrets.addressOf(a.Request))
+	return a.secrets.verify(ctx, client.ID, client.SecretHash, a.Secret, a.Request)
 }
 
 // ClientAuthenticator authenticates clients registered for one method.

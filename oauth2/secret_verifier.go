@@ -126,12 +126,13 @@ func isSlowHash(hash string) bool {
 		strings.HasPrefix(hash, "$2b$") || strings.HasPrefix(hash, "$2y$")
 }
 
-// verify checks secret against the stored hash of client clientID, for a
-// request whose client is at address addr (see Config.ClientAddress). It
+// verify checks secret against the stored hash of client clientID, for
+// request r, whose client's address (Config.ClientAddress) the budgets
+// count it by (r may be nil). It
 // returns nil on a match, ErrClientSecretMismatch (or another plain error)
 // for a credential that does not prove the client, and an *Error for a
 // refusal that is no verdict: throttled (429) or unavailable (503).
-func (v *secretVerifier) verify(ctx context.Context, clientID, hash, secret, addr string) error {
+func (v *secretVerifier) verify(ctx context.Context, clientID, hash, secret string, r *http.Request) error {
 	if !isSlowHash(hash) {
 		return VerifyClientSecret(hash, secret)
 	}
@@ -147,7 +148,7 @@ func (v *secretVerifier) verify(ctx context.Context, clientID, hash, secret, add
 		v.recognise(clientID, hash, mac, now) // in use: keep it
 		return nil
 	}
-	if err := v.verifySlow(ctx, clientID, hash, secret, addr, now); err != nil {
+	if err := v.verifySlow(ctx, clientID, hash, secret, v.addressOf(r), now); err != nil {
 		return err
 	}
 	v.recognise(clientID, hash, mac, now)

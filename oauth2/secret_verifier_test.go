@@ -45,7 +45,7 @@ func TestSlowHashConcurrencyIsBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			err := v.verify(context.Background(), "c", hash, "wrong", "203.0.113.1")
+			err := v.verify(context.Background(), "c", hash, "wrong", nil)
 			var oe *Error
 			if assert.ErrorAs(t, err, &oe) {
 				assert.Equal(t, http.StatusServiceUnavailable, oe.HTTPStatus())
@@ -59,8 +59,8 @@ func TestSlowHashConcurrencyIsBounded(t *testing.T) {
 
 	// A slot frees: attempts run again, one per free slot at a time.
 	<-v.gate
-	assert.ErrorIs(t, v.verify(context.Background(), "c", hash, "wrong", "203.0.113.1"), ErrClientSecretMismatch)
-	assert.NoError(t, v.verify(context.Background(), "c", hash, "secret", "203.0.113.1"))
+	assert.ErrorIs(t, v.verify(context.Background(), "c", hash, "wrong", nil), ErrClientSecretMismatch)
+	assert.NoError(t, v.verify(context.Background(), "c", hash, "secret", nil))
 	assert.Len(t, v.gate, 1, "every slot taken by an attempt was given back")
 }
 
@@ -72,7 +72,7 @@ func TestSlowHashWaitEndsWithTheRequest(t *testing.T) {
 	v.gate <- struct{}{}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	assert.ErrorIs(t, v.verify(ctx, "c", dummySlowHash(), "x", "203.0.113.1"), context.Canceled)
+	assert.ErrorIs(t, v.verify(ctx, "c", dummySlowHash(), "x", nil), context.Canceled)
 }
 
 // The recognitions held are bounded; a client pushed out is verified
@@ -99,6 +99,6 @@ func TestRecognitionsAreBounded(t *testing.T) {
 	later := now.Add(recognitionLifetime * 3 / 4)
 	require.Equal(t, recognisedAgeing, v.recognition("e", hash, v.mac("secret"), later))
 	v.clock = func() time.Time { return later }
-	require.NoError(t, v.verify(context.Background(), "e", hash, "secret", "203.0.113.1"))
+	require.NoError(t, v.verify(context.Background(), "e", hash, "secret", nil))
 	assert.Equal(t, recognisedFresh, v.recognition("e", hash, v.mac("secret"), later.Add(recognitionLifetime/2)))
 }

@@ -184,13 +184,17 @@ const commitTimeout = 10 * time.Second
 // commitTokens is the commit phase of a token request: the grant's
 // use-once step (Issue.Consume), then one atomic write of the token
 // records, or, when that write fails after the step, the revocation of the
-// grant. It runs to its end even if the client cancels the request, under
-// a timeout of its own: stopped between its steps, it would leave a
-// consumed code or refresh token with neither new tokens nor a revoked
-// grant.
+// grant. With a use-once step it runs to its end even if the client
+// cancels the request, under a timeout of its own: stopped between its
+// steps, it would leave a consumed code or refresh token with neither new
+// tokens nor a revoked grant. Without one, the write alone is atomic, and
+// a cancelled request stops it.
 func (p *Provider) commitTokens(ctx context.Context, req *TokenRequest, is *Issue, grantID string, access, refresh *storage.Token) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-	defer cancel()
+	if is.Consume != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer cancel()
+	}
 	client := req.Client
 	if is.Consume != nil {
 		if err := is.Consume(ctx); err != nil {
