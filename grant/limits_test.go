@@ -215,3 +215,13 @@ func TestInteractionsArePerAddressBudgeted(t *testing.T) {
 	h.Advance(time.Minute)
 	assert.Contains(t, authorize("203.0.113.66:4000").Header().Get("Location"), "interaction=")
 }
+
+// A token longer than any of ours is an invalid token, not an invalid
+// request: revocation answers 200 (RFC 7009 §2.2), introspection
+// {"active":false} (RFC 7662 §2.2), without parsing it.
+func TestOverlongTokensAreInvalidTokens(t *testing.T) {
+	h := newRTI(t, "opaque", nil)
+	long := "gr_at_" + strings.Repeat("a", oauth2.MaxTokenParameterBytes)
+	requireRevoked200(t, h.revokeWeb(long))
+	requireInactive(t, h.Introspect("rs-b", h.rsBSecret, long))
+}

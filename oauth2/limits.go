@@ -41,8 +41,10 @@ const (
 	// MaxTokenParameterBytes bounds the parameters that carry a JWT or a
 	// token of another issuer: client_assertion (RFC 7521 §4.2),
 	// assertion (RFC 7521 §4.1), subject_token and actor_token (RFC 8693
-	// §2.1), and token at the revocation and introspection endpoints (RFC
-	// 7009 §2.1, RFC 7662 §2.1).
+	// §2.1). A longer token at the revocation and introspection endpoints
+	// (RFC 7009 §2.1, RFC 7662 §2.1) is no error but an invalid token,
+	// answered as such without being parsed: 200 (RFC 7009 §2.2) and
+	// {"active":false} (RFC 7662 §2.2).
 	MaxTokenParameterBytes = 16 << 10
 
 	// MaxClientIDBytes bounds a client identifier, wherever it comes
@@ -56,7 +58,7 @@ const (
 
 // tokenParameters are the parameters bounded by MaxTokenParameterBytes.
 var tokenParameters = map[string]bool{
-	"client_assertion": true, "assertion": true, "subject_token": true, "actor_token": true, "token": true,
+	"client_assertion": true, "assertion": true, "subject_token": true, "actor_token": true,
 }
 
 // vscharParameters are the parameters whose syntax RFC 6749 Appendix A
@@ -100,6 +102,9 @@ func checkParameterBounds(params url.Values) *Error {
 		}
 		if name == "resource" && len(values) > MaxResourceValues {
 			return NewError(ErrInvalidRequest, "the request has more than "+strconv.Itoa(MaxResourceValues)+" resource parameters")
+		}
+		if name == "token" {
+			continue // any length is an invalid token (see lookupToken), bounded by the body
 		}
 		limit := parameterLimit(name)
 		for _, v := range values {

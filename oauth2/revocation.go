@@ -118,6 +118,9 @@ var errUnknownToken = errors.New("oauth2: unknown token")
 // A token that is not ours is errUnknownToken; any other error is a
 // storage failure.
 func (p *Provider) lookupToken(ctx context.Context, value, hint string) (*storage.Token, error) {
+	if len(value) > MaxTokenParameterBytes {
+		return nil, errUnknownToken // longer than any token of ours; not parsed
+	}
 	kinds := [2]storage.TokenKind{storage.AccessToken, storage.RefreshToken}
 	if hint == "refresh_token" {
 		kinds[0], kinds[1] = kinds[1], kinds[0]
