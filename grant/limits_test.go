@@ -180,13 +180,13 @@ func TestPARLimitOfAPublicClientIsPerAddress(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusTooManyRequests, push("203.0.113.66:4001", spa).Code)
 	assert.Equal(t, http.StatusCreated, push("198.51.100.7:5000", spa).Code, "the real client, elsewhere, is unaffected")
-	// An IPv6 client counts by its /64: new addresses in it get no new
-	// budget.
+	// An IPv6 client counts by its /56, a site's block (RFC 6177): new
+	// addresses or /64s in it get no new budget.
 	for i := range 3 {
 		assert.Equal(t, http.StatusCreated, push(fmt.Sprintf("[2001:db8::%x]:5000", i+1), spa).Code)
 	}
-	assert.Equal(t, http.StatusTooManyRequests, push("[2001:db8::ff]:5000", spa).Code)
-	assert.Equal(t, http.StatusCreated, push("[2001:db8:0:1::1]:5000", spa).Code)
+	assert.Equal(t, http.StatusTooManyRequests, push("[2001:db8:0:ff::1]:5000", spa).Code)
+	assert.Equal(t, http.StatusCreated, push("[2001:db8:0:100::1]:5000", spa).Code)
 }
 
 // Every authorization request that reaches the login pages is stored for

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/internal/testkit"
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/storage"
@@ -147,12 +148,13 @@ func TestUnknownClientIsAnsweredAsAWrongSecret(t *testing.T) {
 // A limiter whose table is full keeps counting: a flood of made-up client
 // ids before the guesses cannot open a hole in the throttle.
 func TestFullLimiterStillThrottles(t *testing.T) {
-	limiter := memory.NewLimiter(2)
+	limiter := memory.NewLimiter(64)
 	h := newSlowHarness(t, func(cfg *oauth2.Config, _ *memory.Store) { cfg.Limiter = limiter })
-	for _, id := range []string{"made-up-1", "made-up-2", "made-up-3"} {
-		testkit.RequireOAuthError(t, h.Token(id, "x", ccForm()), http.StatusUnauthorized, oauth2.ErrInvalidClient)
+	for i := range 1000 { // a flood of made-up keys, as made-up ids from many addresses make
+		_, _, err := limiter.Take(context.Background(), fmt.Sprintf("client-secret@198.18.%d.%d", i/256, i%256), time.Minute, h.Now())
+		require.NoError(t, err)
 	}
-	require.Equal(t, 2, limiter.Len(), "the table is full")
+	require.Equal(t, 64, limiter.Len(), "the table is full")
 	for range 3 {
 		testkit.RequireOAuthError(t, h.Token("human", "guess", ccForm()), http.StatusUnauthorized, oauth2.ErrInvalidClient)
 	}
@@ -390,4 +392,42 @@ func TestCancelledRefreshIsNotLeftHalfRotated(t *testing.T) {
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
 	next := h.Do(h.TokenRequest(url.Values{"grant_type": {"refresh_token"}, "client_id": {"pub"}, "refresh_token": {body["refresh_token"].(string)}}))
 	assert.Equal(t, http.StatusOK, next.Status, "%s", next.Body)
+}
+
+// lookupCancellingStore cancels the request as soon as the refresh token
+// has been looked up: the client gave up before the commit began.
+type lookupCancellingStore struct {
+	*memory.Store
+	cancel context.CancelFunc
+}
+
+func (s *lookupCancellingStore) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if s.cancel != nil {
+		s.cancel()
+	}
+	return t, err
+}
+
+// A request cancelled before its commit phase consumes nothing: the
+// client's retry with the same refresh token succeeds rather than being
+// taken for a reuse that revokes the grant.
+func TestCancelledBeforeCommitConsumesNothing(t *testing.T) {
+	var cs *lookupCancellingStore
+	h := newCC(t, func(cfg *oauth2.Config, store *memory.Store) {
+		cs = &lookupCancellingStore{Store: store}
+		cfg.Grants = []oauth2.GrantFactory{grant.RefreshToken(cs, grant.RefreshTokenOptions{})}
+	})
+	rt := h.SeedRefreshToken(storage.Token{ClientID: "pub", Subject: "alice", Scopes: []string{"read"}})
+	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {"pub"}, "refresh_token": {rt}}
+	req := h.TokenRequest(form)
+	ctx, cancel := context.WithCancel(req.Context())
+	cs.cancel = cancel
+	rec := httptest.NewRecorder()
+	h.Provider.TokenHandler().ServeHTTP(rec, req.WithContext(ctx))
+	cs.cancel = nil
+	assert.Equal(t, oauth2.StatusClientClosedRequest, rec.Code)
+
+	r := h.Do(h.TokenRequest(form))
+	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 }

@@ -175,7 +175,7 @@ type Config struct {
 
 	// ClientAddress returns what the per-address budgets of the throttles
 	// count a request's client by. Nil means PeerAddress: the
-	// connection's peer, IPv6 by its /64. Behind a reverse proxy every
+	// connection's peer, IPv6 by its /56. Behind a reverse proxy every
 	// request comes from the proxy, so that the clients behind it would
 	// share one budget: set it to read the proxy's header (X-Forwarded-For,
 	// Forwarded) for connections from the proxy only, and pass the address

@@ -91,7 +91,7 @@ func (p *Provider) throttleInteractions(r *http.Request) error {
 	}
 	addr := boundAddress(p.clientAddress(r))
 	now := p.clock()
-	n, _, err := p.limiter.Take(r.Context(), "interaction@"+addr, time.Minute, now)
+	n, _, err := p.limiter.Take(r.Context(), budgetKey("interaction", "", addr), time.Minute, now)
 	if err != nil {
 		return StorageError("the authorization request could not be counted", err)
 	}

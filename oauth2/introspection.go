@@ -175,7 +175,7 @@ func (p *Provider) countScan(ctx context.Context, callerID string, now time.Time
 	if p.scanLimit < 0 {
 		return
 	}
-	n, _, err := p.limiter.Take(ctx, "introspection-scan:"+callerID, time.Minute, now)
+	n, _, err := p.limiter.Take(ctx, budgetKey("introspection-scan", callerID, ""), time.Minute, now)
 	if err != nil || n != p.scanLimit+1 {
 		return
 	}

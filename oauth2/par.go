@@ -47,10 +47,11 @@ func (p *Provider) throttlePush(ctx context.Context, r *http.Request, client *st
 	if p.pushLimit < 0 {
 		return nil
 	}
-	key := "par:" + client.ID
+	addr := ""
 	if client.IsPublic() {
-		key += "@" + boundAddress(p.clientAddress(r))
+		addr = boundAddress(p.clientAddress(r))
 	}
+	key := budgetKey("par", client.ID, addr)
 	now := p.clock()
 	n, reset, err := p.limiter.Take(ctx, key, time.Minute, now)
 	if err != nil {

@@ -70,7 +70,8 @@ type Provider struct {
 	scanLimit      int64  // introspections of tokens not ours a minute; negative: no limit
 	// interactions an address may start a minute; negative: no limit
 	interactionLimit int64
-	unavailableLog   logSampler // of 503 answers
+	outageLog        logSampler // of 503 answers to a failing store
+	boundLog         logSampler // of 503 answers of a bound (full store, busy slots)
 
 	accessTokenLifetime  time.Duration
 	refreshTokenLifetime time.Duration
@@ -258,7 +259,7 @@ func (p *Provider) setLimits(cfg Config) error {
 	p.pushLimit = int64(orDefault(cfg.PushedRequestRateLimit, defaultPushedRequestRateLimit))
 	p.scanLimit = int64(orDefault(cfg.IntrospectionScanLimit, defaultIntrospectionScanLimit))
 	p.interactionLimit = int64(orDefault(cfg.InteractionRateLimit, defaultInteractionRateLimit))
-	p.unavailableLog.every = time.Second
+	p.outageLog.every, p.boundLog.every = time.Second, time.Second
 	realm := strings.Map(func(r rune) rune {
 		if r == '"' || r == '\\' {
 			return -1

@@ -41,12 +41,14 @@ import (
 //     memory than slowHashConcurrency hashes.
 //
 // A request that names an unknown client with a secret goes through the
-// same path against a dummy argon2id hash of HashClientSecret's cost,
-// counted per address under one key for every unknown client (so made-up
-// ids buy no budget of their own), so that it cannot be told from a wrong
-// secret of a client whose secret HashClientSecret made by its status,
-// body or timing. Client identifiers are not secrets (RFC 6749 §2.2): a
-// client whose secret was generated, or a public client, answers faster.
+// same path against a dummy argon2id hash of HashClientSecret's cost, so
+// that one attempt cannot be told from a wrong secret of a client whose
+// secret HashClientSecret made by its answer or its time. Its attempts are
+// counted per address under one key for every unknown client, so that
+// made-up ids buy no budget of their own; the throttle can therefore tell
+// a few attempts at an unknown id from attempts at a known one. Client
+// identifiers are not secrets (RFC 6749 §2.2): a client whose secret was
+// generated, or a public client, answers faster too.
 type secretVerifier struct {
 	limiter storage.Limiter
 	limit   int64 // attempts per client and address a window; negative: no throttle
@@ -173,9 +175,9 @@ func (v *secretVerifier) verifySlow(ctx context.Context, clientID, hash, secret,
 			key   string
 			limit int64
 		}{
-			{"client-secret@" + addr, wideBudget * v.limit},
-			{"client-secret:" + clientID + "@" + addr, v.limit},
-			{"client-secret:" + clientID, wideBudget * v.limit},
+			{budgetKey("client-secret-address", "", addr), wideBudget * v.limit},
+			{budgetKey("client-secret", clientID, addr), v.limit},
+			{budgetKey("client-secret", clientID, ""), wideBudget * v.limit},
 		}
 		n := len(budgets)
 		if clientID == unknownClient {

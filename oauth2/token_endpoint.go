@@ -191,6 +191,11 @@ const commitTimeout = 10 * time.Second
 // a cancelled request stops it.
 func (p *Provider) commitTokens(ctx context.Context, req *TokenRequest, is *Issue, grantID string, access, refresh *storage.Token) error {
 	if is.Consume != nil {
+		// A request cancelled before the commit starts consumes nothing:
+		// the client's retry must find its code or refresh token intact.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 		defer cancel()
@@ -210,8 +215,11 @@ func (p *Provider) commitTokens(ctx context.Context, req *TokenRequest, is *Issu
 	if err != nil {
 		if is.Consume != nil {
 			// What the grant was continued with has been consumed. Revoke
-			// the grant rather than leave it half-rotated.
-			if rerr := p.RevokeGrant(ctx, grantID, client.ID, is.Subject, "token records could not be stored"); rerr != nil {
+			// the grant rather than leave it half-rotated, with a time of
+			// its own: the write may have spent the commit's.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+			defer cancel()
+			if rerr := p.RevokeGrant(rctx, grantID, client.ID, is.Subject, "token records could not be stored"); rerr != nil {
 				p.logger.LogAttrs(ctx, slog.LevelError, "revoking a grant after a failed token write failed",
 					slog.String("grant_id", grantID), slog.String("error", rerr.Error()))
 			}

@@ -71,16 +71,19 @@ func (p *Provider) logFailure(r *http.Request, oe *Error) *Error {
 	}
 	level, attrs := slog.LevelError, make([]slog.Attr, 0, 5)
 	if status == http.StatusServiceUnavailable {
-		// An outage, a full store or busy slow-hash slots: a flood can
-		// cause one on every request, so they are logged at most once a
-		// second, with the number of those not logged.
-		if !p.unavailableLog.due(time.Now()) {
+		// An outage, a full store or a bound refusing: a flood can cause
+		// one on every request, so they are logged at most once a second
+		// each, with the number of those not logged. Bounds doing their
+		// work (a full store, busy slow-hash slots, a throttle) are
+		// sampled apart from outages, so that they cannot hide one.
+		sampler := &p.outageLog
+		if oe.Cause == nil || errors.Is(oe.Cause, storage.ErrFull) {
+			sampler, level = &p.boundLog, slog.LevelWarn
+		}
+		if !sampler.due(time.Now()) {
 			return oe
 		}
-		attrs = append(attrs, slog.Int64("occurrences_since_last_report", p.unavailableLog.taken()))
-		if oe.Cause == nil || errors.Is(oe.Cause, storage.ErrFull) {
-			level = slog.LevelWarn // a bound doing its work, not a fault
-		}
+		attrs = append(attrs, slog.Int64("occurrences_since_last_report", sampler.taken()))
 	}
 	cause := "none"
 	if oe.Cause != nil {
@@ -105,16 +108,26 @@ func safePath(path string) string {
 // through at most once per interval, and counts the others, so that a
 // flood cannot flood the log.
 type logSampler struct {
-	every time.Duration
-	last  atomic.Int64 // Unix nanoseconds of the last line let through
-	n     atomic.Int64 // occurrences since
+	every   time.Duration
+	last    atomic.Int64 // when the last line was let through, since samplerEpoch
+	started atomic.Bool  // a line was let through
+	n       atomic.Int64 // occurrences since
 }
 
-// due counts an occurrence and reports whether to log it.
+// samplerEpoch is the origin of the samplers' times: a time.Now minus it
+// is measured on the monotonic clock, which a step of the wall clock does
+// not move.
+var samplerEpoch = time.Now()
+
+// due counts an occurrence at now and reports whether to log it.
 func (s *logSampler) due(now time.Time) bool {
 	s.n.Add(1)
-	last := s.last.Load()
-	return now.UnixNano()-last >= int64(s.every) && s.last.CompareAndSwap(last, now.UnixNano())
+	t, last := int64(now.Sub(samplerEpoch)), s.last.Load()
+	if s.started.Load() && t-last < int64(s.every) || !s.last.CompareAndSwap(last, t) {
+		return false
+	}
+	s.started.Store(true)
+	return true
 }
 
 // taken returns the occurrences counted since the last line, this one

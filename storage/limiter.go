@@ -20,9 +20,14 @@ import (
 // counts those of one process.
 //
 // Callers bound the length of keys (a few hundred bytes) and namespace
-// them ("client-secret:" + a client id). An implementation must never count
-// less than what happened: when it runs out of room it may count several
-// keys together, which throttles sooner, never later.
+// them ("client-secret:" + a client id). An implementation counts every
+// event of a key in its window, with one exception: one that runs out of
+// room may forget the keys with the smallest counts first (memory.Limiter
+// does), so that a flood of made-up keys can make it forget only keys
+// counted no more often than the flood's own, and never raises the count
+// of a key that was not counted. A now of a window earlier than the
+// key's current one may be counted in the current one: that throttles
+// sooner, never later.
 type Limiter interface {
 	// Take counts one event for key in the window of length window that
 	// holds now, and returns the number of events counted for key in that

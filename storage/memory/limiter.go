@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -15,10 +14,6 @@ var _ storage.Limiter = (*Limiter)(nil)
 // DefaultLimiterKeys is how many keys a [Limiter] counts one by one.
 const DefaultLimiterKeys = 100_000
 
-// limiterBuckets is how many shared counters keep the counts of evicted
-// keys: 1 MiB of them, made when the table first fills.
-const limiterBuckets = 1 << 16
-
 // Limiter is an in-memory [storage.Limiter]: it counts the events of one
 // process. It is what a Provider uses when no other is configured; a
 // cluster of Providers shares a limiter kept in its database instead.
@@ -27,41 +22,31 @@ const limiterBuckets = 1 << 16
 // has ended is forgotten at the next sweep, which runs when the table is
 // full and a window of its keys has ended since the last one. When the
 // table is still full after a sweep, a new key takes the place of one of
-// a few keys sampled at random, the one with the smallest count, whose
-// count goes into two of 65,536 shared buckets chosen by a hash of the
-// key (a bucket keeps the largest count evicted into it until their
-// windows end). A key that comes back goes on from the smaller of its two
-// buckets' counts, which is at least its own. So a flood of made-up keys, each counted once or twice,
-// pushes out mostly its own keys, cannot grow memory and never makes a
-// key count less than it happened; and a new key, a real client's say,
-// starts from its own count, not from the flood's.
+// a few keys sampled at random, the one with the smallest count, which is
+// forgotten (see evict). So a flood of made-up keys, each counted once or
+// twice, pushes out mostly its own keys and cannot grow memory; a key
+// counted more often than the flood's keeps its count; and a new key, a
+// real client's say, starts from its own count, not from the flood's.
 //
 // The zero value is not usable; a Limiter is safe for concurrent use.
 type Limiter struct {
 	maxKeys int
-	seed    maphash.Seed
 
-	mu      sync.Mutex
-	keys    map[string]*limiterCount
-	buckets *[limiterBuckets]limiterBucket
+	mu   sync.Mutex
+	keys map[string]*limiterCount
 	// firstEnd is a time before which no window of keys ends (the
 	// earliest end, or earlier): a full table is not scanned again
 	// before it, so that a flood of new keys costs each call a hash,
 	// not a pass over every key.
 	firstEnd time.Time
-	sweeps   int // scans of keys, for tests
+	inserted uint64 // keys inserted so far
+	sweeps   int    // scans of keys, for tests
 }
 
 type limiterCount struct {
 	start, end time.Time
 	n          int64
-}
-
-// limiterBucket keeps the largest count of the keys evicted into it until
-// the last of their windows ends.
-type limiterBucket struct {
-	end int64 // Unix nanoseconds
-	n   int64
+	seq        uint64 // order of insertion, to evict the oldest of equal counts
 }
 
 // NewLimiter returns an empty Limiter that counts up to maxKeys keys one
@@ -70,7 +55,7 @@ func NewLimiter(maxKeys int) *Limiter {
 	if maxKeys <= 0 {
 		maxKeys = DefaultLimiterKeys
 	}
-	return &Limiter{maxKeys: maxKeys, seed: maphash.MakeSeed(), keys: make(map[string]*limiterCount)}
+	return &Limiter{maxKeys: maxKeys, keys: make(map[string]*limiterCount)}
 }
 
 // Take implements [storage.Limiter].
@@ -88,19 +73,19 @@ func (l *Limiter) Take(ctx context.Context, key string, window time.Duration, no
 	}
 	switch {
 	case ok:
-		if !c.start.Equal(start) {
+		// A later window starts again; a now of an earlier one (a
+		// caller that read the clock just before the boundary and the
+		// lock just after) counts in the current window, which throttles
+		// sooner, never later.
+		if start.After(c.start) {
 			c.start, c.end, c.n = start, end, 0
 		}
 	default:
 		if len(l.keys) >= l.maxKeys {
 			l.evict(now)
 		}
-		// The key may have been counted in its bucket earlier in this
-		// window, while the table was full: it goes on from the
-		// bucket's count, which is at least its own. (The bucket has
-		// not started again since: it ends no sooner than this
-		// window.)
-		c = &limiterCount{start: start, end: end, n: l.evicted(key, now)}
+		l.inserted++
+		c = &limiterCount{start: start, end: end, seq: l.inserted}
 		if len(l.keys) == 0 || end.Before(l.firstEnd) {
 			l.firstEnd = end
 		}
@@ -117,20 +102,22 @@ const evictionSample = 8
 
 // evict makes room for one key in a full table: of a few keys taken at
 // random, one whose window has ended, or else the one with the smallest
-// count, whose count goes into its bucket. A flood of made-up keys, each
-// counted once or twice, so pushes out its own keys, while a key counted
-// often (a client under attack) stays; and a new key always gets a count
-// of its own, which made-up keys cannot raise.
+// count, the oldest of equal ones, is forgotten. A flood of made-up keys, each counted once or
+// twice, so pushes out its own keys, while a key counted often (a client
+// being guessed at) stays: to make the limiter forget a key counted n
+// times, a flood must fill the table with keys counted as often, about n
+// times its size in events a window. And a new key, a real client's, gets
+// a count of its own, which no flood can raise.
 func (l *Limiter) evict(now time.Time) {
 	var victim string
 	var vc *limiterCount
 	i := 0
 	for k, c := range l.keys {
 		if !c.end.After(now) {
-			victim, vc = k, nil
+			victim = k
 			break
 		}
-		if vc == nil || c.n < vc.n {
+		if vc == nil || c.n < vc.n || c.n == vc.n && c.seq < vc.seq {
 			victim, vc = k, c
 		}
 		if i++; i == evictionSample {
@@ -138,50 +125,6 @@ func (l *Limiter) evict(now time.Time) {
 		}
 	}
 	delete(l.keys, victim)
-	if vc == nil {
-		return
-	}
-	// Each of the key's two buckets keeps the largest count evicted into
-	// it until the last of their windows ends: a key that comes back goes
-	// on from the smaller of the two, never from less than its own count.
-	if l.buckets == nil {
-		l.buckets = new([limiterBuckets]limiterBucket)
-	}
-	end, nowNs := vc.end.UnixNano(), now.UnixNano()
-	for _, b := range l.bucketsOf(victim) {
-		if b.end <= nowNs {
-			*b = limiterBucket{end: end, n: vc.n}
-			continue
-		}
-		b.n, b.end = max(b.n, vc.n), max(b.end, end)
-	}
-}
-
-// evicted returns the count a key evicted earlier in its window goes on
-// from: the smaller of its two buckets' (each at least its own count when
-// it was evicted), or zero.
-func (l *Limiter) evicted(key string, now time.Time) int64 {
-	if l.buckets == nil {
-		return 0
-	}
-	n := int64(-1)
-	for _, b := range l.bucketsOf(key) {
-		c := int64(0)
-		if b.end > now.UnixNano() {
-			c = b.n
-		}
-		if n < 0 || c < n {
-			n = c
-		}
-	}
-	return n
-}
-
-// bucketsOf returns key's two buckets. Two, not one: a key a flood shares
-// one bucket with rarely shares both.
-func (l *Limiter) bucketsOf(key string) [2]*limiterBucket {
-	h := maphash.String(l.seed, key)
-	return [2]*limiterBucket{&l.buckets[h%limiterBuckets], &l.buckets[(h>>32)%limiterBuckets]}
 }
 
 // sweep forgets the keys whose window has ended, and notes when the

@@ -85,9 +85,8 @@ type Store struct {
 	authNextSweep time.Time
 
 	limiterKeys int
-	// limiter makes the store's Limiter at the first Take: its shared
-	// buckets take about 230 KB, which a store that counts nothing does
-	// not need.
+	// limiter makes the store's Limiter at the first Take, which a
+	// store that counts nothing does not need.
 	limiter func() *Limiter
 }
 
