@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 )
 
 // MaxRecordBytes is the size of the largest record a store accepts in one
@@ -94,4 +95,53 @@ func claimsSize(m map[string]any) (int, error) {
 		return 0, fmt.Errorf("storage: claims cannot be encoded as JSON: %w", err)
 	}
 	return len(b), nil
+}
+
+// CheckSize is what a store calls before it writes a record (a what, such
+// as "interaction") of size n, as the record's Size reports it with
+// sizeErr, and with the given keys: it returns sizeErr if not nil, and an
+// error wrapping [ErrTooLarge] for a key longer than [MaxKeyBytes] or a
+// record larger than [MaxRecordBytes]; otherwise nil. Every store of
+// Grantor calls it, so that a record one store takes every other takes
+// too.
+func CheckSize(what string, n int, sizeErr error, keys ...string) error {
+	if sizeErr != nil {
+		return fmt.Errorf("%s: %w", what, sizeErr)
+	}
+	for _, k := range keys {
+		if len(k) > MaxKeyBytes {
+			return fmt.Errorf("%s with a key of %d bytes (at most %d): %w", what, len(k), MaxKeyBytes, ErrTooLarge)
+		}
+	}
+	if n > MaxRecordBytes {
+		return fmt.Errorf("%s of %d bytes (at most %d): %w", what, n, MaxRecordBytes, ErrTooLarge)
+	}
+	return nil
+}
+
+// TextFields yields each string field of the request, by name, with its
+// values (one for a string, the elements for a list), for a store that
+// must check what its columns can keep before a write.
+func (r *AuthorizationRequest) TextFields() iter.Seq2[string, []string] {
+	return func(yield func(string, []string) bool) {
+		for _, f := range [...]struct {
+			name string
+			strs []string
+		}{
+			{"Request.ClientID", []string{r.ClientID}},
+			{"Request.RedirectURI", []string{r.RedirectURI}},
+			{"Request.ResponseMode", []string{r.ResponseMode}},
+			{"Request.State", []string{r.State}},
+			{"Request.Scopes", r.Scopes},
+			{"Request.Resources", r.Resources},
+			{"Request.CodeChallenge", []string{r.CodeChallenge}},
+			{"Request.CodeChallengeMethod", []string{r.CodeChallengeMethod}},
+			{"Request.Prompt", r.Prompt},
+			{"Request.PushedKey", []string{r.PushedKey}},
+		} {
+			if !yield(f.name, f.strs) {
+				return
+			}
+		}
+	}
 }

@@ -1,7 +1,9 @@
 package storage_test
 
 import (
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -69,4 +71,28 @@ func TestSize(t *testing.T) {
 			assert.Error(t, err, name)
 		}
 	})
+}
+
+// CheckSize refuses a long key and a large record with ErrTooLarge, and
+// passes on the error of the record's Size.
+func TestCheckSize(t *testing.T) {
+	assert.NoError(t, storage.CheckSize("x", storage.MaxRecordBytes, nil, strings.Repeat("k", storage.MaxKeyBytes)))
+	assert.ErrorIs(t, storage.CheckSize("x", storage.MaxRecordBytes+1, nil), storage.ErrTooLarge)
+	assert.ErrorIs(t, storage.CheckSize("x", 1, nil, "k", strings.Repeat("k", storage.MaxKeyBytes+1)), storage.ErrTooLarge)
+	sizeErr := errors.New("claims not encodable")
+	assert.ErrorIs(t, storage.CheckSize("x", 1, sizeErr), sizeErr)
+}
+
+// TextFields yields every string field of a request, once.
+func TestTextFields(t *testing.T) {
+	r := storage.AuthorizationRequest{ClientID: "c", RedirectURI: "r", ResponseMode: "m", State: "s",
+		Scopes: []string{"a", "b"}, Resources: []string{"x"}, CodeChallenge: "cc", CodeChallengeMethod: "S256",
+		Prompt: []string{"login"}, PushedKey: "p"}
+	total := 0
+	for _, vs := range r.TextFields() {
+		for _, v := range vs {
+			total += len(v)
+		}
+	}
+	assert.Equal(t, r.Size(), total, "the fields TextFields yields are those Size counts")
 }

@@ -27,7 +27,7 @@ func (s *Store) Remember(ctx context.Context, key string, expiresAt time.Time) e
 	if expiresAt.IsZero() {
 		return errors.New("memory: Remember with a zero expiry time")
 	}
-	if err := checkSize("replay entry", 0, nil, key); err != nil {
+	if err := storage.CheckSize("memory: replay entry", 0, nil, key); err != nil {
 		return err
 	}
 	now := s.now()

@@ -203,7 +203,7 @@ func New(opts ...Option) *Store {
 			clone:   cloneInteraction,
 			strings: interactionStrings,
 			check: func(i *storage.Interaction) error {
-				return checkSize("interaction", i.Size(), nil, i.Key)
+				return storage.CheckSize("memory: interaction", i.Size(), nil, i.Key)
 			},
 			key:     func(i *storage.Interaction) *string { return &i.Key },
 			used:    func(i *storage.Interaction) *time.Time { return &i.CompletedAt },
@@ -213,7 +213,7 @@ func New(opts ...Option) *Store {
 			strings: codeStrings,
 			check: func(c *storage.AuthorizationCode) error {
 				n, err := c.Size()
-				return checkSize("authorization code", n, err, c.Key, c.GrantID)
+				return storage.CheckSize("memory: authorization code", n, err, c.Key, c.GrantID)
 			},
 			key:     func(c *storage.AuthorizationCode) *string { return &c.Key },
 			used:    func(c *storage.AuthorizationCode) *time.Time { return &c.ConsumedAt },
@@ -223,7 +223,7 @@ func New(opts ...Option) *Store {
 			clone:   clonePushedRequest,
 			strings: pushedStrings,
 			check: func(r *storage.PushedRequest) error {
-				return checkSize("pushed request", r.Size(), nil, r.Key)
+				return storage.CheckSize("memory: pushed request", r.Size(), nil, r.Key)
 			},
 			key:     func(r *storage.PushedRequest) *string { return &r.Key },
 			used:    func(r *storage.PushedRequest) *time.Time { return &r.ConsumedAt },

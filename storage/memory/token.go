@@ -34,7 +34,7 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 			return errors.New("memory: token record with an empty key")
 		}
 		n, err := t.Size()
-		if err := checkSize("token record", n, err, t.Key, t.GrantID); err != nil {
+		if err := storage.CheckSize("memory: token record", n, err, t.Key, t.GrantID); err != nil {
 			return err
 		}
 	}

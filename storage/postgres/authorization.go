@@ -175,7 +175,7 @@ var interactions = newOnceTable("interaction", "interactions",
 	columns("browser_binding", "created_at", "expires_at", "completed_at"), "completed_at",
 	func(i *storage.Interaction) string { return i.Key },
 	func(i *storage.Interaction) ([]any, error) {
-		if err := checkSize("interaction", i.Size(), nil, i.Key); err != nil {
+		if err := storage.CheckSize("interaction", i.Size(), nil, i.Key); err != nil {
 			return nil, err
 		}
 		if err := checkOnce(i.Key, &i.Request, "BrowserBinding", i.BrowserBinding); err != nil {
@@ -201,7 +201,7 @@ var authorizationCodes = newOnceTable("authorization code", "authorization_codes
 	func(c *storage.AuthorizationCode) string { return c.Key },
 	func(c *storage.AuthorizationCode) ([]any, error) {
 		n, err := c.Size()
-		if err := checkSize("authorization code", n, err, c.Key, c.GrantID); err != nil {
+		if err := storage.CheckSize("authorization code", n, err, c.Key, c.GrantID); err != nil {
 			return nil, err
 		}
 		if err := checkOnce(c.Key, &c.Request, "GrantID", c.GrantID, "Subject", c.Subject); err != nil {
@@ -233,7 +233,7 @@ var pushedRequests = newOnceTable("pushed request", "pushed_requests",
 	columns("created_at", "expires_at", "consumed_at"), "consumed_at",
 	func(r *storage.PushedRequest) string { return r.Key },
 	func(r *storage.PushedRequest) ([]any, error) {
-		if err := checkSize("pushed request", r.Size(), nil, r.Key); err != nil {
+		if err := storage.CheckSize("pushed request", r.Size(), nil, r.Key); err != nil {
 			return nil, err
 		}
 		if err := checkOnce(r.Key, &r.Request); err != nil {

@@ -39,7 +39,7 @@ func (s *Store) Remember(ctx context.Context, key string, expiresAt time.Time) e
 	if expiresAt.IsZero() {
 		return errors.New("postgres: remember: zero expiry time")
 	}
-	if err := checkSize("replay entry", 0, nil, key); err != nil {
+	if err := storage.CheckSize("replay entry", 0, nil, key); err != nil {
 		return fmt.Errorf("postgres: remember: %w", err)
 	}
 	if err := checkText("the key", key); err != nil {

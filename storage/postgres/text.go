@@ -36,22 +36,8 @@ func checkText(field string, strs ...string) error {
 // checkRequest returns an error naming the first field of r that cannot
 // be stored in a text column.
 func checkRequest(r *storage.AuthorizationRequest) error {
-	for _, f := range []struct {
-		name string
-		strs []string
-	}{
-		{"Request.ClientID", []string{r.ClientID}},
-		{"Request.RedirectURI", []string{r.RedirectURI}},
-		{"Request.ResponseMode", []string{r.ResponseMode}},
-		{"Request.State", []string{r.State}},
-		{"Request.Scopes", r.Scopes},
-		{"Request.Resources", r.Resources},
-		{"Request.CodeChallenge", []string{r.CodeChallenge}},
-		{"Request.CodeChallengeMethod", []string{r.CodeChallengeMethod}},
-		{"Request.Prompt", r.Prompt},
-		{"Request.PushedKey", []string{r.PushedKey}},
-	} {
-		if err := checkText(f.name, f.strs...); err != nil {
+	for name, strs := range r.TextFields() {
+		if err := checkText(name, strs...); err != nil {
 			return err
 		}
 	}

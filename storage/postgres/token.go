@@ -56,7 +56,7 @@ RETURNING ` + tokenColumns
 // cannot be stored.
 func tokenArgs(t *storage.Token) ([]any, error) {
 	n, err := t.Size()
-	if err := checkSize("token record", n, err, t.Key, t.GrantID); err != nil {
+	if err := storage.CheckSize("token record", n, err, t.Key, t.GrantID); err != nil {
 		return nil, err
 	}
 	for _, f := range []struct {

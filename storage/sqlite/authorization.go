@@ -84,7 +84,7 @@ func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) e
 	if i.Key == "" {
 		return errors.New("sqlite: create interaction: empty key")
 	}
-	if err := checkSize("interaction", i.Size(), nil, i.Key); err != nil {
+	if err := storage.CheckSize("interaction", i.Size(), nil, i.Key); err != nil {
 		return wrap("create interaction", err)
 	}
 	req, err := requestArg(&i.Request)
@@ -177,7 +177,7 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.Authoriz
 		return errors.New("sqlite: create authorization code: empty key")
 	}
 	n, err := c.Size()
-	if err := checkSize("authorization code", n, err, c.Key, c.GrantID); err != nil {
+	if err := storage.CheckSize("authorization code", n, err, c.Key, c.GrantID); err != nil {
 		return wrap("create authorization code", err)
 	}
 	req, err := requestArg(&c.Request)
@@ -268,7 +268,7 @@ func (s *Store) CreatePushedRequest(ctx context.Context, r *storage.PushedReques
 	if r.Key == "" {
 		return errors.New("sqlite: create pushed request: empty key")
 	}
-	if err := checkSize("pushed request", r.Size(), nil, r.Key); err != nil {
+	if err := storage.CheckSize("pushed request", r.Size(), nil, r.Key); err != nil {
 		return wrap("create pushed request", err)
 	}
 	req, err := requestArg(&r.Request)

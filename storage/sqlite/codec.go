@@ -128,22 +128,8 @@ type requestJSON struct {
 
 // requestArg returns r as a column value.
 func requestArg(r *storage.AuthorizationRequest) (string, error) {
-	for _, f := range []struct {
-		name string
-		strs []string
-	}{
-		{"Request.ClientID", []string{r.ClientID}},
-		{"Request.RedirectURI", []string{r.RedirectURI}},
-		{"Request.ResponseMode", []string{r.ResponseMode}},
-		{"Request.State", []string{r.State}},
-		{"Request.Scopes", r.Scopes},
-		{"Request.Resources", r.Resources},
-		{"Request.CodeChallenge", []string{r.CodeChallenge}},
-		{"Request.CodeChallengeMethod", []string{r.CodeChallengeMethod}},
-		{"Request.Prompt", r.Prompt},
-		{"Request.PushedKey", []string{r.PushedKey}},
-	} {
-		if err := checkText(f.name, f.strs...); err != nil {
+	for name, strs := range r.TextFields() {
+		if err := checkText(name, strs...); err != nil {
 			return "", err
 		}
 	}

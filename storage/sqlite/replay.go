@@ -26,7 +26,7 @@ func (s *Store) Remember(ctx context.Context, key string, expiresAt time.Time) e
 	if expiresAt.IsZero() {
 		return errors.New("sqlite: remember: zero expiry time")
 	}
-	if err := checkSize("replay entry", 0, nil, key); err != nil {
+	if err := storage.CheckSize("replay entry", 0, nil, key); err != nil {
 		return wrap("remember", err)
 	}
 	res, err := s.exec(ctx, `INSERT INTO replay (key, expires_at) VALUES (?, ?)

@@ -78,7 +78,7 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 			return errors.New("sqlite: create tokens: token record with an empty key")
 		}
 		n, err := t.Size()
-		if err := checkSize("token record", n, err, t.Key, t.GrantID); err != nil {
+		if err := storage.CheckSize("token record", n, err, t.Key, t.GrantID); err != nil {
 			return wrap("create tokens", err)
 		}
 		scopes, err := listArg("Scopes", t.Scopes)
