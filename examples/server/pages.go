@@ -351,7 +351,7 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 		CSRF: pg.loginCSRF(nonce, id), Username: username}
 	now := pg.clock()
 	account := accountKey(username)
-	retryAt, err := pg.throttleLogin(r.Context(), account, pg.knownDevice(r, account), r.RemoteAddr, now)
+	retryAt, err := pg.throttleLogin(r.Context(), account, pg.knownDevice(r, account), oauth2.PeerAddress(r), now)
 	if err != nil {
 		pg.logger.ErrorContext(r.Context(), "login limiter failed", "err", err)
 		pg.unavailable(w, unavailableRetryAfter)

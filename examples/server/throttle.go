@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"net"
-	"net/netip"
 	"time"
 )
 
@@ -97,13 +95,13 @@ const (
 )
 
 // throttleLogin counts a login attempt at account (an accountKey) from
-// remoteAddr at now against the limits above: those of a known device
+// the client address addr (oauth2.PeerAddress) at now against the limits
+// above: those of a known device
 // when device, the nonce of the browser's device cookie entry for account
 // (knownDevice), is not "", else those of an unknown one. It returns the
 // zero time when the attempt may go on, or the end of the window when it
 // must be refused.
-func (pg *pages) throttleLogin(ctx context.Context, account, device, remoteAddr string, now time.Time) (retryAt time.Time, err error) {
-	addr := clientAddress(remoteAddr)
+func (pg *pages) throttleLogin(ctx context.Context, account, device, addr string, now time.Time) (retryAt time.Time, err error) {
 	type limit struct {
 		key string
 		max int64
@@ -135,27 +133,6 @@ func (pg *pages) throttleLogin(ctx context.Context, account, device, remoteAddr 
 func accountKey(username string) string {
 	sum := sha256.Sum256([]byte(username))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// clientAddress is what the login limits count a client by: its IPv4
-// address, or the /64 of its IPv6 address, the block one host usually
-// has, so that a guesser cannot take a new address for every guess.
-func clientAddress(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		// Not an IP connection (a Unix socket): all such clients count
-		// as one.
-		return "other"
-	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is4() {
-		return ip.String()
-	}
-	return netip.PrefixFrom(ip, 64).Masked().String()
 }
 
 // errVerifyBusy reports that no verification slot freed up in time.

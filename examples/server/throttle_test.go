@@ -111,9 +111,10 @@ func TestLoginGuessesAreThrottledPerAccountAndAddress(t *testing.T) {
 	assert.Equal(t, http.StatusSeeOther, r.status, "a new window: %s", r.body)
 }
 
-// IPv6 clients are counted by /64, the block one host usually has, so
-// that a guesser cannot take a new address for every guess.
-func TestLoginThrottleCountsIPv6By64(t *testing.T) {
+// IPv6 clients are counted by /56 (oauth2.PeerAddress), the block one site
+// is usually given (RFC 6177), so that a guesser cannot take a new address,
+// or a new /64 of its site, for every guess.
+func TestLoginThrottleCountsIPv6By56(t *testing.T) {
 	clock := newTestClock(windowStart)
 	_, cf, _ := throttleServer(t, clock)
 	f := cf.start(t, newTestBrowser(t, cf.addr), "a")
@@ -121,10 +122,10 @@ func TestLoginThrottleCountsIPv6By64(t *testing.T) {
 		f.b.remote = fmt.Sprintf("[2001:db8:1:2::%x]:4000", i+1)
 		assert.Equal(t, http.StatusUnauthorized, f.guess(t, demoUsername).status)
 	}
-	f.b.remote = "[2001:db8:1:2:ffff::1]:4000"
+	f.b.remote = "[2001:db8:1:ff:ffff::1]:4000"
 	checkThrottled(t, f.logIn(t, demoUsername, demoPassword))
-	f.b.remote = "[2001:db8:1:3::1]:4000"
-	assert.Equal(t, http.StatusSeeOther, f.logIn(t, demoUsername, demoPassword).status, "another /64")
+	f.b.remote = "[2001:db8:1:100::1]:4000"
+	assert.Equal(t, http.StatusSeeOther, f.logIn(t, demoUsername, demoPassword).status, "another /56")
 }
 
 // The trade-off of a limit per account: guesses spread over many
