@@ -158,7 +158,16 @@ func (p *Provider) parseAuthorizationRequest(ctx context.Context, params url.Val
 		return nil, nil, NewError(ErrInvalidRequest, "the redirect_uri is missing or not registered for this client")
 	}
 	req := &storage.AuthorizationRequest{ClientID: client.ID, RedirectURI: uri, RedirectURIGiven: redirectURI != "", ResponseMode: "query"}
-	// From here on the redirect URI is trusted: errors go back to it.
+	// From here on the redirect URI is trusted: errors go back to it, with
+	// the state, unless it is repeated or not VSCHAR (RFC 6749 Appendix
+	// A.5): then it is not sent back at all. (The PAR endpoint checked
+	// its values as it read them.)
+	if state, dup := param(params, "state"); !dup && isVSCHAR(state) {
+		req.State = state
+	}
+	if err := checkParameterValues(params); err != nil {
+		return req, client, err
+	}
 	if err := p.checkAuthorizationParams(params, client, req); err != nil {
 		return req, client, err
 	}
@@ -167,17 +176,11 @@ func (p *Provider) parseAuthorizationRequest(ctx context.Context, params url.Val
 
 // checkAuthorizationParams validates everything of an authorization
 // request but the client and the redirect URI, and fills req. It is shared
-// by the authorization endpoint and the PAR endpoint.
+// by the authorization endpoint and the PAR endpoint, which have checked
+// the parameters' values (checkParameterValues): none is repeated but
+// resource, none is empty.
 func (p *Provider) checkAuthorizationParams(params url.Values, client *storage.Client, req *storage.AuthorizationRequest) error {
-	// State first, so that any error below carries it back, unless it is
-	// repeated or not VSCHAR (RFC 6749 Appendix A.5): then it is not sent
-	// back at all.
-	if state, dup := param(params, "state"); !dup && isVSCHAR(state) {
-		req.State = state
-	}
-	if err := checkParameterValues(params); err != nil {
-		return err
-	}
+	req.State = params.Get("state")
 	switch mode, _ := param(params, "response_mode"); mode {
 	case "", "query":
 		req.ResponseMode = "query"
@@ -186,7 +189,7 @@ func (p *Provider) checkAuthorizationParams(params url.Values, client *storage.C
 	default:
 		return NewError(ErrInvalidRequest, "response_mode must be query or form_post")
 	}
-	if len(nonEmpty(params["request"])) > 0 {
+	if params.Get("request") != "" {
 		return NewError(ErrRequestNotSupported, "request objects are not supported; use pushed authorization requests")
 	}
 	switch rt, _ := param(params, "response_type"); {
@@ -206,7 +209,7 @@ func (p *Provider) checkAuthorizationParams(params url.Values, client *storage.C
 	if req.Scopes, err = ClientScopes(client, requested); err != nil {
 		return err
 	}
-	if req.Resources, err = parseResources(nonEmpty(params["resource"])); err != nil {
+	if req.Resources, err = parseResources(params["resource"]); err != nil {
 		return err
 	}
 	allowed := client.Audience
@@ -247,17 +250,6 @@ func (p *Provider) checkAuthorizationParams(params url.Values, client *storage.C
 		return err
 	}
 	return nil
-}
-
-// nonEmpty drops empty values: an empty parameter counts as absent.
-func nonEmpty(vs []string) []string {
-	var out []string
-	for _, v := range vs {
-		if v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // parsePrompt checks the prompt parameter: space-separated values among

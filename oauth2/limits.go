@@ -63,8 +63,7 @@ var tokenParameters = map[string]bool{
 
 // vscharParameters are the parameters whose syntax RFC 6749 Appendix A
 // (and the RFCs that follow its rules) limits to VSCHAR, printable ASCII:
-// client_id (A.1), client_secret (A.2), response_type (A.3), scope (A.4),
-// state (A.5), redirect_uri (A.6, a URI), code (A.11), refresh_token
+// client_id (A.1), client_secret (A.2), response_type (A.3), state (A.5), redirect_uri (A.6, a URI), code (A.11), refresh_token
 // (A.17), and the parameters of PKCE (RFC 7636 §4.1–4.3), token revocation
 // and introspection, PAR, resource indicators and assertions, whose values
 // are URIs, identifiers, base64url or JWTs. Every other parameter must be
