@@ -1,6 +1,9 @@
 package storage
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Client is a registered OAuth client (RFC 6749 §2, RFC 7591 §2).
 //
@@ -81,6 +84,14 @@ type Client struct {
 	// authorization requests (RFC 9126 §6): a plain authorization request
 	// is refused.
 	RequirePushedAuthorizationRequests bool
+
+	// AccessTokenLifetime is how long the client's access tokens live.
+	// Zero means the Provider's default. A grant may shorten it further;
+	// nothing lengthens it past the Provider's maximum.
+	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime is the idle lifetime of the client's refresh
+	// tokens, as AccessTokenLifetime is for access tokens.
+	RefreshTokenLifetime time.Duration
 
 	// Disabled clients cannot authenticate; their refresh tokens stop
 	// working.
