@@ -436,6 +436,29 @@ func TestPromptNone(t *testing.T) {
 	h.errorRedirect(t, h.authorize(params), oauth2.ErrInvalidRequest)
 }
 
+// A resource owner's approval, from the login pages or SilentAuthorize,
+// never carries a subject of the clients' namespace (RFC 9700 §4.15) or
+// one that is not a valid subject: the approval is refused, no code issued.
+func TestApprovalSubjectIsChecked(t *testing.T) {
+	bad := []string{"", oauth2.ClientSubjectPrefix + "web", "alice\x00", strings.Repeat("a", oauth2.MaxSubjectBytes+1)}
+	for _, subject := range bad {
+		h := newCode(t, nil)
+		params, _ := authParams(t)
+		id, cookie := h.interaction(h.authorize(params))
+		err := h.Provider.Approve(httptestRecorder(), browserRequest(cookie), id, oauth2.Approval{Subject: subject})
+		assert.Error(t, err, "%q", subject)
+	}
+	for _, subject := range bad {
+		h := newCode(t, func(cfg *oauth2.Config, _ *memory.Store) {
+			cfg.SilentAuthorize = func(context.Context, *http.Request, *oauth2.PendingAuthorization) (*oauth2.Approval, error) {
+				return &oauth2.Approval{Subject: subject}, nil
+			}
+		})
+		params, _ := authParams(t, "prompt", "none")
+		h.errorRedirect(t, h.authorize(params), oauth2.ErrServerError)
+	}
+}
+
 // form_post delivers the response in an auto-submitting form whose values
 // are escaped (RFC 9700 §4.2.4).
 func TestFormPostResponseMode(t *testing.T) {

@@ -12,17 +12,17 @@ import (
 const GrantTypeClientCredentials = "client_credentials"
 
 // ClientSubjectPrefix starts the subject of tokens that a client obtains
-// for itself. Keeping clients in their own namespace means a client can
-// never pose as a resource owner whose subject equals its client_id (RFC
-// 9700 §4.15); applications must not give users subjects with this prefix.
-const ClientSubjectPrefix = "client:"
+// for itself: oauth2.ClientSubjectPrefix, whose namespace the Provider
+// keeps for clients (RFC 9700 §4.15).
+const ClientSubjectPrefix = oauth2.ClientSubjectPrefix
 
 // ClientCredentialsOptions configure the client credentials grant.
 type ClientCredentialsOptions struct {
 	// Subject returns the subject ("sub") of a client's tokens. Nil means
 	// ClientSubjectPrefix followed by the client_id (RFC 9068 §2.2 asks
 	// for an identifier of the client). A custom function must keep
-	// clients apart from users.
+	// clients apart from users; the Provider refuses a subject with
+	// ClientSubjectPrefix that names another client.
 	Subject func(c *storage.Client) string
 
 	// IssueRefreshTokens gives clients a refresh token as well. RFC 6749

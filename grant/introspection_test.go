@@ -331,7 +331,10 @@ func TestIntrospectRevokeIntrospect(t *testing.T) {
 // not offered for introspection (RFC 7662 §4).
 func TestMetadataAdvertisesRevocationAndIntrospection(t *testing.T) {
 	for _, configure := range map[string]func(*oauth2.Config, *memory.Store){
-		"code flow": nil,
+		"code flow": func(cfg *oauth2.Config, store *memory.Store) {
+			cfg.Grants = []oauth2.GrantFactory{grant.AuthorizationCode(store, grant.AuthorizationCodeOptions{})}
+			cfg.Interactions, cfg.LoginURL = store, "/login"
+		},
 		"client credentials only": func(cfg *oauth2.Config, _ *memory.Store) {
 			cfg.Grants = []oauth2.GrantFactory{grant.ClientCredentials(grant.ClientCredentialsOptions{})}
 		},

@@ -3,6 +3,7 @@ package grant
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/grantor-dev/grantor/oauth2"
@@ -90,12 +91,19 @@ func (h *refreshToken) HandleTokenRequest(ctx context.Context, req *oauth2.Token
 	if !rec.Active(req.Now) {
 		return nil, errBadRefreshToken
 	}
-	scopes := rec.Scopes
+	// The client's registration may have narrowed since the grant began:
+	// a refresh gives it no more than the grant (RFC 6749 §6) and no more
+	// than it may have now.
+	scopes := within(rec.Scopes, req.Client.Scopes)
 	if req.Scopes != nil {
-		if err := oauth2.CheckScopeSubset(req.Scopes, rec.Scopes); err != nil {
+		if err := oauth2.CheckScopeSubset(req.Scopes, scopes); err != nil {
 			return nil, err
 		}
 		scopes = req.Scopes
+	}
+	audience := within(rec.Audience, h.p.ClientAudience(req.Client))
+	if len(audience) == 0 && len(rec.Audience) > 0 {
+		return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "the grant's audience is no longer allowed for the client")
 	}
 	if h.opts.CheckGrant != nil {
 		if err := h.opts.CheckGrant(ctx, req.Client, rec); err != nil {
@@ -111,7 +119,7 @@ func (h *refreshToken) HandleTokenRequest(ctx context.Context, req *oauth2.Token
 		Subject:        rec.Subject,
 		Scopes:         scopes,
 		GrantScopes:    rec.Scopes,
-		Audience:       rec.Audience,
+		Audience:       audience,
 		Claims:         rec.Claims,
 		RefreshToken:   true,
 		GrantExpiresAt: rec.GrantExpiresAt,
@@ -143,4 +151,21 @@ func (h *refreshToken) reuse(ctx context.Context, req *oauth2.TokenRequest, rec 
 		return oauth2.StorageError("the grant could not be revoked", err)
 	}
 	return oauth2.NewError(oauth2.ErrInvalidGrant, "the refresh token has already been used; the grant is revoked")
+}
+
+// within returns the values of a that are also in allowed, in a's order:
+// a itself when all are, without copying.
+func within(a, allowed []string) []string {
+	for i, v := range a {
+		if !slices.Contains(allowed, v) {
+			kept := slices.Clone(a[:i])
+			for _, v := range a[i+1:] {
+				if slices.Contains(allowed, v) {
+					kept = append(kept, v)
+				}
+			}
+			return kept
+		}
+	}
+	return a
 }

@@ -33,8 +33,8 @@ func newRT(t *testing.T, opts grant.RefreshTokenOptions) *rtHarness {
 		cfg.Grants = []oauth2.GrantFactory{grant.RefreshToken(store, opts)}
 	})
 	r := &rtHarness{Harness: h}
-	r.appSecret = h.AddClient(storage.Client{ID: "app", GrantTypes: []string{"refresh_token"}, Scopes: []string{"read", "write"}})
-	r.otherSecret = h.AddClient(storage.Client{ID: "other", GrantTypes: []string{"refresh_token"}, Scopes: []string{"read", "write"}})
+	r.appSecret = h.AddClient(storage.Client{ID: "app", GrantTypes: []string{"refresh_token"}, Scopes: []string{"read", "write"}, Audience: []string{"https://api.example"}})
+	r.otherSecret = h.AddClient(storage.Client{ID: "other", GrantTypes: []string{"refresh_token"}, Scopes: []string{"read", "write"}, Audience: []string{"https://api.example"}})
 	h.AddClient(storage.Client{ID: "spa", TokenEndpointAuthMethod: oauth2.AuthMethodNone, GrantTypes: []string{"refresh_token"}, Scopes: []string{"read"}})
 	return r
 }
@@ -336,6 +336,8 @@ func TestRefreshTokenFactoryValidation(t *testing.T) {
 // audience, and the refresh token keeps the grant's.
 func TestResourcesOnlyNarrowOnRefresh(t *testing.T) {
 	h := newRT(t, grant.RefreshTokenOptions{})
+	h.appSecret = h.AddClient(storage.Client{ID: "app", GrantTypes: []string{"refresh_token"}, Scopes: []string{"read"},
+		Audience: []string{"https://a.example", "https://b.example"}})
 	rt := h.SeedRefreshToken(storage.Token{ClientID: "app", Subject: "alice", Scopes: []string{"read"},
 		Audience: []string{"https://a.example", "https://b.example"}})
 	testkit.RequireOAuthError(t, h.refresh(rt, "resource", "https://c.example"), http.StatusBadRequest, oauth2.ErrInvalidTarget)
@@ -390,4 +392,26 @@ func TestRefreshTokenIssuedEvent(t *testing.T) {
 	assert.Equal(t, "app", issued[0].ClientID)
 	assert.Equal(t, "alice", issued[0].Subject)
 	assert.Equal(t, grant.GrantTypeRefreshToken, issued[0].GrantType)
+}
+
+// A client whose registration narrowed since its grant began gets no more
+// than it may have now: the scopes it lost are dropped from a refresh, and
+// asking for them is invalid_scope; a grant none of whose audience the
+// client may still have is invalid_grant.
+func TestRefreshFollowsANarrowedRegistration(t *testing.T) {
+	h := newRT(t, grant.RefreshTokenOptions{})
+	rt := h.seed() // scopes read write, audience https://api.example
+	h.appSecret = h.AddClient(storage.Client{ID: "app", GrantTypes: []string{"refresh_token"}, Scopes: []string{"read"},
+		Audience: []string{"https://api.example"}})
+	testkit.RequireOAuthError(t, h.refresh(rt, "scope", "write"), http.StatusBadRequest, oauth2.ErrInvalidScope)
+	r := h.refresh(rt)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Equal(t, "read", r.Str("scope"))
+	next, err := h.RefreshTokenRecord(r.Str("refresh_token"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"read", "write"}, next.Scopes, "the grant keeps its scopes should the client get them back")
+
+	h.appSecret = h.AddClient(storage.Client{ID: "app", GrantTypes: []string{"refresh_token"}, Scopes: []string{"read"},
+		Audience: []string{"https://other-api.example"}})
+	testkit.RequireOAuthError(t, h.refresh(r.Str("refresh_token")), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }

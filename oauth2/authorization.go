@@ -26,7 +26,10 @@ type ResponseTypeHandler interface {
 // Approval is the application's decision to grant an authorization
 // request, given to Provider.Approve.
 type Approval struct {
-	// Subject identifies the resource owner who approved. Required.
+	// Subject identifies the resource owner who approved ("sub"):
+	// required, at most MaxSubjectBytes of UTF-8 without control
+	// characters, and never starting with ClientSubjectPrefix, which
+	// only clients' own tokens have.
 	Subject string
 	// Scopes are the scopes granted: a subset of those asked for. Nil
 	// grants all of them.

@@ -39,8 +39,11 @@ type Config struct {
 	AccessTokens token.AccessTokenStrategy
 
 	// Grants are the grant types the token endpoint accepts, as factories
-	// from package grant or the application. Two factories for one
-	// grant_type are a configuration error.
+	// from package grant or the application; at least one is required.
+	// Each handler's grant type is one of RFC 6749's (authorization_code,
+	// client_credentials, refresh_token) or an absolute URI (RFC 6749
+	// §4.5). The password grant is refused (RFC 9700 §2.4), and so are two
+	// factories for one grant_type.
 	Grants []GrantFactory
 
 	// ClientAuthenticators are the client authentication methods
@@ -118,12 +121,23 @@ type Config struct {
 	// or redirect URI). It must not redirect.
 	ErrorPage func(w http.ResponseWriter, r *http.Request, err *Error)
 
-	// AccessTokenLifetime defaults to one hour.
+	// AccessTokenLifetime is the lifetime of access tokens whose grant
+	// (Issue.AccessTokenLifetime) and client (storage.Client) name none.
+	// It defaults to one hour.
 	AccessTokenLifetime time.Duration
+	// MaxAccessTokenLifetime caps every access token's lifetime, whatever
+	// its grant or client asks for. Zero means AccessTokenLifetime: grants
+	// and clients may then only shorten it.
+	MaxAccessTokenLifetime time.Duration
 	// RefreshTokenLifetime is how long a refresh token stays valid
 	// unused (its idle lifetime); each rotation starts it again. It
+	// applies when neither the grant nor the client names one, and
 	// defaults to 30 days.
 	RefreshTokenLifetime time.Duration
+	// MaxRefreshTokenLifetime caps every refresh token's idle lifetime, as
+	// MaxAccessTokenLifetime does for access tokens. Zero means
+	// RefreshTokenLifetime.
+	MaxRefreshTokenLifetime time.Duration
 	// GrantLifetime is the absolute lifetime of a grant: no refresh
 	// token of it is valid after that, however recently it was rotated.
 	// It defaults to 90 days.
@@ -138,11 +152,14 @@ type Config struct {
 	ScopesSupported []string
 
 	// AccessTokenClaims, when set, is called before each access token
-	// is minted and may add claims to claims.Extra. It cannot change the
-	// registered ones: changes to the other fields are ignored, and an
-	// Extra claim with a registered name (token.IsReservedClaim) fails
-	// the request with server_error. Returning an error refuses the
-	// request; return an *Error to choose the response.
+	// is minted. It may add claims to claims.Extra, and it may shorten the
+	// token's life by moving claims.ExpiresAt earlier (expires_in and the
+	// token's record follow). Anything else is a programming error that
+	// fails the request with server_error, never a token: a later or
+	// already past ExpiresAt, a change to another registered claim (iss,
+	// sub, aud, client_id, scope, iat, jti), or an Extra claim with a
+	// registered name (token.IsReservedClaim). Returning an error refuses
+	// the request; return an *Error to choose the response.
 	AccessTokenClaims func(ctx context.Context, req *TokenRequest, claims *token.Claims) error
 
 	// Events receives an Event for each token issued or revoked, grant

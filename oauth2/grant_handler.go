@@ -21,6 +21,36 @@ import (
 // and stores and returns the tokens: a request refused at any step before
 // Consume uses nothing up. Errors should be *Error values; any other error
 // is answered as server_error.
+//
+// What the handler returns, the Provider checks before it mints anything,
+// whichever grant it is, Grantor's or the application's:
+//   - the Issue is not nil;
+//   - Subject is not empty, at most MaxSubjectBytes of UTF-8 without
+//     control characters, and when it starts with ClientSubjectPrefix, it
+//     names the requesting client (RFC 9700 §4.15);
+//   - Scopes are within the client's registered scopes, and within
+//     GrantScopes when those are set (RFC 6749 §6: a refresh only narrows);
+//   - Audience is within ClientAudience: the client's registered audience,
+//     or else the Provider's default; the resource parameters, within it;
+//   - Claims use no registered claim name (token.IsReservedClaim);
+//   - lifetimes are not negative, and are capped by the Provider's
+//     maximums (Config.MaxAccessTokenLifetime, MaxRefreshTokenLifetime);
+//     no token outlives GrantExpiresAt.
+//
+// A violation is a programming error in the grant: the client gets
+// server_error and no token, and the error logged names the grant type and
+// the rule. A refresh token is issued only when RefreshToken asks for one,
+// the client is registered for refresh_token and the Provider has a
+// refresh_token grant (a refresh token nobody can redeem is never issued);
+// otherwise the response simply has none.
+//
+// What remains the handler's: that the credential it redeems (a code, a
+// refresh token, an assertion) is valid, unexpired, unused and was issued
+// to this client; that the resource owner it names (Subject) really
+// authorised this client; that GrantID, when set, is a grant of this
+// client and this subject (the Provider does not look grants up); and that
+// the scopes and audience fit what that resource owner approved, not only
+// what the client may have.
 type GrantHandler interface {
 	// GrantType is the grant_type value this handler answers.
 	GrantType() string
@@ -74,14 +104,26 @@ type Issue struct {
 	GrantScopes []string
 	// Audience is the audience the grant allows: the access token's
 	// "aud", unless the request names resources (RFC 8707), which must
-	// then be among it. Nil means the client's registered audience, or
-	// else the Provider's default.
+	// then be among it. It must be within Provider.ClientAudience; empty
+	// means all of that.
 	Audience []string
 	// Claims are extra claims of the grant, put into access tokens and
 	// carried across refreshes.
 	Claims map[string]any
-	// RefreshToken asks for a refresh token as well.
+	// RefreshToken asks for a refresh token as well. The Provider issues
+	// one only to a client registered for the refresh_token grant, and
+	// only while that grant is registered with it.
 	RefreshToken bool
+	// AccessTokenLifetime is the lifetime of the access token. Zero means
+	// the client's (storage.Client.AccessTokenLifetime), or else the
+	// Provider's default (Config.AccessTokenLifetime); when both the grant
+	// and the client name one, the shorter applies. It is capped by
+	// Config.MaxAccessTokenLifetime and by the grant's end.
+	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime is the idle lifetime of the refresh token,
+	// chosen and capped as AccessTokenLifetime is (Config.
+	// RefreshTokenLifetime, MaxRefreshTokenLifetime).
+	RefreshTokenLifetime time.Duration
 	// GrantExpiresAt is the absolute end of the grant. Zero means now
 	// plus Config.GrantLifetime.
 	GrantExpiresAt time.Time

@@ -193,19 +193,29 @@ func (p *Provider) Approve(w http.ResponseWriter, r *http.Request, interactionID
 	if err != nil {
 		return err
 	}
-	if a.Subject == "" {
-		return errors.New("oauth2: Approval.Subject is required")
-	}
-	if a.Scopes != nil && CheckScopeSubset(a.Scopes, it.Request.Scopes) != nil {
-		return errors.New("oauth2: Approval.Scopes must be a subset of the scopes asked for")
-	}
-	if name, ok := reservedClaimIn(a.Claims); ok {
-		return fmt.Errorf("oauth2: Approval.Claims must not set the registered claim %q", name)
+	if err := checkApproval(&a, &it.Request); err != nil {
+		return err
 	}
 	if err := p.completeInteraction(r.Context(), it); err != nil {
 		return err
 	}
 	p.finishAuthorization(w, r, &it.Request, a)
+	return nil
+}
+
+// checkApproval checks an approval of an authorization request, from the
+// login pages or SilentAuthorize: a resource owner's subject, scopes among
+// those asked for, no extra claim with a registered name.
+func checkApproval(a *Approval, req *storage.AuthorizationRequest) error {
+	if err := checkApprovedSubject(a.Subject); err != nil {
+		return fmt.Errorf("oauth2: Approval.Subject: %w", err)
+	}
+	if a.Scopes != nil && !subset(a.Scopes, req.Scopes) {
+		return errors.New("oauth2: Approval.Scopes must be a subset of the scopes asked for")
+	}
+	if name, ok := reservedClaimIn(a.Claims); ok {
+		return fmt.Errorf("oauth2: Approval.Claims must not set the registered claim %q", name)
+	}
 	return nil
 }
 
@@ -311,8 +321,8 @@ func (p *Provider) authorizeSilently(w http.ResponseWriter, r *http.Request, req
 		p.redirectError(w, r, req, oe)
 		return
 	}
-	if a.Subject == "" || a.Scopes != nil && CheckScopeSubset(a.Scopes, req.Scopes) != nil {
-		p.redirectError(w, r, req, NewError(ErrServerError, "invalid silent approval"))
+	if err := checkApproval(a, req); err != nil {
+		p.redirectError(w, r, req, NewError(ErrServerError, "invalid silent approval").WithCause(err))
 		return
 	}
 	p.finishAuthorization(w, r, req, *a)

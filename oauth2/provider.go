@@ -75,11 +75,13 @@ type Provider struct {
 
 	accessTokenLifetime  time.Duration
 	refreshTokenLifetime time.Duration
-	grantLifetime        time.Duration
-	defaultAudience      []string
-	scopesSupported      []string
-	claimsHook           func(context.Context, *TokenRequest, *token.Claims) error
-	maxRequestBytes      int64
+	// The caps of Config.MaxAccessTokenLifetime, MaxRefreshTokenLifetime.
+	maxAccessTokenLifetime, maxRefreshTokenLifetime time.Duration
+	grantLifetime                                   time.Duration
+	defaultAudience                                 []string
+	scopesSupported                                 []string
+	claimsHook                                      func(context.Context, *TokenRequest, *token.Claims) error
+	maxRequestBytes                                 int64
 
 	clock  func() time.Time
 	rand   io.Reader
@@ -174,8 +176,8 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if len(cfg.TokenKeys) == 0 {
 		return nil, errors.New("oauth2: Config.TokenKeys needs at least one HMAC key of 32 bytes or more")
 	}
-	if p.accessTokenLifetime < 0 || p.refreshTokenLifetime < 0 || p.grantLifetime < 0 {
-		return nil, errors.New("oauth2: token lifetimes must not be negative")
+	if err := p.setLifetimes(cfg); err != nil {
+		return nil, err
 	}
 	p.tokenKeys = cfg.TokenKeys
 	p.refreshTokens, err = token.NewOpaque(refreshTokenPrefix, cfg.TokenKeys, token.WithRand(p.rand))
@@ -195,36 +197,9 @@ func NewProvider(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 
-	for i, f := range cfg.Grants {
-		if f == nil {
-			return nil, fmt.Errorf("oauth2: Config.Grants[%d] is nil", i)
-		}
-		h, err := f(p)
-		if err != nil {
-			return nil, fmt.Errorf("oauth2: Config.Grants[%d]: %w", i, err)
-		}
-		gt := h.GrantType()
-		if gt == "" {
-			return nil, fmt.Errorf("oauth2: Config.Grants[%d] has an empty grant type", i)
-		}
-		if _, dup := p.handlers[gt]; dup {
-			return nil, fmt.Errorf("oauth2: two handlers registered for grant type %q", gt)
-		}
-		if v, ok := h.(Validator); ok {
-			if err := v.Validate(); err != nil {
-				return nil, fmt.Errorf("oauth2: grant type %q: %w", gt, err)
-			}
-		}
-		p.handlers[gt] = h
-		p.grantTypes = append(p.grantTypes, gt)
-		if rth, ok := h.(ResponseTypeHandler); ok {
-			if _, dup := p.responseTypes[rth.ResponseType()]; dup {
-				return nil, fmt.Errorf("oauth2: two handlers registered for response type %q", rth.ResponseType())
-			}
-			p.responseTypes[rth.ResponseType()] = rth
-		}
+	if err := p.registerGrants(cfg.Grants); err != nil {
+		return nil, err
 	}
-	slices.Sort(p.grantTypes)
 	if err := p.checkAuthorizationConfig(); err != nil {
 		return nil, err
 	}
@@ -233,6 +208,66 @@ func NewProvider(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// setLifetimes checks the token lifetimes and their caps.
+func (p *Provider) setLifetimes(cfg Config) error {
+	if p.accessTokenLifetime < 0 || p.refreshTokenLifetime < 0 || p.grantLifetime < 0 ||
+		cfg.MaxAccessTokenLifetime < 0 || cfg.MaxRefreshTokenLifetime < 0 {
+		return errors.New("oauth2: token lifetimes must not be negative")
+	}
+	p.maxAccessTokenLifetime = orDefault(cfg.MaxAccessTokenLifetime, p.accessTokenLifetime)
+	p.maxRefreshTokenLifetime = orDefault(cfg.MaxRefreshTokenLifetime, p.refreshTokenLifetime)
+	if p.maxAccessTokenLifetime < p.accessTokenLifetime {
+		return errors.New("oauth2: Config.MaxAccessTokenLifetime is shorter than AccessTokenLifetime")
+	}
+	if p.maxRefreshTokenLifetime < p.refreshTokenLifetime {
+		return errors.New("oauth2: Config.MaxRefreshTokenLifetime is shorter than RefreshTokenLifetime")
+	}
+	return nil
+}
+
+// registerGrants builds the grant handlers of Config.Grants and indexes
+// them by grant type, and those that answer the authorization endpoint by
+// response type.
+func (p *Provider) registerGrants(factories []GrantFactory) error {
+	if len(factories) == 0 {
+		return errors.New("oauth2: Config.Grants is empty: register at least one grant type")
+	}
+	for i, f := range factories {
+		if f == nil {
+			return fmt.Errorf("oauth2: Config.Grants[%d] is nil", i)
+		}
+		h, err := f(p)
+		if err != nil {
+			return fmt.Errorf("oauth2: Config.Grants[%d]: %w", i, err)
+		}
+		if h == nil {
+			return fmt.Errorf("oauth2: Config.Grants[%d]: the factory returned a nil GrantHandler and no error", i)
+		}
+		gt := h.GrantType()
+		if err := checkGrantTypeName(gt); err != nil {
+			return fmt.Errorf("oauth2: Config.Grants[%d]: %w", i, err)
+		}
+		if _, dup := p.handlers[gt]; dup {
+			return fmt.Errorf("oauth2: two handlers registered for grant type %q", gt)
+		}
+		if v, ok := h.(Validator); ok {
+			if err := v.Validate(); err != nil {
+				return fmt.Errorf("oauth2: grant type %q: %w", gt, err)
+			}
+		}
+		p.handlers[gt] = h
+		p.grantTypes = append(p.grantTypes, gt)
+		if rth, ok := h.(ResponseTypeHandler); ok {
+			if _, dup := p.responseTypes[rth.ResponseType()]; dup {
+				return fmt.Errorf("oauth2: two handlers registered for response type %q", rth.ResponseType())
+			}
+			p.responseTypes[rth.ResponseType()] = rth
+		}
+	}
+	slices.Sort(p.grantTypes)
+	return nil
 }
 
 // setLimits sets up the throttles and the secret verifier.

@@ -21,7 +21,8 @@ import (
 
 func validConfig() oauth2.Config {
 	store := memory.New()
-	return oauth2.Config{Issuer: "https://as.example", Clients: store, Tokens: store, TokenKeys: [][]byte{make([]byte, 32)}}
+	return oauth2.Config{Issuer: "https://as.example", Clients: store, Tokens: store, TokenKeys: [][]byte{make([]byte, 32)},
+		Grants: []oauth2.GrantFactory{grant.ClientCredentials(grant.ClientCredentialsOptions{})}}
 }
 
 // NewProvider refuses unsafe or incomplete configurations.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -83,6 +82,9 @@ func (p *Provider) handleTokenRequest(w http.ResponseWriter, r *http.Request, re
 // issueTokens mints the tokens an Issue asks for, stores their records in
 // one atomic write, and fills the response (RFC 6749 §5.1).
 func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue, resp *tokenResponse) error {
+	if err := p.checkIssue(req, is); err != nil {
+		return err
+	}
 	now, client := req.Now, req.Client
 	grantID := is.GrantID
 	if grantID == "" { // a new grant
@@ -92,11 +94,8 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		}
 	}
 	grantAudience := is.Audience
-	if grantAudience == nil {
-		grantAudience = client.Audience
-	}
 	if len(grantAudience) == 0 {
-		grantAudience = p.defaultAudience
+		grantAudience = p.ClientAudience(client)
 	}
 	audience := grantAudience
 	if req.Resources != nil {
@@ -116,7 +115,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 	if !now.Before(grantExpiresAt) {
 		return NewError(ErrInvalidGrant, "the grant has expired")
 	}
-	expiresAt := earlier(now.Add(p.accessTokenLifetime), grantExpiresAt)
+	lifetime := tokenLifetime(is.AccessTokenLifetime, client.AccessTokenLifetime, p.accessTokenLifetime, p.maxAccessTokenLifetime)
 	claims := token.Claims{
 		Issuer:    p.issuer,
 		Subject:   is.Subject,
@@ -124,21 +123,13 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		ClientID:  client.ID,
 		Scopes:    is.Scopes,
 		IssuedAt:  now,
-		ExpiresAt: expiresAt,
+		ExpiresAt: earlier(now.Add(lifetime), grantExpiresAt),
 		Extra:     is.Claims,
 	}
 	if p.claimsHook != nil {
-		// The hook sees a copy, and only the extra claims it sets are
-		// kept: it cannot change who the token is for.
-		hooked := claims
-		hooked.Extra = maps.Clone(is.Claims)
-		if hooked.Extra == nil {
-			hooked.Extra = make(map[string]any)
-		}
-		if err := p.claimsHook(ctx, req, &hooked); err != nil {
+		if err := p.applyClaimsHook(ctx, req, &claims); err != nil {
 			return err
 		}
-		claims.Extra = hooked.Extra
 	}
 	if name, ok := reservedClaimIn(claims.Extra); ok {
 		// A programming error (in the claims hook or an approval), the
@@ -163,13 +154,13 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		IssuedAt:  now,
 		ExpiresAt: claims.ExpiresAt,
 	}
-	*resp = tokenResponse{AccessToken: accessToken, TokenType: "Bearer", ExpiresIn: int64(expiresAt.Sub(now) / time.Second)}
+	*resp = tokenResponse{AccessToken: accessToken, TokenType: "Bearer", ExpiresIn: int64(claims.ExpiresAt.Sub(now) / time.Second)}
 	if req.Scopes == nil && len(is.Scopes) > 0 || req.Scopes != nil && !sameScopes(req.Scopes, is.Scopes) {
 		resp.Scope = FormatScope(is.Scopes)
 	}
 
 	var refresh *storage.Token
-	if is.RefreshToken {
+	if is.RefreshToken && p.refreshTokenAllowed(client) {
 		if resp.RefreshToken, refresh, err = p.mintRefreshToken(req, is, grantID, grantAudience, grantExpiresAt); err != nil {
 			return err
 		}
@@ -257,7 +248,8 @@ func earlier(a, b time.Time) time.Time {
 // Its idle lifetime starts now; it never outlives the grant.
 func (p *Provider) mintRefreshToken(req *TokenRequest, is *Issue, grantID string, audience []string, grantExpiresAt time.Time) (string, *storage.Token, error) {
 	now := req.Now
-	expiresAt := earlier(now.Add(p.refreshTokenLifetime), grantExpiresAt)
+	lifetime := tokenLifetime(is.RefreshTokenLifetime, req.Client.RefreshTokenLifetime, p.refreshTokenLifetime, p.maxRefreshTokenLifetime)
+	expiresAt := earlier(now.Add(lifetime), grantExpiresAt)
 	grantScopes := is.GrantScopes
 	if grantScopes == nil {
 		grantScopes = is.Scopes

@@ -388,13 +388,14 @@ func TestDisabledClientCannotAuthenticate(t *testing.T) {
 	testkit.RequireOAuthError(t, h.Token("off", secret, ccForm()), http.StatusUnauthorized, oauth2.ErrInvalidClient)
 }
 
-func TestAccessTokenClaimsHookCannotReplaceRegisteredClaims(t *testing.T) {
+// The claims hook sees the request and adds claims to the token's record.
+// (TestAccessTokenClaimsHookContract checks what it may not change.)
+func TestAccessTokenClaimsHookAddsClaims(t *testing.T) {
 	var seen *oauth2.TokenRequest
 	h := newCC(t, func(cfg *oauth2.Config, _ *memory.Store) {
 		cfg.AccessTokenClaims = func(_ context.Context, req *oauth2.TokenRequest, c *token.Claims) error {
 			seen = req
 			c.Extra["tenant"] = "acme"
-			c.Subject = "someone-else"
 			return nil
 		}
 	})

@@ -1,0 +1,231 @@
+package oauth2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/token"
+)
+
+// ClientSubjectPrefix starts the subject of tokens that a client obtains
+// for itself (RFC 9068 §2.2 asks for an identifier of the client), as
+// grant.ClientCredentials does. Keeping clients in a namespace of their own
+// means a client can never pose as a resource owner whose subject equals
+// its client_id (RFC 9700 §4.15, RFC 9068 §5). The Provider refuses a
+// subject with this prefix unless it names the requesting client, and an
+// approval of a resource owner whose subject has it: applications must not
+// give users subjects that start with it.
+const ClientSubjectPrefix = "client:"
+
+// MaxSubjectBytes bounds a token's subject, the "sub" claim: OpenID
+// Connect Core 1.0 §2 allows at most 255 ASCII characters, and a
+// resource server stores and logs it.
+const MaxSubjectBytes = 255
+
+// maxGrantTypeBytes bounds a grant type name, an absolute URI for
+// extension grants (RFC 6749 §4.5).
+const maxGrantTypeBytes = 255
+
+// The grant types of RFC 6749 itself, as grant_type values (§4.1.3, §4.4.2,
+// §6). An extension grant is named by an absolute URI instead (§4.5).
+var rfc6749GrantTypes = map[string]bool{"authorization_code": true, "client_credentials": true, "refresh_token": true}
+
+// refreshTokenGrantType is the grant_type of a refresh (RFC 6749 §6).
+const refreshTokenGrantType = "refresh_token"
+
+// checkGrantTypeName accepts the names a GrantHandler may register: one of
+// RFC 6749's grant types, or an absolute URI (RFC 6749 §4.5, §8.3), never
+// the resource owner password credentials grant (RFC 9700 §2.4).
+func checkGrantTypeName(gt string) error {
+	switch {
+	case rfc6749GrantTypes[gt]:
+		return nil
+	case gt == "":
+		return errors.New("the grant handler has an empty grant type")
+	case gt == "password":
+		return errors.New(`the resource owner password credentials grant ("password") must not be used (RFC 9700 §2.4)`)
+	}
+	u, err := url.Parse(gt)
+	if err != nil || len(gt) > maxGrantTypeBytes || !isVisibleASCII(gt) || !u.IsAbs() || u.Opaque == "" && u.Host == "" && u.Path == "" {
+		return fmt.Errorf("grant type %q is neither one of RFC 6749's nor an absolute URI (RFC 6749 §4.5), such as urn:example:grant-type:api-key", gt)
+	}
+	return nil
+}
+
+// isVisibleASCII reports whether s holds only printable ASCII, without
+// spaces: the characters of a URI (RFC 3986 §2).
+func isVisibleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= 0x20 || s[i] >= 0x7F {
+			return false
+		}
+	}
+	return true
+}
+
+// checkSubject checks the syntax of a subject: not empty, at most
+// MaxSubjectBytes of valid UTF-8 without control characters.
+func checkSubject(subject string) error {
+	switch {
+	case subject == "":
+		return errors.New("an empty subject")
+	case len(subject) > MaxSubjectBytes:
+		return fmt.Errorf("a subject of %d bytes, more than MaxSubjectBytes", len(subject))
+	case !validText(subject):
+		return errors.New("a subject that is not valid UTF-8 or holds control characters")
+	}
+	return nil
+}
+
+// checkApprovedSubject checks the subject of a resource owner's approval:
+// a valid subject outside the clients' namespace (ClientSubjectPrefix).
+func checkApprovedSubject(subject string) error {
+	if err := checkSubject(subject); err != nil {
+		return err
+	}
+	if strings.HasPrefix(subject, ClientSubjectPrefix) {
+		return fmt.Errorf("a subject that starts with ClientSubjectPrefix %q, which only clients' own tokens have", ClientSubjectPrefix)
+	}
+	return nil
+}
+
+// checkIssue checks what a grant handler returned before anything is
+// minted: the Provider's side of the GrantHandler contract. A violation is
+// a programming error in the grant, answered as server_error, with the
+// grant type and the rule broken in the error's cause, which is logged.
+func (p *Provider) checkIssue(req *TokenRequest, is *Issue) error {
+	if err := p.issueViolation(req, is); err != nil {
+		return NewError(ErrServerError, "the grant returned what the authorization server may not issue").
+			WithCause(fmt.Errorf("oauth2: grant type %q returned %w", req.GrantType, err))
+	}
+	return nil
+}
+
+// issueViolation returns the first rule of GrantHandler's contract that is
+// broke, or nil.
+func (p *Provider) issueViolation(req *TokenRequest, is *Issue) error {
+	if is == nil {
+		return errors.New("a nil Issue and no error")
+	}
+	client := req.Client
+	if err := checkSubject(is.Subject); err != nil {
+		return err
+	}
+	if strings.HasPrefix(is.Subject, ClientSubjectPrefix) && is.Subject[len(ClientSubjectPrefix):] != client.ID {
+		// RFC 9700 §4.15: a client obtains tokens only as itself.
+		return fmt.Errorf("the subject %q of another client to client %q", is.Subject, client.ID)
+	}
+	if !subset(is.Scopes, client.Scopes) {
+		return fmt.Errorf("scopes %q beyond the scopes registered for client %q", is.Scopes, client.ID)
+	}
+	if is.GrantScopes != nil && !subset(is.Scopes, is.GrantScopes) {
+		// RFC 6749 §6: a refresh only narrows the grant's scopes.
+		return fmt.Errorf("scopes %q beyond the grant's scopes %q", is.Scopes, is.GrantScopes)
+	}
+	if is.Audience != nil && !subset(is.Audience, p.ClientAudience(client)) {
+		return fmt.Errorf("an audience %q beyond the audience allowed to client %q", is.Audience, client.ID)
+	}
+	if is.AccessTokenLifetime < 0 || is.RefreshTokenLifetime < 0 {
+		return errors.New("a negative token lifetime")
+	}
+	return nil
+}
+
+// ClientAudience returns the audience a client's access tokens may have:
+// its registered audience (storage.Client.Audience), or else the
+// Provider's default audience (Config.DefaultAudience). A grant's audience
+// (Issue.Audience) must be within it. The caller must not modify the
+// result.
+func (p *Provider) ClientAudience(c *storage.Client) []string {
+	if len(c.Audience) > 0 {
+		return c.Audience
+	}
+	return p.defaultAudience
+}
+
+// refreshTokenAllowed reports whether a refresh token may go to the
+// client: it is registered for the refresh_token grant, and the Provider
+// has that grant, so that the token can be redeemed (RFC 6749 §6).
+func (p *Provider) refreshTokenAllowed(c *storage.Client) bool {
+	_, registered := p.handlers[refreshTokenGrantType]
+	return registered && c.AllowsGrantType(refreshTokenGrantType)
+}
+
+// tokenLifetime is the lifetime of a token: the shorter of the grant's
+// and the client's when either names one, else the Provider's default,
+// and never more than the Provider's cap.
+func tokenLifetime(grant, client, def, max time.Duration) time.Duration {
+	d := def
+	switch {
+	case grant > 0 && client > 0:
+		d = min(grant, client)
+	case grant > 0:
+		d = grant
+	case client > 0:
+		d = client
+	}
+	return min(d, max)
+}
+
+// applyClaimsHook calls Config.AccessTokenClaims on a copy of claims and
+// keeps what the hook may change: the extra claims, and an earlier expiry.
+// Any other change is a programming error in the hook, refused with
+// server_error rather than ignored.
+func (p *Provider) applyClaimsHook(ctx context.Context, req *TokenRequest, claims *token.Claims) error {
+	hooked := *claims
+	hooked.Scopes = slices.Clone(claims.Scopes)
+	hooked.Audience = slices.Clone(claims.Audience)
+	hooked.Extra = maps.Clone(claims.Extra)
+	if hooked.Extra == nil {
+		hooked.Extra = make(map[string]any)
+	}
+	if err := p.claimsHook(ctx, req, &hooked); err != nil {
+		return err
+	}
+	if name := changedRegisteredClaim(claims, &hooked); name != "" {
+		return hookViolation(fmt.Errorf("changed the registered claim %q; only Extra and an earlier ExpiresAt may change", name))
+	}
+	if hooked.ExpiresAt.After(claims.ExpiresAt) {
+		return hookViolation(errors.New("moved ExpiresAt later; it may only shorten a token's life"))
+	}
+	if !hooked.ExpiresAt.After(claims.IssuedAt) {
+		return hookViolation(errors.New("moved ExpiresAt to or before IssuedAt"))
+	}
+	claims.ExpiresAt, claims.Extra = hooked.ExpiresAt, hooked.Extra
+	return nil
+}
+
+// hookViolation is the answer to a claims hook that broke its contract.
+func hookViolation(err error) error {
+	return NewError(ErrServerError, "the access token could not be minted").
+		WithCause(fmt.Errorf("oauth2: Config.AccessTokenClaims %w", err))
+}
+
+// changedRegisteredClaim returns the JWT name of the first registered
+// claim other than exp that differs between a and b, or "".
+func changedRegisteredClaim(a, b *token.Claims) string {
+	switch {
+	case a.Issuer != b.Issuer:
+		return "iss"
+	case a.Subject != b.Subject:
+		return "sub"
+	case !slices.Equal(a.Audience, b.Audience):
+		return "aud"
+	case a.ClientID != b.ClientID:
+		return "client_id"
+	case !slices.Equal(a.Scopes, b.Scopes):
+		return "scope"
+	case !a.IssuedAt.Equal(b.IssuedAt):
+		return "iat"
+	case a.ID != b.ID:
+		return "jti"
+	}
+	return ""
+}
