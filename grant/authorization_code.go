@@ -125,12 +125,13 @@ func (h *authorizationCode) HandleTokenRequest(ctx context.Context, req *oauth2.
 		return nil, errBadCode
 	}
 	return &oauth2.Issue{
-		GrantID:      rec.GrantID,
-		Subject:      rec.Subject,
-		Scopes:       rec.Scopes,
-		Audience:     audienceOf(rec),
-		Claims:       rec.Claims,
-		RefreshToken: req.Client.AllowsGrantType(GrantTypeRefreshToken),
+		GrantID:  rec.GrantID,
+		Subject:  rec.Subject,
+		Scopes:   rec.Scopes,
+		Audience: audienceOf(rec),
+		Claims:   rec.Claims,
+		// The Provider issues it only to a client registered for refresh.
+		RefreshToken: true,
 		Consume: func(ctx context.Context) error {
 			consumed, err := h.store.ConsumeAuthorizationCode(ctx, key, req.Now)
 			switch {
