@@ -288,25 +288,55 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 	mux.Handle("/", p.Handler())
 	pg.register(mux)
 
-	fmt.Fprintf(out, "Grantor example authorization server\n")
-	fmt.Fprintf(out, "  issuer:         %s\n", p.Issuer())
-	fmt.Fprintf(out, "  authorize:      %s\n", p.AuthorizationEndpoint())
-	fmt.Fprintf(out, "  token endpoint: %s\n", p.TokenEndpoint())
-	fmt.Fprintf(out, "  metadata:       %s%s\n", p.Issuer(), oauth2.MetadataPath)
-	fmt.Fprintf(out, "  access tokens:  %s\n", format)
-	fmt.Fprintf(out, "  store:          %s\n", st.name)
-	fmt.Fprintf(out, "  demo user:      %s / %s\n", demoUsername, demoPassword)
+	printBanner(out, p, format, st.name, demo)
 	if demo.cc != "" {
-		fmt.Fprintf(out, "  demo client:    client_id=%s client_secret=%s\n", demoClientID, demo.cc)
-		fmt.Fprintf(out, "  demo web app:   client_id=%s client_secret=%s redirect_uri=%s\n", demoWebClientID, demo.web, demoRedirectURI)
-		fmt.Fprintf(out, "  demo API:       client_id=%s client_secret=%s (introspects tokens; see examples/resource)\n", demoAPIClientID, demo.api)
-		fmt.Fprintf(out, "Get a token:\n  curl -s -u %s:%s -d grant_type=client_credentials -d scope=read %s\n",
-			demoClientID, demo.cc, p.TokenEndpoint())
 		if err := printCodeFlow(out, p, demo.web); err != nil {
 			return nil, err
 		}
 	}
 	return &server{provider: p, store: st.store, users: usrs, pages: pg, handler: mux, logger: logger, rotator: rotator}, nil
+}
+
+// printBanner prints what the server serves: every endpoint of the
+// Provider, as its metadata document lists them, and the pages of the
+// application; then, with the demo clients, their secrets and curl lines
+// that get, introspect and revoke a token.
+func printBanner(out io.Writer, p *oauth2.Provider, format, storeName string, demo demoSecrets) {
+	m := p.Metadata()
+	fmt.Fprintf(out, "Grantor example authorization server\n")
+	for _, e := range []struct{ name, url string }{
+		{"issuer", m.Issuer},
+		{"metadata", p.Issuer() + oauth2.MetadataPath}, // RFC 8414 §3
+		{"authorize", m.AuthorizationEndpoint},
+		{"token", m.TokenEndpoint},
+		{"revocation", m.RevocationEndpoint},
+		{"introspection", m.IntrospectionEndpoint},
+		{"PAR", m.PushedAuthorizationRequestEndpoint},
+		{"JWKS", m.JWKSURI},
+		{"login page", p.Issuer() + "/login"},
+	} {
+		if e.url != "" {
+			fmt.Fprintf(out, "  %-15s %s\n", e.name+":", e.url)
+		}
+	}
+	fmt.Fprintf(out, "  %-15s %s\n", "access tokens:", format)
+	fmt.Fprintf(out, "  %-15s %s\n", "store:", storeName)
+	fmt.Fprintf(out, "  %-15s %s / %s\n", "demo user:", demoUsername, demoPassword)
+	if demo.cc == "" {
+		return
+	}
+	fmt.Fprintf(out, "  %-15s client_id=%s client_secret=%s\n", "demo client:", demoClientID, demo.cc)
+	fmt.Fprintf(out, "  %-15s client_id=%s client_secret=%s redirect_uri=%s\n", "demo web app:", demoWebClientID, demo.web, demoRedirectURI)
+	fmt.Fprintf(out, "  %-15s client_id=%s client_secret=%s (introspects tokens; see examples/resource)\n", "demo API:", demoAPIClientID, demo.api)
+	fmt.Fprintf(out, "Get a token:\n  curl -s -u %s:%s -d grant_type=client_credentials -d scope=read %s\n",
+		demoClientID, demo.cc, m.TokenEndpoint)
+	// RFC 7662 §4: a caller sees only the tokens it may; demo-api serves
+	// the issuer's audience, the default of every token.
+	fmt.Fprintf(out, "Introspect it as the demo API, which may see every token of this issuer:\n  curl -s -u %s:%s -d token=TOKEN %s\n",
+		demoAPIClientID, demo.api, m.IntrospectionEndpoint)
+	// RFC 7009 §2.1: only the client the token was issued to may revoke it.
+	fmt.Fprintf(out, "Revoke it as the client it was issued to:\n  curl -s -u %s:%s -d token=TOKEN %s\n",
+		demoClientID, demo.cc, m.RevocationEndpoint)
 }
 
 // printCodeFlow prints an authorization URL for the demo web client, with
