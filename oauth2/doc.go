@@ -3,21 +3,44 @@
 // handlers, over pluggable storage, client authentication and token
 // formats.
 //
-// The shortest use, serving client credentials with opaque tokens from
-// memory:
+// The shortest use, serving the client credentials grant with opaque
+// tokens from memory (ExampleNewProvider runs it, and sends it a token
+// request):
 //
-//	store := memory.New()
-//	secret, hash, _ := oauth2.GenerateClientSecret(nil)
-//	store.PutClient(&storage.Client{ID: "svc", SecretHash: hash,
-//		GrantTypes: []string{"client_credentials"}, Scopes: []string{"read"}})
-//	p, err := oauth2.NewProvider(oauth2.Config{
-//		Issuer:    "https://as.example",
+//	store := memory.New() // or your own adapter of the storage interfaces
+//
+//	// A client: show its secret to its owner once; the store keeps only the hash.
+//	secret, hash, err := oauth2.GenerateClientSecret(nil)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	fmt.Fprintln(os.Stderr, "client billing, secret:", secret)
+//	err = store.PutClient(&storage.Client{ID: "billing", SecretHash: hash, // authenticates with client_secret_basic
+//		GrantTypes: []string{"client_credentials"}, Scopes: []string{"invoices:read"}})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//
+//	hmacKey := make([]byte, 32) // 32+ random bytes: load them from your secret store
+//	rand.Read(hmacKey)
+//	provider, err := oauth2.NewProvider(oauth2.Config{
+//		Issuer:    "https://auth.example.com",
 //		Clients:   store,
 //		Tokens:    store,
-//		TokenKeys: [][]byte{key}, // 32 random bytes or more
-//		Grants:    []oauth2.GrantFactory{grant.ClientCredentials(grant.ClientCredentialsOptions{})},
+//		TokenKeys: [][]byte{hmacKey}, // put a new key first to rotate
+//		Grants: []oauth2.GrantFactory{
+//			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
+//		},
 //	})
-//	http.ListenAndServe(addr, p.Handler())
+//	if err != nil {
+//		log.Fatal(err) // unsafe or incomplete configurations are refused here
+//	}
+//	mux := http.NewServeMux()
+//	mux.Handle("/", provider.Handler()) // or provider.TokenHandler(), provider.MetadataHandler(), ...
+//
+// The client "billing" authenticates with client_secret_basic, the
+// default for a client with a secret; set
+// storage.Client.TokenEndpointAuthMethod to choose another method.
 //
 // The path of a token request: the body is parsed (POST, form-encoded,
 // size-limited, no repeated parameters), the client authenticated by the
