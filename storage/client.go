@@ -127,7 +127,8 @@ func (c *Client) AllowsGrantType(grantType string) bool {
 
 // ClientStore looks up registered clients.
 type ClientStore interface {
-	// Client returns the client with the given ID, or ErrNotFound.
-	// Callers must not modify the returned value.
+	// Client returns the client with the given ID, or ErrNotFound. As
+	// every record a store returns, it is a copy the caller may modify:
+	// nothing it points to is shared with the store.
 	Client(ctx context.Context, id string) (*Client, error)
 }
