@@ -2,18 +2,19 @@
 // handler factories for an oauth2.Provider.
 //
 // Each factory takes exactly the storage its grant needs, so a store that
-// lacks an operation fails to compile:
+// lacks an operation fails to compile (ExampleRefreshToken runs this
+// Provider):
 //
-//	p, err := oauth2.NewProvider(oauth2.Config{
-//		Issuer:    "https://as.example",
-//		Clients:   store,
-//		Tokens:    store,
-//		TokenKeys: [][]byte{key},
+//	provider, err := oauth2.NewProvider(oauth2.Config{
+//		Issuer: "https://auth.example.com", Clients: store, Tokens: store, TokenKeys: [][]byte{hmacKey},
 //		Grants: []oauth2.GrantFactory{
-//			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
+//			grant.ClientCredentials(grant.ClientCredentialsOptions{IssueRefreshTokens: true}),
 //			grant.RefreshToken(store, grant.RefreshTokenOptions{}),
 //		},
 //	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //
 // An application adds a grant type of its own by writing an
 // oauth2.GrantHandler and registering its factory the same way.

@@ -21,23 +21,38 @@
 // a bearer token is refused (RFC 9449 §7.2), and the DPoP scheme is
 // answered like a request without a token.
 //
-// The shortest use, with local validation of JWT access tokens:
+// The shortest use, with local validation of JWT access tokens
+// (ExampleMiddleware runs it):
 //
-//	keys, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: "https://as.example/jwks.json"})
-//	v, err := token.NewJWTVerifier(token.JWTVerifierConfig{
-//		Keys: keys, Issuer: "https://as.example", Audience: "https://api.example"})
-//	protect := resource.Middleware(resource.Config{Validator: resource.JWT(v), Realm: "api"})
-//	mux.Handle("GET /hello", protect(hello))
-//	mux.Handle("POST /items", protect(resource.RequireScopes("write")(create)))
+//	// Local validation of JWT access tokens (RFC 9068 §4), keys from the AS's jwks_uri.
+//	keys, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: "https://auth.example.com/jwks.json"})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	verifier, err := token.NewJWTVerifier(token.JWTVerifierConfig{
+//		Keys: keys, Issuer: "https://auth.example.com", Audience: "https://api.example.com"})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	protect := resource.Middleware(resource.Config{Validator: resource.JWT(verifier), Realm: "api"})
 //
-// and in a handler:
+//	mux := http.NewServeMux()
+//	mux.Handle("GET /invoices", protect(http.HandlerFunc(listInvoices)))
+//	writers := resource.RequireScopes("invoices:write") // else 403 insufficient_scope
+//	mux.Handle("POST /invoices", protect(writers(http.HandlerFunc(createInvoice))))
 //
-//	t, _ := resource.FromContext(r.Context())
-//	fmt.Fprintf(w, "hello, %s", t.Subject)
+//	func listInvoices(w http.ResponseWriter, r *http.Request) {
+//		t, _ := resource.FromContext(r.Context()) // Subject, ClientID, Scopes, Claims...
+//		fmt.Fprintf(w, "the invoices of %s\n", t.Subject)
+//	}
 //
-// With introspection instead:
+// With introspection instead (ExampleIntrospection):
 //
+//	secret := loadSecret("invoices-api") // the API's client secret, from your secret store
 //	v, err := resource.Introspection(resource.IntrospectionConfig{
-//		URL: "https://as.example/introspect", ClientID: "api", ClientSecret: secret})
-//	protect := resource.Middleware(resource.Config{Validator: v, Audience: "https://api.example"})
+//		URL: "https://auth.example.com/introspect", ClientID: "invoices-api", ClientSecret: secret})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	protect := resource.Middleware(resource.Config{Validator: v, Audience: "https://api.example.com"})
 package resource

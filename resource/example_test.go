@@ -49,6 +49,32 @@ func ExampleMiddleware() {
 	// Output: 401 Bearer realm="api"
 }
 
+// An API that asks the authorization server about each token (RFC 7662),
+// with a cache: opaque tokens, and revocations seen within the cache's
+// lifetime. The API is a client of the authorization server, registered
+// with the API's identifier among its Resources.
+//
+// The package documentation shows this example down to "Try it".
+func ExampleIntrospection() {
+	secret := loadSecret("invoices-api") // the API's client secret, from your secret store
+	v, err := resource.Introspection(resource.IntrospectionConfig{
+		URL: "https://auth.example.com/introspect", ClientID: "invoices-api", ClientSecret: secret})
+	if err != nil {
+		log.Fatal(err)
+	}
+	protect := resource.Middleware(resource.Config{Validator: v, Audience: "https://api.example.com"})
+
+	// Try it: a token in the query string is refused (RFC 6750 §2.3 is
+	// off unless Config.AllowQueryToken; RFC 9700 §2.5 advises against it).
+	rec := httptest.NewRecorder()
+	protect(http.HandlerFunc(listInvoices)).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/invoices?access_token=x", nil))
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
+	// Output: 400 Bearer error="invalid_request", error_description="the access token must be sent in the Authorization header"
+}
+
+// loadSecret stands for the application's secret store.
+func loadSecret(string) string { return "gr_cs_example" }
+
 // listInvoices is a handler of the API: it finds the access token in its
 // request context.
 func listInvoices(w http.ResponseWriter, r *http.Request) {

@@ -41,6 +41,15 @@ var docs = []struct {
 	{"oauth2/doc.go", []block{
 		{"", from(body("oauth2/example_test.go", "ExampleNewProvider").until("// Try it"))},
 	}},
+	{"grant/doc.go", []block{
+		{"", from(body("grant/example_test.go", "ExampleRefreshToken").after("rand.Read(hmacKey)").until("tokenRequest := "))},
+	}},
+	{"resource/doc.go", []block{
+		{"", from(
+			body("resource/example_test.go", "ExampleMiddleware").until("// Try it"),
+			decl("resource/example_test.go", "listInvoices"))},
+		{"", from(body("resource/example_test.go", "ExampleIntrospection").until("// Try it"))},
+	}},
 }
 
 // A block is one code block of a document: the heading it is under
