@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	xoauth2 "golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // endpointLine is a line of the start-up banner that names an endpoint.
@@ -252,4 +254,34 @@ func TestDemoClientsSeeAndRevokeTheTokensTheyMay(t *testing.T) {
 		assert.Equal(t, "unauthorized_client", body["error"], caller)
 	}
 	assert.Equal(t, true, introspect(demoClientID, cc), "the token stays active")
+}
+
+// README.md's example of a -clients file loads, and its client gets a
+// token with the method and secret the file gives it.
+func TestReadmeClientsFileWorks(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, section, _ := strings.Cut(string(readme), "\n## Try the example server\n")
+	_, block, ok := strings.Cut(section, "```json\n")
+	require.True(t, ok, "README.md shows a clients file")
+	block, _, _ = strings.Cut(block, "```")
+	var clients []struct {
+		ID     string `json:"client_id"`
+		Secret string `json:"client_secret"`
+		Method string `json:"token_endpoint_auth_method"`
+		Scope  string `json:"scope"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(block), &clients))
+	require.Len(t, clients, 1)
+	c := clients[0]
+	require.Equal(t, "client_secret_post", c.Method, "the test below sends the secret in the body")
+
+	path := filepath.Join(t.TempDir(), "clients.json")
+	require.NoError(t, os.WriteFile(path, []byte(block), 0o600))
+	addr, _ := startServer(t, "-clients", path)
+	cc := clientcredentials.Config{ClientID: c.ID, ClientSecret: c.Secret, TokenURL: "http://" + addr + "/token",
+		Scopes: strings.Fields(c.Scope), AuthStyle: xoauth2.AuthStyleInParams}
+	tok, err := cc.Token(context.Background())
+	require.NoError(t, err)
+	assert.NotEmpty(t, tok.AccessToken)
 }
