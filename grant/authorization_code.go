@@ -124,6 +124,12 @@ func (h *authorizationCode) HandleTokenRequest(ctx context.Context, req *oauth2.
 	if !req.Now.Before(rec.ExpiresAt) {
 		return nil, errBadCode
 	}
+	// The client's registration may have narrowed since it was
+	// authorized: a code for what it may no longer have is refused.
+	if oauth2.CheckScopeSubset(rec.Scopes, req.Client.Scopes) != nil ||
+		oauth2.CheckScopeSubset(rec.Request.Resources, h.p.ClientAudience(req.Client)) != nil {
+		return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "the client may no longer have what the code grants")
+	}
 	return &oauth2.Issue{
 		GrantID:  rec.GrantID,
 		Subject:  rec.Subject,

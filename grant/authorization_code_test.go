@@ -15,6 +15,7 @@ import (
 	"github.com/grantor-dev/grantor/internal/testkit"
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/pkce"
+	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/memory"
 )
 
@@ -556,4 +557,16 @@ func TestApprovalClaimsCannotShadowRegisteredClaims(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"sub"`)
 	h.approve(id, cookie, oauth2.Approval{Subject: "alice", Claims: map[string]any{"amr": []any{"pwd"}}})
+}
+
+// A client whose registration narrowed between the authorization and the
+// token request cannot redeem a code for what it may no longer have: the
+// code is invalid_grant, not a server error.
+func TestCodeAfterTheClientWasNarrowed(t *testing.T) {
+	h := newCode(t, nil)
+	params, verifier := authParams(t, "scope", "read write")
+	code := h.code(params)
+	h.webSecret = h.AddClient(storage.Client{ID: "web", RedirectURIs: []string{"https://c.example/cb"},
+		GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"read"}})
+	testkit.RequireOAuthError(t, h.redeem("web", h.webSecret, code, verifier), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }

@@ -40,7 +40,10 @@ type RefreshTokenOptions struct {
 // rotation. Of two concurrent refreshes with one token, one wins and the
 // other is a reuse. Scopes may only narrow; the refresh token keeps the
 // grant's scopes. The presenting client must be the client the token was
-// issued to.
+// issued to. A refresh follows the client's current registration: scopes
+// it may no longer have are left out of the access token (all of them:
+// invalid_grant), and so is an audience it may no longer have, from the
+// new refresh token too.
 func RefreshToken(store storage.RefreshTokenStore, opts RefreshTokenOptions) oauth2.GrantFactory {
 	return func(p *oauth2.Provider) (oauth2.GrantHandler, error) {
 		if store == nil {
@@ -95,6 +98,11 @@ func (h *refreshToken) HandleTokenRequest(ctx context.Context, req *oauth2.Token
 	// a refresh gives it no more than the grant (RFC 6749 §6) and no more
 	// than it may have now.
 	scopes := within(rec.Scopes, req.Client.Scopes)
+	if len(scopes) == 0 && len(rec.Scopes) > 0 {
+		// A response without scope would tell the client it still has
+		// the grant's (RFC 6749 §5.1).
+		return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "the client may no longer have any scope of the grant")
+	}
 	if req.Scopes != nil {
 		if err := oauth2.CheckScopeSubset(req.Scopes, scopes); err != nil {
 			return nil, err
@@ -123,6 +131,9 @@ func (h *refreshToken) HandleTokenRequest(ctx context.Context, req *oauth2.Token
 		Claims:         rec.Claims,
 		RefreshToken:   true,
 		GrantExpiresAt: rec.GrantExpiresAt,
+		// The lifetimes the grant asked for when it began.
+		AccessTokenLifetime:  rec.AccessTokenLifetime,
+		RefreshTokenLifetime: rec.RefreshTokenLifetime,
 		Consume: func(ctx context.Context) error {
 			// The use-once step: of concurrent refreshes exactly one
 			// consumes the token; the others are reuses.

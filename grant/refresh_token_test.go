@@ -414,4 +414,11 @@ func TestRefreshFollowsANarrowedRegistration(t *testing.T) {
 	h.appSecret = h.AddClient(storage.Client{ID: "app", GrantTypes: []string{"refresh_token"}, Scopes: []string{"read"},
 		Audience: []string{"https://other-api.example"}})
 	testkit.RequireOAuthError(t, h.refresh(r.Str("refresh_token")), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+
+	// A client that lost every scope of the grant gets no token that a
+	// response without scope would pass off as the grant's (RFC 6749 §5.1).
+	rt = h.seed()
+	h.appSecret = h.AddClient(storage.Client{ID: "app", GrantTypes: []string{"refresh_token"}, Scopes: []string{"other"},
+		Audience: []string{"https://api.example"}})
+	testkit.RequireOAuthError(t, h.refresh(rt), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }

@@ -33,9 +33,12 @@ import (
 //   - Audience is within ClientAudience: the client's registered audience,
 //     or else the Provider's default; the resource parameters, within it;
 //   - Claims use no registered claim name (token.IsReservedClaim);
-//   - lifetimes are not negative, and are capped by the Provider's
-//     maximums (Config.MaxAccessTokenLifetime, MaxRefreshTokenLifetime);
-//     no token outlives GrantExpiresAt.
+//   - a new grant's GrantScopes are within the client's registered scopes;
+//   - lifetimes (the Issue's and the client's) are zero or at least a
+//     second, and are capped by the Provider's maximums
+//     (Config.MaxAccessTokenLifetime, MaxRefreshTokenLifetime);
+//     GrantExpiresAt is capped by Config.GrantLifetime, and no token
+//     outlives it.
 //
 // A violation is a programming error in the grant: the client gets
 // server_error and no token, and the error logged names the grant type and
@@ -43,6 +46,9 @@ import (
 // the client is registered for refresh_token and the Provider has a
 // refresh_token grant (a refresh token nobody can redeem is never issued);
 // otherwise the response simply has none.
+//
+// The Provider keeps the Issue's slices and maps as they are: the handler
+// must not modify them once it has returned (in Consume, say).
 //
 // What remains the handler's: that the credential it redeems (a code, a
 // refresh token, an assertion) is valid, unexpired, unused and was issued
@@ -114,7 +120,9 @@ type Issue struct {
 	// one only to a client registered for the refresh_token grant, and
 	// only while that grant is registered with it.
 	RefreshToken bool
-	// AccessTokenLifetime is the lifetime of the access token. Zero means
+	// AccessTokenLifetime is the lifetime of the access token, kept with
+	// the grant's refresh token for its refreshes (the refresh grant asks
+	// for it again). Zero means
 	// the client's (storage.Client.AccessTokenLifetime), or else the
 	// Provider's default (Config.AccessTokenLifetime); when both the grant
 	// and the client name one, the shorter applies. It is capped by
@@ -124,8 +132,8 @@ type Issue struct {
 	// chosen and capped as AccessTokenLifetime is (Config.
 	// RefreshTokenLifetime, MaxRefreshTokenLifetime).
 	RefreshTokenLifetime time.Duration
-	// GrantExpiresAt is the absolute end of the grant. Zero means now
-	// plus Config.GrantLifetime.
+	// GrantExpiresAt is the absolute end of the grant. Zero, or anything
+	// later, means now plus Config.GrantLifetime.
 	GrantExpiresAt time.Time
 	// Consume, when set, is the handler's atomic use-once step. The
 	// Provider calls it once every check has passed and the tokens are

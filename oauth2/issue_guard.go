@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -53,7 +52,8 @@ func checkGrantTypeName(gt string) error {
 		return errors.New(`the resource owner password credentials grant ("password") must not be used (RFC 9700 §2.4)`)
 	}
 	u, err := url.Parse(gt)
-	if err != nil || len(gt) > maxGrantTypeBytes || !isVisibleASCII(gt) || !u.IsAbs() || u.Opaque == "" && u.Host == "" && u.Path == "" {
+	if err != nil || len(gt) > maxGrantTypeBytes || !isVisibleASCII(gt) || !u.IsAbs() || strings.Contains(gt, "#") ||
+		u.Opaque == "" && u.Host == "" && u.Path == "" {
 		return fmt.Errorf("grant type %q is neither one of RFC 6749's nor an absolute URI (RFC 6749 §4.5), such as urn:example:grant-type:api-key", gt)
 	}
 	return nil
@@ -125,6 +125,10 @@ func (p *Provider) issueViolation(req *TokenRequest, is *Issue) error {
 	if !subset(is.Scopes, client.Scopes) {
 		return fmt.Errorf("scopes %q beyond the scopes registered for client %q", is.Scopes, client.ID)
 	}
+	if is.GrantID == "" && !subset(is.GrantScopes, client.Scopes) {
+		// A new grant is no wider than its client.
+		return fmt.Errorf("grant scopes %q beyond the scopes registered for client %q", is.GrantScopes, client.ID)
+	}
 	if is.GrantScopes != nil && !subset(is.Scopes, is.GrantScopes) {
 		// RFC 6749 §6: a refresh only narrows the grant's scopes.
 		return fmt.Errorf("scopes %q beyond the grant's scopes %q", is.Scopes, is.GrantScopes)
@@ -132,8 +136,14 @@ func (p *Provider) issueViolation(req *TokenRequest, is *Issue) error {
 	if is.Audience != nil && !subset(is.Audience, p.ClientAudience(client)) {
 		return fmt.Errorf("an audience %q beyond the audience allowed to client %q", is.Audience, client.ID)
 	}
-	if is.AccessTokenLifetime < 0 || is.RefreshTokenLifetime < 0 {
-		return errors.New("a negative token lifetime")
+	if badLifetime(is.AccessTokenLifetime) || badLifetime(is.RefreshTokenLifetime) {
+		return errors.New("a token lifetime that is negative or shorter than a second")
+	}
+	if badLifetime(client.AccessTokenLifetime) || badLifetime(client.RefreshTokenLifetime) {
+		return fmt.Errorf("a token for client %q, whose registered token lifetime is negative or shorter than a second", client.ID)
+	}
+	if name, ok := reservedClaimIn(is.Claims); ok {
+		return fmt.Errorf("an extra claim with the registered name %q", name)
 	}
 	return nil
 }
@@ -179,14 +189,24 @@ func tokenLifetime(grant, client, def, max time.Duration) time.Duration {
 // Any other change is a programming error in the hook, refused with
 // server_error rather than ignored.
 func (p *Provider) applyClaimsHook(ctx context.Context, req *TokenRequest, claims *token.Claims) error {
+	// The hook gets copies of everything it could change: the request
+	// (whose client, scopes and resources the Provider still reads) and
+	// the claims (whose slices and extra claims are the grant's).
+	hookReq := *req
+	hookReq.Client = req.Client.Clone()
+	hookReq.Scopes, hookReq.Resources = slices.Clone(req.Scopes), slices.Clone(req.Resources)
+	hookReq.Form = make(url.Values, len(req.Form))
+	for k, v := range req.Form {
+		hookReq.Form[k] = slices.Clone(v)
+	}
 	hooked := *claims
 	hooked.Scopes = slices.Clone(claims.Scopes)
 	hooked.Audience = slices.Clone(claims.Audience)
-	hooked.Extra = maps.Clone(claims.Extra)
+	hooked.Extra = storage.CloneClaims(claims.Extra)
 	if hooked.Extra == nil {
 		hooked.Extra = make(map[string]any)
 	}
-	if err := p.claimsHook(ctx, req, &hooked); err != nil {
+	if err := p.claimsHook(ctx, &hookReq, &hooked); err != nil {
 		return err
 	}
 	if name := changedRegisteredClaim(claims, &hooked); name != "" {
@@ -195,12 +215,22 @@ func (p *Provider) applyClaimsHook(ctx context.Context, req *TokenRequest, claim
 	if hooked.ExpiresAt.After(claims.ExpiresAt) {
 		return hookViolation(errors.New("moved ExpiresAt later; it may only shorten a token's life"))
 	}
-	if !hooked.ExpiresAt.After(claims.IssuedAt) {
-		return hookViolation(errors.New("moved ExpiresAt to or before IssuedAt"))
+	if hooked.ExpiresAt.Sub(claims.IssuedAt) < minTokenLifetime {
+		return hookViolation(errors.New("moved ExpiresAt to less than a second after IssuedAt"))
 	}
 	claims.ExpiresAt, claims.Extra = hooked.ExpiresAt, hooked.Extra
 	return nil
 }
+
+// badLifetime reports whether d is not a lifetime a token may be given:
+// zero (none) or at least minTokenLifetime.
+func badLifetime(d time.Duration) bool {
+	return d < 0 || d > 0 && d < minTokenLifetime
+}
+
+// minTokenLifetime is the shortest life a token may have: expires_in and
+// a JWT's exp and iat count whole seconds (RFC 6749 §5.1, RFC 7519 §2).
+const minTokenLifetime = time.Second
 
 // hookViolation is the answer to a claims hook that broke its contract.
 func hookViolation(err error) error {

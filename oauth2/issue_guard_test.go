@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -126,7 +127,19 @@ func TestProviderRefusesWhatAGrantMayNotIssue(t *testing.T) {
 		"negative lifetime": {func(is *oauth2.Issue) *oauth2.Issue {
 			is.AccessTokenLifetime = -time.Minute
 			return is
-		}, "negative token lifetime"},
+		}, "negative or shorter than a second"},
+		"lifetime shorter than a second": {func(is *oauth2.Issue) *oauth2.Issue {
+			is.RefreshTokenLifetime = 500 * time.Millisecond
+			return is
+		}, "negative or shorter than a second"},
+		"new grant wider than its client": {func(is *oauth2.Issue) *oauth2.Issue {
+			is.GrantScopes = []string{"s", "admin"}
+			return is
+		}, "grant scopes"},
+		"extra claim with a registered name": {func(is *oauth2.Issue) *oauth2.Issue {
+			is.Claims = map[string]any{"sub": "mallory"}
+			return is
+		}, `registered name \"sub\"`},
 		"no Issue and no error": {func(*oauth2.Issue) *oauth2.Issue { return nil }, "a nil Issue"},
 	}
 	for name, c := range cases {
@@ -207,7 +220,7 @@ func TestNewProviderChecksGrantTypes(t *testing.T) {
 	named := func(name string) oauth2.GrantFactory {
 		return func(*oauth2.Provider) (oauth2.GrantHandler, error) { return namedGrant(name), nil }
 	}
-	for _, name := range []string{"api_key", "a b", "password", "implicit", "", "urn:", "urn:example:a b", "https://example.com/grant\x00"} {
+	for _, name := range []string{"api_key", "a b", "password", "implicit", "", "urn:", "urn:example:a b", "https://example.com/grant\x00", "urn:example:grant#fragment"} {
 		cfg := validConfig()
 		cfg.Grants = []oauth2.GrantFactory{named(name)}
 		_, err := oauth2.NewProvider(cfg)
@@ -233,11 +246,26 @@ func TestNewProviderChecksGrantTypes(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "at least one grant")
 
-	cfg = validConfig()
-	cfg.Grants = []oauth2.GrantFactory{func(*oauth2.Provider) (oauth2.GrantHandler, error) { return nil, nil }}
-	require.NotPanics(t, func() { _, err = oauth2.NewProvider(cfg) })
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "nil GrantHandler")
+	for name, factory := range map[string]oauth2.GrantFactory{
+		"nil":               func(*oauth2.Provider) (oauth2.GrantHandler, error) { return nil, nil },
+		"typed nil pointer": func(*oauth2.Provider) (oauth2.GrantHandler, error) { var g *pointerGrant; return g, nil },
+	} {
+		cfg = validConfig()
+		cfg.Grants = []oauth2.GrantFactory{factory}
+		require.NotPanics(t, func() { _, err = oauth2.NewProvider(cfg) }, name)
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), "nil GrantHandler", name)
+	}
+}
+
+// pointerGrant is a grant handler with pointer receivers, whose nil value
+// panics when asked its grant type.
+type pointerGrant struct{ name string }
+
+func (g *pointerGrant) GrantType() string { return g.name }
+
+func (*pointerGrant) HandleTokenRequest(context.Context, *oauth2.TokenRequest) (*oauth2.Issue, error) {
+	return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "no")
 }
 
 // namedGrant is a grant handler with a given name that issues nothing.
@@ -343,4 +371,109 @@ func TestAccessTokenClaimsHookContract(t *testing.T) {
 			assert.Contains(t, g.log.String(), "AccessTokenClaims")
 		})
 	}
+}
+
+// The claims hook works on copies: whatever it does to the request (the
+// client, its grant types, the scopes and resources) or to the grant's
+// nested claims changes neither what is issued nor what is stored.
+func TestAccessTokenClaimsHookCannotReachTheRequestOrTheGrant(t *testing.T) {
+	g := newGuard(t, func(req *oauth2.TokenRequest) *oauth2.Issue {
+		return &oauth2.Issue{Subject: "alice", Scopes: req.Scopes, RefreshToken: true}
+	}, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.AccessTokenClaims = func(_ context.Context, req *oauth2.TokenRequest, c *token.Claims) error {
+			req.Scopes[0], req.Resources[0] = "admin", "https://payroll.example"
+			req.Client.ID = "other"
+			req.Client.GrantTypes = append(req.Client.GrantTypes, "refresh_token")
+			req.Form.Set("scope", "admin")
+			return nil
+		}
+	})
+	secret := g.AddClient(storage.Client{ID: "app", GrantTypes: []string{apiKeyGrantType}, Scopes: []string{"s", "t"},
+		Audience: []string{"https://api.example"}})
+	r := g.Token("app", secret, url.Values{"grant_type": {apiKeyGrantType}, "scope": {"t s"}, "resource": {"https://api.example"}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.NotContains(t, r.JSON, "refresh_token", "the hook cannot register the client for refresh_token")
+	rec, err := g.AccessTokenRecord(r.Str("access_token"))
+	require.NoError(t, err)
+	assert.Equal(t, "app", rec.ClientID)
+	assert.Equal(t, []string{"t", "s"}, rec.Scopes)
+	assert.Equal(t, []string{"https://api.example"}, rec.Audience)
+
+	// The refresh token, which carries the grant's claims to later
+	// tokens, keeps the grant's own.
+	g = newGuard(t, func(*oauth2.TokenRequest) *oauth2.Issue {
+		return &oauth2.Issue{Subject: "alice", Scopes: []string{"s"}, RefreshToken: true,
+			Claims: map[string]any{"ctx": map[string]any{"role": "user"}}}
+	}, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.AccessTokenClaims = func(_ context.Context, _ *oauth2.TokenRequest, c *token.Claims) error {
+			c.Extra["ctx"].(map[string]any)["role"] = "admin"
+			return nil
+		}
+	})
+	r = g.request()
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	rt, err := g.RefreshTokenRecord(r.Str("refresh_token"))
+	require.NoError(t, err)
+	assert.Equal(t, "user", rt.Claims["ctx"].(map[string]any)["role"], "the grant keeps its own claims")
+}
+
+// A reserved claim of the grant is refused even when the hook replaces
+// the extra claims, and never reaches the grant's refresh token.
+func TestReservedGrantClaimIsRefusedWhateverTheHook(t *testing.T) {
+	g := newGuard(t, func(*oauth2.TokenRequest) *oauth2.Issue {
+		return &oauth2.Issue{Subject: "alice", Scopes: []string{"s"}, RefreshToken: true, Claims: map[string]any{"scope": "admin"}}
+	}, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.AccessTokenClaims = func(_ context.Context, _ *oauth2.TokenRequest, c *token.Claims) error {
+			c.Extra = map[string]any{"tenant": "t1"}
+			return nil
+		}
+	})
+	testkit.RequireOAuthError(t, g.request(), http.StatusInternalServerError, oauth2.ErrServerError)
+	assert.Contains(t, g.log.String(), apiKeyGrantType)
+	assert.Empty(t, g.Events(oauth2.EventTokenIssued))
+}
+
+// A grant's own lifetimes hold for its refreshes too, and its absolute end
+// is never later than Config.GrantLifetime allows.
+func TestGrantLifetimesLastAcrossRefreshes(t *testing.T) {
+	g := newGuard(t, func(req *oauth2.TokenRequest) *oauth2.Issue {
+		return &oauth2.Issue{Subject: "alice", Scopes: []string{"s"}, RefreshToken: true,
+			AccessTokenLifetime: 5 * time.Minute, RefreshTokenLifetime: time.Hour,
+			GrantExpiresAt: req.Now.Add(100 * 365 * 24 * time.Hour)}
+	}, nil)
+	r := g.request()
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	first, err := g.RefreshTokenRecord(r.Str("refresh_token"))
+	require.NoError(t, err)
+	assert.Equal(t, testkit.Start.Add(90*24*time.Hour), first.GrantExpiresAt, "capped by the default GrantLifetime")
+
+	g.Advance(10 * time.Minute)
+	r = g.Token("app", g.secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.Str("refresh_token")}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.EqualValues(t, 300, r.JSON["expires_in"])
+	next, err := g.RefreshTokenRecord(r.Str("refresh_token"))
+	require.NoError(t, err)
+	assert.Equal(t, testkit.Start.Add(10*time.Minute+time.Hour), next.ExpiresAt)
+	assert.Equal(t, first.GrantExpiresAt, next.GrantExpiresAt)
+}
+
+// A hook that leaves less than a second, which neither expires_in nor a
+// JWT's exp can express, is a hook violation, for JWT access tokens too.
+func TestAccessTokenClaimsHookSubSecondExpiry(t *testing.T) {
+	key, err := token.GenerateSigningKey(jwa.ES256)
+	require.NoError(t, err)
+	keys, err := token.NewKeySet(key)
+	require.NoError(t, err)
+	g := newGuard(t, func(*oauth2.TokenRequest) *oauth2.Issue {
+		return &oauth2.Issue{Subject: "alice", Scopes: []string{"s"}}
+	}, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.AccessTokens, err = token.NewJWT(token.JWTConfig{Keys: keys, Issuer: cfg.Issuer})
+		require.NoError(t, err)
+		cfg.AccessTokenClaims = func(_ context.Context, _ *oauth2.TokenRequest, c *token.Claims) error {
+			c.ExpiresAt = c.IssuedAt.Add(500 * time.Millisecond)
+			return nil
+		}
+	})
+	testkit.RequireOAuthError(t, g.request(), http.StatusInternalServerError, oauth2.ErrServerError)
+	assert.Contains(t, g.log.String(), "less than a second")
 }

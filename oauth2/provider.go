@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -212,9 +213,9 @@ func NewProvider(cfg Config) (*Provider, error) {
 
 // setLifetimes checks the token lifetimes and their caps.
 func (p *Provider) setLifetimes(cfg Config) error {
-	if p.accessTokenLifetime < 0 || p.refreshTokenLifetime < 0 || p.grantLifetime < 0 ||
-		cfg.MaxAccessTokenLifetime < 0 || cfg.MaxRefreshTokenLifetime < 0 {
-		return errors.New("oauth2: token lifetimes must not be negative")
+	if badLifetime(p.accessTokenLifetime) || badLifetime(p.refreshTokenLifetime) || badLifetime(p.grantLifetime) ||
+		badLifetime(cfg.MaxAccessTokenLifetime) || badLifetime(cfg.MaxRefreshTokenLifetime) {
+		return errors.New("oauth2: token lifetimes must be at least a second")
 	}
 	p.maxAccessTokenLifetime = orDefault(cfg.MaxAccessTokenLifetime, p.accessTokenLifetime)
 	p.maxRefreshTokenLifetime = orDefault(cfg.MaxRefreshTokenLifetime, p.refreshTokenLifetime)
@@ -242,7 +243,7 @@ func (p *Provider) registerGrants(factories []GrantFactory) error {
 		if err != nil {
 			return fmt.Errorf("oauth2: Config.Grants[%d]: %w", i, err)
 		}
-		if h == nil {
+		if isNil(h) {
 			return fmt.Errorf("oauth2: Config.Grants[%d]: the factory returned a nil GrantHandler and no error", i)
 		}
 		gt := h.GrantType()
@@ -268,6 +269,19 @@ func (p *Provider) registerGrants(factories []GrantFactory) error {
 	}
 	slices.Sort(p.grantTypes)
 	return nil
+}
+
+// isNil reports whether h is nil, or an interface holding a nil pointer
+// (or map, func, …), on which calling a method would panic.
+func isNil(h GrantHandler) bool {
+	if h == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(h); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // setLimits sets up the throttles and the secret verifier.

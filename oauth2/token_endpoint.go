@@ -112,7 +112,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 	// absolute end expires with it (RFC 9700 §4.14.2 bounds a grant's
 	// life; a token of it must not extend that).
 	grantExpiresAt := p.grantExpiry(req, is)
-	if !now.Before(grantExpiresAt) {
+	if grantExpiresAt.Sub(now) < minTokenLifetime {
 		return NewError(ErrInvalidGrant, "the grant has expired")
 	}
 	lifetime := tokenLifetime(is.AccessTokenLifetime, client.AccessTokenLifetime, p.accessTokenLifetime, p.maxAccessTokenLifetime)
@@ -228,12 +228,14 @@ func (p *Provider) commitTokens(ctx context.Context, req *TokenRequest, is *Issu
 }
 
 // grantExpiry is the absolute end of the grant an Issue continues or
-// starts: Issue.GrantExpiresAt, or now plus Config.GrantLifetime.
+// starts: Issue.GrantExpiresAt, or now plus Config.GrantLifetime, and never
+// later than that.
 func (p *Provider) grantExpiry(req *TokenRequest, is *Issue) time.Time {
+	end := req.Now.Add(p.grantLifetime)
 	if !is.GrantExpiresAt.IsZero() {
-		return is.GrantExpiresAt
+		return earlier(is.GrantExpiresAt, end)
 	}
-	return req.Now.Add(p.grantLifetime)
+	return end
 }
 
 // earlier returns the earlier of a and b.
@@ -270,6 +272,9 @@ func (p *Provider) mintRefreshToken(req *TokenRequest, is *Issue, grantID string
 		IssuedAt:       now,
 		ExpiresAt:      expiresAt,
 		GrantExpiresAt: grantExpiresAt,
+		// The grant's own lifetimes, for its refreshes to ask for again.
+		AccessTokenLifetime:  is.AccessTokenLifetime,
+		RefreshTokenLifetime: is.RefreshTokenLifetime,
 	}, nil
 }
 

@@ -70,6 +70,12 @@ type Token struct {
 	// Zero means no absolute limit.
 	GrantExpiresAt time.Time
 
+	// AccessTokenLifetime and RefreshTokenLifetime are the lifetimes the
+	// grant asked for when it began (oauth2.Issue), kept on a refresh
+	// token so that its refreshes ask for them again. Zero means none.
+	AccessTokenLifetime  time.Duration
+	RefreshTokenLifetime time.Duration
+
 	// ConsumedAt is set when a refresh token has been rotated. A consumed
 	// token presented again is a reuse.
 	ConsumedAt time.Time

@@ -30,6 +30,10 @@ type record struct {
 	t   [numTimes]int64
 	ext *[numTimes]time.Time
 
+	// more holds what few records have (a grant's own token lifetimes),
+	// nil otherwise: a pointer keeps the record in its 128-byte size class.
+	more *recordMore
+
 	kind storage.TokenKind
 	dead bool // deleted by a sweep, still listed in its grant
 }
@@ -72,6 +76,12 @@ type grant struct {
 type recordAndGrant struct {
 	r record
 	g grant
+}
+
+// recordMore holds the fields of a storage.Token that most records leave
+// zero.
+type recordMore struct {
+	accessTokenLifetime, refreshTokenLifetime time.Duration
 }
 
 type revocation struct {
@@ -144,6 +154,9 @@ func (s *Store) fillRecord(r *record, t *storage.Token) {
 	r.setTime(tGrantExpires, t.GrantExpiresAt)
 	r.setTime(tConsumed, t.ConsumedAt)
 	r.setTime(tRevoked, t.RevokedAt)
+	if t.AccessTokenLifetime != 0 || t.RefreshTokenLifetime != 0 {
+		r.more = &recordMore{accessTokenLifetime: t.AccessTokenLifetime, refreshTokenLifetime: t.RefreshTokenLifetime}
+	}
 }
 
 // export returns a storage.Token the caller owns.
@@ -162,6 +175,9 @@ func (r *record) export(key string) *storage.Token {
 	}
 	if r.grant != nil {
 		t.GrantID = r.grant.id
+	}
+	if r.more != nil {
+		t.AccessTokenLifetime, t.RefreshTokenLifetime = r.more.accessTokenLifetime, r.more.refreshTokenLifetime
 	}
 	if r.scopes != nil {
 		t.Scopes = *r.scopes
