@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/grantor-dev/grantor/internal/urlpolicy"
 
@@ -43,13 +45,42 @@ type ClientMetadata struct {
 	// client speaks for as a resource server, whose access tokens it may
 	// introspect (storage.Client.Resources).
 	Resources []string `json:"resources,omitempty"`
+	// AccessTokenLifetime is a Grantor extension: how long the client's
+	// access tokens live, in whole seconds (storage.Client.AccessTokenLifetime).
+	// Zero or absent means the Provider's default; a negative value is an
+	// error.
+	AccessTokenLifetime int64 `json:"access_token_lifetime,omitempty"`
+	// RefreshTokenLifetime is a Grantor extension: the idle lifetime of the
+	// client's refresh tokens, in whole seconds
+	// (storage.Client.RefreshTokenLifetime), as AccessTokenLifetime is for
+	// access tokens.
+	RefreshTokenLifetime int64 `json:"refresh_token_lifetime,omitempty"`
+}
+
+// maxLifetimeSeconds is the longest lifetime a time.Duration holds, in
+// whole seconds (about 292 years).
+const maxLifetimeSeconds = math.MaxInt64 / int64(time.Second)
+
+// lifetime returns the duration of a lifetime given in whole seconds, or an
+// error naming the JSON member for a negative one or one too long for a
+// time.Duration.
+func lifetime(member string, seconds int64) (time.Duration, error) {
+	switch {
+	case seconds < 0:
+		return 0, fmt.Errorf("%s must not be negative", member)
+	case seconds > maxLifetimeSeconds:
+		return 0, fmt.Errorf("%s must be at most %d seconds", member, maxLifetimeSeconds)
+	}
+	return time.Duration(seconds) * time.Second, nil
 }
 
 // Client validates the metadata and returns the client record. A
 // client_secret is hashed with HashClientSecret and not kept; a
 // client_secret_hash is taken as it is. Defaults follow RFC 7591 §2:
 // token_endpoint_auth_method client_secret_basic, grant_types
-// authorization_code.
+// authorization_code. access_token_lifetime and refresh_token_lifetime are
+// whole seconds; zero means the Provider's default, and a negative value
+// is an error.
 func (m *ClientMetadata) Client() (*storage.Client, error) {
 	if m.ClientID == "" {
 		return nil, errors.New("oauth2: client metadata has no client_id")
@@ -75,6 +106,12 @@ func (m *ClientMetadata) Client() (*storage.Client, error) {
 		c.GrantTypes = []string{"authorization_code"}
 	}
 	var err error
+	if c.AccessTokenLifetime, err = lifetime("access_token_lifetime", m.AccessTokenLifetime); err != nil {
+		return nil, fail("%v", err)
+	}
+	if c.RefreshTokenLifetime, err = lifetime("refresh_token_lifetime", m.RefreshTokenLifetime); err != nil {
+		return nil, fail("%v", err)
+	}
 	if c.Scopes, err = ParseScope(m.Scope); err != nil {
 		return nil, fail("malformed scope")
 	}

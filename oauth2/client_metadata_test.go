@@ -1,8 +1,11 @@
 package oauth2_test
 
 import (
+	"encoding/json"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -85,5 +88,48 @@ func TestClientMetadataRefusesInconsistentRegistrations(t *testing.T) {
 	for name, m := range cases {
 		_, err := m.Client()
 		assert.Error(t, err, name)
+	}
+}
+
+// Per-client token lifetimes are Grantor extensions of the registration
+// metadata (RFC 7591 §2 allows extensions), in whole seconds.
+func TestClientMetadataLifetimes(t *testing.T) {
+	t.Run("whole seconds become the client's lifetimes", func(t *testing.T) {
+		var m oauth2.ClientMetadata
+		require.NoError(t, json.Unmarshal([]byte(`{"client_id":"a","client_secret":"s",
+			"access_token_lifetime":300,"refresh_token_lifetime":86400}`), &m))
+		c, err := m.Client()
+		require.NoError(t, err)
+		assert.Equal(t, 5*time.Minute, c.AccessTokenLifetime)
+		assert.Equal(t, 24*time.Hour, c.RefreshTokenLifetime)
+	})
+
+	t.Run("absent means the Provider's default (zero)", func(t *testing.T) {
+		var m oauth2.ClientMetadata
+		require.NoError(t, json.Unmarshal([]byte(`{"client_id":"a","client_secret":"s"}`), &m))
+		c, err := m.Client()
+		require.NoError(t, err)
+		assert.Zero(t, c.AccessTokenLifetime)
+		assert.Zero(t, c.RefreshTokenLifetime)
+	})
+
+	t.Run("a fraction of a second is not JSON for the metadata", func(t *testing.T) {
+		var m oauth2.ClientMetadata
+		assert.Error(t, json.Unmarshal([]byte(`{"client_id":"a","access_token_lifetime":1.5}`), &m))
+	})
+
+	for name, m := range map[string]oauth2.ClientMetadata{
+		"negative access_token_lifetime":  {ClientID: "a", ClientSecret: "s", AccessTokenLifetime: -1},
+		"negative refresh_token_lifetime": {ClientID: "a", ClientSecret: "s", RefreshTokenLifetime: -60},
+		"access_token_lifetime past what a time.Duration holds": {ClientID: "a", ClientSecret: "s",
+			AccessTokenLifetime: math.MaxInt64/int64(time.Second) + 1},
+		"refresh_token_lifetime past what a time.Duration holds": {ClientID: "a", ClientSecret: "s",
+			RefreshTokenLifetime: math.MaxInt64},
+	} {
+		t.Run(name+" is an error", func(t *testing.T) {
+			c, err := m.Client()
+			assert.Error(t, err)
+			assert.Nil(t, c)
+		})
 	}
 }
