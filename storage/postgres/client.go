@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,11 +15,12 @@ import (
 // arguments and of Client's scan.
 const clientColumns = `id, name, secret_hash, token_endpoint_auth_method, token_endpoint_auth_signing_alg,
 	jwks, jwks_uri, redirect_uris, grant_types, scopes, default_scopes, audience, resources,
-	pkce_optional, require_pushed_authorization_requests, disabled`
+	pkce_optional, require_pushed_authorization_requests, disabled,
+	access_token_lifetime_ns, refresh_token_lifetime_ns`
 
 const (
 	upsertClient = `INSERT INTO clients (` + clientColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 ON CONFLICT (id) DO UPDATE SET
 	name = excluded.name,
 	secret_hash = excluded.secret_hash,
@@ -34,7 +36,9 @@ ON CONFLICT (id) DO UPDATE SET
 	resources = excluded.resources,
 	pkce_optional = excluded.pkce_optional,
 	require_pushed_authorization_requests = excluded.require_pushed_authorization_requests,
-	disabled = excluded.disabled`
+	disabled = excluded.disabled,
+	access_token_lifetime_ns = excluded.access_token_lifetime_ns,
+	refresh_token_lifetime_ns = excluded.refresh_token_lifetime_ns`
 
 	selectClient = `SELECT ` + clientColumns + ` FROM clients WHERE id = $1`
 
@@ -74,7 +78,8 @@ func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 		_, err := s.pool.Exec(ctx, upsertClient,
 			c.ID, c.Name, c.SecretHash, c.TokenEndpointAuthMethod, c.TokenEndpointAuthSigningAlg,
 			c.JWKS, c.JWKSURI, c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience, c.Resources,
-			c.PKCEOptional, c.RequirePushedAuthorizationRequests, c.Disabled)
+			c.PKCEOptional, c.RequirePushedAuthorizationRequests, c.Disabled,
+			int64(c.AccessTokenLifetime), int64(c.RefreshTokenLifetime))
 		return err
 	})
 	if err != nil {
@@ -109,15 +114,19 @@ func (s *Store) Client(ctx context.Context, id string) (*storage.Client, error) 
 	if !isText(id) {
 		return nil, fmt.Errorf("postgres: client: %w", storage.ErrNotFound)
 	}
-	var c storage.Client
+	var (
+		c                     storage.Client
+		accessTTL, refreshTTL int64
+	)
 	err := s.retry(ctx, func() error {
 		return s.pool.QueryRow(ctx, selectClient, id).Scan(
 			&c.ID, &c.Name, &c.SecretHash, &c.TokenEndpointAuthMethod, &c.TokenEndpointAuthSigningAlg,
 			&c.JWKS, &c.JWKSURI, &c.RedirectURIs, &c.GrantTypes, &c.Scopes, &c.DefaultScopes, &c.Audience, &c.Resources,
-			&c.PKCEOptional, &c.RequirePushedAuthorizationRequests, &c.Disabled)
+			&c.PKCEOptional, &c.RequirePushedAuthorizationRequests, &c.Disabled, &accessTTL, &refreshTTL)
 	})
 	switch {
 	case err == nil:
+		c.AccessTokenLifetime, c.RefreshTokenLifetime = time.Duration(accessTTL), time.Duration(refreshTTL)
 		return &c, nil
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, fmt.Errorf("postgres: client: %w", storage.ErrNotFound)

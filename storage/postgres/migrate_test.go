@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -77,6 +78,40 @@ func TestMigrate(t *testing.T) {
 			assert.Less(t, versions[i-1], versions[i], "versions listed once each")
 		}
 		assertUsable(t, pools[instances-1])
+	})
+
+	t.Run("a version 1 schema migrates forward and its clients keep the default lifetimes", func(t *testing.T) {
+		pool := newPool(t, ts.newSchema(t))
+		v1, err := os.ReadFile("migrations/0001_initial.sql")
+		require.NoError(t, err)
+		ctx := t.Context()
+		_, err = pool.Exec(ctx, string(v1), pgx.QueryExecModeSimpleProtocol)
+		require.NoError(t, err, "the version 1 schema")
+		for _, q := range []string{
+			"CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+			"INSERT INTO schema_migrations (version, name) VALUES (1, '0001_initial.sql')",
+			"INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '{https://old.example/cb}', '{authorization_code}')",
+		} {
+			_, err := pool.Exec(ctx, q)
+			require.NoError(t, err, q)
+		}
+
+		require.NoError(t, postgres.Migrate(ctx, pool))
+		versions := appliedMigrations(t, pool)
+		require.Greater(t, len(versions), 1, "schema_migrations after Migrate")
+		assert.Equal(t, int32(len(versions)), versions[len(versions)-1], "versions 1 to the newest, once each")
+		s := postgres.New(pool)
+		old, err := s.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"https://old.example/cb"}, old.RedirectURIs)
+		assert.Zero(t, old.AccessTokenLifetime)
+		assert.Zero(t, old.RefreshTokenLifetime)
+
+		old.AccessTokenLifetime, old.RefreshTokenLifetime = time.Minute, time.Hour
+		require.NoError(t, s.PutClient(ctx, old))
+		got, err := s.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, old, got)
 	})
 
 	t.Run("cancelled context is an error", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/grantor-dev/grantor/storage"
 )
@@ -34,11 +35,13 @@ func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 		}
 		args = append(args, v)
 	}
-	args = append(args, c.PKCEOptional, c.RequirePushedAuthorizationRequests, c.Disabled)
+	args = append(args, c.PKCEOptional, c.RequirePushedAuthorizationRequests, c.Disabled,
+		int64(c.AccessTokenLifetime), int64(c.RefreshTokenLifetime))
 	_, err := s.exec(ctx, `INSERT INTO clients (id, name, secret_hash, token_endpoint_auth_method,
 	token_endpoint_auth_signing_alg, jwks, jwks_uri, redirect_uris, grant_types, scopes,
-	default_scopes, audience, resources, pkce_optional, require_pushed_requests, disabled)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	default_scopes, audience, resources, pkce_optional, require_pushed_requests, disabled,
+	access_token_lifetime_ns, refresh_token_lifetime_ns)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
 	name = excluded.name,
 	secret_hash = excluded.secret_hash,
@@ -54,7 +57,9 @@ ON CONFLICT (id) DO UPDATE SET
 	resources = excluded.resources,
 	pkce_optional = excluded.pkce_optional,
 	require_pushed_requests = excluded.require_pushed_requests,
-	disabled = excluded.disabled`, args...)
+	disabled = excluded.disabled,
+	access_token_lifetime_ns = excluded.access_token_lifetime_ns,
+	refresh_token_lifetime_ns = excluded.refresh_token_lifetime_ns`, args...)
 	return wrap("put client", err)
 }
 
@@ -73,21 +78,25 @@ func (s *Store) Client(ctx context.Context, id string) (*storage.Client, error) 
 		return nil, wrap("client", err)
 	}
 	var (
-		c     storage.Client
-		lists [6]sql.NullString
+		c                     storage.Client
+		lists                 [6]sql.NullString
+		accessTTL, refreshTTL int64
 	)
 	err := s.db.QueryRowContext(ctx, `SELECT id, name, secret_hash, token_endpoint_auth_method,
 	token_endpoint_auth_signing_alg, jwks, jwks_uri, redirect_uris, grant_types, scopes,
-	default_scopes, audience, resources, pkce_optional, require_pushed_requests, disabled
+	default_scopes, audience, resources, pkce_optional, require_pushed_requests, disabled,
+	access_token_lifetime_ns, refresh_token_lifetime_ns
 FROM clients WHERE id = ?`, id).Scan(&c.ID, &c.Name, &c.SecretHash, &c.TokenEndpointAuthMethod,
 		&c.TokenEndpointAuthSigningAlg, &c.JWKS, &c.JWKSURI, &lists[0], &lists[1], &lists[2],
-		&lists[3], &lists[4], &lists[5], &c.PKCEOptional, &c.RequirePushedAuthorizationRequests, &c.Disabled)
+		&lists[3], &lists[4], &lists[5], &c.PKCEOptional, &c.RequirePushedAuthorizationRequests, &c.Disabled,
+		&accessTTL, &refreshTTL)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, wrap("client", storage.ErrNotFound)
 	}
 	if err != nil {
 		return nil, wrap("client", err)
 	}
+	c.AccessTokenLifetime, c.RefreshTokenLifetime = time.Duration(accessTTL), time.Duration(refreshTTL)
 	for i, dst := range []*[]string{&c.RedirectURIs, &c.GrantTypes, &c.Scopes, &c.DefaultScopes, &c.Audience, &c.Resources} {
 		if *dst, err = listVal(lists[i]); err != nil {
 			return nil, wrap("client", err)

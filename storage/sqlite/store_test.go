@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -134,6 +136,40 @@ func TestMigrate(t *testing.T) {
 		for _, err := range errs {
 			assert.NoError(t, err)
 		}
+	})
+
+	t.Run("a version 1 database migrates forward and its clients keep the default lifetimes", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "v1.db")
+		v1, err := os.ReadFile("migrations/0001_init.sql")
+		require.NoError(t, err)
+		db, err := sql.Open("sqlite", path)
+		require.NoError(t, err)
+		for _, q := range []string{
+			string(v1),
+			"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
+			"INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)",
+			`INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '["https://old.example/cb"]', '["authorization_code"]')`,
+		} {
+			_, err := db.ExecContext(ctx, q)
+			require.NoError(t, err, q)
+		}
+		require.NoError(t, db.Close())
+
+		st := openPath(t, path)
+		var version int
+		require.NoError(t, st.DB().QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version))
+		assert.Equal(t, sqlite.SchemaVersion(), version)
+		old, err := st.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"https://old.example/cb"}, old.RedirectURIs)
+		assert.Zero(t, old.AccessTokenLifetime)
+		assert.Zero(t, old.RefreshTokenLifetime)
+
+		old.AccessTokenLifetime, old.RefreshTokenLifetime = time.Minute, time.Hour
+		require.NoError(t, st.PutClient(ctx, old))
+		got, err := st.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, old, got)
 	})
 
 	t.Run("a newer schema is refused", func(t *testing.T) {

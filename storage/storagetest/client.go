@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,7 +27,10 @@ func confidentialClient() *storage.Client {
 		Resources:                          []string{"https://api.example", "https://billing.example"},
 		PKCEOptional:                       true,
 		RequirePushedAuthorizationRequests: true,
-		Disabled:                           true,
+		// Lifetimes that no coarser unit than the nanosecond holds.
+		AccessTokenLifetime:  5*time.Minute + 7*time.Nanosecond,
+		RefreshTokenLifetime: 30*24*time.Hour + time.Microsecond + 3*time.Nanosecond,
+		Disabled:             true,
 	}
 }
 
@@ -70,6 +74,8 @@ func testClient(t *testing.T, newStore NewStore) {
 		assert.Empty(t, got.Resources)
 		assert.False(t, got.PKCEOptional)
 		assert.False(t, got.RequirePushedAuthorizationRequests)
+		assert.Zero(t, got.AccessTokenLifetime)
+		assert.Zero(t, got.RefreshTokenLifetime)
 		assert.False(t, got.Disabled)
 		assert.True(t, got.IsPublic())
 	})
