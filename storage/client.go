@@ -127,8 +127,8 @@ func (c *Client) AllowsGrantType(grantType string) bool {
 
 // ClientStore looks up registered clients.
 type ClientStore interface {
-	// Client returns the client with the given ID, or ErrNotFound. As
-	// every record a store returns, it is a copy the caller may modify:
-	// nothing it points to is shared with the store.
+	// Client returns the client with the given ID, or ErrNotFound. The
+	// client is a copy the caller may modify, as every returned record
+	// is (see the package documentation).
 	Client(ctx context.Context, id string) (*Client, error)
 }

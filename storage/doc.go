@@ -16,13 +16,23 @@
 // ID), never in the clear, so a leaked table grants nothing. Client secrets
 // are stored hashed.
 //
-// Rules that hold for every store: returned records are copies the caller
-// may modify; times passed in are never zero; a record may be deleted once
-// past its ExpiresAt and is then ErrNotFound (a consumed authorization code
-// or refresh token is kept at least until then, so that a replay is still
-// recognised); use-once operations do not judge expiry or revocation, the
-// caller does, on the record they return. Invalid input (a nil record, an
-// empty key) is an error that wraps none of the sentinels.
+// Rules that hold for every store: every record a method returns is a copy
+// the caller owns and may modify, lists and claims included, and a stored
+// record never changes when the caller modifies what it passed in or what
+// it got back; times passed in are never zero; a record may be deleted
+// once past its ExpiresAt and is then ErrNotFound (a consumed authorization
+// code or refresh token is kept at least until then, so that a replay is
+// still recognised); use-once operations do not judge expiry or
+// revocation, the caller does, on the record they return.
+//
+// Input that no record can hold is refused by a write and not found by a
+// read. A write of a nil record, or of a record or replay key that is
+// empty, returns an error that wraps none of the sentinels (it is not
+// ErrNotFound: nothing was looked for), and nothing is written; a key
+// longer than [MaxKeyBytes] is [ErrTooLarge] (below). A read, a use or a
+// revocation by a key that no record can have (empty, longer than
+// MaxKeyBytes) is ErrNotFound, as for any key under which nothing is
+// stored.
 //
 // Every store bounds what one write may hold ([MaxRecordBytes],
 // [MaxKeyBytes]) and refuses more with [ErrTooLarge], so that what one

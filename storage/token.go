@@ -99,8 +99,10 @@ func (t *Token) Expired(now time.Time) bool {
 
 // TokenStore keeps the records of issued tokens. The Provider requires one.
 //
-// Every record has a non-empty GrantID. Times passed in ("at") are never
-// zero. Returned records are copies the caller may modify.
+// Every record the Provider writes has a non-empty GrantID; a record
+// created without one belongs to no grant, and no RevokeGrant call reaches
+// it. Times passed in ("at") are never zero. Returned records are copies
+// the caller may modify (see the package documentation).
 type TokenStore interface {
 	// CreateTokens stores the records atomically: all of them or none.
 	// A record with an existing key is ErrDuplicate. A record whose
@@ -119,9 +121,12 @@ type TokenStore interface {
 	// RevokeGrant marks every record of the grant revoked, including
 	// records created for the grant afterwards: a refresh that read its
 	// token before the revocation may still write the grant's new tokens
-	// after it. The store remembers the revocation while any record of
-	// the grant exists and for at least 24 hours. Revoking an unknown
-	// grant is not an error; an empty grantID revokes nothing.
+	// after it. A record revoked already keeps its first RevokedAt, and
+	// so does a grant revoked twice. The store remembers the revocation
+	// while any record of the grant exists and for at least 24 hours.
+	// Revoking an unknown grant is not an error. An empty grantID names
+	// no grant: the call returns nil and revokes nothing, neither the
+	// records created without a GrantID nor those created later.
 	RevokeGrant(ctx context.Context, grantID string, at time.Time) error
 }
 

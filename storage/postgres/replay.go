@@ -28,7 +28,8 @@ RETURNING true`
 // nil.
 //
 // A zero expiresAt is an error rather than an entry that expires at once:
-// replay protection must never silently become a no-op. So is a key that
+// replay protection must never silently become a no-op. So are an empty
+// key, which no assertion or proof yields, and a key that
 // PostgreSQL cannot store (a NUL byte, invalid UTF-8), and a key longer
 // than [storage.MaxKeyBytes] is refused with an error wrapping
 // [storage.ErrTooLarge].
@@ -38,6 +39,9 @@ func (s *Store) Remember(ctx context.Context, key string, expiresAt time.Time) e
 	}
 	if expiresAt.IsZero() {
 		return errors.New("postgres: remember: zero expiry time")
+	}
+	if key == "" {
+		return errors.New("postgres: remember: empty key")
 	}
 	if err := storage.CheckSize("replay entry", 0, nil, key); err != nil {
 		return fmt.Errorf("postgres: remember: %w", err)

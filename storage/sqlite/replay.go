@@ -16,7 +16,8 @@ import (
 // for one key, in this process or another, exactly one returns nil.
 //
 // A zero expiresAt is an error rather than an entry that expires at once:
-// replay protection must never silently become a no-op. A key longer than
+// replay protection must never silently become a no-op. So is an empty
+// key, which no assertion or proof yields. A key longer than
 // [storage.MaxKeyBytes] is refused with an error wrapping
 // [storage.ErrTooLarge].
 func (s *Store) Remember(ctx context.Context, key string, expiresAt time.Time) error {
@@ -25,6 +26,9 @@ func (s *Store) Remember(ctx context.Context, key string, expiresAt time.Time) e
 	}
 	if expiresAt.IsZero() {
 		return errors.New("sqlite: remember: zero expiry time")
+	}
+	if key == "" {
+		return errors.New("sqlite: remember: empty key")
 	}
 	if err := storage.CheckSize("replay entry", 0, nil, key); err != nil {
 		return wrap("remember", err)
