@@ -204,7 +204,7 @@ func assertPushedRequest(t *testing.T, want, got *storage.PushedRequest) {
 }
 
 // interactions describes the InteractionStore for the use-once rules.
-var interactions = useOnce[storage.Interaction]{
+var interactions = useOnce[storage.InteractionStore, storage.Interaction]{
 	create: "CreateInteraction", get: "Interaction", use: "CompleteInteraction",
 	usedField: "CompletedAt", used: "completed", noun: "interaction",
 	full:        interaction,
@@ -216,20 +216,22 @@ var interactions = useOnce[storage.Interaction]{
 	usedAt:      func(r *storage.Interaction) time.Time { return r.CompletedAt },
 	setUsed:     func(r *storage.Interaction, at time.Time) { r.CompletedAt = at },
 	assertEqual: assertInteraction,
-	doCreate: func(ctx context.Context, s Store, r *storage.Interaction) error {
+	clone:       cloneInteraction,
+	scribble:    scribbleInteraction,
+	doCreate: func(ctx context.Context, s storage.InteractionStore, r *storage.Interaction) error {
 		return s.CreateInteraction(ctx, r)
 	},
-	doGet: func(ctx context.Context, s Store, key string) (*storage.Interaction, error) {
+	doGet: func(ctx context.Context, s storage.InteractionStore, key string) (*storage.Interaction, error) {
 		return s.Interaction(ctx, key)
 	},
-	doUse: func(ctx context.Context, s Store, key string, at time.Time) (*storage.Interaction, error) {
+	doUse: func(ctx context.Context, s storage.InteractionStore, key string, at time.Time) (*storage.Interaction, error) {
 		return s.CompleteInteraction(ctx, key, at)
 	},
 }
 
 // authorizationCodes describes the AuthorizationCodeStore for the use-once
 // rules.
-var authorizationCodes = useOnce[storage.AuthorizationCode]{
+var authorizationCodes = useOnce[storage.AuthorizationCodeStore, storage.AuthorizationCode]{
 	create: "CreateAuthorizationCode", get: "AuthorizationCode", use: "ConsumeAuthorizationCode",
 	usedField: "ConsumedAt", used: "consumed", noun: "code",
 	full:        authorizationCode,
@@ -241,19 +243,21 @@ var authorizationCodes = useOnce[storage.AuthorizationCode]{
 	usedAt:      func(r *storage.AuthorizationCode) time.Time { return r.ConsumedAt },
 	setUsed:     func(r *storage.AuthorizationCode, at time.Time) { r.ConsumedAt = at },
 	assertEqual: assertAuthorizationCode,
-	doCreate: func(ctx context.Context, s Store, r *storage.AuthorizationCode) error {
+	clone:       cloneAuthorizationCode,
+	scribble:    scribbleAuthorizationCode,
+	doCreate: func(ctx context.Context, s storage.AuthorizationCodeStore, r *storage.AuthorizationCode) error {
 		return s.CreateAuthorizationCode(ctx, r)
 	},
-	doGet: func(ctx context.Context, s Store, key string) (*storage.AuthorizationCode, error) {
+	doGet: func(ctx context.Context, s storage.AuthorizationCodeStore, key string) (*storage.AuthorizationCode, error) {
 		return s.AuthorizationCode(ctx, key)
 	},
-	doUse: func(ctx context.Context, s Store, key string, at time.Time) (*storage.AuthorizationCode, error) {
+	doUse: func(ctx context.Context, s storage.AuthorizationCodeStore, key string, at time.Time) (*storage.AuthorizationCode, error) {
 		return s.ConsumeAuthorizationCode(ctx, key, at)
 	},
 }
 
 // pushedRequests describes the PushedRequestStore for the use-once rules.
-var pushedRequests = useOnce[storage.PushedRequest]{
+var pushedRequests = useOnce[storage.PushedRequestStore, storage.PushedRequest]{
 	create: "CreatePushedRequest", get: "PushedRequest", use: "ConsumePushedRequest",
 	usedField: "ConsumedAt", used: "consumed", noun: "pushed request",
 	full:        pushedRequest,
@@ -265,20 +269,22 @@ var pushedRequests = useOnce[storage.PushedRequest]{
 	usedAt:      func(r *storage.PushedRequest) time.Time { return r.ConsumedAt },
 	setUsed:     func(r *storage.PushedRequest, at time.Time) { r.ConsumedAt = at },
 	assertEqual: assertPushedRequest,
-	doCreate: func(ctx context.Context, s Store, r *storage.PushedRequest) error {
+	clone:       clonePushedRequest,
+	scribble:    scribblePushedRequest,
+	doCreate: func(ctx context.Context, s storage.PushedRequestStore, r *storage.PushedRequest) error {
 		return s.CreatePushedRequest(ctx, r)
 	},
-	doGet: func(ctx context.Context, s Store, key string) (*storage.PushedRequest, error) {
+	doGet: func(ctx context.Context, s storage.PushedRequestStore, key string) (*storage.PushedRequest, error) {
 		return s.PushedRequest(ctx, key)
 	},
-	doUse: func(ctx context.Context, s Store, key string, at time.Time) (*storage.PushedRequest, error) {
+	doUse: func(ctx context.Context, s storage.PushedRequestStore, key string, at time.Time) (*storage.PushedRequest, error) {
 		return s.ConsumePushedRequest(ctx, key, at)
 	},
 }
 
 // testAuthorizationCodeClaims checks the claim shapes an application may
 // attach to an approval.
-func testAuthorizationCodeClaims(t *testing.T, newStore NewStore) {
+func testAuthorizationCodeClaims(t *testing.T, newStore func(*testing.T) storage.AuthorizationCodeStore) {
 	for name, claims := range map[string]map[string]any{
 		"nil Claims":   nil,
 		"empty Claims": {},

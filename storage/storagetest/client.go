@@ -43,7 +43,7 @@ func publicClient() *storage.Client {
 	}
 }
 
-func testClient(t *testing.T, newStore NewStore) {
+func testClient(t *testing.T, newStore NewClientStore) {
 	t.Run("registered client is returned with every field", func(t *testing.T) {
 		want := confidentialClient()
 		s := newStore(t, want, publicClient())

@@ -10,7 +10,38 @@ import (
 	"github.com/grantor-dev/grantor/storage"
 )
 
-func testConsumeToken(t *testing.T, newStore NewStore) {
+func testConsumeToken(t *testing.T, newStore func(*testing.T) storage.RefreshTokenStore) {
+	t.Run("consumed record is returned by Token, revoked or not", func(t *testing.T) {
+		s := newStore(t)
+		rt := refreshToken(t, newGrantID(t))
+		create(t, s, rt)
+		consumedAt := now()
+		_, err := s.ConsumeToken(t.Context(), rt.Key, consumedAt)
+		require.NoError(t, err)
+		rt.ConsumedAt = consumedAt
+		assertToken(t, rt, get(t, s, rt.Key))
+		revokedAt := consumedAt.Add(time.Second)
+		require.NoError(t, s.RevokeToken(t.Context(), rt.Key, revokedAt))
+		got := get(t, s, rt.Key)
+		rt.RevokedAt = revokedAt
+		assertToken(t, rt, got)
+		assert.False(t, got.Active(consumedAt))
+	})
+
+	t.Run("RevokeGrant keeps the ConsumedAt of a consumed token", func(t *testing.T) {
+		s := newStore(t)
+		grantID := newGrantID(t)
+		rt := refreshToken(t, grantID)
+		create(t, s, rt)
+		consumedAt := now()
+		_, err := s.ConsumeToken(t.Context(), rt.Key, consumedAt)
+		require.NoError(t, err)
+		require.NoError(t, s.RevokeGrant(t.Context(), grantID, consumedAt.Add(time.Second)))
+		got := get(t, s, rt.Key)
+		assertTime(t, "ConsumedAt", consumedAt, got.ConsumedAt)
+		assert.False(t, got.RevokedAt.IsZero(), "RevokedAt")
+	})
+
 	t.Run("sets ConsumedAt and returns the record", func(t *testing.T) {
 		s := newStore(t)
 		tok := refreshToken(t, newGrantID(t))

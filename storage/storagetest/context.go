@@ -7,21 +7,26 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/storage"
 )
 
-func testContext(t *testing.T, newStore NewStore) {
-	cancelled := func(t *testing.T) context.Context {
-		ctx, cancel := context.WithCancel(t.Context())
-		cancel()
-		return ctx
-	}
+// cancelled returns a context that is already cancelled.
+func cancelled(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	return ctx
+}
 
+func testClientContext(t *testing.T, newStore NewClientStore) {
 	t.Run("cancelled Client is an error", func(t *testing.T) {
 		s := newStore(t, confidentialClient())
 		_, err := s.Client(cancelled(t), "client-a")
 		assert.ErrorIs(t, err, context.Canceled)
 	})
+}
 
+func testTokenContext(t *testing.T, newStore func(*testing.T) storage.TokenStore) {
 	t.Run("cancelled CreateTokens is an error and stores nothing", func(t *testing.T) {
 		s := newStore(t)
 		tok := accessToken(t, newGrantID(t))
@@ -56,7 +61,9 @@ func testContext(t *testing.T, newStore NewStore) {
 		create(t, s, later)
 		assert.True(t, get(t, s, later.Key).RevokedAt.IsZero(), "RevokedAt of a later token")
 	})
+}
 
+func testConsumeTokenContext(t *testing.T, newStore func(*testing.T) storage.RefreshTokenStore) {
 	t.Run("cancelled ConsumeToken is an error and consumes nothing", func(t *testing.T) {
 		s := newStore(t)
 		tok := refreshToken(t, newGrantID(t))
@@ -66,15 +73,13 @@ func testContext(t *testing.T, newStore NewStore) {
 		_, err = s.ConsumeToken(t.Context(), tok.Key, now())
 		assert.NoError(t, err, "the token is still unconsumed")
 	})
+}
 
+func testRememberContext(t *testing.T, newStore func(*testing.T) storage.ReplayStore) {
 	t.Run("cancelled Remember is an error and remembers nothing", func(t *testing.T) {
 		s := newStore(t)
 		key := newKey(t)
 		assert.ErrorIs(t, s.Remember(cancelled(t), key, now().Add(time.Hour)), context.Canceled)
 		require.NoError(t, s.Remember(t.Context(), key, now().Add(time.Hour)), "the key is still new")
 	})
-
-	testCancelledOnce(t, newStore, interactions, cancelled)
-	testCancelledOnce(t, newStore, authorizationCodes, cancelled)
-	testCancelledOnce(t, newStore, pushedRequests, cancelled)
 }

@@ -15,10 +15,28 @@
 //		})
 //	}
 //
+// [Run] needs a store of every interface. A store that implements only
+// some of them runs the suite of each instead: [RunClientStore],
+// [RunTokenStore], [RunRefreshTokenStore] (which includes RunTokenStore's
+// rules), [RunReplayStore], [RunInteractionStore],
+// [RunAuthorizationCodeStore] and [RunPushedRequestStore]. An adapter for an
+// application that issues tokens with the client credentials grant only,
+// five methods, runs two:
+//
+//	func TestConformance(t *testing.T) {
+//		storagetest.RunClientStore(t, func(t *testing.T, clients ...*storage.Client) storage.ClientStore {
+//			return newStore(t, clients...)
+//		})
+//		storagetest.RunTokenStore(t, func(t *testing.T) storage.TokenStore {
+//			return newStore(t)
+//		})
+//	}
+//
 // What the suite assumes of the store under test:
-//   - Each call of the [NewStore] function returns an empty store holding
-//     exactly the given clients. Subtests run one after the other, so an
-//     adapter may reuse one database and empty it on each call.
+//   - Each call of the constructor returns an empty store holding exactly
+//     the given clients. Subtests run one after the other, so an adapter
+//     may reuse one database and empty it on each call. The suite may
+//     modify the clients after the call; the store keeps copies.
 //   - The store's clock is the real one. Expiry times in the fixtures are
 //     relative to [time.Now]: tokens, interactions, authorization codes and
 //     pushed requests expire an hour from now, a replay entry "in the past"
@@ -38,6 +56,26 @@
 // 50 goroutines on one key: exactly one may return a nil error, and every
 // loser must get [storage.ErrConsumed] together with the record as the winner
 // left it.
+//
+// Returned records are copies: the suite changes every field of what it
+// gets back (a client, a token record from Token or ConsumeToken, an
+// interaction, code or pushed request from each method that returns one,
+// the winner's and a loser's of a use-once call), down to the elements of
+// Scopes, RedirectURIs and the other lists and the values nested in Claims,
+// and of what it passed in, and then reads the record again: it must be as
+// stored.
+//
+// Input that no record can hold: a nil record, or a record or replay key
+// that is empty, is refused with an error that matches none of the
+// sentinels (not [storage.ErrNotFound]); a key one byte longer than
+// [storage.MaxKeyBytes] with [storage.ErrTooLarge] and no other sentinel.
+// A lookup, use or revocation by an empty key, a key longer than
+// MaxKeyBytes, or one of a megabyte, is [storage.ErrNotFound].
+//
+// Revocations keep their first time: a second RevokeToken, a RevokeGrant
+// after a RevokeToken, a second RevokeGrant leave RevokedAt as it was.
+// RevokeGrant with an empty grant ID returns nil and revokes nothing, not
+// the token records created without a GrantID, before or after it.
 //
 // Besides the rules written in package storage, the suite holds stores to
 // one more: a call with a context that is already cancelled returns an

@@ -71,13 +71,13 @@ func refreshToken(t *testing.T, grantID string) *storage.Token {
 }
 
 // create stores the records, failing the test if it cannot.
-func create(t *testing.T, s Store, tokens ...*storage.Token) {
+func create(t *testing.T, s storage.TokenStore, tokens ...*storage.Token) {
 	t.Helper()
 	require.NoError(t, s.CreateTokens(t.Context(), tokens...), "CreateTokens")
 }
 
 // get returns the record under key, failing the test if there is none.
-func get(t *testing.T, s Store, key string) *storage.Token {
+func get(t *testing.T, s storage.TokenStore, key string) *storage.Token {
 	t.Helper()
 	got, err := s.Token(t.Context(), key)
 	require.NoError(t, err, "Token")
@@ -86,7 +86,7 @@ func get(t *testing.T, s Store, key string) *storage.Token {
 }
 
 // assertNotFound checks that no record is stored under key.
-func assertNotFound(t *testing.T, s Store, key string) {
+func assertNotFound(t *testing.T, s storage.TokenStore, key string) {
 	t.Helper()
 	_, err := s.Token(t.Context(), key)
 	assert.ErrorIs(t, err, storage.ErrNotFound, "Token of a key that must not be stored")

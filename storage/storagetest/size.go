@@ -12,7 +12,7 @@ import (
 )
 
 // padState sets the request's State so that the record's Size is n.
-func padState[R any](t *testing.T, k useOnce[R], r *R, n int) {
+func padState[S, R any](t *testing.T, k useOnce[S, R], r *R, n int) {
 	t.Helper()
 	k.request(r).State = ""
 	base, err := k.size(r)
@@ -50,7 +50,23 @@ func longList(t *testing.T) []string {
 
 // testSizeOnce checks that the create method of k refuses what is larger
 // than storage.MaxRecordBytes, and only that.
-func testSizeOnce[R any](t *testing.T, newStore NewStore, k useOnce[R]) {
+// assertTooLarge checks that err is a refusal of a record or key that is
+// too large: it matches storage.ErrTooLarge and no other sentinel (a key
+// that is too long to be stored is not a key that is not found).
+func assertTooLarge(t *testing.T, err error) {
+	t.Helper()
+	assert.ErrorIs(t, err, storage.ErrTooLarge)
+	for _, s := range sentinels {
+		if s != storage.ErrTooLarge {
+			assert.NotErrorIs(t, err, s, "a refusal of a record or key that is too large")
+		}
+	}
+}
+
+// testSizeOnce checks that the create method of k refuses what is larger
+// than storage.MaxRecordBytes, and only that, and keys longer than
+// storage.MaxKeyBytes.
+func testSizeOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce[S, R]) {
 	t.Run(k.noun+" of MaxRecordBytes is stored whole", func(t *testing.T) {
 		s := newStore(t)
 		r := k.full(t)
@@ -63,7 +79,7 @@ func testSizeOnce[R any](t *testing.T, newStore NewStore, k useOnce[R]) {
 		s := newStore(t)
 		r := k.full(t)
 		padState(t, k, r, storage.MaxRecordBytes+1)
-		assert.ErrorIs(t, k.doCreate(t.Context(), s, r), storage.ErrTooLarge)
+		assertTooLarge(t, k.doCreate(t.Context(), s, r))
 		k.assertNotFound(t, s, k.key(r))
 	})
 
@@ -71,7 +87,7 @@ func testSizeOnce[R any](t *testing.T, newStore NewStore, k useOnce[R]) {
 		s := newStore(t)
 		r := k.full(t)
 		k.request(r).Scopes = longList(t)
-		assert.ErrorIs(t, k.doCreate(t.Context(), s, r), storage.ErrTooLarge)
+		assertTooLarge(t, k.doCreate(t.Context(), s, r))
 		k.assertNotFound(t, s, k.key(r))
 	})
 
@@ -79,103 +95,113 @@ func testSizeOnce[R any](t *testing.T, newStore NewStore, k useOnce[R]) {
 		s := newStore(t)
 		r := k.full(t)
 		k.request(r).State = strings.Repeat("s", 1<<20)
-		assert.ErrorIs(t, k.doCreate(t.Context(), s, r), storage.ErrTooLarge)
+		assertTooLarge(t, k.doCreate(t.Context(), s, r))
 		k.assertNotFound(t, s, k.key(r))
 	})
+
+	for _, tc := range keyLengths {
+		t.Run(k.noun+" keys "+tc.name, func(t *testing.T) {
+			s := newStore(t)
+			r := k.full(t)
+			k.setKey(r, randomID(t, tc.n))
+			err := k.doCreate(t.Context(), s, r)
+			if tc.allow {
+				require.NoError(t, err)
+				k.assertEqual(t, r, k.mustGet(t, s, k.key(r)))
+				return
+			}
+			assertTooLarge(t, err)
+			k.assertNotFound(t, s, k.key(r))
+		})
+	}
 }
 
-func testSize(t *testing.T, newStore NewStore) {
-	t.Run("CreateInteraction", func(t *testing.T) { testSizeOnce(t, newStore, interactions) })
-	t.Run("CreateAuthorizationCode", func(t *testing.T) {
-		testSizeOnce(t, newStore, authorizationCodes)
+// keyLengths are the lengths of keys and grant IDs at the bound and past
+// it: every store takes keys and grant IDs of MaxKeyBytes and refuses
+// longer ones.
+var keyLengths = []struct {
+	name  string
+	n     int
+	allow bool
+}{
+	{"of MaxKeyBytes are stored", storage.MaxKeyBytes, true},
+	{"one byte longer are ErrTooLarge", storage.MaxKeyBytes + 1, false},
+}
 
-		t.Run("claims count as their JSON: code of MaxRecordBytes is stored whole", func(t *testing.T) {
+func testAuthorizationCodeSize(t *testing.T, newStore func(*testing.T) storage.AuthorizationCodeStore) {
+	testSizeOnce(t, newStore, authorizationCodes)
+
+	t.Run("claims count as their JSON: code of MaxRecordBytes is stored whole", func(t *testing.T) {
+		s := newStore(t)
+		c := authorizationCode(t)
+		padClaims(t, c.Claims, c.Size, storage.MaxRecordBytes)
+		authorizationCodes.mustCreate(t, s, c)
+		assertAuthorizationCode(t, c, authorizationCodes.mustGet(t, s, c.Key))
+	})
+
+	t.Run("claims count as their JSON: code one byte larger is ErrTooLarge", func(t *testing.T) {
+		s := newStore(t)
+		c := authorizationCode(t)
+		padClaims(t, c.Claims, c.Size, storage.MaxRecordBytes+1)
+		assertTooLarge(t, s.CreateAuthorizationCode(t.Context(), c))
+		authorizationCodes.assertNotFound(t, s, c.Key)
+	})
+
+	for _, tc := range keyLengths {
+		t.Run("code grant IDs "+tc.name, func(t *testing.T) {
 			s := newStore(t)
 			c := authorizationCode(t)
-			padClaims(t, c.Claims, c.Size, storage.MaxRecordBytes)
-			authorizationCodes.mustCreate(t, s, c)
-			assertAuthorizationCode(t, c, authorizationCodes.mustGet(t, s, c.Key))
-		})
-
-		t.Run("claims count as their JSON: code one byte larger is ErrTooLarge", func(t *testing.T) {
-			s := newStore(t)
-			c := authorizationCode(t)
-			padClaims(t, c.Claims, c.Size, storage.MaxRecordBytes+1)
-			assert.ErrorIs(t, s.CreateAuthorizationCode(t.Context(), c), storage.ErrTooLarge)
+			c.GrantID = randomID(t, tc.n)
+			err := s.CreateAuthorizationCode(t.Context(), c)
+			if tc.allow {
+				require.NoError(t, err)
+				assertAuthorizationCode(t, c, authorizationCodes.mustGet(t, s, c.Key))
+				return
+			}
+			assertTooLarge(t, err)
 			authorizationCodes.assertNotFound(t, s, c.Key)
 		})
-	})
-	t.Run("CreatePushedRequest", func(t *testing.T) { testSizeOnce(t, newStore, pushedRequests) })
-
-	t.Run("CreateTokens", func(t *testing.T) {
-		t.Run("token of MaxRecordBytes is stored whole", func(t *testing.T) {
-			s := newStore(t)
-			tok := refreshToken(t, newGrantID(t))
-			tok.Claims = map[string]any{"tenant": "acme"}
-			padClaims(t, tok.Claims, tok.Size, storage.MaxRecordBytes)
-			create(t, s, tok)
-			assertToken(t, tok, get(t, s, tok.Key))
-		})
-
-		t.Run("token one byte larger is ErrTooLarge and no token of the batch is stored", func(t *testing.T) {
-			s := newStore(t)
-			grantID := newGrantID(t)
-			small, large := accessToken(t, grantID), refreshToken(t, grantID)
-			large.Claims = map[string]any{}
-			padClaims(t, large.Claims, large.Size, storage.MaxRecordBytes+1)
-			assert.ErrorIs(t, s.CreateTokens(t.Context(), small, large), storage.ErrTooLarge)
-			assertNotFound(t, s, small.Key)
-			assertNotFound(t, s, large.Key)
-		})
-
-		t.Run("a long list counts: token of many scopes is ErrTooLarge", func(t *testing.T) {
-			s := newStore(t)
-			tok := accessToken(t, newGrantID(t))
-			tok.Scopes = longList(t)
-			assert.ErrorIs(t, s.CreateTokens(t.Context(), tok), storage.ErrTooLarge)
-			assertNotFound(t, s, tok.Key)
-		})
-
-		t.Run("token with claims of a megabyte is ErrTooLarge", func(t *testing.T) {
-			s := newStore(t)
-			tok := accessToken(t, newGrantID(t))
-			tok.Claims = map[string]any{"big": strings.Repeat("b", 1<<20)}
-			assert.ErrorIs(t, s.CreateTokens(t.Context(), tok), storage.ErrTooLarge)
-			assertNotFound(t, s, tok.Key)
-		})
-	})
-
-	t.Run("Remember", func(t *testing.T) {
-		t.Run("key of MaxKeyBytes is remembered", func(t *testing.T) {
-			s := newStore(t)
-			key := randomID(t, storage.MaxKeyBytes)
-			require.NoError(t, s.Remember(t.Context(), key, now().Add(time.Hour)))
-			assert.ErrorIs(t, s.Remember(t.Context(), key, now().Add(time.Hour)), storage.ErrConsumed)
-		})
-
-		t.Run("key one byte longer is ErrTooLarge and nothing is remembered", func(t *testing.T) {
-			s := newStore(t)
-			key := randomID(t, storage.MaxKeyBytes+1)
-			assert.ErrorIs(t, s.Remember(t.Context(), key, now().Add(time.Hour)), storage.ErrTooLarge)
-			assert.ErrorIs(t, s.Remember(t.Context(), key, now().Add(time.Hour)), storage.ErrTooLarge,
-				"refused again, not ErrConsumed")
-		})
-	})
-
-	t.Run("Keys", func(t *testing.T) { testKeyLength(t, newStore) })
+	}
 }
 
-// testKeyLength checks that every store takes keys and grant IDs of
-// MaxKeyBytes and refuses longer ones.
-func testKeyLength(t *testing.T, newStore NewStore) {
-	for _, tc := range []struct {
-		name  string
-		n     int
-		allow bool
-	}{
-		{"of MaxKeyBytes are stored", storage.MaxKeyBytes, true},
-		{"one byte longer are ErrTooLarge", storage.MaxKeyBytes + 1, false},
-	} {
+func testTokenSize(t *testing.T, newStore func(*testing.T) storage.TokenStore) {
+	t.Run("token of MaxRecordBytes is stored whole", func(t *testing.T) {
+		s := newStore(t)
+		tok := refreshToken(t, newGrantID(t))
+		tok.Claims = map[string]any{"tenant": "acme"}
+		padClaims(t, tok.Claims, tok.Size, storage.MaxRecordBytes)
+		create(t, s, tok)
+		assertToken(t, tok, get(t, s, tok.Key))
+	})
+
+	t.Run("token one byte larger is ErrTooLarge and no token of the batch is stored", func(t *testing.T) {
+		s := newStore(t)
+		grantID := newGrantID(t)
+		small, large := accessToken(t, grantID), refreshToken(t, grantID)
+		large.Claims = map[string]any{}
+		padClaims(t, large.Claims, large.Size, storage.MaxRecordBytes+1)
+		assertTooLarge(t, s.CreateTokens(t.Context(), small, large))
+		assertNotFound(t, s, small.Key)
+		assertNotFound(t, s, large.Key)
+	})
+
+	t.Run("a long list counts: token of many scopes is ErrTooLarge", func(t *testing.T) {
+		s := newStore(t)
+		tok := accessToken(t, newGrantID(t))
+		tok.Scopes = longList(t)
+		assertTooLarge(t, s.CreateTokens(t.Context(), tok))
+		assertNotFound(t, s, tok.Key)
+	})
+
+	t.Run("token with claims of a megabyte is ErrTooLarge", func(t *testing.T) {
+		s := newStore(t)
+		tok := accessToken(t, newGrantID(t))
+		tok.Claims = map[string]any{"big": strings.Repeat("b", 1<<20)}
+		assertTooLarge(t, s.CreateTokens(t.Context(), tok))
+		assertNotFound(t, s, tok.Key)
+	})
+
+	for _, tc := range keyLengths {
 		t.Run("token keys "+tc.name, func(t *testing.T) {
 			s := newStore(t)
 			tok := accessToken(t, newGrantID(t))
@@ -186,7 +212,7 @@ func testKeyLength(t *testing.T, newStore NewStore) {
 				assertToken(t, tok, get(t, s, tok.Key))
 				return
 			}
-			assert.ErrorIs(t, err, storage.ErrTooLarge)
+			assertTooLarge(t, err)
 			assertNotFound(t, s, tok.Key)
 		})
 
@@ -200,42 +226,24 @@ func testKeyLength(t *testing.T, newStore NewStore) {
 				assert.False(t, get(t, s, tok.Key).RevokedAt.IsZero(), "RevokedAt after RevokeGrant")
 				return
 			}
-			assert.ErrorIs(t, err, storage.ErrTooLarge)
+			assertTooLarge(t, err)
 			assertNotFound(t, s, tok.Key)
 		})
-
-		t.Run("code grant IDs "+tc.name, func(t *testing.T) {
-			s := newStore(t)
-			c := authorizationCode(t)
-			c.GrantID = randomID(t, tc.n)
-			err := s.CreateAuthorizationCode(t.Context(), c)
-			if tc.allow {
-				require.NoError(t, err)
-				assertAuthorizationCode(t, c, authorizationCodes.mustGet(t, s, c.Key))
-				return
-			}
-			assert.ErrorIs(t, err, storage.ErrTooLarge)
-			authorizationCodes.assertNotFound(t, s, c.Key)
-		})
-
-		testKeyLengthOnce(t, newStore, interactions, tc.name, tc.n, tc.allow)
-		testKeyLengthOnce(t, newStore, authorizationCodes, tc.name, tc.n, tc.allow)
-		testKeyLengthOnce(t, newStore, pushedRequests, tc.name, tc.n, tc.allow)
 	}
 }
 
-func testKeyLengthOnce[R any](t *testing.T, newStore NewStore, k useOnce[R], name string, n int, allow bool) {
-	t.Run(k.noun+" keys "+name, func(t *testing.T) {
+func testRememberSize(t *testing.T, newStore func(*testing.T) storage.ReplayStore) {
+	t.Run("key of MaxKeyBytes is remembered", func(t *testing.T) {
 		s := newStore(t)
-		r := k.full(t)
-		k.setKey(r, randomID(t, n))
-		err := k.doCreate(t.Context(), s, r)
-		if allow {
-			require.NoError(t, err)
-			k.assertEqual(t, r, k.mustGet(t, s, k.key(r)))
-			return
-		}
-		assert.ErrorIs(t, err, storage.ErrTooLarge)
-		k.assertNotFound(t, s, k.key(r))
+		key := randomID(t, storage.MaxKeyBytes)
+		require.NoError(t, s.Remember(t.Context(), key, now().Add(time.Hour)))
+		assert.ErrorIs(t, s.Remember(t.Context(), key, now().Add(time.Hour)), storage.ErrConsumed)
+	})
+
+	t.Run("key one byte longer is ErrTooLarge and nothing is remembered", func(t *testing.T) {
+		s := newStore(t)
+		key := randomID(t, storage.MaxKeyBytes+1)
+		assertTooLarge(t, s.Remember(t.Context(), key, now().Add(time.Hour)))
+		assertTooLarge(t, s.Remember(t.Context(), key, now().Add(time.Hour)))
 	})
 }

@@ -36,7 +36,7 @@ func assertRefusal(t *testing.T, err error) {
 // testTextOnce checks what the create method of k does with a string that
 // is not text in each field it may land in: the record is stored and
 // returned byte for byte, or refused with an error and nothing is stored.
-func testTextOnce[R any](t *testing.T, newStore NewStore, k useOnce[R], more map[string]func(r *R, s string)) {
+func testTextOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce[S, R], more map[string]func(r *R, s string)) {
 	fields := map[string]func(r *R, s string){
 		"Request.ClientID":    func(r *R, s string) { k.request(r).ClientID = s },
 		"Request.RedirectURI": func(r *R, s string) { k.request(r).RedirectURI = s },
@@ -80,103 +80,116 @@ func testTextOnce[R any](t *testing.T, newStore NewStore, k useOnce[R], more map
 	}
 }
 
-func testText(t *testing.T, newStore NewStore) {
-	t.Run("CreateInteraction", func(t *testing.T) {
-		testTextOnce(t, newStore, interactions, map[string]func(*storage.Interaction, string){
-			"BrowserBinding": func(i *storage.Interaction, s string) { i.BrowserBinding = s },
-		})
+func testInteractionText(t *testing.T, newStore func(*testing.T) storage.InteractionStore) {
+	testTextOnce(t, newStore, interactions, map[string]func(*storage.Interaction, string){
+		"BrowserBinding": func(i *storage.Interaction, s string) { i.BrowserBinding = s },
 	})
-	t.Run("CreateAuthorizationCode", func(t *testing.T) {
-		testTextOnce(t, newStore, authorizationCodes, map[string]func(*storage.AuthorizationCode, string){
-			"Subject": func(c *storage.AuthorizationCode, s string) { c.Subject = s },
-			"GrantID": func(c *storage.AuthorizationCode, s string) { c.GrantID = s },
-			"Scopes":  func(c *storage.AuthorizationCode, s string) { c.Scopes = []string{s} },
-			"Claims":  func(c *storage.AuthorizationCode, s string) { c.Claims["tenant"] = s },
-		})
+}
+
+func testAuthorizationCodeText(t *testing.T, newStore func(*testing.T) storage.AuthorizationCodeStore) {
+	testTextOnce(t, newStore, authorizationCodes, map[string]func(*storage.AuthorizationCode, string){
+		"Subject": func(c *storage.AuthorizationCode, s string) { c.Subject = s },
+		"GrantID": func(c *storage.AuthorizationCode, s string) { c.GrantID = s },
+		"Scopes":  func(c *storage.AuthorizationCode, s string) { c.Scopes = []string{s} },
+		"Claims":  func(c *storage.AuthorizationCode, s string) { c.Claims["tenant"] = s },
 	})
-	t.Run("CreatePushedRequest", func(t *testing.T) { testTextOnce(t, newStore, pushedRequests, nil) })
+}
 
-	t.Run("CreateTokens", func(t *testing.T) {
-		for field, set := range map[string]func(*storage.Token, string){
-			"Key":      func(tok *storage.Token, s string) { tok.Key += s },
-			"GrantID":  func(tok *storage.Token, s string) { tok.GrantID += s },
-			"ClientID": func(tok *storage.Token, s string) { tok.ClientID = s },
-			"Subject":  func(tok *storage.Token, s string) { tok.Subject = s },
-			"Scopes":   func(tok *storage.Token, s string) { tok.Scopes = []string{"openid", s} },
-			"Audience": func(tok *storage.Token, s string) { tok.Audience = []string{s} },
-			"Claims":   func(tok *storage.Token, s string) { tok.Claims = map[string]any{"tenant": s} },
-			"a claim's name": func(tok *storage.Token, s string) {
-				tok.Claims = map[string]any{s: "acme"}
-			},
-		} {
-			for what, s := range notText {
-				t.Run(field+" with "+what+" is stored exactly or refused, with its batch", func(t *testing.T) {
-					st := newStore(t)
-					grantID := newGrantID(t)
-					ok, tok := accessToken(t, grantID), refreshToken(t, grantID)
-					set(tok, s)
-					err := st.CreateTokens(t.Context(), ok, tok)
-					if err != nil {
-						assertRefusal(t, err)
-						assertNotFound(t, st, ok.Key)
-						assertNotFound(t, st, tok.Key)
-						return
-					}
-					assertToken(t, tok, get(t, st, tok.Key))
-					require.NoError(t, st.RevokeGrant(t.Context(), tok.GrantID, now()), "RevokeGrant")
-					assert.False(t, get(t, st, tok.Key).RevokedAt.IsZero(), "RevokedAt after RevokeGrant")
-				})
-			}
-		}
+func testPushedRequestText(t *testing.T, newStore func(*testing.T) storage.PushedRequestStore) {
+	testTextOnce(t, newStore, pushedRequests, nil)
+}
 
+func testTokenText(t *testing.T, newStore func(*testing.T) storage.TokenStore) {
+	for field, set := range map[string]func(*storage.Token, string){
+		"Key":      func(tok *storage.Token, s string) { tok.Key += s },
+		"GrantID":  func(tok *storage.Token, s string) { tok.GrantID += s },
+		"ClientID": func(tok *storage.Token, s string) { tok.ClientID = s },
+		"Subject":  func(tok *storage.Token, s string) { tok.Subject = s },
+		"Scopes":   func(tok *storage.Token, s string) { tok.Scopes = []string{"openid", s} },
+		"Audience": func(tok *storage.Token, s string) { tok.Audience = []string{s} },
+		"Claims":   func(tok *storage.Token, s string) { tok.Claims = map[string]any{"tenant": s} },
+		"a claim's name": func(tok *storage.Token, s string) {
+			tok.Claims = map[string]any{s: "acme"}
+		},
+	} {
 		for what, s := range notText {
-			t.Run("a key with "+what+" is ErrNotFound to Token, RevokeToken and ConsumeToken", func(t *testing.T) {
-				st := newStore(t)
-				tok := refreshToken(t, newGrantID(t))
-				create(t, st, tok)
-				assertNotFound(t, st, tok.Key+s)
-				assert.ErrorIs(t, st.RevokeToken(t.Context(), tok.Key+s, now()), storage.ErrNotFound, "RevokeToken")
-				_, err := st.ConsumeToken(t.Context(), tok.Key+s, now())
-				assert.ErrorIs(t, err, storage.ErrNotFound, "ConsumeToken")
-			})
-
-			t.Run("revoking a grant ID with "+what+" is not an error", func(t *testing.T) {
+			t.Run(field+" with "+what+" is stored exactly or refused, with its batch", func(t *testing.T) {
 				st := newStore(t)
 				grantID := newGrantID(t)
-				tok := accessToken(t, grantID)
-				create(t, st, tok)
-				assert.NoError(t, st.RevokeGrant(t.Context(), grantID+s, now()))
-				assert.True(t, get(t, st, tok.Key).RevokedAt.IsZero(), "RevokedAt of another grant's token")
-			})
-		}
-	})
-
-	t.Run("Remember", func(t *testing.T) {
-		for what, s := range notText {
-			t.Run("key with "+what+" is remembered or refused, never forgotten", func(t *testing.T) {
-				st := newStore(t)
-				key := newKey(t) + s
-				err := st.Remember(t.Context(), key, now().Add(time.Hour))
+				ok, tok := accessToken(t, grantID), refreshToken(t, grantID)
+				set(tok, s)
+				err := st.CreateTokens(t.Context(), ok, tok)
 				if err != nil {
 					assertRefusal(t, err)
-					assert.Error(t, st.Remember(t.Context(), key, now().Add(time.Hour)), "refused again")
+					assertNotFound(t, st, ok.Key)
+					assertNotFound(t, st, tok.Key)
 					return
 				}
-				assert.ErrorIs(t, st.Remember(t.Context(), key, now().Add(time.Hour)), storage.ErrConsumed,
-					"a replay of the key")
-				assert.NoError(t, st.Remember(t.Context(), key[:len(key)-len(s)], now().Add(time.Hour)),
-					"the key without the bytes is another key")
+				assertToken(t, tok, get(t, st, tok.Key))
+				require.NoError(t, st.RevokeGrant(t.Context(), tok.GrantID, now()), "RevokeGrant")
+				assert.False(t, get(t, st, tok.Key).RevokedAt.IsZero(), "RevokedAt after RevokeGrant")
 			})
 		}
-	})
+	}
 
-	t.Run("Client", func(t *testing.T) {
-		for what, s := range notText {
-			t.Run("an ID with "+what+" is ErrNotFound", func(t *testing.T) {
-				st := newStore(t, confidentialClient())
-				_, err := st.Client(t.Context(), "client-a"+s)
-				assert.ErrorIs(t, err, storage.ErrNotFound)
-			})
-		}
-	})
+	for what, s := range notText {
+		t.Run("a key with "+what+" is ErrNotFound to Token and RevokeToken", func(t *testing.T) {
+			st := newStore(t)
+			tok := refreshToken(t, newGrantID(t))
+			create(t, st, tok)
+			assertNotFound(t, st, tok.Key+s)
+			assert.ErrorIs(t, st.RevokeToken(t.Context(), tok.Key+s, now()), storage.ErrNotFound, "RevokeToken")
+		})
+
+		t.Run("revoking a grant ID with "+what+" is not an error", func(t *testing.T) {
+			st := newStore(t)
+			grantID := newGrantID(t)
+			tok := accessToken(t, grantID)
+			create(t, st, tok)
+			assert.NoError(t, st.RevokeGrant(t.Context(), grantID+s, now()))
+			assert.True(t, get(t, st, tok.Key).RevokedAt.IsZero(), "RevokedAt of another grant's token")
+		})
+	}
+}
+
+func testConsumeTokenText(t *testing.T, newStore func(*testing.T) storage.RefreshTokenStore) {
+	for what, s := range notText {
+		t.Run("a key with "+what+" is ErrNotFound to ConsumeToken", func(t *testing.T) {
+			st := newStore(t)
+			tok := refreshToken(t, newGrantID(t))
+			create(t, st, tok)
+			_, err := st.ConsumeToken(t.Context(), tok.Key+s, now())
+			assert.ErrorIs(t, err, storage.ErrNotFound, "ConsumeToken")
+			assertToken(t, tok, get(t, st, tok.Key))
+		})
+	}
+}
+
+func testRememberText(t *testing.T, newStore func(*testing.T) storage.ReplayStore) {
+	for what, s := range notText {
+		t.Run("key with "+what+" is remembered or refused, never forgotten", func(t *testing.T) {
+			st := newStore(t)
+			key := newKey(t) + s
+			err := st.Remember(t.Context(), key, now().Add(time.Hour))
+			if err != nil {
+				assertRefusal(t, err)
+				assert.Error(t, st.Remember(t.Context(), key, now().Add(time.Hour)), "refused again")
+				return
+			}
+			assert.ErrorIs(t, st.Remember(t.Context(), key, now().Add(time.Hour)), storage.ErrConsumed,
+				"a replay of the key")
+			assert.NoError(t, st.Remember(t.Context(), key[:len(key)-len(s)], now().Add(time.Hour)),
+				"the key without the bytes is another key")
+		})
+	}
+}
+
+func testClientText(t *testing.T, newStore NewClientStore) {
+	for what, s := range notText {
+		t.Run("an ID with "+what+" is ErrNotFound", func(t *testing.T) {
+			st := newStore(t, confidentialClient())
+			_, err := st.Client(t.Context(), "client-a"+s)
+			assert.ErrorIs(t, err, storage.ErrNotFound)
+		})
+	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/grantor-dev/grantor/storage"
 )
 
-func testCreateTokens(t *testing.T, newStore NewStore) {
+func testCreateTokens(t *testing.T, newStore func(*testing.T) storage.TokenStore) {
 	t.Run("round trip keeps every field", func(t *testing.T) {
 		s := newStore(t)
 		grantID := newGrantID(t)
@@ -137,7 +137,7 @@ func testCreateTokens(t *testing.T, newStore NewStore) {
 	})
 }
 
-func testToken(t *testing.T, newStore NewStore) {
+func testToken(t *testing.T, newStore func(*testing.T) storage.TokenStore) {
 	t.Run("unknown key is ErrNotFound", func(t *testing.T) {
 		s := newStore(t)
 		create(t, s, accessToken(t, newGrantID(t)))
@@ -154,22 +154,19 @@ func testToken(t *testing.T, newStore NewStore) {
 
 	t.Run("revoked and consumed records are returned", func(t *testing.T) {
 		s := newStore(t)
-		grantID := newGrantID(t)
-		rt := refreshToken(t, grantID)
+		rt := refreshToken(t, newGrantID(t))
+		rt.ConsumedAt = rt.IssuedAt.Add(time.Second)
 		create(t, s, rt)
-		consumedAt := now()
-		_, err := s.ConsumeToken(t.Context(), rt.Key, consumedAt)
-		require.NoError(t, err)
-		revokedAt := consumedAt.Add(time.Second)
+		revokedAt := rt.ConsumedAt.Add(time.Second)
 		require.NoError(t, s.RevokeToken(t.Context(), rt.Key, revokedAt))
 		got := get(t, s, rt.Key)
-		rt.ConsumedAt, rt.RevokedAt = consumedAt, revokedAt
+		rt.RevokedAt = revokedAt
 		assertToken(t, rt, got)
-		assert.False(t, got.Active(consumedAt))
+		assert.False(t, got.Active(revokedAt))
 	})
 }
 
-func testRevokeToken(t *testing.T, newStore NewStore) {
+func testRevokeToken(t *testing.T, newStore func(*testing.T) storage.TokenStore) {
 	t.Run("sets RevokedAt", func(t *testing.T) {
 		s := newStore(t)
 		tok := accessToken(t, newGrantID(t))
@@ -209,6 +206,33 @@ func testRevokeToken(t *testing.T, newStore NewStore) {
 		assert.False(t, get(t, s, tok.Key).RevokedAt.IsZero())
 	})
 
+	t.Run("a second revocation keeps the first RevokedAt", func(t *testing.T) {
+		s := newStore(t)
+		tok := accessToken(t, newGrantID(t))
+		create(t, s, tok)
+		first := now()
+		require.NoError(t, s.RevokeToken(t.Context(), tok.Key, first))
+		require.NoError(t, s.RevokeToken(t.Context(), tok.Key, first.Add(time.Second)), "a later revocation")
+		assertTime(t, "RevokedAt after a later revocation", first, get(t, s, tok.Key).RevokedAt)
+		require.NoError(t, s.RevokeToken(t.Context(), tok.Key, first.Add(-time.Second)), "an earlier revocation")
+		assertTime(t, "RevokedAt after an earlier revocation", first, get(t, s, tok.Key).RevokedAt)
+	})
+
+	t.Run("a token created revoked, or revoked with its grant, keeps that RevokedAt", func(t *testing.T) {
+		s := newStore(t)
+		grantID := newGrantID(t)
+		created, ofGrant := accessToken(t, newGrantID(t)), refreshToken(t, grantID)
+		created.RevokedAt = created.IssuedAt.Add(time.Second)
+		create(t, s, created, ofGrant)
+		grantAt := now()
+		require.NoError(t, s.RevokeGrant(t.Context(), grantID, grantAt))
+		for _, tok := range []*storage.Token{created, ofGrant} {
+			require.NoError(t, s.RevokeToken(t.Context(), tok.Key, grantAt.Add(time.Minute)))
+		}
+		assertTime(t, "RevokedAt of the token created revoked", created.RevokedAt, get(t, s, created.Key).RevokedAt)
+		assertTime(t, "RevokedAt of the token revoked with its grant", grantAt, get(t, s, ofGrant.Key).RevokedAt)
+	})
+
 	t.Run("does not consume", func(t *testing.T) {
 		s := newStore(t)
 		tok := refreshToken(t, newGrantID(t))
@@ -218,7 +242,7 @@ func testRevokeToken(t *testing.T, newStore NewStore) {
 	})
 }
 
-func testRevokeGrant(t *testing.T, newStore NewStore) {
+func testRevokeGrant(t *testing.T, newStore func(*testing.T) storage.TokenStore) {
 	t.Run("revokes every token of the grant", func(t *testing.T) {
 		s := newStore(t)
 		grantID := newGrantID(t)
@@ -263,10 +287,9 @@ func testRevokeGrant(t *testing.T, newStore NewStore) {
 		s := newStore(t)
 		grantID := newGrantID(t)
 		rt := refreshToken(t, grantID)
+		consumedAt := rt.IssuedAt.Add(time.Second)
+		rt.ConsumedAt = consumedAt
 		create(t, s, rt)
-		consumedAt := now()
-		_, err := s.ConsumeToken(t.Context(), rt.Key, consumedAt)
-		require.NoError(t, err)
 		require.NoError(t, s.RevokeGrant(t.Context(), grantID, consumedAt.Add(time.Second)))
 		got := get(t, s, rt.Key)
 		assertTime(t, "ConsumedAt", consumedAt, got.ConsumedAt)
@@ -300,6 +323,33 @@ func testRevokeGrant(t *testing.T, newStore NewStore) {
 		tok := accessToken(t, grantID)
 		create(t, s, tok)
 		assert.False(t, get(t, s, tok.Key).RevokedAt.IsZero(), "RevokedAt")
+	})
+
+	t.Run("empty grant ID revokes nothing, not even the records created without a grant", func(t *testing.T) {
+		s := newStore(t)
+		noGrant := accessToken(t, "")
+		other := refreshToken(t, newGrantID(t))
+		create(t, s, noGrant, other)
+		require.NoError(t, s.RevokeGrant(t.Context(), "", now()))
+		assertToken(t, noGrant, get(t, s, noGrant.Key))
+		assertToken(t, other, get(t, s, other.Key))
+		later := accessToken(t, "")
+		create(t, s, later)
+		assertToken(t, later, get(t, s, later.Key))
+	})
+
+	t.Run("a token revoked before keeps its first RevokedAt", func(t *testing.T) {
+		s := newStore(t)
+		grantID := newGrantID(t)
+		early, rest := accessToken(t, grantID), refreshToken(t, grantID)
+		create(t, s, early, rest)
+		first := now()
+		require.NoError(t, s.RevokeToken(t.Context(), early.Key, first))
+		require.NoError(t, s.RevokeGrant(t.Context(), grantID, first.Add(time.Second)))
+		assertTime(t, "RevokedAt of the token revoked first", first, get(t, s, early.Key).RevokedAt)
+		assertTime(t, "RevokedAt of the others", first.Add(time.Second), get(t, s, rest.Key).RevokedAt)
+		require.NoError(t, s.RevokeGrant(t.Context(), grantID, first.Add(time.Minute)), "a second revocation")
+		assertTime(t, "RevokedAt after a second revocation of the grant", first.Add(time.Second), get(t, s, rest.Key).RevokedAt)
 	})
 
 	t.Run("revoking twice is not an error", func(t *testing.T) {

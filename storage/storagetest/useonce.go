@@ -15,7 +15,7 @@ import (
 // of times and used once: an interaction (completed), an authorization code
 // or a pushed request (consumed). The rules the three stores share are
 // written once, below, against this description.
-type useOnce[R any] struct {
+type useOnce[S, R any] struct {
 	// Method names, as they appear in the subtest names.
 	create, get, use string
 	// usedField is the field the use sets: "CompletedAt" or "ConsumedAt";
@@ -38,21 +38,26 @@ type useOnce[R any] struct {
 	setUsed func(r *R, at time.Time)
 	// assertEqual checks that got holds every field of want.
 	assertEqual func(t *testing.T, want, got *R)
+	// clone returns a deep copy of a record; scribble changes every
+	// field of one in place, down to the elements of its lists and the
+	// values inside its claims.
+	clone    func(t *testing.T, r *R) *R
+	scribble func(r *R)
 
 	// The store's methods.
-	doCreate func(ctx context.Context, s Store, r *R) error
-	doGet    func(ctx context.Context, s Store, key string) (*R, error)
-	doUse    func(ctx context.Context, s Store, key string, at time.Time) (*R, error)
+	doCreate func(ctx context.Context, s S, r *R) error
+	doGet    func(ctx context.Context, s S, key string) (*R, error)
+	doUse    func(ctx context.Context, s S, key string, at time.Time) (*R, error)
 }
 
 // mustCreate stores r, failing the test if it cannot.
-func (k *useOnce[R]) mustCreate(t *testing.T, s Store, r *R) {
+func (k *useOnce[S, R]) mustCreate(t *testing.T, s S, r *R) {
 	t.Helper()
 	require.NoError(t, k.doCreate(t.Context(), s, r), k.create)
 }
 
 // mustGet returns the record under key, failing the test if there is none.
-func (k *useOnce[R]) mustGet(t *testing.T, s Store, key string) *R {
+func (k *useOnce[S, R]) mustGet(t *testing.T, s S, key string) *R {
 	t.Helper()
 	got, err := k.doGet(t.Context(), s, key)
 	require.NoError(t, err, k.get)
@@ -61,14 +66,14 @@ func (k *useOnce[R]) mustGet(t *testing.T, s Store, key string) *R {
 }
 
 // assertNotFound checks that no record is stored under key.
-func (k *useOnce[R]) assertNotFound(t *testing.T, s Store, key string) {
+func (k *useOnce[S, R]) assertNotFound(t *testing.T, s S, key string) {
 	t.Helper()
 	_, err := k.doGet(t.Context(), s, key)
 	assert.ErrorIs(t, err, storage.ErrNotFound, "%s of a key that must not be stored", k.get)
 }
 
 // testCreateOnce checks the create method of k.
-func testCreateOnce[R any](t *testing.T, newStore NewStore, k useOnce[R]) {
+func testCreateOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce[S, R]) {
 	t.Run("round trip keeps every field", func(t *testing.T) {
 		s := newStore(t)
 		want := k.full(t)
@@ -154,7 +159,7 @@ func testCreateOnce[R any](t *testing.T, newStore NewStore, k useOnce[R]) {
 }
 
 // testGetOnce checks the read method of k.
-func testGetOnce[R any](t *testing.T, newStore NewStore, k useOnce[R]) {
+func testGetOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce[S, R]) {
 	t.Run("unknown key is ErrNotFound", func(t *testing.T) {
 		s := newStore(t)
 		k.mustCreate(t, s, k.full(t))
@@ -194,7 +199,7 @@ func testGetOnce[R any](t *testing.T, newStore NewStore, k useOnce[R]) {
 }
 
 // testUseOnce checks the use-once method of k.
-func testUseOnce[R any](t *testing.T, newStore NewStore, k useOnce[R]) {
+func testUseOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce[S, R]) {
 	t.Run("sets "+k.usedField+" and returns the record", func(t *testing.T) {
 		s := newStore(t)
 		want := k.full(t)
@@ -350,7 +355,7 @@ func testUseOnce[R any](t *testing.T, newStore NewStore, k useOnce[R]) {
 }
 
 // testCancelledOnce checks that k's methods honour a cancelled context.
-func testCancelledOnce[R any](t *testing.T, newStore NewStore, k useOnce[R], cancelled func(*testing.T) context.Context) {
+func testCancelledOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce[S, R]) {
 	t.Run("cancelled "+k.create+" is an error and stores nothing", func(t *testing.T) {
 		s := newStore(t)
 		r := k.full(t)

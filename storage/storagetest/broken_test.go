@@ -1,0 +1,520 @@
+package storagetest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
+	"github.com/grantor-dev/grantor/storage/storagetest"
+)
+
+// The suite's own power is tested here: each broken store below is the
+// in-memory store with one rule of package storage broken, the way a
+// hand-written adapter breaks it, and the suite must catch it with the
+// test named after the rule.
+
+// brokenEnv names the variable that makes TestSuiteCatchesBrokenStores
+// run the suite against one broken store, in a child process: a failing
+// suite fails its test, which the parent process then observes.
+const brokenEnv = "STORAGETEST_BROKEN"
+
+// brokenStore is a store that breaks one rule, and the test that must
+// catch it (its path below the suite's Run, each element as t.Run names
+// it).
+type brokenStore struct {
+	wrap   func(s storagetest.Store) storagetest.Store
+	caught []string
+}
+
+var brokenStores = map[string]brokenStore{
+	// A control: the unbroken store passes the test that the harness runs.
+	"none (control)": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return s },
+		caught: nil,
+	},
+	"Client returns its own record": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &ownClient{Store: s} },
+		caught: []string{"ClientStore", "Copies", "the returned client may be modified: the stored one stays"},
+	},
+	"Client shares RedirectURIs": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &sharedClientList{Store: s, list: func(c *storage.Client) *[]string { return &c.RedirectURIs }}
+		},
+		caught: []string{"ClientStore", "Copies", "the returned client may be modified: the stored one stays"},
+	},
+	"Client shares Scopes": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &sharedClientList{Store: s, list: func(c *storage.Client) *[]string { return &c.Scopes }}
+		},
+		caught: []string{"ClientStore", "Copies", "the returned client may be modified: the stored one stays"},
+	},
+	"the store keeps the client it is given": {
+		wrap:   nil, // see newBrokenStore
+		caught: []string{"ClientStore", "Copies", "the clients given to the store may be modified afterwards"},
+	},
+	"Client drops the token lifetimes": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &noLifetimes{Store: s} },
+		caught: []string{"ClientStore", "Client", "registered client is returned with every field"},
+	},
+	"Token returns its own record": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &ownToken{Store: s} },
+		caught: []string{"RefreshTokenStore", "Copies", "the record Token returns may be modified: the stored one stays"},
+	},
+	"Token shares Scopes": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &sharedToken{Store: s, share: func(sh *sharer, t *storage.Token) { t.Scopes = share(sh, t.Key, t.Scopes) }}
+		},
+		caught: []string{"RefreshTokenStore", "Copies", "the record Token returns may be modified: the stored one stays"},
+	},
+	"Token shares Claims": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &sharedToken{Store: s, share: func(sh *sharer, t *storage.Token) { t.Claims = share(sh, t.Key, t.Claims) }}
+		},
+		caught: []string{"RefreshTokenStore", "Copies", "the record Token returns may be modified: the stored one stays"},
+	},
+	"ConsumeToken returns its own record": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &ownConsumed{Store: s} },
+		caught: []string{"RefreshTokenStore", "ConsumeToken", "the records ConsumeToken returns may be modified: the stored one stays"},
+	},
+	"CreateTokens keeps the caller's Scopes": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &keptTokenScopes{Store: s} },
+		caught: []string{"RefreshTokenStore", "Copies", "the records given to CreateTokens may be modified afterwards"},
+	},
+	"AuthorizationCode shares Claims": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &sharedCodeClaims{Store: s} },
+		caught: []string{"AuthorizationCodeStore", "Copies", "the record AuthorizationCode returns may be modified: the stored one stays"},
+	},
+	"Interaction shares Request.Scopes": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &sharedInteractionScopes{Store: s} },
+		caught: []string{"InteractionStore", "Copies", "the record Interaction returns may be modified: the stored one stays"},
+	},
+	"RevokeToken overwrites the first RevokedAt": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &lastRevocation{Store: s} },
+		caught: []string{"RefreshTokenStore", "RevokeToken", "a second revocation keeps the first RevokedAt"},
+	},
+	"RevokeGrant(\"\") revokes the records without a grant": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &emptyGrant{Store: s} },
+		caught: []string{"RefreshTokenStore", "RevokeGrant", "empty grant ID revokes nothing, not even the records created without a grant"},
+	},
+	"invalid input is ErrNotFound": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &notFoundErrors{Store: s, wraps: func(err error) bool { return !isSentinel(err) }}
+		},
+		caught: []string{"RefreshTokenStore", "Input", "empty key is invalid input, not a sentinel, and its batch is not stored"},
+	},
+	"a record too large is ErrNotFound too": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &notFoundErrors{Store: s, wraps: func(err error) bool { return errors.Is(err, storage.ErrTooLarge) }}
+		},
+		caught: []string{"InteractionStore", "Size", "interaction keys one byte longer are ErrTooLarge"},
+	},
+	"Remember takes an empty key": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &emptyReplayKey{Store: s} },
+		caught: []string{"ReplayStore", "Input", "empty key is invalid input, not a sentinel, and nothing is remembered"},
+	},
+}
+
+// newBrokenStore returns the suite's NewStore for the named broken store.
+func newBrokenStore(name string) storagetest.NewStore {
+	b := brokenStores[name]
+	return func(t *testing.T, clients ...*storage.Client) storagetest.Store {
+		s := memory.New()
+		for _, c := range clients {
+			require.NoError(t, s.PutClient(c))
+		}
+		if b.wrap == nil {
+			kept := &keptClients{Store: s, clients: map[string]*storage.Client{}}
+			for _, c := range clients {
+				kept.clients[c.ID] = c
+			}
+			return kept
+		}
+		return b.wrap(s)
+	}
+}
+
+func TestSuiteCatchesBrokenStores(t *testing.T) {
+	if name := os.Getenv(brokenEnv); name != "" {
+		// The child process: run the suite against the broken store.
+		storagetest.Run(t, newBrokenStore(name))
+		return
+	}
+	control := brokenStores["Client returns its own record"].caught
+	for name, b := range brokenStores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := b.caught
+			if path == nil {
+				path = control
+			}
+			pattern := "^TestSuiteCatchesBrokenStores$"
+			for _, elem := range path {
+				pattern += "/^" + regexp.QuoteMeta(strings.ReplaceAll(elem, " ", "_")) + "$"
+			}
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run="+pattern, "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), brokenEnv+"="+name)
+			out, err := cmd.CombinedOutput()
+			failed := "--- FAIL: TestSuiteCatchesBrokenStores/" + strings.ReplaceAll(strings.Join(path, "/"), " ", "_") + " "
+			ran := "--- PASS: TestSuiteCatchesBrokenStores/" + strings.ReplaceAll(strings.Join(path, "/"), " ", "_") + " "
+			if b.caught == nil {
+				assert.NoError(t, err, "the unbroken store passes:\n%s", out)
+				assert.Contains(t, string(out), ran, "the test ran and passed")
+				return
+			}
+			var exit *exec.ExitError
+			require.True(t, errors.As(err, &exit), "the suite must fail against the broken store (err %v):\n%s", err, out)
+			assert.Contains(t, string(out), failed, "the test that must catch it failed")
+		})
+	}
+}
+
+func isSentinel(err error) bool {
+	for _, s := range []error{storage.ErrNotFound, storage.ErrConsumed, storage.ErrDuplicate, storage.ErrFull,
+		storage.ErrTooLarge, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// sharer hands out, for each key, the first value it was given: what a
+// store that caches records and returns them shallowly does.
+type sharer struct {
+	mu sync.Mutex
+	m  map[string]any
+}
+
+func share[V any](s *sharer, key string, v V) V {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]any{}
+	}
+	if old, ok := s.m[key]; ok {
+		return old.(V)
+	}
+	s.m[key] = v
+	return v
+}
+
+// ownClient returns the same record to every lookup of an ID.
+type ownClient struct {
+	storagetest.Store
+	mu sync.Mutex
+	m  map[string]*storage.Client
+}
+
+func (s *ownClient) Client(ctx context.Context, id string) (*storage.Client, error) {
+	c, err := s.Store.Client(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]*storage.Client{}
+	}
+	if own, ok := s.m[id]; ok {
+		return own, nil
+	}
+	s.m[id] = c
+	return c, nil
+}
+
+// sharedClientList returns copies of a client that share one list.
+type sharedClientList struct {
+	storagetest.Store
+	list func(c *storage.Client) *[]string
+	sh   sharer
+}
+
+func (s *sharedClientList) Client(ctx context.Context, id string) (*storage.Client, error) {
+	c, err := s.Store.Client(ctx, id)
+	if c != nil {
+		l := s.list(c)
+		*l = share(&s.sh, id, *l)
+	}
+	return c, err
+}
+
+// keptClients returns the very clients it was given, by their IDs then.
+type keptClients struct {
+	storagetest.Store
+	clients map[string]*storage.Client
+}
+
+func (s *keptClients) Client(ctx context.Context, id string) (*storage.Client, error) {
+	if _, err := s.Store.Client(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.clients[id], nil
+}
+
+// noLifetimes forgets the clients' token lifetimes.
+type noLifetimes struct{ storagetest.Store }
+
+func (s *noLifetimes) Client(ctx context.Context, id string) (*storage.Client, error) {
+	c, err := s.Store.Client(ctx, id)
+	if c != nil {
+		c.AccessTokenLifetime, c.RefreshTokenLifetime = 0, 0
+	}
+	return c, err
+}
+
+// ownToken returns the same record to every lookup of a key.
+type ownToken struct {
+	storagetest.Store
+	sh sharer
+}
+
+func (s *ownToken) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if err != nil {
+		return t, err
+	}
+	own := share(&s.sh, key, t)
+	// Keep what the store changed since (revocation, consumption).
+	own.RevokedAt, own.ConsumedAt = t.RevokedAt, t.ConsumedAt
+	return own, nil
+}
+
+// sharedToken returns records that share a list or map with every other
+// record returned for their key.
+type sharedToken struct {
+	storagetest.Store
+	share func(sh *sharer, t *storage.Token)
+	sh    sharer
+}
+
+func (s *sharedToken) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if t != nil {
+		s.share(&s.sh, t)
+	}
+	return t, err
+}
+
+// ownConsumed keeps the records that ConsumeToken returned as its own,
+// returns them from ConsumeToken itself and copies of them from Token.
+type ownConsumed struct {
+	storagetest.Store
+	mu  sync.Mutex
+	own map[string]*storage.Token
+}
+
+func (s *ownConsumed) ConsumeToken(ctx context.Context, key string, at time.Time) (*storage.Token, error) {
+	t, err := s.Store.ConsumeToken(ctx, key, at)
+	if t == nil {
+		return t, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.own == nil {
+		s.own = map[string]*storage.Token{}
+	}
+	own, ok := s.own[key]
+	if !ok {
+		s.own[key] = t
+		return t, err
+	}
+	own.ConsumedAt, own.RevokedAt = t.ConsumedAt, t.RevokedAt
+	return own, err
+}
+
+func (s *ownConsumed) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if t == nil {
+		return t, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if own, ok := s.own[key]; ok {
+		c := *own
+		c.Scopes, c.Audience, c.Claims = slices.Clone(own.Scopes), slices.Clone(own.Audience), maps.Clone(own.Claims)
+		c.ConsumedAt, c.RevokedAt = t.ConsumedAt, t.RevokedAt
+		return &c, nil
+	}
+	return t, err
+}
+
+// keptTokenScopes returns, as a record's Scopes, the slice its creator
+// passed in.
+type keptTokenScopes struct {
+	storagetest.Store
+	sh sharer
+}
+
+func (s *keptTokenScopes) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
+	err := s.Store.CreateTokens(ctx, tokens...)
+	if err == nil {
+		for _, t := range tokens {
+			share(&s.sh, t.Key, t.Scopes)
+		}
+	}
+	return err
+}
+
+func (s *keptTokenScopes) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if t != nil {
+		t.Scopes = share(&s.sh, key, t.Scopes)
+	}
+	return t, err
+}
+
+// sharedCodeClaims returns code records that share their claims.
+type sharedCodeClaims struct {
+	storagetest.Store
+	sh sharer
+}
+
+func (s *sharedCodeClaims) AuthorizationCode(ctx context.Context, key string) (*storage.AuthorizationCode, error) {
+	c, err := s.Store.AuthorizationCode(ctx, key)
+	if c != nil {
+		c.Claims = share(&s.sh, key, c.Claims)
+	}
+	return c, err
+}
+
+// sharedInteractionScopes returns interactions that share the scopes of
+// their request.
+type sharedInteractionScopes struct {
+	storagetest.Store
+	sh sharer
+}
+
+func (s *sharedInteractionScopes) Interaction(ctx context.Context, key string) (*storage.Interaction, error) {
+	i, err := s.Store.Interaction(ctx, key)
+	if i != nil {
+		i.Request.Scopes = share(&s.sh, key, i.Request.Scopes)
+	}
+	return i, err
+}
+
+// lastRevocation keeps the last RevokedAt of RevokeToken, not the first.
+type lastRevocation struct {
+	storagetest.Store
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (s *lastRevocation) RevokeToken(ctx context.Context, key string, at time.Time) error {
+	err := s.Store.RevokeToken(ctx, key, at)
+	if err == nil {
+		s.mu.Lock()
+		if s.last == nil {
+			s.last = map[string]time.Time{}
+		}
+		s.last[key] = at
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *lastRevocation) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if t != nil {
+		s.mu.Lock()
+		if at, ok := s.last[key]; ok {
+			t.RevokedAt = at
+		}
+		s.mu.Unlock()
+	}
+	return t, err
+}
+
+// emptyGrant takes RevokeGrant("") for the grant of the records created
+// without one.
+type emptyGrant struct {
+	storagetest.Store
+	mu      sync.Mutex
+	noGrant []string
+}
+
+func (s *emptyGrant) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
+	err := s.Store.CreateTokens(ctx, tokens...)
+	if err == nil {
+		s.mu.Lock()
+		for _, t := range tokens {
+			if t.GrantID == "" {
+				s.noGrant = append(s.noGrant, t.Key)
+			}
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *emptyGrant) RevokeGrant(ctx context.Context, grantID string, at time.Time) error {
+	if grantID != "" {
+		return s.Store.RevokeGrant(ctx, grantID, at)
+	}
+	s.mu.Lock()
+	keys := append([]string(nil), s.noGrant...)
+	s.mu.Unlock()
+	for _, k := range keys {
+		if err := s.Store.RevokeToken(ctx, k, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notFoundErrors adds storage.ErrNotFound to the errors of writes that
+// wraps selects.
+type notFoundErrors struct {
+	storagetest.Store
+	wraps func(err error) bool
+}
+
+func (s *notFoundErrors) wrap(err error) error {
+	if err != nil && s.wraps(err) {
+		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
+	}
+	return err
+}
+
+func (s *notFoundErrors) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
+	return s.wrap(s.Store.CreateTokens(ctx, tokens...))
+}
+
+func (s *notFoundErrors) CreateInteraction(ctx context.Context, i *storage.Interaction) error {
+	return s.wrap(s.Store.CreateInteraction(ctx, i))
+}
+
+func (s *notFoundErrors) CreateAuthorizationCode(ctx context.Context, c *storage.AuthorizationCode) error {
+	return s.wrap(s.Store.CreateAuthorizationCode(ctx, c))
+}
+
+func (s *notFoundErrors) CreatePushedRequest(ctx context.Context, r *storage.PushedRequest) error {
+	return s.wrap(s.Store.CreatePushedRequest(ctx, r))
+}
+
+func (s *notFoundErrors) Remember(ctx context.Context, key string, expiresAt time.Time) error {
+	return s.wrap(s.Store.Remember(ctx, key, expiresAt))
+}
+
+// emptyReplayKey remembers nothing for an empty key and says it did.
+type emptyReplayKey struct{ storagetest.Store }
+
+func (s *emptyReplayKey) Remember(ctx context.Context, key string, expiresAt time.Time) error {
+	if key == "" {
+		return nil
+	}
+	return s.Store.Remember(ctx, key, expiresAt)
+}
