@@ -26,14 +26,15 @@ func assertInvalid(t *testing.T, err error) {
 	}
 }
 
-// unkeepable returns keys that no record can have: empty, and longer than
-// storage.MaxKeyBytes.
+// unkeepable returns keys that no record can have (empty, longer than
+// storage.MaxKeyBytes) and, for comparison, an unknown key of
+// MaxKeyBytes: nothing is stored under any of them.
 func unkeepable(t *testing.T) map[string]string {
 	return map[string]string{
-		"an empty key":                    "",
-		"a key longer than MaxKeyBytes":   randomID(t, storage.MaxKeyBytes+1),
-		"a key of a megabyte":             strings.Repeat("k", 1<<20),
-		"a key of MaxKeyBytes not stored": randomID(t, storage.MaxKeyBytes),
+		"an empty key":                  "",
+		"a key longer than MaxKeyBytes": randomID(t, storage.MaxKeyBytes+1),
+		"a key of a megabyte":           strings.Repeat("k", 1<<20),
+		"an unknown key of MaxKeyBytes": randomID(t, storage.MaxKeyBytes),
 	}
 }
 
