@@ -38,7 +38,15 @@ const requestURIPrefix = "urn:ietf:params:oauth:request_uri:"
 // Until the client and the redirect URI are known to be valid, errors are
 // shown as an error page and never redirected (RFC 6749 §4.1.2.1); after
 // that they are redirected to the client with error, state and iss.
-func (p *Provider) AuthorizeHandler() http.Handler { return http.HandlerFunc(p.serveAuthorize) }
+//
+// When no grant answers the authorization endpoint (no grant.AuthorizationCode
+// is registered), the endpoint is not enabled and the handler answers 404.
+func (p *Provider) AuthorizeHandler() http.Handler {
+	if !p.authorizeEnabled() {
+		return p.disabled("no grant answers the authorization endpoint")
+	}
+	return http.HandlerFunc(p.serveAuthorize)
+}
 
 func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()

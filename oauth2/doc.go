@@ -42,6 +42,18 @@
 // default for a client with a secret; set
 // storage.Client.TokenEndpointAuthMethod to choose another method.
 //
+// Handler serves every endpoint at the path the metadata document
+// advertises (its doc lists them). For an issuer with a path, such as
+// https://app.example.com/oauth, mount it under that path, with or without
+// http.StripPrefix, and the metadata document at the path RFC 8414 §3.1
+// puts outside it (/.well-known/oauth-authorization-server/oauth):
+//
+//	mux.Handle("/oauth/", p.Handler()) // or http.StripPrefix("/oauth", p.Handler())
+//	mux.Handle(p.MetadataPath(), p.MetadataHandler())
+//
+// Each endpoint also has a handler of its own (TokenHandler and the
+// others), to mount on a router of your own.
+//
 // The path of a token request: the body is parsed (POST, form-encoded,
 // size-limited, no repeated parameters), the client authenticated by the
 // ClientAuthenticator of its registered method, the request dispatched by

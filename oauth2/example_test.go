@@ -89,3 +89,73 @@ func ExampleNewProvider() {
 	// client_secret_basic: 200 Bearer 3600 true
 	// client_secret_post: 401 invalid_client
 }
+
+// An application that serves the Provider under the path of its issuer,
+// next to its own pages, registers two handlers: the endpoints under the
+// issuer's path, and the metadata document at the path RFC 8414 §3.1
+// derives from the issuer, which lies outside it.
+func ExampleProvider_Handler_underAPrefix() {
+	store := memory.New()
+	hmacKey := make([]byte, 32)
+	_, _ = rand.Read(hmacKey)
+	provider, err := oauth2.NewProvider(oauth2.Config{
+		Issuer:    "https://app.example.com/oauth",
+		Clients:   store,
+		Tokens:    store,
+		TokenKeys: [][]byte{hmacKey},
+		Grants:    []oauth2.GrantFactory{grant.ClientCredentials(grant.ClientCredentialsOptions{})},
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/oauth/", provider.Handler())
+	mux.Handle(provider.MetadataPath(), provider.MetadataHandler())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "the application") })
+
+	fmt.Println(provider.MetadataURL())
+	for _, path := range []string{provider.MetadataPath(), "/oauth/token", "/oauth/revoke", "/oauth/nothing"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		fmt.Println(path, rec.Code) // the endpoints answer GET with 405: they take POST
+	}
+	// Output:
+	// https://app.example.com/.well-known/oauth-authorization-server/oauth
+	// /.well-known/oauth-authorization-server/oauth 200
+	// /oauth/token 405
+	// /oauth/revoke 405
+	// /oauth/nothing 404
+}
+
+// With http.StripPrefix, the usual way to mount a handler under a prefix,
+// Handler serves the same URLs: it matches the path the client asked for.
+func ExampleProvider_Handler_stripPrefix() {
+	store := memory.New()
+	hmacKey := make([]byte, 32)
+	_, _ = rand.Read(hmacKey)
+	provider, err := oauth2.NewProvider(oauth2.Config{
+		Issuer:    "https://app.example.com/oauth",
+		Clients:   store,
+		Tokens:    store,
+		TokenKeys: [][]byte{hmacKey},
+		Grants:    []oauth2.GrantFactory{grant.ClientCredentials(grant.ClientCredentialsOptions{})},
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/oauth/", http.StripPrefix("/oauth", provider.Handler()))
+	mux.Handle(provider.MetadataPath(), provider.MetadataHandler())
+
+	for _, path := range []string{"/.well-known/oauth-authorization-server/oauth", "/oauth/token", "/oauth/oauth/token"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		fmt.Println(path, rec.Code)
+	}
+	// Output:
+	// /.well-known/oauth-authorization-server/oauth 200
+	// /oauth/token 405
+	// /oauth/oauth/token 404
+}

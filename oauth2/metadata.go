@@ -87,7 +87,7 @@ func (p *Provider) Metadata() Metadata {
 			m.IntrospectionSigningAlgsSupported = []string{alg.String()}
 		}
 	}
-	if _, ok := p.accessTokens.(token.KeyPublisher); ok {
+	if p.jwksEnabled() {
 		m.JWKSURI = p.issuer + JWKSPath
 	}
 	for _, method := range p.authMethods {
@@ -105,12 +105,18 @@ func (p *Provider) Metadata() Metadata {
 	return m
 }
 
+// jwksEnabled reports whether the Provider publishes a JWK set.
+func (p *Provider) jwksEnabled() bool {
+	_, ok := p.accessTokens.(token.KeyPublisher)
+	return ok
+}
+
 func (p *Provider) buildMetadata() ([]byte, error) {
 	return json.Marshal(p.Metadata())
 }
 
 // MetadataHandler serves the metadata document (RFC 8414 §3). Mount it at
-// MetadataPath followed by the issuer's path, as Handler does.
+// Provider.MetadataPath, as Handler does.
 func (p *Provider) MetadataHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -126,11 +132,12 @@ func (p *Provider) MetadataHandler() http.Handler {
 }
 
 // JWKSHandler serves the public keys that verify the Provider's JWT access
-// tokens (RFC 7517 §5), or returns nil when access tokens are not JWTs.
+// tokens (RFC 7517 §5). When access tokens are not JWTs there are no such
+// keys and the handler answers 404.
 func (p *Provider) JWKSHandler() http.Handler {
 	pub, ok := p.accessTokens.(token.KeyPublisher)
 	if !ok {
-		return nil
+		return p.disabled("this authorization server publishes no keys: its access tokens are not JWTs")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -10,7 +10,8 @@ import (
 )
 
 // PushedAuthorizationHandler returns the pushed authorization request
-// endpoint (RFC 9126 §2), or nil when Config.PushedRequests is not set.
+// endpoint (RFC 9126 §2). When Config.PushedRequests is not set the
+// endpoint is not enabled and the handler answers 404.
 //
 // The client authenticates as at the token endpoint and pushes a whole
 // authorization request, which is validated at once (errors are JSON,
@@ -18,8 +19,8 @@ import (
 // single-use request_uri bound to the client. No credential of the push is
 // stored.
 func (p *Provider) PushedAuthorizationHandler() http.Handler {
-	if p.pushed == nil {
-		return nil
+	if !p.parEnabled() {
+		return p.disabled("pushed authorization requests are not enabled")
 	}
 	return http.HandlerFunc(p.servePAR)
 }

@@ -500,28 +500,6 @@ func (p *Provider) newID() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// Handler returns a handler that serves every endpoint at its path below
-// the issuer's path: the token, revocation and introspection endpoints,
-// the metadata document and, when access tokens are JWTs, the JWKS. Mount it at the root of the issuer's
-// host, or take the endpoints one by one for a mux of your own.
-func (p *Provider) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle(p.issuerPath+TokenPath, p.TokenHandler())
-	mux.Handle(p.issuerPath+RevocationPath, p.RevocationHandler())
-	mux.Handle(p.issuerPath+IntrospectionPath, p.IntrospectionHandler())
-	mux.Handle(MetadataPath+p.issuerPath, p.MetadataHandler())
-	if len(p.responseTypes) > 0 {
-		mux.Handle(p.issuerPath+AuthorizePath, p.AuthorizeHandler())
-	}
-	if p.pushed != nil {
-		mux.Handle(p.issuerPath+PARPath, p.PushedAuthorizationHandler())
-	}
-	if h := p.JWKSHandler(); h != nil {
-		mux.Handle(p.issuerPath+JWKSPath, h)
-	}
-	return mux
-}
-
 // AccessTokenKey checks a presented access token's integrity with the
 // access token strategy, without a storage lookup, and returns the key its
 // record is stored under.
