@@ -27,19 +27,25 @@ type AccessTokenKeyer interface {
 // (RFC 7009) at once.
 //
 // keys is the Provider (or its access token strategy), tokens its token
-// store and clock its clock (time.Now when nil). A token is accepted when
-// keys accepts it, its record exists, is an access token (never a refresh
-// token: RFC 8725 §3.12), is active at clock() (not expired, revoked or
-// consumed) and was not issued in the future. When tokens is also a
-// storage.ClientStore, as the memory store is, the token's client must
-// still exist and not be disabled. The audience is checked by
-// Middleware's Config.Audience.
+// store and clock its clock. A nil clock is the clock of keys when keys
+// has one (a Now method, as *oauth2.Provider has: a test gives its fake
+// clock to the Provider once), and time.Now otherwise.
+//
+// A token is accepted when keys accepts it, its record exists, is an
+// access token (never a refresh token: RFC 8725 §3.12), is active at
+// clock() (not expired, revoked or consumed) and was not issued in the
+// future. When tokens is also a storage.ClientStore, as the memory store
+// is, the token's client must still exist and not be disabled. The
+// audience is checked by Middleware's Config.Audience.
 //
 // A storage failure is ErrUnavailable. A nil keys or tokens gives a
 // Validator that answers ErrUnavailable.
 func Store(keys AccessTokenKeyer, tokens storage.TokenStore, clock func() time.Time) Validator {
 	if clock == nil {
 		clock = time.Now
+		if c, ok := keys.(interface{ Now() time.Time }); ok {
+			clock = c.Now
+		}
 	}
 	clients, _ := tokens.(storage.ClientStore)
 	return &storeValidator{keys: keys, tokens: tokens, clients: clients, clock: clock}

@@ -270,3 +270,15 @@ func TestStoreWithoutDependenciesFailsClosed(t *testing.T) {
 	res = call(api(resource.JWT(nil)), goodToken)
 	assert.Equal(t, http.StatusServiceUnavailable, res.status)
 }
+
+// TestStoreTakesTheProvidersClock: given no clock, Store reads the time
+// of the Provider it is given, so a test that moves the Provider's clock
+// moves the validator's too.
+func TestStoreTakesTheProvidersClock(t *testing.T) {
+	e := newEnv(t, "opaque")
+	h := api(resource.Store(e.Provider, e.Store, nil))
+	tok := e.svcToken()
+	assert.Equal(t, http.StatusOK, call(h, tok).status, "valid at the Provider's time")
+	e.Advance(time.Hour)
+	requireInvalid(t, call(h, tok), tok)
+}
