@@ -78,11 +78,13 @@ func (p *Provider) endpointPath(e endpoint) string {
 //	// or: mux.Handle("/oauth/", http.StripPrefix("/oauth", p.Handler()))
 //	mux.Handle(p.MetadataPath(), p.MetadataHandler())
 //
-// Handler matches the path of the request line (http.Request.RequestURI)
-// against the issuer's: an endpoint is served only at the URL the metadata
-// advertises, never at a path a mux or a proxy rewrote into it. To serve
-// the endpoints at other paths, mount the handlers one by one
-// (TokenHandler and the others) on a mux of your own.
+// Handler matches the path of the request line (http.Request.RequestURI,
+// which http.StripPrefix leaves alone) against the issuer's: an endpoint
+// is served only at the URL the metadata advertises, never at a path that
+// a handler in front of it rewrote into that URL's path (such as
+// /oauth/oauth/token stripped to /oauth/token). To serve the endpoints at
+// other paths, mount the handlers one by one (TokenHandler and the others)
+// on a mux of your own.
 func (p *Provider) Handler() http.Handler {
 	h := &providerHandler{p: p, routes: make(map[string]http.Handler, len(endpoints))}
 	for _, e := range endpoints {
