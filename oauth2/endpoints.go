@@ -109,8 +109,11 @@ func (h *providerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// request line has only the first.
 	path := r.URL.EscapedPath()
 	asked := path
-	if r.RequestURI != "" {
-		u, err := url.ParseRequestURI(r.RequestURI)
+	switch uri := r.RequestURI; {
+	case strings.HasPrefix(uri, "/"): // origin-form (RFC 9112 §3.2.1), escaped as sent
+		asked, _, _ = strings.Cut(uri, "?")
+	case uri != "":
+		u, err := url.ParseRequestURI(uri)
 		if err != nil {
 			h.p.notFound(w, "no endpoint at this path")
 			return
