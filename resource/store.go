@@ -28,8 +28,9 @@ type AccessTokenKeyer interface {
 //
 // keys is the Provider (or its access token strategy), tokens its token
 // store and clock its clock. A nil clock is the clock of keys when keys
-// has one (a Now method, as *oauth2.Provider has: a test gives its fake
-// clock to the Provider once), and time.Now otherwise.
+// has one (a Now method, as *oauth2.Provider has), else the clock of
+// tokens when it has one (as *memory.Store has), else time.Now: a test
+// gives its fake clock to the Provider and the store once.
 //
 // A token is accepted when keys accepts it, its record exists, is an
 // access token (never a refresh token: RFC 8725 §3.12), is active at
@@ -43,13 +44,19 @@ type AccessTokenKeyer interface {
 func Store(keys AccessTokenKeyer, tokens storage.TokenStore, clock func() time.Time) Validator {
 	if clock == nil {
 		clock = time.Now
-		if c, ok := keys.(interface{ Now() time.Time }); ok {
+		if c, ok := tokens.(clocked); ok {
+			clock = c.Now
+		}
+		if c, ok := keys.(clocked); ok {
 			clock = c.Now
 		}
 	}
 	clients, _ := tokens.(storage.ClientStore)
 	return &storeValidator{keys: keys, tokens: tokens, clients: clients, clock: clock}
 }
+
+// clocked is what has a clock of its own.
+type clocked interface{ Now() time.Time }
 
 type storeValidator struct {
 	keys    AccessTokenKeyer

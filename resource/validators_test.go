@@ -1,6 +1,7 @@
 package resource_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -281,4 +282,23 @@ func TestStoreTakesTheProvidersClock(t *testing.T) {
 	assert.Equal(t, http.StatusOK, call(h, tok).status, "valid at the Provider's time")
 	e.Advance(time.Hour)
 	requireInvalid(t, call(h, tok), tok)
+}
+
+// TestStoreTakesTheStoresClock: given no clock and keys without one (an
+// access token strategy), Store reads the time of the token store when it
+// has a clock, as the memory store has.
+func TestStoreTakesTheStoresClock(t *testing.T) {
+	e := newEnv(t, "opaque")
+	h := api(resource.Store(keysOnly{e.Provider}, e.Store, nil))
+	tok := e.svcToken()
+	assert.Equal(t, http.StatusOK, call(h, tok).status, "valid at the store's time")
+	e.Advance(time.Hour)
+	requireInvalid(t, call(h, tok), tok)
+}
+
+// keysOnly is an AccessTokenKeyer without a clock.
+type keysOnly struct{ k resource.AccessTokenKeyer }
+
+func (k keysOnly) AccessTokenKey(ctx context.Context, tok string) (string, error) {
+	return k.k.AccessTokenKey(ctx, tok)
 }

@@ -106,6 +106,11 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// Now returns the time on the store's clock (see [WithClock]). A
+// validator of the resource package given the store and no clock reads
+// it.
+func (s *Store) Now() time.Time { return s.now() }
+
 // WithSweepInterval sets how much store-clock time passes between two
 // automatic sweeps of expired records; a write that finds a sweep due runs
 // it. The default is [DefaultSweepInterval]. Zero or a negative duration
