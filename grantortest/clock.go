@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// Start is the time a Server's clock starts at when no clock is given
-// with WithClock: a fixed time, so that tests and their output are exact.
-var Start = time.Date(2030, time.January, 1, 12, 0, 0, 0, time.UTC)
+// Start returns the time a Server's clock starts at when no clock is
+// given with WithClock: 2030-01-01 12:00 UTC, fixed so that tests and
+// their output are exact.
+func Start() time.Time { return time.Date(2030, time.January, 1, 12, 0, 0, 0, time.UTC) }
 
 // Clock is a fake clock that a test moves by hand. A Server gives its
 // Now method to every part that reads the time: the Provider

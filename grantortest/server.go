@@ -84,7 +84,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		o(&set)
 	}
 	if set.clock == nil {
-		set.clock = NewClock(Start)
+		set.clock = NewClock(Start())
 	}
 	s := &Server{Clock: set.clock}
 	s.Store = memory.New(memory.WithClock(s.Clock.Now))

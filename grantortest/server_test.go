@@ -70,7 +70,7 @@ func TestMintedTokensAreRealTokens(t *testing.T) {
 	assert.Equal(t, []string{"read", "write"}, seen.Scopes)
 	assert.Equal(t, []string{srv.Issuer}, seen.Audience)
 	assert.Equal(t, "acme", seen.Claims["tenant"])
-	assert.True(t, seen.IssuedAt.Equal(grantortest.Start), "issued on the Server's clock")
+	assert.True(t, seen.IssuedAt.Equal(grantortest.Start()), "issued on the Server's clock")
 
 	got := introspect(t, srv, tokens.AccessToken)
 	assert.Equal(t, true, got["active"])
@@ -120,7 +120,7 @@ func TestOneClockForEverything(t *testing.T) {
 	require.Zero(t, n)
 
 	srv.Clock.Advance(time.Hour)
-	assert.Equal(t, grantortest.Start.Add(time.Hour), srv.Provider.Now())
+	assert.Equal(t, grantortest.Start().Add(time.Hour), srv.Provider.Now())
 	code, _ := call(t, srv.Validator(), srv.Issuer, tok)
 	assert.Equal(t, http.StatusUnauthorized, code)
 	assert.Equal(t, false, introspect(t, srv, tok)["active"])
