@@ -78,3 +78,29 @@ func ExampleClock_Advance() {
 	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
 	// Output: 401 Bearer error="invalid_token", error_description="the access token expired"
 }
+
+// Mint issues tokens for an API with its own audience (RFC 8707), extra
+// claims and a refresh token; the API's middleware checks the audience.
+func ExampleServer_Mint() {
+	srv := grantortest.NewServer(t)
+	tokens := srv.Mint(t, grantortest.Grant{
+		Subject:      "alice",
+		Scopes:       []string{"invoices:read"},
+		Audience:     []string{"https://api.example.com"},
+		Claims:       map[string]any{"tenant": "acme"},
+		RefreshToken: true,
+	})
+	fmt.Println(tokens.TokenType, tokens.ExpiresIn, tokens.RefreshToken != "")
+
+	api := resource.Middleware(resource.Config{Validator: srv.Validator(), Audience: "https://api.example.com"})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tok, _ := resource.FromContext(r.Context())
+			fmt.Fprintf(w, "%s of %s for %s", tok.Scopes, tok.Subject, tok.Claims["tenant"])
+		}))
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, grantortest.NewRequest("GET", "/invoices", tokens.AccessToken))
+	fmt.Println(rec.Code, rec.Body)
+	// Output:
+	// Bearer 3600 true
+	// 200 [invoices:read] of alice for acme
+}
