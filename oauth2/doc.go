@@ -48,8 +48,8 @@
 // http.StripPrefix, and the metadata document at the path RFC 8414 §3.1
 // puts outside it (/.well-known/oauth-authorization-server/oauth):
 //
-//	mux.Handle("/oauth/", p.Handler()) // or http.StripPrefix("/oauth", p.Handler())
-//	mux.Handle(p.MetadataPath(), p.MetadataHandler())
+//	mux.Handle("/oauth/", provider.Handler()) // or http.StripPrefix("/oauth", provider.Handler())
+//	mux.Handle(provider.MetadataPath(), provider.MetadataHandler())
 //
 // Each endpoint also has a handler of its own (TokenHandler and the
 // others), to mount on a router of your own.

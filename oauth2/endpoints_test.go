@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -46,7 +47,8 @@ func TestHandlerDocListsTheEndpointsTable(t *testing.T) {
 // Handler serves exactly the enabled rows of the table.
 func TestHandlerServesTheEndpointsTable(t *testing.T) {
 	store := memory.New()
-	p, err := NewProvider(Config{Issuer: "https://as.example/oauth", Clients: store, Tokens: store, TokenKeys: [][]byte{make([]byte, 32)}})
+	p, err := NewProvider(Config{Issuer: "https://as.example/oauth", Clients: store, Tokens: store, TokenKeys: [][]byte{make([]byte, 32)},
+		Grants: []GrantFactory{func(*Provider) (GrantHandler, error) { return refusingGrant{}, nil }}})
 	require.NoError(t, err)
 	h, ok := p.Handler().(*providerHandler)
 	require.True(t, ok)
@@ -65,4 +67,14 @@ func TestHandlerServesTheEndpointsTable(t *testing.T) {
 		"/.well-known/oauth-authorization-server/oauth": true,
 	}, got)
 	assert.Equal(t, want, got)
+}
+
+// refusingGrant is a client credentials grant that issues nothing: a
+// Provider needs a grant, and this package's tests cannot import grant.
+type refusingGrant struct{}
+
+func (refusingGrant) GrantType() string { return "client_credentials" }
+
+func (refusingGrant) HandleTokenRequest(context.Context, *TokenRequest) (*Issue, error) {
+	return nil, NewError(ErrInvalidGrant, "no")
 }

@@ -110,7 +110,7 @@ func ExampleProvider_Handler_underAPrefix() {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/oauth/", provider.Handler())
+	mux.Handle("/oauth/", provider.Handler()) // or http.StripPrefix("/oauth", provider.Handler())
 	mux.Handle(provider.MetadataPath(), provider.MetadataHandler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "the application") })
 

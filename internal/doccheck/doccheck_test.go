@@ -40,6 +40,8 @@ var docs = []struct {
 	}},
 	{"oauth2/doc.go", []block{
 		{"", from(body("oauth2/example_test.go", "ExampleNewProvider").until("// Try it"))},
+		{"", from(body("oauth2/example_test.go", "ExampleProvider_Handler_underAPrefix").
+			after("mux := http.NewServeMux()").until("mux.HandleFunc("))},
 	}},
 	{"grant/doc.go", []block{
 		{"", from(body("grant/example_test.go", "ExampleRefreshToken").after("rand.Read(hmacKey)").until("tokenRequest := "))},
