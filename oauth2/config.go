@@ -157,7 +157,7 @@ type Config struct {
 	// token's record follow). Anything else is a programming error that
 	// fails the request with server_error, never a token: a later or
 	// already past ExpiresAt, a change to another registered claim (iss,
-	// sub, aud, client_id, scope, iat, jti), or an Extra claim with a
+	// sub, aud, client_id, scope, iat, jti, cnf), or an Extra claim with a
 	// registered name (token.IsReservedClaim). Returning an error refuses
 	// the request; return an *Error to choose the response.
 	AccessTokenClaims func(ctx context.Context, req *TokenRequest, claims *token.Claims) error

@@ -256,6 +256,8 @@ func changedRegisteredClaim(a, b *token.Claims) string {
 		return "iat"
 	case a.ID != b.ID:
 		return "jti"
+	case a.KeyThumbprint != b.KeyThumbprint:
+		return "cnf"
 	}
 	return ""
 }

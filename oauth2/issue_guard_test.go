@@ -362,6 +362,7 @@ func TestAccessTokenClaimsHookContract(t *testing.T) {
 		"client_id changed":      func(c *token.Claims) { c.ClientID = "other" },
 		"iss changed":            func(c *token.Claims) { c.Issuer = "https://evil.example" },
 		"iat changed":            func(c *token.Claims) { c.IssuedAt = c.IssuedAt.Add(-time.Hour) },
+		"cnf set":                func(c *token.Claims) { c.KeyThumbprint = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			g := hooked(hook)

@@ -361,6 +361,11 @@ func appendClaims(b []byte, iss string, c *Claims) ([]byte, error) {
 		b = append(b, `,"scope":`...)
 		b = appendJSONString(b, strings.Join(c.Scopes, " "))
 	}
+	if c.KeyThumbprint != "" {
+		b = append(b, `,"cnf":{"jkt":`...)
+		b = appendJSONString(b, c.KeyThumbprint)
+		b = append(b, '}')
+	}
 	if len(c.Extra) > 0 {
 		keys := make([]string, 0, len(c.Extra))
 		for k := range c.Extra {
@@ -671,6 +676,10 @@ func decodeClaims(payload []byte, issuer string, full bool, t *timeClaims) (*Cla
 			if s, err = jose.StringBytes(v); err == nil && full {
 				c.Scopes = strings.Fields(string(s))
 			}
+		case "cnf":
+			// Parsed with the claims it checks, never left in Extra: a
+			// bound token read as a bearer token would be a downgrade.
+			c.KeyThumbprint, err = confirmationThumbprint(v)
 		default:
 			if full {
 				var x any
@@ -693,6 +702,39 @@ func decodeClaims(payload []byte, issuer string, full bool, t *timeClaims) (*Cla
 		return nil, errIssuer
 	}
 	return c, nil
+}
+
+// confirmationThumbprint reads a "cnf" claim (RFC 7800 §3.1): an object
+// whose one member is "jkt", a non-empty string (RFC 9449 §6.1). Any other
+// confirmation method is refused: a token bound to a key this package
+// cannot check must not pass for a bearer token.
+func confirmationThumbprint(v []byte) (string, error) {
+	var r jose.ObjectReader
+	if err := r.Init(v, 1); err != nil {
+		return "", jose.ErrType
+	}
+	jkt := ""
+	for {
+		name, value, ok, err := r.Next()
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			break
+		}
+		if string(name) != "jkt" {
+			return "", jose.ErrType
+		}
+		s, err := jose.StringBytes(value)
+		if err != nil || len(s) == 0 {
+			return "", jose.ErrType
+		}
+		jkt = string(s)
+	}
+	if jkt == "" {
+		return "", jose.ErrType
+	}
+	return jkt, nil
 }
 
 // checkAudience checks an "aud" value: a non-empty string or a non-empty

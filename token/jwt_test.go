@@ -150,6 +150,16 @@ func TestJWTClaims(t *testing.T) {
 		c.Scopes = nil
 		assert.NotContains(t, decodeSegment(t, mint(t, j, c), 1), "scope")
 	})
+	t.Run("key binding in cnf.jkt (RFC 9449 §6.1)", func(t *testing.T) {
+		c := testClaims()
+		c.KeyThumbprint = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+		tok := mint(t, j, c)
+		assert.Equal(t, map[string]any{"jkt": c.KeyThumbprint}, decodeSegment(t, tok, 1)["cnf"])
+		got, err := j.Parse(ctx, tok)
+		require.NoError(t, err)
+		assert.Equal(t, c.KeyThumbprint, got.KeyThumbprint)
+		assert.NotContains(t, got.Extra, "cnf")
+	})
 	t.Run("given jti is kept", func(t *testing.T) {
 		c := testClaims()
 		c.ID = "my-id"
@@ -457,6 +467,15 @@ func TestJWTRejects(t *testing.T) {
 		{"client_id missing", claims(`"client_id":"client-1",`, ``)},
 		{"iss missing", claims(`"iss":"https://as.example.com",`, ``)},
 		{"scope an array", claims(`"scope":"read"`, `"scope":["read"]`)},
+		// key binding: RFC 7800 §3.1, RFC 9449 §6.1; a confirmation this
+		// package cannot check must not pass for a bearer token
+		{"cnf a string", claims(`"scope":"read"`, `"scope":"read","cnf":"x"`)},
+		{"cnf empty", claims(`"scope":"read"`, `"scope":"read","cnf":{}`)},
+		{"cnf x5t#S256 (mutual TLS)", claims(`"scope":"read"`, `"scope":"read","cnf":{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}`)},
+		{"cnf jkt and another method", claims(`"scope":"read"`, `"scope":"read","cnf":{"jkt":"a","jwk":{}}`)},
+		{"cnf jkt empty", claims(`"scope":"read"`, `"scope":"read","cnf":{"jkt":""}`)},
+		{"cnf jkt a number", claims(`"scope":"read"`, `"scope":"read","cnf":{"jkt":1}`)},
+		{"cnf jkt twice", claims(`"scope":"read"`, `"scope":"read","cnf":{"jkt":"a","jkt":"b"}`)},
 		{"wrong issuer (RFC 9207 §2, RFC 9700 §4.4)", claims(testIssuer, "https://evil.example")},
 		{"claims an array", withPayload(`[]`)},
 		{"claims null", withPayload(`null`)},

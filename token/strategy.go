@@ -32,6 +32,11 @@ type Claims struct {
 	// ID is the token identifier ("jti"). A strategy that needs one
 	// generates it when empty and sets it here.
 	ID string
+	// KeyThumbprint binds the token to a key: the base64url JWK SHA-256
+	// thumbprint (RFC 7638) of the key whose DPoP proofs must come with
+	// it, the "jkt" member of the "cnf" claim (RFC 9449 §6.1, RFC 7800).
+	// Empty for a bearer token.
+	KeyThumbprint string
 	// Extra holds additional claims from the application's claims hook.
 	// They never override the registered claims above.
 	Extra map[string]any
