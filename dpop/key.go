@@ -1,0 +1,194 @@
+package dpop
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"sync"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/grantor-dev/grantor/internal/jose"
+)
+
+// The jwk header of a proof (RFC 9449 §4.2) is the key the proof is signed
+// with and whose thumbprint binds tokens to it. It must be a public key of
+// a type the proof's alg uses (RFC 9449 §4.3 steps 6 and 7).
+
+// RSA key sizes accepted: below 2048 bits is too weak (RFC 7518 §3.3),
+// above 8192 bits costs too much to verify.
+const (
+	minRSABits = 2048
+	maxRSABits = 8192
+)
+
+// privateJWKMembers are the members that only a private or symmetric key
+// has (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2). Any of them refuses
+// the proof (RFC 9449 §4.3 step 7): the client has published its key.
+var privateJWKMembers = [...]string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// proofKey is a parsed jwk header, reduced to what the checks need.
+type proofKey struct {
+	kind       keyKind
+	raw        any    // *ecdsa.PublicKey, ed25519.PublicKey or *rsa.PublicKey
+	alg        string // the JWK's own "alg" member, if any (RFC 7517 §4.4)
+	thumbprint string // RFC 7638 SHA-256, base64url
+}
+
+type keyKind uint8
+
+const (
+	keyP256 keyKind = iota + 1
+	keyP384
+	keyP521
+	keyEd25519
+	keyRSA
+)
+
+// fits reports whether k can verify a signature with alg: the key's type
+// and curve decide it, not the header alone (RFC 8725 §3.1).
+func (k *proofKey) fits(alg string) bool {
+	if k.alg != "" && k.alg != alg {
+		return false
+	}
+	switch alg {
+	case "ES256":
+		return k.kind == keyP256
+	case "ES384":
+		return k.kind == keyP384
+	case "ES512":
+		return k.kind == keyP521
+	case "EdDSA":
+		return k.kind == keyEd25519
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		return k.kind == keyRSA
+	}
+	return false
+}
+
+// parseProofKey parses the raw JSON value of a jwk header: a JSON object
+// without duplicate members (RFC 7515 §5.2), nested at most maxJSONDepth
+// deep, with no private member (RFC 9449 §4.3 step 7), that jwx parses as
+// an EC (P-256, P-384, P-521, on the curve), Ed25519 or RSA (2048 to 8192
+// bits) public key whose "use", if any, is "sig" and whose "key_ops", if
+// any, include "verify" (RFC 7517 §4.2, §4.3). It returns a fixed
+// description of the first failure.
+func parseProofKey(b []byte) (*proofKey, string) {
+	var r jose.ObjectReader
+	if r.Init(b, maxJSONDepth) != nil {
+		return nil, descJWKNotObject
+	}
+	for {
+		name, _, ok, err := r.Next()
+		if err != nil {
+			return nil, descJWKNotObject
+		}
+		if !ok {
+			break
+		}
+		for _, m := range privateJWKMembers {
+			if string(name) == m {
+				return nil, descJWKPrivate
+			}
+		}
+	}
+	key, err := jwk.ParseKey(b)
+	if err != nil {
+		return nil, descJWKUnusable
+	}
+	if use := key.KeyUsage(); use != "" && use != string(jwk.ForSignature) {
+		return nil, descJWKUnusable
+	}
+	if ops := key.KeyOps(); len(ops) > 0 {
+		verify := false
+		for _, op := range ops {
+			verify = verify || op == jwk.KeyOpVerify
+		}
+		if !verify {
+			return nil, descJWKUnusable
+		}
+	}
+	pk := &proofKey{alg: key.Algorithm().String()}
+	switch key.(type) {
+	case jwk.ECDSAPublicKey, jwk.OKPPublicKey, jwk.RSAPublicKey:
+	default: // a symmetric key without "k", say
+		return nil, descJWKUnusable
+	}
+	var raw any
+	if err := key.Raw(&raw); err != nil {
+		return nil, descJWKUnusable
+	}
+	switch pub := raw.(type) {
+	case *ecdsa.PublicKey:
+		switch pub.Curve {
+		case elliptic.P256():
+			pk.kind = keyP256
+		case elliptic.P384():
+			pk.kind = keyP384
+		case elliptic.P521():
+			pk.kind = keyP521
+		default:
+			return nil, descJWKUnusable
+		}
+		if _, err := pub.ECDH(); err != nil { // not a point on the curve
+			return nil, descJWKUnusable
+		}
+	case ed25519.PublicKey:
+		if len(pub) != ed25519.PublicKeySize {
+			return nil, descJWKUnusable
+		}
+		pk.kind = keyEd25519
+	case *rsa.PublicKey:
+		if bits := pub.N.BitLen(); bits < minRSABits || bits > maxRSABits {
+			return nil, descJWKUnusable
+		}
+		pk.kind = keyRSA
+	default: // X25519 and other OKP curves
+		return nil, descJWKUnusable
+	}
+	pk.raw = raw
+	if pk.thumbprint, err = Thumbprint(key); err != nil {
+		return nil, descJWKUnusable
+	}
+	return pk, ""
+}
+
+// keyCacheSize bounds the parsed keys a Verifier keeps; the cache is
+// emptied when full, so that keys made up by an attacker cost memory only
+// up to this bound.
+const keyCacheSize = 1024
+
+// keyCache keeps parsed jwk headers by their exact JSON text: a client
+// signs its proofs with one key for a long time, and parsing it (jwx, the
+// thumbprint, the curve check) costs more than the rest of a proof's
+// checks but the signature. Equal bytes parse to equal keys, so the cache
+// changes no outcome.
+type keyCache struct {
+	mu sync.RWMutex
+	m  map[string]*proofKey
+}
+
+func (c *keyCache) get(b []byte) (*proofKey, string) {
+	c.mu.RLock()
+	k, ok := c.m[string(b)]
+	c.mu.RUnlock()
+	if ok {
+		return k, ""
+	}
+	k, desc := parseProofKey(b)
+	if k == nil {
+		return nil, desc
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= keyCacheSize {
+		c.m = make(map[string]*proofKey)
+	}
+	c.m[string(b)] = k
+	c.mu.Unlock()
+	return k, ""
+}
+
+// jwaAlg converts a checked algorithm name.
+func jwaAlg(alg string) jwa.SignatureAlgorithm { return jwa.SignatureAlgorithm(alg) }

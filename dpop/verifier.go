@@ -1,0 +1,232 @@
+package dpop
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jws"
+)
+
+// Request is what Verify checks a proof against: the request as the
+// server received it and the URL it was sent to.
+type Request struct {
+	// Proofs are the values of the request's DPoP header fields, as
+	// r.Header.Values("DPoP") returns them: a request with two DPoP
+	// header fields has two values and is refused (RFC 9449 §4.3
+	// step 1).
+	Proofs []string
+	// Method is the request's HTTP method, r.Method, which htm must equal
+	// (RFC 9449 §4.3 step 8).
+	Method string
+	// URL is the absolute URL of the endpoint, which htu must name once
+	// both are normalised and stripped of query and fragment (RFC 9449
+	// §4.3 step 9). Build it from the server's configured public URL and
+	// the request's path, never from the Host or X-Forwarded-* headers,
+	// which the client controls.
+	URL string
+	// AccessToken, when not empty, is the access token presented with the
+	// proof to a protected resource: the proof must then carry ath, the
+	// base64url SHA-256 digest of it (RFC 9449 §4.3 step 12, §7.1).
+	// Empty at the token endpoint.
+	AccessToken string
+}
+
+// Proof is an accepted DPoP proof.
+type Proof struct {
+	// Thumbprint is the JWK SHA-256 thumbprint of the proof's key
+	// (RFC 7638), base64url: the cnf.jkt of a token bound to it
+	// (RFC 9449 §6.1), to compare with SameThumbprint.
+	Thumbprint string
+	// Algorithm is the proof's alg.
+	Algorithm string
+	// PublicKey is the proof's key: *ecdsa.PublicKey, ed25519.PublicKey
+	// or *rsa.PublicKey.
+	PublicKey crypto.PublicKey
+	// ID is the proof's jti.
+	ID string
+	// IssuedAt is the proof's iat.
+	IssuedAt time.Time
+	// Method and URL are the proof's htm and htu, as sent.
+	Method, URL string
+	// Nonce is the proof's nonce claim, as sent; empty when it has none.
+	Nonce string
+	// NextNonce, when not empty, is a fresh server nonce to send in the
+	// DPoP-Nonce header of the response: the proof's nonce is about to
+	// expire (RFC 9449 §8.2). Empty when the Verifier uses no nonces.
+	NextNonce string
+}
+
+// replayKeyPrefix namespaces proof jtis in a replay store shared with
+// other uses.
+const replayKeyPrefix = "dpop:"
+
+// Verify checks a DPoP proof as RFC 9449 §4.3 lists it and returns it
+// when it is accepted. The checks, cheapest first:
+//
+//  1. exactly one DPoP header value (step 1), at most MaxProofSize bytes;
+//  2. a JWS in compact serialization with canonical base64url, whose
+//     header and claims are JSON objects without duplicate members
+//     (step 2), with jti, htm, htu and iat of the right types (step 3);
+//  3. typ is dpop+jwt (step 4); alg is one of Algorithms, so never
+//     "none" nor HMAC (step 5); no crit, b64, zip, enc, cty, jku, x5u
+//     or x5c header;
+//  4. htm is Request.Method (step 8) and htu names Request.URL (step 9);
+//  5. iat no older than MaxAge and no further ahead than ClockSkew
+//     (step 11, §11.1);
+//  6. ath is the digest of Request.AccessToken when one is given
+//     (step 12);
+//  7. jwk is a public key with no private member (step 7), of a type
+//     that fits alg, and the signature verifies with it (step 6);
+//  8. with Nonces, nonce is valid (step 10), else the error has
+//     CodeUseNonce and a fresh nonce;
+//  9. the jti has not been seen with this key (§11.1): the replay key is
+//     a digest of the key's thumbprint and jti, remembered until the
+//     proof could no longer be accepted.
+//
+// A refused proof is an *Error (CodeInvalidProof or CodeUseNonce). A
+// failure of the replay store that Config.IsReplay does not recognise, or
+// a Request.URL that is not an absolute http or https URL, is returned as
+// a plain error wrapping the cause: the server failed, not the proof.
+func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
+	// Step 1.
+	switch len(req.Proofs) {
+	case 0:
+		return nil, invalid(descMissing)
+	case 1:
+	default:
+		return nil, invalid(descMultiple)
+	}
+	raw := req.Proofs[0]
+	if raw == "" {
+		return nil, invalid(descMissing)
+	}
+	expected, ok := normalizeURL(req.URL)
+	if !ok {
+		return nil, fmt.Errorf("dpop: Request.URL is not an absolute http or https URL")
+	}
+
+	// Steps 2 to 5.
+	p, e := parseProof(raw, v.maxSize, v.algs)
+	if e != nil {
+		return nil, e
+	}
+	// Step 8: methods are case-sensitive (RFC 9110 §9.1).
+	if p.htm != req.Method {
+		return nil, invalid(descHTM)
+	}
+	// Step 9.
+	if !sameURL(p.htu, req.URL, expected) {
+		return nil, invalid(descHTU)
+	}
+	// Step 11: without a nonce, iat is the proof's only age (§11.1).
+	now := v.clock()
+	if p.iat.Before(now.Add(-v.maxAge)) {
+		return nil, invalid(descIATPast)
+	}
+	if p.iat.After(now.Add(v.skew)) {
+		return nil, invalid(descIATFuture)
+	}
+	// Step 12, the ath half; the key half is the caller's, with the
+	// returned Thumbprint.
+	if req.AccessToken != "" {
+		if !p.hasATH {
+			return nil, invalid(descATHMissing)
+		}
+		if !athMatches(p.ath, req.AccessToken) {
+			return nil, invalid(descATH)
+		}
+	}
+
+	// Steps 7 and 6.
+	key, desc := v.keys.get(p.jwk)
+	if key == nil {
+		return nil, invalid(desc)
+	}
+	if !key.fits(p.alg) {
+		return nil, invalid(descJWKUnusable)
+	}
+	verifier, err := jws.NewVerifier(jwaAlg(p.alg))
+	if err != nil {
+		return nil, invalid(descAlg)
+	}
+	if verifier.Verify(p.signingInput, p.signature, key.raw) != nil {
+		return nil, invalid(descSignature)
+	}
+
+	proof := &Proof{
+		Thumbprint: key.thumbprint,
+		Algorithm:  p.alg,
+		PublicKey:  key.raw,
+		ID:         p.jti,
+		IssuedAt:   p.iat,
+		Method:     p.htm,
+		URL:        p.htu,
+		Nonce:      p.nonce,
+	}
+
+	// Step 10.
+	if v.nonces != nil {
+		if !p.hasNonce || p.nonce == "" {
+			return nil, useNonce(descNonceMissing, v.nonces.Issue())
+		}
+		valid, current := v.nonces.check(p.nonce)
+		if !valid {
+			return nil, useNonce(descNonceInvalid, v.nonces.Issue())
+		}
+		if !current {
+			proof.NextNonce = v.nonces.Issue()
+		}
+	}
+
+	// §11.1: only a proof that passed every other check burns its jti.
+	// It stays remembered as long as the proof would be accepted.
+	if err := v.replay.Remember(ctx, replayKey(key.thumbprint, p.jti), p.iat.Add(v.maxAge+time.Second)); err != nil {
+		if v.isReplay(err) {
+			e := invalid(descReplayed)
+			e.err = fmt.Errorf("%w: %w", ErrInvalidProof, ErrReplayed)
+			return nil, e
+		}
+		return nil, fmt.Errorf("dpop: replay store: %w", err)
+	}
+	return proof, nil
+}
+
+// athMatches reports, in constant time, whether ath is the base64url
+// SHA-256 digest of the ASCII access token (RFC 9449 §4.2).
+func athMatches(ath, token string) bool {
+	sum := sha256.Sum256([]byte(token))
+	var enc [43]byte
+	base64.RawURLEncoding.Encode(enc[:], sum[:])
+	return subtle.ConstantTimeCompare([]byte(ath), enc[:]) == 1
+}
+
+// AccessTokenHash returns the ath claim for an access token: the
+// base64url SHA-256 digest of its ASCII octets (RFC 9449 §4.2).
+func AccessTokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// replayKey is the replay store key of a proof: a digest of the key's
+// thumbprint and the jti, so that its length is bounded whatever the jti
+// and one client's jti never collides with another's. The thumbprint has
+// a fixed length, so the two cannot be confused.
+func replayKey(thumbprint, jti string) string {
+	h := sha256.New()
+	h.Write([]byte(thumbprint))
+	h.Write([]byte{0})
+	h.Write([]byte(jti))
+	var sum [sha256.Size]byte
+	var b strings.Builder
+	b.Grow(len(replayKeyPrefix) + 43)
+	b.WriteString(replayKeyPrefix)
+	enc := base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0]))
+	b.WriteString(enc)
+	return b.String()
+}
