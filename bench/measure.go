@@ -93,6 +93,23 @@ type CompareOptions struct {
 // of the machine (heat, frequency, neighbours) falls on all of them alike.
 // It returns each contender's medians, in the order of cs.
 func Compare(cs []Contender, opts CompareOptions) ([]Result, error) {
+	bs := make([]benchmark, len(cs))
+	for i, c := range cs {
+		bs[i] = benchmark{name: c.Name, run: ServeRequests(c), maxN: c.MaxN}
+	}
+	return compareBenchmarks(bs, opts)
+}
+
+// benchmark is one go test benchmark that compareBenchmarks runs.
+type benchmark struct {
+	name string
+	run  func(*testing.B)
+	maxN int // as Contender.MaxN
+}
+
+// compareBenchmarks runs each benchmark opts.Rounds times, interleaved and
+// rotated as Compare describes, and returns their medians in order.
+func compareBenchmarks(bs []benchmark, opts CompareOptions) ([]Result, error) {
 	if opts.Rounds < 1 {
 		opts.Rounds = 1
 	}
@@ -107,31 +124,31 @@ func Compare(cs []Contender, opts CompareOptions) ([]Result, error) {
 	bt := flag.Lookup("test.benchtime")
 	defer func(old string) { _ = bt.Value.Set(old) }(bt.Value.String())
 
-	runs := make([][]testing.BenchmarkResult, len(cs))
+	runs := make([][]testing.BenchmarkResult, len(bs))
 	for round := range opts.Rounds {
-		for k := range cs {
-			i := (k + round) % len(cs)
-			c := cs[i]
+		for k := range bs {
+			i := (k + round) % len(bs)
+			c := bs[i]
 			benchTime := opts.BenchTime
-			if c.MaxN > 0 {
-				benchTime = strconv.Itoa(min(opts.SlowN, c.MaxN)) + "x"
+			if c.maxN > 0 {
+				benchTime = strconv.Itoa(min(opts.SlowN, c.maxN)) + "x"
 			}
 			if err := bt.Value.Set(benchTime); err != nil {
 				return nil, fmt.Errorf("benchtime %q: %w", benchTime, err)
 			}
-			r := testing.Benchmark(ServeRequests(c))
+			r := testing.Benchmark(c.run)
 			if r.N == 0 {
-				return nil, fmt.Errorf("%s: benchmark failed or was skipped", c.Name)
+				return nil, fmt.Errorf("%s: benchmark failed or was skipped", c.name)
 			}
 			runs[i] = append(runs[i], r)
 			if opts.Progress != nil {
-				fmt.Fprintf(opts.Progress, "round %d/%d %-14s %s %s\n", round+1, opts.Rounds, c.Name, r, r.MemString())
+				fmt.Fprintf(opts.Progress, "round %d/%d %-14s %s %s\n", round+1, opts.Rounds, c.name, r, r.MemString())
 			}
 		}
 	}
-	results := make([]Result, len(cs))
+	results := make([]Result, len(bs))
 	for i, rs := range runs {
-		results[i] = summarize(cs[i].Name, rs)
+		results[i] = summarize(bs[i].name, rs)
 	}
 	return results, nil
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // Defaults of Config. Without server nonces the iat claim is the only
@@ -123,7 +126,8 @@ type Verifier struct {
 	nonces    *Nonces
 	maxSize   int
 	keys      keyCache
-	challenge string // the WWW-Authenticate value without error
+	verifiers map[string]jws.Verifier // by alg
+	challenge string                  // the WWW-Authenticate value without error
 }
 
 // NewVerifier returns a Verifier for cfg, or an error when cfg is unsafe
@@ -179,6 +183,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	if v.isReplay == nil {
 		v.isReplay = func(err error) bool { return errors.Is(err, ErrReplayed) }
+	}
+	v.verifiers = make(map[string]jws.Verifier, len(v.algs))
+	for _, alg := range v.algs {
+		jv, err := jws.NewVerifier(jwa.SignatureAlgorithm(alg))
+		if err != nil {
+			return nil, fmt.Errorf("dpop: Config.Algorithms: jwx cannot verify %q: %w", alg, err)
+		}
+		v.verifiers[alg] = jv
 	}
 	v.challenge = Challenge(v.algs, nil)
 	return v, nil

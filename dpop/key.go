@@ -7,7 +7,6 @@ import (
 	"crypto/rsa"
 	"sync"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/grantor-dev/grantor/internal/jose"
@@ -189,6 +188,3 @@ func (c *keyCache) get(b []byte) (*proofKey, string) {
 	c.mu.Unlock()
 	return k, ""
 }
-
-// jwaAlg converts a checked algorithm name.
-func jwaAlg(alg string) jwa.SignatureAlgorithm { return jwa.SignatureAlgorithm(alg) }

@@ -7,10 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // Request is what Verify checks a proof against: the request as the
@@ -151,8 +148,8 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 	if !key.fits(p.alg) {
 		return nil, invalid(descJWKUnusable)
 	}
-	verifier, err := jws.NewVerifier(jwaAlg(p.alg))
-	if err != nil {
+	verifier := v.verifiers[p.alg]
+	if verifier == nil {
 		return nil, invalid(descAlg)
 	}
 	if verifier.Verify(p.signingInput, p.signature, key.raw) != nil {
@@ -218,15 +215,14 @@ func AccessTokenHash(token string) string {
 // and one client's jti never collides with another's. The thumbprint has
 // a fixed length, so the two cannot be confused.
 func replayKey(thumbprint, jti string) string {
-	h := sha256.New()
-	h.Write([]byte(thumbprint))
-	h.Write([]byte{0})
-	h.Write([]byte(jti))
-	var sum [sha256.Size]byte
-	var b strings.Builder
-	b.Grow(len(replayKeyPrefix) + 43)
-	b.WriteString(replayKeyPrefix)
-	enc := base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0]))
-	b.WriteString(enc)
-	return b.String()
+	var in [ThumbprintLength + 1 + maxJTILength]byte
+	n := copy(in[:], thumbprint)
+	in[n] = 0
+	n++
+	n += copy(in[n:], jti)
+	sum := sha256.Sum256(in[:n])
+	var out [len(replayKeyPrefix) + 43]byte
+	copy(out[:], replayKeyPrefix)
+	base64.RawURLEncoding.Encode(out[len(replayKeyPrefix):], sum[:])
+	return string(out[:])
 }

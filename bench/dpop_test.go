@@ -1,0 +1,78 @@
+package bench
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// BenchmarkDPoPProof is proof validation per algorithm and contender:
+// BenchmarkDPoPProof/<alg>/<contender>.
+func BenchmarkDPoPProof(b *testing.B) {
+	for _, alg := range DPoPAlgs {
+		b.Run(string(alg), func(b *testing.B) {
+			for _, c := range DPoPProofContenders(alg) {
+				b.Run(c.Name, ValidateProofs(c, alg))
+			}
+		})
+	}
+}
+
+// TestDPoPProofContenders checks that both contenders accept the pool's
+// proofs and refuse one whose signature does not verify, and that
+// Grantor's refuses a replay until the pool wraps around: the figures
+// compare validations that do their work.
+func TestDPoPProofContenders(t *testing.T) {
+	for _, alg := range DPoPAlgs {
+		pool, err := ProofPool(alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pool) != ProofPoolSize {
+			t.Fatalf("%s: pool of %d", alg, len(pool))
+		}
+		i := strings.LastIndexByte(pool[0], '.')
+		forged := pool[0][:i+1] + strings.Split(pool[1], ".")[2]
+		for _, c := range DPoPProofContenders(alg) {
+			validate, tick, err := c.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := validate(ctx, forged); err == nil {
+				t.Errorf("%s/%s accepted a forged signature", alg, c.Name)
+			}
+			for _, p := range pool[:3] {
+				if err := validate(ctx, p); err != nil {
+					t.Errorf("%s/%s: %v", alg, c.Name, err)
+				}
+			}
+			if c.Name == NameGrantor {
+				if err := validate(ctx, pool[0]); err == nil {
+					t.Errorf("%s/%s accepted a replay", alg, c.Name)
+				}
+				tick()
+				if err := validate(ctx, pool[0]); err != nil {
+					t.Errorf("%s/%s after a tick: %v", alg, c.Name, err)
+				}
+			}
+		}
+	}
+}
+
+// TestCompareProofs runs the comparison with tiny runs; the figures mean
+// nothing.
+func TestCompareProofs(t *testing.T) {
+	results, err := CompareProofs(EdDSA, CompareOptions{Rounds: 2, BenchTime: "300x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 || results[0].Name != NameBaseline || results[1].Name != NameGrantor {
+		t.Fatalf("results: %+v", results)
+	}
+	for _, r := range results {
+		if r.Runs != 2 || r.NsPerOp <= 0 || r.N != 600 {
+			t.Errorf("result %+v", r)
+		}
+	}
+}
