@@ -13,6 +13,9 @@ type Report struct {
 	Handler map[string][]Result
 	Load    map[string][]LoadResult
 	Heap    map[string]float64
+	// DPoP holds the proof validation results (CompareProofs) by
+	// algorithm.
+	DPoP map[Alg][]Result
 }
 
 // Target is one target of the comparison, checked against a Report.
@@ -39,6 +42,9 @@ const (
 	// Issue 15: a client whose secret is argon2id-hashed pays the slow
 	// hash once, then costs about what a generated secret does.
 	maxArgon2idOverGenerated = 1.2
+	// Issue 11: Grantor's full RFC 9449 §4.3 proof validation costs at
+	// most a quarter more than parsing and verifying the JWS with jwx.
+	maxDPoPOverBaseline = 1.25
 )
 
 // Targets checks the targets of the comparison against rep. A ratio on
@@ -155,6 +161,27 @@ func Targets(rep Report) []Target {
 		ts = append(ts, Target{Text: sc + ": Grantor cheaper than fosite-fast, CPU per 1000 HTTP requests (worst)",
 			Measured: "fosite-fast ÷ Grantor " + ratio(lo, 1), Met: ok && lo > 1, Checked: ok})
 		withNet(&ts[len(ts)-1], netLo)
+	}
+
+	for _, alg := range []Alg{ES256, EdDSA} {
+		var g, base *Result
+		for i, r := range rep.DPoP[alg] {
+			switch r.Name {
+			case NameGrantor:
+				g = &rep.DPoP[alg][i]
+			case NameBaseline:
+				base = &rep.DPoP[alg][i]
+			}
+		}
+		ok := g != nil && base != nil && base.NsPerOp > 0
+		var q float64
+		if ok {
+			q = g.NsPerOp / base.NsPerOp
+		}
+		atMost("DPoP proof validation "+string(alg)+": Grantor's full RFC 9449 §4.3 checks ÷ baseline (jws.Verify), ns/op ≤ 1.25", q, ok, maxDPoPOverBaseline)
+		if ok {
+			ts[len(ts)-1].Measured += fmt.Sprintf(" (%d vs %d allocs per proof)", g.AllocsPerOp, base.AllocsPerOp)
+		}
 	}
 
 	heap, ok := rep.Heap[NameGrantor]

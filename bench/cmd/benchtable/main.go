@@ -16,7 +16,10 @@
 //     -conns connections, -load-rounds times, with the server's CPU time per
 //     1,000 requests read from the operating system;
 //   - memory: the live heap per issued access token over -memory-n client
-//     credentials requests.
+//     credentials requests;
+//   - dpop: DPoP proof validation (RFC 9449 §4.3) per algorithm, Grantor's
+//     dpop.Verifier against jws.Verify alone (bench.CompareProofs),
+//     -rounds runs of -benchtime each.
 //
 // Progress goes to stderr, the tables to stdout.
 package main
@@ -57,7 +60,7 @@ func main() {
 	var scenarios, measures, conns string
 	serve := flag.String("serve", "", "run as the server process of `scenario/contender` for the load measure")
 	flag.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios to run (default all: "+strings.Join(scenarioNames(), ",")+")")
-	flag.StringVar(&measures, "measure", "handler,load,memory", "comma-separated measures: handler, load, memory")
+	flag.StringVar(&measures, "measure", "handler,load,memory,dpop", "comma-separated measures: handler, load, memory, dpop")
 	flag.IntVar(&o.rounds, "rounds", 5, "handler measure: runs of each contender, interleaved")
 	flag.StringVar(&o.benchTime, "benchtime", "1s", "handler measure: duration of each run, or Nx for N requests")
 	flag.IntVar(&o.slowN, "slow-n", 5, "requests per run (and per load point, at least one per connection) for fosite with bcrypt")
@@ -91,7 +94,7 @@ func run(out io.Writer, o options) error {
 		progress = nil
 	}
 	for _, m := range o.measures {
-		if m != "handler" && m != "load" && m != "memory" {
+		if m != "handler" && m != "load" && m != "memory" && m != "dpop" {
 			return fmt.Errorf("unknown measure %q", m)
 		}
 	}
@@ -108,7 +111,7 @@ func run(out io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	rep := bench.Report{Handler: map[string][]bench.Result{}, Load: map[string][]bench.LoadResult{}, Heap: map[string]float64{}}
+	rep := bench.Report{Handler: map[string][]bench.Result{}, Load: map[string][]bench.LoadResult{}, Heap: map[string]float64{}, DPoP: map[bench.Alg][]bench.Result{}}
 	fmt.Fprintf(out, "## Grantor, fosite and a bare net/http baseline\n\n")
 	fmt.Fprintf(out, "%s, %s/%s, %d CPUs, GOMAXPROCS=%d.\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	fmt.Fprintf(out, "Command: %s\n", strings.Join(append([]string{"cd bench && go run ./cmd/benchtable"}, os.Args[1:]...), " "))
@@ -184,6 +187,25 @@ func run(out io.Writer, o options) error {
 				fmt.Fprintf(progress, "memory %-14s %.1f B per token\n", c.Name, b)
 			}
 			fmt.Fprintf(out, "| %s | %.1f |\n", c.Name, b)
+		}
+	}
+
+	if slices.Contains(o.measures, "dpop") {
+		opts := bench.CompareOptions{Rounds: o.rounds, BenchTime: o.benchTime, Progress: progress}
+		fmt.Fprintf(out, "\n### DPoP proof validation (RFC 9449 §4.3)\n\n")
+		fmt.Fprintf(out, "Medians of %d interleaved runs of %s each of the go test benchmark (bench.ValidateProofs) over %d\n", o.rounds, o.benchTime, bench.ProofPoolSize)
+		fmt.Fprintf(out, "distinct proofs. baseline: jws.Verify with the key of the proof's jwk header, nothing else; grantor:\n")
+		fmt.Fprintf(out, "dpop.Verifier.Verify, every check of §4.3 and the jti in storage/memory.\n")
+		for _, alg := range bench.DPoPAlgs {
+			results, err := bench.CompareProofs(alg, opts)
+			if err != nil {
+				return fmt.Errorf("dpop %s: %w", alg, err)
+			}
+			rep.DPoP[alg] = results
+			fmt.Fprintf(out, "\n#### %s\n\n", alg)
+			if err := bench.WriteTable(out, results, bench.NameBaseline, "", nil); err != nil {
+				return err
+			}
 		}
 	}
 

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 func TestRun(t *testing.T) {
 	var out strings.Builder
 	err := run(&out, options{
-		scenarios: []string{"cc-opaque"}, measures: []string{"handler", "load", "memory"},
+		scenarios: []string{"cc-opaque"}, measures: []string{"handler", "load", "memory", "dpop"},
 		rounds: 1, benchTime: "20x", slowN: 1,
 		loadRounds: 1, conns: []int{1, 2}, budget: time.Millisecond, maxLoad: 300,
 		memoryN: 500, quiet: true,
@@ -40,6 +40,8 @@ func TestRun(t *testing.T) {
 		"### Handler benchmarks", "### HTTP load", "### Heap per issued opaque access token", "### Targets",
 		"| grantor | 2 |", "| fosite-bcrypt | 1 |", "| harness | 2 |",
 		"handler ns/op ≥ 1,000 |",
+		"### DPoP proof validation (RFC 9449 §4.3)", "#### ES256", "#### EdDSA", "#### RS256",
+		"| DPoP proof validation ES256: Grantor", "| DPoP proof validation EdDSA: Grantor",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
@@ -47,7 +49,7 @@ func TestRun(t *testing.T) {
 	}
 	// Every target of the scenario run is checked.
 	for _, line := range strings.Split(got, "\n") {
-		if strings.HasPrefix(line, "| client credentials, opaque") && strings.Contains(line, "not measured") {
+		if (strings.HasPrefix(line, "| client credentials, opaque") || strings.HasPrefix(line, "| DPoP proof validation")) && strings.Contains(line, "not measured") {
 			t.Errorf("a target of the scenario run was not checked: %s", line)
 		}
 	}
