@@ -31,6 +31,10 @@ import (
 // its signature with jwx under the key of its own jwk header. Both
 // validate the same proofs, made before the timer starts.
 
+// Grantor's replay stores satisfy dpop.ReplayStore: the interface of the
+// storage layer and the one the leaf package defines have one method set.
+var _ dpop.ReplayStore = storage.ReplayStore(nil)
+
 // ProofPoolSize is the number of distinct proofs each run cycles through.
 const ProofPoolSize = 256
 

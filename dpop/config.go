@@ -103,7 +103,8 @@ type Config struct {
 	// Nonces, when not nil, makes the nonce claim required and checked
 	// against it (RFC 9449 §8 at an authorization server, §9 at a
 	// resource server): a proof without a valid nonce is refused with
-	// CodeUseNonce and a fresh nonce. Nil means no server nonce. A host
+	// CodeUseNonce and a fresh nonce. iat is checked with nonces too.
+	// Nil means no server nonce. A host
 	// that demands nonces at some endpoints only builds two Verifiers
 	// that share Replay.
 	Nonces *Nonces

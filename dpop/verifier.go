@@ -43,7 +43,8 @@ type Proof struct {
 	// Algorithm is the proof's alg.
 	Algorithm string
 	// PublicKey is the proof's key: *ecdsa.PublicKey, ed25519.PublicKey
-	// or *rsa.PublicKey.
+	// or *rsa.PublicKey. It is shared with the Verifier's cache of
+	// parsed keys and must not be modified.
 	PublicKey crypto.PublicKey
 	// ID is the proof's jti.
 	ID string
@@ -121,7 +122,9 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 	if !sameURL(p.htu, req.URL, expected) {
 		return nil, invalid(descHTU)
 	}
-	// Step 11: without a nonce, iat is the proof's only age (§11.1).
+	// Step 11. Without nonces iat is the proof's only age (§11.1); with
+	// them it is checked all the same, so that a jti need be remembered
+	// only for MaxAge.
 	now := v.clock()
 	if p.iat.Before(now.Add(-v.maxAge)) {
 		return nil, invalid(descIATPast)
@@ -129,8 +132,8 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 	if p.iat.After(now.Add(v.skew)) {
 		return nil, invalid(descIATFuture)
 	}
-	// Step 12, the ath half; the key half is the caller's, with the
-	// returned Thumbprint.
+	// Step 12, the ath half. The other half, the token's cnf.jkt against
+	// the proof's key, is the caller's, with the returned Thumbprint.
 	if req.AccessToken != "" {
 		if !p.hasATH {
 			return nil, invalid(descATHMissing)
