@@ -33,6 +33,10 @@ type AuthorizationRequest struct {
 	// Prompt holds the prompt values asked for ("none", "login",
 	// "consent").
 	Prompt []string
+	// DPoPKeyThumbprint is the dpop_jkt of the request (RFC 9449 §10):
+	// the thumbprint of the key whose DPoP proof must come with the
+	// code's redemption. Empty when the request named none.
+	DPoPKeyThumbprint string
 	// PushedKey is set when the request came through a pushed
 	// authorization request (RFC 9126): the key of that record, consumed
 	// when the request is decided (approved or denied). The Provider

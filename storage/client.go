@@ -85,6 +85,11 @@ type Client struct {
 	// is refused.
 	RequirePushedAuthorizationRequests bool
 
+	// DPoPBoundAccessTokens makes the client send a DPoP proof with every
+	// token request, so that all its access tokens are bound to a key
+	// (RFC 9449 §5.2, dpop_bound_access_tokens).
+	DPoPBoundAccessTokens bool
+
 	// AccessTokenLifetime is how long the client's access tokens live.
 	// Zero means the Provider's default. A grant may shorten it further;
 	// nothing lengthens it past the Provider's maximum.

@@ -39,7 +39,7 @@ const MaxKeyBytes = 1 << 10
 // [MaxRecordBytes]): the bytes of its strings and of its lists' elements.
 func (r *AuthorizationRequest) Size() int {
 	return len(r.ClientID) + len(r.RedirectURI) + len(r.ResponseMode) + len(r.State) +
-		len(r.CodeChallenge) + len(r.CodeChallengeMethod) + len(r.PushedKey) +
+		len(r.CodeChallenge) + len(r.CodeChallengeMethod) + len(r.PushedKey) + len(r.DPoPKeyThumbprint) +
 		listSize(r.Scopes) + listSize(r.Resources) + listSize(r.Prompt)
 }
 
@@ -70,7 +70,7 @@ func (c *AuthorizationCode) Size() (int, error) {
 // then keep.
 func (t *Token) Size() (int, error) {
 	claims, err := claimsSize(t.Claims)
-	return len(t.Key) + len(t.GrantID) + len(t.ClientID) + len(t.Subject) +
+	return len(t.Key) + len(t.GrantID) + len(t.ClientID) + len(t.Subject) + len(t.KeyThumbprint) +
 		listSize(t.Scopes) + listSize(t.Audience) + claims, err
 }
 
@@ -138,6 +138,7 @@ func (r *AuthorizationRequest) TextFields() iter.Seq2[string, []string] {
 			{"Request.CodeChallengeMethod", []string{r.CodeChallengeMethod}},
 			{"Request.Prompt", r.Prompt},
 			{"Request.PushedKey", []string{r.PushedKey}},
+			{"Request.DPoPKeyThumbprint", []string{r.DPoPKeyThumbprint}},
 		} {
 			if !yield(f.name, f.strs) {
 				return

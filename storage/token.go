@@ -76,6 +76,12 @@ type Token struct {
 	AccessTokenLifetime  time.Duration
 	RefreshTokenLifetime time.Duration
 
+	// KeyThumbprint binds the token to a key: the JWK SHA-256 thumbprint
+	// (RFC 7638) of the key whose DPoP proofs must come with it (RFC 9449
+	// §6.1 for access tokens, §5 for the refresh tokens of public
+	// clients). Empty for a bearer token.
+	KeyThumbprint string
+
 	// ConsumedAt is set when a refresh token has been rotated. A consumed
 	// token presented again is a reuse.
 	ConsumedAt time.Time
