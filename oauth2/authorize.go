@@ -257,7 +257,7 @@ func (p *Provider) checkAuthorizationParams(params url.Values, client *storage.C
 	if req.Prompt, err = parsePrompt(prompt); err != nil {
 		return err
 	}
-	return nil
+	return p.checkDPoPKeyThumbprint(params, req)
 }
 
 // parsePrompt checks the prompt parameter: space-separated values among

@@ -151,6 +151,14 @@ type Config struct {
 	// (RFC 8414 §2). Optional.
 	ScopesSupported []string
 
+	// DPoP, when set, accepts DPoP proofs (RFC 9449) at the token
+	// endpoint and binds the access tokens issued with one to the proof's
+	// key (token_type DPoP, cnf.jkt), and the refresh tokens of public
+	// clients too. Nil means DPoP is off: a DPoP header is ignored and
+	// tokens are Bearer tokens (RFC 9449 §5), and a client registered
+	// with dpop_bound_access_tokens is refused.
+	DPoP *DPoPConfig
+
 	// AccessTokenClaims, when set, is called before each access token
 	// is minted. It may add claims to claims.Extra, and it may shorten the
 	// token's life by moving claims.ExpiresAt earlier (expires_in and the

@@ -89,6 +89,12 @@ type TokenRequest struct {
 	// absolute URI without a fragment; nil when there were none. The
 	// Provider narrows the access token's audience to them.
 	Resources []string
+	// KeyThumbprint is the JWK SHA-256 thumbprint (RFC 7638) of the key
+	// of the request's DPoP proof, checked by the Provider (RFC 9449
+	// §4.3); empty without a proof. The Provider binds the access token
+	// (and a public client's refresh token) to it; a grant whose
+	// credential is bound to a key checks that it is this one.
+	KeyThumbprint string
 	// Now is the time of the request on the Provider's clock.
 	Now time.Time
 	// HTTPRequest is the underlying request. Its body has been read.

@@ -215,6 +215,15 @@ type introspectionClaims struct {
 	Audience  any    `json:"aud,omitempty"`
 	TokenType string `json:"token_type"`
 	ID        string `json:"jti,omitempty"`
+	// Confirmation is the key binding of a DPoP-bound token (RFC 9449
+	// §6.2).
+	Confirmation *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the cnf member of RFC 7800 §3.1 with the jkt of RFC 9449
+// §6.1.
+type confirmation struct {
+	KeyThumbprint string `json:"jkt"`
 }
 
 // audienceClaim is the aud member of an introspection response: absent
@@ -252,6 +261,9 @@ func (c *introspectionClaims) appendPlain(b []byte, aud []string) ([]byte, bool)
 	}
 	o.str("token_type", c.TokenType, false)
 	o.str("jti", c.ID, true)
+	if c.Confirmation != nil {
+		return b, false // rare: encoded by encoding/json
+	}
 	return o.end()
 }
 
@@ -282,6 +294,14 @@ func (p *Provider) introspectionResponse(rec *storage.Token) ([]byte, error) {
 		c.TokenType = "refresh_token"
 	} else if _, isJWT := p.accessTokens.(token.KeyPublisher); isJWT {
 		c.ID = rec.Key // a JWT access token's record is kept under its jti
+	}
+	if rec.KeyThumbprint != "" {
+		// RFC 9449 §6.2: the binding, and token_type DPoP for an access
+		// token, so that a resource server asks for the proof.
+		c.Confirmation = &confirmation{KeyThumbprint: rec.KeyThumbprint}
+		if rec.Kind == storage.AccessToken {
+			c.TokenType = "DPoP"
+		}
 	}
 	b, plain := c.appendPlain(make([]byte, 0, 256), rec.Audience)
 	if !plain {

@@ -45,6 +45,9 @@ type Metadata struct {
 	// IntrospectionSigningAlgsSupported lists the algorithm of the JWT
 	// introspection response (RFC 9701 §7), when access tokens are JWTs.
 	IntrospectionSigningAlgsSupported []string `json:"introspection_signing_alg_values_supported,omitempty"`
+	// DPoPSigningAlgsSupported lists the algorithms accepted for DPoP
+	// proofs (RFC 9449 §5.1), when DPoP is on.
+	DPoPSigningAlgsSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 // Metadata returns the metadata document of the Provider.
@@ -89,6 +92,9 @@ func (p *Provider) Metadata() Metadata {
 	}
 	if p.jwksEnabled() {
 		m.JWKSURI = p.issuer + JWKSPath
+	}
+	if p.dpop != nil {
+		m.DPoPSigningAlgsSupported = slices.Clone(p.dpop.algorithms)
 	}
 	for _, method := range p.authMethods {
 		if r, ok := p.authenticators[method].(SigningAlgorithmsReporter); ok {

@@ -96,6 +96,9 @@ func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parRespon
 	if err := p.checkAuthorizationParams(form, client, req); err != nil {
 		return nil, err
 	}
+	if err := p.bindPushedRequest(ctx, w, r, client, req); err != nil {
+		return nil, err
+	}
 	handle, err := p.newHandle()
 	if err != nil {
 		return nil, NewError(ErrServerError, "randomness unavailable").WithCause(err)

@@ -104,6 +104,8 @@ type Provider struct {
 	pushedLifetime       time.Duration
 	requirePAR           bool
 
+	dpop *dpopVerifiers // Config.DPoP; nil when DPoP is off
+
 	metadata []byte
 }
 
@@ -195,6 +197,9 @@ func NewProvider(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	if err := p.setLimits(cfg); err != nil {
+		return nil, err
+	}
+	if err := p.setDPoP(cfg.DPoP); err != nil {
 		return nil, err
 	}
 

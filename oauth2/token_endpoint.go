@@ -71,7 +71,13 @@ func (p *Provider) handleTokenRequest(w http.ResponseWriter, r *http.Request, re
 	if err != nil {
 		return err
 	}
-	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Scopes: scopes, Resources: resources, Now: p.clock(), HTTPRequest: r}
+	// The proof is checked last, being the dearest check: a signature.
+	thumbprint, err := p.checkDPoP(ctx, w, r, p.dpopVerifier(false), p.tokenEndpoint, client)
+	if err != nil {
+		return err
+	}
+	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Scopes: scopes, Resources: resources,
+		KeyThumbprint: thumbprint, Now: p.clock(), HTTPRequest: r}
 	issue, err := handler.HandleTokenRequest(ctx, req)
 	if err != nil {
 		return err
@@ -125,6 +131,8 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		IssuedAt:  now,
 		ExpiresAt: earlier(now.Add(lifetime), grantExpiresAt),
 		Extra:     is.Claims,
+		// RFC 9449 §6.1: the access token is bound to the proof's key.
+		KeyThumbprint: req.KeyThumbprint,
 	}
 	if p.claimsHook != nil {
 		if err := p.applyClaimsHook(ctx, req, &claims); err != nil {
@@ -143,18 +151,22 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		return NewError(ErrServerError, "the access token could not be minted").WithCause(err)
 	}
 	access := &storage.Token{
-		Key:       accessKey,
-		Kind:      storage.AccessToken,
-		GrantID:   grantID,
-		ClientID:  client.ID,
-		Subject:   is.Subject,
-		Scopes:    is.Scopes,
-		Audience:  audience,
-		Claims:    claims.Extra,
-		IssuedAt:  now,
-		ExpiresAt: claims.ExpiresAt,
+		Key:           accessKey,
+		Kind:          storage.AccessToken,
+		GrantID:       grantID,
+		ClientID:      client.ID,
+		Subject:       is.Subject,
+		Scopes:        is.Scopes,
+		Audience:      audience,
+		Claims:        claims.Extra,
+		IssuedAt:      now,
+		ExpiresAt:     claims.ExpiresAt,
+		KeyThumbprint: claims.KeyThumbprint,
 	}
 	*resp = tokenResponse{AccessToken: accessToken, TokenType: "Bearer", ExpiresIn: int64(claims.ExpiresAt.Sub(now) / time.Second)}
+	if claims.KeyThumbprint != "" {
+		resp.TokenType = "DPoP" // RFC 9449 §5
+	}
 	if req.Scopes == nil && len(is.Scopes) > 0 || req.Scopes != nil && !sameScopes(req.Scopes, is.Scopes) {
 		resp.Scope = FormatScope(is.Scopes)
 	}
@@ -275,7 +287,19 @@ func (p *Provider) mintRefreshToken(req *TokenRequest, is *Issue, grantID string
 		// The grant's own lifetimes, for its refreshes to ask for again.
 		AccessTokenLifetime:  is.AccessTokenLifetime,
 		RefreshTokenLifetime: is.RefreshTokenLifetime,
+		KeyThumbprint:        refreshBinding(req),
 	}, nil
+}
+
+// refreshBinding is the key a new refresh token is bound to: a public
+// client's, which has no credentials of its own to protect it, is bound
+// to the key of its DPoP proof (RFC 9449 §5); a confidential client's is
+// not, as its client authentication does that.
+func refreshBinding(req *TokenRequest) string {
+	if req.Client.IsPublic() {
+		return req.KeyThumbprint
+	}
+	return ""
 }
 
 // writeError logs what the client must not see, then writes the error.

@@ -144,7 +144,8 @@ func (e *env) forgeJWT(typ string, extra map[string]any) (tok, jti string) {
 // token endpoint would issue it.
 func (e *env) boundToken() string {
 	e.T.Helper()
-	cnf := map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
+	const jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+	cnf := map[string]any{"jkt": jkt}
 	var tok, key string
 	if e.format == "jwt" {
 		tok, key = e.forgeJWT("at+jwt", map[string]any{"cnf": cnf})
@@ -158,7 +159,7 @@ func (e *env) boundToken() string {
 	require.NoError(e.T, e.Store.CreateTokens(context.Background(), &storage.Token{
 		Key: key, Kind: storage.AccessToken, GrantID: "grant-bound-" + key[:6], ClientID: "svc",
 		Subject: "client:svc", Scopes: []string{"read"}, Audience: []string{apiA},
-		Claims: map[string]any{"cnf": cnf}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}))
+		KeyThumbprint: jkt, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}))
 	return tok
 }
 

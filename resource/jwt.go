@@ -36,14 +36,15 @@ func (j jwtValidator) Validate(ctx context.Context, tok string) (*Token, error) 
 		return nil, jwtError(err)
 	}
 	return &Token{
-		Subject:   c.Subject,
-		ClientID:  c.ClientID,
-		Scopes:    c.Scopes,
-		Audience:  c.Audience,
-		ExpiresAt: c.ExpiresAt,
-		IssuedAt:  c.IssuedAt,
-		ID:        c.ID,
-		Claims:    c.Extra,
+		Subject:       c.Subject,
+		ClientID:      c.ClientID,
+		Scopes:        c.Scopes,
+		Audience:      c.Audience,
+		ExpiresAt:     c.ExpiresAt,
+		IssuedAt:      c.IssuedAt,
+		ID:            c.ID,
+		KeyThumbprint: c.KeyThumbprint,
+		Claims:        c.Extra,
 	}, nil
 }
 

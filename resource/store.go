@@ -110,13 +110,14 @@ func (s *storeValidator) Validate(ctx context.Context, tok string) (*Token, erro
 		exp = rec.GrantExpiresAt
 	}
 	return &Token{
-		Subject:   rec.Subject,
-		ClientID:  rec.ClientID,
-		Scopes:    slices.Clone(rec.Scopes),
-		Audience:  slices.Clone(rec.Audience),
-		ExpiresAt: exp,
-		IssuedAt:  rec.IssuedAt,
-		ID:        rec.Key,
-		Claims:    maps.Clone(rec.Claims),
+		Subject:       rec.Subject,
+		ClientID:      rec.ClientID,
+		Scopes:        slices.Clone(rec.Scopes),
+		Audience:      slices.Clone(rec.Audience),
+		ExpiresAt:     exp,
+		IssuedAt:      rec.IssuedAt,
+		ID:            rec.Key,
+		KeyThumbprint: rec.KeyThumbprint,
+		Claims:        maps.Clone(rec.Claims),
 	}, nil
 }

@@ -26,6 +26,10 @@ type Token struct {
 	// opaque token validated by Store the key of its storage record,
 	// which cannot be used as the token. Empty when unknown.
 	ID string
+	// KeyThumbprint is the key a DPoP-bound token is bound to: the "jkt"
+	// of its "cnf" claim or introspection member (RFC 9449 §6). Empty for
+	// a bearer token.
+	KeyThumbprint string
 	// Claims are the token's other claims or introspection members,
 	// such as those an authorization server's claims hook added. A
 	// "cnf" member (RFC 7800 §3.1) marks a sender-constrained token,
@@ -43,7 +47,7 @@ func (t *Token) HasScope(scope string) bool {
 // confirmation claim (RFC 7800 §3.1; RFC 9449 §6; RFC 8705 §3).
 func (t *Token) bound() bool {
 	_, ok := t.Claims["cnf"]
-	return ok
+	return ok || t.KeyThumbprint != ""
 }
 
 // ctxKey is the context key of the accepted token.

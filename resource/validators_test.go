@@ -180,15 +180,12 @@ func TestJWTWithTypJWTIsNotAnAccessToken(t *testing.T) {
 
 // TestBoundTokenAsBearerIsRefused: a DPoP-bound token (cnf) presented
 // with the Bearer scheme is refused (RFC 9449 §7.2), whatever the
-// scheme's case; with the DPoP scheme it is not accepted either, as DPoP
-// is not supported yet. The Provider's introspection does not return cnf
-// yet, so the introspection case is covered with a stub server
-// (TestIntrospectionTokenTypes).
+// scheme's case and whichever way it is validated (the JWT's cnf claim,
+// the record, the introspection answer's cnf and token_type); with the
+// DPoP scheme it is not accepted either, as the middleware does not take
+// DPoP proofs yet.
 func TestBoundTokenAsBearerIsRefused(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env, name string, h http.Handler) {
-		if name == "introspection" {
-			t.Skip("the Provider's introspection does not return cnf yet")
-		}
 		tok := e.boundToken()
 		for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
 			res := serve(h, get(scheme+" "+tok))

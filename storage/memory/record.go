@@ -30,8 +30,9 @@ type record struct {
 	t   [numTimes]int64
 	ext *[numTimes]time.Time
 
-	// more holds what few records have (a grant's own token lifetimes),
-	// nil otherwise: a pointer keeps the record in its 128-byte size class.
+	// more holds what few records have (a grant's own token lifetimes, a
+	// DPoP key binding), nil otherwise: a pointer keeps the record in its
+	// 128-byte size class.
 	more *recordMore
 
 	kind storage.TokenKind
@@ -82,6 +83,7 @@ type recordAndGrant struct {
 // zero.
 type recordMore struct {
 	accessTokenLifetime, refreshTokenLifetime time.Duration
+	keyThumbprint                             string
 }
 
 type revocation struct {
@@ -154,8 +156,9 @@ func (s *Store) fillRecord(r *record, t *storage.Token) {
 	r.setTime(tGrantExpires, t.GrantExpiresAt)
 	r.setTime(tConsumed, t.ConsumedAt)
 	r.setTime(tRevoked, t.RevokedAt)
-	if t.AccessTokenLifetime != 0 || t.RefreshTokenLifetime != 0 {
-		r.more = &recordMore{accessTokenLifetime: t.AccessTokenLifetime, refreshTokenLifetime: t.RefreshTokenLifetime}
+	if t.AccessTokenLifetime != 0 || t.RefreshTokenLifetime != 0 || t.KeyThumbprint != "" {
+		r.more = &recordMore{accessTokenLifetime: t.AccessTokenLifetime, refreshTokenLifetime: t.RefreshTokenLifetime,
+			keyThumbprint: strings.Clone(t.KeyThumbprint)}
 	}
 }
 
@@ -178,6 +181,7 @@ func (r *record) export(key string) *storage.Token {
 	}
 	if r.more != nil {
 		t.AccessTokenLifetime, t.RefreshTokenLifetime = r.more.accessTokenLifetime, r.more.refreshTokenLifetime
+		t.KeyThumbprint = r.more.keyThumbprint
 	}
 	if r.scopes != nil {
 		t.Scopes = *r.scopes
