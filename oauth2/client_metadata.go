@@ -30,6 +30,9 @@ type ClientMetadata struct {
 	TokenEndpointAuthSigningAlg string          `json:"token_endpoint_auth_signing_alg,omitempty"`
 	JWKS                        json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI                     string          `json:"jwks_uri,omitempty"`
+	// DPoPBoundAccessTokens makes every token request of the client
+	// carry a DPoP proof (RFC 9449 §5.2).
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens,omitempty"`
 
 	// ClientSecretHash is a Grantor extension: a hash made earlier by
 	// GenerateClientSecret or HashClientSecret, for files that must not
@@ -98,6 +101,7 @@ func (m *ClientMetadata) Client() (*storage.Client, error) {
 		GrantTypes:                  slices.Clone(m.GrantTypes),
 		Audience:                    slices.Clone(m.Audience),
 		Resources:                   slices.Clone(m.Resources),
+		DPoPBoundAccessTokens:       m.DPoPBoundAccessTokens,
 	}
 	if c.TokenEndpointAuthMethod == "" {
 		c.TokenEndpointAuthMethod = AuthMethodClientSecretBasic

@@ -133,3 +133,17 @@ func TestClientMetadataLifetimes(t *testing.T) {
 		})
 	}
 }
+
+// dpop_bound_access_tokens (RFC 9449 §5.2) is read into the client record.
+func TestClientMetadataDPoPBoundAccessTokens(t *testing.T) {
+	for doc, want := range map[string]bool{
+		`{"client_id":"a","client_secret":"s","dpop_bound_access_tokens":true}`: true,
+		`{"client_id":"a","client_secret":"s"}`:                                 false,
+	} {
+		var m oauth2.ClientMetadata
+		require.NoError(t, json.Unmarshal([]byte(doc), &m))
+		c, err := m.Client()
+		require.NoError(t, err)
+		assert.Equal(t, want, c.DPoPBoundAccessTokens, doc)
+	}
+}
