@@ -54,10 +54,13 @@ type env struct {
 	svcSecret, svcBSecret, rsASecret string
 }
 
-func newEnv(t *testing.T, format string) *env {
+func newEnv(t *testing.T, format string, configure ...func(*oauth2.Config, *memory.Store)) *env {
 	t.Helper()
 	e := &env{format: format, counts: map[string]int{}}
-	e.Harness = testkit.New(t, func(cfg *oauth2.Config, _ *memory.Store) {
+	e.Harness = testkit.New(t, func(cfg *oauth2.Config, store *memory.Store) {
+		for _, c := range configure {
+			c(cfg, store)
+		}
 		cfg.Grants = append(cfg.Grants, grant.ClientCredentials(grant.ClientCredentialsOptions{}))
 		if format == "jwt" {
 			var err error

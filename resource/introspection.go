@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grantor-dev/grantor/dpop"
 	"github.com/grantor-dev/grantor/internal/urlpolicy"
 )
 
@@ -293,6 +294,17 @@ func parseIntrospection(body []byte, now time.Time) (*cached, error) {
 			t.Audience = []string{one}
 		} else if err := json.Unmarshal(raw, &t.Audience); err != nil {
 			return nil, errors.New(`resource: the introspection member "aud" is not a string or an array of strings`)
+		}
+	}
+	if raw, ok := members["cnf"]; ok {
+		// RFC 9449 §6.2: the key of a DPoP-bound token. Another
+		// confirmation method leaves KeyThumbprint empty, and the cnf
+		// member in Claims still marks the token as bound.
+		var cnf struct {
+			JKT string `json:"jkt"`
+		}
+		if json.Unmarshal(raw, &cnf) == nil && dpop.CheckThumbprint(cnf.JKT) == nil {
+			t.KeyThumbprint = cnf.JKT
 		}
 	}
 	for name, raw := range members {

@@ -67,6 +67,11 @@ type Config struct {
 	// invalid_request.
 	AllowQueryToken bool
 
+	// DPoP, when set, also accepts DPoP-bound access tokens, presented
+	// with the DPoP scheme and a proof of their key (RFC 9449 §7). Nil:
+	// only bearer tokens are accepted, and a bound token is refused.
+	DPoP *DPoP
+
 	// Logger receives validator outages (never a token). Nil discards.
 	Logger *slog.Logger
 }
@@ -81,8 +86,14 @@ type Config struct {
 // (§2.2, §2.3). Then:
 //
 //   - no token: 401 with `WWW-Authenticate: Bearer realm="..."` and no
-//     error code (§3.1), which is also the answer to another scheme, such
-//     as Basic or DPoP (DPoP, RFC 9449, is not supported yet);
+//     error code (§3.1), plus `DPoP algs="..."` when DPoP is on, which
+//     is also the answer to another scheme, such as Basic (or DPoP when
+//     Config.DPoP is nil);
+//   - with Config.DPoP, a token in `Authorization: DPoP <token>` must be
+//     DPoP-bound and come with a valid proof (RFC 9449 §4.3, §7.1) by its
+//     key, with ath: else 401 with `WWW-Authenticate: DPoP algs="...",
+//     error="invalid_dpop_proof"` (or "use_dpop_nonce" and a DPoP-Nonce
+//     header, §9), or invalid_token for a token not bound to a DPoP key;
 //   - a malformed Authorization header, two of them, a token in more than
 //     one place, an access_token query parameter that is not allowed, or
 //     (with AllowFormToken) a form body larger than MaxFormBytes: 400 with
@@ -122,16 +133,16 @@ type middleware struct {
 }
 
 func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	tok, fromQuery, desc := m.extract(w, r)
+	tok, fromQuery, dpopScheme, desc := m.extract(w, r)
 	switch {
 	case desc != "":
-		challenge(w, http.StatusBadRequest, m.realm, "invalid_request", desc, "")
+		m.challenge(w, http.StatusBadRequest, "invalid_request", desc)
 		return
 	case tok == "":
-		challenge(w, http.StatusUnauthorized, m.realm, "", "", "")
+		m.challenge(w, http.StatusUnauthorized, "", "")
 		return
 	case len(tok) > MaxTokenLength:
-		challenge(w, http.StatusUnauthorized, m.realm, "invalid_token", "the access token is too long", "")
+		m.challenge(w, http.StatusUnauthorized, "invalid_token", "the access token is too long")
 		return
 	}
 	if m.cfg.Validator == nil {
@@ -151,7 +162,7 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 			if errors.As(err, &ite) && ite.Description != "" {
 				desc = ite.Description
 			}
-			challenge(w, http.StatusUnauthorized, m.realm, "invalid_token", desc, "")
+			m.challenge(w, http.StatusUnauthorized, "invalid_token", desc)
 			return
 		}
 		if r.Context().Err() == nil {
@@ -162,11 +173,17 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	if m.cfg.Audience != "" && !slices.Contains(t.Audience, m.cfg.Audience) {
-		challenge(w, http.StatusUnauthorized, m.realm, "invalid_token", descAudience, "")
+		m.challenge(w, http.StatusUnauthorized, "invalid_token", descAudience)
 		return
 	}
-	if t.bound() {
-		challenge(w, http.StatusUnauthorized, m.realm, "invalid_token", descBound, "")
+	switch {
+	case dpopScheme:
+		if !m.checkProof(w, r, tok, t) {
+			return
+		}
+	case t.bound():
+		// RFC 9449 §7.2: no downgrade of a bound token to a bearer one.
+		m.challenge(w, http.StatusUnauthorized, "invalid_token", descBound)
 		return
 	}
 	if fromQuery {
@@ -180,29 +197,38 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 // token ("" when there is none) and whether it came from the query, or a
 // description of why the request is malformed. w is told to close the
 // connection when a form body is too large.
-func (m *middleware) extract(w http.ResponseWriter, r *http.Request) (tok string, fromQuery bool, bad string) {
+func (m *middleware) extract(w http.ResponseWriter, r *http.Request) (tok string, fromQuery, dpopScheme bool, bad string) {
 	var found []string
 	switch hs := r.Header.Values("Authorization"); len(hs) {
 	case 0:
 	case 1:
 		scheme, rest, _ := strings.Cut(hs[0], " ")
-		if strings.EqualFold(scheme, "Bearer") {
+		switch {
+		case strings.EqualFold(scheme, "Bearer"):
 			t := strings.TrimLeft(rest, " ")
 			if !isB64Token(t) {
-				return "", false, "the Authorization header is not Bearer followed by one token"
+				return "", false, false, "the Authorization header is not Bearer followed by one token"
 			}
 			found = append(found, t)
+		case strings.EqualFold(scheme, "DPoP") && m.cfg.DPoP != nil:
+			// RFC 9449 §7.1: the token68 of the DPoP scheme.
+			t := strings.TrimLeft(rest, " ")
+			if !isB64Token(t) {
+				return "", false, false, "the Authorization header is not DPoP followed by one token"
+			}
+			found, dpopScheme = append(found, t), true
 		}
-		// Another scheme (Basic, DPoP, …) carries no bearer token.
+		// Another scheme (Basic, or DPoP when it is off) carries no
+		// token this middleware takes.
 	default:
-		return "", false, "more than one Authorization header"
+		return "", false, false, "more than one Authorization header"
 	}
 	if vs, ok := r.URL.Query()["access_token"]; ok {
 		if !m.cfg.AllowQueryToken {
-			return "", false, "the access token must be sent in the Authorization header"
+			return "", false, false, "the access token must be sent in the Authorization header"
 		}
 		if len(vs) != 1 || vs[0] == "" {
-			return "", false, "the access_token query parameter must appear once"
+			return "", false, false, "the access_token query parameter must appear once"
 		}
 		found = append(found, vs[0])
 		fromQuery = true
@@ -215,7 +241,7 @@ func (m *middleware) extract(w http.ResponseWriter, r *http.Request) (tok string
 			limit = DefaultMaxFormBytes
 		}
 		if r.ContentLength > limit {
-			return "", false, "the form body is larger than " + strconv.FormatInt(limit, 10) + " bytes"
+			return "", false, false, "the form body is larger than " + strconv.FormatInt(limit, 10) + " bytes"
 		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -223,24 +249,24 @@ func (m *middleware) extract(w http.ResponseWriter, r *http.Request) (tok string
 		if err := r.ParseForm(); err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				return "", false, "the form body is larger than " + strconv.FormatInt(limit, 10) + " bytes"
+				return "", false, false, "the form body is larger than " + strconv.FormatInt(limit, 10) + " bytes"
 			}
-			return "", false, "the form body cannot be parsed"
+			return "", false, false, "the form body cannot be parsed"
 		}
 		if vs, ok := r.PostForm["access_token"]; ok {
 			if len(vs) != 1 || vs[0] == "" {
-				return "", false, "the access_token form parameter must appear once"
+				return "", false, false, "the access_token form parameter must appear once"
 			}
 			found = append(found, vs[0])
 		}
 	}
 	switch len(found) {
 	case 0:
-		return "", false, ""
+		return "", false, false, ""
 	case 1:
-		return found[0], fromQuery, ""
+		return found[0], fromQuery, dpopScheme, ""
 	}
-	return "", false, "the access token was sent in more than one way"
+	return "", false, false, "the access token was sent in more than one way"
 }
 
 // isForm reports whether r has a single-part form body (RFC 6750 §2.2).
@@ -274,9 +300,21 @@ func isB64Token(s string) bool {
 // challenge writes an error response with its WWW-Authenticate header
 // (RFC 6750 §3): realm, then error, error_description and scope when not
 // empty.
-func challenge(w http.ResponseWriter, status int, realm, code, desc, scope string) {
+func challenge(w http.ResponseWriter, status int, realm, code, desc, scope string, others ...string) {
+	h := w.Header()
+	h.Set("WWW-Authenticate", authChallenge("Bearer", realm, code, desc, scope))
+	for _, o := range others {
+		h.Add("WWW-Authenticate", o)
+	}
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+}
+
+// authChallenge is the value of a Bearer challenge (RFC 6750 §3), or of a
+// DPoP challenge with the same parameters (RFC 9449 §7.1).
+func authChallenge(scheme, realm, code, desc, scope string) string {
 	var b strings.Builder
-	b.WriteString("Bearer")
+	b.WriteString(scheme)
 	sep := " "
 	param := func(name, value string) {
 		if value == "" {
@@ -293,10 +331,7 @@ func challenge(w http.ResponseWriter, status int, realm, code, desc, scope strin
 	param("error", code)
 	param("error_description", sanitizeQuoted(desc))
 	param("scope", sanitizeQuoted(scope))
-	h := w.Header()
-	h.Set("WWW-Authenticate", b.String())
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
+	return b.String()
 }
 
 // sanitizeQuoted keeps the characters RFC 6750 §3 allows in realm,

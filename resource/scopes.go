@@ -9,7 +9,8 @@ import (
 // when the token Middleware accepted grants every one of scopes
 // (RFC 6749 §3.3). Otherwise it answers 403 with
 // `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`
-// naming all of scopes (RFC 6750 §3.1).
+// naming all of scopes (RFC 6750 §3.1), or the same in the DPoP scheme
+// for a DPoP-bound token (RFC 9449 §7.1).
 //
 // It must run after Middleware: without a token in the request's context
 // it answers 401, as for a request without a token (RFC 6750 §3.1), so
@@ -26,8 +27,17 @@ func RequireScopes(scopes ...string) func(http.Handler) http.Handler {
 			}
 			for _, s := range scopes {
 				if !t.HasScope(s) {
-					challenge(w, http.StatusForbidden, realm, "insufficient_scope",
-						"the access token does not grant the scope this resource requires", want)
+					const desc = "the access token does not grant the scope this resource requires"
+					if t.KeyThumbprint != "" {
+						// A DPoP-bound token is answered in its own scheme
+						// (RFC 9449 §7.1).
+						h := w.Header()
+						h.Set("WWW-Authenticate", authChallenge("DPoP", realm, "insufficient_scope", desc, want))
+						h.Set("Cache-Control", "no-store")
+						w.WriteHeader(http.StatusForbidden)
+						return
+					}
+					challenge(w, http.StatusForbidden, realm, "insufficient_scope", desc, want)
 					return
 				}
 			}
