@@ -36,6 +36,7 @@ var docs = []struct {
 		{"Protecting your own APIs", from(
 			body("resource/example_test.go", "ExampleMiddleware").until("// Try it"),
 			decl("resource/example_test.go", "listInvoices"))},
+		{"Sender-constrained tokens (DPoP)", from(body("resource/example_dpop_test.go", "ExampleDPoP").until("// Try it"))},
 		{"Mounting Grantor in your app, and testing it", from(
 			body("oauth2/example_test.go", "ExampleProvider_Handler_underAPrefix").until("fmt.Println(provider.MetadataURL())"))},
 		{"Mounting Grantor in your app, and testing it", from(decl("grantortest/readme_test.go", "TestListInvoices"))},
