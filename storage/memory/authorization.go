@@ -326,7 +326,7 @@ func pushedStrings(strs []*string, r *storage.PushedRequest) []*string {
 // cloneInteraction returns a deep copy of i with its times in UTC.
 func cloneInteraction(i *storage.Interaction) *storage.Interaction {
 	c := *i
-	cloneLists(&c.Request.Scopes, &c.Request.Resources, &c.Request.Prompt)
+	storage.CloneLists(&c.Request.Scopes, &c.Request.Resources, &c.Request.Prompt)
 	c.CreatedAt = i.CreatedAt.UTC()
 	c.ExpiresAt = i.ExpiresAt.UTC()
 	c.CompletedAt = i.CompletedAt.UTC()
@@ -337,8 +337,8 @@ func cloneInteraction(i *storage.Interaction) *storage.Interaction {
 // times in UTC.
 func cloneAuthorizationCode(c *storage.AuthorizationCode) *storage.AuthorizationCode {
 	cc := *c
-	cloneLists(&cc.Request.Scopes, &cc.Request.Resources, &cc.Request.Prompt, &cc.Scopes)
-	cc.Claims = cloneClaims(c.Claims)
+	storage.CloneLists(&cc.Request.Scopes, &cc.Request.Resources, &cc.Request.Prompt, &cc.Scopes)
+	cc.Claims = storage.CloneClaims(c.Claims)
 	cc.AuthTime = c.AuthTime.UTC()
 	cc.IssuedAt = c.IssuedAt.UTC()
 	cc.ExpiresAt = c.ExpiresAt.UTC()
@@ -349,7 +349,7 @@ func cloneAuthorizationCode(c *storage.AuthorizationCode) *storage.Authorization
 // clonePushedRequest returns a deep copy of r with its times in UTC.
 func clonePushedRequest(r *storage.PushedRequest) *storage.PushedRequest {
 	c := *r
-	cloneLists(&c.Request.Scopes, &c.Request.Resources, &c.Request.Prompt)
+	storage.CloneLists(&c.Request.Scopes, &c.Request.Resources, &c.Request.Prompt)
 	c.CreatedAt = r.CreatedAt.UTC()
 	c.ExpiresAt = r.ExpiresAt.UTC()
 	c.ConsumedAt = r.ConsumedAt.UTC()

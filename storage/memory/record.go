@@ -3,7 +3,6 @@ package memory
 import (
 	"encoding/binary"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -149,7 +148,7 @@ func (s *Store) fillRecord(r *record, t *storage.Token) {
 	r.subject = s.intern.subject(t.Subject)
 	r.scopes = s.intern.list(t.Scopes)
 	r.audience = s.intern.list(t.Audience)
-	r.claims = cloneClaims(t.Claims)
+	r.claims = storage.CloneClaims(t.Claims)
 	r.kind = t.Kind
 	r.setTime(tIssued, t.IssuedAt)
 	r.setTime(tExpires, t.ExpiresAt)
@@ -169,7 +168,7 @@ func (r *record) export(key string) *storage.Token {
 		Kind:           r.kind,
 		ClientID:       r.clientID,
 		Subject:        r.subject,
-		Claims:         cloneClaims(r.claims),
+		Claims:         storage.CloneClaims(r.claims),
 		IssuedAt:       r.time(tIssued),
 		ExpiresAt:      r.time(tExpires),
 		GrantExpiresAt: r.time(tGrantExpires),
@@ -189,62 +188,8 @@ func (r *record) export(key string) *storage.Token {
 	if r.audience != nil {
 		t.Audience = *r.audience
 	}
-	cloneLists(&t.Scopes, &t.Audience) // the interned lists are shared
+	storage.CloneLists(&t.Scopes, &t.Audience) // the interned lists are shared
 	return t
-}
-
-// cloneLists replaces each list by a copy (a nil list stays nil), all the
-// copies sharing one new array: one allocation instead of one per list, on
-// every lookup of a record. Each copy is a full slice expression of its
-// part of the array, with no room to grow, so appending to one reallocates
-// rather than overwriting the next.
-func cloneLists(lists ...*[]string) {
-	n := 0
-	for _, l := range lists {
-		n += len(*l)
-	}
-	strs := make([]string, 0, n)
-	for _, l := range lists {
-		if *l == nil {
-			continue
-		}
-		start := len(strs)
-		strs = append(strs, *l...)
-		*l = strs[start:len(strs):len(strs)]
-	}
-}
-
-// cloneClaims deep-copies the JSON shapes (map[string]any, []any, []string);
-// other values are shared and must be treated as immutable.
-func cloneClaims(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]any, len(m))
-	for k, v := range m {
-		c[k] = cloneValue(v)
-	}
-	return c
-}
-
-func cloneValue(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		return cloneClaims(v)
-	case []any:
-		if v == nil {
-			return v
-		}
-		c := make([]any, len(v))
-		for i := range v {
-			c[i] = cloneValue(v[i])
-		}
-		return c
-	case []string:
-		return slices.Clone(v)
-	default:
-		return v
-	}
 }
 
 // Interning limits: the tables are never pruned, so they are bounded.
