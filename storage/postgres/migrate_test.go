@@ -114,6 +114,49 @@ func TestMigrate(t *testing.T) {
 		assert.Equal(t, old, got)
 	})
 
+	t.Run("a version 2 schema migrates forward and its tokens keep no lifetimes", func(t *testing.T) {
+		pool := newPool(t, ts.newSchema(t))
+		ctx := t.Context()
+		_, err := pool.Exec(ctx, "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+		require.NoError(t, err)
+		for i, name := range []string{"0001_initial.sql", "0002_client_lifetimes.sql"} {
+			b, err := os.ReadFile("migrations/" + name)
+			require.NoError(t, err)
+			_, err = pool.Exec(ctx, string(b), pgx.QueryExecModeSimpleProtocol)
+			require.NoError(t, err, name)
+			_, err = pool.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", i+1, name)
+			require.NoError(t, err)
+		}
+		n := time.Now().UTC().Truncate(time.Microsecond)
+		_, err = pool.Exec(ctx, `INSERT INTO tokens (key, kind, grant_id, client_id, subject, issued_at, expires_at)
+VALUES ('old', $1, 'old-grant', 'client-a', 'user-1', $2, $3)`, int16(storage.RefreshToken), n, n.Add(time.Hour))
+		require.NoError(t, err, "a token of the version 2 schema")
+
+		require.NoError(t, postgres.Migrate(ctx, pool))
+		versions := appliedMigrations(t, pool)
+		require.Greater(t, len(versions), 2, "schema_migrations after Migrate")
+		assert.Equal(t, int32(len(versions)), versions[len(versions)-1], "versions 1 to the newest, once each")
+		s := postgres.New(pool)
+		old, err := s.Token(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, "old-grant", old.GrantID)
+		assert.Zero(t, old.AccessTokenLifetime)
+		assert.Zero(t, old.RefreshTokenLifetime)
+		consumed, err := s.ConsumeToken(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Zero(t, consumed.AccessTokenLifetime)
+		assert.Zero(t, consumed.RefreshTokenLifetime)
+
+		// The refresh token that replaces it keeps the grant's lifetimes.
+		next := &storage.Token{Key: "next", Kind: storage.RefreshToken, GrantID: "old-grant", ClientID: "client-a",
+			Subject: "user-1", Scopes: []string{"openid", "offline_access"}, IssuedAt: n, ExpiresAt: n.Add(time.Hour),
+			AccessTokenLifetime: time.Minute + time.Nanosecond, RefreshTokenLifetime: time.Hour}
+		require.NoError(t, s.CreateTokens(ctx, next))
+		got, err := s.Token(ctx, next.Key)
+		require.NoError(t, err)
+		assert.Equal(t, next, got)
+	})
+
 	t.Run("cancelled context is an error", func(t *testing.T) {
 		pool := newPool(t, ts.newSchema(t))
 		ctx, cancel := context.WithCancel(t.Context())

@@ -15,7 +15,8 @@ import (
 // tokenColumns are the columns of a token record, in the order of
 // tokenArgs and scanToken.
 const tokenColumns = `key, kind, grant_id, client_id, subject, scopes, audience, claims,
-	issued_at, expires_at, grant_expires_at, consumed_at, revoked_at`
+	issued_at, expires_at, grant_expires_at, access_token_lifetime_ns, refresh_token_lifetime_ns,
+	consumed_at, revoked_at`
 
 // SQL of the token operations.
 const (
@@ -31,8 +32,8 @@ const (
 	// statement runs after lockGrantsShared, so it sees every revocation
 	// committed before.
 	insertToken = `INSERT INTO tokens (` + tokenColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-	COALESCE($13, (SELECT revoked_at FROM revoked_grants WHERE grant_id = $3 AND $3 <> '')))`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+	COALESCE($15, (SELECT revoked_at FROM revoked_grants WHERE grant_id = $3 AND $3 <> '')))`
 
 	selectToken = `SELECT ` + tokenColumns + ` FROM tokens WHERE key = $1`
 
@@ -74,16 +75,22 @@ func tokenArgs(t *storage.Token) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The lifetimes are passed as int64 nanoseconds: pgx would encode a
+	// time.Duration as an interval.
 	return []any{t.Key, int16(t.Kind), t.GrantID, t.ClientID, t.Subject, t.Scopes, t.Audience, claims,
-		t.IssuedAt, t.ExpiresAt, timeArg(t.GrantExpiresAt), timeArg(t.ConsumedAt), timeArg(t.RevokedAt)}, nil
+		t.IssuedAt, t.ExpiresAt, timeArg(t.GrantExpiresAt),
+		int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), timeArg(t.ConsumedAt), timeArg(t.RevokedAt)}, nil
 }
 
 // scanToken reads a row of tokenColumns.
 func scanToken(row pgx.Row) (*storage.Token, error) {
 	var t storage.Token
 	var kind int16
+	// The lifetimes are scanned as the int64 nanoseconds they are stored
+	// as: pgx takes a time.Duration for an interval, in microseconds.
 	err := row.Scan(&t.Key, &kind, &t.GrantID, &t.ClientID, &t.Subject, &t.Scopes, &t.Audience, &t.Claims,
 		timeDest{&t.IssuedAt}, timeDest{&t.ExpiresAt}, timeDest{&t.GrantExpiresAt},
+		(*int64)(&t.AccessTokenLifetime), (*int64)(&t.RefreshTokenLifetime),
 		timeDest{&t.ConsumedAt}, timeDest{&t.RevokedAt})
 	if err != nil {
 		return nil, err

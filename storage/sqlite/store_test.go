@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,6 +171,50 @@ func TestMigrate(t *testing.T) {
 		got, err := st.Client(ctx, "old")
 		require.NoError(t, err)
 		assert.Equal(t, old, got)
+	})
+
+	t.Run("a version 2 database migrates forward and its tokens keep no lifetimes", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "v2.db")
+		db, err := sql.Open("sqlite", path)
+		require.NoError(t, err)
+		n := now()
+		queries := []string{
+			"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
+		}
+		for i, name := range []string{"0001_init.sql", "0002_client_lifetimes.sql"} {
+			b, err := os.ReadFile("migrations/" + name)
+			require.NoError(t, err)
+			queries = append(queries, string(b), fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", i+1, name))
+		}
+		queries = append(queries, fmt.Sprintf(`INSERT INTO tokens (key, kind, grant_id, client_id, subject, issued_at, expires_at)
+VALUES ('old', %d, 'old-grant', 'app', 'user-1', %d, %d)`, storage.RefreshToken, n.UnixMicro(), n.Add(time.Hour).UnixMicro()))
+		for _, q := range queries {
+			_, err := db.ExecContext(ctx, q)
+			require.NoError(t, err, q)
+		}
+		require.NoError(t, db.Close())
+
+		st := openPath(t, path)
+		var version int
+		require.NoError(t, st.DB().QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version))
+		assert.Equal(t, sqlite.SchemaVersion(), version)
+		old, err := st.Token(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, "old-grant", old.GrantID)
+		assert.Zero(t, old.AccessTokenLifetime)
+		assert.Zero(t, old.RefreshTokenLifetime)
+		consumed, err := st.ConsumeToken(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Zero(t, consumed.AccessTokenLifetime)
+		assert.Zero(t, consumed.RefreshTokenLifetime)
+
+		// The refresh token that replaces it keeps the grant's lifetimes.
+		next := refreshToken(t, "old-grant")
+		next.AccessTokenLifetime, next.RefreshTokenLifetime = time.Minute+time.Nanosecond, time.Hour
+		require.NoError(t, st.CreateTokens(ctx, next))
+		got, err := st.Token(ctx, next.Key)
+		require.NoError(t, err)
+		assert.Equal(t, next, got)
 	})
 
 	t.Run("a newer schema is refused", func(t *testing.T) {

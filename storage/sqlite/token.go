@@ -12,7 +12,8 @@ import (
 
 // tokenColumns are the columns of a token record, in scanToken's order.
 const tokenColumns = `key, kind, grant_id, client_id, subject, scopes, audience, claims,
-	issued_at, expires_at, grant_expires_at, consumed_at, revoked_at`
+	issued_at, expires_at, grant_expires_at, access_token_lifetime_ns, refresh_token_lifetime_ns,
+	consumed_at, revoked_at`
 
 // scanToken reads a row of tokenColumns.
 func scanToken(row scanner) (*storage.Token, error) {
@@ -22,8 +23,12 @@ func scanToken(row scanner) (*storage.Token, error) {
 		scopes, audience, claims                sql.NullString
 		issued, expires, grantExp, cons, revoke sql.NullInt64
 	)
+	// The lifetimes are scanned as the int64 nanoseconds they are stored
+	// as: into a *time.Duration, database/sql would take its slower path
+	// of reflect conversions.
 	if err := row.Scan(&t.Key, &kind, &t.GrantID, &t.ClientID, &t.Subject, &scopes, &audience, &claims,
-		&issued, &expires, &grantExp, &cons, &revoke); err != nil {
+		&issued, &expires, &grantExp, (*int64)(&t.AccessTokenLifetime), (*int64)(&t.RefreshTokenLifetime),
+		&cons, &revoke); err != nil {
 		return nil, err
 	}
 	t.Kind = storage.TokenKind(kind)
@@ -47,8 +52,8 @@ func scanToken(row scanner) (*storage.Token, error) {
 
 // insertToken stores a token record, revoked if its grant is.
 const insertToken = `INSERT INTO tokens (` + tokenColumns + `)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
-	COALESCE(?13, (SELECT revoked_at FROM revoked_grants WHERE grant_id = ?3 AND ?3 <> '')))`
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+	COALESCE(?15, (SELECT revoked_at FROM revoked_grants WHERE grant_id = ?3 AND ?3 <> '')))`
 
 // CreateTokens implements [storage.TokenStore]. It stores the records in
 // one transaction: if one of them is nil, has an empty Key, or has a Key
@@ -94,8 +99,8 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 			return wrap("create tokens", err)
 		}
 		args[i] = []any{t.Key, int64(t.Kind), t.GrantID, t.ClientID, t.Subject, scopes, audience, claims,
-			timeArg(t.IssuedAt), timeArg(t.ExpiresAt), timeArg(t.GrantExpiresAt), timeArg(t.ConsumedAt),
-			timeArg(t.RevokedAt)}
+			timeArg(t.IssuedAt), timeArg(t.ExpiresAt), timeArg(t.GrantExpiresAt),
+			int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), timeArg(t.ConsumedAt), timeArg(t.RevokedAt)}
 	}
 	if len(tokens) == 0 {
 		return nil
