@@ -70,6 +70,14 @@ var brokenStores = map[string]brokenStore{
 		wrap:   func(s storagetest.Store) storagetest.Store { return &noLifetimes{Store: s} },
 		caught: []string{"ClientStore", "Client", "registered client is returned with every field"},
 	},
+	"Token drops the grant's token lifetimes": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &noTokenLifetimes{Store: s} },
+		caught: []string{"RefreshTokenStore", "CreateTokens", "round trip keeps every field"},
+	},
+	"ConsumeToken drops the grant's token lifetimes": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &noConsumedLifetimes{Store: s} },
+		caught: []string{"RefreshTokenStore", "ConsumeToken", "sets ConsumedAt and returns the record"},
+	},
 	"Token returns its own record": {
 		wrap:   func(s storagetest.Store) storagetest.Store { return &ownToken{Store: s} },
 		caught: []string{"RefreshTokenStore", "Copies", "the record Token returns may be modified: the stored one stays"},
@@ -274,6 +282,30 @@ func (s *noLifetimes) Client(ctx context.Context, id string) (*storage.Client, e
 		c.AccessTokenLifetime, c.RefreshTokenLifetime = 0, 0
 	}
 	return c, err
+}
+
+// noTokenLifetimes forgets the token lifetimes of the records it returns
+// from Token, as an adapter without columns for them does.
+type noTokenLifetimes struct{ storagetest.Store }
+
+func (s *noTokenLifetimes) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if t != nil {
+		t.AccessTokenLifetime, t.RefreshTokenLifetime = 0, 0
+	}
+	return t, err
+}
+
+// noConsumedLifetimes forgets the token lifetimes of the records that
+// ConsumeToken returns, as an adapter that builds that record by hand may.
+type noConsumedLifetimes struct{ storagetest.Store }
+
+func (s *noConsumedLifetimes) ConsumeToken(ctx context.Context, key string, at time.Time) (*storage.Token, error) {
+	t, err := s.Store.ConsumeToken(ctx, key, at)
+	if t != nil {
+		t.AccessTokenLifetime, t.RefreshTokenLifetime = 0, 0
+	}
+	return t, err
 }
 
 // ownToken returns the same record to every lookup of a key.

@@ -118,6 +118,8 @@ func scribbleToken(tok *storage.Token) {
 	for _, at := range []*time.Time{&tok.IssuedAt, &tok.ExpiresAt, &tok.GrantExpiresAt, &tok.ConsumedAt, &tok.RevokedAt} {
 		shift(at)
 	}
+	tok.AccessTokenLifetime++
+	tok.RefreshTokenLifetime++
 }
 
 func cloneRequest(r storage.AuthorizationRequest) storage.AuthorizationRequest {

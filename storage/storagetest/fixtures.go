@@ -52,7 +52,9 @@ func accessToken(t *testing.T, grantID string) *storage.Token {
 	}
 }
 
-// refreshToken returns a typical refresh token record of the grant.
+// refreshToken returns a refresh token record of the grant with every
+// field a refresh token is created with set, the grant's own token
+// lifetimes included.
 func refreshToken(t *testing.T, grantID string) *storage.Token {
 	t.Helper()
 	n := now()
@@ -67,6 +69,9 @@ func refreshToken(t *testing.T, grantID string) *storage.Token {
 		IssuedAt:       n,
 		ExpiresAt:      n.Add(time.Hour),
 		GrantExpiresAt: n.Add(24 * time.Hour),
+		// Lifetimes that no coarser unit than the nanosecond holds.
+		AccessTokenLifetime:  10*time.Minute + 9*time.Nanosecond,
+		RefreshTokenLifetime: 7*24*time.Hour + time.Microsecond + 5*time.Nanosecond,
 	}
 }
 
@@ -129,6 +134,8 @@ func assertToken(t *testing.T, want, got *storage.Token) {
 	assertTime(t, "IssuedAt", want.IssuedAt, got.IssuedAt)
 	assertTime(t, "ExpiresAt", want.ExpiresAt, got.ExpiresAt)
 	assertTime(t, "GrantExpiresAt", want.GrantExpiresAt, got.GrantExpiresAt)
+	assert.Equal(t, want.AccessTokenLifetime, got.AccessTokenLifetime, "AccessTokenLifetime")
+	assert.Equal(t, want.RefreshTokenLifetime, got.RefreshTokenLifetime, "RefreshTokenLifetime")
 	assertTime(t, "ConsumedAt", want.ConsumedAt, got.ConsumedAt)
 	assertTime(t, "RevokedAt", want.RevokedAt, got.RevokedAt)
 }
