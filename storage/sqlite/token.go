@@ -50,10 +50,13 @@ func scanToken(row scanner) (*storage.Token, error) {
 	return &t, nil
 }
 
-// insertToken stores a token record, revoked if its grant is.
+// insertToken stores a token record, revoked if its grant is. Its last
+// parameter is the grant ID again, or NULL for a record without one, which
+// no revoked grant matches. The parameters are anonymous: the driver copies
+// the name of each numbered one ("?3") on every execution.
 const insertToken = `INSERT INTO tokens (` + tokenColumns + `)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-	COALESCE(?15, (SELECT revoked_at FROM revoked_grants WHERE grant_id = ?3 AND ?3 <> '')))`
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+	COALESCE(?, (SELECT revoked_at FROM revoked_grants WHERE grant_id = ?)))`
 
 // CreateTokens implements [storage.TokenStore]. It stores the records in
 // one transaction: if one of them is nil, has an empty Key, or has a Key
@@ -98,9 +101,16 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 		if err != nil {
 			return wrap("create tokens", err)
 		}
-		args[i] = []any{t.Key, int64(t.Kind), t.GrantID, t.ClientID, t.Subject, scopes, audience, claims,
+		// The grant ID is boxed once and passed twice: to be stored, and
+		// to look up its revocation, unless it is empty (no grant).
+		grantID, revokedGrant := any(t.GrantID), any(nil)
+		if t.GrantID != "" {
+			revokedGrant = grantID
+		}
+		args[i] = []any{t.Key, int64(t.Kind), grantID, t.ClientID, t.Subject, scopes, audience, claims,
 			timeArg(t.IssuedAt), timeArg(t.ExpiresAt), timeArg(t.GrantExpiresAt),
-			int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), timeArg(t.ConsumedAt), timeArg(t.RevokedAt)}
+			int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), timeArg(t.ConsumedAt), timeArg(t.RevokedAt),
+			revokedGrant}
 	}
 	if len(tokens) == 0 {
 		return nil
