@@ -8,7 +8,17 @@
 // The first validates JWT access tokens locally (RFC 9068 §4) with the
 // keys of the issuer's jwks_uri (run the server with -tokens jwt); the
 // second asks the issuer's introspection endpoint (RFC 7662) about each
-// token, opaque or JWT, and sees revocation. It serves two routes:
+// token, opaque or JWT, and sees revocation.
+//
+// When the issuer's metadata advertises dpop_signing_alg_values_supported
+// (examples/server -dpop), the API also accepts DPoP-bound access tokens
+// (RFC 9449 §7): `Authorization: DPoP <token>` with a proof of the token's
+// key, for those algorithms. A proof names the URL it was made for (htu),
+// which the API compares with -public-url, its address as clients see it
+// (by default http://ADDR); never with the Host header, which a client
+// chooses. Each proof's jti is remembered in memory until the proof
+// expires, so that it is accepted once: several instances of the API would
+// share a store instead. It serves two routes:
 //
 //	GET /hello   any valid token
 //	GET /admin   a token with the scope "write"
@@ -27,10 +37,14 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/grantor-dev/grantor/dpop"
 	"github.com/grantor-dev/grantor/resource"
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
 	"github.com/grantor-dev/grantor/token"
 )
 
@@ -48,6 +62,9 @@ type options struct {
 	addr, issuer, audience string
 	clientID, clientSecret string        // introspection credentials
 	cacheTTL               time.Duration // of introspection answers; negative: no cache
+	// publicURL is the API's URL as clients address it, which DPoP
+	// proofs' htu must start with; "" is http://ADDR.
+	publicURL string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -60,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.clientID, "introspect-client", "demo-api", "client_id for the introspection endpoint (a client whose resources include the audience)")
 	fs.StringVar(&o.clientSecret, "introspect-secret", "", "client secret for the introspection endpoint; without it, JWTs are validated locally")
 	fs.DurationVar(&o.cacheTTL, "cache-ttl", resource.DefaultIntrospectionCacheTTL, "how long introspection answers are reused; negative: never")
+	fs.StringVar(&o.publicURL, "public-url", "", "this API's URL as clients address it, which DPoP proofs must name (RFC 9449 §4.3) (default: http://ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -69,7 +87,23 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.audience == "" {
 		o.audience = o.issuer
 	}
+	if o.publicURL != "" {
+		if err := checkPublicURL(o.publicURL); err != nil {
+			return o, err
+		}
+	}
 	return o, nil
+}
+
+// checkPublicURL checks a -public-url: an absolute http or https URL
+// without a query or a fragment, the prefix of every htu a proof may name
+// (RFC 9449 §4.3 step 9).
+func checkPublicURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("-public-url %q must be an http or https URL without a query or a fragment", v)
+	}
+	return nil
 }
 
 // run serves until ctx is done. When ready is not nil it receives the
@@ -80,11 +114,15 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(out, nil))
-	api, err := newAPI(ctx, o, http.DefaultClient, logger)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.addr)
+	defer ln.Close()
+	if o.publicURL == "" {
+		o.publicURL = "http://" + ln.Addr().String()
+	}
+	api, err := newAPI(ctx, o, http.DefaultClient, logger)
 	if err != nil {
 		return err
 	}
@@ -92,6 +130,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(out, "API on http://%s (GET /hello, GET /admin), trusting %s\n", ln.Addr(), o.issuer)
+	fmt.Fprintf(out, "DPoP: %s\n", api.dpop)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -105,10 +144,21 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	return hs.Shutdown(shutdownCtx)
 }
 
-// newAPI discovers the issuer's endpoints and returns the API.
-func newAPI(ctx context.Context, o options, client *http.Client, logger *slog.Logger) (http.Handler, error) {
+// api is the API: its routes, and what it says of DPoP at start-up.
+type api struct {
+	http.Handler
+	// dpop describes whether DPoP-bound tokens are accepted.
+	dpop string
+}
+
+// newAPI discovers the issuer's endpoints and returns the API. o.publicURL
+// must be set.
+func newAPI(ctx context.Context, o options, client *http.Client, logger *slog.Logger) (*api, error) {
 	md, err := discover(ctx, client, o.issuer)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPublicURL(o.publicURL); err != nil {
 		return nil, err
 	}
 	var v resource.Validator
@@ -121,11 +171,36 @@ func newAPI(ctx context.Context, o options, client *http.Client, logger *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	protect := resource.Middleware(resource.Config{Validator: v, Realm: "example", Audience: o.audience, Logger: logger})
+	cfg := resource.Config{Validator: v, Realm: "example", Audience: o.audience, Logger: logger}
+	desc := "off (the issuer advertises no dpop_signing_alg_values_supported): Bearer tokens only"
+	if len(md.DPoPSigningAlgs) > 0 {
+		if cfg.DPoP, err = dpopConfig(md.DPoPSigningAlgs, o.publicURL); err != nil {
+			return nil, err
+		}
+		desc = fmt.Sprintf("DPoP-bound tokens accepted with proofs (%s) for %s; Bearer tokens too",
+			strings.Join(md.DPoPSigningAlgs, ", "), o.publicURL)
+	}
+	protect := resource.Middleware(cfg)
 	mux := http.NewServeMux()
 	mux.Handle("GET /hello", protect(http.HandlerFunc(hello)))
 	mux.Handle("GET /admin", protect(resource.RequireScopes("write")(http.HandlerFunc(admin))))
-	return mux, nil
+	return &api{Handler: mux, dpop: desc}, nil
+}
+
+// dpopConfig accepts DPoP proofs (RFC 9449 §7.1) signed with one of algs,
+// the algorithms the issuer advertises, for URLs under publicURL. The jti
+// of each proof is remembered in memory as long as the proof could be
+// accepted (§11.1): enough for one instance of the API.
+func dpopConfig(algs []string, publicURL string) (*resource.DPoP, error) {
+	v, err := dpop.NewVerifier(dpop.Config{
+		Algorithms: algs,
+		Replay:     memory.New(),
+		IsReplay:   func(err error) bool { return errors.Is(err, storage.ErrConsumed) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the issuer's dpop_signing_alg_values_supported: %w", err)
+	}
+	return &resource.DPoP{Verifier: v, BaseURL: publicURL}, nil
 }
 
 // jwtValidator validates JWT access tokens with the keys of jwks_uri.
@@ -165,6 +240,9 @@ type metadata struct {
 	Issuer                string `json:"issuer"`
 	JWKSURI               string `json:"jwks_uri"`
 	IntrospectionEndpoint string `json:"introspection_endpoint"`
+	// DPoPSigningAlgs are the algorithms of DPoP proofs the issuer
+	// accepts (RFC 9449 §5.1); none when it does not do DPoP.
+	DPoPSigningAlgs []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // discover fetches the issuer's metadata document (RFC 8414 §3).

@@ -37,7 +37,9 @@ type as struct {
 	store                           *memory.Store
 }
 
-func startAS(t *testing.T, format string) *as {
+// startAS starts the authorization server; each configure function may
+// change its configuration first.
+func startAS(t *testing.T, format string, configure ...func(*oauth2.Config, *memory.Store)) *as {
 	t.Helper()
 	var handler http.Handler = http.NotFoundHandler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
@@ -53,6 +55,9 @@ func startAS(t *testing.T, format string) *as {
 			grant.AuthorizationCode(store, grant.AuthorizationCodeOptions{}),
 			grant.RefreshToken(store, grant.RefreshTokenOptions{}),
 		}}
+	for _, c := range configure {
+		c(&cfg, store)
+	}
 	if format == "jwt" {
 		sk, err := token.GenerateSigningKey(jwa.ES256)
 		require.NoError(t, err)
@@ -155,11 +160,22 @@ func newTestAPI(t *testing.T, a *as, introspect bool) *httptest.Server {
 	if introspect {
 		o.clientID, o.clientSecret, o.cacheTTL = "api", a.apiSecret, -1
 	}
-	h, err := newAPI(context.Background(), o, http.DefaultClient, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
+	s, _ := serveAPI(t, o, slog.New(slog.DiscardHandler))
 	return s
+}
+
+// serveAPI serves the API newAPI makes of o on a free loopback port,
+// whose URL is the API's public URL, and returns it.
+func serveAPI(t *testing.T, o options, logger *slog.Logger) (*httptest.Server, *api) {
+	t.Helper()
+	s := httptest.NewUnstartedServer(nil)
+	o.publicURL = "http://" + s.Listener.Addr().String()
+	h, err := newAPI(context.Background(), o, http.DefaultClient, logger)
+	require.NoError(t, err)
+	s.Config.Handler = h
+	s.Start()
+	t.Cleanup(s.Close)
+	return s, h
 }
 
 // get calls the API's path with tok and returns the status and challenge.
@@ -245,7 +261,7 @@ func TestLocalJWTValidation(t *testing.T) {
 
 func TestOpaqueTokensNeedIntrospection(t *testing.T) {
 	a := startAS(t, "opaque")
-	o, err := parseFlags([]string{"-issuer", a.url}, io.Discard)
+	o, err := parseFlags([]string{"-issuer", a.url, "-public-url", "http://127.0.0.1:1"}, io.Discard)
 	require.NoError(t, err)
 	_, err = newAPI(context.Background(), o, http.DefaultClient, slog.New(slog.DiscardHandler))
 	assert.ErrorContains(t, err, "jwks_uri")
@@ -313,10 +329,7 @@ func TestThirdPartiesCannotTakeTheAPIDown(t *testing.T) {
 	o, err := parseFlags([]string{"-issuer", a.url}, io.Discard)
 	require.NoError(t, err)
 	o.clientID, o.clientSecret, o.cacheTTL = "api-human", humanSecret, -1
-	h, err := newAPI(context.Background(), o, http.DefaultClient, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	api := httptest.NewServer(h)
-	t.Cleanup(api.Close)
+	api, _ := serveAPI(t, o, slog.New(slog.DiscardHandler))
 
 	tok := a.token(t, "read")
 	status, _ := get(t, api, "/hello", tok)
