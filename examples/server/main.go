@@ -6,6 +6,8 @@
 //	go run ./examples/server -clients clients.json -users users.json
 //	go run ./examples/server -store sqlite:grantor.db
 //	go run ./examples/server -store postgres:postgres://grantor@db/grantor
+//	go run ./examples/server -dpop           # DPoP-bound tokens (RFC 9449) for clients that send proofs
+//	go run ./examples/server -dpop-nonce     # the same, with server nonces at the token endpoint
 //
 // The store is in memory by default; -store sqlite:PATH keeps clients and
 // token records in a SQLite file, -store postgres:DSN in a PostgreSQL
@@ -17,6 +19,15 @@
 // A client_secret found there is hashed on load and never kept; without the
 // flag two demo clients are registered and their secrets printed: one for
 // the client credentials grant, one for the authorization code flow.
+//
+// With -dpop the server accepts DPoP proofs (RFC 9449) at its token and
+// PAR endpoints, binds the tokens of a client that sends one to the
+// proof's key, and advertises dpop_signing_alg_values_supported; a client
+// whose metadata in the clients file says "dpop_bound_access_tokens": true
+// must send one. -dpop-nonce also demands a server nonce in every proof at
+// the token endpoint (RFC 9449 §8), made with a key drawn at start-up: run
+// several instances and each refuses the others' nonces, unlike a real
+// deployment, which gives every instance the same keys.
 //
 // The authorization code flow runs through the server's own login and
 // consent pages (pages.go). The demo user alice (password wonderland) can
@@ -73,6 +84,9 @@ type options struct {
 	clients string
 	users   string
 	store   storeSpec
+	// dpop accepts DPoP proofs (RFC 9449); dpopNonce also demands server
+	// nonces at the token endpoint (§8) and implies dpop.
+	dpop, dpopNonce bool
 }
 
 // parseFlags reads the command line; errors and -help go to stderr.
@@ -85,12 +99,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.tokens, "tokens", "opaque", "access token format: opaque or jwt")
 	fs.StringVar(&o.clients, "clients", "", "JSON file with an array of RFC 7591 client metadata objects")
 	fs.StringVar(&o.users, "users", "", `JSON file with an array of {"username","password","name"} objects`)
+	fs.BoolVar(&o.dpop, "dpop", false, "accept DPoP proofs (RFC 9449) and bind the tokens of clients that send them to their key")
+	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "demand DPoP server nonces at the token endpoint (RFC 9449 §8); implies -dpop. The nonce key is random per process, so instances do not accept each other's nonces")
 	storeFlag := fs.String("store", "memory", "where clients and tokens are kept: memory, sqlite:PATH or postgres:DSN")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.dpopNonce {
+		o.dpop = true
 	}
 	if o.tokens != "opaque" && o.tokens != "jwt" {
 		return o, fmt.Errorf("-tokens must be opaque or jwt, not %q", o.tokens)
@@ -253,6 +272,10 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		LoginURL:       "/login",
 		ErrorPage:      pg.grantorError,
 	}
+	dpopMode, err := configureDPoP(&cfg, o, st)
+	if err != nil {
+		return nil, err
+	}
 	format := "opaque"
 	var rotator *token.Rotator
 	if o.tokens == "jwt" {
@@ -288,7 +311,7 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 	mux.Handle("/", p.Handler())
 	pg.register(mux)
 
-	printBanner(out, p, format, st.name, demo)
+	printBanner(out, p, format, st.name, dpopMode, demo)
 	if demo.cc != "" {
 		if err := printCodeFlow(out, p, demo.web); err != nil {
 			return nil, err
@@ -301,7 +324,7 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 // Provider, as its metadata document lists them, and the pages of the
 // application; then, with the demo clients, their secrets and curl lines
 // that get, introspect and revoke a token.
-func printBanner(out io.Writer, p *oauth2.Provider, format, storeName string, demo demoSecrets) {
+func printBanner(out io.Writer, p *oauth2.Provider, format, storeName, dpopMode string, demo demoSecrets) {
 	m := p.Metadata()
 	fmt.Fprintf(out, "Grantor example authorization server\n")
 	for _, e := range []struct{ name, url string }{
@@ -321,6 +344,7 @@ func printBanner(out io.Writer, p *oauth2.Provider, format, storeName string, de
 	}
 	fmt.Fprintf(out, "  %-15s %s\n", "access tokens:", format)
 	fmt.Fprintf(out, "  %-15s %s\n", "store:", storeName)
+	fmt.Fprintf(out, "  %-15s %s\n", "DPoP:", dpopMode)
 	fmt.Fprintf(out, "  %-15s %s / %s\n", "demo user:", demoUsername, demoPassword)
 	if demo.cc == "" {
 		return
@@ -337,6 +361,28 @@ func printBanner(out io.Writer, p *oauth2.Provider, format, storeName string, de
 	// RFC 7009 §2.1: only the client the token was issued to may revoke it.
 	fmt.Fprintf(out, "Revoke it as the client it was issued to:\n  curl -s -u %s:%s -d token=TOKEN %s\n",
 		demoClientID, demo.cc, m.RevocationEndpoint)
+}
+
+// configureDPoP sets cfg.DPoP as the -dpop and -dpop-nonce flags say,
+// with st remembering the proofs' jti (RFC 9449 §11.1), and describes
+// the result for the banner.
+func configureDPoP(cfg *oauth2.Config, o options, st storage.ReplayStore) (string, error) {
+	if !o.dpop {
+		return "off (start with -dpop to accept proofs)", nil
+	}
+	cfg.DPoP = &oauth2.DPoPConfig{Replay: st}
+	if !o.dpopNonce {
+		return "on (RFC 9449): tokens requested with a proof are bound to its key", nil
+	}
+	// One key, drawn now: the nonces of this process are worthless to any
+	// other. Instances behind one name share their keys instead.
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return "", err
+	}
+	cfg.DPoP.Nonce = oauth2.DPoPNonceTokenEndpoint
+	cfg.DPoP.NonceKeys = [][]byte{key}
+	return "on (RFC 9449), with server nonces at the token endpoint (§8)", nil
 }
 
 // printCodeFlow prints an authorization URL for the demo web client, with

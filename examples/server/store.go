@@ -24,6 +24,7 @@ type store interface {
 	storage.InteractionStore
 	storage.AuthorizationCodeStore
 	storage.PushedRequestStore
+	storage.ReplayStore
 	PutClient(ctx context.Context, c *storage.Client) error
 }
 
