@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"testing"
@@ -62,6 +63,13 @@ func newDPoPKey(t *testing.T, alg jwa.SignatureAlgorithm) *dpopKey {
 		}
 	}
 	return k
+}
+
+// ath is the ath claim for an access token (RFC 9449 §4.2): the
+// base64url SHA-256 of its ASCII.
+func ath(accessToken string) string {
+	sum := sha256.Sum256([]byte(accessToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // proofClaims are the claims of a proof; a random jti and iat now are
