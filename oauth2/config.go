@@ -17,8 +17,11 @@ import (
 type Config struct {
 	// Issuer is the authorization server's issuer identifier (RFC 8414
 	// §2): an https URL with no query or fragment and no trailing slash.
-	// http is accepted only for loopback hosts, for development.
-	// Required.
+	// http is accepted only for loopback hosts, for development. Its
+	// path, if any, is written one way only: no percent-escapes, only
+	// letters, digits and -._~$&+,:;=@ between its slashes, and no empty,
+	// "." or ".." segment (RFC 3986 §6), so that endpoint URLs made from
+	// it reach Handler as written. Required.
 	Issuer string
 
 	// Clients looks up registered clients. Required.

@@ -405,10 +405,47 @@ func validateIssuer(issuer string) (*url.URL, error) {
 	default:
 		return nil, fmt.Errorf("oauth2: Config.Issuer %q must use https (http only for loopback hosts)", issuer)
 	}
-	if u.RawPath != "" {
-		return nil, fmt.Errorf("oauth2: Config.Issuer %q must have no escaped characters in its path", issuer)
+	if err := validateIssuerPath(issuer, u); err != nil {
+		return nil, err
 	}
 	return u, nil
+}
+
+// validateIssuerPath checks that the issuer's path is written in one way
+// only, so that the issuer compares equal character by character (RFC 8414
+// §3.3) to what a client derives from it, and the endpoint URLs made from
+// it reach the endpoints Handler serves (RFC 3986 §6): no percent-escapes
+// (RFC 3986 §2.1), no character that net/url escapes, and no empty, "."
+// or ".." segment. Only the path is checked: the host may hold an IPv6
+// zone identifier, which is escaped (RFC 6874 §2).
+func validateIssuerPath(issuer string, u *url.URL) error {
+	escaped := u.EscapedPath()
+	if u.RawPath != "" || strings.ContainsFunc(escaped, func(c rune) bool { return !isIssuerPathChar(c) }) {
+		return fmt.Errorf("oauth2: Config.Issuer %q must have no percent-escapes in its path, and only letters, digits, \"/\" and -._~$&+,:;=@ (RFC 3986 §2.1, §3.3)", issuer)
+	}
+	if escaped == "" {
+		return nil
+	}
+	for seg := range strings.SplitSeq(escaped[1:], "/") {
+		switch seg {
+		case "":
+			return fmt.Errorf("oauth2: Config.Issuer %q must have no empty segment in its path: proxies and http.ServeMux merge slashes", issuer)
+		case ".", "..":
+			return fmt.Errorf("oauth2: Config.Issuer %q must have no \".\" or \"..\" segment in its path: clients remove them (RFC 3986 §5.2.4, §6.2.2.3)", issuer)
+		}
+	}
+	return nil
+}
+
+// isIssuerPathChar reports whether c may appear in an issuer's path: the
+// unreserved characters, "/", and the sub-delimiters and ":" and "@" that
+// net/url writes as they are (RFC 3986 §2.3, §3.3).
+func isIssuerPathChar(c rune) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.ContainsRune("-._~/$&+,:;=@", c)
 }
 
 func orDefault[T comparable](v, def T) T {

@@ -73,8 +73,41 @@ func TestNewProviderRefusesBadConfigurations(t *testing.T) {
 	}
 }
 
+// The issuer's path is written one way only (RFC 8414 §2, §3.3; RFC 3986
+// §6): a client that normalizes an endpoint URL made from it must reach the
+// URL Handler serves, and the issuer it compares must be the same string.
+func TestNewProviderRefusesIssuerPathsWrittenSeveralWays(t *testing.T) {
+	cases := []struct{ name, issuer, want string }{
+		{"percent-escaped space", "https://as.example/o%20auth", "percent-escapes"},
+		{"percent-escaped question mark", "https://as.example/a%3Fb", "percent-escapes"},
+		{"percent-escaped percent sign", "https://as.example/a%25b", "percent-escapes"},
+		{"percent-escaped quote", "https://as.example/a%22b", "percent-escapes"},
+		{"escaped unreserved character (RFC 3986 §6.2.2.2)", "https://as.example/o%41uth", "percent-escapes"},
+		{"lower-case escape", "https://as.example/o%2fauth", "percent-escapes"},
+		{"character net/url escapes", "https://as.example/a!b", "percent-escapes"},
+		{"space", "https://as.example/a b", "percent-escapes"},
+		{"dot-dot segment (RFC 3986 §5.2.4)", "https://as.example/a/..", `".."`},
+		{"dot segment (RFC 3986 §5.2.4)", "https://as.example/a/./b", `".."`},
+		{"only a dot segment", "https://as.example/.", `".."`},
+		{"leading empty segment", "https://as.example//oauth", "empty segment"},
+		{"inner empty segment", "https://as.example/a//b", "empty segment"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := validConfig()
+			cfg.Issuer = c.issuer
+			p, err := oauth2.NewProvider(cfg)
+			require.Error(t, err)
+			assert.Nil(t, p)
+			assert.Contains(t, err.Error(), c.want)
+			assert.Contains(t, err.Error(), "in its path")
+		})
+	}
+}
+
 func TestNewProviderAcceptsLoopbackHTTPAndPaths(t *testing.T) {
-	for _, issuer := range []string{"http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:9000", "https://as.example/tenant-a"} {
+	for _, issuer := range []string{"http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:9000", "https://as.example/tenant-a",
+		"https://as.example/t/a-b_c.d~e/$&+,:;=@", "https://[fe80::1%25en0]/oauth", "https://[fe80::1%25en0]:8443"} {
 		cfg := validConfig()
 		cfg.Issuer = issuer
 		_, err := oauth2.NewProvider(cfg)
