@@ -89,3 +89,42 @@ func BenchmarkClientAuthentication(b *testing.B) {
 		runTokenRequests(b, h, secret)
 	})
 }
+
+// headerWriter is a ResponseWriter that keeps only its header, so that a
+// benchmark counts the allocations of the handler alone.
+type headerWriter struct{ h http.Header }
+
+func (w *headerWriter) Header() http.Header       { return w.h }
+func (*headerWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (*headerWriter) WriteHeader(int)             {}
+
+// BenchmarkHandlerNotFound is a 404 from Handler for a path that is no
+// endpoint: what a scanner's requests cost, short and long (8 KB of
+// percent-escapes, as a server accepts in a request line).
+func BenchmarkHandlerNotFound(b *testing.B) {
+	p, err := oauth2.NewProvider(validConfig())
+	require.NoError(b, err)
+	h := p.Handler()
+	long := "/" + strings.Repeat("%20", 8<<10/3)
+	for _, c := range []struct {
+		name, path  string
+		requestLine bool
+	}{
+		{"short", "/nothing", true},
+		{"long", long, true},
+		{"long without a request line", long, false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			r := httptest.NewRequest(http.MethodPost, c.path, nil) // with a request line, as from a server
+			if !c.requestLine {
+				r.RequestURI = "" // as http.NewRequest makes it
+			}
+			w := &headerWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				h.ServeHTTP(w, r)
+			}
+		})
+	}
+}
