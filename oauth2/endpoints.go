@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -71,11 +72,13 @@ func (p *Provider) endpointPath(e endpoint) string {
 //
 // For an issuer with a path, mount Handler under it, with or without
 // http.StripPrefix (Handler serves the endpoints at the path the client
-// asked for, whichever part of it the mux stripped), and the metadata
+// asked for, whichever leading part of the issuer's path the mux
+// stripped, with or without the slash after it), and the metadata
 // document, which lives outside the issuer's path, at Provider.MetadataPath:
 //
 //	mux.Handle("/oauth/", p.Handler())
 //	// or: mux.Handle("/oauth/", http.StripPrefix("/oauth", p.Handler()))
+//	// or: mux.Handle("/oauth/", http.StripPrefix("/oauth/", p.Handler()))
 //	mux.Handle(p.MetadataPath(), p.MetadataHandler())
 //
 // Handler matches the path of the request line (http.Request.RequestURI,
@@ -85,11 +88,43 @@ func (p *Provider) endpointPath(e endpoint) string {
 // /oauth/oauth/token stripped to /oauth/token). To serve the endpoints at
 // other paths, mount the handlers one by one (TokenHandler and the others)
 // on a mux of your own.
+//
+// A request without a request line (RequestURI is empty: one made with
+// http.NewRequest in a test, or by an adapter that builds requests from
+// something other than HTTP) has only the path the handler is given, so
+// Handler serves each endpoint at its full path and at what
+// http.StripPrefix leaves of it after a leading part of the issuer's path
+// (the metadata document at its full path only). Without a request line a
+// stripped prefix cannot be told from a doubled one: /oauth/oauth/token
+// stripped to /oauth/token is served as /oauth/token. Requests from an
+// http.Server, and from httptest.NewRequest, have a request line.
 func (p *Provider) Handler() http.Handler {
-	h := &providerHandler{p: p, routes: make(map[string]http.Handler, len(endpoints))}
+	h := &providerHandler{
+		paths: make(map[string]route),
+		// The 404 is the same for every path: built once, so that a
+		// request for a path that names no endpoint costs little.
+		notFound: "404 page not found: no endpoint at this path; the endpoints of this authorization server are listed at " + p.MetadataURL() + "\n",
+	}
 	for _, e := range endpoints {
-		if e.enabled == nil || e.enabled(p) {
-			h.routes[p.endpointPath(e)] = e.handler(p)
+		if e.enabled != nil && !e.enabled(p) {
+			continue
+		}
+		full := p.endpointPath(e)
+		rt := route{full: full, handler: e.handler(p)}
+		// The paths a mux in front may leave of full: all of it, or
+		// what follows a leading part of the issuer's path that ends
+		// before a slash (http.StripPrefix("/oauth")) or after one
+		// (http.StripPrefix("/oauth/")). The metadata document is
+		// outside the issuer's path: only a leading "/" may go.
+		last := len(p.issuerPath)
+		if e.wellKnown {
+			last = 0
+		}
+		for i := 0; i <= last; i++ {
+			if full[i] == '/' {
+				h.paths[full[i:]] = rt
+				h.paths[full[i+1:]] = rt
+			}
 		}
 	}
 	return h
@@ -97,37 +132,70 @@ func (p *Provider) Handler() http.Handler {
 
 // providerHandler is the handler Handler returns.
 type providerHandler struct {
-	p *Provider
-	// routes maps the full path of each enabled endpoint to its handler.
-	routes map[string]http.Handler
+	// paths maps the full path of each enabled endpoint, and each path a
+	// mux in front of the handler may leave of it, to the endpoint.
+	paths map[string]route
+	// notFound is the body of every 404.
+	notFound string
+}
+
+// route is an enabled endpoint of a providerHandler.
+type route struct {
+	full    string // the path the metadata document advertises
+	handler http.Handler
 }
 
 func (h *providerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// path is what the handler was given, asked what the client asked
-	// for. A mux that strips a prefix (http.StripPrefix) changes the
-	// first, never the second; a request made in process without a
-	// request line has only the first.
-	path := r.URL.EscapedPath()
-	asked := path
-	switch uri := r.RequestURI; {
-	case strings.HasPrefix(uri, "/"): // origin-form (RFC 9112 §3.2.1), escaped as sent
-		asked, _, _ = strings.Cut(uri, "?")
-	case uri != "":
-		u, err := url.ParseRequestURI(uri)
+	// The path the handler was given must be in the table, written
+	// without percent-escapes as every path there is. Looking it up
+	// first makes a path that names no endpoint cost no parsing.
+	given, ok := h.paths[r.URL.Path]
+	if !ok || r.URL.RawPath != "" && r.URL.RawPath != r.URL.Path {
+		h.answerNotFound(w)
+		return
+	}
+	if r.RequestURI == "" {
+		// No request line: the path is all there is.
+		given.handler.ServeHTTP(w, r)
+		return
+	}
+	// What the client asked for, which a mux that strips a prefix
+	// (http.StripPrefix) leaves alone: it must be the route the given
+	// path was cut from.
+	asked := r.RequestURI
+	if !strings.HasPrefix(asked, "/") {
+		// absolute-form (RFC 9112 §3.2.2); authority-form and
+		// asterisk-form name no endpoint and fail below.
+		if target, _, _ := strings.Cut(asked, "?"); !strings.HasSuffix(target, given.full) {
+			h.answerNotFound(w)
+			return
+		}
+		u, err := url.ParseRequestURI(asked)
 		if err != nil {
-			h.p.notFound(w, "no endpoint at this path")
+			h.answerNotFound(w)
 			return
 		}
 		asked = u.EscapedPath()
+	} else { // origin-form (RFC 9112 §3.2.1), escaped as sent
+		asked, _, _ = strings.Cut(asked, "?")
 	}
-	// The handler may be mounted below any leading part of the asked
-	// path, cut at a slash: /oauth/token reaches it as /oauth/token or as
-	// /token, never as /oauth/oauth/token stripped to /oauth/token.
-	if e, ok := h.routes[asked]; ok && strings.HasPrefix(path, "/") && strings.HasSuffix(asked, path) {
-		e.ServeHTTP(w, r)
+	if asked == given.full {
+		given.handler.ServeHTTP(w, r)
 		return
 	}
-	h.p.notFound(w, "no endpoint at this path")
+	h.answerNotFound(w)
+}
+
+// answerNotFound answers 404 as http.Error does, with a hint for the
+// developer who mounted the Provider: where its metadata document, which
+// lists every endpoint, is.
+func (h *providerHandler) answerNotFound(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Del("Content-Length")
+	hd.Set("Content-Type", "text/plain; charset=utf-8")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = io.WriteString(w, h.notFound)
 }
 
 // MetadataPath returns the path of the Provider's metadata document: the

@@ -59,8 +59,8 @@ func TestHandlerServesTheEndpointsTable(t *testing.T) {
 		}
 	}
 	got := map[string]bool{}
-	for path := range h.routes {
-		got[path] = true
+	for _, rt := range h.paths {
+		got[rt.full] = true
 	}
 	assert.Equal(t, map[string]bool{
 		"/oauth/token": true, "/oauth/revoke": true, "/oauth/introspect": true,

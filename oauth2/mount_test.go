@@ -111,6 +111,12 @@ func TestMountingInANetHTTPApplication(t *testing.T) {
 			mux.Handle(p.MetadataPath(), p.MetadataHandler())
 			return mux
 		}},
+		{"under the issuer's path with StripPrefix and a trailing slash", "/oauth", func(p *oauth2.Provider) http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("/oauth/", http.StripPrefix("/oauth/", p.Handler()))
+			mux.Handle(p.MetadataPath(), p.MetadataHandler())
+			return mux
+		}},
 		{"under part of the issuer's path with StripPrefix", "/tenants/a", func(p *oauth2.Provider) http.Handler {
 			mux := http.NewServeMux()
 			mux.Handle("/tenants/", http.StripPrefix("/tenants", p.Handler()))
@@ -157,8 +163,15 @@ func TestMountedHandlerAnswers404AtOtherPaths(t *testing.T) {
 		mux.Handle(p.MetadataPath(), p.MetadataHandler())
 		return mux
 	}
+	strippedSlash := func(p *oauth2.Provider) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/oauth/", http.StripPrefix("/oauth/", p.Handler()))
+		mux.Handle(p.MetadataPath(), p.MetadataHandler())
+		return mux
+	}
 	full := func(p *oauth2.Provider) http.Handler { return p.Handler() }
-	for name, mountFn := range map[string]func(*oauth2.Provider) http.Handler{"StripPrefix": stripped, "full paths": full} {
+	for name, mountFn := range map[string]func(*oauth2.Provider) http.Handler{
+		"StripPrefix": stripped, "StripPrefix with a trailing slash": strippedSlash, "full paths": full} {
 		t.Run(name, func(t *testing.T) {
 			m := mount(t, "/oauth", mountFn)
 			for _, path := range []string{
@@ -180,6 +193,121 @@ func TestMountedHandlerAnswers404AtOtherPaths(t *testing.T) {
 				assert.Equal(t, http.StatusNotFound, m.status(t, http.MethodPost, m.srv.URL+"/oauth//token"))
 			}
 			assert.Equal(t, http.StatusMethodNotAllowed, m.status(t, http.MethodGet, m.srv.URL+"/oauth/token"))
+		})
+	}
+}
+
+// A request made in process, without a request line (http.NewRequest, as
+// an application's tests make them), reaches each endpoint at the URL the
+// metadata advertises however the Provider is mounted, as a request that
+// came through a server does.
+func TestInProcessRequestsReachTheEndpointsAsServedOnes(t *testing.T) {
+	cases := []struct {
+		name, issuerPath string
+		mount            func(p *oauth2.Provider) http.Handler
+	}{
+		{"at the root", "", func(p *oauth2.Provider) http.Handler { return p.Handler() }},
+		{"under the issuer's path", "/oauth", func(p *oauth2.Provider) http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("/oauth/", p.Handler())
+			return mux
+		}},
+		{"with StripPrefix", "/oauth", func(p *oauth2.Provider) http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("/oauth/", http.StripPrefix("/oauth", p.Handler()))
+			return mux
+		}},
+		{"with StripPrefix and a trailing slash", "/oauth", func(p *oauth2.Provider) http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("/oauth/", http.StripPrefix("/oauth/", p.Handler()))
+			return mux
+		}},
+		{"with StripPrefix of part of the issuer's path", "/tenants/a", func(p *oauth2.Provider) http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("/tenants/", http.StripPrefix("/tenants", p.Handler()))
+			return mux
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := mount(t, c.issuerPath, c.mount)
+			for _, e := range []struct{ method, url string }{
+				{http.MethodPost, m.p.TokenEndpoint()},
+				{http.MethodPost, m.p.RevocationEndpoint()},
+				{http.MethodPost, m.p.IntrospectionEndpoint()},
+				{http.MethodGet, m.p.Issuer() + oauth2.JWKSPath},
+			} {
+				served := httptest.NewRequest(e.method, e.url, nil) // as a server hands it over
+				inProcess, err := http.NewRequest(e.method, e.url, nil)
+				require.NoError(t, err)
+				require.Empty(t, inProcess.RequestURI)
+				a, b := httptest.NewRecorder(), httptest.NewRecorder()
+				m.srv.Config.Handler.ServeHTTP(a, served)
+				m.srv.Config.Handler.ServeHTTP(b, inProcess)
+				assert.NotEqual(t, http.StatusNotFound, a.Code, "%s %s, with a request line", e.method, e.url)
+				assert.Equal(t, a.Code, b.Code, "%s %s, without a request line", e.method, e.url)
+			}
+		})
+	}
+}
+
+// Handler serves an endpoint only when the request target (RFC 9112 §3.2)
+// is the endpoint's URL, and the path it is given is that URL's path or
+// what http.StripPrefix leaves of it after a leading part of the issuer's
+// path; without a request line the given path is all there is.
+func TestHandlerMatchesTheRequestTarget(t *testing.T) {
+	cfg := validConfig()
+	cfg.Issuer = "https://as.example/oauth"
+	p, err := oauth2.NewProvider(cfg)
+	require.NoError(t, err)
+	h := p.Handler()
+	const metadata = "/.well-known/oauth-authorization-server/oauth"
+	cases := []struct {
+		name, requestURI, path string
+		served                 bool
+	}{
+		{"origin-form (RFC 9112 §3.2.1)", "/oauth/token", "/oauth/token", true},
+		{"origin-form with a query", "/oauth/token?x=1", "/oauth/token", true},
+		{"issuer's path stripped before its slash", "/oauth/token", "/token", true},
+		{"issuer's path stripped with its slash", "/oauth/token", "token", true},
+		{"root stripped with its slash", "/oauth/token", "oauth/token", true},
+		{"stripped inside a segment", "/oauth/token", "auth/token", false},
+		{"stripped inside the endpoint's segment", "/oauth/token", "oken", false},
+		{"stripped to nothing", "/oauth/token", "", false},
+		{"a doubled prefix stripped", "/oauth/oauth/token", "/oauth/token", false},
+		{"a percent-escaped target (RFC 3986 §6.2.2.2)", "/oauth/%74oken", "/oauth/token", false},
+		{"an empty segment", "//oauth/token", "/oauth/token", false},
+		{"absolute-form (RFC 9112 §3.2.2)", "https://as.example/oauth/token", "/oauth/token", true},
+		{"absolute-form, stripped", "https://as.example/oauth/token", "token", true},
+		{"absolute-form of a doubled prefix", "https://as.example/oauth/oauth/token", "/oauth/token", false},
+		{"authority-form (RFC 9112 §3.2.3)", "as.example:443", "/oauth/token", false},
+		{"asterisk-form (RFC 9112 §3.2.4)", "*", "/oauth/token", false},
+		{"metadata at its path", metadata, metadata, true},
+		{"metadata with a leading part stripped", metadata, "/oauth-authorization-server/oauth", false},
+		{"no request line, the full path", "", "/oauth/token", true},
+		{"no request line, issuer's path stripped before its slash", "", "/token", true},
+		{"no request line, issuer's path stripped with its slash", "", "token", true},
+		{"no request line, stripped inside a segment", "", "auth/token", false},
+		{"no request line, percent-escaped path", "", "/oauth/%74oken", false},
+		{"no request line, no path", "", "", false},
+		{"no request line, another path", "", "/oauth/tokens", false},
+		{"no request line, metadata at its path", "", metadata, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", nil)
+			u, err := url.Parse(c.path)
+			require.NoError(t, err)
+			r.URL.Path, r.URL.RawPath = u.Path, u.RawPath
+			r.RequestURI = c.requestURI
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if c.served {
+				assert.NotEqual(t, http.StatusNotFound, rec.Code, "answered by the endpoint")
+			} else {
+				assert.Equal(t, http.StatusNotFound, rec.Code)
+				assert.Contains(t, rec.Body.String(), p.MetadataURL())
+			}
 		})
 	}
 }
