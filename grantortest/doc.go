@@ -22,7 +22,8 @@
 // it.
 //
 // NewServer builds the Provider from a complete configuration that
-// WithConfig may change (add grants, JWT access tokens, a claims hook);
+// WithConfig may change (add grants, JWT access tokens, a claims hook;
+// not the clock or the stores, which the Server shares with its helpers);
 // WithHandler serves the Provider next to an application's own pages.
 //
 // The package uses the testing package; import it from tests only.

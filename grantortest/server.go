@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/oauth2"
@@ -22,7 +24,10 @@ type Server struct {
 	// Store is the memory store behind the Provider: its clients, tokens
 	// and the records of the authorization code flow.
 	Store *memory.Store
-	// Clock is the clock of the Provider, the store and Validator.
+	// Clock is the clock of the Provider, the store and Validator: move
+	// it with Advance or Set. NewServer hands it to them, so assigning
+	// another Clock to the field changes none of them: to start from a
+	// clock of your own, give it with WithClock.
 	Clock *Clock
 	// HTTP is the running test server.
 	HTTP *httptest.Server
@@ -50,7 +55,9 @@ type settings struct {
 // access tokens or a claims hook. The configuration it receives is
 // complete: Issuer, Clients, Tokens, Interactions, TokenKeys and Clock
 // are set, and Grants holds the client credentials and refresh token
-// grants. configure must not change Issuer (use WithIssuerPath). Several
+// grants. configure must not change Issuer (use WithIssuerPath), Clock
+// (use WithClock), Clients or Tokens (the Server's helpers and Validator
+// read Server.Store): NewServer fails the test if it does. Several
 // WithConfig options run in order.
 func WithConfig(configure func(cfg *oauth2.Config)) Option {
 	return func(s *settings) { s.configure = append(s.configure, configure) }
@@ -100,13 +107,23 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	if _, err := rand.Read(key); err != nil {
 		t.Fatalf("grantortest: %v", err)
 	}
+	// The Provider's clock reports when it is read while probed, so that
+	// NewServer can tell whether WithConfig replaced it: a func cannot be
+	// compared.
+	var probing, read atomic.Bool
+	clock := s.Clock
 	cfg := oauth2.Config{
 		Issuer:       s.Issuer,
 		Clients:      s.Store,
 		Tokens:       s.Store,
 		Interactions: s.Store,
 		TokenKeys:    [][]byte{key},
-		Clock:        s.Clock.Now,
+		Clock: func() time.Time {
+			if probing.Load() {
+				read.Store(true)
+			}
+			return clock.Now()
+		},
 		Grants: []oauth2.GrantFactory{
 			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
 			grant.RefreshToken(s.Store, grant.RefreshTokenOptions{}),
@@ -117,6 +134,20 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	}
 	if cfg.Issuer != s.Issuer {
 		t.Fatalf("grantortest: WithConfig changed the issuer to %q; the issuer is the test server's URL, give it a path with WithIssuerPath", cfg.Issuer)
+	}
+	if cfg.Clock != nil {
+		probing.Store(true)
+		cfg.Clock()
+		probing.Store(false)
+	}
+	if !read.Load() {
+		t.Fatalf("grantortest: WithConfig replaced Config.Clock; the Provider, Server.Store and Validator must read one clock, Server.Clock: give NewServer a clock of your own with WithClock and move it instead")
+	}
+	if c, ok := cfg.Clients.(*memory.Store); !ok || c != s.Store {
+		t.Fatalf("grantortest: WithConfig replaced Config.Clients; the Provider must read its clients from Server.Store: put them there with RegisterClient, RegisterPublicClient or Server.Store.PutClient")
+	}
+	if c, ok := cfg.Tokens.(*memory.Store); !ok || c != s.Store {
+		t.Fatalf("grantortest: WithConfig replaced Config.Tokens; the Provider must store its tokens in Server.Store, which Validator, Revoke and the refresh token grant read")
 	}
 	audience := slices.Clone(cfg.DefaultAudience)
 	if len(audience) == 0 {

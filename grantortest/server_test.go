@@ -19,6 +19,7 @@ import (
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/resource"
 	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
 	"github.com/grantor-dev/grantor/token"
 )
 
@@ -177,6 +178,47 @@ func TestWithConfig(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "alice", seen.Subject)
 }
+
+// WithConfig cannot disconnect the Provider from Server.Clock or
+// Server.Store, which the Server's helpers and Validator read: NewServer
+// fails the test and says what to do instead. A configure that only reads
+// the clock, or wraps it, keeps one clock for everything.
+func TestWithConfigKeepsOneClockAndOneStore(t *testing.T) {
+	other := grantortest.NewClock(grantortest.Start())
+	cases := map[string]struct {
+		configure func(cfg *oauth2.Config)
+		want      string
+	}{
+		"the wall clock":            {func(cfg *oauth2.Config) { cfg.Clock = time.Now }, "WithClock"},
+		"no clock":                  {func(cfg *oauth2.Config) { cfg.Clock = nil }, "WithClock"},
+		"another fake clock":        {func(cfg *oauth2.Config) { cfg.Clock = other.Now }, "WithClock"},
+		"another client store":      {func(cfg *oauth2.Config) { cfg.Clients = memory.New() }, "Server.Store"},
+		"another token store":       {func(cfg *oauth2.Config) { cfg.Tokens = memory.New() }, "Server.Store"},
+		"a wrapper of the store":    {func(cfg *oauth2.Config) { cfg.Tokens = wrappedStore{memory.New()} }, "Config.Tokens"},
+		"no client store":           {func(cfg *oauth2.Config) { cfg.Clients = nil }, "Config.Clients"},
+		"the clock, then the store": {func(cfg *oauth2.Config) { cfg.Clock, cfg.Tokens = time.Now, memory.New() }, "Config.Clock"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			msg := fatal(t, func(tb testing.TB) { grantortest.NewServer(tb, grantortest.WithConfig(c.configure)) })
+			assert.Contains(t, msg, c.want)
+		})
+	}
+
+	t.Run("a configure that wraps the clock", func(t *testing.T) {
+		srv := grantortest.NewServer(t, grantortest.WithConfig(func(cfg *oauth2.Config) {
+			now := cfg.Clock
+			cfg.Clock = func() time.Time { return now() }
+		}))
+		tok := srv.AccessToken(t, "alice")
+		srv.Clock.Advance(time.Hour) // the Provider's default access token lifetime
+		code, _ := call(t, srv.Validator(), srv.Issuer, tok)
+		assert.Equal(t, http.StatusUnauthorized, code)
+	})
+}
+
+// wrappedStore is an application's decorator of a store.
+type wrappedStore struct{ *memory.Store }
 
 // WithHandler serves the Provider the way the application mounts it.
 func TestWithHandler(t *testing.T) {
