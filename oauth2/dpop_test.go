@@ -2,6 +2,8 @@ package oauth2_test
 
 import (
 	"encoding/base64"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -285,4 +287,47 @@ func newJWTStrategy(t *testing.T, issuer string) token.AccessTokenStrategy {
 	s, err := token.NewJWT(token.JWTConfig{Keys: keys, Issuer: issuer})
 	require.NoError(t, err)
 	return s
+}
+
+// Revoking a DPoP-bound token needs no proof (RFC 9449 §5; RFC 7009 §2.1
+// authenticates the client only).
+func TestDPoPBoundTokenIsRevokedWithoutAProof(t *testing.T) {
+	d := newDPoP(t, nil)
+	r := d.tokenWithProof(ccGrant, d.proof(t, testkit.ProofClaims{}))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	tok := r.Str("access_token")
+	require.Equal(t, http.StatusOK, d.Revoke("svc", d.secret, tok).Status)
+	intro := d.Introspect("svc", d.secret, tok)
+	require.Equal(t, http.StatusOK, intro.Status, "%s", intro.Body)
+	assert.Equal(t, false, intro.JSON["active"])
+}
+
+// Neither the log nor the event hook ever sees a proof or a key: not for
+// an accepted proof, a refused one or a replay.
+func TestDPoPProofsAndKeysNeverReachLogsOrEvents(t *testing.T) {
+	log := &syncBuffer{}
+	d := newDPoP(t, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	good := d.proof(t, testkit.ProofClaims{})
+	bad := d.proof(t, testkit.ProofClaims{URL: "https://elsewhere.example/token"})
+	require.Equal(t, http.StatusOK, d.tokenWithProof(ccGrant, good).Status)
+	d.tokenWithProof(ccGrant, good) // a replay
+	d.tokenWithProof(ccGrant, bad)
+	d.tokenWithProof(ccGrant, "garbage."+good)
+
+	var events strings.Builder
+	for _, typ := range []oauth2.EventType{oauth2.EventTokenIssued, oauth2.EventClientAuthFailed} {
+		for _, e := range d.Events(typ) {
+			fmt.Fprintf(&events, "%+v\n", e)
+		}
+	}
+	for _, seen := range []string{log.String(), events.String()} {
+		for _, p := range []string{good, bad} {
+			for _, part := range strings.Split(p, ".") {
+				assert.NotContains(t, seen, part)
+			}
+		}
+		assert.NotContains(t, seen, d.key.Thumbprint)
+	}
 }
