@@ -403,6 +403,10 @@ func TestStep9HTU(t *testing.T) {
 		"/token",
 		"",
 		"https://server.example.com/%zz",
+		"https://server.example.com:0/token",
+		"https://server.example.com:00/token",
+		"https://%73erver.example.com/token",
+		"https://server.example.com/token" + strings.Repeat("/a/..", MaxURLLength/5),
 	} {
 		cases = append(cases, refusal{name: "htu " + htu, desc: descHTU, req: func(t *testing.T) Request {
 			return req(es256(t).proof(t, nil, map[string]any{"htu": htu}))
@@ -425,11 +429,21 @@ func TestStep9HTU(t *testing.T) {
 		assert.NoError(t, err, htu)
 	}
 
-	// The caller's URL is normalised too, and its query ignored.
+	// A host is folded to lower case as ASCII, never by Unicode rules:
+	// "İ" (U+0130) is not "i".
 	v, _ := newTestVerifier(t, Config{})
-	r := req(es256(t).proof(t, nil, nil))
-	r.URL = "https://SERVER.example.com:443/x/../token?a=b"
+	r := req(es256(t).proof(t, nil, map[string]any{"htu": "https://\u0130dp.example/token"}))
+	r.URL = "https://idp.example/token"
 	_, err := v.Verify(context.Background(), r)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, descHTU, e.Description)
+
+	// The caller's URL is normalised too, and its query ignored.
+	v, _ = newTestVerifier(t, Config{})
+	r = req(es256(t).proof(t, nil, nil))
+	r.URL = "https://SERVER.example.com:443/x/../token?a=b"
+	_, err = v.Verify(context.Background(), r)
 	assert.NoError(t, err)
 
 	// A caller URL that is not absolute is the caller's error, not the
@@ -437,7 +451,6 @@ func TestStep9HTU(t *testing.T) {
 	r.URL = "/token"
 	_, err = v.Verify(context.Background(), r)
 	require.Error(t, err)
-	var e *Error
 	assert.False(t, errors.As(err, &e))
 }
 
