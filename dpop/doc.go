@@ -14,7 +14,7 @@
 //	proof, err := v.Verify(r.Context(), dpop.Request{
 //		Proofs:      r.Header.Values("DPoP"),
 //		Method:      r.Method,
-//		URL:         publicBaseURL + r.URL.Path, // never from Host
+//		URL:         endpointURL, // the configured public URL, never from Host
 //		AccessToken: token,
 //	})
 //	var e *dpop.Error
@@ -26,10 +26,17 @@
 //		w.Header().Set("WWW-Authenticate", v.Challenge(err))
 //		w.WriteHeader(http.StatusUnauthorized)
 //	case err != nil:
-//		w.WriteHeader(http.StatusServiceUnavailable) // the store failed
+//		// The store failed, or endpointURL is not an absolute URL.
+//		w.WriteHeader(http.StatusServiceUnavailable)
 //	case !dpop.SameThumbprint(proof.Thumbprint, tokenJKT):
 //		… // the token is bound to another key: invalid_token
 //	}
+//
+// endpointURL is the URL the server is configured to be reached at for
+// this resource, such as "https://api.example.com/orders". A handler
+// that serves many paths writes publicBaseURL + r.URL.EscapedPath(): the
+// path as the request wrote it, not the decoded r.URL.Path, in which an
+// encoded "/", "?" or "#" has become a delimiter (see Request.URL).
 //
 // An authorization server does the same at its token endpoint without an
 // AccessToken, answers a refused proof with 400 and a JSON body of e.Code

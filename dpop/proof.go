@@ -47,6 +47,7 @@ const (
 	descJWKPrivate   = "DPoP proof jwk contains a private key"                         // step 7
 	descHTM          = "DPoP proof htm does not match the request method"              // step 8
 	descHTU          = "DPoP proof htu does not match the request URL"                 // step 9
+	descRequestURL   = "request URL is malformed or too long to match htu against"     // step 9
 	descNonceMissing = "DPoP proof must carry the server nonce"                        // step 10
 	descNonceInvalid = "DPoP proof nonce is invalid or expired"                        // step 10
 	descIATPast      = "DPoP proof iat is too old"                                     // step 11

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -23,9 +24,17 @@ type Request struct {
 	Method string
 	// URL is the absolute URL of the endpoint, which htu must name once
 	// both are normalised and stripped of query and fragment (RFC 9449
-	// §4.3 step 9). Build it from the server's configured public URL and
-	// the request's path, never from the Host or X-Forwarded-* headers,
-	// which the client controls.
+	// §4.3 step 9). Best, it is the endpoint's public URL as the server
+	// is configured with it. A handler that serves many paths builds it
+	// from the configured public base URL and the path as the request
+	// wrote it, r.URL.EscapedPath(), never the decoded r.URL.Path (in
+	// which an encoded "/" or "?" has become a delimiter), and never from
+	// the Host or X-Forwarded-* headers, which the client controls.
+	//
+	// A URL whose scheme or host is wrong is the caller's mistake, and
+	// Verify returns a plain error; a path that is not RFC 3986 syntax
+	// or a URL longer than MaxURLLength comes from the request, and
+	// refuses the proof.
 	URL string
 	// AccessToken, when not empty, is the access token presented with the
 	// proof to a protected resource: the proof must then carry ath, the
@@ -87,10 +96,12 @@ const replayKeyPrefix = "dpop:"
 //     a digest of the key's thumbprint and jti, remembered until the
 //     proof could no longer be accepted.
 //
-// A refused proof is an *Error (CodeInvalidProof or CodeUseNonce). A
-// failure of the replay store that Config.IsReplay does not recognise, or
-// a Request.URL that is not an absolute http or https URL, is returned as
-// a plain error wrapping the cause: the server failed, not the proof.
+// A refused proof is an *Error (CodeInvalidProof or CodeUseNonce), and so
+// is a Request.URL whose path is malformed or too long: it comes from the
+// request. A failure of the replay store that Config.IsReplay does not
+// recognise, or a Request.URL that is not an absolute http or https URL
+// with a valid host, is returned as a plain error: the server failed, or
+// is misconfigured, not the proof.
 func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 	// Step 1.
 	switch len(req.Proofs) {
@@ -104,9 +115,13 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 	if raw == "" {
 		return nil, invalid(descMissing)
 	}
-	expected, ok := normalizeURL(req.URL)
-	if !ok {
-		return nil, fmt.Errorf("dpop: Request.URL is not an absolute http or https URL")
+	expected, fault := normalizeURLFault(req.URL)
+	switch fault {
+	case urlBadOrigin:
+		return nil, errors.New("dpop: Request.URL is not an absolute http or https URL")
+	case urlBadPath:
+		// The request's target, which the client chose.
+		return nil, invalid(descRequestURL)
 	}
 
 	// Steps 2 to 5.

@@ -448,10 +448,28 @@ func TestStep9HTU(t *testing.T) {
 
 	// A caller URL that is not absolute is the caller's error, not the
 	// proof's.
-	r.URL = "/token"
-	_, err = v.Verify(context.Background(), r)
-	require.Error(t, err)
-	assert.False(t, errors.As(err, &e))
+	for _, url := range []string{"/token", "token", "ftp://server.example.com/token", "https:///token", "https://user@server.example.com/token"} {
+		r.URL = url
+		_, err = v.Verify(context.Background(), r)
+		require.Error(t, err, url)
+		assert.False(t, errors.As(err, &e), url)
+	}
+}
+
+// TestStep9MalformedRequestURL: a request whose path is not RFC 3986
+// syntax cannot be matched by any htu (RFC 9449 §4.3 step 9); the path is
+// the client's, so the proof is refused as invalid_dpop_proof rather than
+// reported as the server's failure.
+func TestStep9MalformedRequestURL(t *testing.T) {
+	var cases []refusal
+	for _, path := range []string{"/token%zz", "/token|", "/to ken", "/" + strings.Repeat("a", MaxURLLength)} {
+		cases = append(cases, refusal{name: "request path " + path[:min(len(path), 12)], desc: descRequestURL, req: func(t *testing.T) Request {
+			r := req(es256(t).proof(t, nil, nil))
+			r.URL = "https://server.example.com" + path
+			return r
+		}})
+	}
+	checkRefusals(t, cases)
 }
 
 // TestStep10Nonce: "if the server provided a nonce value to the client,
@@ -708,7 +726,7 @@ func TestChallenge(t *testing.T) {
 func TestDescriptionsQuotable(t *testing.T) {
 	for _, d := range []string{descMissing, descMultiple, descTooLong, descNotJWS, descHeaderJSON, descClaimsJSON,
 		descMissingClaim, descClaimType, descTyp, descAlg, descHeaderParam, descSignature, descJWKMissing,
-		descJWKNotObject, descJWKUnusable, descJWKPrivate, descHTM, descHTU, descNonceMissing, descNonceInvalid,
+		descJWKNotObject, descJWKUnusable, descJWKPrivate, descHTM, descHTU, descRequestURL, descNonceMissing, descNonceInvalid,
 		descIATPast, descIATFuture, descATHMissing, descATH, descReplayed} {
 		for _, c := range []byte(d) {
 			assert.True(t, c >= 0x20 && c <= 0x7e && c != '"' && c != '\\', d)
