@@ -24,7 +24,8 @@ const (
 	// iat may be: 5 seconds.
 	DefaultClockSkew = 5 * time.Second
 	// DefaultMaxProofSize is the longest DPoP header value read, in
-	// bytes: room for a proof signed with an 8192-bit RSA key.
+	// bytes: room for a proof signed with a 4096-bit RSA key, the
+	// largest accepted (about 2 KiB), even with an htu MaxURLLength long.
 	DefaultMaxProofSize = 8 << 10
 )
 

@@ -16,12 +16,70 @@ import (
 // with and whose thumbprint binds tokens to it. It must be a public key of
 // a type the proof's alg uses (RFC 9449 §4.3 steps 6 and 7).
 
-// RSA key sizes accepted: below 2048 bits is too weak (RFC 7518 §3.3),
-// above 8192 bits costs too much to verify.
+// RSA keys accepted: below 2048 bits is too weak (RFC 7518 §3.3); above
+// 4096 bits, or with another public exponent than 65537, a key costs more
+// to verify a made-up proof with than any client needs: the exponent of
+// every common implementation is 65537 (FIPS 186-5 allows any odd e
+// from 2^16+1 to 2^256, and verifying costs more as e grows).
 const (
-	minRSABits = 2048
-	maxRSABits = 8192
+	minRSABits  = 2048
+	maxRSABits  = 4096
+	rsaExponent = 65537
 )
+
+// ed25519SmallOrder are the encodings of the eight points of small order
+// of edwards25519 (the 8-torsion subgroup), with the two encodings of x
+// = 0 with the sign bit set: a public key among them verifies signatures
+// that no private key made ("Taming the many EdDSAs", Brendel et al.,
+// 2020, §3), so anyone could make proofs for its thumbprint.
+var ed25519SmallOrder = [...][ed25519.PublicKeySize]byte{
+	// (0, 1), the identity, and its encoding with the sign bit set.
+	{0x01},
+	{0x01, 31: 0x80},
+	// (0, -1), of order 2, and its encoding with the sign bit set.
+	{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+	// (±sqrt(-1), 0), of order 4.
+	{},
+	{31: 0x80},
+	// The four points of order 8.
+	{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+		0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
+	{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+		0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0xfa},
+	{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+		0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+	{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+		0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x85},
+}
+
+// ed25519Acceptable reports whether pub is the canonical encoding (RFC
+// 8032 §5.1.3: y below p = 2^255 - 19) of a point that is not of small
+// order. crypto/ed25519 accepts both kinds: a non-canonical encoding is
+// a second JWK, with another thumbprint, for the same point.
+func ed25519Acceptable(pub []byte) bool {
+	if len(pub) != ed25519.PublicKeySize {
+		return false
+	}
+	for i := range ed25519SmallOrder {
+		if [ed25519.PublicKeySize]byte(pub) == ed25519SmallOrder[i] {
+			return false
+		}
+	}
+	// y >= p exactly when bytes 1 to 30 are 0xff, the top byte without
+	// the sign bit 0x7f and the first at least 0xed.
+	if pub[31]&0x7f != 0x7f || pub[0] < 0xed {
+		return true
+	}
+	for _, b := range pub[1:31] {
+		if b != 0xff {
+			return true
+		}
+	}
+	return false
+}
 
 // privateJWKMembers are the members that only a private or symmetric key
 // has (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2). Any of them refuses
@@ -70,10 +128,11 @@ func (k *proofKey) fits(alg string) bool {
 // parseProofKey parses the raw JSON value of a jwk header: a JSON object
 // without duplicate members (RFC 7515 §5.2), nested at most maxJSONDepth
 // deep, with no private member (RFC 9449 §4.3 step 7), that jwx parses as
-// an EC (P-256, P-384, P-521, on the curve), Ed25519 or RSA (2048 to 8192
-// bits) public key whose "use", if any, is "sig" and whose "key_ops", if
-// any, include "verify" (RFC 7517 §4.2, §4.3). It returns a fixed
-// description of the first failure.
+// an EC (P-256, P-384, P-521, on the curve), Ed25519 (canonical, not of
+// small order) or RSA (2048 to 4096 bits, e = 65537) public key whose
+// "use", if any, is "sig" and whose "key_ops", if any, include "verify"
+// (RFC 7517 §4.2, §4.3). It returns a fixed description of the first
+// failure.
 func parseProofKey(b []byte) (*proofKey, string) {
 	var r jose.ObjectReader
 	if r.Init(b, maxJSONDepth) != nil {
@@ -135,12 +194,12 @@ func parseProofKey(b []byte) (*proofKey, string) {
 			return nil, descJWKUnusable
 		}
 	case ed25519.PublicKey:
-		if len(pub) != ed25519.PublicKeySize {
+		if !ed25519Acceptable(pub) {
 			return nil, descJWKUnusable
 		}
 		pk.kind = keyEd25519
 	case *rsa.PublicKey:
-		if bits := pub.N.BitLen(); bits < minRSABits || bits > maxRSABits {
+		if bits := pub.N.BitLen(); bits < minRSABits || bits > maxRSABits || pub.E != rsaExponent {
 			return nil, descJWKUnusable
 		}
 		pk.kind = keyRSA
