@@ -218,26 +218,37 @@ func parseProofKey(b []byte) (*proofKey, string) {
 // up to this bound.
 const keyCacheSize = 1024
 
+// maxCachedJWKLength bounds the JSON text of a jwk the cache keeps, so
+// that the cache holds at most keyCacheSize times this many bytes of
+// keys: an RSA-4096 public JWK with every optional member takes less
+// than 1 KiB. A longer jwk, whitespace or unknown members, is parsed
+// each time it is used.
+const maxCachedJWKLength = 2 << 10
+
 // keyCache keeps parsed jwk headers by their exact JSON text: a client
 // signs its proofs with one key for a long time, and parsing it (jwx, the
 // thumbprint, the curve check) costs more than the rest of a proof's
 // checks but the signature. Equal bytes parse to equal keys, so the cache
-// changes no outcome.
+// changes no outcome. Only keys that verified a proof's signature are
+// added: a key taken from a refused proof, which anyone can make up,
+// neither evicts the keys of clients nor takes their place.
 type keyCache struct {
 	mu sync.RWMutex
 	m  map[string]*proofKey
 }
 
-func (c *keyCache) get(b []byte) (*proofKey, string) {
+// lookup returns the key parsed from b, if the cache has it.
+func (c *keyCache) lookup(b []byte) (*proofKey, bool) {
 	c.mu.RLock()
 	k, ok := c.m[string(b)]
 	c.mu.RUnlock()
-	if ok {
-		return k, ""
-	}
-	k, desc := parseProofKey(b)
-	if k == nil {
-		return nil, desc
+	return k, ok
+}
+
+// add keeps k, parsed from b, unless b is longer than maxCachedJWKLength.
+func (c *keyCache) add(b []byte, k *proofKey) {
+	if len(b) > maxCachedJWKLength {
+		return
 	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= keyCacheSize {
@@ -245,5 +256,4 @@ func (c *keyCache) get(b []byte) (*proofKey, string) {
 	}
 	c.m[string(b)] = k
 	c.mu.Unlock()
-	return k, ""
 }

@@ -88,10 +88,10 @@ const replayKeyPrefix = "dpop:"
 //     (step 11, §11.1);
 //  6. ath is the digest of Request.AccessToken when one is given
 //     (step 12);
-//  7. jwk is a public key with no private member (step 7), of a type
-//     that fits alg, and the signature verifies with it (step 6);
-//  8. with Nonces, nonce is valid (step 10), else the error has
+//  7. with Nonces, nonce is valid (step 10), else the error has
 //     CodeUseNonce and a fresh nonce;
+//  8. jwk is a public key with no private member (step 7), of a type
+//     that fits alg, and the signature verifies with it (step 6);
 //  9. the jti has not been seen with this key (§11.1): the replay key is
 //     a digest of the key's thumbprint and jti, remembered until the
 //     proof could no longer be accepted.
@@ -158,10 +158,31 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 		}
 	}
 
-	// Steps 7 and 6.
-	key, desc := v.keys.get(p.jwk)
-	if key == nil {
-		return nil, invalid(desc)
+	// Step 10, before the key and the signature, which cost far more: a
+	// proof without the current nonce is refused, and the client told
+	// the nonce, whoever signed it.
+	var nextNonce string
+	if v.nonces != nil {
+		if !p.hasNonce || p.nonce == "" {
+			return nil, useNonce(descNonceMissing, v.nonces.Issue())
+		}
+		valid, current := v.nonces.check(p.nonce)
+		if !valid {
+			return nil, useNonce(descNonceInvalid, v.nonces.Issue())
+		}
+		if !current {
+			nextNonce = v.nonces.Issue()
+		}
+	}
+
+	// Steps 7 and 6. A key parsed here is cached only once its signature
+	// verified.
+	key, cached := v.keys.lookup(p.jwk)
+	if !cached {
+		var desc string
+		if key, desc = parseProofKey(p.jwk); key == nil {
+			return nil, invalid(desc)
+		}
 	}
 	if !key.fits(p.alg) {
 		return nil, invalid(descJWKUnusable)
@@ -173,6 +194,9 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 	if verifier.Verify(p.signingInput, p.signature, key.raw) != nil {
 		return nil, invalid(descSignature)
 	}
+	if !cached {
+		v.keys.add(p.jwk, key)
+	}
 
 	proof := &Proof{
 		Thumbprint: key.thumbprint,
@@ -183,20 +207,7 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 		Method:     p.htm,
 		URL:        p.htu,
 		Nonce:      p.nonce,
-	}
-
-	// Step 10.
-	if v.nonces != nil {
-		if !p.hasNonce || p.nonce == "" {
-			return nil, useNonce(descNonceMissing, v.nonces.Issue())
-		}
-		valid, current := v.nonces.check(p.nonce)
-		if !valid {
-			return nil, useNonce(descNonceInvalid, v.nonces.Issue())
-		}
-		if !current {
-			proof.NextNonce = v.nonces.Issue()
-		}
+		NextNonce:  nextNonce,
 	}
 
 	// §11.1: only a proof that passed every other check burns its jti.

@@ -2,12 +2,11 @@ package dpop
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -520,6 +519,30 @@ func TestStep10Nonce(t *testing.T) {
 	assert.True(t, nonces.Valid(p.NextNonce))
 }
 
+// TestStep10NonceBeforeKey: the nonce (RFC 9449 §4.3 step 10) is checked
+// before the jwk is parsed and the signature verified (steps 6 and 7),
+// which cost far more: a proof without the server's nonce gets
+// use_dpop_nonce whatever its signature, and nothing of its key is kept.
+func TestStep10NonceBeforeKey(t *testing.T) {
+	nonces, err := NewNonces(NonceConfig{Keys: [][]byte{key32('a')}, Clock: func() time.Time { return testNow }})
+	require.NoError(t, err)
+	v, store := newTestVerifier(t, Config{Nonces: nonces})
+	for name, p := range map[string]string{
+		"ES256, bad signature":       madeUpProof(t, "ES256", string(es256(t).jwk), 64),
+		"RSA-4096 made up":           madeUpProof(t, "RS256", syntheticRSAJWK(t, 4096, 65537), 512),
+		"jwk with a private member":  madeUpProof(t, "ES256", `{"kty":"EC","d":"AAAA"}`, 64),
+		"Ed25519 identity, R=1, S=0": madeUpProof(t, "EdDSA", fmt.Sprintf(`{"kty":"OKP","crv":"Ed25519","x":"%s"}`, b64(ed25519SmallOrder[0][:])), 64),
+	} {
+		_, err := v.Verify(context.Background(), req(p))
+		var e *Error
+		require.ErrorAs(t, err, &e, name)
+		assert.Equal(t, CodeUseNonce, e.Code, name)
+		assert.Equal(t, descNonceMissing, e.Description, name)
+	}
+	assert.Empty(t, v.keys.m)
+	assert.Zero(t, store.calls)
+}
+
 func key32(c byte) []byte { return []byte(strings.Repeat(string(c), 32)) }
 
 // TestStep11IAT: "the creation time of the JWT ... is within an acceptable
@@ -737,19 +760,58 @@ func TestDescriptionsQuotable(t *testing.T) {
 // TestKeyCache: a key seen again is not parsed again, and the cache stays
 // bounded.
 func TestKeyCache(t *testing.T) {
-	var c keyCache
+	v, _ := newTestVerifier(t, Config{})
 	s := es256(t)
-	k1, _ := c.get(s.jwk)
-	k2, _ := c.get(s.jwk)
-	require.NotNil(t, k1)
+	_, err := v.Verify(context.Background(), req(s.proof(t, nil, nil)))
+	require.NoError(t, err)
+	k1, ok := v.keys.lookup(s.jwk)
+	require.True(t, ok)
+	_, err = v.Verify(context.Background(), req(s.proof(t, nil, nil)))
+	require.NoError(t, err)
+	k2, _ := v.keys.lookup(s.jwk)
 	assert.Same(t, k1, k2)
+
+	var c keyCache
 	for i := range keyCacheSize + 1 {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		require.NoError(t, err)
-		pub, err := jwk.FromRaw(k.Public())
-		require.NoError(t, err)
-		_, desc := c.get(mustJSON(t, pub))
-		require.Empty(t, desc, i)
+		c.add([]byte(fmt.Sprintf(`{"i":%d}`, i)), k1)
 	}
 	assert.LessOrEqual(t, len(c.m), keyCacheSize)
+}
+
+// TestKeyCacheOnlyVerifiedKeys: the key of a proof whose signature does
+// not verify (RFC 9449 §4.3 step 6) is not cached, so made-up proofs,
+// which need no private key, neither fill the cache nor evict the keys
+// of clients.
+func TestKeyCacheOnlyVerifiedKeys(t *testing.T) {
+	v, _ := newTestVerifier(t, Config{})
+	victim := newSignerNamed(t, "ES256", "victim")
+	_, err := v.Verify(context.Background(), req(victim.proof(t, nil, nil)))
+	require.NoError(t, err)
+
+	attacker := es256(t)
+	for i := range keyCacheSize {
+		jwkText := strings.Replace(string(attacker.jwk), "{", "{"+strings.Repeat(" ", i+1), 1)
+		hdr := fmt.Sprintf(`{"typ":"dpop+jwt","alg":"ES256","jwk":%s}`, jwkText)
+		p := b64([]byte(hdr)) + "." + b64(mustJSON(t, claims(nil))) + "." + b64(make([]byte, 64))
+		_, err := v.Verify(context.Background(), req(p))
+		var e *Error
+		require.ErrorAs(t, err, &e)
+		require.Equal(t, descSignature, e.Description)
+	}
+	_, ok := v.keys.lookup(victim.jwk)
+	assert.True(t, ok, "the victim's key was evicted by unsigned proofs")
+	assert.Len(t, v.keys.m, 1)
+}
+
+// TestKeyCacheBoundsJWKLength: a jwk longer than maxCachedJWKLength, padded
+// with whitespace, is accepted but not kept, so the cache's memory is
+// bounded whatever MaxProofSize is.
+func TestKeyCacheBoundsJWKLength(t *testing.T) {
+	v, _ := newTestVerifier(t, Config{})
+	s := es256(t)
+	padded := strings.Replace(string(s.jwk), "{", "{"+strings.Repeat(" ", maxCachedJWKLength), 1)
+	hdr := fmt.Sprintf(`{"typ":"dpop+jwt","alg":"ES256","jwk":%s}`, padded)
+	_, err := v.Verify(context.Background(), req(s.signRaw(t, []byte(hdr), mustJSON(t, claims(nil)))))
+	require.NoError(t, err)
+	assert.Empty(t, v.keys.m)
 }
