@@ -29,6 +29,16 @@ const (
 	DefaultMaxProofSize = 8 << 10
 )
 
+// ReplayMargin is how much longer than a proof's acceptance window, iat
+// + MaxAge + ClockSkew, its jti is remembered in the ReplayStore (RFC
+// 9449 §11.1): room for the clocks of the instances that share the store,
+// and of the store itself, to differ by up to 30 seconds. An instance
+// whose clock runs behind accepts a proof later, by its own clock, than
+// the instance that first saw it; without the margin the jti could be
+// forgotten by then, and the proof replayed there. Clocks further apart
+// than the margin reopen that window: keep them synchronised (NTP).
+const ReplayMargin = 30 * time.Second
+
 // Bounds on Config, against a configuration that would make proofs
 // replayable for long or let one request cost much.
 const (
@@ -87,8 +97,9 @@ type Config struct {
 	Clock func() time.Time
 
 	// Replay remembers each proof's jti, keyed by the proof's key and
-	// jti, until its proof can no longer be accepted (RFC 9449 §11.1).
-	// Required: replay protection is never off.
+	// jti, until its proof can no longer be accepted: until iat + MaxAge
+	// + ClockSkew + ReplayMargin (RFC 9449 §11.1). Required: replay
+	// protection is never off.
 	Replay ReplayStore
 	// IsReplay reports whether an error of Replay.Remember means the key
 	// was already remembered, rather than that the store failed. Nil
@@ -130,6 +141,7 @@ type Verifier struct {
 	keys      keyCache
 	verifiers map[string]jws.Verifier // by alg
 	challenge string                  // the WWW-Authenticate value without error
+	replayTTL time.Duration           // how long after iat a jti is remembered
 }
 
 // NewVerifier returns a Verifier for cfg, or an error when cfg is unsafe
@@ -180,6 +192,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	case v.maxSize == 0:
 		v.maxSize = DefaultMaxProofSize
 	}
+	v.replayTTL = v.maxAge + v.skew + ReplayMargin
 	if v.clock == nil {
 		v.clock = time.Now
 	}

@@ -93,8 +93,9 @@ const replayKeyPrefix = "dpop:"
 //  8. jwk is a public key with no private member (step 7), of a type
 //     that fits alg, and the signature verifies with it (step 6);
 //  9. the jti has not been seen with this key (§11.1): the replay key is
-//     a digest of the key's thumbprint and jti, remembered until the
-//     proof could no longer be accepted.
+//     a digest of the key's thumbprint and jti, remembered until iat +
+//     MaxAge + ClockSkew + ReplayMargin, after which no instance whose
+//     clock is within ReplayMargin of the store's accepts the proof.
 //
 // A refused proof is an *Error (CodeInvalidProof or CodeUseNonce), and so
 // is a Request.URL whose path is malformed or too long: it comes from the
@@ -211,8 +212,8 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 	}
 
 	// §11.1: only a proof that passed every other check burns its jti.
-	// It stays remembered as long as the proof would be accepted.
-	if err := v.replay.Remember(ctx, replayKey(key.thumbprint, p.jti), p.iat.Add(v.maxAge+time.Second)); err != nil {
+	// It stays remembered as long as any instance could accept the proof.
+	if err := v.replay.Remember(ctx, replayKey(key.thumbprint, p.jti), p.iat.Add(v.replayTTL)); err != nil {
 		if v.isReplay(err) {
 			e := invalid(descReplayed)
 			e.err = fmt.Errorf("%w: %w", ErrInvalidProof, ErrReplayed)

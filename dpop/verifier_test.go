@@ -635,8 +635,27 @@ func TestReplay(t *testing.T) {
 	for k, exp := range store.keys {
 		assert.Len(t, k, len(replayKeyPrefix)+43)
 		assert.NotContains(t, k, "one")
-		assert.Equal(t, testNow.Add(DefaultMaxAge+time.Second), exp)
+		assert.Equal(t, testNow.Add(DefaultMaxAge+DefaultClockSkew+ReplayMargin), exp)
 	}
+}
+
+// TestReplayAcrossInstanceClocks: two instances share a replay store and
+// one's clock runs 20 s behind the other's and the store's. The proof
+// the first accepted is still within the second's window (RFC 9449 §4.3
+// step 11) after MaxAge has passed by the store's clock; its jti must
+// still be remembered then (§11.1).
+func TestReplayAcrossInstanceClocks(t *testing.T) {
+	storeNow := testNow
+	store := newFakeReplay()
+	store.now = func() time.Time { return storeNow }
+	a, _ := newTestVerifier(t, Config{Replay: store, Clock: func() time.Time { return storeNow }})
+	b, _ := newTestVerifier(t, Config{Replay: store, Clock: func() time.Time { return storeNow.Add(-20 * time.Second) }})
+	p := es256(t).proof(t, nil, nil)
+	_, err := a.Verify(context.Background(), req(p))
+	require.NoError(t, err)
+	storeNow = testNow.Add(DefaultMaxAge + 10*time.Second)
+	_, err = b.Verify(context.Background(), req(p))
+	assert.ErrorIs(t, err, ErrReplayed)
 }
 
 // TestReplayConcurrent sends the same proof 20 times at once: exactly one
