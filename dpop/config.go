@@ -39,6 +39,11 @@ const (
 // than the margin reopen that window: keep them synchronised (NTP).
 const ReplayMargin = 30 * time.Second
 
+// NoClockSkew, as Config.ClockSkew, tolerates no iat ahead of the
+// server's clock, which the zero value of ClockSkew cannot say: zero
+// means DefaultClockSkew.
+const NoClockSkew time.Duration = -1
+
 // Bounds on Config, against a configuration that would make proofs
 // replayable for long or let one request cost much.
 const (
@@ -91,7 +96,8 @@ type Config struct {
 	// (60 s); at most MaxMaxAge.
 	MaxAge time.Duration
 	// ClockSkew is how far in the future a proof's iat may be. Zero
-	// means DefaultClockSkew (5 s); at most MaxClockSkew.
+	// means DefaultClockSkew (5 s); NoClockSkew means none, an iat after
+	// the server's clock refusing the proof; at most MaxClockSkew.
 	ClockSkew time.Duration
 	// Clock returns the current time; time.Now when nil.
 	Clock func() time.Time
@@ -181,8 +187,10 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		v.maxAge = DefaultMaxAge
 	}
 	switch {
+	case v.skew == NoClockSkew:
+		v.skew = 0
 	case v.skew < 0 || v.skew > MaxClockSkew:
-		return nil, fmt.Errorf("dpop: Config.ClockSkew must be between 0 and %v", MaxClockSkew)
+		return nil, fmt.Errorf("dpop: Config.ClockSkew must be NoClockSkew or between 0 and %v", MaxClockSkew)
 	case v.skew == 0:
 		v.skew = DefaultClockSkew
 	}

@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"math/big"
+	"slices"
 	"sync"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -211,6 +213,20 @@ func parseProofKey(b []byte) (*proofKey, string) {
 		return nil, descJWKUnusable
 	}
 	return pk, ""
+}
+
+// copyPublicKey returns a deep copy of a key of proofKey.raw, so that a
+// caller who changes the key of a Proof does not change the cached one.
+func copyPublicKey(raw any) any {
+	switch k := raw.(type) {
+	case *ecdsa.PublicKey:
+		return &ecdsa.PublicKey{Curve: k.Curve, X: new(big.Int).Set(k.X), Y: new(big.Int).Set(k.Y)}
+	case ed25519.PublicKey:
+		return slices.Clone(k)
+	case *rsa.PublicKey:
+		return &rsa.PublicKey{N: new(big.Int).Set(k.N), E: k.E}
+	}
+	return nil
 }
 
 // keyCacheSize bounds the parsed keys a Verifier keeps; the cache is

@@ -52,8 +52,8 @@ type Proof struct {
 	// Algorithm is the proof's alg.
 	Algorithm string
 	// PublicKey is the proof's key: *ecdsa.PublicKey, ed25519.PublicKey
-	// or *rsa.PublicKey. It is shared with the Verifier's cache of
-	// parsed keys and must not be modified.
+	// or *rsa.PublicKey. It is the caller's own copy: changing it changes
+	// nothing in the Verifier.
 	PublicKey crypto.PublicKey
 	// ID is the proof's jti.
 	ID string
@@ -202,7 +202,7 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 	proof := &Proof{
 		Thumbprint: key.thumbprint,
 		Algorithm:  p.alg,
-		PublicKey:  key.raw,
+		PublicKey:  copyPublicKey(key.raw),
 		ID:         p.jti,
 		IssuedAt:   p.iat,
 		Method:     p.htm,

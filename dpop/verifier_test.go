@@ -2,6 +2,8 @@ package dpop
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -637,6 +639,43 @@ func TestReplay(t *testing.T) {
 		assert.NotContains(t, k, "one")
 		assert.Equal(t, testNow.Add(DefaultMaxAge+DefaultClockSkew+ReplayMargin), exp)
 	}
+}
+
+// TestProofPublicKeyIsACopy: a caller that changes Proof.PublicKey changes
+// its own copy, not the key the Verifier checks the client's next proofs
+// with.
+func TestProofPublicKeyIsACopy(t *testing.T) {
+	v, _ := newTestVerifier(t, Config{})
+	for _, alg := range []string{"ES256", "EdDSA", "RS256"} {
+		s := newSigner(t, alg)
+		p, err := v.Verify(context.Background(), req(s.proof(t, nil, nil)))
+		require.NoError(t, err, alg)
+		switch k := p.PublicKey.(type) {
+		case *ecdsa.PublicKey:
+			k.X.SetInt64(1)
+		case ed25519.PublicKey:
+			k[0] ^= 0xff
+		case *rsa.PublicKey:
+			k.N.SetInt64(1)
+		default:
+			t.Fatalf("%s: %T", alg, k)
+		}
+		_, err = v.Verify(context.Background(), req(s.proof(t, nil, nil)))
+		assert.NoError(t, err, alg)
+	}
+}
+
+// TestNoClockSkew: with NoClockSkew an iat even one second ahead of the
+// server's clock refuses the proof (RFC 9449 §4.3 step 11).
+func TestNoClockSkew(t *testing.T) {
+	v, _ := newTestVerifier(t, Config{ClockSkew: NoClockSkew})
+	s := es256(t)
+	_, err := v.Verify(context.Background(), req(s.proof(t, nil, map[string]any{"iat": testNow.Unix() + 1})))
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, descIATFuture, e.Description)
+	_, err = v.Verify(context.Background(), req(s.proof(t, nil, nil)))
+	assert.NoError(t, err)
 }
 
 // TestReplayAcrossInstanceClocks: two instances share a replay store and
