@@ -3,6 +3,7 @@ package dpop
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,6 +51,43 @@ func BenchmarkParseProofKey(b *testing.B) {
 			for range b.N {
 				if k, desc := parseProofKey(s.jwk); k == nil {
 					b.Fatal(desc)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVerifyRefused is the cost of proofs anyone can make without a
+// private key, each refused: a signature that does not verify with an
+// ES256 or an RSA-4096 jwk (the largest accepted), an RSA-8192 or
+// small-order Ed25519 jwk (refused before the signature), and an htu
+// padded with dot segments to the proof size limit.
+func BenchmarkVerifyRefused(b *testing.B) {
+	longHTU := testURL + strings.Repeat("/a/..", (DefaultMaxProofSize/2)/5)
+	for _, c := range []struct {
+		name  string
+		proof func() string
+	}{
+		{"ES256BadSignature", func() string { return madeUpProof(b, "ES256", string(newSigner(b, "ES256").jwk), 64) }},
+		{"RSA4096BadSignature", func() string { return madeUpProof(b, "RS256", syntheticRSAJWK(b, 4096, 65537), 512) }},
+		{"RSA8192", func() string { return madeUpProof(b, "RS256", syntheticRSAJWK(b, 8192, 65537), 1024) }},
+		{"Ed25519SmallOrder", func() string {
+			return madeUpProof(b, "EdDSA", fmt.Sprintf(`{"kty":"OKP","crv":"Ed25519","x":"%s"}`, b64(ed25519SmallOrder[0][:])), 64)
+		}},
+		{"LongHTU", func() string {
+			s := newSigner(b, "ES256")
+			return s.proof(b, nil, map[string]any{"htu": longHTU})
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			v, _ := newTestVerifier(b, Config{})
+			p := req(c.proof())
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := v.Verify(ctx, p); err == nil {
+					b.Fatal("accepted")
 				}
 			}
 		})

@@ -124,7 +124,8 @@ func FuzzProofHeaders(f *testing.F) {
 // FuzzNormalizeURL checks that normalisation (RFC 3986 §6) is idempotent
 // and yields only absolute http and https URLs without query or fragment.
 func FuzzNormalizeURL(f *testing.F) {
-	for _, s := range []string{testURL, "HTTPS://A.example:443/%7e/./b/../c?q#f", "http://[::1]:80", "https://a/%zz", "https:x"} {
+	for _, s := range []string{testURL, "HTTPS://A.example:443/%7e/./b/../c?q#f", "http://[::1]:80", "https://a/%zz", "https:x",
+		"https://a.example:00/a%2fb/%2E%2e/c", "https://\u0130dp.example/", "https://[2001:DB8::1]:0443/x|y", "https://a.example/!$&'()*+,;=:@"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -137,6 +138,18 @@ func FuzzNormalizeURL(f *testing.F) {
 		}
 		if strings.ContainsAny(out, "?#") {
 			t.Fatalf("%q kept a query or fragment: %q", in, out)
+		}
+		for _, c := range []byte(out) {
+			if c <= ' ' || c >= 0x7f {
+				t.Fatalf("%q normalised to %q, with %q", in, out, c)
+			}
+		}
+		rest := out[strings.Index(out, "://")+3:]
+		if host := rest[:strings.IndexByte(rest, '/')]; host != strings.ToLower(host) || strings.ContainsAny(host, "%@") {
+			t.Fatalf("%q normalised to the host %q", in, host)
+		}
+		if len(in) > MaxURLLength {
+			t.Fatalf("%q, longer than MaxURLLength, normalised", in)
 		}
 		again, ok := normalizeURL(out)
 		if !ok || again != out {

@@ -13,7 +13,7 @@ import (
 // syntheticRSAJWK returns an RSA public JWK with a random modulus of bits
 // bits and exponent e: no private key exists for it, as for the key of a
 // proof made up to cost the server work.
-func syntheticRSAJWK(t *testing.T, bits int, e int64) string {
+func syntheticRSAJWK(t testing.TB, bits int, e int64) string {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), uint(bits)))
 	require.NoError(t, err)
 	n.SetBit(n, bits-1, 1)
@@ -23,7 +23,7 @@ func syntheticRSAJWK(t *testing.T, bits int, e int64) string {
 
 // madeUpProof returns a proof whose header carries jwk under alg and
 // whose signature is sigLen zero bytes but one.
-func madeUpProof(t *testing.T, alg, jwk string, sigLen int) string {
+func madeUpProof(t testing.TB, alg, jwk string, sigLen int) string {
 	hdr := fmt.Sprintf(`{"typ":"dpop+jwt","alg":%q,"jwk":%s}`, alg, jwk)
 	sig := make([]byte, sigLen)
 	sig[0] = 1
