@@ -220,7 +220,15 @@ func parseProofKey(b []byte) (*proofKey, string) {
 func copyPublicKey(raw any) any {
 	switch k := raw.(type) {
 	case *ecdsa.PublicKey:
-		return &ecdsa.PublicKey{Curve: k.Curve, X: new(big.Int).Set(k.X), Y: new(big.Int).Set(k.Y)}
+		b, err := k.Bytes()
+		if err != nil {
+			return nil
+		}
+		c, err := ecdsa.ParseUncompressedPublicKey(k.Curve, b)
+		if err != nil {
+			return nil
+		}
+		return c
 	case ed25519.PublicKey:
 		return slices.Clone(k)
 	case *rsa.PublicKey:

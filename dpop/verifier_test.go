@@ -650,13 +650,15 @@ func TestProofPublicKeyIsACopy(t *testing.T) {
 		s := newSigner(t, alg)
 		p, err := v.Verify(context.Background(), req(s.proof(t, nil, nil)))
 		require.NoError(t, err, alg)
+		// Overwrite the returned key with another one.
+		other := newSignerNamed(t, alg, "other").priv.Public()
 		switch k := p.PublicKey.(type) {
 		case *ecdsa.PublicKey:
-			k.X.SetInt64(1)
+			*k = *other.(*ecdsa.PublicKey)
 		case ed25519.PublicKey:
-			k[0] ^= 0xff
+			copy(k, other.(ed25519.PublicKey))
 		case *rsa.PublicKey:
-			k.N.SetInt64(1)
+			*k = *other.(*rsa.PublicKey)
 		default:
 			t.Fatalf("%s: %T", alg, k)
 		}
