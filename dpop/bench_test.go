@@ -49,7 +49,7 @@ func BenchmarkParseProofKey(b *testing.B) {
 			s := newSigner(b, alg)
 			b.ReportAllocs()
 			for range b.N {
-				if k, desc := parseProofKey(s.jwk); k == nil {
+				if k, desc := parseProofKey(s.jwk, MaxRSAKeyBits); k == nil {
 					b.Fatal(desc)
 				}
 			}

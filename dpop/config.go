@@ -127,6 +127,14 @@ type Config struct {
 	// that share Replay.
 	Nonces *Nonces
 
+	// MaxRSAKeyBits is the largest RSA modulus, in bits, of a proof's
+	// jwk: a proof made up with a large key costs a slow signature check
+	// (several times as much at 4096 bits as at 2048). Zero means the
+	// package's MaxRSAKeyBits (4096); it can only be lowered, to
+	// MinRSAKeyBits at least. RSA keys are used only when Algorithms
+	// lists an RS or PS algorithm.
+	MaxRSAKeyBits int
+
 	// MaxProofSize is the longest DPoP header value accepted, checked
 	// before anything is decoded. Zero means DefaultMaxProofSize (8 KiB);
 	// at most MaxMaxProofSize.
@@ -136,18 +144,19 @@ type Config struct {
 // Verifier checks DPoP proofs (RFC 9449 §4.3). It is safe for concurrent
 // use.
 type Verifier struct {
-	algs      []string
-	maxAge    time.Duration
-	skew      time.Duration
-	clock     func() time.Time
-	replay    ReplayStore
-	isReplay  func(error) bool
-	nonces    *Nonces
-	maxSize   int
-	keys      keyCache
-	verifiers map[string]jws.Verifier // by alg
-	challenge string                  // the WWW-Authenticate value without error
-	replayTTL time.Duration           // how long after iat a jti is remembered
+	algs       []string
+	maxAge     time.Duration
+	skew       time.Duration
+	clock      func() time.Time
+	replay     ReplayStore
+	isReplay   func(error) bool
+	nonces     *Nonces
+	maxSize    int
+	keys       keyCache
+	verifiers  map[string]jws.Verifier // by alg
+	challenge  string                  // the WWW-Authenticate value without error
+	replayTTL  time.Duration           // how long after iat a jti is remembered
+	maxRSABits int
 }
 
 // NewVerifier returns a Verifier for cfg, or an error when cfg is unsafe
@@ -171,14 +180,15 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 	}
 	v := &Verifier{
-		algs:     slices.Clone(algs),
-		maxAge:   cfg.MaxAge,
-		skew:     cfg.ClockSkew,
-		clock:    cfg.Clock,
-		replay:   cfg.Replay,
-		isReplay: cfg.IsReplay,
-		nonces:   cfg.Nonces,
-		maxSize:  cfg.MaxProofSize,
+		algs:       slices.Clone(algs),
+		maxAge:     cfg.MaxAge,
+		skew:       cfg.ClockSkew,
+		clock:      cfg.Clock,
+		replay:     cfg.Replay,
+		isReplay:   cfg.IsReplay,
+		nonces:     cfg.Nonces,
+		maxSize:    cfg.MaxProofSize,
+		maxRSABits: cfg.MaxRSAKeyBits,
 	}
 	switch {
 	case v.maxAge < 0 || v.maxAge > MaxMaxAge:
@@ -199,6 +209,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		return nil, fmt.Errorf("dpop: Config.MaxProofSize must be between 0 and %d", MaxMaxProofSize)
 	case v.maxSize == 0:
 		v.maxSize = DefaultMaxProofSize
+	}
+	switch {
+	case v.maxRSABits == 0:
+		v.maxRSABits = MaxRSAKeyBits
+	case v.maxRSABits < MinRSAKeyBits || v.maxRSABits > MaxRSAKeyBits:
+		return nil, fmt.Errorf("dpop: Config.MaxRSAKeyBits must be between %d and %d", MinRSAKeyBits, MaxRSAKeyBits)
 	}
 	v.replayTTL = v.maxAge + v.skew + ReplayMargin
 	if v.clock == nil {

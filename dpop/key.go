@@ -18,15 +18,20 @@ import (
 // with and whose thumbprint binds tokens to it. It must be a public key of
 // a type the proof's alg uses (RFC 9449 §4.3 steps 6 and 7).
 
-// RSA keys accepted: below 2048 bits is too weak (RFC 7518 §3.3); above
-// 4096 bits, or with another public exponent than 65537, a key costs more
-// to verify a made-up proof with than any client needs: the exponent of
-// every common implementation is 65537 (FIPS 186-5 allows any odd e
-// from 2^16+1 to 2^256, and verifying costs more as e grows).
+// RSA keys accepted: below MinRSAKeyBits is too weak (RFC 7518 §3.3);
+// above Config.MaxRSAKeyBits (at most MaxRSAKeyBits), or with another
+// public exponent than 65537, a key costs more to verify a made-up proof
+// with than any client needs: the exponent of every common
+// implementation is 65537 (FIPS 186-5 allows any odd e from 2^16+1 to
+// 2^256, and verifying costs more as e grows).
 const (
-	minRSABits  = 2048
-	maxRSABits  = 4096
-	rsaExponent = 65537
+	// MinRSAKeyBits is the smallest RSA modulus of a proof's jwk, in bits
+	// (RFC 7518 §3.3).
+	MinRSAKeyBits = 2048
+	// MaxRSAKeyBits is the largest RSA modulus of a proof's jwk, in bits,
+	// and the largest Config.MaxRSAKeyBits.
+	MaxRSAKeyBits = 4096
+	rsaExponent   = 65537
 )
 
 // ed25519SmallOrder are the encodings of the eight points of small order
@@ -131,11 +136,11 @@ func (k *proofKey) fits(alg string) bool {
 // without duplicate members (RFC 7515 §5.2), nested at most maxJSONDepth
 // deep, with no private member (RFC 9449 §4.3 step 7), that jwx parses as
 // an EC (P-256, P-384, P-521, on the curve), Ed25519 (canonical, not of
-// small order) or RSA (2048 to 4096 bits, e = 65537) public key whose
-// "use", if any, is "sig" and whose "key_ops", if any, include "verify"
-// (RFC 7517 §4.2, §4.3). It returns a fixed description of the first
-// failure.
-func parseProofKey(b []byte) (*proofKey, string) {
+// small order) or RSA (MinRSAKeyBits to maxRSABits, e = 65537) public
+// key whose "use", if any, is "sig" and whose "key_ops", if any, include
+// "verify" (RFC 7517 §4.2, §4.3). It returns a fixed description of the
+// first failure.
+func parseProofKey(b []byte, maxRSABits int) (*proofKey, string) {
 	var r jose.ObjectReader
 	if r.Init(b, maxJSONDepth) != nil {
 		return nil, descJWKNotObject
@@ -201,7 +206,7 @@ func parseProofKey(b []byte) (*proofKey, string) {
 		}
 		pk.kind = keyEd25519
 	case *rsa.PublicKey:
-		if bits := pub.N.BitLen(); bits < minRSABits || bits > maxRSABits || pub.E != rsaExponent {
+		if bits := pub.N.BitLen(); bits < MinRSAKeyBits || bits > maxRSABits || pub.E != rsaExponent {
 			return nil, descJWKUnusable
 		}
 		pk.kind = keyRSA

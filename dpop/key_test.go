@@ -1,6 +1,7 @@
 package dpop
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"math/big"
@@ -45,9 +46,24 @@ func TestStep6RSAKeyBounds(t *testing.T) {
 		}})
 	}
 	checkRefusals(t, cases)
-	k, desc := parseProofKey([]byte(syntheticRSAJWK(t, 4096, 65537)))
+	k, desc := parseProofKey([]byte(syntheticRSAJWK(t, 4096, 65537)), MaxRSAKeyBits)
 	require.Empty(t, desc)
 	assert.Equal(t, keyRSA, k.kind)
+}
+
+// TestStep6MaxRSAKeyBits: Config.MaxRSAKeyBits lowers the largest RSA key
+// accepted (RFC 9449 §4.3 step 6), and cannot raise it.
+func TestStep6MaxRSAKeyBits(t *testing.T) {
+	checkRefusals(t, []refusal{{name: "RSA-3072 with MaxRSAKeyBits 2048", cfg: Config{MaxRSAKeyBits: 2048}, desc: descJWKUnusable, req: func(t *testing.T) Request {
+		return req(madeUpProof(t, "RS256", syntheticRSAJWK(t, 3072, 65537), 384))
+	}}})
+	v, _ := newTestVerifier(t, Config{MaxRSAKeyBits: 2048})
+	_, err := v.Verify(context.Background(), req(newSigner(t, "RS256").proof(t, nil, nil)))
+	assert.NoError(t, err)
+	for _, bits := range []int{-1, 1024, MinRSAKeyBits - 1, MaxRSAKeyBits + 1, 8192} {
+		_, err := NewVerifier(Config{Replay: newFakeReplay(), MaxRSAKeyBits: bits})
+		assert.Error(t, err, bits)
+	}
 }
 
 // TestStep6Ed25519WeakKeys: an Ed25519 jwk of small order verifies
@@ -81,7 +97,7 @@ func TestStep6Ed25519WeakKeys(t *testing.T) {
 
 	// A real key is still accepted.
 	s := newSigner(t, "EdDSA")
-	k, desc := parseProofKey(s.jwk)
+	k, desc := parseProofKey(s.jwk, MaxRSAKeyBits)
 	require.Empty(t, desc)
 	assert.Equal(t, keyEd25519, k.kind)
 }

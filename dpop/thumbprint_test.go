@@ -27,7 +27,7 @@ func TestThumbprintRFC7638(t *testing.T) {
 	assert.Equal(t, tp, tp2)
 
 	// The verifier's parsed key agrees.
-	pk, desc := parseProofKey([]byte(rfc7638Key))
+	pk, desc := parseProofKey([]byte(rfc7638Key), MaxRSAKeyBits)
 	require.Empty(t, desc)
 	assert.Equal(t, tp, pk.thumbprint)
 }

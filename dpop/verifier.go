@@ -181,7 +181,7 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 	key, cached := v.keys.lookup(p.jwk)
 	if !cached {
 		var desc string
-		if key, desc = parseProofKey(p.jwk); key == nil {
+		if key, desc = parseProofKey(p.jwk, v.maxRSABits); key == nil {
 			return nil, invalid(desc)
 		}
 	}
