@@ -135,17 +135,17 @@ func (t *onceTable[R]) useOnce(ctx context.Context, s *Store, op, key string, at
 var requestColumns = []string{
 	"req_client_id", "req_redirect_uri", "req_redirect_uri_given", "req_response_mode", "req_state",
 	"req_scopes", "req_resources", "req_code_challenge", "req_code_challenge_method", "req_prompt",
-	"req_pushed_key",
+	"req_pushed_key", "req_dpop_jkt",
 }
 
 func requestArgs(r *storage.AuthorizationRequest) []any {
 	return []any{r.ClientID, r.RedirectURI, r.RedirectURIGiven, r.ResponseMode, r.State,
-		r.Scopes, r.Resources, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.PushedKey}
+		r.Scopes, r.Resources, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.PushedKey, r.DPoPKeyThumbprint}
 }
 
 func requestDest(r *storage.AuthorizationRequest) []any {
 	return []any{&r.ClientID, &r.RedirectURI, &r.RedirectURIGiven, &r.ResponseMode, &r.State,
-		&r.Scopes, &r.Resources, &r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.PushedKey}
+		&r.Scopes, &r.Resources, &r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.PushedKey, &r.DPoPKeyThumbprint}
 }
 
 // checkOnce returns an error naming the first field of a record that

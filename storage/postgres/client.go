@@ -16,11 +16,11 @@ import (
 const clientColumns = `id, name, secret_hash, token_endpoint_auth_method, token_endpoint_auth_signing_alg,
 	jwks, jwks_uri, redirect_uris, grant_types, scopes, default_scopes, audience, resources,
 	pkce_optional, require_pushed_authorization_requests, disabled,
-	access_token_lifetime_ns, refresh_token_lifetime_ns`
+	access_token_lifetime_ns, refresh_token_lifetime_ns, dpop_bound_access_tokens`
 
 const (
 	upsertClient = `INSERT INTO clients (` + clientColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 ON CONFLICT (id) DO UPDATE SET
 	name = excluded.name,
 	secret_hash = excluded.secret_hash,
@@ -38,7 +38,8 @@ ON CONFLICT (id) DO UPDATE SET
 	require_pushed_authorization_requests = excluded.require_pushed_authorization_requests,
 	disabled = excluded.disabled,
 	access_token_lifetime_ns = excluded.access_token_lifetime_ns,
-	refresh_token_lifetime_ns = excluded.refresh_token_lifetime_ns`
+	refresh_token_lifetime_ns = excluded.refresh_token_lifetime_ns,
+	dpop_bound_access_tokens = excluded.dpop_bound_access_tokens`
 
 	selectClient = `SELECT ` + clientColumns + ` FROM clients WHERE id = $1`
 
@@ -79,7 +80,7 @@ func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 			c.ID, c.Name, c.SecretHash, c.TokenEndpointAuthMethod, c.TokenEndpointAuthSigningAlg,
 			c.JWKS, c.JWKSURI, c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience, c.Resources,
 			c.PKCEOptional, c.RequirePushedAuthorizationRequests, c.Disabled,
-			int64(c.AccessTokenLifetime), int64(c.RefreshTokenLifetime))
+			int64(c.AccessTokenLifetime), int64(c.RefreshTokenLifetime), c.DPoPBoundAccessTokens)
 		return err
 	})
 	if err != nil {
@@ -122,7 +123,8 @@ func (s *Store) Client(ctx context.Context, id string) (*storage.Client, error) 
 		return s.pool.QueryRow(ctx, selectClient, id).Scan(
 			&c.ID, &c.Name, &c.SecretHash, &c.TokenEndpointAuthMethod, &c.TokenEndpointAuthSigningAlg,
 			&c.JWKS, &c.JWKSURI, &c.RedirectURIs, &c.GrantTypes, &c.Scopes, &c.DefaultScopes, &c.Audience, &c.Resources,
-			&c.PKCEOptional, &c.RequirePushedAuthorizationRequests, &c.Disabled, &accessTTL, &refreshTTL)
+			&c.PKCEOptional, &c.RequirePushedAuthorizationRequests, &c.Disabled, &accessTTL, &refreshTTL,
+			&c.DPoPBoundAccessTokens)
 	})
 	switch {
 	case err == nil:

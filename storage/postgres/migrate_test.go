@@ -157,6 +157,94 @@ VALUES ('old', $1, 'old-grant', 'client-a', 'user-1', $2, $3)`, int16(storage.Re
 		assert.Equal(t, next, got)
 	})
 
+	t.Run("a version 3 schema migrates forward and its records keep no DPoP key bindings", func(t *testing.T) {
+		pool := newPool(t, ts.newSchema(t))
+		ctx := t.Context()
+		_, err := pool.Exec(ctx, "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+		require.NoError(t, err)
+		for i, name := range []string{"0001_initial.sql", "0002_client_lifetimes.sql", "0003_token_lifetimes.sql"} {
+			b, err := os.ReadFile("migrations/" + name)
+			require.NoError(t, err)
+			_, err = pool.Exec(ctx, string(b), pgx.QueryExecModeSimpleProtocol)
+			require.NoError(t, err, name)
+			_, err = pool.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", i+1, name)
+			require.NoError(t, err)
+		}
+		n := time.Now().UTC().Truncate(time.Microsecond)
+		// The request columns of version 3, before req_dpop_jkt.
+		const reqColumns = `req_client_id, req_redirect_uri, req_redirect_uri_given, req_response_mode, req_state,
+	req_code_challenge, req_code_challenge_method, req_pushed_key`
+		const reqValues = `'client-a', 'https://a.example/cb', false, 'query', '', '', '', ''`
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{"INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '{https://old.example/cb}', '{authorization_code}')", nil},
+			{`INSERT INTO tokens (key, kind, grant_id, client_id, subject, issued_at, expires_at)
+VALUES ('old', $1, 'old-grant', 'client-a', 'user-1', $2, $3)`, []any{int16(storage.RefreshToken), n, n.Add(time.Hour)}},
+			{`INSERT INTO interactions (key, ` + reqColumns + `, browser_binding, created_at, expires_at)
+VALUES ('old', ` + reqValues + `, 'b', $1, $2)`, []any{n, n.Add(time.Hour)}},
+			{`INSERT INTO authorization_codes (key, grant_id, ` + reqColumns + `, subject, issued_at, expires_at)
+VALUES ('old', 'old-grant', ` + reqValues + `, 'user-1', $1, $2)`, []any{n, n.Add(time.Hour)}},
+			{`INSERT INTO pushed_requests (key, ` + reqColumns + `, created_at, expires_at)
+VALUES ('old', ` + reqValues + `, $1, $2)`, []any{n, n.Add(time.Hour)}},
+		} {
+			_, err := pool.Exec(ctx, q.sql, q.args...)
+			require.NoError(t, err, q.sql)
+		}
+
+		require.NoError(t, postgres.Migrate(ctx, pool))
+		versions := appliedMigrations(t, pool)
+		require.Greater(t, len(versions), 3, "schema_migrations after Migrate")
+		assert.Equal(t, int32(len(versions)), versions[len(versions)-1], "versions 1 to the newest, once each")
+		s := postgres.New(pool)
+
+		client, err := s.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"https://old.example/cb"}, client.RedirectURIs)
+		assert.False(t, client.DPoPBoundAccessTokens)
+		tok, err := s.Token(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, "old-grant", tok.GrantID)
+		assert.Empty(t, tok.KeyThumbprint, "a token of version 3 is a bearer token")
+		consumed, err := s.ConsumeToken(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Empty(t, consumed.KeyThumbprint)
+		inter, err := s.CompleteInteraction(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, "client-a", inter.Request.ClientID)
+		assert.Empty(t, inter.Request.DPoPKeyThumbprint)
+		code, err := s.ConsumeAuthorizationCode(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, "user-1", code.Subject)
+		assert.Empty(t, code.Request.DPoPKeyThumbprint)
+		par, err := s.ConsumePushedRequest(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, "https://a.example/cb", par.Request.RedirectURI)
+		assert.Empty(t, par.Request.DPoPKeyThumbprint)
+
+		// Records written now keep their bindings.
+		const jkt = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+		client.DPoPBoundAccessTokens = true
+		require.NoError(t, s.PutClient(ctx, client))
+		gotClient, err := s.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, client, gotClient)
+		next := &storage.Token{Key: "next", Kind: storage.RefreshToken, GrantID: "old-grant", ClientID: "client-a",
+			Subject: "user-1", Scopes: []string{"openid", "offline_access"}, IssuedAt: n, ExpiresAt: n.Add(time.Hour),
+			KeyThumbprint: jkt}
+		require.NoError(t, s.CreateTokens(ctx, next))
+		gotTok, err := s.Token(ctx, next.Key)
+		require.NoError(t, err)
+		assert.Equal(t, next, gotTok)
+		bound := &storage.PushedRequest{Key: "new", Request: par.Request, CreatedAt: n, ExpiresAt: n.Add(time.Hour)}
+		bound.Request.DPoPKeyThumbprint = jkt
+		require.NoError(t, s.CreatePushedRequest(ctx, bound))
+		gotPAR, err := s.PushedRequest(ctx, "new")
+		require.NoError(t, err)
+		assert.Equal(t, bound, gotPAR)
+	})
+
 	t.Run("cancelled context is an error", func(t *testing.T) {
 		pool := newPool(t, ts.newSchema(t))
 		ctx, cancel := context.WithCancel(t.Context())

@@ -16,7 +16,7 @@ import (
 // tokenArgs and scanToken.
 const tokenColumns = `key, kind, grant_id, client_id, subject, scopes, audience, claims,
 	issued_at, expires_at, grant_expires_at, access_token_lifetime_ns, refresh_token_lifetime_ns,
-	consumed_at, revoked_at`
+	key_thumbprint, consumed_at, revoked_at`
 
 // SQL of the token operations.
 const (
@@ -32,8 +32,8 @@ const (
 	// statement runs after lockGrantsShared, so it sees every revocation
 	// committed before.
 	insertToken = `INSERT INTO tokens (` + tokenColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-	COALESCE($15, (SELECT revoked_at FROM revoked_grants WHERE grant_id = $3 AND $3 <> '')))`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+	COALESCE($16, (SELECT revoked_at FROM revoked_grants WHERE grant_id = $3 AND $3 <> '')))`
 
 	selectToken = `SELECT ` + tokenColumns + ` FROM tokens WHERE key = $1`
 
@@ -66,6 +66,7 @@ func tokenArgs(t *storage.Token) ([]any, error) {
 	}{
 		{"Key", []string{t.Key}}, {"GrantID", []string{t.GrantID}}, {"ClientID", []string{t.ClientID}},
 		{"Subject", []string{t.Subject}}, {"Scopes", t.Scopes}, {"Audience", t.Audience},
+		{"KeyThumbprint", []string{t.KeyThumbprint}},
 	} {
 		if err := checkText(f.name, f.strs...); err != nil {
 			return nil, err
@@ -79,7 +80,8 @@ func tokenArgs(t *storage.Token) ([]any, error) {
 	// time.Duration as an interval.
 	return []any{t.Key, int16(t.Kind), t.GrantID, t.ClientID, t.Subject, t.Scopes, t.Audience, claims,
 		t.IssuedAt, t.ExpiresAt, timeArg(t.GrantExpiresAt),
-		int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), timeArg(t.ConsumedAt), timeArg(t.RevokedAt)}, nil
+		int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), t.KeyThumbprint,
+		timeArg(t.ConsumedAt), timeArg(t.RevokedAt)}, nil
 }
 
 // scanToken reads a row of tokenColumns.
@@ -91,7 +93,7 @@ func scanToken(row pgx.Row) (*storage.Token, error) {
 	err := row.Scan(&t.Key, &kind, &t.GrantID, &t.ClientID, &t.Subject, &t.Scopes, &t.Audience, &t.Claims,
 		timeDest{&t.IssuedAt}, timeDest{&t.ExpiresAt}, timeDest{&t.GrantExpiresAt},
 		(*int64)(&t.AccessTokenLifetime), (*int64)(&t.RefreshTokenLifetime),
-		timeDest{&t.ConsumedAt}, timeDest{&t.RevokedAt})
+		&t.KeyThumbprint, timeDest{&t.ConsumedAt}, timeDest{&t.RevokedAt})
 	if err != nil {
 		return nil, err
 	}

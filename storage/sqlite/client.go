@@ -36,12 +36,12 @@ func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 		args = append(args, v)
 	}
 	args = append(args, c.PKCEOptional, c.RequirePushedAuthorizationRequests, c.Disabled,
-		int64(c.AccessTokenLifetime), int64(c.RefreshTokenLifetime))
+		int64(c.AccessTokenLifetime), int64(c.RefreshTokenLifetime), c.DPoPBoundAccessTokens)
 	_, err := s.exec(ctx, `INSERT INTO clients (id, name, secret_hash, token_endpoint_auth_method,
 	token_endpoint_auth_signing_alg, jwks, jwks_uri, redirect_uris, grant_types, scopes,
 	default_scopes, audience, resources, pkce_optional, require_pushed_requests, disabled,
-	access_token_lifetime_ns, refresh_token_lifetime_ns)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	access_token_lifetime_ns, refresh_token_lifetime_ns, dpop_bound_access_tokens)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
 	name = excluded.name,
 	secret_hash = excluded.secret_hash,
@@ -59,7 +59,8 @@ ON CONFLICT (id) DO UPDATE SET
 	require_pushed_requests = excluded.require_pushed_requests,
 	disabled = excluded.disabled,
 	access_token_lifetime_ns = excluded.access_token_lifetime_ns,
-	refresh_token_lifetime_ns = excluded.refresh_token_lifetime_ns`, args...)
+	refresh_token_lifetime_ns = excluded.refresh_token_lifetime_ns,
+	dpop_bound_access_tokens = excluded.dpop_bound_access_tokens`, args...)
 	return wrap("put client", err)
 }
 
@@ -85,11 +86,11 @@ func (s *Store) Client(ctx context.Context, id string) (*storage.Client, error) 
 	err := s.db.QueryRowContext(ctx, `SELECT id, name, secret_hash, token_endpoint_auth_method,
 	token_endpoint_auth_signing_alg, jwks, jwks_uri, redirect_uris, grant_types, scopes,
 	default_scopes, audience, resources, pkce_optional, require_pushed_requests, disabled,
-	access_token_lifetime_ns, refresh_token_lifetime_ns
+	access_token_lifetime_ns, refresh_token_lifetime_ns, dpop_bound_access_tokens
 FROM clients WHERE id = ?`, id).Scan(&c.ID, &c.Name, &c.SecretHash, &c.TokenEndpointAuthMethod,
 		&c.TokenEndpointAuthSigningAlg, &c.JWKS, &c.JWKSURI, &lists[0], &lists[1], &lists[2],
 		&lists[3], &lists[4], &lists[5], &c.PKCEOptional, &c.RequirePushedAuthorizationRequests, &c.Disabled,
-		&accessTTL, &refreshTTL)
+		&accessTTL, &refreshTTL, &c.DPoPBoundAccessTokens)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, wrap("client", storage.ErrNotFound)
 	}

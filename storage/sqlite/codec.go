@@ -124,6 +124,7 @@ type requestJSON struct {
 	CodeChallengeMethod string   `json:"code_challenge_method,omitempty"`
 	Prompt              []string `json:"prompt,omitempty"`
 	PushedKey           string   `json:"pushed_key,omitempty"`
+	DPoPKeyThumbprint   string   `json:"dpop_jkt,omitempty"`
 }
 
 // requestArg returns r as a column value.
@@ -145,6 +146,7 @@ func requestArg(r *storage.AuthorizationRequest) (string, error) {
 		CodeChallengeMethod: r.CodeChallengeMethod,
 		Prompt:              r.Prompt,
 		PushedKey:           r.PushedKey,
+		DPoPKeyThumbprint:   r.DPoPKeyThumbprint,
 	})
 	if err != nil {
 		return "", fmt.Errorf("encode request: %w", err)
@@ -170,5 +172,6 @@ func requestVal(s string) (storage.AuthorizationRequest, error) {
 		CodeChallengeMethod: j.CodeChallengeMethod,
 		Prompt:              j.Prompt,
 		PushedKey:           j.PushedKey,
+		DPoPKeyThumbprint:   j.DPoPKeyThumbprint,
 	}, nil
 }

@@ -217,6 +217,87 @@ VALUES ('old', %d, 'old-grant', 'app', 'user-1', %d, %d)`, storage.RefreshToken,
 		assert.Equal(t, next, got)
 	})
 
+	t.Run("a version 3 database migrates forward and its records keep no DPoP key bindings", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "v3.db")
+		db, err := sql.Open("sqlite", path)
+		require.NoError(t, err)
+		n := now()
+		queries := []string{
+			"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
+		}
+		for i, name := range []string{"0001_init.sql", "0002_client_lifetimes.sql", "0003_token_lifetimes.sql"} {
+			b, err := os.ReadFile("migrations/" + name)
+			require.NoError(t, err)
+			queries = append(queries, string(b), fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", i+1, name))
+		}
+		// A request of version 3, stored before dpop_jkt.
+		const req = `'{"client_id":"app","redirect_uri":"https://a.example/cb","scopes":["openid"]}'`
+		iat, exp := n.UnixMicro(), n.Add(time.Hour).UnixMicro()
+		queries = append(queries,
+			`INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '["https://old.example/cb"]', '["authorization_code"]')`,
+			fmt.Sprintf(`INSERT INTO tokens (key, kind, grant_id, client_id, subject, issued_at, expires_at)
+VALUES ('old', %d, 'old-grant', 'app', 'user-1', %d, %d)`, storage.RefreshToken, iat, exp),
+			fmt.Sprintf(`INSERT INTO interactions (key, request, browser_binding, created_at, expires_at)
+VALUES ('old', %s, 'b', %d, %d)`, req, iat, exp),
+			fmt.Sprintf(`INSERT INTO authorization_codes (key, grant_id, request, subject, issued_at, expires_at)
+VALUES ('old', 'old-grant', %s, 'user-1', %d, %d)`, req, iat, exp),
+			fmt.Sprintf(`INSERT INTO pushed_requests (key, request, created_at, expires_at) VALUES ('old', %s, %d, %d)`, req, iat, exp))
+		for _, q := range queries {
+			_, err := db.ExecContext(ctx, q)
+			require.NoError(t, err, q)
+		}
+		require.NoError(t, db.Close())
+
+		st := openPath(t, path)
+		var version int
+		require.NoError(t, st.DB().QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version))
+		assert.Equal(t, sqlite.SchemaVersion(), version)
+
+		client, err := st.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"https://old.example/cb"}, client.RedirectURIs)
+		assert.False(t, client.DPoPBoundAccessTokens)
+		tok, err := st.Token(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, "old-grant", tok.GrantID)
+		assert.Empty(t, tok.KeyThumbprint, "a token of version 3 is a bearer token")
+		consumed, err := st.ConsumeToken(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Empty(t, consumed.KeyThumbprint)
+		inter, err := st.CompleteInteraction(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, "app", inter.Request.ClientID)
+		assert.Empty(t, inter.Request.DPoPKeyThumbprint)
+		code, err := st.ConsumeAuthorizationCode(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, "user-1", code.Subject)
+		assert.Empty(t, code.Request.DPoPKeyThumbprint)
+		par, err := st.ConsumePushedRequest(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, "https://a.example/cb", par.Request.RedirectURI)
+		assert.Empty(t, par.Request.DPoPKeyThumbprint)
+
+		// Records written now keep their bindings.
+		const jkt = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+		client.DPoPBoundAccessTokens = true
+		require.NoError(t, st.PutClient(ctx, client))
+		gotClient, err := st.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, client, gotClient)
+		next := refreshToken(t, "old-grant")
+		next.KeyThumbprint = jkt
+		require.NoError(t, st.CreateTokens(ctx, next))
+		gotTok, err := st.Token(ctx, next.Key)
+		require.NoError(t, err)
+		assert.Equal(t, next, gotTok)
+		bound := &storage.PushedRequest{Key: "new", Request: par.Request, CreatedAt: n, ExpiresAt: n.Add(time.Hour)}
+		bound.Request.DPoPKeyThumbprint = jkt
+		require.NoError(t, st.CreatePushedRequest(ctx, bound))
+		gotPAR, err := st.PushedRequest(ctx, "new")
+		require.NoError(t, err)
+		assert.Equal(t, bound, gotPAR)
+	})
+
 	t.Run("a newer schema is refused", func(t *testing.T) {
 		_, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)",
 			sqlite.SchemaVersion()+1)

@@ -13,7 +13,7 @@ import (
 // tokenColumns are the columns of a token record, in scanToken's order.
 const tokenColumns = `key, kind, grant_id, client_id, subject, scopes, audience, claims,
 	issued_at, expires_at, grant_expires_at, access_token_lifetime_ns, refresh_token_lifetime_ns,
-	consumed_at, revoked_at`
+	key_thumbprint, consumed_at, revoked_at`
 
 // scanToken reads a row of tokenColumns.
 func scanToken(row scanner) (*storage.Token, error) {
@@ -28,7 +28,7 @@ func scanToken(row scanner) (*storage.Token, error) {
 	// of reflect conversions.
 	if err := row.Scan(&t.Key, &kind, &t.GrantID, &t.ClientID, &t.Subject, &scopes, &audience, &claims,
 		&issued, &expires, &grantExp, (*int64)(&t.AccessTokenLifetime), (*int64)(&t.RefreshTokenLifetime),
-		&cons, &revoke); err != nil {
+		&t.KeyThumbprint, &cons, &revoke); err != nil {
 		return nil, err
 	}
 	t.Kind = storage.TokenKind(kind)
@@ -55,7 +55,7 @@ func scanToken(row scanner) (*storage.Token, error) {
 // no revoked grant matches. The parameters are anonymous: the driver copies
 // the name of each numbered one ("?3") on every execution.
 const insertToken = `INSERT INTO tokens (` + tokenColumns + `)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 	COALESCE(?, (SELECT revoked_at FROM revoked_grants WHERE grant_id = ?)))`
 
 // CreateTokens implements [storage.TokenStore]. It stores the records in
@@ -109,8 +109,8 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 		}
 		args[i] = []any{t.Key, int64(t.Kind), grantID, t.ClientID, t.Subject, scopes, audience, claims,
 			timeArg(t.IssuedAt), timeArg(t.ExpiresAt), timeArg(t.GrantExpiresAt),
-			int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), timeArg(t.ConsumedAt), timeArg(t.RevokedAt),
-			revokedGrant}
+			int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), t.KeyThumbprint,
+			timeArg(t.ConsumedAt), timeArg(t.RevokedAt), revokedGrant}
 	}
 	if len(tokens) == 0 {
 		return nil
