@@ -28,6 +28,7 @@ func authorizationRequest(t *testing.T) storage.AuthorizationRequest {
 		CodeChallengeMethod: "S256",
 		Prompt:              []string{"login", "consent"},
 		PushedKey:           newKey(t),
+		DPoPKeyThumbprint:   newThumbprint(t),
 	}
 }
 
@@ -159,6 +160,7 @@ func assertAuthorizationRequest(t *testing.T, want, got storage.AuthorizationReq
 	assert.Equal(t, want.CodeChallengeMethod, got.CodeChallengeMethod, "Request.CodeChallengeMethod")
 	assertStrings(t, "Request.Prompt", want.Prompt, got.Prompt)
 	assert.Equal(t, want.PushedKey, got.PushedKey, "Request.PushedKey")
+	assert.Equal(t, want.DPoPKeyThumbprint, got.DPoPKeyThumbprint, "Request.DPoPKeyThumbprint")
 }
 
 func assertInteraction(t *testing.T, want, got *storage.Interaction) {

@@ -78,6 +78,50 @@ var brokenStores = map[string]brokenStore{
 		wrap:   func(s storagetest.Store) storagetest.Store { return &noConsumedLifetimes{Store: s} },
 		caught: []string{"RefreshTokenStore", "ConsumeToken", "sets ConsumedAt and returns the record"},
 	},
+	"Client drops DPoPBoundAccessTokens": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &noDPoPClient{Store: s} },
+		caught: []string{"ClientStore", "Client", "registered client is returned with every field"},
+	},
+	"Token drops the key binding": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &unboundToken{Store: s} },
+		caught: []string{"RefreshTokenStore", "CreateTokens", "round trip keeps every field"},
+	},
+	"ConsumeToken drops the key binding": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &unboundConsumed{Store: s} },
+		caught: []string{"RefreshTokenStore", "ConsumeToken", "sets ConsumedAt and returns the record"},
+	},
+	"Interaction drops the request's dpop_jkt": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &unboundRequests{Store: s, drop: "Interaction"} },
+		caught: []string{"InteractionStore", "CreateInteraction", "round trip keeps every field"},
+	},
+	"CompleteInteraction drops the request's dpop_jkt": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &unboundRequests{Store: s, drop: "CompleteInteraction"}
+		},
+		caught: []string{"InteractionStore", "CompleteInteraction", "sets CompletedAt and returns the record"},
+	},
+	"AuthorizationCode drops the request's dpop_jkt": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &unboundRequests{Store: s, drop: "AuthorizationCode"}
+		},
+		caught: []string{"AuthorizationCodeStore", "CreateAuthorizationCode", "round trip keeps every field"},
+	},
+	"ConsumeAuthorizationCode drops the request's dpop_jkt": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &unboundRequests{Store: s, drop: "ConsumeAuthorizationCode"}
+		},
+		caught: []string{"AuthorizationCodeStore", "ConsumeAuthorizationCode", "sets ConsumedAt and returns the record"},
+	},
+	"PushedRequest drops the request's dpop_jkt": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &unboundRequests{Store: s, drop: "PushedRequest"} },
+		caught: []string{"PushedRequestStore", "CreatePushedRequest", "round trip keeps every field"},
+	},
+	"ConsumePushedRequest drops the request's dpop_jkt": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &unboundRequests{Store: s, drop: "ConsumePushedRequest"}
+		},
+		caught: []string{"PushedRequestStore", "ConsumePushedRequest", "sets ConsumedAt and returns the record"},
+	},
 	"Token returns its own record": {
 		wrap:   func(s storagetest.Store) storagetest.Store { return &ownToken{Store: s} },
 		caught: []string{"RefreshTokenStore", "Copies", "the record Token returns may be modified: the stored one stays"},
@@ -306,6 +350,103 @@ func (s *noConsumedLifetimes) ConsumeToken(ctx context.Context, key string, at t
 		t.AccessTokenLifetime, t.RefreshTokenLifetime = 0, 0
 	}
 	return t, err
+}
+
+// noDPoPClient forgets the clients' dpop_bound_access_tokens, as an
+// adapter without a column for it does.
+type noDPoPClient struct{ storagetest.Store }
+
+func (s *noDPoPClient) Client(ctx context.Context, id string) (*storage.Client, error) {
+	c, err := s.Store.Client(ctx, id)
+	if c != nil {
+		c.DPoPBoundAccessTokens = false
+	}
+	return c, err
+}
+
+// unboundToken forgets the key binding of the records Token returns: a
+// DPoP-bound token would come back a bearer token.
+type unboundToken struct{ storagetest.Store }
+
+func (s *unboundToken) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if t != nil {
+		t.KeyThumbprint = ""
+	}
+	return t, err
+}
+
+// unboundConsumed forgets the key binding of the records ConsumeToken
+// returns, the ones a refresh checks its proof against.
+type unboundConsumed struct{ storagetest.Store }
+
+func (s *unboundConsumed) ConsumeToken(ctx context.Context, key string, at time.Time) (*storage.Token, error) {
+	t, err := s.Store.ConsumeToken(ctx, key, at)
+	if t != nil {
+		t.KeyThumbprint = ""
+	}
+	return t, err
+}
+
+// unboundRequests forgets the dpop_jkt of the requests that the method
+// named drop returns.
+type unboundRequests struct {
+	storagetest.Store
+	drop string
+}
+
+func (s *unboundRequests) unbind(method string, r *storage.AuthorizationRequest) {
+	if method == s.drop {
+		r.DPoPKeyThumbprint = ""
+	}
+}
+
+func (s *unboundRequests) Interaction(ctx context.Context, key string) (*storage.Interaction, error) {
+	i, err := s.Store.Interaction(ctx, key)
+	if i != nil {
+		s.unbind("Interaction", &i.Request)
+	}
+	return i, err
+}
+
+func (s *unboundRequests) CompleteInteraction(ctx context.Context, key string, at time.Time) (*storage.Interaction, error) {
+	i, err := s.Store.CompleteInteraction(ctx, key, at)
+	if i != nil {
+		s.unbind("CompleteInteraction", &i.Request)
+	}
+	return i, err
+}
+
+func (s *unboundRequests) AuthorizationCode(ctx context.Context, key string) (*storage.AuthorizationCode, error) {
+	c, err := s.Store.AuthorizationCode(ctx, key)
+	if c != nil {
+		s.unbind("AuthorizationCode", &c.Request)
+	}
+	return c, err
+}
+
+func (s *unboundRequests) ConsumeAuthorizationCode(ctx context.Context, key string, at time.Time) (*storage.AuthorizationCode, error) {
+	c, err := s.Store.ConsumeAuthorizationCode(ctx, key, at)
+	if c != nil {
+		s.unbind("ConsumeAuthorizationCode", &c.Request)
+	}
+	return c, err
+}
+
+func (s *unboundRequests) PushedRequest(ctx context.Context, key string) (*storage.PushedRequest, error) {
+	r, err := s.Store.PushedRequest(ctx, key)
+	if r != nil {
+		s.unbind("PushedRequest", &r.Request)
+	}
+	return r, err
+}
+
+func (s *unboundRequests) ConsumePushedRequest(ctx context.Context, key string, at time.Time) (*storage.PushedRequest, error) {
+	r, err := s.Store.ConsumePushedRequest(ctx, key, at)
+	if r != nil {
+		s.unbind("ConsumePushedRequest", &r.Request)
+	}
+	return r, err
 }
 
 // ownToken returns the same record to every lookup of a key.

@@ -27,6 +27,7 @@ func confidentialClient() *storage.Client {
 		Resources:                          []string{"https://api.example", "https://billing.example"},
 		PKCEOptional:                       true,
 		RequirePushedAuthorizationRequests: true,
+		DPoPBoundAccessTokens:              true,
 		// Lifetimes that no coarser unit than the nanosecond holds.
 		AccessTokenLifetime:  5*time.Minute + 7*time.Nanosecond,
 		RefreshTokenLifetime: 30*24*time.Hour + time.Microsecond + 3*time.Nanosecond,
@@ -74,6 +75,7 @@ func testClient(t *testing.T, newStore NewClientStore) {
 		assert.Empty(t, got.Resources)
 		assert.False(t, got.PKCEOptional)
 		assert.False(t, got.RequirePushedAuthorizationRequests)
+		assert.False(t, got.DPoPBoundAccessTokens)
 		assert.Zero(t, got.AccessTokenLifetime)
 		assert.Zero(t, got.RefreshTokenLifetime)
 		assert.False(t, got.Disabled)

@@ -95,6 +95,7 @@ func scribbleClient(c *storage.Client) {
 	}
 	c.PKCEOptional = !c.PKCEOptional
 	c.RequirePushedAuthorizationRequests = !c.RequirePushedAuthorizationRequests
+	c.DPoPBoundAccessTokens = !c.DPoPBoundAccessTokens
 	c.Disabled = !c.Disabled
 	c.AccessTokenLifetime++
 	c.RefreshTokenLifetime++
@@ -108,7 +109,7 @@ func cloneToken(t *testing.T, tok *storage.Token) *storage.Token {
 }
 
 func scribbleToken(tok *storage.Token) {
-	for _, s := range []*string{&tok.Key, &tok.GrantID, &tok.ClientID, &tok.Subject} {
+	for _, s := range []*string{&tok.Key, &tok.GrantID, &tok.ClientID, &tok.Subject, &tok.KeyThumbprint} {
 		*s = scribbled
 	}
 	tok.Kind = 3 - tok.Kind // the other kind
@@ -128,7 +129,7 @@ func cloneRequest(r storage.AuthorizationRequest) storage.AuthorizationRequest {
 }
 
 func scribbleRequest(r *storage.AuthorizationRequest) {
-	for _, s := range []*string{&r.ClientID, &r.RedirectURI, &r.ResponseMode, &r.State, &r.CodeChallenge, &r.CodeChallengeMethod, &r.PushedKey} {
+	for _, s := range []*string{&r.ClientID, &r.RedirectURI, &r.ResponseMode, &r.State, &r.CodeChallenge, &r.CodeChallengeMethod, &r.PushedKey, &r.DPoPKeyThumbprint} {
 		*s = scribbled
 	}
 	r.RedirectURIGiven = !r.RedirectURIGiven

@@ -31,8 +31,12 @@ func randomID(t *testing.T, n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)[:n]
 }
 
-func newKey(t *testing.T) string     { return randomID(t, 43) }
-func newGrantID(t *testing.T) string { return randomID(t, 16) }
+func newKey(t *testing.T) string { return randomID(t, 43) }
+
+// newThumbprint returns what a JWK SHA-256 thumbprint (RFC 7638) looks like
+// in cnf.jkt and dpop_jkt: 43 base64url characters.
+func newThumbprint(t *testing.T) string { return randomID(t, 43) }
+func newGrantID(t *testing.T) string    { return randomID(t, 16) }
 
 // accessToken returns a typical access token record of the grant, issued
 // now and valid for an hour.
@@ -54,7 +58,8 @@ func accessToken(t *testing.T, grantID string) *storage.Token {
 
 // refreshToken returns a refresh token record of the grant with every
 // field a refresh token is created with set, the grant's own token
-// lifetimes included.
+// lifetimes and a DPoP key binding (a public client's, RFC 9449 §5)
+// included.
 func refreshToken(t *testing.T, grantID string) *storage.Token {
 	t.Helper()
 	n := now()
@@ -72,6 +77,7 @@ func refreshToken(t *testing.T, grantID string) *storage.Token {
 		// Lifetimes that no coarser unit than the nanosecond holds.
 		AccessTokenLifetime:  10*time.Minute + 9*time.Nanosecond,
 		RefreshTokenLifetime: 7*24*time.Hour + time.Microsecond + 5*time.Nanosecond,
+		KeyThumbprint:        newThumbprint(t),
 	}
 }
 
@@ -136,6 +142,7 @@ func assertToken(t *testing.T, want, got *storage.Token) {
 	assertTime(t, "GrantExpiresAt", want.GrantExpiresAt, got.GrantExpiresAt)
 	assert.Equal(t, want.AccessTokenLifetime, got.AccessTokenLifetime, "AccessTokenLifetime")
 	assert.Equal(t, want.RefreshTokenLifetime, got.RefreshTokenLifetime, "RefreshTokenLifetime")
+	assert.Equal(t, want.KeyThumbprint, got.KeyThumbprint, "KeyThumbprint")
 	assertTime(t, "ConsumedAt", want.ConsumedAt, got.ConsumedAt)
 	assertTime(t, "RevokedAt", want.RevokedAt, got.RevokedAt)
 }

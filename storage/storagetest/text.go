@@ -38,13 +38,14 @@ func assertRefusal(t *testing.T, err error) {
 // returned byte for byte, or refused with an error and nothing is stored.
 func testTextOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce[S, R], more map[string]func(r *R, s string)) {
 	fields := map[string]func(r *R, s string){
-		"Request.ClientID":    func(r *R, s string) { k.request(r).ClientID = s },
-		"Request.RedirectURI": func(r *R, s string) { k.request(r).RedirectURI = s },
-		"Request.State":       func(r *R, s string) { k.request(r).State = s },
-		"Request.Scopes":      func(r *R, s string) { k.request(r).Scopes = []string{"openid", s} },
-		"Request.Prompt":      func(r *R, s string) { k.request(r).Prompt = []string{s} },
-		"Request.PushedKey":   func(r *R, s string) { k.request(r).PushedKey = s },
-		"Key":                 func(r *R, s string) { k.setKey(r, k.key(r)+s) },
+		"Request.ClientID":          func(r *R, s string) { k.request(r).ClientID = s },
+		"Request.RedirectURI":       func(r *R, s string) { k.request(r).RedirectURI = s },
+		"Request.State":             func(r *R, s string) { k.request(r).State = s },
+		"Request.Scopes":            func(r *R, s string) { k.request(r).Scopes = []string{"openid", s} },
+		"Request.Prompt":            func(r *R, s string) { k.request(r).Prompt = []string{s} },
+		"Request.PushedKey":         func(r *R, s string) { k.request(r).PushedKey = s },
+		"Request.DPoPKeyThumbprint": func(r *R, s string) { k.request(r).DPoPKeyThumbprint = s },
+		"Key":                       func(r *R, s string) { k.setKey(r, k.key(r)+s) },
 	}
 	for name, set := range more {
 		fields[name] = set
@@ -101,13 +102,14 @@ func testPushedRequestText(t *testing.T, newStore func(*testing.T) storage.Pushe
 
 func testTokenText(t *testing.T, newStore func(*testing.T) storage.TokenStore) {
 	for field, set := range map[string]func(*storage.Token, string){
-		"Key":      func(tok *storage.Token, s string) { tok.Key += s },
-		"GrantID":  func(tok *storage.Token, s string) { tok.GrantID += s },
-		"ClientID": func(tok *storage.Token, s string) { tok.ClientID = s },
-		"Subject":  func(tok *storage.Token, s string) { tok.Subject = s },
-		"Scopes":   func(tok *storage.Token, s string) { tok.Scopes = []string{"openid", s} },
-		"Audience": func(tok *storage.Token, s string) { tok.Audience = []string{s} },
-		"Claims":   func(tok *storage.Token, s string) { tok.Claims = map[string]any{"tenant": s} },
+		"Key":           func(tok *storage.Token, s string) { tok.Key += s },
+		"GrantID":       func(tok *storage.Token, s string) { tok.GrantID += s },
+		"ClientID":      func(tok *storage.Token, s string) { tok.ClientID = s },
+		"Subject":       func(tok *storage.Token, s string) { tok.Subject = s },
+		"Scopes":        func(tok *storage.Token, s string) { tok.Scopes = []string{"openid", s} },
+		"Audience":      func(tok *storage.Token, s string) { tok.Audience = []string{s} },
+		"KeyThumbprint": func(tok *storage.Token, s string) { tok.KeyThumbprint = s },
+		"Claims":        func(tok *storage.Token, s string) { tok.Claims = map[string]any{"tenant": s} },
 		"a claim's name": func(tok *storage.Token, s string) {
 			tok.Claims = map[string]any{s: "acme"}
 		},
