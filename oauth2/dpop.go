@@ -152,7 +152,8 @@ func (p *Provider) verifyDPoP(ctx context.Context, w http.ResponseWriter, r *htt
 		}
 		oe := &Error{Code: code, Description: de.Description, Cause: err}
 		if de.Nonce != "" {
-			oe.Header = http.Header{dpop.NonceHeader: {de.Nonce}}
+			oe.Header = make(http.Header, 1)
+			oe.Header.Set(dpop.NonceHeader, de.Nonce) // canonical: DPoP-Nonce is Dpop-Nonce
 		}
 		return "", oe
 	case err != nil:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -330,4 +331,21 @@ func TestDPoPProofsAndKeysNeverReachLogsOrEvents(t *testing.T) {
 		}
 		assert.NotContains(t, seen, d.key.Thumbprint)
 	}
+}
+
+// The nonce of a use_dpop_nonce answer is in the header map under its
+// canonical key, so that in-process callers (a recorder, a middleware)
+// find it with Header.Get as clients do over the wire.
+func TestDPoPNonceHeaderIsCanonical(t *testing.T) {
+	d := newDPoP(t, func(cfg *oauth2.Config, store *memory.Store) {
+		cfg.DPoP = &oauth2.DPoPConfig{Replay: store, Nonce: oauth2.DPoPNonceTokenEndpoint, NonceKeys: [][]byte{make([]byte, 32)}}
+	})
+	req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(ccGrant.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("svc", d.secret)
+	req.Header.Set("DPoP", d.proof(t, testkit.ProofClaims{}))
+	rec := httptest.NewRecorder()
+	d.Provider.TokenHandler().ServeHTTP(rec, req)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	assert.NotEmpty(t, rec.Header().Get("DPoP-Nonce"))
 }
