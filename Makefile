@@ -1,6 +1,18 @@
-# Grantor's build. `make test` is what CI runs: vet and race-enabled tests
-# over every module of the repository.
+# Grantor's build. `make test` is what CI runs: it sets the machine up
+# (scripts/setup.sh installs what is missing, or says how), then runs vet
+# and race-enabled tests over every module of the repository.
+#
+# Every test runs, or `make test` fails: the browser test of examples/server
+# and the PostgreSQL tests are left out only when asked for explicitly,
+#
+#	make test GRANTOR_SKIP_BROWSER=1 GRANTOR_SKIP_POSTGRES=1
 
+# Go as found on PATH, or else where the official archive puts it.
+ifeq ($(shell command -v go 2>/dev/null),)
+ifneq ($(wildcard /usr/local/go/bin/go),)
+export PATH := /usr/local/go/bin:$(PATH)
+endif
+endif
 GO      ?= go
 # Every module of the repository, each with its own go.mod.
 # bench has a go.work of its own, so that fosite's dependencies never
@@ -9,18 +21,30 @@ MODULES := . examples storage/postgres storage/sqlite bench
 # The modules whose tests need a PostgreSQL server: `make test` runs them
 # under scripts/with-postgres.sh, which starts a throwaway one (and stops it
 # even when the tests fail) and hands it over in GRANTOR_TEST_POSTGRES.
-POSTGRES_MODULES := storage/postgres
+POSTGRES_MODULES := examples storage/postgres
 
-.PHONY: test vet lint fmt tidy bench
+# The tests read these from the environment; `make test VAR=1` puts them there.
+export GRANTOR_SKIP_BROWSER GRANTOR_SKIP_POSTGRES
 
-test: vet
+.PHONY: test setup vet lint fmt tidy bench
+
+test: setup vet
+	@echo "== scripts/setup_test.sh"
+	@scripts/setup_test.sh
+	@[ "$(GRANTOR_SKIP_BROWSER)" != 1 ] || echo "== GRANTOR_SKIP_BROWSER=1: the browser test is skipped"
+	@[ "$(GRANTOR_SKIP_POSTGRES)" != 1 ] || echo "== GRANTOR_SKIP_POSTGRES=1: the PostgreSQL tests are skipped"
 	@set -e; for m in $(MODULES); do \
 		echo "== go test -race $$m"; \
+		pg=; \
 		case " $(POSTGRES_MODULES) " in \
-		*" $$m "*) (cd $$m && $(CURDIR)/scripts/with-postgres.sh $(GO) test -race -count=1 ./...) ;; \
-		*) (cd $$m && $(GO) test -race -count=1 ./...) ;; \
+		*" $$m "*) [ "$(GRANTOR_SKIP_POSTGRES)" = 1 ] || pg=$(CURDIR)/scripts/with-postgres.sh ;; \
 		esac; \
+		(cd $$m && $$pg $(GO) test -race -count=1 ./...); \
 	done
+
+# setup installs what the tests need, or stops saying how (scripts/setup.sh).
+setup:
+	@scripts/setup.sh
 
 vet:
 	@set -e; for m in $(MODULES); do \
