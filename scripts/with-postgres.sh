@@ -31,8 +31,10 @@ if [ -z "$bindir" ]; then
 	bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 fi
 if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
-	echo "with-postgres: no PostgreSQL found (no initdb under /usr/lib/postgresql/*/bin;" \
-		"install the postgresql package or set GRANTOR_PG_BINDIR)" >&2
+	echo "with-postgres: no PostgreSQL found (no initdb under ${GRANTOR_PG_BINDIR:-/usr/lib/postgresql/*/bin})." \
+		"Install it with \`apt-get install postgresql\` (\`make test\` does it when it can)," \
+		"set GRANTOR_PG_BINDIR to its bin folder, or skip the PostgreSQL tests explicitly:" \
+		"make test GRANTOR_SKIP_POSTGRES=1" >&2
 	exit 1
 fi
 
