@@ -18,10 +18,16 @@ GO      ?= go
 # bench has a go.work of its own, so that fosite's dependencies never
 # change the versions the library is built and tested with.
 MODULES := . examples storage/postgres storage/sqlite bench
-# The modules whose tests need a PostgreSQL server: `make test` runs them
-# under scripts/with-postgres.sh, which starts a throwaway one (and stops it
-# even when the tests fail) and hands it over in GRANTOR_TEST_POSTGRES.
-POSTGRES_MODULES := examples storage/postgres
+# The modules of go.work, vetted and tested by one go command each time, so
+# that their packages build and run side by side rather than module after
+# module; bench, outside the workspace, runs on its own.
+WORKSPACE := $(filter-out bench,$(MODULES))
+WORKSPACE_PKGS := $(foreach m,$(WORKSPACE),$(if $(filter .,$(m)),./...,./$(m)/...))
+# The tests of storage/postgres and examples/server need a PostgreSQL
+# server: `make test` runs the workspace's tests under
+# scripts/with-postgres.sh, which starts a throwaway one (and stops it even
+# when the tests fail) and hands it over in GRANTOR_TEST_POSTGRES.
+WITH_POSTGRES := $(if $(filter 1,$(GRANTOR_SKIP_POSTGRES)),,scripts/with-postgres.sh)
 
 # The tests read these from the environment; `make test VAR=1` puts them there.
 export GRANTOR_SKIP_BROWSER GRANTOR_SKIP_POSTGRES
@@ -33,24 +39,20 @@ test: setup vet
 	@scripts/setup_test.sh
 	@[ "$(GRANTOR_SKIP_BROWSER)" != 1 ] || echo "== GRANTOR_SKIP_BROWSER=1: the browser test is skipped"
 	@[ "$(GRANTOR_SKIP_POSTGRES)" != 1 ] || echo "== GRANTOR_SKIP_POSTGRES=1: the PostgreSQL tests are skipped"
-	@set -e; for m in $(MODULES); do \
-		echo "== go test -race $$m"; \
-		pg=; \
-		case " $(POSTGRES_MODULES) " in \
-		*" $$m "*) [ "$(GRANTOR_SKIP_POSTGRES)" = 1 ] || pg=$(CURDIR)/scripts/with-postgres.sh ;; \
-		esac; \
-		(cd $$m && $$pg $(GO) test -race -count=1 ./...); \
-	done
+	@echo "== go test -race $(WORKSPACE)"
+	@$(WITH_POSTGRES) $(GO) test -race -count=1 $(WORKSPACE_PKGS)
+	@echo "== go test -race bench"
+	@cd bench && $(GO) test -race -count=1 ./...
 
 # setup installs what the tests need, or stops saying how (scripts/setup.sh).
 setup:
 	@scripts/setup.sh
 
 vet:
-	@set -e; for m in $(MODULES); do \
-		echo "== go vet $$m"; \
-		(cd $$m && $(GO) vet ./...); \
-	done
+	@echo "== go vet $(WORKSPACE)"
+	@$(GO) vet $(WORKSPACE_PKGS)
+	@echo "== go vet bench"
+	@cd bench && $(GO) vet ./...
 
 # lint: gofmt, go vet and staticcheck, all of which must be clean.
 lint: vet
