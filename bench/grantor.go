@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
@@ -32,15 +33,25 @@ type grantor struct {
 
 // newGrantor builds the Provider; accessTokens nil means opaque tokens.
 func newGrantor(accessTokens token.AccessTokenStrategy) (*grantor, error) {
-	return newGrantorWithSecret(accessTokens, false)
+	return newGrantorWith(accessTokens, grantorOptions{})
 }
 
-// newGrantorWithSecret builds the Provider; with humanSecret the bench
-// client's secret is one a person chose, hashed with
-// oauth2.HashClientSecret (argon2id), as examples/server hashes the
-// secrets of its clients file.
-func newGrantorWithSecret(accessTokens token.AccessTokenStrategy, humanSecret bool) (*grantor, error) {
-	st := memory.New()
+// grantorOptions are what some contenders change in the Provider of
+// newGrantorWith.
+type grantorOptions struct {
+	// humanSecret makes the bench client's secret one a person chose,
+	// hashed with oauth2.HashClientSecret (argon2id), as examples/server
+	// hashes the secrets of its clients file.
+	humanSecret bool
+	// clock, when not nil, is the clock of the Provider and of its store.
+	clock func() time.Time
+	// dpop is Config.DPoP.
+	dpop *oauth2.DPoPConfig
+}
+
+// newGrantorWith builds the Provider with o.
+func newGrantorWith(accessTokens token.AccessTokenStrategy, o grantorOptions) (*grantor, error) {
+	st := memory.New(memory.WithClock(o.clock))
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
@@ -64,6 +75,8 @@ func newGrantorWithSecret(accessTokens token.AccessTokenStrategy, humanSecret bo
 		// interactions from one address to set up their requests,
 		// outside the measure.
 		InteractionRateLimit: -1,
+		Clock:                o.clock,
+		DPoP:                 o.dpop,
 	})
 	if err != nil {
 		return nil, err
@@ -72,7 +85,7 @@ func newGrantorWithSecret(accessTokens token.AccessTokenStrategy, humanSecret bo
 	if err != nil {
 		return nil, err
 	}
-	if humanSecret {
+	if o.humanSecret {
 		secret = "a secret a person chose"
 		if hash, err = oauth2.HashClientSecret(secret); err != nil {
 			return nil, err
@@ -114,7 +127,7 @@ func NewGrantorClientCredentials() (*Server, error) {
 // (here, before it is measured), then recognises it with a keyed check
 // kept in memory.
 func NewGrantorClientCredentialsArgon2id() (*Server, error) {
-	g, err := newGrantorWithSecret(nil, true)
+	g, err := newGrantorWith(nil, grantorOptions{humanSecret: true})
 	if err != nil {
 		return nil, err
 	}

@@ -16,13 +16,17 @@ var formContentType = []string{"application/x-www-form-urlencoded"}
 // line and URL and fills fields no handler here reads, which cost more
 // than some of the handlers measured.
 func (r Request) HTTPRequest() *http.Request {
+	h := http.Header{"Content-Type": formContentType, "Authorization": {r.Authorization}}
+	if r.DPoP != "" {
+		h["Dpop"] = []string{r.DPoP} // http.CanonicalHeaderKey("DPoP")
+	}
 	return &http.Request{
 		Method:        http.MethodPost,
 		URL:           &url.URL{Path: r.Path},
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        http.Header{"Content-Type": formContentType, "Authorization": {r.Authorization}},
+		Header:        h,
 		Body:          io.NopCloser(strings.NewReader(r.Form)),
 		ContentLength: int64(len(r.Form)),
 		Host:          "as.example",

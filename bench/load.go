@@ -316,6 +316,9 @@ func (r Request) wire() []byte {
 	if r.Authorization != "" {
 		b.WriteString("Authorization: " + r.Authorization + "\r\n")
 	}
+	if r.DPoP != "" {
+		b.WriteString("DPoP: " + r.DPoP + "\r\n")
+	}
 	b.WriteString("Content-Length: " + strconv.Itoa(len(r.Form)) + "\r\n\r\n")
 	b.WriteString(r.Form)
 	return []byte(b.String())

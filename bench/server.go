@@ -87,6 +87,9 @@ type Request struct {
 	Form string `json:"form"`
 	// Authorization is the value of the Authorization header.
 	Authorization string `json:"authorization"`
+	// DPoP, when not empty, is the value of the DPoP header: a proof
+	// (RFC 9449 §4).
+	DPoP string `json:"dpop,omitempty"`
 }
 
 // BasicAuthorization returns the Authorization header value of
