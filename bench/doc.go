@@ -11,7 +11,7 @@
 // the scenario's requests, whatever they need (a refresh token, a code
 // approved through the library's API) created outside any measurement.
 //
-// Three measures:
+// The measures:
 //   - [ServeRequests] is the go test benchmark of a contender through its
 //     handler (ns/op, B/op, allocs/op); [Compare] runs those of a scenario
 //     interleaved and repeated and takes medians; [WriteTable] prints them
@@ -22,6 +22,11 @@
 //     CPU time per 1,000 requests, read from the operating system;
 //     [WriteLoadTable] prints them.
 //   - [HeapPerToken] is the live heap a server keeps per issued token.
+//   - [CompareProofs] is DPoP proof validation (RFC 9449 §4.3) alone:
+//     Grantor's dpop.Verifier against jws.Verify; [CompareDPoPTokens] is
+//     client credentials with a DPoP proof through Grantor's token
+//     handler ([ServeDPoPTokens]) against the same handler without DPoP
+//     plus jws.Verify of the proof, measured in one run and summed.
 //
 // [Targets] checks the figures of one run against the targets of the
 // comparison. The command cmd/benchtable runs everything and prints the

@@ -19,7 +19,11 @@
 //     credentials requests;
 //   - dpop: DPoP proof validation (RFC 9449 §4.3) per algorithm, Grantor's
 //     dpop.Verifier against jws.Verify alone (bench.CompareProofs),
-//     -rounds runs of -benchtime each.
+//     -rounds runs of -benchtime each;
+//   - dpop-cc: client credentials with a DPoP proof (ES256, EdDSA client
+//     keys) through Grantor's token handler against the same handler
+//     without DPoP plus jws.Verify of the proof, summed
+//     (bench.CompareDPoPTokens), -rounds runs of -benchtime each.
 //
 // Progress goes to stderr, the tables to stdout.
 package main
@@ -60,7 +64,7 @@ func main() {
 	var scenarios, measures, conns string
 	serve := flag.String("serve", "", "run as the server process of `scenario/contender` for the load measure")
 	flag.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios to run (default all: "+strings.Join(scenarioNames(), ",")+")")
-	flag.StringVar(&measures, "measure", "handler,load,memory,dpop", "comma-separated measures: handler, load, memory, dpop")
+	flag.StringVar(&measures, "measure", "handler,load,memory,dpop,dpop-cc", "comma-separated measures: handler, load, memory, dpop, dpop-cc")
 	flag.IntVar(&o.rounds, "rounds", 5, "handler measure: runs of each contender, interleaved")
 	flag.StringVar(&o.benchTime, "benchtime", "1s", "handler measure: duration of each run, or Nx for N requests")
 	flag.IntVar(&o.slowN, "slow-n", 5, "requests per run (and per load point, at least one per connection) for fosite with bcrypt")
@@ -94,7 +98,7 @@ func run(out io.Writer, o options) error {
 		progress = nil
 	}
 	for _, m := range o.measures {
-		if m != "handler" && m != "load" && m != "memory" && m != "dpop" {
+		if !slices.Contains([]string{"handler", "load", "memory", "dpop", "dpop-cc"}, m) {
 			return fmt.Errorf("unknown measure %q", m)
 		}
 	}
@@ -111,7 +115,7 @@ func run(out io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	rep := bench.Report{Handler: map[string][]bench.Result{}, Load: map[string][]bench.LoadResult{}, Heap: map[string]float64{}, DPoP: map[bench.Alg][]bench.Result{}}
+	rep := bench.Report{Handler: map[string][]bench.Result{}, Load: map[string][]bench.LoadResult{}, Heap: map[string]float64{}, DPoP: map[bench.Alg][]bench.Result{}, DPoPToken: map[bench.Alg][]bench.Result{}}
 	fmt.Fprintf(out, "## Grantor, fosite and a bare net/http baseline\n\n")
 	fmt.Fprintf(out, "%s, %s/%s, %d CPUs, GOMAXPROCS=%d.\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	fmt.Fprintf(out, "Command: %s\n", strings.Join(append([]string{"cd bench && go run ./cmd/benchtable"}, os.Args[1:]...), " "))
@@ -204,6 +208,27 @@ func run(out io.Writer, o options) error {
 			rep.DPoP[alg] = results
 			fmt.Fprintf(out, "\n#### %s\n\n", alg)
 			if err := bench.WriteTable(out, results, bench.NameBaseline, "", nil); err != nil {
+				return err
+			}
+		}
+	}
+
+	if slices.Contains(o.measures, "dpop-cc") {
+		opts := bench.CompareOptions{Rounds: o.rounds, BenchTime: o.benchTime, Progress: progress}
+		results, err := bench.CompareDPoPTokens(bench.DPoPTokenAlgs, opts)
+		if err != nil {
+			return fmt.Errorf("dpop-cc: %w", err)
+		}
+		fmt.Fprintf(out, "\n### Client credentials with a DPoP proof (RFC 9449 §5)\n\n")
+		fmt.Fprintf(out, "Medians of %d interleaved runs of %s each of the go test benchmarks, all algorithms in one rotation.\n", o.rounds, o.benchTime)
+		fmt.Fprintf(out, "grantor: the token handler without DPoP (bench.ServeDPoPTokens); %s: jws.Verify of a proof with the key of\n", bench.NameJWSVerify)
+		fmt.Fprintf(out, "its jwk header (bench.ValidateProofs); baseline: their sum per request (± from the sums of their fastest and\n")
+		fmt.Fprintf(out, "slowest runs); %s: the token handler with Config.DPoP on, the jti in storage/memory, each request with\n", bench.NameGrantorDPoP)
+		fmt.Fprintf(out, "a proof of a pool of %d, answered 200 with token_type DPoP.\n", bench.ProofPoolSize)
+		for _, alg := range bench.DPoPTokenAlgs {
+			rep.DPoPToken[alg] = results[alg]
+			fmt.Fprintf(out, "\n#### %s\n\n", alg)
+			if err := bench.WriteTable(out, results[alg], bench.NameBaseline, "", nil); err != nil {
 				return err
 			}
 		}

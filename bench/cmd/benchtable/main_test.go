@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 func TestRun(t *testing.T) {
 	var out strings.Builder
 	err := run(&out, options{
-		scenarios: []string{"cc-opaque"}, measures: []string{"handler", "load", "memory", "dpop"},
+		scenarios: []string{"cc-opaque"}, measures: []string{"handler", "load", "memory", "dpop", "dpop-cc"},
 		rounds: 1, benchTime: "20x", slowN: 1,
 		loadRounds: 1, conns: []int{1, 2}, budget: time.Millisecond, maxLoad: 300,
 		memoryN: 500, quiet: true,
@@ -42,6 +42,8 @@ func TestRun(t *testing.T) {
 		"handler ns/op ≥ 1,000 |",
 		"### DPoP proof validation (RFC 9449 §4.3)", "#### ES256", "#### EdDSA", "#### RS256",
 		"| DPoP proof validation ES256: Grantor", "| DPoP proof validation EdDSA: Grantor",
+		"### Client credentials with a DPoP proof (RFC 9449 §5)", "| grantor-dpop |", "| jws-verify |",
+		"| client credentials with a DPoP proof ES256: Grantor", "| client credentials with a DPoP proof EdDSA: Grantor",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
@@ -49,7 +51,8 @@ func TestRun(t *testing.T) {
 	}
 	// Every target of the scenario run is checked.
 	for _, line := range strings.Split(got, "\n") {
-		if (strings.HasPrefix(line, "| client credentials, opaque") || strings.HasPrefix(line, "| DPoP proof validation")) && strings.Contains(line, "not measured") {
+		if (strings.HasPrefix(line, "| client credentials, opaque") || strings.HasPrefix(line, "| DPoP proof validation") ||
+			strings.HasPrefix(line, "| client credentials with a DPoP proof")) && strings.Contains(line, "not measured") {
 			t.Errorf("a target of the scenario run was not checked: %s", line)
 		}
 	}
