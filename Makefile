@@ -29,6 +29,11 @@ WORKSPACE_PKGS := $(foreach m,$(WORKSPACE),$(if $(filter .,$(m)),./...,./$(m)/..
 # when the tests fail) and hands it over in GRANTOR_TEST_POSTGRES.
 WITH_POSTGRES := $(if $(filter 1,$(GRANTOR_SKIP_POSTGRES)),,scripts/with-postgres.sh)
 
+# The packages whose allocation and heap tests run only without the race
+# detector, which allocates behind the code under test: run once more
+# without it, so that those tests are never left out.
+NORACE_PKGS := ./internal/jose ./token ./storage/memory
+
 # The tests read these from the environment; `make test VAR=1` puts them there.
 export GRANTOR_SKIP_BROWSER GRANTOR_SKIP_POSTGRES
 
@@ -43,6 +48,8 @@ test: setup vet
 	@$(WITH_POSTGRES) $(GO) test -race -count=1 $(WORKSPACE_PKGS)
 	@echo "== go test -race bench"
 	@cd bench && $(GO) test -race -count=1 ./...
+	@echo "== go test $(NORACE_PKGS) (allocation and heap tests, meaningless under -race)"
+	@$(GO) test -count=1 $(NORACE_PKGS)
 
 # setup installs what the tests need, or stops saying how (scripts/setup.sh).
 setup:
