@@ -118,16 +118,17 @@ func (h *authorizationCode) HandleTokenRequest(ctx context.Context, req *oauth2.
 	if err := checkVerifier(rec, req.Form.Get("code_verifier")); err != nil {
 		return nil, err
 	}
+	if rec.Request.DPoPKeyThumbprint != "" && rec.Request.DPoPKeyThumbprint != req.KeyThumbprint {
+		// RFC 9449 §10: a code asked for with dpop_jkt is redeemed only
+		// with a proof of that key, and replayed without it, proves
+		// nothing.
+		return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "the code is bound to another DPoP key")
+	}
 	if !rec.ConsumedAt.IsZero() {
 		return nil, h.replay(ctx, rec)
 	}
 	if !req.Now.Before(rec.ExpiresAt) {
 		return nil, errBadCode
-	}
-	if rec.Request.DPoPKeyThumbprint != "" && rec.Request.DPoPKeyThumbprint != req.KeyThumbprint {
-		// RFC 9449 §10: a code asked for with dpop_jkt is redeemed only
-		// with a proof of that key.
-		return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "the code is bound to another DPoP key")
 	}
 	// The client's registration may have narrowed since it was
 	// authorized: a code for what it may no longer have is refused.

@@ -82,3 +82,41 @@ func TestDPoPAtThePAREndpointBindsTheCode(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	assert.Equal(t, "DPoP", r.Str("token_type"))
 }
+
+// A redeemed dpop_jkt-bound code replayed without its key proves nothing:
+// it is refused, and the grant's tokens stay active (RFC 9449 §10).
+func TestDPoPBoundCodeReplayedWithoutItsKeyLeavesTheGrant(t *testing.T) {
+	h := newDPoPCode(t)
+	key, other := testkit.NewDPoPKey(t, jwa.ES256), testkit.NewDPoPKey(t, jwa.EdDSA)
+	params, verifier := authParams(t, "dpop_jkt", key.Thumbprint)
+	code := h.code(params)
+	r := h.redeemWithProof(t, key, code, verifier)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	testkit.RequireOAuthError(t, h.redeemWithProof(t, other, code, verifier), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	intro := h.Introspect("web", h.webSecret, r.Str("access_token"))
+	assert.Equal(t, true, intro.JSON["active"])
+}
+
+// With nonces everywhere the PAR endpoint demands one too (RFC 9449 §8);
+// with nonces at the token endpoint only, it does not.
+func TestDPoPNonceAtThePAREndpoint(t *testing.T) {
+	for _, mode := range []oauth2.DPoPNonceMode{oauth2.DPoPNonceEverywhere, oauth2.DPoPNonceTokenEndpoint} {
+		h := newCode(t, func(cfg *oauth2.Config, store *memory.Store) {
+			cfg.DPoP = &oauth2.DPoPConfig{Replay: store, Nonce: mode, NonceKeys: [][]byte{make([]byte, 32)}}
+		})
+		key := testkit.NewDPoPKey(t, jwa.ES256)
+		params, _ := authParams(t)
+		req, err := http.NewRequest(http.MethodPost, h.Provider.PAREndpoint(), strings.NewReader(params.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("web", h.webSecret)
+		req.Header.Set("DPoP", key.Proof(t, testkit.ProofClaims{Method: http.MethodPost, URL: h.Provider.PAREndpoint(), IssuedAt: h.Now()}))
+		r := h.Do(req)
+		if mode == oauth2.DPoPNonceEverywhere {
+			testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrUseDPoPNonce)
+			assert.NotEmpty(t, r.Header.Get("DPoP-Nonce"))
+		} else {
+			assert.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+		}
+	}
+}

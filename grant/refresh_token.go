@@ -88,16 +88,17 @@ func (h *refreshToken) HandleTokenRequest(ctx context.Context, req *oauth2.Token
 	if rec.Kind != storage.RefreshToken || rec.ClientID != req.Client.ID {
 		return nil, errBadRefreshToken
 	}
+	if rec.KeyThumbprint != "" && rec.KeyThumbprint != req.KeyThumbprint {
+		// RFC 9449 §5: a public client's refresh token is bound to the key
+		// of the proof it was issued with; without that key it is useless,
+		// and its "reuse" proves nothing either: the grant is left alone.
+		return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "the refresh token is bound to another DPoP key")
+	}
 	if !rec.ConsumedAt.IsZero() {
 		return nil, h.reuse(ctx, req, rec)
 	}
 	if !rec.Active(req.Now) {
 		return nil, errBadRefreshToken
-	}
-	if rec.KeyThumbprint != "" && rec.KeyThumbprint != req.KeyThumbprint {
-		// RFC 9449 §5: a public client's refresh token is bound to the key
-		// of the proof it was issued with; without that key it is useless.
-		return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "the refresh token is bound to another DPoP key")
 	}
 	// The client's registration may have narrowed since the grant began:
 	// a refresh gives it no more than the grant (RFC 6749 §6) and no more

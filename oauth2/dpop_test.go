@@ -1,7 +1,9 @@
 package oauth2_test
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/stretchr/testify/assert"
@@ -348,4 +351,70 @@ func TestDPoPNonceHeaderIsCanonical(t *testing.T) {
 	d.Provider.TokenHandler().ServeHTTP(rec, req)
 	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
 	assert.NotEmpty(t, rec.Header().Get("DPoP-Nonce"))
+}
+
+// A rotated DPoP-bound refresh token presented without its key, with no
+// proof or another key's, proves nothing: it is refused without revoking
+// the grant, whose holder refreshes on (RFC 9449 §5; the reuse rule of RFC
+// 9700 §4.14.2 needs a presenter that could have used the token).
+func TestDPoPBoundRefreshTokenReusedWithoutItsKeyLeavesTheGrant(t *testing.T) {
+	for _, withOtherKey := range []bool{false, true} {
+		d := newDPoP(t, nil)
+		d.AddClient(storage.Client{ID: "pub", TokenEndpointAuthMethod: oauth2.AuthMethodNone, GrantTypes: []string{"refresh_token"}, Scopes: []string{"read"}})
+		rt := d.SeedRefreshToken(storage.Token{ClientID: "pub", Subject: "alice", Scopes: []string{"read"}})
+		refresh := func(rt string, proofs ...string) *testkit.Response {
+			req := d.TokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"pub"}})
+			for _, p := range proofs {
+				req.Header.Add("DPoP", p)
+			}
+			return d.Do(req)
+		}
+		r := refresh(rt, d.proof(t, testkit.ProofClaims{}))
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		rt = r.Str("refresh_token") // bound to the key from here on
+		r = refresh(rt, d.proof(t, testkit.ProofClaims{}))
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		current := r.Str("refresh_token")
+
+		var thief *testkit.Response
+		if withOtherKey {
+			other := testkit.NewDPoPKey(t, jwa.EdDSA)
+			thief = refresh(rt, other.Proof(t, testkit.ProofClaims{Method: "POST", URL: d.Provider.TokenEndpoint(), IssuedAt: d.Now()}))
+		} else {
+			thief = refresh(rt)
+		}
+		testkit.RequireOAuthError(t, thief, http.StatusBadRequest, oauth2.ErrInvalidGrant)
+		assert.Empty(t, d.Events(oauth2.EventGrantRevoked))
+
+		r = refresh(current, d.proof(t, testkit.ProofClaims{}))
+		assert.Equal(t, http.StatusOK, r.Status, "other key: %v: %s", withOtherKey, r.Body)
+	}
+}
+
+// failingReplay is a replay store that is down.
+type failingReplay struct{}
+
+func (failingReplay) Remember(context.Context, string, time.Time) error {
+	return errors.New("replay store down")
+}
+
+// A replay store that fails is an outage, answered 503 with Retry-After,
+// not a refused proof.
+func TestDPoPReplayStoreOutageIsUnavailable(t *testing.T) {
+	d := newDPoP(t, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.DPoP = &oauth2.DPoPConfig{Replay: failingReplay{}}
+	})
+	r := d.tokenWithProof(ccGrant, d.proof(t, testkit.ProofClaims{}))
+	testkit.RequireOAuthError(t, r, http.StatusServiceUnavailable, oauth2.ErrTemporarilyUnavailable)
+	assert.NotEmpty(t, r.Header.Get("Retry-After"))
+}
+
+// A bound refresh token is not freed by switching DPoP off.
+func TestDPoPBoundRefreshTokenWhenDPoPIsOff(t *testing.T) {
+	d := newDPoP(t, func(cfg *oauth2.Config, _ *memory.Store) { cfg.DPoP = nil })
+	d.AddClient(storage.Client{ID: "pub", TokenEndpointAuthMethod: oauth2.AuthMethodNone, GrantTypes: []string{"refresh_token"}, Scopes: []string{"read"}})
+	rt := d.SeedRefreshToken(storage.Token{ClientID: "pub", Subject: "alice", Scopes: []string{"read"}, KeyThumbprint: d.key.Thumbprint})
+	req := d.TokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"pub"}})
+	req.Header.Set("DPoP", d.proof(t, testkit.ProofClaims{}))
+	testkit.RequireOAuthError(t, d.Do(req), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }

@@ -71,7 +71,8 @@ func (p *Provider) handleTokenRequest(w http.ResponseWriter, r *http.Request, re
 	if err != nil {
 		return err
 	}
-	// The proof is checked last, being the dearest check: a signature.
+	// The proof is checked once the client is known and the request's
+	// own parameters are well-formed: a signature is dearer than they.
 	thumbprint, err := p.checkDPoP(ctx, w, r, p.dpopVerifier(false), p.tokenEndpoint, client)
 	if err != nil {
 		return err

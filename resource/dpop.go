@@ -39,7 +39,7 @@ func (m *middleware) checkProof(w http.ResponseWriter, r *http.Request, tok stri
 	if t.KeyThumbprint == "" {
 		// A bearer token sent with the DPoP scheme, or one bound to a key
 		// this API cannot check.
-		m.challenge(w, http.StatusUnauthorized, "invalid_token", "the access token is not bound to a DPoP key")
+		m.tokenChallenge(w, true, "the access token is not bound to a DPoP key")
 		return false
 	}
 	proof, err := d.Verifier.Verify(r.Context(), dpop.Request{
@@ -95,6 +95,21 @@ func (m *middleware) challenge(w http.ResponseWriter, status int, code, desc str
 		return
 	}
 	challenge(w, status, m.realm, code, desc, "")
+}
+
+// tokenChallenge answers 401 invalid_token, in the scheme the token was
+// presented with: a token sent with the DPoP scheme gets the error in a
+// DPoP challenge (RFC 9449 §7.1), with the proof algorithms.
+func (m *middleware) tokenChallenge(w http.ResponseWriter, dpopScheme bool, desc string) {
+	if !dpopScheme || m.cfg.DPoP.Verifier == nil {
+		m.challenge(w, http.StatusUnauthorized, "invalid_token", desc)
+		return
+	}
+	algs := `, algs="` + strings.Join(m.cfg.DPoP.Verifier.Algorithms(), " ") + `"`
+	h := w.Header()
+	h.Set("WWW-Authenticate", authChallenge("DPoP", m.realm, "invalid_token", desc, "")+algs)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusUnauthorized)
 }
 
 // dpopChallenge answers 401 with the DPoP challenge of a refused proof:

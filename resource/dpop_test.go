@@ -204,3 +204,16 @@ func TestDPoPInsufficientScope(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, res.status)
 	assert.True(t, strings.HasPrefix(res.www, `DPoP realm="api-a", error="insufficient_scope"`), res.www)
 }
+
+// A token refused under the DPoP scheme is answered in a DPoP challenge,
+// where a DPoP client looks for the error (RFC 9449 §7.1).
+func TestDPoPInvalidTokenIsAnsweredInTheDPoPScheme(t *testing.T) {
+	e := newDPoPEnv(t, "opaque", nil)
+	h := e.api(resource.Store(e.Provider, e.Store, e.Now))
+	tok := e.boundSvcToken()
+	require.Equal(t, http.StatusOK, e.Revoke("svc", e.svcSecret, tok).Status)
+	res := serve(h, request("DPoP", tok, e.proof(e.key, tok)))
+	assert.Equal(t, http.StatusUnauthorized, res.status)
+	assert.Equal(t, []string{`DPoP realm="api-a", error="invalid_token", error_description="the access token was revoked", algs="ES256 EdDSA RS256 PS256"`},
+		res.header.Values("WWW-Authenticate"))
+}

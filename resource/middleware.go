@@ -142,7 +142,7 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.challenge(w, http.StatusUnauthorized, "", "")
 		return
 	case len(tok) > MaxTokenLength:
-		m.challenge(w, http.StatusUnauthorized, "invalid_token", "the access token is too long")
+		m.tokenChallenge(w, dpopScheme, "the access token is too long")
 		return
 	}
 	if m.cfg.Validator == nil {
@@ -162,7 +162,7 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 			if errors.As(err, &ite) && ite.Description != "" {
 				desc = ite.Description
 			}
-			m.challenge(w, http.StatusUnauthorized, "invalid_token", desc)
+			m.tokenChallenge(w, dpopScheme, desc)
 			return
 		}
 		if r.Context().Err() == nil {
@@ -173,7 +173,7 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	if m.cfg.Audience != "" && !slices.Contains(t.Audience, m.cfg.Audience) {
-		m.challenge(w, http.StatusUnauthorized, "invalid_token", descAudience)
+		m.tokenChallenge(w, dpopScheme, descAudience)
 		return
 	}
 	switch {
