@@ -62,6 +62,11 @@ type DPoPConfig struct {
 	NonceStep time.Duration
 }
 
+// dpopHeaderKey is the DPoP header's key in an http.Header: its canonical
+// form, so that looking it up costs no allocation, as Header.Values("DPoP")
+// would on every token request.
+const dpopHeaderKey = "Dpop"
+
 // dpopVerifiers are a Provider's DPoP verifiers: one per endpoint that
 // takes proofs, which differ in whether they demand a nonce.
 type dpopVerifiers struct {
@@ -127,7 +132,7 @@ func (p *Provider) checkDPoP(ctx context.Context, w http.ResponseWriter, r *http
 // verifyDPoP is checkDPoP, with required saying whether a proof must be
 // sent.
 func (p *Provider) verifyDPoP(ctx context.Context, w http.ResponseWriter, r *http.Request, v *dpop.Verifier, url string, required bool) (string, error) {
-	proofs := r.Header.Values("DPoP")
+	proofs := r.Header[dpopHeaderKey]
 	if p.dpop == nil {
 		if required {
 			return "", NewError(ErrUnauthorizedClient, "the client requires DPoP, which this server does not accept")

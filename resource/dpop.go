@@ -24,6 +24,9 @@ type DPoP struct {
 	BaseURL string
 }
 
+// dpopHeaderKey is the DPoP header's canonical key in an http.Header.
+const dpopHeaderKey = "Dpop"
+
 // checkProof checks the DPoP proof of a request that presented t with the
 // DPoP scheme (RFC 9449 §7.1): a valid proof with ath for the token, by
 // the key the token is bound to. It answers the request itself and
@@ -43,7 +46,7 @@ func (m *middleware) checkProof(w http.ResponseWriter, r *http.Request, tok stri
 		return false
 	}
 	proof, err := d.Verifier.Verify(r.Context(), dpop.Request{
-		Proofs:      r.Header.Values("DPoP"),
+		Proofs:      r.Header[dpopHeaderKey],
 		Method:      r.Method,
 		URL:         strings.TrimSuffix(d.BaseURL, "/") + requestPath(r),
 		AccessToken: tok,
