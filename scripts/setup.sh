@@ -121,8 +121,9 @@ if ! go_ok; then
 	sudo=
 	[ "$(id -u)" -eq 0 ] || sudo="sudo "
 	say "no Go toolchain: Go $go_min or newer is needed (Debian's golang package is older). Install it with:"
-	say "  curl -fsSL https://go.dev/dl/go$go_min.linux-$arch.tar.gz | ${sudo}tar -C /usr/local -xz"
-	say "(or a newer release from https://go.dev/dl/); make finds it in /usr/local/go/bin"
+	say "download go$go_min.linux-$arch.tar.gz (or a newer release) from the Go project's download page, then:"
+	say "  ${sudo}tar -C /usr/local -xzf go$go_min.linux-$arch.tar.gz"
+	say "make finds it in /usr/local/go/bin"
 	exit 1
 fi
 
