@@ -78,7 +78,7 @@ tidy:
 # bench prints the comparison tables of the bench module (Grantor, a bare
 # net/http baseline, fosite with a fast hasher and with its default bcrypt)
 # for every scenario: handler benchmarks, HTTP load on server processes,
-# heap per token, then the targets. It takes about 7 minutes; see
-# `cd bench && go run ./cmd/benchtable -h` for a shorter run.
+# heap per token, DPoP proofs and tokens, then the targets. It takes about
+# 11 minutes; see `cd bench && go run ./cmd/benchtable -h` for a shorter run.
 bench:
 	cd bench && $(GO) run ./cmd/benchtable
