@@ -25,14 +25,13 @@ type record struct {
 
 	// t holds the times in Unix nanoseconds, 0 for the zero time. When a
 	// time does not fit (before 1678, after 2262, or exactly the Unix
-	// epoch), ext holds all of them instead.
-	t   [numTimes]int64
-	ext *[numTimes]time.Time
-
-	// more holds what few records have (a grant's own token lifetimes, a
-	// DPoP key binding), nil otherwise: a pointer keeps the record in its
-	// 128-byte size class.
-	more *recordMore
+	// epoch), ext.times holds all of them instead.
+	t [numTimes]int64
+	// ext holds what few records have: times that do not fit t, a grant's
+	// own token lifetimes, a DPoP key binding; nil otherwise. One pointer
+	// for all of them keeps a record and its grant entry (recordAndGrant)
+	// in their size class.
+	ext *recordExt
 
 	kind storage.TokenKind
 	dead bool // deleted by a sweep, still listed in its grant
@@ -78,9 +77,10 @@ type recordAndGrant struct {
 	g grant
 }
 
-// recordMore holds the fields of a storage.Token that most records leave
-// zero.
-type recordMore struct {
+// recordExt holds the fields of a storage.Token that most records leave
+// zero, and the times of a record when they do not fit record.t.
+type recordExt struct {
+	times                                     *[numTimes]time.Time
 	accessTokenLifetime, refreshTokenLifetime time.Duration
 	keyThumbprint                             string
 }
@@ -109,26 +109,29 @@ func decodeTime(n int64) time.Time {
 }
 
 func (r *record) time(i int) time.Time {
-	if r.ext != nil {
-		return r.ext[i]
+	if r.ext != nil && r.ext.times != nil {
+		return r.ext.times[i]
 	}
 	return decodeTime(r.t[i])
 }
 
 func (r *record) setTime(i int, v time.Time) {
-	if r.ext == nil {
+	if r.ext == nil || r.ext.times == nil {
 		if n, ok := encodeTime(v); ok {
 			r.t[i] = n
 			return
 		}
-		ext := new([numTimes]time.Time)
-		for j := range ext {
-			ext[j] = decodeTime(r.t[j])
+		times := new([numTimes]time.Time)
+		for j := range times {
+			times[j] = decodeTime(r.t[j])
 		}
-		r.ext = ext
+		if r.ext == nil {
+			r.ext = new(recordExt)
+		}
+		r.ext.times = times
 		r.t = [numTimes]int64{}
 	}
-	r.ext[i] = v.UTC()
+	r.ext.times[i] = v.UTC()
 }
 
 // newRecord builds the compact copy of t. It copies every string it keeps
@@ -156,8 +159,11 @@ func (s *Store) fillRecord(r *record, t *storage.Token) {
 	r.setTime(tConsumed, t.ConsumedAt)
 	r.setTime(tRevoked, t.RevokedAt)
 	if t.AccessTokenLifetime != 0 || t.RefreshTokenLifetime != 0 || t.KeyThumbprint != "" {
-		r.more = &recordMore{accessTokenLifetime: t.AccessTokenLifetime, refreshTokenLifetime: t.RefreshTokenLifetime,
-			keyThumbprint: strings.Clone(t.KeyThumbprint)}
+		if r.ext == nil {
+			r.ext = new(recordExt)
+		}
+		r.ext.accessTokenLifetime, r.ext.refreshTokenLifetime = t.AccessTokenLifetime, t.RefreshTokenLifetime
+		r.ext.keyThumbprint = strings.Clone(t.KeyThumbprint)
 	}
 }
 
@@ -178,9 +184,9 @@ func (r *record) export(key string) *storage.Token {
 	if r.grant != nil {
 		t.GrantID = r.grant.id
 	}
-	if r.more != nil {
-		t.AccessTokenLifetime, t.RefreshTokenLifetime = r.more.accessTokenLifetime, r.more.refreshTokenLifetime
-		t.KeyThumbprint = r.more.keyThumbprint
+	if r.ext != nil {
+		t.AccessTokenLifetime, t.RefreshTokenLifetime = r.ext.accessTokenLifetime, r.ext.refreshTokenLifetime
+		t.KeyThumbprint = r.ext.keyThumbprint
 	}
 	if r.scopes != nil {
 		t.Scopes = *r.scopes
