@@ -60,6 +60,10 @@ type DPoPConfig struct {
 	// NonceStep is how long a nonce stays current; the previous step's
 	// is still accepted. Zero means dpop's default.
 	NonceStep time.Duration
+	// MaxRSAKeyBits lowers the largest RSA key a proof may carry
+	// (dpop.Config.MaxRSAKeyBits): a refused proof with a large key still
+	// costs a slow signature check. Zero means dpop.MaxRSAKeyBits (4096).
+	MaxRSAKeyBits int
 }
 
 // dpopHeaderKey is the DPoP header's key in an http.Header: its canonical
@@ -93,13 +97,14 @@ func (p *Provider) setDPoP(c *DPoPConfig) error {
 	}
 	build := func(n *dpop.Nonces) (*dpop.Verifier, error) {
 		return dpop.NewVerifier(dpop.Config{
-			Algorithms: c.Algorithms,
-			MaxAge:     c.MaxAge,
-			ClockSkew:  c.ClockSkew,
-			Clock:      p.clock,
-			Replay:     c.Replay,
-			IsReplay:   func(err error) bool { return errors.Is(err, storage.ErrConsumed) },
-			Nonces:     n,
+			Algorithms:    c.Algorithms,
+			MaxAge:        c.MaxAge,
+			ClockSkew:     c.ClockSkew,
+			Clock:         p.clock,
+			Replay:        c.Replay,
+			IsReplay:      func(err error) bool { return errors.Is(err, storage.ErrConsumed) },
+			Nonces:        n,
+			MaxRSAKeyBits: c.MaxRSAKeyBits,
 		})
 	}
 	v := &dpopVerifiers{}

@@ -234,6 +234,7 @@ func TestDPoPConfiguration(t *testing.T) {
 		"a short nonce key":         {Replay: store, Nonce: oauth2.DPoPNonceEverywhere, NonceKeys: [][]byte{make([]byte, 8)}},
 		"HS256 proofs":              {Replay: store, Algorithms: []string{"HS256"}},
 		"alg none":                  {Replay: store, Algorithms: []string{"none"}},
+		"RSA keys of 1024 bits":     {Replay: store, MaxRSAKeyBits: 1024},
 	} {
 		cfg := validConfig()
 		cfg.DPoP = c
