@@ -64,7 +64,9 @@ func (p *Provider) endpointPath(e endpoint) string {
 //   - {path}/jwks.json: the keys that verify JWT access tokens (RFC 7517 §5), when access tokens are JWTs
 //   - /.well-known/oauth-authorization-server{path}: the metadata document (RFC 8414 §3), outside the issuer's path: see Provider.MetadataPath
 //
-// Every other path, and an endpoint that is not enabled, answers 404.
+// and the endpoints the registered grants bring (EndpointProvider), at
+// {path} followed by their Endpoint.Path. Every other path, and an
+// endpoint that is not enabled, answers 404.
 //
 // For an issuer without a path, serve Handler at the root:
 //
@@ -109,25 +111,32 @@ func (p *Provider) Handler() http.Handler {
 		if e.enabled != nil && !e.enabled(p) {
 			continue
 		}
-		full := p.endpointPath(e)
-		rt := route{full: full, handler: e.handler(p)}
-		// The paths a mux in front may leave of full: all of it, or
-		// what follows a leading part of the issuer's path that ends
-		// before a slash (http.StripPrefix("/oauth")) or after one
-		// (http.StripPrefix("/oauth/")). The metadata document is
-		// outside the issuer's path: only a leading "/" may go.
-		last := len(p.issuerPath)
-		if e.wellKnown {
-			last = 0
-		}
-		for i := 0; i <= last; i++ {
-			if full[i] == '/' {
-				h.paths[full[i:]] = rt
-				h.paths[full[i+1:]] = rt
-			}
-		}
+		h.add(p.endpointPath(e), e.handler(p), e.wellKnown, len(p.issuerPath))
+	}
+	for _, e := range p.grantEndpoints {
+		h.add(p.issuerPath+e.Path, e.Handler, false, len(p.issuerPath))
 	}
 	return h
+}
+
+// add routes the endpoint at full to handler: at all of full, and at what
+// a mux in front may leave of it, what follows a leading part of the
+// issuer's path (issuerPathLen bytes) that ends before a slash
+// (http.StripPrefix("/oauth")) or after one (http.StripPrefix("/oauth/")).
+// The metadata document (wellKnown) is outside the issuer's path: only a
+// leading "/" may go.
+func (h *providerHandler) add(full string, handler http.Handler, wellKnown bool, issuerPathLen int) {
+	rt := route{full: full, handler: handler}
+	last := issuerPathLen
+	if wellKnown {
+		last = 0
+	}
+	for i := 0; i <= last; i++ {
+		if full[i] == '/' {
+			h.paths[full[i:]] = rt
+			h.paths[full[i+1:]] = rt
+		}
+	}
 }
 
 // providerHandler is the handler Handler returns.

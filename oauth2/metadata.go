@@ -3,6 +3,8 @@ package oauth2
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 
@@ -48,6 +50,10 @@ type Metadata struct {
 	// DPoPSigningAlgsSupported lists the algorithms accepted for DPoP
 	// proofs (RFC 9449 §5.1), when DPoP is on.
 	DPoPSigningAlgsSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	// Extra are the members the registered grants bring: the URLs of
+	// their endpoints (EndpointProvider) and their own members
+	// (MetadataProvider), by name.
+	Extra map[string]any `json:"-"`
 }
 
 // Metadata returns the metadata document of the Provider.
@@ -96,6 +102,20 @@ func (p *Provider) Metadata() Metadata {
 	if p.dpop != nil {
 		m.DPoPSigningAlgsSupported = slices.Clone(p.dpop.algorithms)
 	}
+	for _, e := range p.grantEndpoints {
+		if e.MetadataName != "" {
+			if m.Extra == nil {
+				m.Extra = make(map[string]any)
+			}
+			m.Extra[e.MetadataName] = p.issuer + e.Path
+		}
+	}
+	for name, v := range p.metadataExtra {
+		if m.Extra == nil {
+			m.Extra = make(map[string]any)
+		}
+		m.Extra[name] = v
+	}
 	for _, method := range p.authMethods {
 		if r, ok := p.authenticators[method].(SigningAlgorithmsReporter); ok {
 			for _, alg := range r.SigningAlgorithms() {
@@ -118,7 +138,25 @@ func (p *Provider) jwksEnabled() bool {
 }
 
 func (p *Provider) buildMetadata() ([]byte, error) {
-	return json.Marshal(p.Metadata())
+	m := p.Metadata()
+	b, err := json.Marshal(m)
+	if err != nil || len(m.Extra) == 0 {
+		return b, err
+	}
+	// The grants' members go after the Provider's, in a stable order.
+	b = b[:len(b)-1]
+	for _, name := range slices.Sorted(maps.Keys(m.Extra)) {
+		v, err := json.Marshal(m.Extra[name])
+		if err != nil {
+			return nil, fmt.Errorf("oauth2: the metadata member %q: %w", name, err)
+		}
+		k, _ := json.Marshal(name)
+		b = append(b, ',')
+		b = append(b, k...)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return append(b, '}'), nil
 }
 
 // MetadataHandler serves the metadata document (RFC 8414 §3). Mount it at

@@ -106,6 +106,13 @@ type Provider struct {
 
 	dpop *dpopVerifiers // Config.DPoP; nil when DPoP is off
 
+	// What the registered grants bring: endpoints, metadata members, and
+	// the names of the members they set (EndpointProvider,
+	// MetadataProvider).
+	grantEndpoints []grantEndpoint
+	metadataExtra  map[string]any
+	metadataNames  map[string]bool
+
 	metadata []byte
 }
 
@@ -240,6 +247,7 @@ func (p *Provider) registerGrants(factories []GrantFactory) error {
 	if len(factories) == 0 {
 		return errors.New("oauth2: Config.Grants is empty: register at least one grant type")
 	}
+	p.metadataNames = make(map[string]bool)
 	for i, f := range factories {
 		if f == nil {
 			return fmt.Errorf("oauth2: Config.Grants[%d] is nil", i)
@@ -263,6 +271,9 @@ func (p *Provider) registerGrants(factories []GrantFactory) error {
 				return fmt.Errorf("oauth2: grant type %q: %w", gt, err)
 			}
 		}
+		if err := p.registerGrantExtras(gt, h); err != nil {
+			return err
+		}
 		p.handlers[gt] = h
 		p.grantTypes = append(p.grantTypes, gt)
 		if rth, ok := h.(ResponseTypeHandler); ok {
@@ -276,15 +287,15 @@ func (p *Provider) registerGrants(factories []GrantFactory) error {
 	return nil
 }
 
-// isNil reports whether h is nil, or an interface holding a nil pointer
+// isNil reports whether v is nil, or an interface holding a nil pointer
 // (or map, func, …), on which calling a method would panic.
-func isNil(h GrantHandler) bool {
-	if h == nil {
+func isNil(v any) bool {
+	if v == nil {
 		return true
 	}
-	switch v := reflect.ValueOf(h); v.Kind() {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
 	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
-		return v.IsNil()
+		return rv.IsNil()
 	}
 	return false
 }
