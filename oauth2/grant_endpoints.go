@@ -100,6 +100,10 @@ func (p *Provider) checkGrantEndpoint(e Endpoint) error {
 	if !validEndpointPath(e.Path) {
 		return errors.New(`the path must be "/" and segments of letters, digits, "-", "_", "." and "~"`)
 	}
+	if e.Path == "/.well-known" || strings.HasPrefix(e.Path, "/.well-known/") {
+		// RFC 8615: the metadata document is there, for a root issuer.
+		return errors.New("paths under /.well-known are not a grant's")
+	}
 	for _, own := range endpoints {
 		if !own.wellKnown && own.path == e.Path {
 			return errors.New("the Provider serves this path itself")

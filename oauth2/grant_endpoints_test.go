@@ -113,6 +113,7 @@ func TestNewProviderChecksWhatGrantsBring(t *testing.T) {
 		"a dot segment":                  {with(oauth2.Endpoint{Path: "/a/../token", Handler: answer("x")})},
 		"a percent-escape":               {with(oauth2.Endpoint{Path: "/%74oken", Handler: answer("x")})},
 		"no handler":                     {with(oauth2.Endpoint{Path: "/device"})},
+		"the metadata document's path":   {with(oauth2.Endpoint{Path: oauth2.MetadataPath, Handler: answer("x")})},
 		"a typed nil handler":            {with(oauth2.Endpoint{Path: "/device", Handler: http.HandlerFunc(nil)})},
 		"the Provider's member":          {with(oauth2.Endpoint{Path: "/device", Handler: answer("x"), MetadataName: "token_endpoint"})},
 		"a member name in upper case":    {with(oauth2.Endpoint{Path: "/device", Handler: answer("x"), MetadataName: "Device"})},
