@@ -19,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantor-dev/grantor/grantortest"
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/memory"
@@ -38,7 +39,7 @@ type Harness struct {
 	Config oauth2.Config
 
 	mu     sync.Mutex
-	now    time.Time
+	clock  *grantortest.Clock
 	events []oauth2.Event
 }
 
@@ -46,7 +47,7 @@ type Harness struct {
 // may change the configuration before NewProvider; it receives the store.
 func New(t *testing.T, configure func(cfg *oauth2.Config, store *memory.Store)) *Harness {
 	t.Helper()
-	h := &Harness{T: t, now: Start}
+	h := &Harness{T: t, clock: grantortest.NewClock(Start)}
 	h.Store = memory.New(memory.WithClock(h.Now))
 	var handler http.Handler = http.NotFoundHandler()
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -74,18 +75,10 @@ func New(t *testing.T, configure func(cfg *oauth2.Config, store *memory.Store)) 
 }
 
 // Now is the harness clock.
-func (h *Harness) Now() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.now
-}
+func (h *Harness) Now() time.Time { return h.clock.Now() }
 
 // Advance moves the clock forward.
-func (h *Harness) Advance(d time.Duration) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.now = h.now.Add(d)
-}
+func (h *Harness) Advance(d time.Duration) { h.clock.Advance(d) }
 
 func (h *Harness) record(_ context.Context, e oauth2.Event) {
 	h.mu.Lock()
