@@ -63,6 +63,11 @@ type Interaction struct {
 	// CompletedAt is set once the interaction has been approved or
 	// denied; it cannot be completed twice.
 	CompletedAt time.Time
+	// DeviceAuthorizationKey is set when the interaction is the user's
+	// verification of a device authorization (RFC 8628 §3.3): the Key of
+	// its DeviceAuthorization. Request then holds only its client and
+	// scopes.
+	DeviceAuthorizationKey string
 }
 
 // InteractionStore keeps authorization requests between the authorization

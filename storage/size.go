@@ -46,7 +46,7 @@ func (r *AuthorizationRequest) Size() int {
 // Size returns the size of the interaction that stores compare with
 // [MaxRecordBytes].
 func (i *Interaction) Size() int {
-	return len(i.Key) + i.Request.Size() + len(i.BrowserBinding)
+	return len(i.Key) + i.Request.Size() + len(i.BrowserBinding) + len(i.DeviceAuthorizationKey)
 }
 
 // Size returns the size of the pushed request that stores compare with
