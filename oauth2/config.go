@@ -55,8 +55,10 @@ type Config struct {
 	ClientAuthenticators []ClientAuthenticator
 
 	// Interactions stores authorization requests while the application's
-	// login and consent pages run. Required when a grant that answers the
-	// authorization endpoint (grant.AuthorizationCode) is registered.
+	// login and consent pages run, and the device authorizations that its
+	// verification page is verifying. Required when a grant that answers
+	// the authorization endpoint (grant.AuthorizationCode) or issues user
+	// codes (grant.DeviceCode) is registered.
 	Interactions storage.InteractionStore
 
 	// LoginURL is where the authorization endpoint sends the browser once
@@ -91,6 +93,22 @@ type Config struct {
 	// every user shares the proxy's budget. Zero means 600; a negative
 	// value switches the limit off.
 	InteractionRateLimit int
+
+	// UserCodeAttempts is how many user codes one browser may try on the
+	// verification page of the device grant (PendingDeviceAuthorization)
+	// within UserCodeAttemptWindow; one client address (ClientAddress)
+	// may try four times as many, for the users behind one address.
+	// Beyond that, attempts are refused with a *ThrottledError until the
+	// window ends, without a lookup (RFC 8628 §5.1). Each attempt is
+	// counted before its lookup, so that concurrent guesses cannot slip
+	// past. With the default user codes (8 characters of 20, about 34.5
+	// bits) and 10,000 live codes, the 20 attempts an address has in a
+	// window succeed with a chance of about 1 in 130,000. Zero means 5;
+	// a negative value switches the limit off.
+	UserCodeAttempts int
+	// UserCodeAttemptWindow defaults to 10 minutes, the default lifetime
+	// of a device code.
+	UserCodeAttemptWindow time.Duration
 
 	// AllowPlainPKCE accepts code_challenge_method=plain (RFC 7636 §4.2).
 	// Off by default: RFC 9700 §2.1.1 asks for S256.
@@ -264,4 +282,6 @@ const (
 	defaultIntrospectionScanLimit = 1000
 	defaultSlowHashConcurrency    = 4
 	defaultInteractionRateLimit   = 600
+	defaultUserCodeAttempts       = 5
+	defaultUserCodeAttemptWindow  = 10 * time.Minute
 )

@@ -39,6 +39,18 @@ const (
 	ErrTemporarilyUnavailable  ErrorCode = "temporarily_unavailable"
 )
 
+// Error codes of the device authorization grant's token endpoint (RFC
+// 8628 §3.5).
+const (
+	// ErrAuthorizationPending: the user has not decided yet; poll again.
+	ErrAuthorizationPending ErrorCode = "authorization_pending"
+	// ErrSlowDown: the client polled too soon; it must wait five more
+	// seconds between polls from now on.
+	ErrSlowDown ErrorCode = "slow_down"
+	// ErrExpiredToken: the device code has expired; start again.
+	ErrExpiredToken ErrorCode = "expired_token"
+)
+
 // Error is an OAuth protocol error. It knows its RFC code, the description
 // and URI sent to the client, its HTTP status, and the cause behind it.
 //

@@ -3,9 +3,14 @@ package oauth2
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
+	"time"
+
+	"github.com/grantor-dev/grantor/storage"
 )
 
 // Endpoint is an endpoint a grant brings with it, such as the device
@@ -149,4 +154,96 @@ func validEndpointPath(path string) bool {
 		}
 	}
 	return true
+}
+
+// ClientRequest is a request from an authenticated client to an endpoint
+// a grant brings (EndpointProvider), as ReadClientRequest returns it.
+type ClientRequest struct {
+	// Client is the authenticated client.
+	Client *storage.Client
+	// Form holds the body parameters, checked as the token endpoint's
+	// are (TokenRequest.Form): bounded, none repeated but resource, empty
+	// values removed, client credentials taken out.
+	Form url.Values
+	// Now is the time of the request on the Provider's clock.
+	Now time.Time
+	// HTTPRequest is the underlying request. Its body has been read.
+	HTTPRequest *http.Request
+}
+
+// ReadClientRequest reads a request to an endpoint a grant brings the way
+// the Provider reads requests to its token endpoint, and authenticates its
+// client: the method must be POST and the body a form within
+// Config.MaxRequestBytes, whose parameters are bounded and checked (see
+// MaxParameters); the client authenticates by its registered method, and
+// a public client names itself with client_id (RFC 6749 §2.3). endpointURL
+// is the endpoint's URL (EndpointURL), the audience a client assertion may
+// name when the Provider accepts endpoint URLs there.
+//
+// Its errors are *Error values with the status to answer (405, 413, 401
+// invalid_client with the other methods' WWW-Authenticate challenge, 429,
+// 503): write them with WriteErrorResponse.
+func (p *Provider) ReadClientRequest(w http.ResponseWriter, r *http.Request, endpointURL string) (*ClientRequest, error) {
+	form, err := p.readForm(w, r)
+	if err != nil {
+		return nil, err
+	}
+	client, err := p.authenticateClient(r.Context(), r, form, endpointURL)
+	if err != nil {
+		return nil, err
+	}
+	return &ClientRequest{Client: client, Form: form, Now: p.clock(), HTTPRequest: r}, nil
+}
+
+// EndpointURL returns the URL of the endpoint at path below the issuer:
+// the issuer followed by path, as the metadata document advertises an
+// Endpoint of a grant.
+func (p *Provider) EndpointURL(path string) string { return p.issuer + path }
+
+// WriteErrorResponse writes err as the JSON error response of RFC 6749
+// §5.2, as the token endpoint writes its own: an *Error as it is (a 401
+// with a WWW-Authenticate challenge), any other error as server_error.
+// What the client must not see (the cause) goes to the Provider's log.
+func (p *Provider) WriteErrorResponse(w http.ResponseWriter, r *http.Request, err error) {
+	p.writeError(w, r, err)
+}
+
+// WriteJSONResponse writes v as a JSON response with the given status and
+// the headers of a response that carries a credential: Cache-Control:
+// no-store and Pragma: no-cache (RFC 6749 §5.1).
+func WriteJSONResponse(w http.ResponseWriter, status int, v any) {
+	writeJSON(w, status, "no-store", v)
+}
+
+// ThrottleClient counts a request of client to the endpoint named
+// endpoint, and refuses it with 429 and Retry-After beyond limit requests
+// a minute, with error code code and description. A confidential client
+// has a budget of its own, which only it can spend; a public client, which
+// anyone can name, has one per client address (Config.ClientAddress), so
+// that a third party cannot spend its budget. Call it once the client is
+// authenticated and before the request does any work worth limiting,
+// such as storing a record (RFC 9126 §2.3 and RFC 8628 §5.2 ask for such
+// limits). A limit of zero or less counts nothing.
+func (p *Provider) ThrottleClient(r *http.Request, endpoint string, client *storage.Client, limit int, code ErrorCode, description string) error {
+	if limit <= 0 {
+		return nil
+	}
+	ctx := r.Context()
+	addr := ""
+	if client.IsPublic() {
+		addr = boundAddress(p.clientAddress(r))
+	}
+	now := p.clock()
+	n, reset, err := p.limiter.Take(ctx, budgetKey(endpoint, client.ID, addr), time.Minute, now)
+	if err != nil {
+		return StorageError("the request could not be counted", err)
+	}
+	if n > int64(limit) {
+		if n == int64(limit)+1 {
+			p.logger.LogAttrs(ctx, slog.LevelWarn, "requests throttled", slog.String("endpoint", safeName(endpoint)),
+				slog.String("client_id", client.ID), slog.Int("limit_per_minute", limit))
+		}
+		return tooManyRequests(code, description, reset.Sub(now))
+	}
+	return nil
 }

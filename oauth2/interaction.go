@@ -153,12 +153,23 @@ func (p *Provider) loadInteraction(r *http.Request, id string) (*storage.Interac
 	return it, nil
 }
 
+// loadAuthorizationInteraction returns the open interaction of id, as
+// loadInteraction does, when it holds an authorization request: a device
+// authorization's (DeviceInteraction) has no redirect URI to answer.
+func (p *Provider) loadAuthorizationInteraction(r *http.Request, id string) (*storage.Interaction, error) {
+	it, err := p.loadInteraction(r, id)
+	if err == nil && it.DeviceAuthorizationKey != "" {
+		return nil, ErrInteractionNotFound
+	}
+	return it, err
+}
+
 // PendingAuthorization returns the authorization request waiting under an
 // interaction id, for the application's login and consent pages. r is the
 // browser's request: an interaction can only be seen from the browser
 // that started it.
 func (p *Provider) PendingAuthorization(r *http.Request, interactionID string) (*PendingAuthorization, error) {
-	it, err := p.loadInteraction(r, interactionID)
+	it, err := p.loadAuthorizationInteraction(r, interactionID)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +200,7 @@ func (p *Provider) PendingAuthorization(r *http.Request, interactionID string) (
 // then shows its own error page. Once it has written a response, success
 // or error redirect, it returns nil.
 func (p *Provider) Approve(w http.ResponseWriter, r *http.Request, interactionID string, a Approval) error {
-	it, err := p.loadInteraction(r, interactionID)
+	it, err := p.loadAuthorizationInteraction(r, interactionID)
 	if err != nil {
 		return err
 	}
@@ -223,7 +234,7 @@ func checkApproval(a *Approval, req *storage.AuthorizationRequest) error {
 // to the client with error=access_denied (RFC 6749 §4.1.2.1), state and
 // iss. Its errors are Approve's.
 func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, interactionID string) error {
-	it, err := p.loadInteraction(r, interactionID)
+	it, err := p.loadAuthorizationInteraction(r, interactionID)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,6 @@
 package oauth2
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -40,34 +38,6 @@ func (p *Provider) servePAR(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, "no-cache, no-store", resp)
 }
 
-// throttlePush counts a pushed authorization request before it is
-// validated, and refuses it beyond Config.PushedRequestRateLimit a minute
-// (RFC 9126 §2.3). Only a confidential client can spend its own budget; a
-// public client, which anyone can name, has one budget per peer address.
-func (p *Provider) throttlePush(ctx context.Context, r *http.Request, client *storage.Client) error {
-	if p.pushLimit < 0 {
-		return nil
-	}
-	addr := ""
-	if client.IsPublic() {
-		addr = boundAddress(p.clientAddress(r))
-	}
-	key := budgetKey("par", client.ID, addr)
-	now := p.clock()
-	n, reset, err := p.limiter.Take(ctx, key, time.Minute, now)
-	if err != nil {
-		return StorageError("the request could not be counted", err)
-	}
-	if n > p.pushLimit {
-		if n == p.pushLimit+1 {
-			p.logger.LogAttrs(ctx, slog.LevelWarn, "pushed authorization requests throttled",
-				slog.String("client_id", client.ID), slog.Int64("limit", p.pushLimit))
-		}
-		return tooManyRequests(ErrInvalidRequest, "too many pushed authorization requests; try again later", reset.Sub(now))
-	}
-	return nil
-}
-
 func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parResponse, error) {
 	ctx := r.Context()
 	form, err := p.readForm(w, r)
@@ -78,7 +48,9 @@ func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parRespon
 	if err != nil {
 		return nil, err
 	}
-	if err := p.throttlePush(ctx, r, client); err != nil {
+	// RFC 9126 §2.3: counted before the request is validated.
+	if err := p.ThrottleClient(r, "par", client, int(p.pushLimit), ErrInvalidRequest,
+		"too many pushed authorization requests; try again later"); err != nil {
 		return nil, err
 	}
 	if form.Get("request_uri") != "" {

@@ -106,6 +106,12 @@ type Provider struct {
 
 	dpop *dpopVerifiers // Config.DPoP; nil when DPoP is off
 
+	// The verification side of the device grant: the grant that issues
+	// user codes, and the budgets of user code attempts.
+	userCodes        UserCodeVerifier
+	userCodeAttempts int64 // per browser; negative: no limit
+	userCodeWindow   time.Duration
+
 	// What the registered grants bring: endpoints, metadata members, and
 	// the names of the members they set (EndpointProvider,
 	// MetadataProvider).
@@ -276,6 +282,15 @@ func (p *Provider) registerGrants(factories []GrantFactory) error {
 		}
 		p.handlers[gt] = h
 		p.grantTypes = append(p.grantTypes, gt)
+		if ucv, ok := h.(UserCodeVerifier); ok {
+			if p.userCodes != nil {
+				return fmt.Errorf("oauth2: grant type %q: another grant issues user codes already", gt)
+			}
+			if isNil(ucv.DeviceAuthorizations()) {
+				return fmt.Errorf("oauth2: grant type %q: no device authorization store", gt)
+			}
+			p.userCodes = ucv
+		}
 		if rth, ok := h.(ResponseTypeHandler); ok {
 			if _, dup := p.responseTypes[rth.ResponseType()]; dup {
 				return fmt.Errorf("oauth2: two handlers registered for response type %q", rth.ResponseType())
@@ -324,6 +339,11 @@ func (p *Provider) setLimits(cfg Config) error {
 	p.pushLimit = int64(orDefault(cfg.PushedRequestRateLimit, defaultPushedRequestRateLimit))
 	p.scanLimit = int64(orDefault(cfg.IntrospectionScanLimit, defaultIntrospectionScanLimit))
 	p.interactionLimit = int64(orDefault(cfg.InteractionRateLimit, defaultInteractionRateLimit))
+	p.userCodeAttempts = int64(orDefault(cfg.UserCodeAttempts, defaultUserCodeAttempts))
+	p.userCodeWindow = orDefault(cfg.UserCodeAttemptWindow, defaultUserCodeAttemptWindow)
+	if p.userCodeWindow < time.Second {
+		return errors.New("oauth2: Config.UserCodeAttemptWindow must be at least a second")
+	}
 	p.outageLog.every, p.boundLog.every = time.Second, time.Second
 	realm := strings.Map(func(r rune) rune {
 		if r == '"' || r == '\\' {
@@ -338,6 +358,14 @@ func (p *Provider) setLimits(cfg Config) error {
 // checkAuthorizationConfig checks the configuration of the authorization
 // and PAR endpoints.
 func (p *Provider) checkAuthorizationConfig() error {
+	if p.userCodes != nil {
+		if p.interactions == nil {
+			return errors.New("oauth2: Config.Interactions is required for the verification page of user codes (grant.DeviceCode)")
+		}
+		if p.interactionLifetime < time.Minute {
+			return errors.New("oauth2: Config.InteractionLifetime must be at least a minute")
+		}
+	}
 	if len(p.responseTypes) == 0 {
 		if p.pushed != nil || p.requirePAR {
 			return errors.New("oauth2: pushed authorization requests need a grant that answers the authorization endpoint (grant.AuthorizationCode)")
