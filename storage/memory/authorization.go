@@ -45,6 +45,9 @@ type onceTable[R any] struct {
 	key     func(*R) *string
 	used    func(*R) *time.Time
 	expires func(*R) time.Time
+	// deleted, if not nil, is called with each record a sweep deletes,
+	// for a table that indexes its records another way too.
+	deleted func(*R)
 }
 
 // create stores a deep copy of r under its key. An existing key is
@@ -138,6 +141,9 @@ func (t *onceTable[R]) sweep(now int64, dropUsed bool) int {
 		exp, used := clampNano(t.expires(r)), !t.used(r).IsZero()
 		if now >= exp || dropUsed && used {
 			delete(t.records, key)
+			if t.deleted != nil {
+				t.deleted(r)
+			}
 			n++
 			continue
 		}
@@ -151,9 +157,9 @@ func (t *onceTable[R]) sweep(now int64, dropUsed bool) int {
 }
 
 // createAuth, getAuth and useAuth are the locking around onceTable shared
-// by the nine methods below: the context first, then the store's lock, a
-// sweep when one is due on writes, and a zero time replaced by the store
-// clock's now.
+// by the nine methods below and ConsumeDeviceAuthorization: the context
+// first, then the store's lock, a sweep when one is due on writes, and a
+// zero time replaced by the store clock's now.
 func createAuth[R any](ctx context.Context, s *Store, t *onceTable[R], r *R) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -308,7 +314,7 @@ func requestStrings(strs []*string, r *storage.AuthorizationRequest) []*string {
 // the strings of a record to strs. A code's Claims are the application's
 // values, left as they are.
 func interactionStrings(strs []*string, i *storage.Interaction) []*string {
-	return requestStrings(append(strs, &i.Key, &i.BrowserBinding), &i.Request)
+	return requestStrings(append(strs, &i.Key, &i.BrowserBinding, &i.DeviceAuthorizationKey), &i.Request)
 }
 
 func codeStrings(strs []*string, c *storage.AuthorizationCode) []*string {

@@ -2,7 +2,8 @@
 // [github.com/grantor-dev/grantor/storage]: clients, token records with
 // atomic refresh-token rotation, replay protection, the records of the
 // authorization code flow (interactions, authorization codes, pushed
-// authorization requests), each usable once, and a [storage.Limiter] for
+// authorization requests), each usable once, device authorizations (RFC
+// 8628) with their polling interval, and a [storage.Limiter] for
 // throttles.
 //
 // It is the fake to use in tests, and a real store for a single-process
@@ -17,7 +18,8 @@
 //	// pass store wherever a storage.ClientStore, storage.TokenStore,
 //	// storage.RefreshTokenStore, storage.ReplayStore,
 //	// storage.InteractionStore, storage.AuthorizationCodeStore,
-//	// storage.PushedRequestStore or storage.Limiter is needed.
+//	// storage.PushedRequestStore, storage.DeviceAuthorizationStore or
+//	// storage.Limiter is needed.
 //
 // Every record is stored as a copy and returned as a copy, so callers may
 // modify what they pass in and what they get back. Times come back in UTC
@@ -37,11 +39,13 @@
 //
 // The authorization requests waiting for a decision, which browsers and
 // clients can make the server write before anyone has logged in, are
-// bounded: at most [DefaultMaxInteractions] pending interactions and
-// [DefaultMaxPushedRequests] pushed requests (see [WithMaxInteractions]
-// and [WithMaxPushedRequests]). At the bound the expired and used ones are
-// deleted first; if none has, the creation fails with [storage.ErrFull] and
-// nothing stored is evicted, so a login under way always completes.
+// bounded: at most [DefaultMaxInteractions] pending interactions,
+// [DefaultMaxPushedRequests] pushed requests and
+// [DefaultMaxDeviceAuthorizations] device authorizations (see
+// [WithMaxInteractions], [WithMaxPushedRequests] and
+// [WithMaxDeviceAuthorizations]). At the bound the expired and used ones
+// are deleted first; if none has, the creation fails with [storage.ErrFull]
+// and nothing stored is evicted, so a login under way always completes.
 //
 // The store counts the events of throttles ([Store.Take]) with a [Limiter]
 // of its own, which counts up to [DefaultLimiterKeys] keys one by one (see

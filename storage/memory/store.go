@@ -24,6 +24,10 @@ const (
 	// DefaultMaxPushedRequests is how many pushed authorization requests
 	// the store holds at most (see [WithMaxPushedRequests]).
 	DefaultMaxPushedRequests = 20_000
+
+	// DefaultMaxDeviceAuthorizations is how many device authorizations
+	// the store holds at most (see [WithMaxDeviceAuthorizations]).
+	DefaultMaxDeviceAuthorizations = 20_000
 )
 
 // The store implements every storage interface.
@@ -37,15 +41,18 @@ var (
 	_ storage.AuthorizationCodeStore = (*Store)(nil)
 	_ storage.PushedRequestStore     = (*Store)(nil)
 
+	_ storage.DeviceAuthorizationStore = (*Store)(nil)
+
 	_ storage.Limiter = (*Store)(nil)
 )
 
 // Store keeps clients, token records, replay entries, interactions,
-// authorization codes and pushed authorization requests in memory, and
-// counts events for throttles. It implements [storage.ClientStore],
-// [storage.TokenStore], [storage.RefreshTokenStore], [storage.ReplayStore],
-// [storage.InteractionStore], [storage.AuthorizationCodeStore],
-// [storage.PushedRequestStore] and [storage.Limiter], and is safe for
+// authorization codes, pushed authorization requests and device
+// authorizations in memory, and counts events for throttles. It implements
+// [storage.ClientStore], [storage.TokenStore], [storage.RefreshTokenStore],
+// [storage.ReplayStore], [storage.InteractionStore],
+// [storage.AuthorizationCodeStore], [storage.PushedRequestStore],
+// [storage.DeviceAuthorizationStore] and [storage.Limiter], and is safe for
 // concurrent use: reads do not block each other.
 //
 // Create one with [New]; the zero value is not usable.
@@ -76,12 +83,13 @@ type Store struct {
 	replayNextSweep time.Time
 	replayPeak      int
 
-	// authMu guards the records of the authorization code flow and their
-	// sweep schedule.
+	// authMu guards the records of the authorization code flow, the
+	// device authorizations and their sweep schedule.
 	authMu        sync.RWMutex
 	interactions  onceTable[storage.Interaction]
 	codes         onceTable[storage.AuthorizationCode]
 	pushed        onceTable[storage.PushedRequest]
+	devices       *deviceTable
 	authNextSweep time.Time
 
 	limiterKeys int
@@ -95,7 +103,8 @@ type Option func(*Store)
 
 // WithClock sets the clock the store reads to decide what has expired
 // (tokens, replay entries, revoked-grant markers, interactions,
-// authorization codes, pushed requests) and to time its sweeps; methods
+// authorization codes, pushed requests, device authorizations) and to time
+// its sweeps; methods
 // given a zero time read it too. The default is [time.Now]. A nil clock is
 // ignored.
 func WithClock(now func() time.Time) Option {
@@ -177,6 +186,24 @@ func WithMaxPushedRequests(n int) Option {
 	return func(s *Store) { s.pushed.max = orDefault(n, DefaultMaxPushedRequests) }
 }
 
+// WithMaxDeviceAuthorizations bounds how many device authorizations (RFC
+// 8628 §3.2) the store holds, as [WithMaxInteractions] bounds
+// interactions: at the bound the expired and consumed ones are deleted
+// first, and if none has, [Store.CreateDeviceAuthorization] stores nothing
+// and returns an error wrapping [storage.ErrFull]; pending, approved and
+// denied ones are never evicted before they expire, so a device that is
+// polling learns the user's decision. The default is
+// [DefaultMaxDeviceAuthorizations]; zero or a negative n keeps it.
+//
+// Any device can ask for a device authorization with a public client's
+// ID, and each one lives as long as its expires_in (ten minutes by
+// default, RFC 8628 §3.2): the default bound holds about 33 new ones a
+// second. A typical one takes a few hundred bytes; the largest ones
+// [storage.MaxRecordBytes].
+func WithMaxDeviceAuthorizations(n int) Option {
+	return func(s *Store) { s.devices.max = orDefault(n, DefaultMaxDeviceAuthorizations) }
+}
+
 // orDefault returns n, or def when n is not positive.
 func orDefault(n, def int) int {
 	if n <= 0 {
@@ -233,6 +260,7 @@ func New(opts ...Option) *Store {
 			key:     func(r *storage.PushedRequest) *string { return &r.Key },
 			used:    func(r *storage.PushedRequest) *time.Time { return &r.ConsumedAt },
 			expires: func(r *storage.PushedRequest) time.Time { return r.ExpiresAt }},
+		devices: newDeviceTable(DefaultMaxDeviceAuthorizations),
 	}
 	for _, opt := range opts {
 		if opt != nil {

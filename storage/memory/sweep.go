@@ -11,9 +11,9 @@ import (
 // ExpiresAt has passed (consumed refresh tokens included, so that a reuse is
 // detected until then), the replay entries that have expired, the
 // revoked-grant markers past their retention whose grant has no record left,
-// and the interactions, authorization codes and pushed requests whose
-// ExpiresAt has passed (completed and consumed ones included, so that a
-// replayed code is recognised until then). It returns how many records and
+// and the interactions, authorization codes, pushed requests and device
+// authorizations whose ExpiresAt has passed (completed and consumed ones
+// included, so that a replayed code is recognised until then). It returns how many records and
 // replay entries it deleted, revoked-grant markers not counted.
 //
 // Writes call it on their own once per sweep interval ([WithSweepInterval]);
@@ -122,22 +122,23 @@ func (s *Store) sweepReplayLocked(now time.Time) int {
 	return n
 }
 
-// maybeSweepAuthLocked sweeps the interactions, authorization codes and
-// pushed requests if a sweep is due. s.authMu must be held for writing.
+// maybeSweepAuthLocked sweeps the interactions, authorization codes,
+// pushed requests and device authorizations if a sweep is due. s.authMu must be held for writing.
 func (s *Store) maybeSweepAuthLocked(now time.Time) {
 	if s.sweepDue(now, s.authNextSweep) {
 		s.sweepAuthLocked(now)
 	}
 }
 
-// sweepAuthLocked deletes the interactions, authorization codes and pushed
-// requests whose ExpiresAt is not after now; a zero ExpiresAt counts as
-// expired. Completed and consumed records stay until then. s.authMu must be
-// held for writing.
+// sweepAuthLocked deletes the interactions, authorization codes, pushed
+// requests and device authorizations whose ExpiresAt is not after now; a
+// zero ExpiresAt counts as expired. Completed, consumed and decided records
+// stay until then. s.authMu must be held for writing.
 func (s *Store) sweepAuthLocked(now time.Time) int {
 	s.authNextSweep = now.Add(s.sweepInterval)
 	t := clampNano(now)
-	return s.interactions.sweep(t, false) + s.codes.sweep(t, false) + s.pushed.sweep(t, false)
+	return s.interactions.sweep(t, false) + s.codes.sweep(t, false) + s.pushed.sweep(t, false) +
+		s.devices.sweepDevices(t)
 }
 
 // shrink returns m, or a copy of m if it has fallen to a quarter of the

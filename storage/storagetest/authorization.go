@@ -45,16 +45,18 @@ func minimalAuthorizationRequest() storage.AuthorizationRequest {
 }
 
 // interaction returns an interaction with every field set, created now and
-// valid for an hour.
+// valid for an hour. (An interaction that verifies a device authorization
+// holds only its client and scopes in Request; the store does not care.)
 func interaction(t *testing.T) *storage.Interaction {
 	t.Helper()
 	n := now()
 	return &storage.Interaction{
-		Key:            newKey(t),
-		Request:        authorizationRequest(t),
-		BrowserBinding: newKey(t),
-		CreatedAt:      n,
-		ExpiresAt:      n.Add(time.Hour),
+		Key:                    newKey(t),
+		Request:                authorizationRequest(t),
+		BrowserBinding:         newKey(t),
+		CreatedAt:              n,
+		ExpiresAt:              n.Add(time.Hour),
+		DeviceAuthorizationKey: newKey(t),
 	}
 }
 
@@ -174,6 +176,7 @@ func assertInteraction(t *testing.T, want, got *storage.Interaction) {
 	assertTime(t, "CreatedAt", want.CreatedAt, got.CreatedAt)
 	assertTime(t, "ExpiresAt", want.ExpiresAt, got.ExpiresAt)
 	assertTime(t, "CompletedAt", want.CompletedAt, got.CompletedAt)
+	assert.Equal(t, want.DeviceAuthorizationKey, got.DeviceAuthorizationKey, "DeviceAuthorizationKey")
 }
 
 func assertAuthorizationCode(t *testing.T, want, got *storage.AuthorizationCode) {
@@ -309,26 +312,31 @@ func testAuthorizationCodeClaims(t *testing.T, newStore func(*testing.T) storage
 }
 
 // testIndependentKeys checks that each kind of record has its own keys: a
-// token, a replay entry, an interaction, a code and a pushed request may share
-// one, and using one of them uses none of the others.
+// token, a replay entry, an interaction, a code, a pushed request and a
+// device authorization may share one, and using one of them uses none of
+// the others.
 func testIndependentKeys(t *testing.T, newStore NewStore) {
 	s := newStore(t)
 	key := newKey(t)
 	tok := refreshToken(t, newGrantID(t))
 	tok.Key = key
-	i, c, p := interaction(t), authorizationCode(t), pushedRequest(t)
-	i.Key, c.Key, p.Key = key, key, key
+	i, c, p, d := interaction(t), authorizationCode(t), pushedRequest(t), approvedDeviceAuthorization(t)
+	i.Key, c.Key, p.Key, d.Key = key, key, key, key
 	create(t, s, tok)
 	require.NoError(t, s.Remember(t.Context(), key, now().Add(time.Hour)), "Remember")
 	require.NoError(t, s.CreateInteraction(t.Context(), i), "CreateInteraction")
 	require.NoError(t, s.CreateAuthorizationCode(t.Context(), c), "CreateAuthorizationCode")
 	require.NoError(t, s.CreatePushedRequest(t.Context(), p), "CreatePushedRequest")
+	require.NoError(t, s.CreateDeviceAuthorization(t.Context(), d), "CreateDeviceAuthorization")
 
 	_, err := s.ConsumeAuthorizationCode(t.Context(), key, now())
 	require.NoError(t, err, "ConsumeAuthorizationCode")
 	assertToken(t, tok, get(t, s, key))
 	assertInteraction(t, i, interactions.mustGet(t, s, key))
 	assertPushedRequest(t, p, pushedRequests.mustGet(t, s, key))
+	assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
+	_, err = s.ConsumeDeviceAuthorization(t.Context(), key, now())
+	assert.NoError(t, err, "ConsumeDeviceAuthorization")
 
 	_, err = s.CompleteInteraction(t.Context(), key, now())
 	assert.NoError(t, err, "CompleteInteraction")

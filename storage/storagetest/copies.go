@@ -145,7 +145,7 @@ func cloneInteraction(_ *testing.T, i *storage.Interaction) *storage.Interaction
 }
 
 func scribbleInteraction(i *storage.Interaction) {
-	i.Key, i.BrowserBinding = scribbled, scribbled
+	i.Key, i.BrowserBinding, i.DeviceAuthorizationKey = scribbled, scribbled, scribbled
 	scribbleRequest(&i.Request)
 	shift(&i.CreatedAt)
 	shift(&i.ExpiresAt)

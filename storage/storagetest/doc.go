@@ -19,7 +19,8 @@
 // some of them runs the suite of each instead: [RunClientStore],
 // [RunTokenStore], [RunRefreshTokenStore] (which includes RunTokenStore's
 // rules), [RunReplayStore], [RunInteractionStore],
-// [RunAuthorizationCodeStore] and [RunPushedRequestStore]. An adapter for an
+// [RunAuthorizationCodeStore], [RunPushedRequestStore] and
+// [RunDeviceAuthorizationStore]. An adapter for an
 // application that issues tokens with the client credentials grant only,
 // five methods, runs two:
 //
@@ -38,12 +39,15 @@
 //     may reuse one database and empty it on each call. The suite may
 //     modify the clients after the call; the store keeps copies.
 //   - The store's clock is the real one. Expiry times in the fixtures are
-//     relative to [time.Now]: tokens, interactions, authorization codes and
-//     pushed requests expire an hour from now, a replay entry "in the past"
-//     expired an hour ago. A small clock skew between the test process and
-//     a database server is fine.
+//     relative to [time.Now]: tokens, interactions, authorization codes,
+//     pushed requests and device authorizations expire an hour from now
+//     (some device authorizations later still), a replay entry "in the
+//     past" expired an hour ago. A small clock skew between the test
+//     process and a database server is fine.
 //   - Times may be truncated to microseconds: the fixtures use UTC times
 //     that already are, and times are compared with [time.Time.Equal].
+//     So may a device authorization's Interval: the fixtures' intervals
+//     are whole microseconds, and must come back exactly.
 //   - Claims are compared as JSON, so an adapter may return numbers as
 //     float64 or json.Number.
 //   - Errors are matched with [errors.Is]: adapters may wrap the sentinels.
@@ -52,23 +56,32 @@
 //     "none".
 //
 // The use-once operations (ConsumeToken, CompleteInteraction,
-// ConsumeAuthorizationCode, ConsumePushedRequest, Remember) are each raced by
-// 50 goroutines on one key: exactly one may return a nil error, and every
-// loser must get [storage.ErrConsumed] together with the record as the winner
-// left it.
+// ConsumeAuthorizationCode, ConsumePushedRequest, DecideDeviceAuthorization,
+// ConsumeDeviceAuthorization, Remember) are each raced by 50 goroutines on
+// one key: exactly one may return a nil error, and every loser must get
+// [storage.ErrConsumed] together with the record as the winner left it.
+// So are the creations of records with one key, and of device
+// authorizations with one user code: one wins, the others get
+// [storage.ErrDuplicate]. PollDeviceAuthorization is raced by 50 polls at
+// one instant of a record never polled: the first is not slow, each later
+// one gets [storage.ErrSlowDown] with the interval one step longer than
+// the poll before it left it, so that the intervals the 50 polls return
+// are each step exactly once.
 //
 // Returned records are copies: the suite changes every field of what it
 // gets back (a client, a token record from Token or ConsumeToken, an
-// interaction, code or pushed request from each method that returns one,
-// the winner's and a loser's of a use-once call), down to the elements of
-// Scopes, RedirectURIs and the other lists and the values nested in Claims,
-// and of what it passed in, and then reads the record again: it must be as
-// stored.
+// interaction, code, pushed request or device authorization from each
+// method that returns one, the winner's and a loser's of a use-once call),
+// down to the elements of Scopes, RedirectURIs and the other lists and the
+// values nested in Claims, and of what it passed in (a device decision
+// included), and then reads the record again: it must be as stored.
 //
 // Input that no record can hold: a nil record, or a record or replay key
-// that is empty, is refused with an error that matches none of the
-// sentinels (not [storage.ErrNotFound]); a key one byte longer than
-// [storage.MaxKeyBytes] with [storage.ErrTooLarge] and no other sentinel.
+// that is empty (a device authorization's UserCodeKey too), is refused
+// with an error that matches none of the sentinels (not
+// [storage.ErrNotFound]); a key one byte longer than [storage.MaxKeyBytes]
+// with [storage.ErrTooLarge] and no other sentinel. So is a device
+// decision that neither approves nor denies, and the record is unchanged.
 // A lookup, use or revocation by an empty key, a key longer than
 // MaxKeyBytes, or one of a megabyte, is [storage.ErrNotFound].
 //
@@ -81,10 +94,12 @@
 // one more: a call with a context that is already cancelled returns an
 // error matching [context.Canceled] and changes nothing.
 //
-// Records are stored whole up to [storage.MaxRecordBytes] with keys and
-// grant IDs up to [storage.MaxKeyBytes], exactly at those bounds included,
-// and one byte more is [storage.ErrTooLarge] with nothing written. The
-// suite builds records of an exact size with their Size methods.
+// Records are stored whole up to [storage.MaxRecordBytes] with keys, user
+// code keys and grant IDs up to [storage.MaxKeyBytes], exactly at those
+// bounds included, and one byte more is [storage.ErrTooLarge] with nothing
+// written; a device decision that would make its record one byte larger
+// than MaxRecordBytes is ErrTooLarge and changes nothing. The suite builds
+// records of an exact size with their Size methods.
 //
 // A string that is not UTF-8 text or holds a NUL byte, in any field, is
 // either stored and returned byte for byte, or refused with an error that

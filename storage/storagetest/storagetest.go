@@ -18,6 +18,7 @@ type Store interface {
 	storage.InteractionStore
 	storage.AuthorizationCodeStore
 	storage.PushedRequestStore
+	storage.DeviceAuthorizationStore
 }
 
 // NewStore returns a new, empty store that holds exactly the given clients
@@ -34,9 +35,9 @@ type NewClientStore func(t *testing.T, clients ...*storage.Client) storage.Clien
 // Run runs the conformance suite against stores made by newStore, one fresh
 // store per subtest: the suite of each interface ([RunClientStore],
 // [RunRefreshTokenStore], which includes [RunTokenStore], [RunReplayStore],
-// [RunInteractionStore], [RunAuthorizationCodeStore] and
-// [RunPushedRequestStore]), and the rule that spans them: each kind of
-// record has keys of its own. Subtest names state the rule they check, for
+// [RunInteractionStore], [RunAuthorizationCodeStore],
+// [RunPushedRequestStore] and [RunDeviceAuthorizationStore]), and the rule
+// that spans them: each kind of record has keys of its own. Subtest names state the rule they check, for
 // example "RefreshTokenStore/ConsumeToken/concurrent callers: exactly one
 // wins".
 //
@@ -55,6 +56,7 @@ func Run(t *testing.T, newStore NewStore) {
 	RunInteractionStore(t, func(t *testing.T) storage.InteractionStore { return newStore(t) })
 	RunAuthorizationCodeStore(t, func(t *testing.T) storage.AuthorizationCodeStore { return newStore(t) })
 	RunPushedRequestStore(t, func(t *testing.T) storage.PushedRequestStore { return newStore(t) })
+	RunDeviceAuthorizationStore(t, func(t *testing.T) storage.DeviceAuthorizationStore { return newStore(t) })
 	t.Run("Keys", func(t *testing.T) {
 		t.Run("each kind of record has its own keys", func(t *testing.T) { testIndependentKeys(t, newStore) })
 		t.Run("a replay key is independent of token keys", func(t *testing.T) {

@@ -83,7 +83,8 @@ func testTextOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce
 
 func testInteractionText(t *testing.T, newStore func(*testing.T) storage.InteractionStore) {
 	testTextOnce(t, newStore, interactions, map[string]func(*storage.Interaction, string){
-		"BrowserBinding": func(i *storage.Interaction, s string) { i.BrowserBinding = s },
+		"BrowserBinding":         func(i *storage.Interaction, s string) { i.BrowserBinding = s },
+		"DeviceAuthorizationKey": func(i *storage.Interaction, s string) { i.DeviceAuthorizationKey = s },
 	})
 }
 
