@@ -178,6 +178,40 @@ var brokenStores = map[string]brokenStore{
 		wrap:   func(s storagetest.Store) storagetest.Store { return &emptyReplayKey{Store: s} },
 		caught: []string{"ReplayStore", "Input", "empty key is invalid input, not a sentinel, and nothing is remembered"},
 	},
+	"Interaction drops DeviceAuthorizationKey": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &noDeviceInteraction{Store: s} },
+		caught: []string{"InteractionStore", "CreateInteraction", "round trip keeps every field"},
+	},
+	"PollDeviceAuthorization reads, then writes": {
+		wrap: func(s storagetest.Store) storagetest.Store { return &pollReadThenWrite{devices: newDevices(s)} },
+		caught: []string{"DeviceAuthorizationStore", "PollDeviceAuthorization",
+			"concurrent polls: each sees the one before it"},
+	},
+	"PollDeviceAuthorization does not keep the slow-down step": {
+		wrap: func(s storagetest.Store) storagetest.Store { return &slowDownNotKept{Store: s} },
+		caught: []string{"DeviceAuthorizationStore", "PollDeviceAuthorization",
+			"the grown interval persists: a poll at the old interval is slow again, at the new one it is not"},
+	},
+	"DecideDeviceAuthorization decides twice": {
+		wrap: func(s storagetest.Store) storagetest.Store { return &decideTwice{Store: s} },
+		caught: []string{"DeviceAuthorizationStore", "DecideDeviceAuthorization",
+			"a second decision returns the record as decided first, with ErrConsumed"},
+	},
+	"ConsumeDeviceAuthorization consumes twice": {
+		wrap: func(s storagetest.Store) storagetest.Store { return &consumeDeviceTwice{Store: s} },
+		caught: []string{"DeviceAuthorizationStore", "ConsumeDeviceAuthorization",
+			"second call returns the record with the first ConsumedAt and ErrConsumed"},
+	},
+	"another client's poll counts": {
+		wrap: func(s storagetest.Store) storagetest.Store { return &otherClientPolls{devices: newDevices(s)} },
+		caught: []string{"DeviceAuthorizationStore", "PollDeviceAuthorization",
+			"another client's poll is ErrNotFound and changes neither Interval nor LastPolledAt"},
+	},
+	"an expired holder keeps its user code": {
+		wrap: func(s storagetest.Store) storagetest.Store { return &userCodesForever{devices: newDevices(s)} },
+		caught: []string{"DeviceAuthorizationStore", "CreateDeviceAuthorization",
+			"a holder expired at IssuedAt gives the user code up: the new record is found by it, the old one still by its Key"},
+	},
 }
 
 // newBrokenStore returns the suite's NewStore for the named broken store.
@@ -690,4 +724,145 @@ func (s *emptyReplayKey) Remember(ctx context.Context, key string, expiresAt tim
 		return nil
 	}
 	return s.Store.Remember(ctx, key, expiresAt)
+}
+
+// noDeviceInteraction forgets the device authorization an interaction
+// verifies, as an adapter without a column for it does.
+type noDeviceInteraction struct{ storagetest.Store }
+
+func (s *noDeviceInteraction) Interaction(ctx context.Context, key string) (*storage.Interaction, error) {
+	i, err := s.Store.Interaction(ctx, key)
+	if i != nil {
+		i.DeviceAuthorizationKey = ""
+	}
+	return i, err
+}
+
+// devices remembers the device authorizations it created, for the broken
+// stores that need to find them again the way a hand-written adapter
+// would: by key, with their client and user code.
+type devices struct {
+	storagetest.Store
+	mu      sync.Mutex
+	created map[string]storage.DeviceAuthorization // by Key, lists not kept
+	held    map[string]bool                        // user code keys ever stored
+}
+
+func newDevices(s storagetest.Store) devices {
+	return devices{Store: s, created: map[string]storage.DeviceAuthorization{}, held: map[string]bool{}}
+}
+
+func (s *devices) CreateDeviceAuthorization(ctx context.Context, d *storage.DeviceAuthorization) error {
+	err := s.Store.CreateDeviceAuthorization(ctx, d)
+	if err == nil {
+		s.mu.Lock()
+		s.created[d.Key] = storage.DeviceAuthorization{Key: d.Key, UserCodeKey: d.UserCodeKey, ClientID: d.ClientID}
+		s.held[d.UserCodeKey] = true
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *devices) lookup(key string) (storage.DeviceAuthorization, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.created[key]
+	return d, ok
+}
+
+// pollReadThenWrite polls in two steps: it reads the record, judges the
+// poll, and then writes, as an adapter that selects and then updates
+// without a lock or a condition in the update. Concurrent polls all read
+// the record as no poll left it.
+type pollReadThenWrite struct{ devices }
+
+func (s *pollReadThenWrite) PollDeviceAuthorization(ctx context.Context, key, clientID string, at time.Time, slowDown time.Duration) (*storage.DeviceAuthorization, error) {
+	d, ok := s.lookup(key)
+	if !ok {
+		return s.Store.PollDeviceAuthorization(ctx, key, clientID, at, slowDown)
+	}
+	before, err := s.Store.DeviceAuthorizationByUserCode(ctx, d.UserCodeKey)
+	if err != nil || before.Key != key || before.ClientID != clientID {
+		return s.Store.PollDeviceAuthorization(ctx, key, clientID, at, slowDown)
+	}
+	time.Sleep(time.Millisecond) // between the read and the write
+	slow := !before.LastPolledAt.IsZero() && at.Before(before.LastPolledAt.Add(before.Interval))
+	step := time.Duration(0)
+	if slow {
+		step = slowDown
+	}
+	after, err := s.Store.PollDeviceAuthorization(ctx, key, clientID, at, step)
+	if after == nil {
+		return nil, err
+	}
+	if slow {
+		return after, storage.ErrSlowDown
+	}
+	return after, nil
+}
+
+// slowDownNotKept reports the slow-down step in the record it returns but
+// does not store it, as an adapter that adds it to the row it read and
+// writes only LastPolledAt back.
+type slowDownNotKept struct{ storagetest.Store }
+
+func (s *slowDownNotKept) PollDeviceAuthorization(ctx context.Context, key, clientID string, at time.Time, slowDown time.Duration) (*storage.DeviceAuthorization, error) {
+	d, err := s.Store.PollDeviceAuthorization(ctx, key, clientID, at, 0)
+	if errors.Is(err, storage.ErrSlowDown) {
+		d.Interval += slowDown
+	}
+	return d, err
+}
+
+// decideTwice lets a second decision report success (the record keeps the
+// first), as an adapter whose update has no "still pending" condition
+// might.
+type decideTwice struct{ storagetest.Store }
+
+func (s *decideTwice) DecideDeviceAuthorization(ctx context.Context, key string, d storage.DeviceDecision, at time.Time) (*storage.DeviceAuthorization, error) {
+	rec, err := s.Store.DecideDeviceAuthorization(ctx, key, d, at)
+	if errors.Is(err, storage.ErrConsumed) {
+		return rec, nil
+	}
+	return rec, err
+}
+
+// consumeDeviceTwice lets a second redemption report success.
+type consumeDeviceTwice struct{ storagetest.Store }
+
+func (s *consumeDeviceTwice) ConsumeDeviceAuthorization(ctx context.Context, key string, at time.Time) (*storage.DeviceAuthorization, error) {
+	rec, err := s.Store.ConsumeDeviceAuthorization(ctx, key, at)
+	if errors.Is(err, storage.ErrConsumed) {
+		return rec, nil
+	}
+	return rec, err
+}
+
+// otherClientPolls records another client's poll before it answers that
+// the record is not found, as an adapter that updates by key and checks
+// the client afterwards.
+type otherClientPolls struct{ devices }
+
+func (s *otherClientPolls) PollDeviceAuthorization(ctx context.Context, key, clientID string, at time.Time, slowDown time.Duration) (*storage.DeviceAuthorization, error) {
+	rec, err := s.Store.PollDeviceAuthorization(ctx, key, clientID, at, slowDown)
+	if d, ok := s.lookup(key); ok && errors.Is(err, storage.ErrNotFound) {
+		_, _ = s.Store.PollDeviceAuthorization(ctx, key, d.ClientID, at, slowDown)
+	}
+	return rec, err
+}
+
+// userCodesForever refuses a user code that any record ever held, as an
+// adapter with a plain unique index on the user code does.
+type userCodesForever struct{ devices }
+
+func (s *userCodesForever) CreateDeviceAuthorization(ctx context.Context, d *storage.DeviceAuthorization) error {
+	if d != nil {
+		s.mu.Lock()
+		held := s.held[d.UserCodeKey]
+		s.mu.Unlock()
+		if held {
+			return storage.ErrDuplicate
+		}
+	}
+	return s.devices.CreateDeviceAuthorization(ctx, d)
 }
