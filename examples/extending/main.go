@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if err != nil {
 		return err
 	}
-	srv, err := newServer("https://"+ln.Addr().String(), ca, out)
+	srv, err := newServer("https://"+ln.Addr().String(), ca, out, nil)
 	if err != nil {
 		return err
 	}
@@ -135,10 +135,21 @@ const (
 // expects.
 var demoClientSubject = subject("legacy-gateway")
 
+// The demo's migration plan, counted in days from start-up: the demo key
+// retires first, and the old system stops taking any key later.
+const (
+	demoKeyRetiresInDays = 90
+	demoSunsetInDays     = 180
+)
+
 // newServer builds the Provider with the three extensions and the TLS
 // configuration of its HTTPS server, with a server certificate from ca.
-func newServer(issuer string, ca *authority, out io.Writer) (*server, error) {
-	store := memory.New()
+// now is the clock of the Provider and the store; nil means time.Now.
+func newServer(issuer string, ca *authority, out io.Writer, now func() time.Time) (*server, error) {
+	if now == nil {
+		now = time.Now
+	}
+	store := memory.New(memory.WithClock(now))
 	// The gateway that still receives legacy API keys authenticates with
 	// its certificate and may use the migration grant, nothing else.
 	if err := store.PutClient(&storage.Client{
@@ -157,9 +168,12 @@ func newServer(issuer string, ca *authority, out io.Writer) (*server, error) {
 		return nil, err
 	}
 	apiKey := "lk_" + hex.EncodeToString(demoKey)
+	today := now().UTC().Truncate(24 * time.Hour)
 	keys := map[[sha256.Size]byte]keyOwner{
-		sha256.Sum256([]byte(apiKey)): {Subject: demoKeyOwner, Scopes: []string{"invoices:read", "invoices:write"}},
+		sha256.Sum256([]byte(apiKey)): {Subject: demoKeyOwner, Scopes: []string{"invoices:read", "invoices:write"},
+			Retires: today.AddDate(0, 0, demoKeyRetiresInDays)},
 	}
+	sunset := today.AddDate(0, 0, demoSunsetInDays)
 	// The application's own record of which tenant each client belongs
 	// to: storage.Client has no field for it.
 	tenants := map[string]string{demoClientID: "acme"}
@@ -187,9 +201,10 @@ func newServer(issuer string, ca *authority, out io.Writer) (*server, error) {
 		TokenKeys:    [][]byte{hmacKey},
 		AccessTokens: jwtTokens, // JWTs, so that resource servers see the tenant claim
 		Logger:       slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Clock:        now,
 		Grants: []oauth2.GrantFactory{
 			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
-			legacyAPIKeyGrant(keys),
+			legacyAPIKeyGrant(keys, sunset),
 		},
 		// Setting the list replaces the defaults: clients with secrets
 		// keep working next to the ones on mutual TLS.
@@ -235,25 +250,61 @@ const grantTypeLegacyAPIKey = "urn:example:params:oauth:grant-type:legacy-api-ke
 type keyOwner struct {
 	Subject string
 	Scopes  []string
+	// Retires is when the migration plan retires this key: from then on
+	// it is refused. Zero means the sunset of the whole table.
+	Retires time.Time
 }
 
 // legacyAPIKeyGrant returns the factory of the migration grant (RFC 6749
 // §4.5): a confidential client sends a legacy API key as api_key and gets
 // an access token for the key's owner, with at most the key's scopes. keys
-// maps the SHA-256 digest of each key to its owner.
-func legacyAPIKeyGrant(keys map[[sha256.Size]byte]keyOwner) oauth2.GrantFactory {
+// maps the SHA-256 digest of each key to its owner. sunset is when the old
+// system stops taking keys at all: no key is accepted from then on,
+// whatever its own Retires says.
+func legacyAPIKeyGrant(keys map[[sha256.Size]byte]keyOwner, sunset time.Time) oauth2.GrantFactory {
 	return func(p *oauth2.Provider) (oauth2.GrantHandler, error) {
 		if len(keys) == 0 {
 			return nil, errors.New("legacy API key grant: empty key table")
 		}
-		return &legacyAPIKey{keys: keys, log: p.Logger()}, nil
+		if sunset.IsZero() {
+			// A migration without an end is no migration.
+			return nil, errors.New("legacy API key grant: no sunset")
+		}
+		return &legacyAPIKey{keys: keys, sunset: sunset, log: p.Logger()}, nil
 	}
 }
 
 // legacyAPIKey is the GrantHandler of grantTypeLegacyAPIKey.
 type legacyAPIKey struct {
-	keys map[[sha256.Size]byte]keyOwner
-	log  *slog.Logger
+	keys   map[[sha256.Size]byte]keyOwner
+	sunset time.Time
+	log    *slog.Logger
+}
+
+// lookup finds the owner of key and when the key retires. It reports
+// false for a key that is unknown or has retired at now: the two are
+// answered alike, so that a caller learns nothing about keys it cannot
+// use.
+func (h *legacyAPIKey) lookup(key string, now time.Time) (owner keyOwner, retires time.Time, ok bool) {
+	// Compare digests, never keys, and visit every row, so that the time
+	// taken says nothing about how close a guess came.
+	digest := sha256.Sum256([]byte(key))
+	for d, o := range h.keys {
+		if subtle.ConstantTimeCompare(d[:], digest[:]) == 1 {
+			owner, ok = o, true
+		}
+	}
+	if !ok {
+		return keyOwner{}, time.Time{}, false
+	}
+	retires = h.sunset
+	if !owner.Retires.IsZero() && owner.Retires.Before(retires) {
+		retires = owner.Retires
+	}
+	if !now.Before(retires) {
+		return keyOwner{}, time.Time{}, false
+	}
+	return owner, retires, true
 }
 
 // GrantType returns grantTypeLegacyAPIKey.
@@ -272,16 +323,8 @@ func (h *legacyAPIKey) HandleTokenRequest(ctx context.Context, req *oauth2.Token
 	if key == "" {
 		return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "api_key is missing")
 	}
-	// Compare digests, never keys, and visit every row, so that the time
-	// taken says nothing about how close a guess came.
-	digest := sha256.Sum256([]byte(key))
-	var owner *keyOwner
-	for d, o := range h.keys {
-		if subtle.ConstantTimeCompare(d[:], digest[:]) == 1 {
-			owner = &o
-		}
-	}
-	if owner == nil {
+	owner, _, ok := h.lookup(key, req.Now)
+	if !ok {
 		return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "the API key is not valid")
 	}
 	scopes := req.Scopes
@@ -297,8 +340,8 @@ func (h *legacyAPIKey) HandleTokenRequest(ctx context.Context, req *oauth2.Token
 	}
 	// Who still uses legacy keys is what a migration needs to know.
 	h.log.InfoContext(ctx, "legacy API key exchanged", "client_id", req.Client.ID, "subject", owner.Subject)
-	// No Consume: legacy keys are reusable until the old system retires
-	// them (remove the row), so there is nothing to use up.
+	// No Consume: legacy keys are reusable until they retire, so there is
+	// nothing to use up.
 	return &oauth2.Issue{Subject: owner.Subject, Scopes: scopes}, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -21,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantor-dev/grantor/grant"
+	"github.com/grantor-dev/grantor/grantortest"
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/storage"
 )
@@ -34,10 +36,16 @@ type testServer struct {
 
 func startTestServer(t *testing.T) *testServer {
 	t.Helper()
+	return startTestServerAt(t, nil)
+}
+
+// startTestServerAt starts the example with now as its clock.
+func startTestServerAt(t *testing.T, now func() time.Time) *testServer {
+	t.Helper()
 	ca, err := newAuthority()
 	require.NoError(t, err)
 	ts := httptest.NewUnstartedServer(nil)
-	srv, err := newServer("https://"+ts.Listener.Addr().String(), ca, &bytes.Buffer{})
+	srv, err := newServer("https://"+ts.Listener.Addr().String(), ca, &bytes.Buffer{}, now)
 	require.NoError(t, err)
 	ts.Config.Handler, ts.TLS = srv.handler, srv.tls
 	ts.StartTLS()
@@ -150,6 +158,42 @@ func TestLegacyKeyGrantErrors(t *testing.T) {
 	}
 }
 
+// A key is refused from the moment it retires; a key whose own date is
+// later than the sunset retires at the sunset.
+func TestLegacyKeyGrantRefusesRetiredKeys(t *testing.T) {
+	clock := grantortest.NewClock(grantortest.Start())
+	ts := startTestServerAt(t, clock.Now)
+	c := ts.client(ts.clientCert(t, "legacy-gateway"))
+	retires := grantortest.Start().Truncate(24*time.Hour).AddDate(0, 0, demoKeyRetiresInDays)
+
+	clock.Set(retires.Add(-time.Second))
+	status, body := postToken(t, c, ts, legacyForm("api_key", ts.demoAPIKey))
+	require.Equal(t, http.StatusOK, status, "a second before it retires the key still works: %v", body)
+
+	clock.Set(retires)
+	status, body = postToken(t, c, ts, legacyForm("api_key", ts.demoAPIKey))
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, string(oauth2.ErrInvalidGrant), body["error"])
+	assert.NotContains(t, body, "access_token")
+
+}
+
+// No key outlives the sunset, whatever its own date says.
+func TestSunsetEndsEveryKey(t *testing.T) {
+	sunset := grantortest.Start()
+	h := &legacyAPIKey{sunset: sunset, keys: map[[sha256.Size]byte]keyOwner{
+		sha256.Sum256([]byte("lk_late")):    {Subject: "user:bob", Retires: sunset.AddDate(1, 0, 0)},
+		sha256.Sum256([]byte("lk_undated")): {Subject: "user:carol"},
+	}}
+	for _, key := range []string{"lk_late", "lk_undated"} {
+		_, retires, ok := h.lookup(key, sunset.Add(-time.Second))
+		assert.True(t, ok, key)
+		assert.Equal(t, sunset, retires, key)
+		_, _, ok = h.lookup(key, sunset)
+		assert.False(t, ok, key)
+	}
+}
+
 func TestLegacyKeyGrantNeedsRegistration(t *testing.T) {
 	ts := startTestServer(t)
 	// A client on secrets, registered for client_credentials only.
@@ -212,8 +256,10 @@ func TestMetadataListsExtensions(t *testing.T) {
 }
 
 func TestExtensionsRefuseBadConfiguration(t *testing.T) {
-	_, err := legacyAPIKeyGrant(nil)(nil)
+	_, err := legacyAPIKeyGrant(nil, time.Now())(nil)
 	assert.Error(t, err, "an empty key table")
+	_, err = legacyAPIKeyGrant(map[[sha256.Size]byte]keyOwner{{}: {Subject: "s"}}, time.Time{})(nil)
+	assert.Error(t, err, "no sunset")
 	assert.Error(t, tlsClientAuth{subjects: map[string]string{"c": ""}}.Validate(), "an empty DN")
 }
 
