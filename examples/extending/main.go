@@ -4,13 +4,17 @@
 //   - a custom grant type (legacyAPIKeyGrant): clients exchange the API keys
 //     of an older system for access tokens, so that the old keys can be
 //     retired one caller at a time;
+//   - an endpoint and a metadata member that the grant brings
+//     (oauth2.EndpointProvider, oauth2.MetadataProvider): the gateway asks
+//     /legacy_api_key/status whether a key still works and until when,
+//     and the metadata document announces the date all keys retire;
 //   - the claims hook (Config.AccessTokenClaims): every access token names
 //     the client's tenant;
 //   - a custom client authentication method (tlsClientAuth): mutual TLS,
 //     tls_client_auth of RFC 8705 §2.1.
 //
 // It serves HTTPS with a CA, server and client certificate generated at
-// start-up, and prints a curl line that uses them:
+// start-up, and prints curl lines that use them:
 //
 //	go run ./examples/extending            # https://127.0.0.1:8443
 //	go run ./examples/extending -addr 127.0.0.1:9443
@@ -91,6 +95,10 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	fmt.Fprintf(out, "  curl -s --cacert %s --cert %s --key %s -d grant_type=%s -d client_id=%s -d api_key=%s -d scope=invoices:read %s\n",
 		filepath.Join(dir, "ca.pem"), filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem"),
 		grantTypeLegacyAPIKey, demoClientID, srv.demoAPIKey, srv.provider.TokenEndpoint())
+	fmt.Fprintf(out, "Ask whether the key still works, and until when:\n")
+	fmt.Fprintf(out, "  curl -s --cacert %s --cert %s --key %s -d client_id=%s -d api_key=%s %s\n",
+		filepath.Join(dir, "ca.pem"), filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem"),
+		demoClientID, srv.demoAPIKey, srv.provider.EndpointURL(legacyStatusPath))
 
 	hs := &http.Server{Handler: srv.handler, TLSConfig: srv.tls, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -270,15 +278,20 @@ func legacyAPIKeyGrant(keys map[[sha256.Size]byte]keyOwner, sunset time.Time) oa
 			// A migration without an end is no migration.
 			return nil, errors.New("legacy API key grant: no sunset")
 		}
-		return &legacyAPIKey{keys: keys, sunset: sunset, log: p.Logger()}, nil
+		return &legacyAPIKey{keys: keys, sunset: sunset, p: p, log: p.Logger(),
+			statusURL: p.EndpointURL(legacyStatusPath)}, nil
 	}
 }
 
-// legacyAPIKey is the GrantHandler of grantTypeLegacyAPIKey.
+// legacyAPIKey is the GrantHandler of grantTypeLegacyAPIKey. It also
+// brings the key status endpoint and the sunset metadata member
+// (legacy_status.go).
 type legacyAPIKey struct {
-	keys   map[[sha256.Size]byte]keyOwner
-	sunset time.Time
-	log    *slog.Logger
+	keys      map[[sha256.Size]byte]keyOwner
+	sunset    time.Time
+	p         *oauth2.Provider
+	log       *slog.Logger
+	statusURL string
 }
 
 // lookup finds the owner of key and when the key retires. It reports

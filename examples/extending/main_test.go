@@ -281,7 +281,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var curlLine = regexp.MustCompile(`--cacert (\S+) --cert (\S+) --key (\S+) .* -d api_key=(\S+) `)
+var (
+	curlLine       = regexp.MustCompile(`--cacert (\S+) --cert (\S+) --key (\S+) .* -d api_key=(\S+) `)
+	statusCurlLine = regexp.MustCompile(`-d client_id=(\S+) -d api_key=(\S+) (https://\S+)\n`)
+)
 
 // TestRun runs the program as `go run` would and follows its curl line.
 func TestRun(t *testing.T) {
@@ -309,6 +312,17 @@ func TestRun(t *testing.T) {
 	}}
 	status, body := postToken(t, c, &testServer{url: "https://" + addr}, legacyForm("api_key", m[4], "scope", "invoices:read"))
 	assert.Equal(t, http.StatusOK, status, body)
+
+	sm := statusCurlLine.FindStringSubmatch(out.String())
+	require.Len(t, sm, 4, out.String())
+	assert.Equal(t, "https://"+addr+legacyStatusPath, sm[3])
+	resp, err := c.PostForm(sm[3], url.Values{"client_id": {sm[1]}, "api_key": {sm[2]}})
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var keyStatus legacyKeyStatus
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&keyStatus))
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.True(t, keyStatus.Active)
 
 	cancel()
 	require.NoError(t, <-done)
