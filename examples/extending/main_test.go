@@ -158,8 +158,7 @@ func TestLegacyKeyGrantErrors(t *testing.T) {
 	}
 }
 
-// A key is refused from the moment it retires; a key whose own date is
-// later than the sunset retires at the sunset.
+// A key is refused from the moment it retires, as an unknown key is.
 func TestLegacyKeyGrantRefusesRetiredKeys(t *testing.T) {
 	clock := grantortest.NewClock(grantortest.Start())
 	ts := startTestServerAt(t, clock.Now)
@@ -175,7 +174,6 @@ func TestLegacyKeyGrantRefusesRetiredKeys(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Equal(t, string(oauth2.ErrInvalidGrant), body["error"])
 	assert.NotContains(t, body, "access_token")
-
 }
 
 // No key outlives the sunset, whatever its own date says.
