@@ -129,8 +129,8 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	hs := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	fmt.Fprintf(out, "API on http://%s (GET /hello, GET /admin), trusting %s\n", ln.Addr(), o.issuer)
-	fmt.Fprintf(out, "DPoP: %s\n", api.dpop)
+	// One write, so that whoever waits for the first line has both.
+	fmt.Fprintf(out, "API on http://%s (GET /hello, GET /admin), trusting %s\nDPoP: %s\n", ln.Addr(), o.issuer, api.dpop)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
