@@ -538,7 +538,7 @@ func TestAuthorizationRecordsKeepNoLargerString(t *testing.T) {
 		{"interaction", func(s *memory.Store, i int) error {
 			return s.CreateInteraction(t.Context(), &storage.Interaction{
 				Key: cut(i, "key"), Request: request(i), BrowserBinding: cut(i, "binding"),
-				CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+				CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), DeviceAuthorizationKey: cut(i, "device"),
 			})
 		}},
 		{"authorization code", func(s *memory.Store, i int) error {
@@ -551,6 +551,26 @@ func TestAuthorizationRecordsKeepNoLargerString(t *testing.T) {
 			return s.CreatePushedRequest(t.Context(), &storage.PushedRequest{
 				Key: cut(i, "key"), Request: request(i), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
 			})
+		}},
+		{"device authorization", func(s *memory.Store, i int) error {
+			return s.CreateDeviceAuthorization(t.Context(), &storage.DeviceAuthorization{
+				Key: cut(i, "key"), UserCodeKey: cut(i, "user"), ClientID: cut(i, "client"),
+				Scopes: []string{cut(i, "scope")}, Subject: cut(i, "sub"), GrantedScopes: []string{cut(i, "granted")},
+				IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), Interval: 5 * time.Second,
+			})
+		}},
+		{"device decision", func(s *memory.Store, i int) error {
+			key := fmt.Sprintf("key-%02d", i)
+			err := s.CreateDeviceAuthorization(t.Context(), &storage.DeviceAuthorization{
+				Key: key, UserCodeKey: "user-" + key, ClientID: "client", IssuedAt: t0, ExpiresAt: t0.Add(time.Hour),
+			})
+			if err != nil {
+				return err
+			}
+			_, err = s.DecideDeviceAuthorization(t.Context(), key, storage.DeviceDecision{
+				Status: storage.DeviceApproved, Subject: cut(i, "sub"), Scopes: []string{cut(i, "scope")},
+			}, t0)
+			return err
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

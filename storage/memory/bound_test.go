@@ -58,6 +58,22 @@ var pendingKinds = []pendingKind{
 			return err
 		},
 	},
+	{
+		name: "device authorization", used: "consumed",
+		option: memory.WithMaxDeviceAuthorizations, defaultMax: memory.DefaultMaxDeviceAuthorizations,
+		defaultMaxName: "DefaultMaxDeviceAuthorizations",
+		create: func(t *testing.T, s *memory.Store, key string, created time.Time, ttl time.Duration) error {
+			return s.CreateDeviceAuthorization(t.Context(), device(key, created, ttl))
+		},
+		get: func(t *testing.T, s *memory.Store, key string) error {
+			_, err := s.DeviceAuthorizationByUserCode(t.Context(), "u-"+key)
+			return err
+		},
+		use: func(t *testing.T, s *memory.Store, key string, at time.Time) error {
+			_, err := s.ConsumeDeviceAuthorization(t.Context(), key, at)
+			return err
+		},
+	},
 }
 
 func TestPendingBound(t *testing.T) {
@@ -184,16 +200,19 @@ func testPendingBound(t *testing.T, k pendingKind) {
 
 func TestPendingBoundKinds(t *testing.T) {
 	clock := newFakeClock()
-	s := memory.New(memory.WithClock(clock.Now), memory.WithMaxInteractions(1), memory.WithMaxPushedRequests(1))
+	s := memory.New(memory.WithClock(clock.Now), memory.WithMaxInteractions(1), memory.WithMaxPushedRequests(1),
+		memory.WithMaxDeviceAuthorizations(1))
 	ctx, now := t.Context(), clock.Now()
 	require.NoError(t, s.CreateInteraction(ctx, interaction("i", now, time.Hour)))
 	require.NoError(t, s.CreatePushedRequest(ctx, pushed("p", now, time.Hour)))
+	require.NoError(t, s.CreateDeviceAuthorization(ctx, device("d", now, time.Hour)))
 	for i := range 100 {
 		key := fmt.Sprintf("c%d", i)
 		require.NoError(t, s.CreateAuthorizationCode(ctx, code(key, now, time.Minute)), "authorization codes are not bounded")
 	}
 	assert.ErrorIs(t, s.CreateInteraction(ctx, interaction("i2", now, time.Hour)), storage.ErrFull)
 	assert.ErrorIs(t, s.CreatePushedRequest(ctx, pushed("p2", now, time.Hour)), storage.ErrFull)
+	assert.ErrorIs(t, s.CreateDeviceAuthorization(ctx, device("d2", now, time.Hour)), storage.ErrFull)
 }
 
 // TestPendingBoundScans checks that a full store does not scan its

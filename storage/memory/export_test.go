@@ -15,3 +15,10 @@ func InteractionSweeps(s *Store) int {
 	defer s.authMu.Unlock()
 	return s.interactions.sweeps
 }
+
+// DeviceUserCodes returns how many user codes s indexes.
+func DeviceUserCodes(s *Store) int {
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	return len(s.devices.userCodes)
+}
