@@ -25,13 +25,13 @@ type deviceTable struct {
 	userCodesPeak int
 }
 
-// newDeviceTable returns an empty table bounded to max records.
-func newDeviceTable(max int) *deviceTable {
+// newDeviceTable returns an empty table bounded to bound records.
+func newDeviceTable(bound int) *deviceTable {
 	t := &deviceTable{userCodes: map[string]string{}}
 	t.onceTable = onceTable[storage.DeviceAuthorization]{
 		what:    "device authorization",
 		records: map[string]*storage.DeviceAuthorization{},
-		max:     max,
+		max:     bound,
 		clone:   cloneDeviceAuthorization,
 		strings: deviceStrings,
 		check: func(d *storage.DeviceAuthorization) error {
@@ -60,8 +60,10 @@ func (t *deviceTable) create(d *storage.DeviceAuthorization, now int64) error {
 	if _, ok := t.records[d.Key]; ok {
 		return storage.ErrDuplicate
 	}
-	if holder, ok := t.records[t.userCodes[d.UserCodeKey]]; ok && holder.ExpiresAt.After(d.IssuedAt) {
-		return fmt.Errorf("memory: user code held by a device authorization until %v: %w", holder.ExpiresAt, storage.ErrDuplicate)
+	if key, ok := t.userCodes[d.UserCodeKey]; ok {
+		if holder, ok := t.records[key]; ok && holder.ExpiresAt.After(d.IssuedAt) {
+			return fmt.Errorf("memory: user code held by a device authorization until %v: %w", holder.ExpiresAt, storage.ErrDuplicate)
+		}
 	}
 	if err := t.onceTable.create(d, now); err != nil {
 		return err

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -255,16 +256,18 @@ func testCreateDevice(t *testing.T, newStore newDeviceStore) {
 
 	t.Run("decided, polled record keeps every field", func(t *testing.T) {
 		for _, status := range []storage.DeviceAuthorizationStatus{storage.DeviceApproved, storage.DeviceDenied} {
-			s := newStore(t)
-			d := approvedDeviceAuthorization(t)
-			d.Status = status
-			createDevice(t, s, d)
-			assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
-			at := d.DecidedAt.Add(time.Second)
-			got, err := s.ConsumeDeviceAuthorization(t.Context(), d.Key, at)
-			require.NoError(t, err, "ConsumeDeviceAuthorization")
-			d.ConsumedAt = at
-			assertDevice(t, d, got)
+			t.Run(status.String(), func(t *testing.T) {
+				s := newStore(t)
+				d := approvedDeviceAuthorization(t)
+				d.Status = status
+				createDevice(t, s, d)
+				assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
+				at := d.DecidedAt.Add(time.Second)
+				got, err := s.ConsumeDeviceAuthorization(t.Context(), d.Key, at)
+				require.NoError(t, err, "ConsumeDeviceAuthorization")
+				d.ConsumedAt = at
+				assertDevice(t, d, got)
+			})
 		}
 	})
 
@@ -565,31 +568,35 @@ func testDecideDevice(t *testing.T, newStore newDeviceStore) {
 
 	t.Run("record created decided is ErrConsumed", func(t *testing.T) {
 		for _, status := range []storage.DeviceAuthorizationStatus{storage.DeviceApproved, storage.DeviceDenied} {
-			s := newStore(t)
-			d := approvedDeviceAuthorization(t)
-			d.Status = status
-			createDevice(t, s, d)
-			got, err := s.DecideDeviceAuthorization(t.Context(), d.Key, approval(), now())
-			assert.ErrorIs(t, err, storage.ErrConsumed, "created %v", status)
-			if assert.NotNil(t, got, "the record must come with ErrConsumed") {
-				assertDevice(t, d, got)
-			}
-			assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
+			t.Run(status.String(), func(t *testing.T) {
+				s := newStore(t)
+				d := approvedDeviceAuthorization(t)
+				d.Status = status
+				createDevice(t, s, d)
+				got, err := s.DecideDeviceAuthorization(t.Context(), d.Key, approval(), now())
+				assert.ErrorIs(t, err, storage.ErrConsumed)
+				if assert.NotNil(t, got, "the record must come with ErrConsumed") {
+					assertDevice(t, d, got)
+				}
+				assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
+			})
 		}
 	})
 
 	t.Run("a decision that neither approves nor denies is invalid input, not a sentinel, and changes nothing", func(t *testing.T) {
 		for _, status := range []storage.DeviceAuthorizationStatus{storage.DevicePending, storage.DeviceDenied + 1, 255} {
-			s := newStore(t)
-			d := deviceAuthorization(t)
-			createDevice(t, s, d)
-			dec := approval()
-			dec.Status = status
-			got, err := s.DecideDeviceAuthorization(t.Context(), d.Key, dec, now())
-			assertInvalid(t, err)
-			assert.Nil(t, got, "no record with an error")
-			assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
-			mustDecide(t, s, d, denial(), now())
+			t.Run(fmt.Sprintf("status %d", status), func(t *testing.T) {
+				s := newStore(t)
+				d := deviceAuthorization(t)
+				createDevice(t, s, d)
+				dec := approval()
+				dec.Status = status
+				got, err := s.DecideDeviceAuthorization(t.Context(), d.Key, dec, now())
+				assertInvalid(t, err)
+				assert.Nil(t, got, "no record with an error")
+				assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
+				mustDecide(t, s, d, denial(), now())
+			})
 		}
 	})
 
