@@ -1,6 +1,7 @@
 package memory_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -179,4 +180,28 @@ func TestDeviceAuthorizationConcurrentMixedUse(t *testing.T) {
 	_, err := s.DeleteExpired(ctx)
 	assert.NoError(t, err)
 	assert.Zero(t, memory.DeviceUserCodes(s), "user codes indexed once every record is swept")
+}
+
+// BenchmarkPollDeviceAuthorization measures the poll that answers
+// authorization_pending (RFC 8628 §3.5), which every waiting device repeats
+// every few seconds: 1,000 devices, each polled at its interval.
+func BenchmarkPollDeviceAuthorization(b *testing.B) {
+	ctx := context.Background()
+	s := memory.New()
+	now := time.Now()
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("device-code-signature-%d", i)
+		if err := s.CreateDeviceAuthorization(ctx, device(keys[i], now, 10*time.Minute)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		at := now.Add(time.Duration(i/len(keys)) * 5 * time.Second)
+		if _, err := s.PollDeviceAuthorization(ctx, keys[i%len(keys)], "client-a", at, 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
