@@ -104,9 +104,8 @@ type Option func(*Store)
 // WithClock sets the clock the store reads to decide what has expired
 // (tokens, replay entries, revoked-grant markers, interactions,
 // authorization codes, pushed requests, device authorizations) and to time
-// its sweeps; methods
-// given a zero time read it too. The default is [time.Now]. A nil clock is
-// ignored.
+// its sweeps; methods given a zero time read it too. The default is
+// [time.Now]. A nil clock is ignored.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) {
 		if now != nil {
@@ -196,9 +195,9 @@ func WithMaxPushedRequests(n int) Option {
 // [DefaultMaxDeviceAuthorizations]; zero or a negative n keeps it.
 //
 // Any device can ask for a device authorization with a public client's
-// ID, and each one lives as long as its expires_in (ten minutes by
-// default, RFC 8628 §3.2): the default bound holds about 33 new ones a
-// second. A typical one takes a few hundred bytes; the largest ones
+// ID, and each one lives as long as the expires_in of its response (RFC
+// 8628 §3.2); at ten minutes the default bound holds about 33 new ones a
+// second. A typical one takes a few hundred bytes, the largest
 // [storage.MaxRecordBytes].
 func WithMaxDeviceAuthorizations(n int) Option {
 	return func(s *Store) { s.devices.max = orDefault(n, DefaultMaxDeviceAuthorizations) }
