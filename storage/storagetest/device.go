@@ -719,6 +719,40 @@ func testPollDevice(t *testing.T, newStore newDeviceStore) {
 		assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
 	})
 
+	t.Run("the slow-down step is the one given", func(t *testing.T) {
+		s := newStore(t)
+		d := deviceAuthorization(t)
+		createDevice(t, s, d)
+		first := d.IssuedAt.Add(time.Second)
+		mustPoll(t, s, d, first)
+		for i, step := range []time.Duration{7*time.Second + 3*time.Microsecond, time.Microsecond, 0} {
+			at := first.Add(time.Duration(i+1) * time.Millisecond)
+			got, err := s.PollDeviceAuthorization(t.Context(), d.Key, d.ClientID, at, step)
+			assert.ErrorIs(t, err, storage.ErrSlowDown, "a poll too soon with a step of %v", step)
+			d.Interval += step
+			d.LastPolledAt = at
+			assertDevice(t, d, got)
+		}
+		assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
+	})
+
+	t.Run("a poll dated before the last one is slow, and LastPolledAt takes its time", func(t *testing.T) {
+		// Two instances whose clocks differ may record polls out of
+		// order; each poll is judged against the one recorded before it.
+		s := newStore(t)
+		d := deviceAuthorization(t)
+		createDevice(t, s, d)
+		first := d.IssuedAt.Add(time.Minute)
+		mustPoll(t, s, d, first)
+		earlier := first.Add(-time.Second)
+		got, err := poll(t, s, d, earlier)
+		assert.ErrorIs(t, err, storage.ErrSlowDown)
+		d.Interval += slowDown
+		d.LastPolledAt = earlier
+		assertDevice(t, d, got)
+		assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
+	})
+
 	t.Run("a poll judges neither status nor expiry", func(t *testing.T) {
 		s := newStore(t)
 		d := approvedDeviceAuthorization(t)
