@@ -11,6 +11,13 @@ import (
 // store has added the slow-down step to the interval.
 var ErrSlowDown = errors.New("storage: polled too soon")
 
+// DeviceAuthorizationRetention is how long past its ExpiresAt a store keeps
+// a device authorization, at least, so that a device that polls after the
+// codes expired learns that they did (expired_token, RFC 8628 §3.5) rather
+// than that its device code is unknown. A store that runs out of room may
+// delete expired records sooner.
+const DeviceAuthorizationRetention = 10 * time.Minute
+
 // DeviceAuthorizationStatus is where the user's decision on a device
 // authorization stands.
 type DeviceAuthorizationStatus uint8
@@ -42,7 +49,9 @@ func (s DeviceAuthorizationStatus) String() string {
 // DeviceAuthorization is the record of a device authorization request (RFC
 // 8628 §3.1–3.2) and of what became of it. It never holds the device code
 // or the user code: Key is the device code's HMAC signature, UserCodeKey
-// a keyed digest of the user code.
+// a keyed digest of the user code. Unlike other records, it is kept for
+// DeviceAuthorizationRetention past its ExpiresAt before it may be
+// deleted.
 type DeviceAuthorization struct {
 	// Key is the storage key: the device code's signature.
 	Key string

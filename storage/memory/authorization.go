@@ -301,7 +301,7 @@ func (s *Store) ConsumePushedRequest(ctx context.Context, key string, at time.Ti
 // requestStrings appends pointers to the strings of r to strs.
 func requestStrings(strs []*string, r *storage.AuthorizationRequest) []*string {
 	strs = append(strs, &r.ClientID, &r.RedirectURI, &r.ResponseMode, &r.State,
-		&r.CodeChallenge, &r.CodeChallengeMethod, &r.PushedKey)
+		&r.CodeChallenge, &r.CodeChallengeMethod, &r.PushedKey, &r.DPoPKeyThumbprint)
 	for _, l := range [...][]string{r.Scopes, r.Resources, r.Prompt} {
 		for i := range l {
 			strs = append(strs, &l[i])

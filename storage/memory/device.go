@@ -128,10 +128,13 @@ func (t *deviceTable) poll(key, clientID string, at time.Time, slowDown time.Dur
 	return t.clone(r), err
 }
 
-// sweepDevices deletes the device authorizations whose ExpiresAt is not
-// after now (Unix nanoseconds), consumed ones included.
+// sweepDevices deletes the device authorizations whose ExpiresAt plus
+// storage.DeviceAuthorizationRetention is not after now (Unix
+// nanoseconds), consumed ones included.
+// A store at its bound deletes expired ones sooner (onceTable.create).
 func (t *deviceTable) sweepDevices(now int64) int {
-	n := t.sweep(now, false)
+	// Kept past its expiry, for polls to learn of it (expired_token).
+	n := t.sweep(now-int64(storage.DeviceAuthorizationRetention), false)
 	t.userCodes = shrink(t.userCodes, &t.userCodesPeak)
 	return n
 }

@@ -31,7 +31,7 @@ func device(key string, issued time.Time, ttl time.Duration) *storage.DeviceAuth
 func TestDeviceAuthorizationSweep(t *testing.T) {
 	ctx := t.Context()
 
-	t.Run("DeleteExpired deletes device authorizations once ExpiresAt has passed, decided and consumed ones too", func(t *testing.T) {
+	t.Run("DeleteExpired deletes device authorizations once their retention past ExpiresAt has passed, decided and consumed ones too", func(t *testing.T) {
 		clock := newFakeClock()
 		s := memory.New(memory.WithClock(clock.Now), memory.WithSweepInterval(0))
 		t0 := clock.Now()
@@ -44,12 +44,15 @@ func TestDeviceAuthorizationSweep(t *testing.T) {
 		_, err = s.ConsumeDeviceAuthorization(ctx, "consumed", t0)
 		require.NoError(t, err)
 
-		clock.Advance(10*time.Minute - time.Nanosecond)
+		clock.Advance(10*time.Minute + storage.DeviceAuthorizationRetention - time.Nanosecond)
 		n, err := s.DeleteExpired(ctx)
 		require.NoError(t, err)
-		assert.Zero(t, n, "just before ExpiresAt")
+		assert.Zero(t, n, "just before the end of the retention (RFC 8628 §3.5: polls then get expired_token)")
 		_, err = s.ConsumeDeviceAuthorization(ctx, "consumed", clock.Now())
-		assert.ErrorIs(t, err, storage.ErrConsumed, "a consumed one is kept until it expires")
+		assert.ErrorIs(t, err, storage.ErrConsumed, "a consumed one is kept until then")
+		rec, err := s.PollDeviceAuthorization(ctx, "pending", "client-a", clock.Now(), 5*time.Second)
+		require.NoError(t, err, "an expired one is still polled")
+		assert.True(t, rec.ExpiresAt.Before(clock.Now()))
 
 		clock.Advance(time.Nanosecond)
 		n, err = s.DeleteExpired(ctx)
@@ -74,7 +77,7 @@ func TestDeviceAuthorizationSweep(t *testing.T) {
 		s := memory.New(memory.WithClock(clock.Now), memory.WithSweepInterval(time.Minute))
 		t0 := clock.Now()
 		require.NoError(t, s.CreateDeviceAuthorization(ctx, device("short", t0, 10*time.Second)))
-		clock.Advance(time.Minute)
+		clock.Advance(storage.DeviceAuthorizationRetention + time.Minute)
 		_, err := s.PollDeviceAuthorization(ctx, "other", "client-a", clock.Now(), 5*time.Second)
 		require.ErrorIs(t, err, storage.ErrNotFound)
 		_, err = s.DeviceAuthorizationByUserCode(ctx, "u-short")
@@ -92,6 +95,7 @@ func TestDeviceAuthorizationSweep(t *testing.T) {
 		fresh := device("fresh", clock.Now(), 10*time.Minute)
 		fresh.UserCodeKey = old.UserCodeKey
 		require.NoError(t, s.CreateDeviceAuthorization(ctx, fresh))
+		clock.Advance(storage.DeviceAuthorizationRetention)
 
 		n, err := s.DeleteExpired(ctx)
 		require.NoError(t, err)

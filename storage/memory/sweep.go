@@ -11,10 +11,12 @@ import (
 // ExpiresAt has passed (consumed refresh tokens included, so that a reuse is
 // detected until then), the replay entries that have expired, the
 // revoked-grant markers past their retention whose grant has no record left,
-// and the interactions, authorization codes, pushed requests and device
-// authorizations whose ExpiresAt has passed (completed and consumed ones
-// included, so that a replayed code is recognised until then). It returns how many records and
-// replay entries it deleted, revoked-grant markers not counted.
+// the interactions, authorization codes and pushed requests whose ExpiresAt
+// has passed (completed and consumed ones included, so that a replayed
+// code is recognised until then), and the device authorizations whose
+// ExpiresAt is storage.DeviceAuthorizationRetention past. It returns how
+// many records and replay entries it deleted, revoked-grant markers not
+// counted.
 //
 // Writes call it on their own once per sweep interval ([WithSweepInterval]);
 // call it to free memory at a time of your choosing.
@@ -130,10 +132,11 @@ func (s *Store) maybeSweepAuthLocked(now time.Time) {
 	}
 }
 
-// sweepAuthLocked deletes the interactions, authorization codes, pushed
-// requests and device authorizations whose ExpiresAt is not after now; a
-// zero ExpiresAt counts as expired. Completed, consumed and decided records
-// stay until then. s.authMu must be held for writing.
+// sweepAuthLocked deletes the interactions, authorization codes and pushed
+// requests whose ExpiresAt is not after now, and the device authorizations
+// whose retention past it has ended; a zero ExpiresAt counts as expired.
+// Completed, consumed and decided records stay until then. s.authMu must be
+// held for writing.
 func (s *Store) sweepAuthLocked(now time.Time) int {
 	s.authNextSweep = now.Add(s.sweepInterval)
 	t := clampNano(now)

@@ -30,6 +30,12 @@ const (
 	OpCreatePushedRequest      Op = "CreatePushedRequest"
 	OpPushedRequest            Op = "PushedRequest"
 	OpConsumePushedRequest     Op = "ConsumePushedRequest"
+
+	OpCreateDeviceAuthorization     Op = "CreateDeviceAuthorization"
+	OpDeviceAuthorizationByUserCode Op = "DeviceAuthorizationByUserCode"
+	OpDecideDeviceAuthorization     Op = "DecideDeviceAuthorization"
+	OpPollDeviceAuthorization       Op = "PollDeviceAuthorization"
+	OpConsumeDeviceAuthorization    Op = "ConsumeDeviceAuthorization"
 )
 
 // ErrInjected is the error Faulty returns when no other is given.
@@ -125,7 +131,9 @@ func faultyGet[R any](f *Faulty, op Op, call func() (*R, error)) (*R, error) {
 		return nil, err
 	}
 	r, err := call()
-	if err = f.leave(op, err); err != nil && !errors.Is(err, storage.ErrConsumed) {
+	// A record that comes with its verdict (ErrConsumed, ErrSlowDown)
+	// stays with it.
+	if err = f.leave(op, err); err != nil && !errors.Is(err, storage.ErrConsumed) && !errors.Is(err, storage.ErrSlowDown) {
 		return nil, err
 	}
 	return r, err
@@ -216,3 +224,36 @@ func (f *Faulty) ConsumePushedRequest(ctx context.Context, key string, at time.T
 }
 
 var _ Store = (*Faulty)(nil)
+
+// CreateDeviceAuthorization implements storage.DeviceAuthorizationStore.
+func (f *Faulty) CreateDeviceAuthorization(ctx context.Context, d *storage.DeviceAuthorization) error {
+	return f.do(OpCreateDeviceAuthorization, func() error { return f.Store.CreateDeviceAuthorization(ctx, d) })
+}
+
+// DeviceAuthorizationByUserCode implements storage.DeviceAuthorizationStore.
+func (f *Faulty) DeviceAuthorizationByUserCode(ctx context.Context, userCodeKey string) (*storage.DeviceAuthorization, error) {
+	return faultyGet(f, OpDeviceAuthorizationByUserCode, func() (*storage.DeviceAuthorization, error) {
+		return f.Store.DeviceAuthorizationByUserCode(ctx, userCodeKey)
+	})
+}
+
+// DecideDeviceAuthorization implements storage.DeviceAuthorizationStore.
+func (f *Faulty) DecideDeviceAuthorization(ctx context.Context, key string, d storage.DeviceDecision, at time.Time) (*storage.DeviceAuthorization, error) {
+	return faultyGet(f, OpDecideDeviceAuthorization, func() (*storage.DeviceAuthorization, error) {
+		return f.Store.DecideDeviceAuthorization(ctx, key, d, at)
+	})
+}
+
+// PollDeviceAuthorization implements storage.DeviceAuthorizationStore.
+func (f *Faulty) PollDeviceAuthorization(ctx context.Context, key, clientID string, at time.Time, slowDown time.Duration) (*storage.DeviceAuthorization, error) {
+	return faultyGet(f, OpPollDeviceAuthorization, func() (*storage.DeviceAuthorization, error) {
+		return f.Store.PollDeviceAuthorization(ctx, key, clientID, at, slowDown)
+	})
+}
+
+// ConsumeDeviceAuthorization implements storage.DeviceAuthorizationStore.
+func (f *Faulty) ConsumeDeviceAuthorization(ctx context.Context, key string, at time.Time) (*storage.DeviceAuthorization, error) {
+	return faultyGet(f, OpConsumeDeviceAuthorization, func() (*storage.DeviceAuthorization, error) {
+		return f.Store.ConsumeDeviceAuthorization(ctx, key, at)
+	})
+}
