@@ -335,9 +335,6 @@ func (h *deviceCode) authorizeDevice(w http.ResponseWriter, r *http.Request) (*d
 		"too many device authorization requests; try again later"); err != nil {
 		return nil, err
 	}
-	if id := req.Form.Get("client_id"); id != "" && id != client.ID {
-		return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "client_id does not match the authenticated client")
-	}
 	if !client.AllowsGrantType(GrantTypeDeviceCode) {
 		return nil, oauth2.NewError(oauth2.ErrUnauthorizedClient, "the client is not registered for the device authorization grant")
 	}

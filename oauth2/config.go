@@ -213,7 +213,9 @@ type Config struct {
 
 	// Limiter counts the events every throttle of the Provider limits:
 	// attempts at slow-hashed client secrets, pushed authorization
-	// requests, introspections of tokens that are not this server's. Nil
+	// requests, device authorization requests, user codes tried on the
+	// verification page, introspections of tokens that are not this
+	// server's. Nil
 	// means an in-memory limiter of this process (memory.NewLimiter);
 	// Provider instances that serve one issuer together should share one,
 	// so that N instances do not give an attacker N times the budget.
