@@ -27,6 +27,10 @@
 //     client credentials with a DPoP proof through Grantor's token
 //     handler ([ServeDPoPTokens]) against the same handler without DPoP
 //     plus jws.Verify of the proof, measured in one run and summed.
+//   - [CompareDevice] is the device authorization grant (RFC 8628)
+//     through Grantor's handler: a poll answered authorization_pending
+//     and a device authorization request, each against a client
+//     credentials request, measured in one run.
 //
 // [Targets] checks the figures of one run against the targets of the
 // comparison. The command cmd/benchtable runs everything and prints the
@@ -37,4 +41,5 @@
 // and the benchmarks also run one by one under go test:
 //
 //	cd bench && go test -run '^$' -bench 'Scenario/cc-opaque'
+//	cd bench && go test -run '^$' -bench 'Device'
 package bench

@@ -18,7 +18,8 @@ import (
 
 // grantor is one Grantor Provider configured as examples/server is: the
 // memory store, the authorization code, client credentials and refresh
-// token grants, introspection, revocation and PAR, and the bench client,
+// token grants (and the device grant when grantorOptions.device is set),
+// introspection, revocation and PAR, and the bench client,
 // whose secret comes from oauth2.GenerateClientSecret (stored as a salted
 // HMAC-SHA-256). The Provider's whole handler is served, not only the
 // endpoint of a scenario.
@@ -47,14 +48,42 @@ type grantorOptions struct {
 	clock func() time.Time
 	// dpop is Config.DPoP.
 	dpop *oauth2.DPoPConfig
+	// device registers the device authorization grant (RFC 8628) over
+	// the memory store, with deviceCodeOptions, and the bench client for
+	// it.
+	device bool
+	// store are options of the memory store, after its clock.
+	store []memory.Option
+}
+
+// deviceCodeOptions are the options of the device grant that newGrantorWith
+// registers: the defaults (8-letter user codes, a 10-minute lifetime, a
+// 5-second interval), and no limit on device authorization requests per
+// client (DeviceCodeOptions.RateLimit), which would answer the bench's
+// requests 429 after the sixtieth in a minute of the Provider's clock.
+var deviceCodeOptions = grant.DeviceCodeOptions{
+	VerificationURI: BenchIssuer + "/device",
+	RateLimit:       -1,
 }
 
 // newGrantorWith builds the Provider with o.
 func newGrantorWith(accessTokens token.AccessTokenStrategy, o grantorOptions) (*grantor, error) {
-	st := memory.New(memory.WithClock(o.clock))
+	st := memory.New(append([]memory.Option{memory.WithClock(o.clock)}, o.store...)...)
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
+	}
+	grants := []oauth2.GrantFactory{
+		grant.AuthorizationCode(st, grant.AuthorizationCodeOptions{}),
+		grant.ClientCredentials(grant.ClientCredentialsOptions{}),
+		grant.RefreshToken(st, grant.RefreshTokenOptions{}),
+	}
+	grantTypes := []string{
+		grant.GrantTypeAuthorizationCode, grant.GrantTypeClientCredentials, grant.GrantTypeRefreshToken,
+	}
+	if o.device {
+		grants = append(grants, grant.DeviceCode(st, deviceCodeOptions))
+		grantTypes = append(grantTypes, grant.GrantTypeDeviceCode)
 	}
 	p, err := oauth2.NewProvider(oauth2.Config{
 		Issuer:          BenchIssuer,
@@ -63,14 +92,10 @@ func newGrantorWith(accessTokens token.AccessTokenStrategy, o grantorOptions) (*
 		TokenKeys:       [][]byte{key},
 		AccessTokens:    accessTokens,
 		ScopesSupported: []string{"read", "write"},
-		Grants: []oauth2.GrantFactory{
-			grant.AuthorizationCode(st, grant.AuthorizationCodeOptions{}),
-			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
-			grant.RefreshToken(st, grant.RefreshTokenOptions{}),
-		},
-		Interactions:   st,
-		PushedRequests: st,
-		LoginURL:       "/login",
+		Grants:          grants,
+		Interactions:    st,
+		PushedRequests:  st,
+		LoginURL:        "/login",
 		// The refresh and code scenarios start thousands of
 		// interactions from one address to set up their requests,
 		// outside the measure.
@@ -92,11 +117,9 @@ func newGrantorWith(accessTokens token.AccessTokenStrategy, o grantorOptions) (*
 		}
 	}
 	if err := st.PutClient(&storage.Client{
-		ID:         benchClientID,
-		SecretHash: hash,
-		GrantTypes: []string{
-			grant.GrantTypeAuthorizationCode, grant.GrantTypeClientCredentials, grant.GrantTypeRefreshToken,
-		},
+		ID:            benchClientID,
+		SecretHash:    hash,
+		GrantTypes:    grantTypes,
 		RedirectURIs:  []string{BenchRedirectURI},
 		Scopes:        []string{"read", "write"},
 		DefaultScopes: []string{"read"},
