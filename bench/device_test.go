@@ -175,3 +175,51 @@ func TestCompareDevice(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceTargets checks the device grant targets of issue 12: a
+// pending poll at 1.3 times a client credentials request and a device
+// authorization request at 1.5 times are met, above is missed, and
+// without figures they are not measured; the allocations per request are
+// shown.
+func TestDeviceTargets(t *testing.T) {
+	find := func(ts []Target, prefix string) Target {
+		for _, tg := range ts {
+			if strings.HasPrefix(tg.Text, prefix) {
+				return tg
+			}
+		}
+		t.Fatalf("no target %q", prefix)
+		return Target{}
+	}
+	const poll, authz = "device grant: a poll answered authorization_pending", "device grant: a device authorization request"
+	rows := func(p, a float64) []Result {
+		return []Result{
+			{Name: NameDeviceClientCredentials, NsPerOp: 100, AllocsPerOp: 40},
+			{Name: NameDevicePendingPoll, NsPerOp: p, AllocsPerOp: 30},
+			{Name: NameDeviceAuthorization, NsPerOp: a, AllocsPerOp: 60},
+		}
+	}
+	ts := Targets(Report{Device: rows(130, 150)})
+	if tg := find(ts, poll); !tg.Checked || !tg.Met || tg.Measured != "1.30x (30 vs 40 allocs per request)" {
+		t.Errorf("pending poll at 1.3x: %+v", tg)
+	}
+	if tg := find(ts, authz); !tg.Checked || !tg.Met || tg.Measured != "1.50x (60 vs 40 allocs per request)" {
+		t.Errorf("device authorization at 1.5x: %+v", tg)
+	}
+	ts = Targets(Report{Device: rows(131, 151)})
+	if tg := find(ts, poll); !tg.Checked || tg.Met {
+		t.Errorf("pending poll at 1.31x: %+v", tg)
+	}
+	if tg := find(ts, authz); !tg.Checked || tg.Met {
+		t.Errorf("device authorization at 1.51x: %+v", tg)
+	}
+	ts = Targets(Report{Device: rows(100, 100)[1:]})
+	for _, prefix := range []string{poll, authz} {
+		if tg := find(ts, prefix); tg.Checked {
+			t.Errorf("checked without the client credentials figure: %+v", tg)
+		}
+		if tg := find(Targets(Report{}), prefix); tg.Checked {
+			t.Errorf("checked without figures: %+v", tg)
+		}
+	}
+}

@@ -19,6 +19,8 @@ type Report struct {
 	// DPoPToken holds the DPoP token request results
 	// (CompareDPoPTokens) by algorithm.
 	DPoPToken map[Alg][]Result
+	// Device holds the device grant results (CompareDevice).
+	Device []Result
 }
 
 // Target is one target of the comparison, checked against a Report.
@@ -52,6 +54,12 @@ const (
 	// handler cost at most a quarter more than the same request without
 	// DPoP plus parsing and verifying the proof's JWS with jwx.
 	maxDPoPTokenOverBaseline = 1.25
+	// Issue 12: through the handler, with the memory store, a poll of
+	// the device grant answered authorization_pending (RFC 8628 §3.5)
+	// costs at most 1.3 times a client credentials request, and a device
+	// authorization request (§3.1) at most 1.5 times.
+	maxPendingPollOverCC         = 1.3
+	maxDeviceAuthorizationOverCC = 1.5
 )
 
 // Targets checks the targets of the comparison against rep. A ratio on
@@ -216,6 +224,34 @@ func Targets(rep Report) []Target {
 				ts[len(ts)-1].Measured += fmt.Sprintf("; %+d per proof", g.AllocsPerOp-plain.AllocsPerOp)
 			}
 			ts[len(ts)-1].Measured += ")"
+		}
+	}
+
+	deviceRow := func(name string) *Result {
+		for i, r := range rep.Device {
+			if r.Name == name {
+				return &rep.Device[i]
+			}
+		}
+		return nil
+	}
+	cc := deviceRow(NameDeviceClientCredentials)
+	for _, t := range []struct {
+		name, text string
+		bound      float64
+	}{
+		{NameDevicePendingPoll, "device grant: a poll answered authorization_pending ÷ a client credentials request, handler ns/op ≤ 1.3", maxPendingPollOverCC},
+		{NameDeviceAuthorization, "device grant: a device authorization request ÷ a client credentials request, handler ns/op ≤ 1.5", maxDeviceAuthorizationOverCC},
+	} {
+		r := deviceRow(t.name)
+		ok := r != nil && cc != nil && cc.NsPerOp > 0
+		var q float64
+		if ok {
+			q = r.NsPerOp / cc.NsPerOp
+		}
+		atMost(t.text, q, ok, t.bound)
+		if ok {
+			ts[len(ts)-1].Measured += fmt.Sprintf(" (%d vs %d allocs per request)", r.AllocsPerOp, cc.AllocsPerOp)
 		}
 	}
 
