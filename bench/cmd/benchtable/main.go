@@ -6,7 +6,7 @@
 //	cd bench && go run ./cmd/benchtable
 //	go run ./cmd/benchtable -scenarios cc-opaque,introspect -measure handler
 //
-// Three measures, each interleaved and repeated so that drift of the
+// The measures, each interleaved and repeated so that drift of the
 // machine falls on every contender alike:
 //
 //   - handler: the go test benchmark of each contender (bench.ServeRequests),
@@ -23,7 +23,11 @@
 //   - dpop-cc: client credentials with a DPoP proof (ES256, EdDSA client
 //     keys) through Grantor's token handler against the same handler
 //     without DPoP plus jws.Verify of the proof, summed
-//     (bench.CompareDPoPTokens), -rounds runs of -benchtime each.
+//     (bench.CompareDPoPTokens), -rounds runs of -benchtime each;
+//   - device: the device authorization grant (RFC 8628) through Grantor's
+//     handler: a poll answered authorization_pending and a device
+//     authorization request against a client credentials request
+//     (bench.CompareDevice), -rounds runs of -benchtime each.
 //
 // Progress goes to stderr, the tables to stdout.
 package main
@@ -45,6 +49,9 @@ import (
 	"github.com/grantor-dev/grantor/bench"
 )
 
+// measureNames are the measures, in the order they run.
+var measureNames = []string{"handler", "load", "memory", "dpop", "dpop-cc", "device"}
+
 type options struct {
 	scenarios  []string
 	measures   []string
@@ -64,7 +71,7 @@ func main() {
 	var scenarios, measures, conns string
 	serve := flag.String("serve", "", "run as the server process of `scenario/contender` for the load measure")
 	flag.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios to run (default all: "+strings.Join(scenarioNames(), ",")+")")
-	flag.StringVar(&measures, "measure", "handler,load,memory,dpop,dpop-cc", "comma-separated measures: handler, load, memory, dpop, dpop-cc")
+	flag.StringVar(&measures, "measure", strings.Join(measureNames, ","), "comma-separated measures: "+strings.Join(measureNames, ", "))
 	flag.IntVar(&o.rounds, "rounds", 5, "handler measure: runs of each contender, interleaved")
 	flag.StringVar(&o.benchTime, "benchtime", "1s", "handler measure: duration of each run, or Nx for N requests")
 	flag.IntVar(&o.slowN, "slow-n", 5, "requests per run (and per load point, at least one per connection) for fosite with bcrypt")
@@ -98,7 +105,7 @@ func run(out io.Writer, o options) error {
 		progress = nil
 	}
 	for _, m := range o.measures {
-		if !slices.Contains([]string{"handler", "load", "memory", "dpop", "dpop-cc"}, m) {
+		if !slices.Contains(measureNames, m) {
 			return fmt.Errorf("unknown measure %q", m)
 		}
 	}
@@ -231,6 +238,25 @@ func run(out io.Writer, o options) error {
 			if err := bench.WriteTable(out, results[alg], bench.NameBaseline, "", nil); err != nil {
 				return err
 			}
+		}
+	}
+
+	if slices.Contains(o.measures, "device") {
+		opts := bench.CompareOptions{Rounds: o.rounds, BenchTime: o.benchTime, Progress: progress}
+		results, err := bench.CompareDevice(opts)
+		if err != nil {
+			return fmt.Errorf("device: %w", err)
+		}
+		rep.Device = results
+		fmt.Fprintf(out, "\n### Device authorization grant (RFC 8628)\n\n")
+		fmt.Fprintf(out, "Medians of %d interleaved runs of %s each of the go test benchmarks (bench.CompareDevice), each through\n", o.rounds, o.benchTime)
+		fmt.Fprintf(out, "the handler of a Provider with the memory store and the device grant, for one confidential client with a\n")
+		fmt.Fprintf(out, "generated secret. %s: answered 200 with an access token; %s: a poll of one of %d device\n", bench.NameDeviceClientCredentials, bench.NameDevicePendingPoll, bench.DevicePoolSize)
+		fmt.Fprintf(out, "codes polled in turn, the clock moving more than the interval between two polls of a code, answered 400\n")
+		fmt.Fprintf(out, "authorization_pending; %s: answered 200 with a device code (the grant's limit per client off).\n", bench.NameDeviceAuthorization)
+		fmt.Fprintf(out, "\n")
+		if err := bench.WriteTable(out, results, bench.NameDeviceClientCredentials, "", nil); err != nil {
+			return err
 		}
 	}
 

@@ -21,13 +21,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestRun runs every measure of one scenario with tiny settings: the
-// tables and the targets come out, every contender in them, server
-// processes included. The figures mean nothing.
+// TestRun runs every measure (the default list of -measure) of one
+// scenario with tiny settings: the tables and the targets come out, every
+// contender in them, server processes included. The figures mean nothing.
 func TestRun(t *testing.T) {
 	var out strings.Builder
 	err := run(&out, options{
-		scenarios: []string{"cc-opaque"}, measures: []string{"handler", "load", "memory", "dpop", "dpop-cc"},
+		scenarios: []string{"cc-opaque"}, measures: measureNames,
 		rounds: 1, benchTime: "20x", slowN: 1,
 		loadRounds: 1, conns: []int{1, 2}, budget: time.Millisecond, maxLoad: 300,
 		memoryN: 500, quiet: true,
@@ -44,6 +44,9 @@ func TestRun(t *testing.T) {
 		"| DPoP proof validation ES256: Grantor", "| DPoP proof validation EdDSA: Grantor",
 		"### Client credentials with a DPoP proof (RFC 9449 §5)", "| grantor-dpop |", "| jws-verify |",
 		"| client credentials with a DPoP proof ES256: Grantor", "| client credentials with a DPoP proof EdDSA: Grantor",
+		"### Device authorization grant (RFC 8628)", "| client-credentials |", "| pending-poll |", "| device-authorization |",
+		"| device grant: a poll answered authorization_pending ÷ a client credentials request",
+		"| device grant: a device authorization request ÷ a client credentials request",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
@@ -52,7 +55,8 @@ func TestRun(t *testing.T) {
 	// Every target of the scenario run is checked.
 	for _, line := range strings.Split(got, "\n") {
 		if (strings.HasPrefix(line, "| client credentials, opaque") || strings.HasPrefix(line, "| DPoP proof validation") ||
-			strings.HasPrefix(line, "| client credentials with a DPoP proof")) && strings.Contains(line, "not measured") {
+			strings.HasPrefix(line, "| client credentials with a DPoP proof") || strings.HasPrefix(line, "| device grant")) &&
+			strings.Contains(line, "not measured") {
 			t.Errorf("a target of the scenario run was not checked: %s", line)
 		}
 	}
