@@ -44,6 +44,12 @@ const (
 // while it runs, as if so many devices were waiting for their users.
 const DevicePoolSize = 1000
 
+// DeviceAuthorizationBatch is the number of device authorization requests
+// that the benchmark of that request sends between two moves of the clock
+// past the codes' expiry: the most device authorizations the store holds
+// while it runs.
+const DeviceAuthorizationBatch = 1000
+
 // deviceBenchStart is the time the benchClock of every run starts at.
 var deviceBenchStart = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
@@ -107,12 +113,12 @@ type deviceBench struct {
 }
 
 // defaultDeviceBench is the setup of the comparison. Its pool and its
-// batch are far below the memory store's bound on device authorizations
+// batch are well below the memory store's bound on device authorizations
 // (memory.DefaultMaxDeviceAuthorizations).
 var defaultDeviceBench = deviceBench{
 	pool:  DevicePoolSize,
 	step:  grant.DefaultPollInterval + time.Second,
-	batch: 1000,
+	batch: DeviceAuthorizationBatch,
 }
 
 // deviceGrantor is the Provider of one run and its clock.

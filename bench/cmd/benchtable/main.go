@@ -251,9 +251,11 @@ func run(out io.Writer, o options) error {
 		fmt.Fprintf(out, "\n### Device authorization grant (RFC 8628)\n\n")
 		fmt.Fprintf(out, "Medians of %d interleaved runs of %s each of the go test benchmarks (bench.CompareDevice), each through\n", o.rounds, o.benchTime)
 		fmt.Fprintf(out, "the handler of a Provider with the memory store and the device grant, for one confidential client with a\n")
-		fmt.Fprintf(out, "generated secret. %s: answered 200 with an access token; %s: a poll of one of %d device\n", bench.NameDeviceClientCredentials, bench.NameDevicePendingPoll, bench.DevicePoolSize)
-		fmt.Fprintf(out, "codes polled in turn, the clock moving more than the interval between two polls of a code, answered 400\n")
-		fmt.Fprintf(out, "authorization_pending; %s: answered 200 with a device code (the grant's limit per client off).\n", bench.NameDeviceAuthorization)
+		fmt.Fprintf(out, "generated secret. %s: as grantor in cc-opaque, answered 200 with an access token whose record the\n", bench.NameDeviceClientCredentials)
+		fmt.Fprintf(out, "store keeps; %s: a poll with one of %d device codes made outside the timer and polled in turn, the\n", bench.NameDevicePendingPoll, bench.DevicePoolSize)
+		fmt.Fprintf(out, "clock moving more than the interval between two polls of a code, answered 400 authorization_pending;\n")
+		fmt.Fprintf(out, "%s: answered 200 with a device code, the clock moving past the codes' expiry every %d\n", bench.NameDeviceAuthorization, bench.DeviceAuthorizationBatch)
+		fmt.Fprintf(out, "requests so that the store sweeps them, and the grant's limit on requests per client off.\n")
 		fmt.Fprintf(out, "\n")
 		if err := bench.WriteTable(out, results, bench.NameDeviceClientCredentials, "", nil); err != nil {
 			return err
