@@ -41,7 +41,7 @@ const (
 	DefaultPollInterval = 5 * time.Second
 	// DefaultDeviceAuthorizationRateLimit is DeviceCodeOptions.RateLimit's
 	// default.
-	DefaultDeviceAuthorizationRateLimit = 60
+	DefaultDeviceAuthorizationRateLimit = 20
 )
 
 // slowDownStep is what each poll that comes too soon adds to the polling
@@ -52,8 +52,11 @@ const slowDownStep = 5 * time.Second
 const deviceCodePrefix = "gr_dc_"
 
 // minUserCodeBits is the least entropy of a user code that DeviceCode
-// accepts: with the Provider's throttle of user code attempts
-// (oauth2.Config.UserCodeAttempts), guessing stays hopeless (RFC 8628 §5.1).
+// accepts, and relies on the Provider's throttle of user code attempts
+// (oauth2.Config.UserCodeAttempts, RFC 8628 §5.1): at 20 bits and 20
+// attempts per address in a window, 100 live codes are found with a
+// chance of about 1 in 500 per address and window. The default, about
+// 34.5 bits, makes that about 1 in 13 million.
 const minUserCodeBits = 20
 
 // maxUserCodeLength bounds the length of user codes.
@@ -74,7 +77,8 @@ type DeviceCodeOptions struct {
 
 	// Interval is the least time a client must leave between two polls,
 	// the interval of the response, in whole seconds between 1 and 60.
-	// It defaults to 5 seconds. A poll that comes sooner is answered
+	// It defaults to 5 seconds. A poll that comes sooner (by more than a
+	// fifth of the interval, which allows for network delays) is answered
 	// slow_down and adds 5 seconds to the device code's interval (RFC
 	// 8628 §3.5).
 	Interval time.Duration
@@ -86,14 +90,20 @@ type DeviceCodeOptions struct {
 	UserCodeAlphabet string
 	// UserCodeLength is the number of characters of a user code, at most
 	// 32. It defaults to 8. The alphabet and the length together must
-	// give at least 20 bits.
+	// give at least 20 bits; prefer 30 or more, as guessing a code of a
+	// large deployment gets easier with the number of live codes. An
+	// alphabet should not hold characters users confuse (0 and O, 1 and
+	// I; RFC 8628 §6.1).
 	UserCodeLength int
 
 	// RateLimit is how many device authorization requests a client may
-	// make a minute before it is answered 429 (each stores a record for
-	// CodeLifetime). A confidential client has a budget of its own; a
-	// public client, which anyone can name, one per client address.
-	// Zero means 60; a negative value switches the limit off.
+	// make within a window of CodeLifetime before it is answered 429 with
+	// Retry-After: each stores a record for CodeLifetime, so a budget
+	// keeps at most about RateLimit live ones (twice that across the
+	// boundary of two windows). A confidential client has a budget of its
+	// own; a public client, which anyone can name, one per client address
+	// (oauth2.Config.ClientAddress). Zero means 20; a negative value
+	// switches the limit off.
 	RateLimit int
 
 	// CheckGrant, when set, is called before an approved device
@@ -331,8 +341,10 @@ func (h *deviceCode) authorizeDevice(w http.ResponseWriter, r *http.Request) (*d
 		return nil, err
 	}
 	client := req.Client
-	if err := h.p.ThrottleClient(r, "device_authorization", client, h.opts.RateLimit, oauth2.ErrInvalidRequest,
-		"too many device authorization requests; try again later"); err != nil {
+	// Counted over the codes' lifetime: a budget holds at most RateLimit
+	// live device authorizations (RFC 8628 §5.2).
+	if err := h.p.ThrottleClient(r, client, oauth2.ClientThrottle{Name: "device_authorization", Limit: h.opts.RateLimit,
+		Window: h.opts.CodeLifetime, Description: "too many device authorization requests; try again later"}); err != nil {
 		return nil, err
 	}
 	if !client.AllowsGrantType(GrantTypeDeviceCode) {
@@ -351,14 +363,17 @@ func (h *deviceCode) authorizeDevice(w http.ResponseWriter, r *http.Request) (*d
 		return nil, oauth2.NewError(oauth2.ErrServerError, "the device code could not be minted").WithCause(err)
 	}
 	rec := &storage.DeviceAuthorization{Key: key, ClientID: client.ID, Scopes: scopes,
-		IssuedAt: req.Now, ExpiresAt: req.Now.Add(h.opts.CodeLifetime), Interval: h.opts.Interval}
+		IssuedAt: req.Now, ExpiresAt: req.Now.Add(h.opts.CodeLifetime), Interval: enforcedInterval(h.opts.Interval)}
 	var userCode string
 	for try := 0; ; try++ {
 		if userCode, err = h.newUserCode(); err != nil {
 			return nil, oauth2.NewError(oauth2.ErrServerError, "randomness unavailable").WithCause(err)
 		}
-		rec.UserCodeKey = h.p.UserCodeKeys(userCode)[0]
-		err = h.store.CreateDeviceAuthorization(r.Context(), rec)
+		keys := h.p.UserCodeKeys(userCode)
+		rec.UserCodeKey = keys[0]
+		if err = h.heldUnderOlderKeys(r.Context(), keys[1:], req.Now); err == nil {
+			err = h.store.CreateDeviceAuthorization(r.Context(), rec)
+		}
 		if !errors.Is(err, storage.ErrDuplicate) || try == maxUserCodeTries-1 {
 			break
 		}
@@ -379,6 +394,35 @@ func (h *deviceCode) authorizeDevice(w http.ResponseWriter, r *http.Request) (*d
 		ExpiresIn:               int64(h.opts.CodeLifetime / time.Second),
 		Interval:                int64(h.opts.Interval / time.Second),
 	}, nil
+}
+
+// heldUnderOlderKeys returns storage.ErrDuplicate when a live device
+// authorization holds the user code of one of keys: the digests of a user
+// code under the token keys that no longer sign. While the keys rotate, a
+// code stored under the old signing key must stay unique too, or the
+// verification page could find two devices by one code.
+func (h *deviceCode) heldUnderOlderKeys(ctx context.Context, keys []string, now time.Time) error {
+	for _, k := range keys {
+		rec, err := h.store.DeviceAuthorizationByUserCode(ctx, k)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+		case err != nil:
+			return err
+		case now.Before(rec.ExpiresAt):
+			return storage.ErrDuplicate
+		}
+	}
+	return nil
+}
+
+// enforcedInterval is the least time between two polls that the grant
+// enforces for a device code whose announced interval is interval: a fifth
+// less, so that a client that waits the interval is not answered slow_down
+// because its previous poll was delayed on the way, or because the
+// instances that answer it disagree on the time by a little. Each
+// slow_down still adds the full 5 seconds.
+func enforcedInterval(interval time.Duration) time.Duration {
+	return interval - interval/5
 }
 
 var errBadDeviceCode = oauth2.NewError(oauth2.ErrInvalidGrant, "the device code is invalid or already used")
@@ -411,8 +455,11 @@ func (h *deviceCode) HandleTokenRequest(ctx context.Context, req *oauth2.TokenRe
 	case rec.Status == storage.DeviceDenied:
 		return nil, oauth2.NewError(oauth2.ErrAccessDenied, "the user denied the request")
 	case slow:
+		// The interval the client must now keep: what it was told, plus
+		// five seconds for each slow_down.
+		told := h.opts.Interval + rec.Interval - enforcedInterval(h.opts.Interval)
 		return nil, oauth2.NewError(oauth2.ErrSlowDown, "polled too soon: wait "+
-			fmt.Sprint(int64(rec.Interval/time.Second))+" seconds between polls")
+			fmt.Sprint(int64(told/time.Second))+" seconds between polls")
 	case rec.Status == storage.DevicePending:
 		return nil, oauth2.NewError(oauth2.ErrAuthorizationPending, "the user has not decided yet")
 	case rec.Status != storage.DeviceApproved:

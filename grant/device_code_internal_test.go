@@ -28,13 +28,20 @@ func newDeviceForTest(t *testing.T, opts DeviceCodeOptions) (*deviceCode, *memor
 	store := memory.New()
 	require.NoError(t, store.PutClient(&storage.Client{ID: "tv", TokenEndpointAuthMethod: oauth2.AuthMethodNone,
 		GrantTypes: []string{GrantTypeDeviceCode}}))
+	return newDeviceOver(t, store, opts, bytes.Repeat([]byte{7}, 32)), store
+}
+
+// newDeviceOver builds the device grant of a Provider over store, whose
+// token keys are keys.
+func newDeviceOver(t *testing.T, store *memory.Store, opts DeviceCodeOptions, keys ...[]byte) *deviceCode {
+	t.Helper()
 	if opts.VerificationURI == "" {
 		opts.VerificationURI = "https://as.example/device"
 	}
 	var h *deviceCode
 	factory := DeviceCode(store, opts)
 	_, err := oauth2.NewProvider(oauth2.Config{Issuer: "https://as.example", Clients: store, Tokens: store,
-		TokenKeys: [][]byte{bytes.Repeat([]byte{7}, 32)}, Interactions: store,
+		TokenKeys: keys, Interactions: store,
 		Grants: []oauth2.GrantFactory{func(p *oauth2.Provider) (oauth2.GrantHandler, error) {
 			g, err := factory(p)
 			if err == nil {
@@ -43,7 +50,7 @@ func newDeviceForTest(t *testing.T, opts DeviceCodeOptions) (*deviceCode, *memor
 			return g, err
 		}}})
 	require.NoError(t, err)
-	return h, store
+	return h
 }
 
 // TestUserCodesAreUniform draws 100,000 user codes (RFC 8628 §5.1, §6.1):
@@ -157,4 +164,20 @@ func authorizeForTest(t *testing.T, h *deviceCode) url.Values {
 
 func jsonDecode(r io.Reader, v any) error {
 	return json.NewDecoder(r).Decode(v)
+}
+
+// TestUserCodeUniqueAcrossKeyRotation: while the token keys rotate, a user
+// code that a live device authorization holds under the old signing key is
+// not issued again under the new one (RFC 8628 §6.1: unique among live
+// codes), so that the verification page never finds two devices by one
+// code.
+func TestUserCodeUniqueAcrossKeyRotation(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{8}, 32)
+	before, store := newDeviceForTest(t, DeviceCodeOptions{})
+	before.rand = &repeatingReader{data: make([]byte, 64)}
+	assert.Equal(t, "BBBB-BBBB", authorizeForTest(t, before).Get("user_code"))
+
+	after := newDeviceOver(t, store, DeviceCodeOptions{}, newKey, oldKey)
+	after.rand = &repeatingReader{data: make([]byte, 64)}
+	assert.NotEqual(t, "BBBB-BBBB", authorizeForTest(t, after).Get("user_code"))
 }

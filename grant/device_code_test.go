@@ -19,6 +19,7 @@ import (
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/memory"
+	"github.com/grantor-dev/grantor/storage/storagetest"
 )
 
 // deviceHarness is a Provider with the device, refresh and code grants,
@@ -182,7 +183,7 @@ func TestDeviceAuthorizationEndpoint(t *testing.T) {
 		_, err = d.Store.PollDeviceAuthorization(t.Context(), deviceCode, "tv", d.Now(), 0)
 		assert.ErrorIs(t, err, storage.ErrNotFound, "the device code itself is no key")
 	})
-	t.Run("device authorization requests are throttled per public client and address", func(t *testing.T) {
+	t.Run("device authorization requests are throttled per public client and address, over the codes' lifetime (RFC 8628 §5.2)", func(t *testing.T) {
 		d := newDevice(t, func(_ *oauth2.Config, o *grant.DeviceCodeOptions) { o.RateLimit = 3 })
 		for range 3 {
 			require.Equal(t, http.StatusOK, d.authorizeDevice("tv", "").Status)
@@ -191,7 +192,9 @@ func TestDeviceAuthorizationEndpoint(t *testing.T) {
 		testkit.RequireOAuthError(t, r, http.StatusTooManyRequests, oauth2.ErrInvalidRequest)
 		assert.NotEmpty(t, r.Header.Get("Retry-After"))
 		assert.Equal(t, http.StatusOK, d.authorizeDevice("radio", "").Status, "another client has a budget of its own")
-		d.Advance(time.Minute)
+		d.Advance(5 * time.Minute)
+		testkit.RequireOAuthError(t, d.authorizeDevice("tv", ""), http.StatusTooManyRequests, oauth2.ErrInvalidRequest)
+		d.Advance(5 * time.Minute) // the window is the codes' lifetime, 10 minutes
 		assert.Equal(t, http.StatusOK, d.authorizeDevice("tv", "").Status)
 	})
 }
@@ -285,7 +288,7 @@ func TestDevicePolling(t *testing.T) {
 		d.Advance(time.Second)
 		testkit.RequireOAuthError(t, d.poll("radio", "", deviceCode), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 		testkit.RequireOAuthError(t, d.poll("box", d.boxSecret, deviceCode), http.StatusBadRequest, oauth2.ErrInvalidGrant)
-		d.Advance(4 * time.Second)
+		d.Advance(3 * time.Second) // 4 s after the owner's poll, 3 s after the others
 		r := d.poll("tv", "", deviceCode)
 		assert.Equal(t, http.StatusOK, r.Status, "the owner's interval is untouched: %s", r.Body)
 	})
@@ -316,8 +319,12 @@ func TestDeviceSlowDown(t *testing.T) {
 		pending() // the first poll may come at once
 		d.Advance(5 * time.Second)
 		pending() // at the interval exactly
-		d.Advance(4 * time.Second)
-		slow() // interval now 10 s
+		d.Advance(4*time.Second + 500*time.Millisecond)
+		pending() // a little early, as a delayed request arrives: allowed
+		d.Advance(3 * time.Second)
+		r := d.poll("tv", "", deviceCode) // interval now 10 s
+		testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrSlowDown)
+		assert.Contains(t, r.Str("error_description"), "wait 10 seconds")
 		d.Advance(5 * time.Second)
 		slow() // the old interval is too soon now: 15 s
 		d.Advance(15 * time.Second)
@@ -557,5 +564,78 @@ func TestDeviceCodeOptions(t *testing.T) {
 		assert.Equal(t, "http://127.0.0.1:8080/device?lang=en&user_code="+r.Str("user_code"), r.Str("verification_uri_complete"))
 		_, err := d.enter(&browser{addr: "198.51.100.7"}, strings.ReplaceAll(r.Str("user_code"), "-", " "))
 		assert.NoError(t, err)
+	})
+}
+
+func TestDeviceDecisionFailures(t *testing.T) {
+	newFaulty := func(t *testing.T) (*deviceHarness, *storagetest.Faulty) {
+		var faulty *storagetest.Faulty
+		h := testkit.New(t, func(cfg *oauth2.Config, store *memory.Store) {
+			faulty = storagetest.NewFaulty(store)
+			cfg.Grants = []oauth2.GrantFactory{grant.DeviceCode(faulty, grant.DeviceCodeOptions{VerificationURI: verificationURI})}
+			cfg.Interactions = faulty
+		})
+		h.AddClient(storage.Client{ID: "tv", TokenEndpointAuthMethod: oauth2.AuthMethodNone,
+			GrantTypes: []string{grant.GrantTypeDeviceCode}, Scopes: []string{"read"}})
+		return &deviceHarness{Harness: h}, faulty
+	}
+	t.Run("a decision the store failed to record can be retried", func(t *testing.T) {
+		d, faulty := newFaulty(t)
+		deviceCode, userCode := d.start()
+		b := &browser{addr: "198.51.100.7"}
+		pending, err := d.enter(b, userCode)
+		require.NoError(t, err)
+		faulty.Fail(storagetest.OpDecideDeviceAuthorization, nil)
+		err = d.Provider.ApproveDevice(b.request(), pending.ID, oauth2.Approval{Subject: "alice"})
+		require.ErrorIs(t, err, oauth2.ErrStorageFailure)
+		faulty.Heal()
+		require.NoError(t, d.Provider.ApproveDevice(b.request(), pending.ID, oauth2.Approval{Subject: "alice"}), "the interaction is still open")
+		assert.Equal(t, http.StatusOK, d.poll("tv", "", deviceCode).Status)
+	})
+	t.Run("a store failure while polling answers 503, and the poll can be repeated", func(t *testing.T) {
+		d, faulty := newFaulty(t)
+		deviceCode, _ := d.start()
+		faulty.Fail(storagetest.OpPollDeviceAuthorization, nil)
+		r := d.poll("tv", "", deviceCode)
+		testkit.RequireOAuthError(t, r, http.StatusServiceUnavailable, oauth2.ErrTemporarilyUnavailable)
+		assert.NotEmpty(t, r.Header.Get("Retry-After"))
+		faulty.Heal()
+		testkit.RequireOAuthError(t, d.poll("tv", "", deviceCode), http.StatusBadRequest, oauth2.ErrAuthorizationPending)
+	})
+	t.Run("a store failure at redemption answers 503 and issues nothing", func(t *testing.T) {
+		d, faulty := newFaulty(t)
+		deviceCode, userCode := d.start()
+		d.approve(userCode)
+		faulty.Fail(storagetest.OpConsumeDeviceAuthorization, nil)
+		testkit.RequireOAuthError(t, d.poll("tv", "", deviceCode), http.StatusServiceUnavailable, oauth2.ErrTemporarilyUnavailable)
+		assert.Empty(t, d.Events(oauth2.EventTokenIssued))
+		faulty.Heal()
+		d.Advance(5 * time.Second)
+		assert.Equal(t, http.StatusOK, d.poll("tv", "", deviceCode).Status)
+	})
+	t.Run("a store failure at the device authorization endpoint answers 503", func(t *testing.T) {
+		d, faulty := newFaulty(t)
+		faulty.Fail(storagetest.OpCreateDeviceAuthorization, nil)
+		testkit.RequireOAuthError(t, d.authorizeDevice("tv", ""), http.StatusServiceUnavailable, oauth2.ErrTemporarilyUnavailable)
+	})
+	t.Run("a store failure at the lookup is ErrStorageFailure, not a wrong code", func(t *testing.T) {
+		d, faulty := newFaulty(t)
+		_, userCode := d.start()
+		faulty.Fail(storagetest.OpDeviceAuthorizationByUserCode, nil)
+		_, err := d.enter(&browser{addr: "198.51.100.7"}, userCode)
+		assert.ErrorIs(t, err, oauth2.ErrStorageFailure)
+		assert.NotErrorIs(t, err, oauth2.ErrUserCodeNotFound)
+	})
+	t.Run("an approval too large to store is the approval's error, and the interaction stays open", func(t *testing.T) {
+		d, _ := newFaulty(t)
+		_, userCode := d.start()
+		b := &browser{addr: "198.51.100.7"}
+		pending, err := d.enter(b, userCode)
+		require.NoError(t, err)
+		err = d.Provider.ApproveDevice(b.request(), pending.ID, oauth2.Approval{Subject: "alice",
+			Claims: map[string]any{"blob": strings.Repeat("x", storage.MaxRecordBytes)}})
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, oauth2.ErrStorageFailure)
+		assert.NoError(t, d.Provider.ApproveDevice(b.request(), pending.ID, oauth2.Approval{Subject: "alice"}))
 	})
 }

@@ -101,10 +101,17 @@ type Config struct {
 	// Beyond that, attempts are refused with a *ThrottledError until the
 	// window ends, without a lookup (RFC 8628 §5.1). Each attempt is
 	// counted before its lookup, so that concurrent guesses cannot slip
-	// past. With the default user codes (8 characters of 20, about 34.5
-	// bits) and 10,000 live codes, the 20 attempts an address has in a
-	// window succeed with a chance of about 1 in 130,000. Zero means 5;
-	// a negative value switches the limit off.
+	// past. A browser is its binding cookie, which a guesser can drop:
+	// against one, the address's budget is the limit, and the windows
+	// being aligned (storage.Limiter), a burst across the end of one can
+	// spend two budgets. With the default user codes (8 characters of 20,
+	// about 34.5 bits) and 10,000 live codes, the 20 attempts an address
+	// has in a window succeed with a chance of about 1 in 130,000. The
+	// address's budget is shared by everyone behind it (a carrier's NAT):
+	// a third party there can spend it, so set ClientAddress carefully
+	// behind a proxy. Zero means 5; a negative value switches the limit
+	// off, which only a deployment with a limit of its own in front
+	// should do.
 	UserCodeAttempts int
 	// UserCodeAttemptWindow defaults to 10 minutes, the default lifetime
 	// of a device code.

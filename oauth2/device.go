@@ -304,21 +304,29 @@ func (p *Provider) DenyDevice(r *http.Request, interactionID string) error {
 	return p.decideDevice(r, it, storage.DeviceDecision{Status: storage.DeviceDenied})
 }
 
-// decideDevice completes the interaction and records the decision; of two
-// concurrent decisions, on one interaction or on two for one user code,
-// only one is recorded.
+// decideDevice records the decision, then completes the interaction. The
+// decision is the compare-and-set that matters: of two concurrent
+// decisions, on one interaction or on two for one user code, only one is
+// recorded; and one that fails to be recorded leaves the interaction open,
+// for the user to retry.
 func (p *Provider) decideDevice(r *http.Request, it *storage.Interaction, d storage.DeviceDecision) error {
 	ctx := r.Context()
-	if err := p.completeInteraction(ctx, it); err != nil {
-		return err
-	}
 	now := p.clock()
 	_, err := p.userCodes.DeviceAuthorizations().DecideDeviceAuthorization(ctx, it.DeviceAuthorizationKey, d, now)
 	switch {
 	case errors.Is(err, storage.ErrConsumed), errors.Is(err, storage.ErrNotFound):
 		return ErrInteractionNotFound
+	case errors.Is(err, storage.ErrTooLarge):
+		return fmt.Errorf("oauth2: the approval is too large to store (Approval.Claims): %w", err)
 	case err != nil:
 		return fmt.Errorf("%w: %w", ErrStorageFailure, err)
+	}
+	// Decided: the interaction has served. A failure to mark it is no
+	// failure of the decision; a second decision through it finds the
+	// authorization decided.
+	if err := p.completeInteraction(ctx, it); err != nil && !errors.Is(err, ErrInteractionNotFound) {
+		p.logger.LogAttrs(ctx, slog.LevelWarn, "a decided device interaction could not be completed",
+			slog.String("error", err.Error()))
 	}
 	return nil
 }

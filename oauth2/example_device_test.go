@@ -47,7 +47,10 @@ func ExampleProvider_ApproveDevice() {
 		case errors.As(err, &throttled): // too many codes tried (RFC 8628 §5.1)
 			w.Header().Set("Retry-After", throttled.RetryAfterSeconds())
 			http.Error(w, "too many attempts; try again later", http.StatusTooManyRequests)
-		case err != nil: // unknown, expired or used code, or a store failure
+		case errors.Is(err, oauth2.ErrStorageFailure):
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "please try again in a moment", http.StatusServiceUnavailable)
+		case err != nil: // unknown, expired or used code
 			http.Error(w, "this code is not valid; check it and try again", http.StatusBadRequest)
 		default: // never approve without asking (RFC 8628 §5.4)
 			renderDeviceConsent(w, pending.ID, pending.Client.Name, pending.Scopes, pending.UserCode)

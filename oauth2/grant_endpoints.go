@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -215,17 +216,36 @@ func WriteJSONResponse(w http.ResponseWriter, status int, v any) {
 	writeJSON(w, status, "no-store", v)
 }
 
-// ThrottleClient counts a request of client to the endpoint named
-// endpoint, and refuses it with 429 and Retry-After beyond limit requests
-// a minute, with error code code and description. A confidential client
-// has a budget of its own, which only it can spend; a public client, which
-// anyone can name, has one per client address (Config.ClientAddress), so
-// that a third party cannot spend its budget. Call it once the client is
-// authenticated and before the request does any work worth limiting,
-// such as storing a record (RFC 9126 §2.3 and RFC 8628 §5.2 ask for such
-// limits). A limit of zero or less counts nothing.
-func (p *Provider) ThrottleClient(r *http.Request, endpoint string, client *storage.Client, limit int, code ErrorCode, description string) error {
-	if limit <= 0 {
+// ClientThrottle is a budget of requests per client that ThrottleClient
+// counts against.
+type ClientThrottle struct {
+	// Name names the budget, such as the endpoint's: budgets of different
+	// names are counted apart.
+	Name string
+	// Limit is how many requests a budget allows within Window. Zero or
+	// less counts nothing.
+	Limit int
+	// Window is the length of the budget's window (storage.Limiter: the
+	// windows are aligned). Zero means a minute. For requests that each
+	// store a record, a window as long as the record's life bounds how
+	// many records one budget keeps at once.
+	Window time.Duration
+	// Code and Description are the error of a refused request. An empty
+	// Code means invalid_request.
+	Code        ErrorCode
+	Description string
+}
+
+// ThrottleClient counts a request of client against t, and refuses it
+// with 429 and Retry-After beyond t.Limit requests within t.Window. A
+// confidential client has a budget of its own, which only it can spend; a
+// public client, which anyone can name, has one per client address
+// (Config.ClientAddress), so that a third party cannot spend its budget.
+// Call it once the client is authenticated and before the request does any
+// work worth limiting, such as storing a record (RFC 9126 §2.3 and RFC
+// 8628 §5.2 ask for such limits).
+func (p *Provider) ThrottleClient(r *http.Request, client *storage.Client, t ClientThrottle) error {
+	if t.Limit <= 0 {
 		return nil
 	}
 	ctx := r.Context()
@@ -234,16 +254,16 @@ func (p *Provider) ThrottleClient(r *http.Request, endpoint string, client *stor
 		addr = boundAddress(p.clientAddress(r))
 	}
 	now := p.clock()
-	n, reset, err := p.limiter.Take(ctx, budgetKey(endpoint, client.ID, addr), time.Minute, now)
+	n, reset, err := p.limiter.Take(ctx, budgetKey(t.Name, client.ID, addr), cmp.Or(t.Window, time.Minute), now)
 	if err != nil {
 		return StorageError("the request could not be counted", err)
 	}
-	if n > int64(limit) {
-		if n == int64(limit)+1 {
-			p.logger.LogAttrs(ctx, slog.LevelWarn, "requests throttled", slog.String("endpoint", safeName(endpoint)),
-				slog.String("client_id", client.ID), slog.Int("limit_per_minute", limit))
+	if n > int64(t.Limit) {
+		if n == int64(t.Limit)+1 {
+			p.logger.LogAttrs(ctx, slog.LevelWarn, "requests throttled", slog.String("budget", safeName(t.Name)),
+				slog.String("client_id", client.ID), slog.Int("limit", t.Limit))
 		}
-		return tooManyRequests(code, description, reset.Sub(now))
+		return tooManyRequests(cmp.Or(t.Code, ErrInvalidRequest), t.Description, reset.Sub(now))
 	}
 	return nil
 }

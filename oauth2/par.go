@@ -49,8 +49,8 @@ func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parRespon
 		return nil, err
 	}
 	// RFC 9126 §2.3: counted before the request is validated.
-	if err := p.ThrottleClient(r, "par", client, int(p.pushLimit), ErrInvalidRequest,
-		"too many pushed authorization requests; try again later"); err != nil {
+	if err := p.ThrottleClient(r, client, ClientThrottle{Name: "par", Limit: int(p.pushLimit),
+		Description: "too many pushed authorization requests; try again later"}); err != nil {
 		return nil, err
 	}
 	if form.Get("request_uri") != "" {

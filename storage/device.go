@@ -68,7 +68,8 @@ type DeviceAuthorization struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	// Interval is the least time the client must leave between two polls:
-	// the interval of the response, plus the slow-down step for each poll
+	// the interval of the response (or a little less, which the grant
+	// allows for network delays), plus the slow-down step for each poll
 	// that came too soon (RFC 8628 §3.5).
 	Interval time.Duration
 	// LastPolledAt is the time of the latest poll; zero before the first.

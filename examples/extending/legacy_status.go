@@ -80,8 +80,8 @@ func (h *legacyAPIKey) keyStatus(w http.ResponseWriter, r *http.Request) (*legac
 	if err != nil {
 		return nil, err
 	}
-	if err := h.p.ThrottleClient(r, "legacy_api_key_status", req.Client, legacyStatusRateLimit,
-		oauth2.ErrInvalidRequest, "too many key status requests; try again later"); err != nil {
+	if err := h.p.ThrottleClient(r, req.Client, oauth2.ClientThrottle{Name: "legacy_api_key_status",
+		Limit: legacyStatusRateLimit, Description: "too many key status requests; try again later"}); err != nil {
 		return nil, err
 	}
 	// Only a client that may trade keys in may ask about them: the
