@@ -172,23 +172,25 @@ func columns(more ...string) []string {
 }
 
 var interactions = newOnceTable("interaction", "interactions",
-	columns("browser_binding", "created_at", "expires_at", "completed_at"), "completed_at",
+	columns("browser_binding", "created_at", "expires_at", "completed_at", "device_authorization_key"), "completed_at",
 	func(i *storage.Interaction) string { return i.Key },
 	func(i *storage.Interaction) ([]any, error) {
 		if err := storage.CheckSize("interaction", i.Size(), nil, i.Key); err != nil {
 			return nil, err
 		}
-		if err := checkOnce(i.Key, &i.Request, "BrowserBinding", i.BrowserBinding); err != nil {
+		if err := checkOnce(i.Key, &i.Request, "BrowserBinding", i.BrowserBinding,
+			"DeviceAuthorizationKey", i.DeviceAuthorizationKey); err != nil {
 			return nil, err
 		}
 		args := append([]any{i.Key}, requestArgs(&i.Request)...)
-		return append(args, i.BrowserBinding, i.CreatedAt, i.ExpiresAt, timeArg(i.CompletedAt)), nil
+		return append(args, i.BrowserBinding, i.CreatedAt, i.ExpiresAt, timeArg(i.CompletedAt),
+			i.DeviceAuthorizationKey), nil
 	},
 	func(row pgx.Row) (*storage.Interaction, error) {
 		var i storage.Interaction
 		dest := append([]any{&i.Key}, requestDest(&i.Request)...)
 		dest = append(dest, &i.BrowserBinding,
-			timeDest{&i.CreatedAt}, timeDest{&i.ExpiresAt}, timeDest{&i.CompletedAt})
+			timeDest{&i.CreatedAt}, timeDest{&i.ExpiresAt}, timeDest{&i.CompletedAt}, &i.DeviceAuthorizationKey)
 		if err := row.Scan(dest...); err != nil {
 			return nil, err
 		}

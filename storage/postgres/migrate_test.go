@@ -245,6 +245,53 @@ VALUES ('old', ` + reqValues + `, $1, $2)`, []any{n, n.Add(time.Hour)}},
 		assert.Equal(t, bound, gotPAR)
 	})
 
+	t.Run("a version 4 schema migrates forward and its interactions verify no device authorization", func(t *testing.T) {
+		pool := newPool(t, ts.newSchema(t))
+		ctx := t.Context()
+		_, err := pool.Exec(ctx, "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+		require.NoError(t, err)
+		for i, name := range []string{"0001_initial.sql", "0002_client_lifetimes.sql", "0003_token_lifetimes.sql",
+			"0004_dpop_key_bindings.sql"} {
+			b, err := os.ReadFile("migrations/" + name)
+			require.NoError(t, err)
+			_, err = pool.Exec(ctx, string(b), pgx.QueryExecModeSimpleProtocol)
+			require.NoError(t, err, name)
+			_, err = pool.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", i+1, name)
+			require.NoError(t, err)
+		}
+		n := time.Now().UTC().Truncate(time.Microsecond)
+		_, err = pool.Exec(ctx, `INSERT INTO interactions (key, req_client_id, req_redirect_uri, req_redirect_uri_given,
+	req_response_mode, req_state, req_scopes, req_code_challenge, req_code_challenge_method, req_pushed_key,
+	req_dpop_jkt, browser_binding, created_at, expires_at)
+VALUES ('old', 'client-a', 'https://a.example/cb', false, 'query', 'xyz', '{openid}', '', '', '', '', 'b', $1, $2)`,
+			n, n.Add(time.Hour))
+		require.NoError(t, err, "an interaction of the version 4 schema")
+
+		require.NoError(t, postgres.Migrate(ctx, pool))
+		versions := appliedMigrations(t, pool)
+		require.Greater(t, len(versions), 4, "schema_migrations after Migrate")
+		assert.Equal(t, int32(len(versions)), versions[len(versions)-1], "versions 1 to the newest, once each")
+		s := postgres.New(pool)
+
+		old, err := s.Interaction(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, "client-a", old.Request.ClientID)
+		assert.Equal(t, "b", old.BrowserBinding)
+		assert.Empty(t, old.DeviceAuthorizationKey, "an interaction of version 4 verifies no device authorization")
+		completed, err := s.CompleteInteraction(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Empty(t, completed.DeviceAuthorizationKey)
+
+		// Interactions written now keep the device authorization they verify
+		// (RFC 8628 §3.3).
+		verify := &storage.Interaction{Key: "new", Request: storage.AuthorizationRequest{ClientID: "client-a",
+			Scopes: []string{"openid"}}, CreatedAt: n, ExpiresAt: n.Add(10 * time.Minute), DeviceAuthorizationKey: "device"}
+		require.NoError(t, s.CreateInteraction(ctx, verify))
+		got, err := s.Interaction(ctx, "new")
+		require.NoError(t, err)
+		assert.Equal(t, verify, got)
+	})
+
 	t.Run("cancelled context is an error", func(t *testing.T) {
 		pool := newPool(t, ts.newSchema(t))
 		ctx, cancel := context.WithCancel(t.Context())
