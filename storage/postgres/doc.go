@@ -16,9 +16,11 @@
 //
 // Several instances over one database behave as one server: every use-once
 // operation (consuming an authorization code, rotating a refresh token,
-// completing an interaction, consuming a pushed request, remembering a jti)
-// is a single conditional statement, so of concurrent calls for one key
-// exactly one wins, whichever instance made them. Creating tokens and
+// completing an interaction, consuming a pushed request, remembering a jti,
+// deciding and redeeming a device authorization) is a single conditional
+// statement, so of concurrent calls for one key exactly one wins, whichever
+// instance made them; the polls of a device authorization are single
+// statements that lock its row, so each sees the one before. Creating tokens and
 // revoking their grant are ordered by an advisory lock per grant, so a token
 // written just after its grant was revoked is stored revoked.
 //

@@ -283,13 +283,19 @@ VALUES ('old', 'client-a', 'https://a.example/cb', false, 'query', 'xyz', '{open
 		assert.Empty(t, completed.DeviceAuthorizationKey)
 
 		// Interactions written now keep the device authorization they verify
-		// (RFC 8628 §3.3).
+		// (RFC 8628 §3.3), and device authorizations are stored.
+		d := &storage.DeviceAuthorization{Key: "device", UserCodeKey: "user-code", ClientID: "client-a",
+			Scopes: []string{"openid"}, IssuedAt: n, ExpiresAt: n.Add(10 * time.Minute), Interval: 5 * time.Second}
+		require.NoError(t, s.CreateDeviceAuthorization(ctx, d))
 		verify := &storage.Interaction{Key: "new", Request: storage.AuthorizationRequest{ClientID: "client-a",
-			Scopes: []string{"openid"}}, CreatedAt: n, ExpiresAt: n.Add(10 * time.Minute), DeviceAuthorizationKey: "device"}
+			Scopes: []string{"openid"}}, CreatedAt: n, ExpiresAt: n.Add(10 * time.Minute), DeviceAuthorizationKey: d.Key}
 		require.NoError(t, s.CreateInteraction(ctx, verify))
 		got, err := s.Interaction(ctx, "new")
 		require.NoError(t, err)
 		assert.Equal(t, verify, got)
+		gotDevice, err := s.DeviceAuthorizationByUserCode(ctx, d.UserCodeKey)
+		require.NoError(t, err)
+		assert.Equal(t, d, gotDevice)
 	})
 
 	t.Run("cancelled context is an error", func(t *testing.T) {

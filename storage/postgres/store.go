@@ -41,14 +41,17 @@ var (
 	_ storage.InteractionStore       = (*Store)(nil)
 	_ storage.AuthorizationCodeStore = (*Store)(nil)
 	_ storage.PushedRequestStore     = (*Store)(nil)
+
+	_ storage.DeviceAuthorizationStore = (*Store)(nil)
 )
 
 // Store keeps clients, token records, replay entries, interactions,
-// authorization codes and pushed authorization requests in a PostgreSQL
-// database. It implements [storage.ClientStore], [storage.TokenStore],
-// [storage.RefreshTokenStore], [storage.ReplayStore],
-// [storage.InteractionStore], [storage.AuthorizationCodeStore] and
-// [storage.PushedRequestStore].
+// authorization codes, pushed authorization requests and device
+// authorizations in a PostgreSQL database. It implements
+// [storage.ClientStore], [storage.TokenStore], [storage.RefreshTokenStore],
+// [storage.ReplayStore], [storage.InteractionStore],
+// [storage.AuthorizationCodeStore], [storage.PushedRequestStore] and
+// [storage.DeviceAuthorizationStore].
 //
 // It is safe for concurrent use, and so are several Stores, in one process
 // or many, over one database: every use-once operation is a single
