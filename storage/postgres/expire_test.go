@@ -54,10 +54,16 @@ func TestDeleteExpired(t *testing.T) {
 			CreatedAt: now.Add(-2 * hour), ExpiresAt: now.Add(-hour)}))
 		require.NoError(t, s.CreatePushedRequest(ctx, &storage.PushedRequest{Key: rand.Text(),
 			CreatedAt: now.Add(-2 * hour), ExpiresAt: now.Add(-hour)}))
+		oldDevice, liveDevice := deviceAuthorization(now.Add(-hour)), deviceAuthorization(now)
+		require.NoError(t, s.CreateDeviceAuthorization(ctx, oldDevice))
+		require.NoError(t, s.CreateDeviceAuthorization(ctx, liveDevice))
+		_, err = s.ConsumeDeviceAuthorization(ctx, liveDevice.Key, now)
+		require.NoError(t, err)
 
 		n, err := s.DeleteExpired(ctx, now, 10)
 		require.NoError(t, err)
-		assert.Equal(t, 25+1+1+1+1, n, "deleted: tokens, replay entry, code, interaction, pushed request")
+		assert.Equal(t, 25+1+1+1+1+1, n,
+			"deleted: tokens, replay entry, code, interaction, pushed request, device authorization")
 
 		for _, tok := range expired {
 			_, err := s.Token(ctx, tok.Key)
@@ -71,6 +77,12 @@ func TestDeleteExpired(t *testing.T) {
 		assert.ErrorIs(t, err, storage.ErrConsumed, "a consumed code is kept until it expires")
 		_, err = s.AuthorizationCode(ctx, oldCode.Key)
 		assert.ErrorIs(t, err, storage.ErrNotFound)
+		_, err = s.PollDeviceAuthorization(ctx, oldDevice.Key, oldDevice.ClientID, now, 0)
+		assert.ErrorIs(t, err, storage.ErrNotFound, "an expired device authorization is deleted")
+		_, err = s.DeviceAuthorizationByUserCode(ctx, oldDevice.UserCodeKey)
+		assert.ErrorIs(t, err, storage.ErrNotFound, "and no longer found by its user code")
+		_, err = s.ConsumeDeviceAuthorization(ctx, liveDevice.Key, now)
+		assert.ErrorIs(t, err, storage.ErrConsumed, "a redeemed device authorization is kept until it expires")
 		assert.NoError(t, s.Remember(ctx, "old-jti", now.Add(hour)), "an expired jti may be used again")
 		assert.ErrorIs(t, s.Remember(ctx, "new-jti", now.Add(hour)), storage.ErrConsumed)
 
