@@ -27,7 +27,7 @@ const (
 	releaseUserCode = `UPDATE device_authorizations SET holds_user_code = false
 WHERE user_code_key = $1 AND holds_user_code AND expires_at <= $2`
 
-	insertDevice = `INSERT INTO device_authorizations (` + deviceColumns + `, record_bytes)
+	insertDevice = `INSERT INTO device_authorizations (` + deviceColumns + `, kept_bytes)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
 
 	selectDevice = `SELECT ` + deviceColumns + ` FROM device_authorizations WHERE key = $1`
@@ -56,12 +56,12 @@ WHERE key = locked_key
 RETURNING too_soon, ` + deviceColumns
 
 	// approveDevice and denyDevice are the compare-and-set of a decision:
-	// they change a pending record ($2) only, and an approval only while
-	// the record with it stays within the bound $4 (record_bytes plus the
-	// decision's $3).
+	// they change a pending record ($2) only, and an approval only if the
+	// record it makes stays within the bound $4: kept_bytes plus the
+	// decision's size $3.
 	approveDevice = `UPDATE device_authorizations SET status = $5, decided_at = $6,
 	subject = $7, granted_scopes = $8, auth_time = $9, claims = $10
-WHERE key = $1 AND status = $2 AND record_bytes + $3::integer <= $4::integer
+WHERE key = $1 AND status = $2 AND kept_bytes + $3::integer <= $4::integer
 RETURNING ` + deviceColumns
 	denyDevice = `UPDATE device_authorizations SET status = $3, decided_at = $4
 WHERE key = $1 AND status = $2
@@ -71,8 +71,8 @@ RETURNING ` + deviceColumns
 RETURNING ` + deviceColumns
 )
 
-// deviceArgs returns the values of deviceColumns and record_bytes for d,
-// or an error if d cannot be stored.
+// deviceArgs returns the values of deviceColumns and kept_bytes for d, or
+// an error if d cannot be stored.
 func deviceArgs(d *storage.DeviceAuthorization) ([]any, error) {
 	n, err := d.Size()
 	if err := storage.CheckSize("device authorization", n, err, d.Key, d.UserCodeKey); err != nil {
@@ -93,11 +93,18 @@ func deviceArgs(d *storage.DeviceAuthorization) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What an approval keeps: all but what it replaces.
+	kept := *d
+	kept.Subject, kept.GrantedScopes, kept.Claims = "", nil, nil
+	keptBytes, err := kept.Size()
+	if err != nil {
+		return nil, err
+	}
 	// The interval is passed as int64 nanoseconds: pgx would encode a
 	// time.Duration as an interval, in microseconds.
 	return []any{d.Key, d.UserCodeKey, d.ClientID, d.Scopes, d.IssuedAt, d.ExpiresAt, int64(d.Interval),
 		timeArg(d.LastPolledAt), int16(d.Status), timeArg(d.DecidedAt), d.Subject, d.GrantedScopes,
-		timeArg(d.AuthTime), claims, timeArg(d.ConsumedAt), n}, nil
+		timeArg(d.AuthTime), claims, timeArg(d.ConsumedAt), keptBytes}, nil
 }
 
 // deviceDest returns the scan destinations of deviceColumns for d, and
@@ -220,8 +227,8 @@ func (s *Store) DeviceAuthorizationByUserCode(ctx context.Context, userCodeKey s
 //
 // A decision whose Status is neither approved nor denied is refused with
 // an error that wraps no sentinel. An approval that would make the record
-// larger than [storage.MaxRecordBytes] (the record's size and the
-// decision's added) is refused with an error wrapping
+// larger than [storage.MaxRecordBytes], its Subject, GrantedScopes and
+// Claims the decision's, is refused with an error wrapping
 // [storage.ErrTooLarge], and one with a string that PostgreSQL cannot
 // store with an error naming the field. Nothing is changed then.
 func (s *Store) DecideDeviceAuthorization(ctx context.Context, key string, d storage.DeviceDecision, at time.Time) (*storage.DeviceAuthorization, error) {

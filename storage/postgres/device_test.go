@@ -262,4 +262,29 @@ func TestDeviceAuthorizations(t *testing.T) {
 		_, err = s.DecideDeviceAuthorization(t.Context(), d.Key, storage.DeviceDecision{Status: storage.DeviceDenied}, now)
 		assert.NoError(t, err, "a denial adds nothing")
 	})
+
+	t.Run("an approval is bounded by the record it makes: what it replaces does not count", func(t *testing.T) {
+		pool, _ := ts.migratedPool(t)
+		s := postgres.New(pool)
+		// A pending record created with a subject, scopes granted and
+		// claims, which the approval replaces.
+		d := deviceAuthorization(now)
+		d.Subject = strings.Repeat("u", storage.MaxRecordBytes/4)
+		d.GrantedScopes = []string{strings.Repeat("g", storage.MaxRecordBytes/4)}
+		d.Claims = map[string]any{"c": strings.Repeat("c", storage.MaxRecordBytes/4)}
+		require.NoError(t, s.CreateDeviceAuthorization(t.Context(), d))
+		approval := storage.DeviceDecision{Status: storage.DeviceApproved, Subject: "user-1",
+			Scopes: []string{strings.Repeat("s", storage.MaxRecordBytes/2)}, AuthTime: now}
+		approved := *d
+		approved.Status, approved.DecidedAt = storage.DeviceApproved, now
+		approved.Subject, approved.GrantedScopes, approved.AuthTime, approved.Claims = approval.Subject,
+			approval.Scopes, approval.AuthTime, nil
+		size, err := approved.Size()
+		require.NoError(t, err)
+		require.LessOrEqual(t, size, storage.MaxRecordBytes, "the approved record is within the bound")
+
+		got, err := s.DecideDeviceAuthorization(t.Context(), d.Key, approval, now)
+		require.NoError(t, err)
+		assert.Equal(t, &approved, got)
+	})
 }

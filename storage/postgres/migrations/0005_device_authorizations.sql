@@ -9,9 +9,11 @@
 -- the same user code. poll_interval_ns is Interval in nanoseconds, the unit
 -- of a Go time.Duration, so that every value round trips exactly (an
 -- interval keeps only microseconds). status is the DeviceAuthorizationStatus
--- (0 pending, 1 approved, 2 denied). record_bytes is the record's Size when
--- it was created, to which DecideDeviceAuthorization adds the decision's
--- before it compares with storage.MaxRecordBytes.
+-- (0 pending, 1 approved, 2 denied). kept_bytes is the Size of what an
+-- approval keeps of the record (all but Subject, GrantedScopes and Claims,
+-- which it replaces): with the decision's Size added, the Size of the
+-- approved record, which DecideDeviceAuthorization compares with
+-- storage.MaxRecordBytes.
 --
 -- interactions.device_authorization_key is
 -- storage.Interaction.DeviceAuthorizationKey (RFC 8628 §3.3); '' is an
@@ -36,7 +38,7 @@ CREATE TABLE device_authorizations (
 	auth_time        timestamptz,
 	claims           jsonb,
 	consumed_at      timestamptz,
-	record_bytes     integer NOT NULL
+	kept_bytes       integer NOT NULL
 );
 -- DeviceAuthorizationByUserCode, and the rule of one holder per user code.
 CREATE UNIQUE INDEX device_authorizations_user_code_key ON device_authorizations (user_code_key)
