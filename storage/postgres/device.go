@@ -41,7 +41,8 @@ WHERE user_code_key = $1 AND holds_user_code`
 	// $3 came too soon, before the interval since the last poll ended;
 	// the update adds the slow-down step $4 to the interval if so, and
 	// sets the time of the last poll. The difference of two timestamptz
-	// is exact, in microseconds, and EXTRACT returns it as a numeric.
+	// is exact, in microseconds, and EXTRACT returns it as an exact numeric
+	// (PostgreSQL 14 and later; a float before).
 	pollDevice = `UPDATE device_authorizations SET
 	poll_interval_ns = locked_interval_ns + CASE WHEN too_soon THEN $4::bigint ELSE 0 END,
 	last_polled_at = $3
