@@ -169,3 +169,20 @@ func BenchmarkRefreshRotation(b *testing.B) {
 		return s.CreateTokens(ctx, tokenPair(old.GrantID, now)...)
 	})
 }
+
+// BenchmarkPollDeviceAuthorization measures the storage side of a device
+// polling the token endpoint (RFC 8628 §3.4), the device grant's most
+// frequent write: one statement that locks the record and records the
+// poll, each poll on time.
+func BenchmarkPollDeviceAuthorization(b *testing.B) {
+	s, qc := benchStore(b)
+	ctx := b.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	d := deviceAuthorization(now)
+	d.ExpiresAt = now.Add(time.Duration(b.N+1) * d.Interval)
+	require.NoError(b, s.CreateDeviceAuthorization(ctx, d))
+	measure(b, qc, func(i int) error {
+		_, err := s.PollDeviceAuthorization(ctx, d.Key, d.ClientID, now.Add(time.Duration(i)*d.Interval), 5*time.Second)
+		return err
+	})
+}
