@@ -27,6 +27,11 @@ func TestRefusedStrings(t *testing.T) {
 	const secret = "s3cr3t-value"
 
 	newToken := func() *storage.Token { return token(storage.AccessToken, rand.Text(), now, now.Add(time.Hour)) }
+	// pollDevice reads a device authorization by its key, as its client.
+	pollDevice := func(key string) error {
+		_, err := s.PollDeviceAuthorization(ctx, key, "client-a", now, 0)
+		return err
+	}
 	newInteraction := func() *storage.Interaction {
 		return &storage.Interaction{Key: rand.Text(), Request: storage.AuthorizationRequest{ClientID: "app"},
 			CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
@@ -71,6 +76,26 @@ func TestRefusedStrings(t *testing.T) {
 				CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
 			return r.Key, s.CreatePushedRequest(ctx, r)
 		}, func(key string) error { _, err := s.PushedRequest(ctx, key); return err }},
+		{"an interaction's device authorization key", "DeviceAuthorizationKey", func(bad string) (string, error) {
+			i := newInteraction()
+			i.DeviceAuthorizationKey = bad
+			return i.Key, s.CreateInteraction(ctx, i)
+		}, func(key string) error { _, err := s.Interaction(ctx, key); return err }},
+		{"a device authorization's user code key", "UserCodeKey", func(bad string) (string, error) {
+			d := deviceAuthorization(now)
+			d.UserCodeKey = bad
+			return d.Key, s.CreateDeviceAuthorization(ctx, d)
+		}, pollDevice},
+		{"a device authorization's scope", "Scopes", func(bad string) (string, error) {
+			d := deviceAuthorization(now)
+			d.Scopes = []string{"openid", bad}
+			return d.Key, s.CreateDeviceAuthorization(ctx, d)
+		}, pollDevice},
+		{"a device authorization's claim", "claims hold the character U+0000", func(bad string) (string, error) {
+			d := deviceAuthorization(now)
+			d.Claims = map[string]any{"c": bad}
+			return d.Key, s.CreateDeviceAuthorization(ctx, d)
+		}, pollDevice},
 		{"a replay key", "the key", func(bad string) (string, error) {
 			return bad, s.Remember(ctx, bad, now.Add(time.Hour))
 		}, nil},
@@ -97,6 +122,26 @@ func TestRefusedStrings(t *testing.T) {
 				}
 			})
 		}
+	}
+
+	for what, bad := range map[string]string{"a NUL byte": secret + "\x00", "invalid UTF-8": secret + "\xff"} {
+		t.Run("a device decision's subject with "+what, func(t *testing.T) {
+			d := deviceAuthorization(now)
+			require.NoError(t, s.CreateDeviceAuthorization(ctx, d))
+			_, err := s.DecideDeviceAuthorization(ctx, d.Key,
+				storage.DeviceDecision{Status: storage.DeviceApproved, Subject: bad, AuthTime: now}, now)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "Subject")
+			assert.True(t, strings.HasPrefix(err.Error(), "postgres: "), "%v", err)
+			assert.NotContains(t, err.Error(), "SQLSTATE", "the server's error")
+			assert.NotContains(t, err.Error(), secret, "the value")
+			for _, sentinel := range []error{storage.ErrNotFound, storage.ErrConsumed, storage.ErrDuplicate, storage.ErrTooLarge} {
+				assert.False(t, errors.Is(err, sentinel), "wraps %v", sentinel)
+			}
+			got, err := s.DeviceAuthorizationByUserCode(ctx, d.UserCodeKey)
+			require.NoError(t, err)
+			assert.Equal(t, storage.DevicePending, got.Status, "nothing was written")
+		})
 	}
 
 	t.Run("an escaped backslash before u0000 is not U+0000", func(t *testing.T) {
