@@ -108,8 +108,9 @@ func deviceArgs(d *storage.DeviceAuthorization) ([]any, error) {
 		timeArg(d.AuthTime), claims, timeArg(d.ConsumedAt), keptBytes}, nil
 }
 
-// deviceDest returns the scan destinations of deviceColumns for d, and
-// those of the interval and status, which d gets from fromDB.
+// deviceDest returns the scan destinations of deviceColumns into d, the
+// interval and the status going to interval and status, which the caller
+// converts: they are stored as a bigint of nanoseconds and a smallint.
 func deviceDest(d *storage.DeviceAuthorization, interval *int64, status *int16) []any {
 	return []any{&d.Key, &d.UserCodeKey, &d.ClientID, &d.Scopes, timeDest{&d.IssuedAt}, timeDest{&d.ExpiresAt},
 		interval, timeDest{&d.LastPolledAt}, status, timeDest{&d.DecidedAt}, &d.Subject, &d.GrantedScopes,
