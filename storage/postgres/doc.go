@@ -4,6 +4,8 @@
 // passes the conformance suite of
 // [github.com/grantor-dev/grantor/storage/storagetest].
 //
+// It needs PostgreSQL 14 or later (a device authorization's poll compares
+// times to the nanosecond with the exact numeric EXTRACT of version 14).
 // Create the schema with [Migrate] (idempotent, and safe when several
 // instances start at once), then make a store:
 //
@@ -20,8 +22,8 @@
 // deciding and redeeming a device authorization) is a single conditional
 // statement, so of concurrent calls for one key exactly one wins, whichever
 // instance made them; the polls of a device authorization are single
-// statements that lock its row, so each sees the one before. Creating tokens and
-// revoking their grant are ordered by an advisory lock per grant, so a token
+// statements that lock its row, so each sees the one before. Creating tokens
+// and revoking their grant are ordered by an advisory lock per grant, so a token
 // written just after its grant was revoked is stored revoked.
 //
 // What one request can make the store write is bounded: a record larger

@@ -3,7 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/grantor-dev/grantor/storage"
 )
 
 // expiredDeletes are the statements of DeleteExpired, one per table: each
@@ -19,7 +22,11 @@ var expiredDeletes = []struct {
 	{"interactions", deleteExpired("interactions", "expires_at <= $1"), true},
 	{"authorization_codes", deleteExpired("authorization_codes", "expires_at <= $1"), true},
 	{"pushed_requests", deleteExpired("pushed_requests", "expires_at <= $1"), true},
-	{"device_authorizations", deleteExpired("device_authorizations", "expires_at <= $1"), true},
+	// Kept for storage.DeviceAuthorizationRetention past their expiry, so
+	// that a late poll is answered expired_token (RFC 8628 §3.5).
+	{"device_authorizations", deleteExpired("device_authorizations",
+		"expires_at <= $1::timestamptz - make_interval(secs => "+
+			strconv.Itoa(int(storage.DeviceAuthorizationRetention/time.Second))+")"), true},
 	// A revoked-grant marker is kept past its retention while a token of
 	// the grant exists. Tokens go first, so that markers can go in the
 	// same call.
@@ -37,13 +44,13 @@ func deleteExpired(table, cond string) string {
 // DeleteExpired deletes the records that expired at or before the time
 // before: token records whose ExpiresAt has passed (consumed refresh tokens
 // included, so that a reuse is detected until then), expired replay
-// entries, the interactions, authorization codes, pushed requests and
-// device authorizations whose ExpiresAt has passed (completed, decided and
-// consumed ones included, so that a replayed code is recognised until
-// then), and the revoked-grant markers
-// past their retention whose grant has no token record left. It returns how
-// many records and replay entries it deleted, revoked-grant markers not
-// counted.
+// entries, the interactions, authorization codes and pushed requests whose
+// ExpiresAt has passed (completed and consumed ones included, so that a
+// replayed code is recognised until then), the device authorizations whose
+// ExpiresAt is storage.DeviceAuthorizationRetention past, and the
+// revoked-grant markers past their retention whose grant has no token
+// record left. It returns how many records and replay entries it deleted,
+// revoked-grant markers not counted.
 //
 // It deletes batch rows per statement (DefaultDeleteBatch when batch is
 // zero or negative), each statement its own transaction, so that it never

@@ -55,8 +55,11 @@ func TestDeleteExpired(t *testing.T) {
 		require.NoError(t, s.CreatePushedRequest(ctx, &storage.PushedRequest{Key: rand.Text(),
 			CreatedAt: now.Add(-2 * hour), ExpiresAt: now.Add(-hour)}))
 		oldDevice, liveDevice := deviceAuthorization(now.Add(-hour)), deviceAuthorization(now)
+		// Expired 5 minutes ago: within its retention.
+		recentDevice := deviceAuthorization(now.Add(-15 * time.Minute))
 		require.NoError(t, s.CreateDeviceAuthorization(ctx, oldDevice))
 		require.NoError(t, s.CreateDeviceAuthorization(ctx, liveDevice))
+		require.NoError(t, s.CreateDeviceAuthorization(ctx, recentDevice))
 		_, err = s.ConsumeDeviceAuthorization(ctx, liveDevice.Key, now)
 		require.NoError(t, err)
 
@@ -83,6 +86,8 @@ func TestDeleteExpired(t *testing.T) {
 		assert.ErrorIs(t, err, storage.ErrNotFound, "and no longer found by its user code")
 		_, err = s.ConsumeDeviceAuthorization(ctx, liveDevice.Key, now)
 		assert.ErrorIs(t, err, storage.ErrConsumed, "a redeemed device authorization is kept until it expires")
+		_, err = s.PollDeviceAuthorization(ctx, recentDevice.Key, recentDevice.ClientID, now, 0)
+		assert.NoError(t, err, "an expired device authorization is kept for storage.DeviceAuthorizationRetention (RFC 8628 §3.5: expired_token)")
 		assert.NoError(t, s.Remember(ctx, "old-jti", now.Add(hour)), "an expired jti may be used again")
 		assert.ErrorIs(t, s.Remember(ctx, "new-jti", now.Add(hour)), storage.ErrConsumed)
 
