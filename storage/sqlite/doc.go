@@ -1,10 +1,10 @@
 // Package sqlite stores everything Grantor keeps in one SQLite database
 // file, through the cgo-free driver modernc.org/sqlite: clients, token
 // records with atomic refresh-token rotation and revocation of whole
-// grants, replay protection, and the records of the authorization code flow
+// grants, replay protection, the records of the authorization code flow
 // (interactions, authorization codes, pushed authorization requests), each
-// usable once. It is the embedded choice for a single node that must
-// survive a restart.
+// usable once, and device authorizations (RFC 8628). It is the embedded
+// choice for a single node that must survive a restart.
 //
 //	store, err := sqlite.Open(ctx, "/var/lib/grantor/grantor.db")
 //	if err != nil {
@@ -18,17 +18,23 @@
 //	})
 //	// pass store wherever a storage.ClientStore, storage.TokenStore,
 //	// storage.RefreshTokenStore, storage.ReplayStore,
-//	// storage.InteractionStore, storage.AuthorizationCodeStore or
-//	// storage.PushedRequestStore is needed, and call
-//	// store.DeleteExpired(ctx, time.Now()) every minute or so.
+//	// storage.InteractionStore, storage.AuthorizationCodeStore,
+//	// storage.PushedRequestStore or storage.DeviceAuthorizationStore is
+//	// needed, and call store.DeleteExpired(ctx, time.Now()) every minute
+//	// or so.
 //
 // [Open] runs the database in WAL mode with a busy timeout, and applies the
 // embedded, versioned schema migrations ([Store.Migrate]). Every use-once
 // operation (ConsumeToken, ConsumeAuthorizationCode, ConsumePushedRequest,
-// CompleteInteraction, Remember) is one conditional statement, so of many
-// concurrent callers exactly one wins, whether they share a [Store] or open
-// the same file from several processes. The writes of one Store are queued
-// in the process; readers run in parallel.
+// CompleteInteraction, ConsumeDeviceAuthorization, Remember) is one
+// conditional statement, and every other change that depends on what is
+// stored (DecideDeviceAuthorization, PollDeviceAuthorization and its
+// slow_down, CreateDeviceAuthorization and its unique user code) one
+// transaction that holds the write lock from its start, so of many
+// concurrent callers exactly one wins, or each sees the one before it,
+// whether they share a [Store] or open the same file from several
+// processes. The writes of one Store are queued in the process; readers
+// run in parallel.
 //
 // Times are stored as Unix microseconds and come back in UTC, truncated to
 // the microsecond. Claims are stored as JSON and come back as a JSON

@@ -130,3 +130,23 @@ func (p *twoStores) PushedRequest(ctx context.Context, key string) (*storage.Pus
 func (p *twoStores) ConsumePushedRequest(ctx context.Context, key string, at time.Time) (*storage.PushedRequest, error) {
 	return p.next().ConsumePushedRequest(ctx, key, at)
 }
+
+func (p *twoStores) CreateDeviceAuthorization(ctx context.Context, d *storage.DeviceAuthorization) error {
+	return p.next().CreateDeviceAuthorization(ctx, d)
+}
+
+func (p *twoStores) DeviceAuthorizationByUserCode(ctx context.Context, userCodeKey string) (*storage.DeviceAuthorization, error) {
+	return p.next().DeviceAuthorizationByUserCode(ctx, userCodeKey)
+}
+
+func (p *twoStores) DecideDeviceAuthorization(ctx context.Context, key string, d storage.DeviceDecision, at time.Time) (*storage.DeviceAuthorization, error) {
+	return p.next().DecideDeviceAuthorization(ctx, key, d, at)
+}
+
+func (p *twoStores) PollDeviceAuthorization(ctx context.Context, key, clientID string, at time.Time, slowDown time.Duration) (*storage.DeviceAuthorization, error) {
+	return p.next().PollDeviceAuthorization(ctx, key, clientID, at, slowDown)
+}
+
+func (p *twoStores) ConsumeDeviceAuthorization(ctx context.Context, key string, at time.Time) (*storage.DeviceAuthorization, error) {
+	return p.next().ConsumeDeviceAuthorization(ctx, key, at)
+}

@@ -42,14 +42,17 @@ var (
 	_ storage.InteractionStore       = (*Store)(nil)
 	_ storage.AuthorizationCodeStore = (*Store)(nil)
 	_ storage.PushedRequestStore     = (*Store)(nil)
+
+	_ storage.DeviceAuthorizationStore = (*Store)(nil)
 )
 
 // Store keeps clients, token records, replay entries, interactions,
-// authorization codes and pushed authorization requests in one SQLite
-// database file. It implements [storage.ClientStore], [storage.TokenStore],
-// [storage.RefreshTokenStore], [storage.ReplayStore],
-// [storage.InteractionStore], [storage.AuthorizationCodeStore] and
-// [storage.PushedRequestStore], and is safe for concurrent use.
+// authorization codes, pushed authorization requests and device
+// authorizations in one SQLite database file. It implements
+// [storage.ClientStore], [storage.TokenStore], [storage.RefreshTokenStore],
+// [storage.ReplayStore], [storage.InteractionStore],
+// [storage.AuthorizationCodeStore], [storage.PushedRequestStore] and
+// [storage.DeviceAuthorizationStore], and is safe for concurrent use.
 //
 // Create one with [Open] and release it with [Store.Close]; the zero value
 // is not usable.

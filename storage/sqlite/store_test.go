@@ -559,6 +559,9 @@ func TestErrors(t *testing.T) {
 			s.PutClient(ctx, nil),
 			s.PutClient(ctx, &storage.Client{}),
 			s.Remember(ctx, "k", time.Time{}),
+			s.CreateDeviceAuthorization(ctx, nil),
+			s.CreateDeviceAuthorization(ctx, &storage.DeviceAuthorization{UserCodeKey: "u"}),
+			s.CreateDeviceAuthorization(ctx, &storage.DeviceAuthorization{Key: "k"}),
 		}
 		for i, err := range errs {
 			require.Error(t, err, "call %d", i)
