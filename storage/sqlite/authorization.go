@@ -46,7 +46,7 @@ func getOne[R any](ctx context.Context, s *Store, scan func(scanner) (*R, error)
 
 // Interactions.
 
-const interactionColumns = "key, request, browser_binding, created_at, expires_at, completed_at"
+const interactionColumns = "key, request, browser_binding, created_at, expires_at, completed_at, device_authorization_key"
 
 func scanInteraction(row scanner) (*storage.Interaction, error) {
 	var (
@@ -54,7 +54,7 @@ func scanInteraction(row scanner) (*storage.Interaction, error) {
 		req                        string
 		created, expires, complete sql.NullInt64
 	)
-	if err := row.Scan(&i.Key, &req, &i.BrowserBinding, &created, &expires, &complete); err != nil {
+	if err := row.Scan(&i.Key, &req, &i.BrowserBinding, &created, &expires, &complete, &i.DeviceAuthorizationKey); err != nil {
 		return nil, err
 	}
 	var err error
@@ -67,7 +67,8 @@ func scanInteraction(row scanner) (*storage.Interaction, error) {
 
 // CreateInteraction implements [storage.InteractionStore]. A nil record or
 // an empty Key is an error; an existing Key is [storage.ErrDuplicate]. A
-// CompletedAt set at creation is kept.
+// CompletedAt set at creation is kept, and so is DeviceAuthorizationKey,
+// the device authorization the interaction verifies (RFC 8628 §3.3).
 //
 // A record larger than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping
@@ -92,8 +93,9 @@ func (s *Store) CreateInteraction(ctx context.Context, i *storage.Interaction) e
 		return wrap("create interaction", err)
 	}
 	return wrap("create interaction", s.create(ctx,
-		"INSERT INTO interactions ("+interactionColumns+") VALUES (?, ?, ?, ?, ?, ?)",
-		i.Key, req, i.BrowserBinding, timeArg(i.CreatedAt), timeArg(i.ExpiresAt), timeArg(i.CompletedAt)))
+		"INSERT INTO interactions ("+interactionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		i.Key, req, i.BrowserBinding, timeArg(i.CreatedAt), timeArg(i.ExpiresAt), timeArg(i.CompletedAt),
+		i.DeviceAuthorizationKey))
 }
 
 // Interaction implements [storage.InteractionStore]. It returns a new copy

@@ -298,6 +298,58 @@ VALUES ('old', 'old-grant', %s, 'user-1', %d, %d)`, req, iat, exp),
 		assert.Equal(t, bound, gotPAR)
 	})
 
+	t.Run("a version 4 database migrates forward and its interactions verify no device authorization", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "v4.db")
+		db, err := sql.Open("sqlite", path)
+		require.NoError(t, err)
+		n := now()
+		queries := []string{
+			"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
+		}
+		for i, name := range []string{"0001_init.sql", "0002_client_lifetimes.sql", "0003_token_lifetimes.sql", "0004_dpop_key_bindings.sql"} {
+			b, err := os.ReadFile("migrations/" + name)
+			require.NoError(t, err)
+			queries = append(queries, string(b), fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", i+1, name))
+		}
+		queries = append(queries, fmt.Sprintf(`INSERT INTO interactions (key, request, browser_binding, created_at, expires_at)
+VALUES ('old', '{"client_id":"app","redirect_uri":"https://a.example/cb","scopes":["openid"]}', 'b', %d, %d)`,
+			n.UnixMicro(), n.Add(time.Hour).UnixMicro()))
+		for _, q := range queries {
+			_, err := db.ExecContext(ctx, q)
+			require.NoError(t, err, q)
+		}
+		require.NoError(t, db.Close())
+
+		st := openPath(t, path)
+		var version int
+		require.NoError(t, st.DB().QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version))
+		assert.Equal(t, sqlite.SchemaVersion(), version)
+		old, err := st.Interaction(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, "app", old.Request.ClientID)
+		assert.Empty(t, old.DeviceAuthorizationKey, "an interaction of version 4 is the authorization endpoint's")
+		done, err := st.CompleteInteraction(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Empty(t, done.DeviceAuthorizationKey)
+
+		// The device authorization grant works on the migrated file, and an
+		// interaction written now keeps the device authorization it verifies.
+		d := deviceAuthorization(t, n)
+		require.NoError(t, st.CreateDeviceAuthorization(ctx, d))
+		got, err := st.DeviceAuthorizationByUserCode(ctx, d.UserCodeKey)
+		require.NoError(t, err)
+		assert.Equal(t, d, got)
+		verify := &storage.Interaction{Key: "new", Request: storage.AuthorizationRequest{ClientID: "tv", Scopes: d.Scopes},
+			BrowserBinding: "b", CreatedAt: n, ExpiresAt: n.Add(time.Minute), DeviceAuthorizationKey: d.Key}
+		require.NoError(t, st.CreateInteraction(ctx, verify))
+		gotVerify, err := st.Interaction(ctx, "new")
+		require.NoError(t, err)
+		assert.Equal(t, verify, gotVerify)
+		completed, err := st.CompleteInteraction(ctx, "new", n)
+		require.NoError(t, err)
+		assert.Equal(t, d.Key, completed.DeviceAuthorizationKey)
+	})
+
 	t.Run("a newer schema is refused", func(t *testing.T) {
 		_, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)",
 			sqlite.SchemaVersion()+1)
