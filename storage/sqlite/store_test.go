@@ -536,13 +536,31 @@ func TestDeleteExpired(t *testing.T) {
 	require.NoError(t, s.CreateAuthorizationCode(ctx, usedCode))
 	require.NoError(t, s.CreateInteraction(ctx, &storage.Interaction{Key: "old-i", ExpiresAt: clock.Add(-time.Second)}))
 	require.NoError(t, s.CreatePushedRequest(ctx, &storage.PushedRequest{Key: "old-p", ExpiresAt: clock}))
+	// Device authorizations go when they expire, whatever became of them.
+	var oldDevices []*storage.DeviceAuthorization
+	for _, status := range []storage.DeviceAuthorizationStatus{storage.DevicePending, storage.DeviceApproved, storage.DeviceDenied} {
+		d := deviceAuthorization(t, clock.Add(-11*time.Minute))
+		d.Status = status
+		require.NoError(t, s.CreateDeviceAuthorization(ctx, d))
+		oldDevices = append(oldDevices, d)
+	}
+	liveDevice := deviceAuthorization(t, clock)
+	require.NoError(t, s.CreateDeviceAuthorization(ctx, liveDevice))
 	require.NoError(t, s.RevokeGrant(ctx, "grant-a", clock))
 	require.NoError(t, s.RevokeGrant(ctx, "grant-b", clock))
 	require.NoError(t, s.RevokeGrant(ctx, "grant-empty", clock))
 
 	n, err := s.DeleteExpired(ctx, clock)
 	require.NoError(t, err)
-	assert.Equal(t, 10+1+1+1+1, n, "expired tokens, replay entry, code, interaction, pushed request")
+	assert.Equal(t, 10+1+1+1+1+3, n, "expired tokens, replay entry, code, interaction, pushed request, device authorizations")
+	for _, d := range oldDevices {
+		_, err := s.DeviceAuthorizationByUserCode(ctx, d.UserCodeKey)
+		assert.ErrorIs(t, err, storage.ErrNotFound)
+		_, err = s.PollDeviceAuthorization(ctx, d.Key, "tv", clock, time.Second)
+		assert.ErrorIs(t, err, storage.ErrNotFound)
+	}
+	_, err = s.DeviceAuthorizationByUserCode(ctx, liveDevice.UserCodeKey)
+	assert.NoError(t, err, "a live device authorization is kept")
 	for _, tok := range expired {
 		_, err := s.Token(ctx, tok.Key)
 		assert.ErrorIs(t, err, storage.ErrNotFound)

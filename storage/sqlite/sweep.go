@@ -9,8 +9,9 @@ import (
 // records whose ExpiresAt is not after before: token records (consumed
 // refresh tokens included, so that a reuse is detected until they expire),
 // replay entries, interactions, authorization codes (consumed ones
-// included, so that a replayed code is recognised until then) and pushed
-// requests; a record without an ExpiresAt counts as expired. Then it
+// included, so that a replayed code is recognised until then), pushed
+// requests and device authorizations (whatever their status); a record
+// without an ExpiresAt counts as expired. Then it
 // deletes the revoked-grant markers whose retention ended by before and
 // whose grant has no token record left. It returns how many records and
 // replay entries it deleted, markers not counted. A zero before is the
@@ -25,7 +26,8 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	}
 	cutoff := s.clock(before).UnixMicro()
 	total := 0
-	for _, table := range []string{"tokens", "replay", "interactions", "authorization_codes", "pushed_requests"} {
+	for _, table := range []string{"tokens", "replay", "interactions", "authorization_codes", "pushed_requests",
+		"device_authorizations"} {
 		n, err := s.deleteBatches(ctx, `DELETE FROM `+table+` WHERE key IN (
 	SELECT key FROM `+table+` WHERE expires_at <= ?1 OR expires_at IS NULL LIMIT ?2)`, cutoff)
 		total += n
