@@ -16,7 +16,9 @@ import (
 //   - a refresh rotation: ConsumeToken then CreateTokens of an access and
 //     a refresh token, 5 statements and 2 commits;
 //   - an authorization code exchange: ConsumeAuthorizationCode then
-//     CreateTokens of an access and a refresh token, the same.
+//     CreateTokens of an access and a refresh token, the same;
+//   - PollDeviceAuthorization: BEGIN IMMEDIATE, one SELECT, one UPDATE,
+//     COMMIT.
 //
 // Commits are durable (synchronous=FULL), so the figures depend on the
 // file system's fsync.
@@ -176,4 +178,25 @@ func BenchmarkToken(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPollDeviceAuthorization measures the storage side of a device
+// polling the token endpoint (RFC 8628 §3.4): one write transaction that
+// reads the record and records the poll, each poll on time.
+func BenchmarkPollDeviceAuthorization(b *testing.B) {
+	s, _ := open(b)
+	at := now()
+	d := deviceAuthorization(b, at)
+	d.ExpiresAt = at.Add(time.Duration(b.N+1) * d.Interval)
+	if err := s.CreateDeviceAuthorization(b.Context(), d); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := s.PollDeviceAuthorization(b.Context(), d.Key, d.ClientID, at.Add(time.Duration(i)*d.Interval), 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "polls/s")
 }
