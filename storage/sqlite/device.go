@@ -63,7 +63,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	deviceByKey      = `SELECT ` + deviceColumns + ` FROM device_authorizations WHERE key = ?`
 	deviceByUserCode = `SELECT ` + deviceColumns + ` FROM device_authorizations
 WHERE user_code_key = ? AND holds_user_code = 1`
-	// deviceForPoll reads the record under key ?1 if it is client ?2's.
+	// deviceForPoll reads the record under a key if it is the given
+	// client's: another client's poll finds nothing (RFC 8628 §3.4).
 	deviceForPoll = `SELECT ` + deviceColumns + ` FROM device_authorizations WHERE key = ? AND client_id = ?`
 	recordPoll    = `UPDATE device_authorizations SET poll_interval_ns = ?, last_polled_at = ? WHERE key = ?`
 	approveDevice = `UPDATE device_authorizations
