@@ -53,11 +53,11 @@ func scanDevice(row scanner) (*storage.DeviceAuthorization, error) {
 
 // The statements of the device authorization store.
 const (
-	// giveUpUserCode takes the user code ?1 from the record that holds it
-	// if that record has expired at ?2, the new record's IssuedAt (a record
+	// giveUpUserCode takes a user code from the record that holds it if
+	// that record has expired at the new record's IssuedAt (a record
 	// without an expiry counts as expired, as for DeleteExpired).
 	giveUpUserCode = `UPDATE device_authorizations SET holds_user_code = 0
-WHERE user_code_key = ?1 AND holds_user_code = 1 AND (expires_at IS NULL OR expires_at <= ?2)`
+WHERE user_code_key = ? AND holds_user_code = 1 AND (expires_at IS NULL OR expires_at <= ?)`
 	insertDevice = `INSERT INTO device_authorizations (` + deviceColumns + `)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	deviceByKey      = `SELECT ` + deviceColumns + ` FROM device_authorizations WHERE key = ?`
