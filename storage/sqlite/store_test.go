@@ -536,16 +536,20 @@ func TestDeleteExpired(t *testing.T) {
 	require.NoError(t, s.CreateAuthorizationCode(ctx, usedCode))
 	require.NoError(t, s.CreateInteraction(ctx, &storage.Interaction{Key: "old-i", ExpiresAt: clock.Add(-time.Second)}))
 	require.NoError(t, s.CreatePushedRequest(ctx, &storage.PushedRequest{Key: "old-p", ExpiresAt: clock}))
-	// Device authorizations go when they expire, whatever became of them.
+	// Device authorizations go once they have been expired for
+	// storage.DeviceAuthorizationRetention, whatever became of them; until
+	// then a poll learns that they expired (RFC 8628 §3.5).
 	var oldDevices []*storage.DeviceAuthorization
 	for _, status := range []storage.DeviceAuthorizationStatus{storage.DevicePending, storage.DeviceApproved, storage.DeviceDenied} {
-		d := deviceAuthorization(t, clock.Add(-11*time.Minute))
+		d := deviceAuthorization(t, clock.Add(-21*time.Minute))
 		d.Status = status
 		require.NoError(t, s.CreateDeviceAuthorization(ctx, d))
 		oldDevices = append(oldDevices, d)
 	}
 	liveDevice := deviceAuthorization(t, clock)
 	require.NoError(t, s.CreateDeviceAuthorization(ctx, liveDevice))
+	recentDevice := deviceAuthorization(t, clock.Add(-11*time.Minute)) // expired a minute ago
+	require.NoError(t, s.CreateDeviceAuthorization(ctx, recentDevice))
 	require.NoError(t, s.RevokeGrant(ctx, "grant-a", clock))
 	require.NoError(t, s.RevokeGrant(ctx, "grant-b", clock))
 	require.NoError(t, s.RevokeGrant(ctx, "grant-empty", clock))
@@ -561,6 +565,8 @@ func TestDeleteExpired(t *testing.T) {
 	}
 	_, err = s.DeviceAuthorizationByUserCode(ctx, liveDevice.UserCodeKey)
 	assert.NoError(t, err, "a live device authorization is kept")
+	_, err = s.PollDeviceAuthorization(ctx, recentDevice.Key, recentDevice.ClientID, clock, time.Second)
+	assert.NoError(t, err, "one expired less than storage.DeviceAuthorizationRetention ago is kept")
 	for _, tok := range expired {
 		_, err := s.Token(ctx, tok.Key)
 		assert.ErrorIs(t, err, storage.ErrNotFound)

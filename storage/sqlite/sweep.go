@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"time"
+
+	"github.com/grantor-dev/grantor/storage"
 )
 
 // DeleteExpired deletes, in batches of [WithDeleteBatchSize] rows, the
@@ -10,8 +12,9 @@ import (
 // refresh tokens included, so that a reuse is detected until they expire),
 // replay entries, interactions, authorization codes (consumed ones
 // included, so that a replayed code is recognised until then), pushed
-// requests and device authorizations (whatever their status); a record
-// without an ExpiresAt counts as expired. Then it
+// requests, and device authorizations (whatever their status) once their
+// ExpiresAt is storage.DeviceAuthorizationRetention past; a record without
+// an ExpiresAt counts as expired. Then it
 // deletes the revoked-grant markers whose retention ended by before and
 // whose grant has no token record left. It returns how many records and
 // replay entries it deleted, markers not counted. A zero before is the
@@ -28,8 +31,14 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	total := 0
 	for _, table := range []string{"tokens", "replay", "interactions", "authorization_codes", "pushed_requests",
 		"device_authorizations"} {
+		tableCutoff := cutoff
+		if table == "device_authorizations" {
+			// Kept past their expiry, so that a late poll is answered
+			// expired_token (RFC 8628 §3.5).
+			tableCutoff -= storage.DeviceAuthorizationRetention.Microseconds()
+		}
 		n, err := s.deleteBatches(ctx, `DELETE FROM `+table+` WHERE key IN (
-	SELECT key FROM `+table+` WHERE expires_at <= ?1 OR expires_at IS NULL LIMIT ?2)`, cutoff)
+	SELECT key FROM `+table+` WHERE expires_at <= ?1 OR expires_at IS NULL LIMIT ?2)`, tableCutoff)
 		total += n
 		if err != nil {
 			return total, wrap("delete expired "+table, err)
