@@ -37,7 +37,7 @@ type pages struct {
 	users    *users
 	sessions *sessionStore
 	// csrfKey keys the HMAC that derives each form's CSRF token (csrf.go)
-	// and each device cookie's entry (device.go).
+	// and each device cookie's entry (devicecookie.go).
 	csrfKey []byte
 	// origin is the issuer's origin, the only one our forms may be
 	// posted from (RFC 6749 §10.12).
@@ -49,7 +49,7 @@ type pages struct {
 	cookieName string
 	// loginCookieName names the login form's nonce cookie (csrf.go).
 	loginCookieName string
-	// deviceCookieName names the device cookie (device.go).
+	// deviceCookieName names the device cookie (devicecookie.go).
 	deviceCookieName string
 	clock            func() time.Time
 	templates        map[string]*template.Template
@@ -386,7 +386,7 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 		pg.render(w, http.StatusUnauthorized, "login.html", pageCSP, form)
 		return
 	}
-	// The browser is now a known device for the account (device.go), even
+	// The browser is now a known device for the account (devicecookie.go), even
 	// should the session fail: the password was right.
 	if err := pg.rememberDevice(w, r, account); err != nil {
 		pg.unavailable(w, unavailableRetryAfter)

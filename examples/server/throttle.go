@@ -24,7 +24,7 @@ import (
 //     over many addresses.
 //
 // An attempt from a known device, a browser with a device cookie for the
-// account (device.go: it logged in as that account before), is counted
+// account (devicecookie.go: it logged in as that account before), is counted
 // against limit 1 and, instead of limits 2 and 3, against
 //
 //  4. attempts from that device at that account, as strict as limit 2:

@@ -130,7 +130,7 @@ func TestLoginThrottleCountsIPv6By56(t *testing.T) {
 
 // The trade-off of a limit per account: guesses spread over many
 // addresses, each within its own limit, throttle the account until the
-// window ends for every browser it has not logged in from (device_test.go
+// window ends for every browser it has not logged in from (devicecookie_test.go
 // has those that it has). The window's end lifts it; other accounts are
 // not affected.
 func TestLoginGuessesFromManyAddressesThrottleTheAccountUntilTheWindowEnds(t *testing.T) {
