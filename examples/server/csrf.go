@@ -20,9 +20,14 @@ import (
 //     token is bound to a random nonce in a cookie of its own, the login
 //     cookie (the "signed double-submit cookie" pattern). Storing a session
 //     instead let a flood of page views fill the session store (issue 15).
+//     A login for the device page is bound to the page it returns to
+//     instead of an interaction.
+//   - The device page's forms (devicepage.go) are shown to a logged-in
+//     user: the user code form's token is bound to the session id, the
+//     confirmation form's to the session id and the interaction.
 //
-// Each token names its form, so that one form's token never passes the
-// other's check.
+// Each token names its form, so that one form's token never passes
+// another's check.
 
 // loginFormLifetime is how long a login cookie lives: as long as an
 // interaction, which the form cannot outlive.
@@ -41,6 +46,24 @@ func (pg *pages) sessionCSRF(sid, interaction string) string {
 // cookie holds nonce, for an interaction.
 func (pg *pages) loginCSRF(nonce, interaction string) string {
 	return pg.csrfToken("login", nonce, interaction)
+}
+
+// loginNextCSRF is the token of the login form of the browser whose login
+// cookie holds nonce, for a login that returns to next (localNext).
+func (pg *pages) loginNextCSRF(nonce, next string) string {
+	return pg.csrfToken("login-next", nonce, next)
+}
+
+// userCodeCSRF is the token of the device page's user code form of
+// session sid.
+func (pg *pages) userCodeCSRF(sid string) string {
+	return pg.csrfToken("device-code", sid, "")
+}
+
+// deviceDecisionCSRF is the token of the device confirmation form of
+// session sid for an interaction.
+func (pg *pages) deviceDecisionCSRF(sid, interaction string) string {
+	return pg.csrfToken("device-decision", sid, interaction)
 }
 
 // csrfToken is the HMAC-SHA-256 of a form's name, the browser's secret

@@ -8,6 +8,7 @@
 //	go run ./examples/server -store postgres:postgres://grantor@db/grantor
 //	go run ./examples/server -dpop           # DPoP-bound tokens (RFC 9449) for clients that send proofs
 //	go run ./examples/server -dpop-nonce     # the same, with server nonces at the token endpoint
+//	go run ./examples/server -device-interval 1s  # devices may poll every second (RFC 8628 §3.5)
 //
 // The store is in memory by default; -store sqlite:PATH keeps clients and
 // token records in a SQLite file, -store postgres:DSN in a PostgreSQL
@@ -17,8 +18,10 @@
 //
 // The clients file holds a JSON array of RFC 7591 client metadata objects.
 // A client_secret found there is hashed on load and never kept; without the
-// flag two demo clients are registered and their secrets printed: one for
-// the client credentials grant, one for the authorization code flow.
+// flag four demo clients are registered and the secrets of three printed:
+// one for the client credentials grant, one for the authorization code
+// flow, a resource server that introspects, and the public client "tv"
+// for the device grant.
 //
 // With -dpop the server accepts DPoP proofs (RFC 9449) at its token and
 // PAR endpoints, binds the tokens of a client that sends one to the
@@ -28,6 +31,12 @@
 // the token endpoint (RFC 9449 §8), made with a key drawn at start-up: run
 // several instances and each refuses the others' nonces, unlike a real
 // deployment, which gives every instance the same keys.
+//
+// The device authorization grant (RFC 8628) runs through the server's
+// verification page, /device (devicepage.go): a device asks for a code at
+// the device authorization endpoint, the user types it there, logs in and
+// approves, and the device's polls of the token endpoint get the tokens.
+// Without a clients file, the public demo client "tv" uses it.
 //
 // The authorization code flow runs through the server's own login and
 // consent pages (pages.go). The demo user alice (password wonderland) can
@@ -87,6 +96,11 @@ type options struct {
 	// dpop accepts DPoP proofs (RFC 9449); dpopNonce also demands server
 	// nonces at the token endpoint (§8) and implies dpop.
 	dpop, dpopNonce bool
+	// deviceInterval is the device grant's polling interval (RFC 8628
+	// §3.2); zero is the grant's default.
+	deviceInterval time.Duration
+	// clock is the Provider's clock, which tests set; nil is time.Now.
+	clock func() time.Time
 }
 
 // parseFlags reads the command line; errors and -help go to stderr.
@@ -101,6 +115,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.users, "users", "", `JSON file with an array of {"username","password","name"} objects`)
 	fs.BoolVar(&o.dpop, "dpop", false, "accept DPoP proofs (RFC 9449) and bind the tokens of clients that send them to their key")
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "demand DPoP server nonces at the token endpoint (RFC 9449 §8); implies -dpop. The nonce key is random per process, so instances do not accept each other's nonces")
+	fs.DurationVar(&o.deviceInterval, "device-interval", grant.DefaultPollInterval,
+		"the least time a device leaves between two polls of the token endpoint (RFC 8628 §3.2), whole seconds from 1s to 1m")
 	storeFlag := fs.String("store", "memory", "where clients and tokens are kept: memory, sqlite:PATH or postgres:DSN")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -209,6 +225,11 @@ const (
 	// introspect every access token whose audience is the issuer, the
 	// default audience.
 	demoAPIClientID = "demo-api"
+	// demoDeviceClientID is a public client on a device with no browser,
+	// which uses the device authorization grant (RFC 8628).
+	demoDeviceClientID = "tv"
+	// demoDeviceClientName is the name the device page shows.
+	demoDeviceClientName = "Living Room TV"
 )
 
 // newServer assembles the server: the Provider's endpoints at "/" and the
@@ -264,6 +285,11 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 			grant.AuthorizationCode(st, grant.AuthorizationCodeOptions{}),
 			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
 			grant.RefreshToken(st, grant.RefreshTokenOptions{}),
+			// The user types the code at our device page (devicepage.go).
+			grant.DeviceCode(st, grant.DeviceCodeOptions{
+				VerificationURI: o.issuer + devicePath,
+				Interval:        o.deviceInterval,
+			}),
 		},
 		// The authorization endpoint validates a request, keeps it under
 		// an interaction id and sends the browser to our login page.
@@ -271,6 +297,7 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		PushedRequests: st,
 		LoginURL:       "/login",
 		ErrorPage:      pg.grantorError,
+		Clock:          o.clock,
 	}
 	dpopMode, err := configureDPoP(&cfg, o, st)
 	if err != nil {
@@ -316,6 +343,7 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		if err := printCodeFlow(out, p, demo.web); err != nil {
 			return nil, err
 		}
+		printDeviceFlow(out, p)
 	}
 	return &server{provider: p, store: st.store, users: usrs, pages: pg, handler: mux, logger: logger, rotator: rotator}, nil
 }
@@ -336,7 +364,9 @@ func printBanner(out io.Writer, p *oauth2.Provider, format, storeName, dpopMode 
 		{"introspection", m.IntrospectionEndpoint},
 		{"PAR", m.PushedAuthorizationRequestEndpoint},
 		{"JWKS", m.JWKSURI},
+		{"device auth", deviceAuthorizationEndpoint(m)},
 		{"login page", p.Issuer() + "/login"},
+		{"device page", p.Issuer() + devicePath},
 	} {
 		if e.url != "" {
 			fmt.Fprintf(out, "  %-15s %s\n", e.name+":", e.url)
@@ -352,6 +382,7 @@ func printBanner(out io.Writer, p *oauth2.Provider, format, storeName, dpopMode 
 	fmt.Fprintf(out, "  %-15s client_id=%s client_secret=%s\n", "demo client:", demoClientID, demo.cc)
 	fmt.Fprintf(out, "  %-15s client_id=%s client_secret=%s redirect_uri=%s\n", "demo web app:", demoWebClientID, demo.web, demoRedirectURI)
 	fmt.Fprintf(out, "  %-15s client_id=%s client_secret=%s (introspects tokens; see examples/resource)\n", "demo API:", demoAPIClientID, demo.api)
+	fmt.Fprintf(out, "  %-15s client_id=%s, a public client (no secret) using the device grant (RFC 8628)\n", "demo device:", demoDeviceClientID)
 	fmt.Fprintf(out, "Get a token:\n  curl -s -u %s:%s -d grant_type=client_credentials -d scope=read %s\n",
 		demoClientID, demo.cc, m.TokenEndpoint)
 	// RFC 7662 §4: a caller sees only the tokens it may; demo-api serves
@@ -361,6 +392,26 @@ func printBanner(out io.Writer, p *oauth2.Provider, format, storeName, dpopMode 
 	// RFC 7009 §2.1: only the client the token was issued to may revoke it.
 	fmt.Fprintf(out, "Revoke it as the client it was issued to:\n  curl -s -u %s:%s -d token=TOKEN %s\n",
 		demoClientID, demo.cc, m.RevocationEndpoint)
+}
+
+// deviceAuthorizationEndpoint is the device authorization endpoint that
+// the metadata document advertises (RFC 8628 §4).
+func deviceAuthorizationEndpoint(m oauth2.Metadata) string {
+	u, _ := m.Extra["device_authorization_endpoint"].(string)
+	return u
+}
+
+// printDeviceFlow prints how to run the device flow with the demo device
+// client: curl lines for the device's two requests, and what the user
+// does in between.
+func printDeviceFlow(out io.Writer, p *oauth2.Provider) {
+	fmt.Fprintf(out, "Try the device flow (RFC 8628): start it as the device would,\n  curl -s -d client_id=%s -d scope=read %s\n",
+		demoDeviceClientID, deviceAuthorizationEndpoint(p.Metadata()))
+	fmt.Fprintf(out, "open its verification_uri_complete in a browser (or %s%s and type its user_code), log in, approve,\n",
+		p.Issuer(), devicePath)
+	fmt.Fprintf(out, "then poll with its device_code, no sooner than its interval, until the tokens come:\n")
+	fmt.Fprintf(out, "  curl -s -d grant_type=%s -d client_id=%s -d device_code=DEVICE_CODE %s\n",
+		grant.GrantTypeDeviceCode, demoDeviceClientID, p.TokenEndpoint())
 }
 
 // configureDPoP sets cfg.DPoP as the -dpop and -dpop-nonce flags say,
@@ -410,8 +461,9 @@ func printCodeFlow(out io.Writer, p *oauth2.Provider, secret string) error {
 	return nil
 }
 
-// registerDemoClients registers the three demo clients with fresh secrets,
-// and returns the secrets, to print: they are not kept.
+// registerDemoClients registers the four demo clients, the three
+// confidential ones with fresh secrets, and returns the secrets, to print:
+// they are not kept.
 func registerDemoClients(ctx context.Context, st store, issuer string) (demoSecrets, error) {
 	var d demoSecrets
 	var ccHash, webHash, apiHash string
@@ -442,6 +494,15 @@ func registerDemoClients(ctx context.Context, st store, issuer string) (demoSecr
 		Name:       "Demo API",
 		SecretHash: apiHash,
 		Resources:  []string{issuer},
+	}, {
+		// A public client: a device keeps no secret that its owner
+		// could not read (RFC 8628 §3.1, RFC 6749 §2.1).
+		ID:                      demoDeviceClientID,
+		Name:                    demoDeviceClientName,
+		TokenEndpointAuthMethod: "none",
+		GrantTypes:              []string{grant.GrantTypeDeviceCode, grant.GrantTypeRefreshToken},
+		Scopes:                  []string{"read", "write"},
+		DefaultScopes:           []string{"read"},
 	}} {
 		if err := st.PutClient(ctx, c); err != nil {
 			return d, err

@@ -31,7 +31,8 @@ const maxFormBytes = 16 << 10
 // of an authorization server that Grantor leaves to its host, which signs
 // the user in and asks for consent. They find the pending request with
 // Provider.PendingAuthorization and end it with Approve or Deny; the
-// Provider writes the redirect to the client.
+// Provider writes the redirect to the client. The device page
+// (devicepage.go) does the same for the device grant, by user code.
 type pages struct {
 	provider *oauth2.Provider
 	users    *users
@@ -101,7 +102,7 @@ func newPages(issuer string, u *users) (*pages, error) {
 		pg.loginCookieName = "__Host-grantor-example-login"
 		pg.deviceCookieName = "__Host-grantor-example-device"
 	}
-	for _, name := range []string{"login.html", "consent.html", "error.html"} {
+	for _, name := range []string{"login.html", "consent.html", "error.html", "device.html", "device_confirm.html", "device_done.html"} {
 		t, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", "templates/"+name)
 		if err != nil {
 			return nil, err
@@ -117,6 +118,9 @@ func (pg *pages) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login", pg.login)
 	mux.HandleFunc("GET /consent", pg.showConsent)
 	mux.HandleFunc("POST /consent", pg.decide)
+	mux.HandleFunc("GET "+devicePath, pg.showDevice)
+	mux.HandleFunc("POST "+devicePath, pg.submitUserCode)
+	mux.HandleFunc("POST "+deviceDecisionPath, pg.decideDevice)
 	mux.HandleFunc("GET /static/style.css", pg.stylesheet)
 }
 
@@ -199,6 +203,15 @@ type pageData struct {
 	Message string
 	// Code is the OAuth error code on Grantor's error pages.
 	Code string
+	// Next is where a login form not made for an interaction returns to
+	// (the device page, which needs a logged-in user).
+	Next string
+	// UserCode is the user code of the device pages: as typed, in the
+	// code form; as the device shows it, on the confirmation page.
+	UserCode string
+	// Retry is a page of ours where the user may try again, linked from
+	// an error page.
+	Retry string
 }
 
 // scopeView is a scope as the consent page lists it.
@@ -286,31 +299,111 @@ func (pg *pages) forbidden(w http.ResponseWriter) {
 // seeOther redirects a browser after a form (303, never 307: a 307 would
 // have the browser post the password on, RFC 9700 §4.12).
 func seeOther(w http.ResponseWriter, path, interaction string) {
-	w.Header().Set("Location", path+"?interaction="+url.QueryEscape(interaction))
+	redirect(w, path+"?interaction="+url.QueryEscape(interaction))
+}
+
+// redirect answers 303 See Other to a path of ours.
+func redirect(w http.ResponseWriter, location string) {
+	w.Header().Set("Location", location)
 	w.WriteHeader(http.StatusSeeOther)
 }
 
 // clientName is how the pages call a client.
-func clientName(pa *oauth2.PendingAuthorization) string {
-	if pa.Client.Name != "" {
-		return pa.Client.Name
+func clientName(c *storage.Client) string {
+	if c.Name != "" {
+		return c.Name
 	}
-	return pa.Client.ID
+	return c.ID
+}
+
+// scopeViews lists scopes as the consent and device pages show them.
+func scopeViews(scopes []string) []scopeView {
+	views := make([]scopeView, 0, len(scopes))
+	for _, sc := range scopes {
+		views = append(views, scopeView{Name: sc, Description: scopeDescriptions[sc]})
+	}
+	return views
+}
+
+// waitText says how long a user must wait, in whole minutes, rounded up.
+func waitText(secs int) string {
+	if mins := (secs + 59) / 60; mins > 1 {
+		return fmt.Sprintf("%d minutes", mins)
+	}
+	return "1 minute"
+}
+
+// loginTarget is what a login form is for: the interaction of an
+// authorization request, whose consent page follows the login, or, when
+// interaction is "", a page of ours that needs a logged-in user (next,
+// one that localNext accepts).
+type loginTarget struct {
+	interaction string
+	next        string
+	// clientName names the client of the interaction.
+	clientName string
+}
+
+// csrf is the token of the login form for the target, in the browser
+// whose login cookie holds nonce.
+func (t loginTarget) csrf(pg *pages, nonce string) string {
+	if t.interaction != "" {
+		return pg.loginCSRF(nonce, t.interaction)
+	}
+	return pg.loginNextCSRF(nonce, t.next)
+}
+
+// form is the login form for the target.
+func (t loginTarget) form(pg *pages, nonce string) pageData {
+	return pageData{Title: "Log in", ClientName: t.clientName, Interaction: t.interaction, Next: t.next,
+		CSRF: t.csrf(pg, nonce)}
+}
+
+// localNext returns the page a login may return to when it is not for an
+// interaction, from a next parameter: only the device page (devicepage.go),
+// with the user code it was opened with, if any. Anything else, another
+// path or another site, is refused, so that the login form redirects
+// nowhere an attacker chooses. The result is rebuilt, not copied.
+func localNext(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		u.Path != devicePath || u.Fragment != "" || strings.Contains(raw, "#") {
+		return "", false
+	}
+	return deviceURL(u.Query().Get("user_code")), true
 }
 
 // showLogin is GET /login?interaction=ID, where the authorization endpoint
 // sends the browser. A logged-in user goes straight on to consent, unless
-// the client asked for prompt=login.
+// the client asked for prompt=login. GET /login?next=PAGE is the login of
+// a page of ours (the device page); a logged-in user goes straight back.
 func (pg *pages) showLogin(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("interaction")
-	pa, err := pg.provider.PendingAuthorization(r, id)
-	if err != nil {
-		pg.interactionError(w, r, err)
-		return
-	}
-	if _, s := pg.session(r); s != nil && !pa.HasPrompt(oauth2.PromptLogin) {
-		seeOther(w, "/consent", id)
-		return
+	q := r.URL.Query()
+	id := q.Get("interaction")
+	var target loginTarget
+	if id == "" && q.Has("next") {
+		next, ok := localNext(q.Get("next"))
+		if !ok {
+			pg.renderError(w, http.StatusBadRequest, "This sign-in cannot continue",
+				"This login link is not valid. Open the page you wanted again.")
+			return
+		}
+		if _, s := pg.session(r); s != nil {
+			redirect(w, next)
+			return
+		}
+		target = loginTarget{next: next}
+	} else {
+		pa, err := pg.provider.PendingAuthorization(r, id)
+		if err != nil {
+			pg.interactionError(w, r, err)
+			return
+		}
+		if _, s := pg.session(r); s != nil && !pa.HasPrompt(oauth2.PromptLogin) {
+			seeOther(w, "/consent", id)
+			return
+		}
+		target = loginTarget{interaction: id, clientName: clientName(pa.Client)}
 	}
 	// No session for a visitor: the form's CSRF token is bound to a nonce
 	// in the login cookie, kept if the browser has one (other tabs'
@@ -320,9 +413,7 @@ func (pg *pages) showLogin(w http.ResponseWriter, r *http.Request) {
 		pg.unavailable(w, unavailableRetryAfter)
 		return
 	}
-	pg.render(w, http.StatusOK, "login.html", pageCSP, pageData{
-		Title: "Log in", ClientName: clientName(pa), Interaction: id, CSRF: pg.loginCSRF(nonce, id),
-	})
+	pg.render(w, http.StatusOK, "login.html", pageCSP, target.form(pg, nonce))
 }
 
 // login is POST /login: it checks the credentials, within the login
@@ -331,24 +422,36 @@ func (pg *pages) showLogin(w http.ResponseWriter, r *http.Request) {
 // a session made.
 func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 	nonce := pg.loginNonce(r)
-	if !pg.checkForm(w, r, func(interaction string) string {
+	if !pg.checkForm(w, r, func(form url.Values) string {
 		if nonce == "" {
 			return ""
 		}
-		return pg.loginCSRF(nonce, interaction)
+		if id := form.Get("interaction"); id != "" {
+			return pg.loginCSRF(nonce, id)
+		}
+		if next, ok := localNext(form.Get("next")); ok {
+			return pg.loginNextCSRF(nonce, next)
+		}
+		return ""
 	}) {
 		return
 	}
-	id := r.PostForm.Get("interaction")
-	pa, err := pg.provider.PendingAuthorization(r, id)
-	if err != nil {
-		pg.interactionError(w, r, err)
-		return
+	var target loginTarget
+	if id := r.PostForm.Get("interaction"); id != "" {
+		pa, err := pg.provider.PendingAuthorization(r, id)
+		if err != nil {
+			pg.interactionError(w, r, err)
+			return
+		}
+		target = loginTarget{interaction: id, clientName: clientName(pa.Client)}
+	} else {
+		// checkForm accepted it.
+		target.next, _ = localNext(r.PostForm.Get("next"))
 	}
 	username := r.PostForm.Get("username")
 	// The form again, for every answer but success.
-	form := pageData{Title: "Log in", ClientName: clientName(pa), Interaction: id,
-		CSRF: pg.loginCSRF(nonce, id), Username: username}
+	form := target.form(pg, nonce)
+	form.Username = username
 	now := pg.clock()
 	account := accountKey(username)
 	retryAt, err := pg.throttleLogin(r.Context(), account, pg.knownDevice(r, account), oauth2.PeerAddress(r), now)
@@ -360,11 +463,7 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 	if !retryAt.IsZero() {
 		secs := retryAfter(now, retryAt)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		wait := "1 minute"
-		if mins := (secs + 59) / 60; mins > 1 {
-			wait = fmt.Sprintf("%d minutes", mins)
-		}
-		form.Error = "Too many login attempts. Try again in " + wait + "."
+		form.Error = "Too many login attempts. Try again in " + waitText(secs) + "."
 		pg.render(w, http.StatusTooManyRequests, "login.html", pageCSP, form)
 		return
 	}
@@ -382,12 +481,12 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 			pg.unavailable(w, unavailableRetryAfter)
 			return
 		}
-		form.CSRF, form.Error = pg.loginCSRF(nonce, id), "Wrong username or password."
+		form.CSRF, form.Error = target.csrf(pg, nonce), "Wrong username or password."
 		pg.render(w, http.StatusUnauthorized, "login.html", pageCSP, form)
 		return
 	}
-	// The browser is now a known device for the account (devicecookie.go), even
-	// should the session fail: the password was right.
+	// The browser is now a known device for the account (devicecookie.go),
+	// even should the session fail: the password was right.
 	if err := pg.rememberDevice(w, r, account); err != nil {
 		pg.unavailable(w, unavailableRetryAfter)
 		return
@@ -395,12 +494,16 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 	if sid, _ := pg.session(r); sid != "" {
 		pg.sessions.delete(sid)
 	}
-	if _, err := pg.startSession(w, &session{user: usr, authTime: now, loggedInFor: id,
+	if _, err := pg.startSession(w, &session{user: usr, authTime: now, loggedInFor: target.interaction,
 		expires: now.Add(sessionLifetime)}); err != nil {
 		pg.unavailable(w, unavailableRetryAfter)
 		return
 	}
-	seeOther(w, "/consent", id)
+	if target.interaction == "" {
+		redirect(w, target.next)
+		return
+	}
+	seeOther(w, "/consent", target.interaction)
 }
 
 // loggedIn reports whether s may decide interaction pa: a user is logged
@@ -424,13 +527,9 @@ func (pg *pages) showConsent(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, "/login", id)
 		return
 	}
-	scopes := make([]scopeView, 0, len(pa.Scopes))
-	for _, sc := range pa.Scopes {
-		scopes = append(scopes, scopeView{Name: sc, Description: scopeDescriptions[sc]})
-	}
 	pg.render(w, http.StatusOK, "consent.html", consentCSP(pa.RedirectURI), pageData{
-		Title: "Allow access?", ClientName: clientName(pa), Interaction: id, CSRF: pg.sessionCSRF(sid, id),
-		UserName: s.user.Name, Scopes: scopes,
+		Title: "Allow access?", ClientName: clientName(pa.Client), Interaction: id, CSRF: pg.sessionCSRF(sid, id),
+		UserName: s.user.Name, Scopes: scopeViews(pa.Scopes),
 	})
 }
 
@@ -438,11 +537,11 @@ func (pg *pages) showConsent(w http.ResponseWriter, r *http.Request) {
 // with the code, or with error=access_denied, plus state and iss.
 func (pg *pages) decide(w http.ResponseWriter, r *http.Request) {
 	sid, s := pg.session(r)
-	if !pg.checkForm(w, r, func(interaction string) string {
+	if !pg.checkForm(w, r, func(form url.Values) string {
 		if s == nil {
 			return ""
 		}
-		return pg.sessionCSRF(sid, interaction)
+		return pg.sessionCSRF(sid, form.Get("interaction"))
 	}) {
 		return
 	}
@@ -472,10 +571,10 @@ func (pg *pages) decide(w http.ResponseWriter, r *http.Request) {
 
 // checkForm runs the checks every POST passes before it is acted on
 // (RFC 6749 §10.12): a same-origin request, a parsed form within the size
-// limit, and a CSRF token equal to want(the form's interaction). want
-// returns "" when the browser lacks what the token is bound to (a session,
-// a login cookie). On failure it has answered and returns false.
-func (pg *pages) checkForm(w http.ResponseWriter, r *http.Request, want func(interaction string) string) bool {
+// limit, and a CSRF token equal to want(the form). want returns "" when
+// the browser lacks what the token is bound to (a session, a login
+// cookie). On failure it has answered and returns false.
+func (pg *pages) checkForm(w http.ResponseWriter, r *http.Request, want func(form url.Values) string) bool {
 	setPageHeaders(w.Header(), pageCSP)
 	if !pg.sameOrigin(r) {
 		pg.forbidden(w)
@@ -486,7 +585,7 @@ func (pg *pages) checkForm(w http.ResponseWriter, r *http.Request, want func(int
 		pg.renderError(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
 		return false
 	}
-	expected := want(r.PostForm.Get("interaction"))
+	expected := want(r.PostForm)
 	if expected == "" || !validCSRF(r.PostForm.Get("csrf"), expected) {
 		pg.forbidden(w)
 		return false

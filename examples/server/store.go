@@ -25,6 +25,7 @@ type store interface {
 	storage.AuthorizationCodeStore
 	storage.PushedRequestStore
 	storage.ReplayStore
+	storage.DeviceAuthorizationStore
 	PutClient(ctx context.Context, c *storage.Client) error
 }
 

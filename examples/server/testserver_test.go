@@ -29,10 +29,18 @@ const testRemoteAddr = "X-Test-Remote-Addr"
 // change the server without racing with its handlers.
 func serveTest(t *testing.T, st *openedStore, configure ...func(*server)) (*server, *codeFlow) {
 	t.Helper()
+	return serveTestWith(t, st, options{}, configure...)
+}
+
+// serveTestWith is serveTest with options o, whose issuer and token
+// format it sets.
+func serveTestWith(t *testing.T, st *openedStore, o options, configure ...func(*server)) (*server, *codeFlow) {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	addr := ts.Listener.Addr().String()
 	var out bytes.Buffer
-	srv, err := newServer(context.Background(), options{issuer: "http://" + addr, tokens: "opaque"}, st, &out)
+	o.issuer, o.tokens = "http://"+addr, "opaque"
+	srv, err := newServer(context.Background(), o, st, &out)
 	require.NoError(t, err)
 	for _, c := range configure {
 		c(srv)
