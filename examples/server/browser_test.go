@@ -219,3 +219,85 @@ func TestBrowserCodeFlow(t *testing.T) {
 	})
 	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
 }
+
+// TestBrowserDeviceFlow runs the device authorization grant (RFC 8628) with
+// a device polling the token endpoint while a real browser opens the
+// device's verification_uri_complete, logs in, checks the code and
+// approves; then again, denying. The pages' policy (no script,
+// form-action 'self') must not get in the way, and the link must never
+// approve by itself.
+func TestBrowserDeviceFlow(t *testing.T) {
+	start := time.Now()
+	addr, _ := startServer(t, "-device-interval", "1s")
+	ctx := newBrowser(t)
+	t.Logf("browser started in %v", time.Since(start).Round(time.Millisecond))
+
+	t.Run("approve", func(t *testing.T) {
+		da := requestDevice(t, addr, "read write")
+		require.Equal(t, 1, da.interval)
+		polls := startPolling(ctx, addr, da)
+		polls.waitPending(t)
+
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Navigate(da.verificationURIComplete),
+			chromedp.WaitVisible(chromedp.ID("username")),
+			chromedp.SendKeys(chromedp.ID("username"), demoUsername),
+			chromedp.SendKeys(chromedp.ID("password"), demoPassword),
+			chromedp.Click(chromedp.CSS("button[type=submit]")),
+			chromedp.WaitVisible(chromedp.ID("user_code")),
+		))
+		code, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("user_code")))
+		require.NoError(t, err)
+		assert.Equal(t, da.userCode, code, "back from the login with the code filled in")
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		require.NoError(t, err)
+		assert.Equal(t, da.verificationURIComplete, loc)
+		polls.checkPending(t, "the link and the login approve nothing")
+
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS("button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS("button[value=approve]")),
+		))
+		confirmText, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+		require.NoError(t, err)
+		assert.Contains(t, confirmText, demoDeviceClientName)
+		assert.Contains(t, confirmText, da.userCode)
+		assert.Contains(t, confirmText, "Read your data")
+		polls.checkPending(t, "the confirmation page approves nothing")
+
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS("button[value=approve]")),
+			chromedp.WaitVisible(chromedp.ID("done")),
+		))
+		doneText, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("done")))
+		require.NoError(t, err)
+		assert.Contains(t, doneText, "Return to your device")
+
+		r := polls.wait(t)
+		require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+		assert.NotEmpty(t, r.body["access_token"])
+		assert.NotEmpty(t, r.body["refresh_token"])
+		assert.Equal(t, "read write", r.body["scope"])
+	})
+
+	t.Run("deny", func(t *testing.T) {
+		da := requestDevice(t, addr, "read")
+		polls := startPolling(ctx, addr, da)
+		// The session from the approve run skips the login form.
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Navigate(da.verificationURIComplete),
+			chromedp.WaitVisible(chromedp.ID("user_code")),
+			chromedp.Click(chromedp.CSS("button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS("button[value=deny]")),
+			chromedp.Click(chromedp.CSS("button[value=deny]")),
+			chromedp.WaitVisible(chromedp.ID("done")),
+		))
+		h1, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+		require.NoError(t, err)
+		assert.Equal(t, "Request denied", h1)
+		r := polls.wait(t)
+		assert.Equal(t, http.StatusBadRequest, r.status)
+		assert.Equal(t, "access_denied", r.body["error"])
+	})
+	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
+}

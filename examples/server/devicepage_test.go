@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	xoauth2 "golang.org/x/oauth2"
 
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/storage/storagetest"
@@ -485,4 +488,197 @@ func TestDevicePageRefusesForgedPosts(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, r.status)
 		assert.Equal(t, http.StatusOK, decideDevice(t, victim, confirm, "approve").status)
 	})
+}
+
+// poller is a device polling the token endpoint for its device code, as
+// RFC 8628 §3.4–3.5 has it, in a goroutine of its own.
+type poller struct {
+	// pending receives a value after each authorization_pending answer;
+	// done receives the final answer.
+	pending chan struct{}
+	done    chan *response
+	errc    chan error
+}
+
+// startPolling starts polling the server at addr for da every interval
+// (five seconds more after a slow_down), until an answer other than
+// authorization_pending or slow_down, or until ctx ends.
+func startPolling(ctx context.Context, addr string, da *deviceAuthorization) *poller {
+	p := &poller{pending: make(chan struct{}, 1000), done: make(chan *response, 1), errc: make(chan error, 1)}
+	go func() {
+		interval := time.Duration(da.interval) * time.Second
+		form := url.Values{"grant_type": {grant.GrantTypeDeviceCode}, "client_id": {demoDeviceClientID},
+			"device_code": {da.deviceCode}}
+		for {
+			select {
+			case <-ctx.Done():
+				p.errc <- ctx.Err()
+				return
+			case <-time.After(interval):
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/token", strings.NewReader(form.Encode()))
+			if err != nil {
+				p.errc <- err
+				return
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				p.errc <- err
+				return
+			}
+			r := &response{status: resp.StatusCode, header: resp.Header}
+			err = json.NewDecoder(resp.Body).Decode(&r.body)
+			resp.Body.Close()
+			if err != nil {
+				p.errc <- err
+				return
+			}
+			switch r.str("error") {
+			case "authorization_pending":
+				p.pending <- struct{}{}
+				continue
+			case "slow_down":
+				interval += 5 * time.Second
+				continue
+			}
+			p.done <- r
+			return
+		}
+	}()
+	return p
+}
+
+// waitPending waits for an authorization_pending answer.
+func (p *poller) waitPending(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.pending:
+	case r := <-p.done:
+		t.Fatalf("the device got an answer before the user acted: %d %v", r.status, r.body)
+	case err := <-p.errc:
+		t.Fatal(err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the device got no answer")
+	}
+}
+
+// checkPending checks that the device has had no final answer so far.
+func (p *poller) checkPending(t *testing.T, msg string) {
+	t.Helper()
+	select {
+	case r := <-p.done:
+		t.Fatalf("%s, yet the device got an answer: %d %v", msg, r.status, r.body)
+	case err := <-p.errc:
+		t.Fatal(err)
+	default:
+	}
+}
+
+// wait returns the device's final answer.
+func (p *poller) wait(t *testing.T) *response {
+	t.Helper()
+	select {
+	case r := <-p.done:
+		return r
+	case err := <-p.errc:
+		t.Fatal(err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the device got no final answer")
+	}
+	return nil
+}
+
+// golang.org/x/oauth2 completes the device flow as its users would: the
+// endpoints from the metadata document (RFC 8414, RFC 8628 §4),
+// Config.DeviceAuth, and Config.DeviceAccessToken polling while the user
+// approves over HTTP; the refresh token then works through the same
+// Config. A denial ends the polling with access_denied.
+func TestOAuth2ClientDeviceFlow(t *testing.T) {
+	addr, _ := startServer(t, "-device-interval", "1s")
+	ctx := context.Background()
+	resp, err := http.Get("http://" + addr + "/.well-known/oauth-authorization-server")
+	require.NoError(t, err)
+	var md struct {
+		DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint"`
+		TokenEndpoint               string   `json:"token_endpoint"`
+		GrantTypesSupported         []string `json:"grant_types_supported"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&md)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, "http://"+addr+grant.DeviceAuthorizationPath, md.DeviceAuthorizationEndpoint)
+	assert.Contains(t, md.GrantTypesSupported, grant.GrantTypeDeviceCode)
+	cfg := &xoauth2.Config{ClientID: demoDeviceClientID, Scopes: []string{"read", "write"},
+		Endpoint: xoauth2.Endpoint{DeviceAuthURL: md.DeviceAuthorizationEndpoint, TokenURL: md.TokenEndpoint,
+			AuthStyle: xoauth2.AuthStyleInParams}}
+
+	type result struct {
+		tok *xoauth2.Token
+		err error
+	}
+	// device starts a device authorization and polls for it in a
+	// goroutine, as the device does while the user is at the page.
+	device := func(t *testing.T) (*xoauth2.DeviceAuthResponse, <-chan result) {
+		da, err := cfg.DeviceAuth(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, "http://"+addr+devicePath, da.VerificationURI)
+		assert.Equal(t, int64(1), da.Interval)
+		assert.WithinDuration(t, time.Now().Add(grant.DefaultDeviceCodeLifetime), da.Expiry, time.Minute)
+		res := make(chan result, 1)
+		go func() {
+			tok, err := cfg.DeviceAccessToken(ctx, da)
+			res <- result{tok, err}
+		}()
+		return da, res
+	}
+	wait := func(t *testing.T, res <-chan result) result {
+		t.Helper()
+		select {
+		case r := <-res:
+			return r
+		case <-time.After(15 * time.Second):
+			t.Fatal("DeviceAccessToken did not return")
+		}
+		return result{}
+	}
+	b := newTestBrowser(t, addr)
+
+	da, res := device(t)
+	confirm := submitCode(t, b, deviceLogin(t, b, pagePath(t, da.VerificationURIComplete)), da.UserCode)
+	require.Equal(t, http.StatusOK, confirm.status, confirm.body)
+	time.Sleep(1500 * time.Millisecond) // a poll or two while the user reads the page
+	select {
+	case r := <-res:
+		t.Fatalf("the device got an answer before the user approved: %v %v", r.tok, r.err)
+	default:
+	}
+	require.Equal(t, http.StatusOK, decideDevice(t, b, confirm, "approve").status)
+	r := wait(t, res)
+	require.NoError(t, r.err)
+	assert.Equal(t, "Bearer", r.tok.TokenType)
+	// DeviceAccessToken sends the Config's scopes again; the answer omits
+	// scope when it grants exactly those (RFC 6749 §5.1).
+	if scope := r.tok.Extra("scope"); scope != nil {
+		assert.Equal(t, "read write", scope)
+	}
+	require.NotEmpty(t, r.tok.RefreshToken)
+	expired := *r.tok
+	expired.Expiry = time.Now().Add(-time.Minute)
+	fresh, err := cfg.TokenSource(ctx, &expired).Token()
+	require.NoError(t, err)
+	assert.NotEqual(t, r.tok.AccessToken, fresh.AccessToken)
+	assert.NotEqual(t, r.tok.RefreshToken, fresh.RefreshToken, "rotated")
+
+	da, res = device(t)
+	dev := b.get(pagePath(t, da.VerificationURIComplete))
+	require.Equal(t, http.StatusOK, dev.status, "logged in already")
+	confirm = submitCode(t, b, dev, userCodeInput(t, dev))
+	require.Equal(t, http.StatusOK, confirm.status, confirm.body)
+	require.Equal(t, http.StatusOK, decideDevice(t, b, confirm, "deny").status)
+	r = wait(t, res)
+	var re *xoauth2.RetrieveError
+	require.ErrorAs(t, r.err, &re)
+	assert.Equal(t, "access_denied", re.ErrorCode)
+	assert.Nil(t, r.tok)
 }
