@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,9 +81,9 @@ func bannerCurl(t *testing.T, out, intro string) string {
 }
 
 // curl sends the request of a curl command line made of -s, -u USER:PASS,
-// -d NAME=VALUE and a URL, as curl would (a form POST with Basic
-// authentication), with TOKEN replaced by token, and returns the status
-// and the decoded JSON body, if any.
+// -d NAME=VALUE and a URL, as curl would (a form POST, with Basic
+// authentication when -u is there), with TOKEN replaced by token, and
+// returns the status and the decoded JSON body, if any.
 func curl(t *testing.T, line, token string) (int, map[string]any) {
 	t.Helper()
 	fields := strings.Fields(strings.ReplaceAll(line, "TOKEN", token))
@@ -107,7 +108,9 @@ func curl(t *testing.T, line, token string) (int, map[string]any) {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, target, strings.NewReader(form.Encode()))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
+	if user != "" {
+		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -141,8 +144,38 @@ func TestBannerCurlLinesGetIntrospectAndRevokeAToken(t *testing.T) {
 	assert.Equal(t, map[string]any{"active": false}, body, "RFC 7009 §2.1: revoked at once")
 }
 
+// The device flow's curl lines of the banner work as printed: the first
+// starts a device authorization (RFC 8628 §3.1); once the user has
+// approved it on the device page, the second, with its device code, gets
+// the tokens (§3.4).
+func TestBannerCurlLinesRunTheDeviceFlow(t *testing.T) {
+	addr, out := startServer(t, "-device-interval", "1s")
+	status, body := curl(t, bannerCurl(t, out.String(), "Try the device flow"), "")
+	require.Equal(t, http.StatusOK, status, body)
+	deviceCode, _ := body["device_code"].(string)
+	complete, _ := body["verification_uri_complete"].(string)
+	require.NotEmpty(t, deviceCode)
+	assert.Equal(t, "http://"+addr+devicePath, body["verification_uri"])
+	assert.Contains(t, out.String(), "http://"+addr+devicePath+" and type its user_code")
+
+	pollLine := strings.ReplaceAll(bannerCurl(t, out.String(), "then poll with its device_code"), "DEVICE_CODE", deviceCode)
+	status, body = curl(t, pollLine, "")
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "authorization_pending", body["error"])
+
+	b := newTestBrowser(t, addr)
+	dev := deviceLogin(t, b, pagePath(t, complete))
+	confirm := submitCode(t, b, dev, userCodeInput(t, dev))
+	require.Equal(t, http.StatusOK, decideDevice(t, b, confirm, "approve").status)
+	time.Sleep(time.Second) // the interval the answer gave
+	status, body = curl(t, pollLine, "")
+	require.Equal(t, http.StatusOK, status, body)
+	assert.NotEmpty(t, body["access_token"])
+	assert.Equal(t, "read", body["scope"])
+}
+
 // README.md's curl lines are the banner's, with placeholders for the
-// secrets, the token, the code and the verifier.
+// secrets, the token, the code, the verifier and the device code.
 func TestReadmeCurlLinesAreTheBanners(t *testing.T) {
 	addr, out := startServer(t)
 	var banner []string
@@ -161,15 +194,17 @@ func TestReadmeCurlLinesAreTheBanners(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	lines := readmeCurlLines(string(readme), "## Try the example server")
-	require.GreaterOrEqual(t, len(lines), 4, "README.md shows how to get, introspect and revoke a token, and redeem a code")
+	require.GreaterOrEqual(t, len(lines), 6, "README.md shows how to get, introspect and revoke a token, redeem a code, and run the device flow")
 	for _, l := range lines {
-		user := regexp.MustCompile(`-u ([^: ]+):SECRET`).FindStringSubmatch(l)
-		require.Len(t, user, 2, "%q authenticates as a demo client with SECRET", l)
-		want := strings.NewReplacer(
-			user[1]+":SECRET", user[1]+":"+secrets[user[1]],
-			"http://127.0.0.1:8080", "http://"+addr,
-			"code_verifier=VERIFIER", "code_verifier="+verifier[1],
-		).Replace(l)
+		r := []string{"http://127.0.0.1:8080", "http://" + addr, "code_verifier=VERIFIER", "code_verifier=" + verifier[1]}
+		if strings.Contains(l, " -u ") {
+			user := regexp.MustCompile(`-u ([^: ]+):SECRET`).FindStringSubmatch(l)
+			require.Len(t, user, 2, "%q authenticates as a demo client with SECRET", l)
+			r = append(r, user[1]+":SECRET", user[1]+":"+secrets[user[1]])
+		} else {
+			assert.Contains(t, l, "client_id="+demoDeviceClientID, "%q: only the public demo client sends no secret", l)
+		}
+		want := strings.NewReplacer(r...).Replace(l)
 		assert.Contains(t, banner, want, "README.md's %q is what the server prints", l)
 	}
 }

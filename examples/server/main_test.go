@@ -178,6 +178,15 @@ func TestFlags(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:8080", o.addr)
 	assert.Equal(t, "opaque", o.tokens)
+	assert.Equal(t, 5*time.Second, o.deviceInterval, "RFC 8628 §3.2: 5 seconds when absent")
+	o, err = parseFlags([]string{"-device-interval", "2s"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Second, o.deviceInterval)
+	for _, bad := range []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond, 2 * time.Minute} {
+		_, err = newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "opaque", deviceInterval: bad},
+			newMemoryStore(), &bytes.Buffer{})
+		assert.Error(t, err, "-device-interval %v: whole seconds from 1 to 60", bad)
+	}
 	// An issuer that is not https outside loopback is refused.
 	_, err = newServer(context.Background(), options{issuer: "http://as.example", tokens: "opaque"}, newMemoryStore(), &bytes.Buffer{})
 	assert.Error(t, err)
