@@ -7,6 +7,8 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -681,4 +683,51 @@ func TestOAuth2ClientDeviceFlow(t *testing.T) {
 	require.ErrorAs(t, r.err, &re)
 	assert.Equal(t, "access_denied", re.ErrorCode)
 	assert.Nil(t, r.tok)
+}
+
+// Every store the server offers carries the device flow: the device
+// authorization, the interaction that verifies it, the decision and the
+// one redemption (RFC 8628 §3.4–3.5), from the page to the token endpoint.
+// The PostgreSQL case needs GRANTOR_TEST_POSTGRES, as
+// TestPostgresStoreSurvivesRestart does.
+func TestDeviceFlowInEveryStore(t *testing.T) {
+	stores := []string{"memory", "sqlite:" + filepath.Join(t.TempDir(), "grantor.db")}
+	switch dsn := os.Getenv("GRANTOR_TEST_POSTGRES"); {
+	case dsn != "":
+		stores = append(stores, "postgres:"+dsn)
+	case os.Getenv("GRANTOR_SKIP_POSTGRES") != "1":
+		t.Fatal("GRANTOR_TEST_POSTGRES is not set: run the tests with ../scripts/with-postgres.sh, " +
+			"or skip the PostgreSQL case explicitly with GRANTOR_SKIP_POSTGRES=1")
+	}
+	for _, storeFlag := range stores {
+		t.Run(strings.SplitN(storeFlag, ":", 2)[0], func(t *testing.T) {
+			addr, _ := startServer(t, "-store", storeFlag, "-device-interval", "1s")
+			approved, denied := requestDevice(t, addr, "read write"), requestDevice(t, addr, "read")
+			b := newTestBrowser(t, addr)
+			confirm := confirmDevice(t, b, approved)
+			assert.Contains(t, confirm.body, demoDeviceClientName)
+			r := poll(t, addr, approved.deviceCode)
+			assert.Equal(t, "authorization_pending", r.str("error"), "%v", r.body)
+			require.Equal(t, http.StatusOK, decideDevice(t, b, confirm, "approve").status)
+
+			confirm = submitCode(t, b, b.get(devicePath), denied.userCode)
+			require.Equal(t, http.StatusOK, confirm.status, confirm.body)
+			require.Equal(t, http.StatusOK, decideDevice(t, b, confirm, "deny").status)
+			r = poll(t, addr, denied.deviceCode)
+			assert.Equal(t, "access_denied", r.str("error"), "%v", r.body)
+
+			// The approved code was polled a moment ago: wait out its
+			// interval.
+			time.Sleep(time.Duration(approved.interval) * time.Second)
+			r = poll(t, addr, approved.deviceCode)
+			require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+			assert.Equal(t, "read write", r.str("scope"))
+			time.Sleep(time.Duration(approved.interval) * time.Second)
+			r = poll(t, addr, approved.deviceCode)
+			assert.Equal(t, "invalid_grant", r.str("error"), "tokens once: %v", r.body)
+
+			used := submitCode(t, b, b.get(devicePath), approved.userCode)
+			assert.Equal(t, http.StatusBadRequest, used.status, "a used code")
+		})
+	}
 }
