@@ -235,7 +235,7 @@ func TestDiscoveryFindsEveryEndpoint(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&md))
 	assert.Equal(t, "http://"+addr, md["issuer"])
 	for _, field := range []string{"authorization_endpoint", "token_endpoint", "pushed_authorization_request_endpoint",
-		"revocation_endpoint", "introspection_endpoint", "jwks_uri"} {
+		"revocation_endpoint", "introspection_endpoint", "jwks_uri", "device_authorization_endpoint"} {
 		u, _ := md[field].(string)
 		require.NotEmpty(t, u, field)
 		r, err := http.Get(u)
