@@ -8,7 +8,7 @@
 //	go run ./examples/server -store postgres:postgres://grantor@db/grantor
 //	go run ./examples/server -dpop           # DPoP-bound tokens (RFC 9449) for clients that send proofs
 //	go run ./examples/server -dpop-nonce     # the same, with server nonces at the token endpoint
-//	go run ./examples/server -device-interval 1s  # devices may poll every second (RFC 8628 §3.5)
+//	go run ./examples/server -device-interval 1s  # devices may poll every second (RFC 8628 §3.2)
 //
 // The store is in memory by default; -store sqlite:PATH keeps clients and
 // token records in a SQLite file, -store postgres:DSN in a PostgreSQL
