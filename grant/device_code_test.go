@@ -295,7 +295,11 @@ func TestDevicePolling(t *testing.T) {
 	t.Run("a forged, malformed or missing device code", func(t *testing.T) {
 		d := newDevice(t, nil)
 		deviceCode, _ := d.start()
-		testkit.RequireOAuthError(t, d.poll("tv", "", deviceCode[:len(deviceCode)-1]+"A"), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+		forged := deviceCode[:len(deviceCode)-1] + "A"
+		if forged == deviceCode {
+			forged = deviceCode[:len(deviceCode)-1] + "B"
+		}
+		testkit.RequireOAuthError(t, d.poll("tv", "", forged), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 		testkit.RequireOAuthError(t, d.poll("tv", "", "gr_dc_x"), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 		testkit.RequireOAuthError(t, d.poll("tv", "", ""), http.StatusBadRequest, oauth2.ErrInvalidRequest)
 	})

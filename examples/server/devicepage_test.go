@@ -366,7 +366,7 @@ func TestDevicePageStorageFailureIsTemporary(t *testing.T) {
 	}{
 		"looking the code up, storing the interaction": {op: storagetest.OpCreateInteraction},
 		"looking the code up, reading the client":      {op: storagetest.OpClient},
-		"approving, completing the interaction":        {op: storagetest.OpCompleteInteraction, decide: true},
+		"approving, recording the decision":            {op: storagetest.OpDecideDeviceAuthorization, decide: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			st, faults := newFaultyStore()
