@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -80,6 +81,12 @@ func userCodeInput(t *testing.T, p *page) string {
 // in, sends it back to path. It returns the device page.
 func deviceLogin(t *testing.T, b *testBrowser, path string) *page {
 	t.Helper()
+	return deviceLoginAs(t, b, path, demoUsername, demoPassword)
+}
+
+// deviceLoginAs is deviceLogin as another user.
+func deviceLoginAs(t *testing.T, b *testBrowser, path, username, password string) *page {
+	t.Helper()
 	r := b.get(path)
 	require.Equal(t, http.StatusSeeOther, r.status, r.body)
 	require.Equal(t, "/login?"+url.Values{"next": {path}}.Encode(), r.location(), "the query is kept")
@@ -88,7 +95,7 @@ func deviceLogin(t *testing.T, b *testBrowser, path string) *page {
 	checkPageHeaders(t, login, "the device page's login")
 	assert.Contains(t, login.body, "Log in to connect a device")
 	r = b.post("/login", url.Values{"next": {html.UnescapeString(login.field(t, "next"))},
-		"csrf": {login.field(t, "csrf")}, "username": {demoUsername}, "password": {demoPassword}})
+		"csrf": {login.field(t, "csrf")}, "username": {username}, "password": {password}})
 	require.Equal(t, http.StatusSeeOther, r.status, r.body)
 	require.Equal(t, path, r.location(), "back to the device page, with its code")
 	dev := b.get(path)
@@ -260,6 +267,7 @@ func TestDevicePageLogin(t *testing.T) {
 	r = b.get("/login?next=%2Fdevice%3Fuser_code%3DWDJB-MJHT")
 	assert.Equal(t, http.StatusSeeOther, r.status, "a logged-in user goes straight back")
 	assert.Equal(t, "/device?user_code=WDJB-MJHT", r.location())
+	checkPageHeaders(t, r, "the redirect that carries the code") // no-store, no-referrer
 }
 
 // A wrong, expired or already used code shows the form again, with what
@@ -326,7 +334,7 @@ func TestDevicePageWrongExpiredOrUsedCode(t *testing.T) {
 // browser at another address is not held back.
 func TestDevicePageThrottlesCodeGuessing(t *testing.T) {
 	clock := newTestClock(time.Now())
-	_, cf := serveTestWith(t, newMemoryStore(), options{clock: clock.now})
+	_, cf := serveTestWith(t, newMemoryStore(), options{clock: clock.now}, addBob)
 	da := requestDevice(t, cf.addr, "read")
 	guesser := newTestBrowser(t, cf.addr)
 	guesser.remote = "192.0.2.1:4000"
@@ -347,14 +355,62 @@ func TestDevicePageThrottlesCodeGuessing(t *testing.T) {
 
 	other := newTestBrowser(t, cf.addr)
 	other.remote = "198.51.100.1:4000"
-	r = submitCode(t, other, deviceLogin(t, other, devicePath), da.userCode)
-	assert.Equal(t, http.StatusOK, r.status, "another browser still gets in")
+	r = submitCode(t, other, deviceLoginAs(t, other, devicePath, "bob", bobPassword), da.userCode)
+	assert.Equal(t, http.StatusOK, r.status, "another user's browser still gets in")
 
 	// The window's end lifts it (a new device code: the first one may
 	// have expired with the window).
 	clock.set(clock.now().Add(time.Duration(retry) * time.Second))
 	r = submitCode(t, guesser, dev, requestDevice(t, cf.addr, "read").userCode)
 	assert.Equal(t, http.StatusOK, r.status, "the window's end lifts it\n%s", r.body)
+}
+
+// bobPassword is the password of the second user addBob registers.
+const bobPassword = "through-the-looking-glass"
+
+// addBob registers a second user, bob.
+func addBob(srv *server) {
+	if err := srv.users.add("bob", bobPassword, "Bob"); err != nil {
+		panic(err)
+	}
+}
+
+// RFC 8628 §5.1: the Provider counts codes per browser and per address, and
+// a browser is a cookie a guesser can drop; the page counts the codes of
+// the logged-in account too. One session that drops the binding cookie
+// before each guess and comes from a new address every time is answered
+// 429 at its sixth code.
+func TestDevicePageThrottlesCodeGuessingPerAccount(t *testing.T) {
+	_, cf := serveTest(t, newMemoryStore())
+	da := requestDevice(t, cf.addr, "read")
+	guesser := newTestBrowser(t, cf.addr)
+	dev := deviceLogin(t, guesser, devicePath)
+	base, err := url.Parse(guesser.base)
+	require.NoError(t, err)
+	dropBinding := func() {
+		var kept []*http.Cookie
+		for _, c := range guesser.c.Jar.Cookies(base) {
+			if !strings.Contains(c.Name, "grantor-binding") {
+				kept = append(kept, c)
+			}
+		}
+		jar, err := cookiejar.New(nil)
+		require.NoError(t, err)
+		jar.SetCookies(base, kept)
+		guesser.c.Jar = jar
+	}
+	for i := range 5 {
+		dropBinding()
+		guesser.remote = fmt.Sprintf("203.0.113.%d:4000", i+1)
+		r := submitCode(t, guesser, dev, fmt.Sprintf("BBBB-BBB%c", "CDFGH"[i]))
+		require.Equal(t, http.StatusBadRequest, r.status, "guess %d", i)
+	}
+	dropBinding()
+	guesser.remote = "203.0.113.99:4000"
+	r := submitCode(t, guesser, dev, da.userCode)
+	assert.Equal(t, http.StatusTooManyRequests, r.status, r.body)
+	assert.NotEmpty(t, r.header.Get("Retry-After"))
+	assert.NotContains(t, r.body, demoDeviceClientName, "the right code is not looked up either")
 }
 
 // A storage failure is temporary: 503 with Retry-After, and the same form
@@ -401,7 +457,9 @@ func TestDevicePageStorageFailureIsTemporary(t *testing.T) {
 // without the right CSRF token or from another site, and do nothing: no
 // code is looked up, no device decided.
 func TestDevicePageRefusesForgedPosts(t *testing.T) {
-	_, cf := serveTest(t, newMemoryStore())
+	// Every browser here is alice's, and types more codes than her
+	// account's budget allows in ten minutes.
+	_, cf := serveTest(t, newMemoryStore(), func(srv *server) { srv.pages.userCodesPerAccount = 100 })
 	var browsers atomic.Int32
 	newBrowser := func(t *testing.T) *testBrowser {
 		b := newTestBrowser(t, cf.addr)

@@ -274,6 +274,9 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 	}
 	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	pg.logger = logger
+	if o.clock != nil {
+		pg.clock = o.clock
+	}
 	cfg := oauth2.Config{
 		Issuer:          o.issuer,
 		Clients:         st,
@@ -289,6 +292,10 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 			grant.DeviceCode(st, grant.DeviceCodeOptions{
 				VerificationURI: o.issuer + devicePath,
 				Interval:        o.deviceInterval,
+				// The user who approved must still be ours when the
+				// device redeems the approval: a real server checks
+				// that the account is not locked or disabled.
+				CheckGrant: usrs.checkDeviceGrant,
 			}),
 		},
 		// The authorization endpoint validates a request, keeps it under

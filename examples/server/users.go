@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/storage"
 )
 
 // Demo user, registered always so that the example can be tried at once.
@@ -134,4 +136,13 @@ func (u *users) authenticate(username, password string) (*user, error) {
 		return nil, errBadCredentials
 	}
 	return usr, nil
+}
+
+// checkDeviceGrant is the device grant's CheckGrant: an approval is
+// redeemed only while the user who gave it is in the directory.
+func (u *users) checkDeviceGrant(_ context.Context, _ *storage.Client, d *storage.DeviceAuthorization) error {
+	if _, ok := u.byName[d.Subject]; !ok {
+		return errors.New("the user who approved is no longer known")
+	}
+	return nil
 }

@@ -67,11 +67,15 @@ WHERE user_code_key = ? AND holds_user_code = 1`
 	// client's: another client's poll finds nothing (RFC 8628 §3.4).
 	deviceForPoll = `SELECT ` + deviceColumns + ` FROM device_authorizations WHERE key = ? AND client_id = ?`
 	recordPoll    = `UPDATE device_authorizations SET poll_interval_ns = ?, last_polled_at = ? WHERE key = ?`
+	// approveDevice and denyDevice change a pending record only, though
+	// the write transaction that reads it first already sees to that: a
+	// decision stays once even under a connection that did not take the
+	// write lock up front.
 	approveDevice = `UPDATE device_authorizations
 SET status = ?, decided_at = ?, subject = ?, granted_scopes = ?, auth_time = ?, claims = ?
-WHERE key = ? RETURNING ` + deviceColumns
+WHERE key = ? AND status = 0 RETURNING ` + deviceColumns
 	denyDevice = `UPDATE device_authorizations SET status = ?, decided_at = ?
-WHERE key = ? RETURNING ` + deviceColumns
+WHERE key = ? AND status = 0 RETURNING ` + deviceColumns
 	consumeDevice = `UPDATE device_authorizations SET consumed_at = ?
 WHERE key = ? AND consumed_at IS NULL RETURNING ` + deviceColumns
 )
@@ -241,6 +245,10 @@ func (s *Store) DecideDeviceAuthorization(ctx context.Context, key string, d sto
 			return err
 		}
 		rec, err = scanDevice(update.QueryRowContext(ctx, args...))
+		if errors.Is(err, sql.ErrNoRows) { // decided meanwhile
+			rec = r
+			return storage.ErrConsumed
+		}
 		return err
 	})
 	if errors.Is(err, storage.ErrConsumed) {
