@@ -33,6 +33,7 @@ import (
 //   - Audience is within ClientAudience: the client's registered audience,
 //     or else the Provider's default; the resource parameters, within it;
 //   - Claims use no registered claim name (token.IsReservedClaim);
+//   - ResponseParameters name none of the token response's own members;
 //   - a new grant's GrantScopes are within the client's registered scopes;
 //   - lifetimes (the Issue's and the client's) are zero or at least a
 //     second, and are capped by the Provider's maximums
@@ -141,6 +142,15 @@ type Issue struct {
 	// GrantExpiresAt is the absolute end of the grant. Zero, or anything
 	// later, means now plus Config.GrantLifetime.
 	GrantExpiresAt time.Time
+	// ResponseParameters are members the grant adds to the token response
+	// (RFC 6749 §5.1 allows more than its own), such as issued_token_type
+	// (RFC 8693 §2.2.1). Names are lower-case letters, digits and
+	// underscores, at most MaxResponseParameters of them, none of the
+	// response's own (access_token, token_type, expires_in, refresh_token,
+	// scope) or an error's; values are UTF-8 text of at most
+	// MaxTokenParameterBytes. They appear after the Provider's members,
+	// in the order of their names.
+	ResponseParameters map[string]string
 	// Consume, when set, is the handler's atomic use-once step. The
 	// Provider calls it once every check has passed and the tokens are
 	// minted, just before it stores them; its error is the response. If

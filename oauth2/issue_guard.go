@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/token"
@@ -144,6 +145,37 @@ func (p *Provider) issueViolation(req *TokenRequest, is *Issue) error {
 	}
 	if name, ok := reservedClaimIn(is.Claims); ok {
 		return fmt.Errorf("an extra claim with the registered name %q", name)
+	}
+	return checkResponseParameters(is.ResponseParameters)
+}
+
+// MaxResponseParameters bounds the members a grant may add to a token
+// response (Issue.ResponseParameters).
+const MaxResponseParameters = 8
+
+// tokenResponseMembers are the members of a token response (RFC 6749
+// §5.1) and of an error response (§5.2), which only the Provider writes.
+var tokenResponseMembers = map[string]bool{
+	"access_token": true, "token_type": true, "expires_in": true, "refresh_token": true, "scope": true,
+	"error": true, "error_description": true, "error_uri": true,
+}
+
+// checkResponseParameters checks the members a grant adds to the token
+// response.
+func checkResponseParameters(params map[string]string) error {
+	if len(params) > MaxResponseParameters {
+		return fmt.Errorf("%d response parameters, more than %d", len(params), MaxResponseParameters)
+	}
+	for name, value := range params {
+		switch {
+		case name == "" || len(name) > maxParameterNameBytes ||
+			strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != "":
+			return fmt.Errorf("a response parameter named %q: names are lower-case letters, digits and underscores", safeName(name))
+		case tokenResponseMembers[name]:
+			return fmt.Errorf("a response parameter named %q, a member of the token response itself", name)
+		case len(value) > MaxTokenParameterBytes || !utf8.ValidString(value):
+			return fmt.Errorf("response parameter %q: its value is longer than %d bytes or not UTF-8", name, MaxTokenParameterBytes)
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package oauth2_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -141,6 +142,29 @@ func TestProviderRefusesWhatAGrantMayNotIssue(t *testing.T) {
 			return is
 		}, `registered name \"sub\"`},
 		"no Issue and no error": {func(*oauth2.Issue) *oauth2.Issue { return nil }, "a nil Issue"},
+		"a response parameter that is the response's own member": {func(is *oauth2.Issue) *oauth2.Issue {
+			is.ResponseParameters = map[string]string{"token_type": "N_A"}
+			return is
+		}, "a member of the token response itself"},
+		"a response parameter that is an error's member": {func(is *oauth2.Issue) *oauth2.Issue {
+			is.ResponseParameters = map[string]string{"error": "access_denied"}
+			return is
+		}, "a member of the token response itself"},
+		"a response parameter with a malformed name": {func(is *oauth2.Issue) *oauth2.Issue {
+			is.ResponseParameters = map[string]string{"Issued-Token-Type": "x"}
+			return is
+		}, "lower-case letters, digits and underscores"},
+		"a response parameter that is not UTF-8": {func(is *oauth2.Issue) *oauth2.Issue {
+			is.ResponseParameters = map[string]string{"note": "\xff"}
+			return is
+		}, "not UTF-8"},
+		"too many response parameters": {func(is *oauth2.Issue) *oauth2.Issue {
+			is.ResponseParameters = map[string]string{}
+			for i := range oauth2.MaxResponseParameters + 1 {
+				is.ResponseParameters[fmt.Sprintf("p%d", i)] = "x"
+			}
+			return is
+		}, "response parameters, more than"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -477,4 +501,30 @@ func TestAccessTokenClaimsHookSubSecondExpiry(t *testing.T) {
 	})
 	testkit.RequireOAuthError(t, g.request(), http.StatusInternalServerError, oauth2.ErrServerError)
 	assert.Contains(t, g.log.String(), "less than a second")
+}
+
+// A grant adds members to the token response (RFC 6749 §5.1), such as
+// issued_token_type (RFC 8693 §2.2.1): after the Provider's own, in the
+// order of their names, escaped where they need it; token_type stays the
+// Provider's.
+func TestGrantResponseParameters(t *testing.T) {
+	for name, params := range map[string]map[string]string{
+		"plain":           {"issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "a_note": "x"},
+		"needing escapes": {"issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "a_note": "<b>\"café\"</b>"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := newGuard(t, func(*oauth2.TokenRequest) *oauth2.Issue {
+				return &oauth2.Issue{Subject: "alice", Scopes: []string{"s"}, ResponseParameters: params}
+			}, nil)
+			r := g.request()
+			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+			for k, v := range params {
+				assert.Equal(t, v, r.Str(k))
+			}
+			assert.Equal(t, "Bearer", r.Str("token_type"))
+			body := string(r.Body)
+			assert.Less(t, strings.Index(body, `"scope"`), strings.Index(body, `"a_note"`), "after the Provider's members")
+			assert.Less(t, strings.Index(body, `"a_note"`), strings.Index(body, `"issued_token_type"`), "in the order of their names")
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -138,4 +139,53 @@ func TestSetHeadersIsHeaderSet(t *testing.T) {
 	got.Add("Content-Type", "text/plain")
 	assert.Equal(t, []string{"no-store"}, got.Values("Cache-Control"))
 	assert.Equal(t, []string{"no-cache"}, got.Values("Pragma"))
+}
+
+// A grant's members (Issue.ResponseParameters) come after the Provider's,
+// in the order of their names, and the hand-written path and the
+// encoding/json one write the same bytes: valid JSON whose members are
+// what was given.
+func TestTokenResponseWithGrantMembers(t *testing.T) {
+	for name, extra := range map[string]map[string]string{
+		"plain":         {"issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "b": "2", "a": "1"},
+		"HTML":          {"note": "<b>&</b>"},
+		"unicode":       {"note": "café \u2028"},
+		"quote":         {"note": `say "hi" \ bye`},
+		"control":       {"note": "a\x01b"},
+		"empty value":   {"note": ""},
+		"escaped token": {"note": "x"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := tokenResponse{AccessToken: "gr_at_abc.def", TokenType: "DPoP", ExpiresIn: 60, Scope: "read", Extra: extra}
+			if name == "escaped token" {
+				resp.AccessToken = "t\xff" // the Provider's members take the fallback
+			}
+			got := httptest.NewRecorder()
+			writeTokenResponse(got, &resp)
+			fallback := httptest.NewRecorder()
+			names := make([]string, 0, len(extra))
+			for k := range extra {
+				names = append(names, k)
+			}
+			slices.Sort(names)
+			writeJSONWithExtra(fallback, &resp, names)
+			assert.Equal(t, fallback.Body.String(), got.Body.String())
+			assert.Equal(t, fallback.Header(), got.Header())
+			assert.Equal(t, "no-store", got.Header().Get("Cache-Control"))
+
+			var m map[string]any
+			require.NoError(t, json.Unmarshal(got.Body.Bytes(), &m), got.Body.String())
+			assert.Equal(t, "DPoP", m["token_type"])
+			for k, v := range extra {
+				assert.Equal(t, strings.ToValidUTF8(v, "\uFFFD"), m[k])
+			}
+			body := got.Body.String()
+			last := strings.Index(body, `"scope"`)
+			for _, k := range names {
+				i := strings.Index(body, `"`+k+`"`)
+				assert.Greater(t, i, last, "%s comes after the members before it", k)
+				last = i
+			}
+		})
+	}
 }

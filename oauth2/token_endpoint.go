@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -38,6 +39,9 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	// Extra are the grant's members (Issue.ResponseParameters), written
+	// after these in the order of their names.
+	Extra map[string]string `json:"-"`
 }
 
 // handleTokenRequest answers a token request, filling resp when it
@@ -171,6 +175,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 	if req.Scopes == nil && len(is.Scopes) > 0 || req.Scopes != nil && !sameScopes(req.Scopes, is.Scopes) {
 		resp.Scope = FormatScope(is.Scopes)
 	}
+	resp.Extra = is.ResponseParameters
 
 	var refresh *storage.Token
 	if is.RefreshToken && p.refreshTokenAllowed(client) {
@@ -332,11 +337,22 @@ func writeTokenResponse(w http.ResponseWriter, resp *tokenResponse) {
 	o.int("expires_in", resp.ExpiresIn)
 	o.str("refresh_token", resp.RefreshToken, true)
 	o.str("scope", resp.Scope, true)
+	var extra []string // the grant's member names, in order
+	if len(resp.Extra) > 0 {
+		extra = slices.Sorted(maps.Keys(resp.Extra))
+		for _, name := range extra {
+			o.str(name, resp.Extra[name], false)
+		}
+	}
 	b, plain := o.end()
 	if !plain {
 		putJSONBuffer(buf, b)
 		heapResp := *resp // so that resp itself stays on the caller's stack
-		writeJSON(w, http.StatusOK, "no-store", &heapResp)
+		if len(extra) == 0 {
+			writeJSON(w, http.StatusOK, "no-store", &heapResp)
+			return
+		}
+		writeJSONWithExtra(w, &heapResp, extra)
 		return
 	}
 	b = append(b, '\n') // as json.Encoder ends its output
@@ -344,6 +360,35 @@ func writeTokenResponse(w http.ResponseWriter, resp *tokenResponse) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 	putJSONBuffer(buf, b)
+}
+
+// writeJSONWithExtra writes resp as writeJSON would, its Extra members,
+// named in order in names, after the others: the bytes the appended
+// encoding gives when every string is plain.
+func writeJSONWithExtra(w http.ResponseWriter, resp *tokenResponse, names []string) {
+	b, err := json.Marshal(resp)
+	if err != nil { // a struct of strings and a number: cannot happen
+		WriteError(w, NewError(ErrServerError, "the token response could not be encoded").WithCause(err))
+		return
+	}
+	b = b[:len(b)-1] // the closing brace
+	for _, name := range names {
+		b = append(b, ',')
+		b, _ = appendJSONString(b, name)
+		b = append(b, ':')
+		b, _ = appendJSONString(b, resp.Extra[name])
+	}
+	b = append(b, '}', '\n')
+	setHeaders(w.Header(), "application/json", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// appendJSONString appends s encoded as a JSON string, as encoding/json
+// encodes it.
+func appendJSONString(b []byte, s string) ([]byte, error) {
+	enc, err := json.Marshal(s)
+	return append(b, enc...), err
 }
 
 // writeJSON writes v as a JSON response with the given Cache-Control:
