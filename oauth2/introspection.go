@@ -134,31 +134,18 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) (
 	if value == "" {
 		return nil, nil, NewError(ErrInvalidRequest, "token is missing")
 	}
-	rec, err := p.lookupToken(ctx, value, form.Get("token_type_hint"))
-	if errors.Is(err, errUnknownToken) {
+	// The hint only orders the lookups (RFC 7662 §2.1).
+	rec, err := p.activeToken(ctx, value, 0, form.Get("token_type_hint"), client)
+	switch {
+	case errors.Is(err, ErrUnknownToken):
 		p.countScan(ctx, client.ID, now)
 		return inactiveResponse, client, nil
-	}
-	if err != nil {
-		return nil, nil, StorageError("the token could not be looked up", err)
-	}
-	if !rec.Active(now) || rec.IssuedAt.After(now) || !entitled(client, rec) {
+	case errors.Is(err, ErrInactiveToken):
 		return inactiveResponse, client, nil
-	}
-	// A token outlives nothing it was issued to: once its client is
-	// disabled or gone, the token is no longer active (the rule of OAuth
-	// 2.1 §4.3.1 that a refresh needs a grant still active, seen from the
-	// resource server).
-	if rec.ClientID != client.ID {
-		owner, err := p.clients.Client(ctx, rec.ClientID)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-			return inactiveResponse, client, nil
-		case err != nil:
-			return nil, nil, StorageError("the token's client could not be looked up", err)
-		case owner.Disabled:
-			return inactiveResponse, client, nil
-		}
+	case err != nil:
+		return nil, nil, StorageError("the token could not be looked up", err)
+	case !entitled(client, rec):
+		return inactiveResponse, client, nil
 	}
 	resp, err := p.introspectionResponse(rec)
 	return resp, client, err
