@@ -640,13 +640,7 @@ func testDecideDevice(t *testing.T, newStore newDeviceStore) {
 		if w < 0 {
 			return
 		}
-		want := decided(t, d, decs[w], ats[w])
-		for i, rec := range recs {
-			if assert.NotNil(t, rec, "call %d returned no record", i) {
-				assertDevice(t, want, rec)
-			}
-		}
-		assertDevice(t, want, byUserCode(t, s, d.UserCodeKey))
+		assertRaceRecords(t, s, decided(t, d, decs[w], ats[w]), recs)
 	})
 }
 
@@ -903,12 +897,7 @@ func testConsumeDevice(t *testing.T, newStore newDeviceStore) {
 			return
 		}
 		d.ConsumedAt = ats[w]
-		for i, rec := range recs {
-			if assert.NotNil(t, rec, "call %d returned no record", i) {
-				assertDevice(t, d, rec)
-			}
-		}
-		assertDevice(t, d, byUserCode(t, s, d.UserCodeKey))
+		assertRaceRecords(t, s, d, recs)
 	})
 }
 
@@ -1340,4 +1329,17 @@ func testDeviceContext(t *testing.T, newStore newDeviceStore) {
 		_, err = s.ConsumeDeviceAuthorization(t.Context(), d.Key, now())
 		assert.NoError(t, err, "the record is still unconsumed")
 	})
+}
+
+// assertRaceRecords checks what a race of use-once calls left: every call,
+// winner and losers, returned the record as the winner made it, and the
+// store holds it.
+func assertRaceRecords(t *testing.T, s storage.DeviceAuthorizationStore, want *storage.DeviceAuthorization, recs []*storage.DeviceAuthorization) {
+	t.Helper()
+	for i, rec := range recs {
+		if assert.NotNil(t, rec, "call %d returned no record", i) {
+			assertDevice(t, want, rec)
+		}
+	}
+	assertDevice(t, want, byUserCode(t, s, want.UserCodeKey))
 }
