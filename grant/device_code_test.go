@@ -3,6 +3,7 @@ package grant_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -500,6 +501,26 @@ func TestUserCodeGuessing(t *testing.T) {
 		assert.ErrorIs(t, err, oauth2.ErrThrottled)
 		_, err = d.enter(&browser{addr: "203.0.113.9"}, userCode)
 		assert.NoError(t, err)
+	})
+	t.Run("an account that drops its cookie and changes its address is throttled at its sixth code (Config.UserCodeAccount)", func(t *testing.T) {
+		d := newDevice(t, func(cfg *oauth2.Config, o *grant.DeviceCodeOptions) {
+			o.CodeLifetime = time.Hour
+			cfg.UserCodeAccount = func(r *http.Request) string { return r.Header.Get("X-Test-Account") }
+		})
+		_, userCode := d.start()
+		enterAs := func(account, addr, code string) error {
+			b := &browser{addr: addr} // a new browser each time
+			r := b.request()
+			r.Header.Set("X-Test-Account", account)
+			_, err := d.Provider.PendingDeviceAuthorization(httptest.NewRecorder(), r, code)
+			return err
+		}
+		for i := range 5 {
+			require.ErrorIs(t, enterAs("mallory", fmt.Sprintf("203.0.113.%d", i+1), "BBBB-BBBB"), oauth2.ErrUserCodeNotFound)
+		}
+		assert.ErrorIs(t, enterAs("mallory", "203.0.113.99", userCode), oauth2.ErrThrottled)
+		assert.NoError(t, enterAs("alice", "203.0.113.99", userCode), "another account is not held back")
+		assert.NoError(t, enterAs("", "198.51.100.1", userCode), "no account: the browser and address budgets only")
 	})
 	t.Run("what cannot be a user code is not counted", func(t *testing.T) {
 		d := newDevice(t, nil)

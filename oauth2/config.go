@@ -117,6 +117,14 @@ type Config struct {
 	// of a device code.
 	UserCodeAttemptWindow time.Duration
 
+	// UserCodeAccount, when set, names the account of a verification page
+	// request: the user its session is logged in as, "" for none. The
+	// codes an account tries count against a budget of their own, as large
+	// as a browser's (UserCodeAttempts), so that one session that drops its
+	// cookies and changes its address is throttled all the same (RFC 8628
+	// §5.1). Set it when the page needs a login, as it should.
+	UserCodeAccount func(r *http.Request) string
+
 	// AllowPlainPKCE accepts code_challenge_method=plain (RFC 7636 §4.2).
 	// Off by default: RFC 9700 §2.1.1 asks for S256.
 	AllowPlainPKCE bool

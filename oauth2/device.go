@@ -124,10 +124,10 @@ func (p *Provider) UserCodeKeys(canonical string) []string {
 // confirmation (RFC 8628 §5.4): never approve because a link carried the
 // code (verification_uri_complete).
 //
-// Every well-formed code tried counts against the browser's budget and
-// its address's (Config.UserCodeAttempts, RFC 8628 §5.1) before it is
-// looked up; beyond them the answer is a *ThrottledError until the window
-// ends. A code that is unknown, expired or decided already is
+// Every well-formed code tried counts against the browser's budget, its
+// address's, and the account's when Config.UserCodeAccount names one
+// (Config.UserCodeAttempts, RFC 8628 §5.1) before it is looked up; beyond
+// them the answer is a *ThrottledError until the window ends. A code that is unknown, expired or decided already is
 // ErrUserCodeNotFound; a store failure wraps ErrStorageFailure.
 func (p *Provider) PendingDeviceAuthorization(w http.ResponseWriter, r *http.Request, userCode string) (*PendingDeviceAuthorization, error) {
 	if p.userCodes == nil {
@@ -191,8 +191,9 @@ func (p *Provider) PendingDeviceAuthorization(w http.ResponseWriter, r *http.Req
 }
 
 // throttleUserCodes counts a user code about to be looked up against the
-// budgets of the browser and of its address (RFC 8628 §5.1). Each is
-// counted before the lookup, so that concurrent guesses cannot slip past.
+// budgets of the browser, of its address and of the account the page is
+// logged in as (Config.UserCodeAccount) (RFC 8628 §5.1). Each is counted
+// before the lookup, so that concurrent guesses cannot slip past.
 func (p *Provider) throttleUserCodes(r *http.Request, binding string) error {
 	if p.userCodeAttempts < 0 {
 		return nil
@@ -200,12 +201,18 @@ func (p *Provider) throttleUserCodes(r *http.Request, binding string) error {
 	ctx := r.Context()
 	now := p.clock()
 	addr := boundAddress(p.clientAddress(r))
-	budgets := []struct {
+	type budget struct {
 		key   string
 		limit int64
-	}{
-		{budgetKey("user-code-browser", "", digest(binding)), p.userCodeAttempts},
-		{budgetKey("user-code-address", "", addr), addressAttemptsFactor * p.userCodeAttempts},
+	}
+	budgets := append(make([]budget, 0, 3),
+		budget{budgetKey("user-code-browser", "", digest(binding)), p.userCodeAttempts},
+		budget{budgetKey("user-code-address", "", addr), addressAttemptsFactor * p.userCodeAttempts})
+	if p.userCodeAccount != nil {
+		if account := p.userCodeAccount(r); account != "" {
+			// Digested: an account name may be long, and is no key.
+			budgets = append(budgets, budget{budgetKey("user-code-account", "", digest(account)), p.userCodeAttempts})
+		}
 	}
 	for _, b := range budgets {
 		n, reset, err := p.limiter.Take(ctx, b.key, p.userCodeWindow, now)

@@ -111,6 +111,7 @@ type Provider struct {
 	userCodes        UserCodeVerifier
 	userCodeAttempts int64 // per browser; negative: no limit
 	userCodeWindow   time.Duration
+	userCodeAccount  func(*http.Request) string // Config.UserCodeAccount
 
 	// What the registered grants bring: endpoints, metadata members, and
 	// the names of the members they set (EndpointProvider,
@@ -341,6 +342,7 @@ func (p *Provider) setLimits(cfg Config) error {
 	p.interactionLimit = int64(orDefault(cfg.InteractionRateLimit, defaultInteractionRateLimit))
 	p.userCodeAttempts = int64(orDefault(cfg.UserCodeAttempts, defaultUserCodeAttempts))
 	p.userCodeWindow = orDefault(cfg.UserCodeAttemptWindow, defaultUserCodeAttemptWindow)
+	p.userCodeAccount = cfg.UserCodeAccount
 	if p.userCodeWindow < time.Second {
 		return errors.New("oauth2: Config.UserCodeAttemptWindow must be at least a second")
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/grantor-dev/grantor/oauth2"
 )
@@ -92,22 +91,6 @@ func (pg *pages) submitUserCode(w http.ResponseWriter, r *http.Request) {
 	if len(typed) <= maxUserCodeInput {
 		form.UserCode = typed
 	}
-	// The Provider counts codes per browser and per address; a browser is
-	// a cookie, which a guesser drops. The page knows the account too,
-	// and counts its codes as well (RFC 8628 §5.1).
-	if retryAt, err := pg.throttleUserCodes(r, s.user.Username); err != nil || !retryAt.IsZero() {
-		if err != nil {
-			pg.logger.ErrorContext(r.Context(), "device page: the limiter failed", "err", err)
-			pg.unavailable(w, unavailableRetryAfter)
-			return
-		}
-		secs := (&oauth2.ThrottledError{RetryAfter: retryAt.Sub(pg.clock())}).RetryAfterSeconds()
-		w.Header().Set("Retry-After", secs)
-		n, _ := strconv.Atoi(secs)
-		form.Error = "Too many codes tried. Try again in " + waitText(n) + "."
-		pg.render(w, http.StatusTooManyRequests, "device.html", pageCSP, form)
-		return
-	}
 	pda, err := pg.provider.PendingDeviceAuthorization(w, r, typed)
 	var throttled *oauth2.ThrottledError
 	switch {
@@ -190,21 +173,13 @@ func (pg *pages) deviceError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 }
 
-// defaultUserCodesPerAccount is how many user codes one account may try on
-// the device page within userCodeWindow (pages.userCodesPerAccount): as
-// many as the Provider allows a browser (oauth2.Config.UserCodeAttempts).
-const (
-	defaultUserCodesPerAccount = 5
-	userCodeWindow             = 10 * time.Minute
-)
-
-// throttleUserCodes counts a code typed by the account username against its
-// budget. It returns the zero time when the attempt may go on, or the end
-// of the window when it must be refused.
-func (pg *pages) throttleUserCodes(r *http.Request, username string) (time.Time, error) {
-	n, resetAt, err := pg.limiter.Take(r.Context(), "device-user-code-account:"+accountKey(username), userCodeWindow, pg.clock())
-	if err != nil || n <= int64(pg.userCodesPerAccount) {
-		return time.Time{}, err
+// userCodeAccount is the Provider's Config.UserCodeAccount: the account the
+// device page is logged in as. The Provider counts the codes an account
+// tries as well as a browser's and an address's: a browser is a cookie,
+// which a guesser drops (RFC 8628 §5.1).
+func (pg *pages) userCodeAccount(r *http.Request) string {
+	if _, s := pg.session(r); s != nil {
+		return s.user.Username
 	}
-	return resetAt, nil
+	return ""
 }

@@ -376,8 +376,8 @@ func addBob(srv *server) {
 }
 
 // RFC 8628 §5.1: the Provider counts codes per browser and per address, and
-// a browser is a cookie a guesser can drop; the page counts the codes of
-// the logged-in account too. One session that drops the binding cookie
+// a browser is a cookie a guesser can drop; the page names the logged-in
+// account (Config.UserCodeAccount), whose codes the Provider counts too. One session that drops the binding cookie
 // before each guess and comes from a new address every time is answered
 // 429 at its sixth code.
 func TestDevicePageThrottlesCodeGuessingPerAccount(t *testing.T) {
@@ -459,7 +459,7 @@ func TestDevicePageStorageFailureIsTemporary(t *testing.T) {
 func TestDevicePageRefusesForgedPosts(t *testing.T) {
 	// Every browser here is alice's, and types more codes than her
 	// account's budget allows in ten minutes.
-	_, cf := serveTest(t, newMemoryStore(), func(srv *server) { srv.pages.userCodesPerAccount = 100 })
+	_, cf := serveTestWith(t, newMemoryStore(), options{userCodeAttempts: 100})
 	var browsers atomic.Int32
 	newBrowser := func(t *testing.T) *testBrowser {
 		b := newTestBrowser(t, cf.addr)

@@ -101,6 +101,9 @@ type options struct {
 	deviceInterval time.Duration
 	// clock is the Provider's clock, which tests set; nil is time.Now.
 	clock func() time.Time
+	// userCodeAttempts is the Provider's Config.UserCodeAttempts, which
+	// tests set; zero is the default.
+	userCodeAttempts int
 }
 
 // parseFlags reads the command line; errors and -help go to stderr.
@@ -305,6 +308,10 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		LoginURL:       "/login",
 		ErrorPage:      pg.grantorError,
 		Clock:          o.clock,
+		// The device page needs a login: count the codes each account
+		// tries, besides each browser's and address's.
+		UserCodeAccount:  pg.userCodeAccount,
+		UserCodeAttempts: o.userCodeAttempts,
 	}
 	dpopMode, err := configureDPoP(&cfg, o, st)
 	if err != nil {

@@ -53,10 +53,7 @@ type pages struct {
 	// deviceCookieName names the device cookie (devicecookie.go).
 	deviceCookieName string
 	clock            func() time.Time
-	// userCodesPerAccount is how many user codes an account may try on
-	// the device page within userCodeWindow (throttleUserCodes).
-	userCodesPerAccount int
-	templates           map[string]*template.Template
+	templates        map[string]*template.Template
 	// logger records what users are not shown, such as why storage
 	// failed.
 	logger *slog.Logger
@@ -82,21 +79,20 @@ func newPages(issuer string, u *users) (*pages, error) {
 		return nil, err
 	}
 	pg := &pages{
-		users:               u,
-		sessions:            newSessionStore(maxSessions, maxSessionsPerUser),
-		csrfKey:             key,
-		origin:              iu.Scheme + "://" + iu.Host,
-		secure:              iu.Scheme == "https",
-		cookieName:          "grantor-example-session",
-		loginCookieName:     "grantor-example-login",
-		deviceCookieName:    "grantor-example-device",
-		clock:               time.Now,
-		templates:           make(map[string]*template.Template),
-		logger:              slog.New(slog.DiscardHandler),
-		limiter:             memory.NewLimiter(loginLimiterKeys),
-		userCodesPerAccount: defaultUserCodesPerAccount,
-		verifySlots:         make(chan struct{}, maxConcurrentVerifications),
-		verifyWait:          maxVerifyWait,
+		users:            u,
+		sessions:         newSessionStore(maxSessions, maxSessionsPerUser),
+		csrfKey:          key,
+		origin:           iu.Scheme + "://" + iu.Host,
+		secure:           iu.Scheme == "https",
+		cookieName:       "grantor-example-session",
+		loginCookieName:  "grantor-example-login",
+		deviceCookieName: "grantor-example-device",
+		clock:            time.Now,
+		templates:        make(map[string]*template.Template),
+		logger:           slog.New(slog.DiscardHandler),
+		limiter:          memory.NewLimiter(loginLimiterKeys),
+		verifySlots:      make(chan struct{}, maxConcurrentVerifications),
+		verifyWait:       maxVerifyWait,
 	}
 	if pg.secure {
 		// __Host-: the browser refuses it unless Secure, Path=/ and
