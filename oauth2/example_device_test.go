@@ -27,6 +27,9 @@ func ExampleProvider_ApproveDevice() {
 	provider, err := oauth2.NewProvider(oauth2.Config{
 		Issuer: "https://auth.example.com", Clients: store, Tokens: store, TokenKeys: [][]byte{hmacKey},
 		Interactions: store, // the verification page's interactions, bound to the browser
+		// The codes each logged-in user tries are counted too, not only
+		// each browser's (a cookie) and address's.
+		UserCodeAccount: func(r *http.Request) string { return currentUser(r).ID },
 		Grants: []oauth2.GrantFactory{
 			// Brings /device_authorization, advertised in the metadata.
 			grant.DeviceCode(store, grant.DeviceCodeOptions{VerificationURI: "https://auth.example.com/device"}),
