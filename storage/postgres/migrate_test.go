@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -81,26 +82,12 @@ func TestMigrate(t *testing.T) {
 	})
 
 	t.Run("a version 1 schema migrates forward and its clients keep the default lifetimes", func(t *testing.T) {
-		pool := newPool(t, ts.newSchema(t))
-		v1, err := os.ReadFile("migrations/0001_initial.sql")
-		require.NoError(t, err)
+		pool := schemaAtVersion(t, ts, 1)
 		ctx := t.Context()
-		_, err = pool.Exec(ctx, string(v1), pgx.QueryExecModeSimpleProtocol)
-		require.NoError(t, err, "the version 1 schema")
-		for _, q := range []string{
-			"CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
-			"INSERT INTO schema_migrations (version, name) VALUES (1, '0001_initial.sql')",
-			"INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '{https://old.example/cb}', '{authorization_code}')",
-		} {
-			_, err := pool.Exec(ctx, q)
-			require.NoError(t, err, q)
-		}
+		_, err := pool.Exec(ctx, "INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '{https://old.example/cb}', '{authorization_code}')")
+		require.NoError(t, err)
 
-		require.NoError(t, postgres.Migrate(ctx, pool))
-		versions := appliedMigrations(t, pool)
-		require.Greater(t, len(versions), 1, "schema_migrations after Migrate")
-		assert.Equal(t, int32(len(versions)), versions[len(versions)-1], "versions 1 to the newest, once each")
-		s := postgres.New(pool)
+		s := migrateForward(t, pool, 1)
 		old, err := s.Client(ctx, "old")
 		require.NoError(t, err)
 		assert.Equal(t, []string{"https://old.example/cb"}, old.RedirectURIs)
@@ -115,28 +102,14 @@ func TestMigrate(t *testing.T) {
 	})
 
 	t.Run("a version 2 schema migrates forward and its tokens keep no lifetimes", func(t *testing.T) {
-		pool := newPool(t, ts.newSchema(t))
+		pool := schemaAtVersion(t, ts, 2)
 		ctx := t.Context()
-		_, err := pool.Exec(ctx, "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
-		require.NoError(t, err)
-		for i, name := range []string{"0001_initial.sql", "0002_client_lifetimes.sql"} {
-			b, err := os.ReadFile("migrations/" + name)
-			require.NoError(t, err)
-			_, err = pool.Exec(ctx, string(b), pgx.QueryExecModeSimpleProtocol)
-			require.NoError(t, err, name)
-			_, err = pool.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", i+1, name)
-			require.NoError(t, err)
-		}
 		n := time.Now().UTC().Truncate(time.Microsecond)
-		_, err = pool.Exec(ctx, `INSERT INTO tokens (key, kind, grant_id, client_id, subject, issued_at, expires_at)
+		_, err := pool.Exec(ctx, `INSERT INTO tokens (key, kind, grant_id, client_id, subject, issued_at, expires_at)
 VALUES ('old', $1, 'old-grant', 'client-a', 'user-1', $2, $3)`, int16(storage.RefreshToken), n, n.Add(time.Hour))
 		require.NoError(t, err, "a token of the version 2 schema")
 
-		require.NoError(t, postgres.Migrate(ctx, pool))
-		versions := appliedMigrations(t, pool)
-		require.Greater(t, len(versions), 2, "schema_migrations after Migrate")
-		assert.Equal(t, int32(len(versions)), versions[len(versions)-1], "versions 1 to the newest, once each")
-		s := postgres.New(pool)
+		s := migrateForward(t, pool, 2)
 		old, err := s.Token(ctx, "old")
 		require.NoError(t, err)
 		assert.Equal(t, "old-grant", old.GrantID)
@@ -158,18 +131,8 @@ VALUES ('old', $1, 'old-grant', 'client-a', 'user-1', $2, $3)`, int16(storage.Re
 	})
 
 	t.Run("a version 3 schema migrates forward and its records keep no DPoP key bindings", func(t *testing.T) {
-		pool := newPool(t, ts.newSchema(t))
+		pool := schemaAtVersion(t, ts, 3)
 		ctx := t.Context()
-		_, err := pool.Exec(ctx, "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
-		require.NoError(t, err)
-		for i, name := range []string{"0001_initial.sql", "0002_client_lifetimes.sql", "0003_token_lifetimes.sql"} {
-			b, err := os.ReadFile("migrations/" + name)
-			require.NoError(t, err)
-			_, err = pool.Exec(ctx, string(b), pgx.QueryExecModeSimpleProtocol)
-			require.NoError(t, err, name)
-			_, err = pool.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", i+1, name)
-			require.NoError(t, err)
-		}
 		n := time.Now().UTC().Truncate(time.Microsecond)
 		// The request columns of version 3, before req_dpop_jkt.
 		const reqColumns = `req_client_id, req_redirect_uri, req_redirect_uri_given, req_response_mode, req_state,
@@ -193,11 +156,7 @@ VALUES ('old', ` + reqValues + `, $1, $2)`, []any{n, n.Add(time.Hour)}},
 			require.NoError(t, err, q.sql)
 		}
 
-		require.NoError(t, postgres.Migrate(ctx, pool))
-		versions := appliedMigrations(t, pool)
-		require.Greater(t, len(versions), 3, "schema_migrations after Migrate")
-		assert.Equal(t, int32(len(versions)), versions[len(versions)-1], "versions 1 to the newest, once each")
-		s := postgres.New(pool)
+		s := migrateForward(t, pool, 3)
 
 		client, err := s.Client(ctx, "old")
 		require.NoError(t, err)
@@ -246,32 +205,17 @@ VALUES ('old', ` + reqValues + `, $1, $2)`, []any{n, n.Add(time.Hour)}},
 	})
 
 	t.Run("a version 4 schema migrates forward and its interactions verify no device authorization", func(t *testing.T) {
-		pool := newPool(t, ts.newSchema(t))
+		pool := schemaAtVersion(t, ts, 4)
 		ctx := t.Context()
-		_, err := pool.Exec(ctx, "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
-		require.NoError(t, err)
-		for i, name := range []string{"0001_initial.sql", "0002_client_lifetimes.sql", "0003_token_lifetimes.sql",
-			"0004_dpop_key_bindings.sql"} {
-			b, err := os.ReadFile("migrations/" + name)
-			require.NoError(t, err)
-			_, err = pool.Exec(ctx, string(b), pgx.QueryExecModeSimpleProtocol)
-			require.NoError(t, err, name)
-			_, err = pool.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", i+1, name)
-			require.NoError(t, err)
-		}
 		n := time.Now().UTC().Truncate(time.Microsecond)
-		_, err = pool.Exec(ctx, `INSERT INTO interactions (key, req_client_id, req_redirect_uri, req_redirect_uri_given,
+		_, err := pool.Exec(ctx, `INSERT INTO interactions (key, req_client_id, req_redirect_uri, req_redirect_uri_given,
 	req_response_mode, req_state, req_scopes, req_code_challenge, req_code_challenge_method, req_pushed_key,
 	req_dpop_jkt, browser_binding, created_at, expires_at)
 VALUES ('old', 'client-a', 'https://a.example/cb', false, 'query', 'xyz', '{openid}', '', '', '', '', 'b', $1, $2)`,
 			n, n.Add(time.Hour))
 		require.NoError(t, err, "an interaction of the version 4 schema")
 
-		require.NoError(t, postgres.Migrate(ctx, pool))
-		versions := appliedMigrations(t, pool)
-		require.Greater(t, len(versions), 4, "schema_migrations after Migrate")
-		assert.Equal(t, int32(len(versions)), versions[len(versions)-1], "versions 1 to the newest, once each")
-		s := postgres.New(pool)
+		s := migrateForward(t, pool, 4)
 
 		old, err := s.Interaction(ctx, "old")
 		require.NoError(t, err)
@@ -304,4 +248,37 @@ VALUES ('old', 'client-a', 'https://a.example/cb', false, 'query', 'xyz', '{open
 		cancel()
 		assert.ErrorIs(t, postgres.Migrate(ctx, pool), context.Canceled)
 	})
+}
+
+// schemaAtVersion returns a pool over a new schema of version n: its first n
+// migrations applied and recorded, as Migrate of that version left them.
+func schemaAtVersion(t *testing.T, ts *testServer, n int) *pgxpool.Pool {
+	t.Helper()
+	pool := newPool(t, ts.newSchema(t))
+	ctx := t.Context()
+	_, err := pool.Exec(ctx, "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+	require.NoError(t, err)
+	names, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(names), n)
+	for i, name := range names[:n] {
+		b, err := os.ReadFile(name)
+		require.NoError(t, err)
+		_, err = pool.Exec(ctx, string(b), pgx.QueryExecModeSimpleProtocol)
+		require.NoError(t, err, name)
+		_, err = pool.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", i+1, filepath.Base(name))
+		require.NoError(t, err)
+	}
+	return pool
+}
+
+// migrateForward migrates a schema of version from to the newest, checks
+// that every later version was applied once, and returns a store over it.
+func migrateForward(t *testing.T, pool *pgxpool.Pool, from int) *postgres.Store {
+	t.Helper()
+	require.NoError(t, postgres.Migrate(t.Context(), pool))
+	versions := appliedMigrations(t, pool)
+	require.Greater(t, len(versions), from, "schema_migrations after Migrate")
+	assert.Equal(t, int32(len(versions)), versions[len(versions)-1], "versions 1 to the newest, once each")
+	return postgres.New(pool)
 }

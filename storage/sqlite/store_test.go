@@ -140,26 +140,8 @@ func TestMigrate(t *testing.T) {
 	})
 
 	t.Run("a version 1 database migrates forward and its clients keep the default lifetimes", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "v1.db")
-		v1, err := os.ReadFile("migrations/0001_init.sql")
-		require.NoError(t, err)
-		db, err := sql.Open("sqlite", path)
-		require.NoError(t, err)
-		for _, q := range []string{
-			string(v1),
-			"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
-			"INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)",
-			`INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '["https://old.example/cb"]', '["authorization_code"]')`,
-		} {
-			_, err := db.ExecContext(ctx, q)
-			require.NoError(t, err, q)
-		}
-		require.NoError(t, db.Close())
-
-		st := openPath(t, path)
-		var version int
-		require.NoError(t, st.DB().QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version))
-		assert.Equal(t, sqlite.SchemaVersion(), version)
+		st := openAtVersion(t, 1,
+			`INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '["https://old.example/cb"]', '["authorization_code"]')`)
 		old, err := st.Client(ctx, "old")
 		require.NoError(t, err)
 		assert.Equal(t, []string{"https://old.example/cb"}, old.RedirectURIs)
@@ -174,30 +156,9 @@ func TestMigrate(t *testing.T) {
 	})
 
 	t.Run("a version 2 database migrates forward and its tokens keep no lifetimes", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "v2.db")
-		db, err := sql.Open("sqlite", path)
-		require.NoError(t, err)
 		n := now()
-		queries := []string{
-			"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
-		}
-		for i, name := range []string{"0001_init.sql", "0002_client_lifetimes.sql"} {
-			b, err := os.ReadFile("migrations/" + name)
-			require.NoError(t, err)
-			queries = append(queries, string(b), fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", i+1, name))
-		}
-		queries = append(queries, fmt.Sprintf(`INSERT INTO tokens (key, kind, grant_id, client_id, subject, issued_at, expires_at)
+		st := openAtVersion(t, 2, fmt.Sprintf(`INSERT INTO tokens (key, kind, grant_id, client_id, subject, issued_at, expires_at)
 VALUES ('old', %d, 'old-grant', 'app', 'user-1', %d, %d)`, storage.RefreshToken, n.UnixMicro(), n.Add(time.Hour).UnixMicro()))
-		for _, q := range queries {
-			_, err := db.ExecContext(ctx, q)
-			require.NoError(t, err, q)
-		}
-		require.NoError(t, db.Close())
-
-		st := openPath(t, path)
-		var version int
-		require.NoError(t, st.DB().QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version))
-		assert.Equal(t, sqlite.SchemaVersion(), version)
 		old, err := st.Token(ctx, "old")
 		require.NoError(t, err)
 		assert.Equal(t, "old-grant", old.GrantID)
@@ -218,22 +179,11 @@ VALUES ('old', %d, 'old-grant', 'app', 'user-1', %d, %d)`, storage.RefreshToken,
 	})
 
 	t.Run("a version 3 database migrates forward and its records keep no DPoP key bindings", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "v3.db")
-		db, err := sql.Open("sqlite", path)
-		require.NoError(t, err)
 		n := now()
-		queries := []string{
-			"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
-		}
-		for i, name := range []string{"0001_init.sql", "0002_client_lifetimes.sql", "0003_token_lifetimes.sql"} {
-			b, err := os.ReadFile("migrations/" + name)
-			require.NoError(t, err)
-			queries = append(queries, string(b), fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", i+1, name))
-		}
 		// A request of version 3, stored before dpop_jkt.
 		const req = `'{"client_id":"app","redirect_uri":"https://a.example/cb","scopes":["openid"]}'`
 		iat, exp := n.UnixMicro(), n.Add(time.Hour).UnixMicro()
-		queries = append(queries,
+		st := openAtVersion(t, 3,
 			`INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '["https://old.example/cb"]', '["authorization_code"]')`,
 			fmt.Sprintf(`INSERT INTO tokens (key, kind, grant_id, client_id, subject, issued_at, expires_at)
 VALUES ('old', %d, 'old-grant', 'app', 'user-1', %d, %d)`, storage.RefreshToken, iat, exp),
@@ -242,16 +192,6 @@ VALUES ('old', %s, 'b', %d, %d)`, req, iat, exp),
 			fmt.Sprintf(`INSERT INTO authorization_codes (key, grant_id, request, subject, issued_at, expires_at)
 VALUES ('old', 'old-grant', %s, 'user-1', %d, %d)`, req, iat, exp),
 			fmt.Sprintf(`INSERT INTO pushed_requests (key, request, created_at, expires_at) VALUES ('old', %s, %d, %d)`, req, iat, exp))
-		for _, q := range queries {
-			_, err := db.ExecContext(ctx, q)
-			require.NoError(t, err, q)
-		}
-		require.NoError(t, db.Close())
-
-		st := openPath(t, path)
-		var version int
-		require.NoError(t, st.DB().QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version))
-		assert.Equal(t, sqlite.SchemaVersion(), version)
 
 		client, err := st.Client(ctx, "old")
 		require.NoError(t, err)
@@ -299,31 +239,10 @@ VALUES ('old', 'old-grant', %s, 'user-1', %d, %d)`, req, iat, exp),
 	})
 
 	t.Run("a version 4 database migrates forward and its interactions verify no device authorization", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "v4.db")
-		db, err := sql.Open("sqlite", path)
-		require.NoError(t, err)
 		n := now()
-		queries := []string{
-			"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
-		}
-		for i, name := range []string{"0001_init.sql", "0002_client_lifetimes.sql", "0003_token_lifetimes.sql", "0004_dpop_key_bindings.sql"} {
-			b, err := os.ReadFile("migrations/" + name)
-			require.NoError(t, err)
-			queries = append(queries, string(b), fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", i+1, name))
-		}
-		queries = append(queries, fmt.Sprintf(`INSERT INTO interactions (key, request, browser_binding, created_at, expires_at)
+		st := openAtVersion(t, 4, fmt.Sprintf(`INSERT INTO interactions (key, request, browser_binding, created_at, expires_at)
 VALUES ('old', '{"client_id":"app","redirect_uri":"https://a.example/cb","scopes":["openid"]}', 'b', %d, %d)`,
 			n.UnixMicro(), n.Add(time.Hour).UnixMicro()))
-		for _, q := range queries {
-			_, err := db.ExecContext(ctx, q)
-			require.NoError(t, err, q)
-		}
-		require.NoError(t, db.Close())
-
-		st := openPath(t, path)
-		var version int
-		require.NoError(t, st.DB().QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version))
-		assert.Equal(t, sqlite.SchemaVersion(), version)
 		old, err := st.Interaction(ctx, "old")
 		require.NoError(t, err)
 		assert.Equal(t, "app", old.Request.ClientID)
@@ -730,4 +649,38 @@ func TestTimesAreUTCMicroseconds(t *testing.T) {
 	assert.True(t, issued.Truncate(time.Microsecond).Equal(got.IssuedAt), "%v", got.IssuedAt)
 	assert.True(t, got.GrantExpiresAt.IsZero())
 	assert.True(t, got.ConsumedAt.IsZero())
+}
+
+// openAtVersion writes a database file of schema version n (its first n
+// migrations, recorded as applied) holding rows, the INSERT statements of
+// that version, then opens it with the adapter, which migrates it forward,
+// and checks that it reached the latest version.
+func openAtVersion(t *testing.T, n int, rows ...string) *sqlite.Store {
+	t.Helper()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("v%d.db", n))
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	queries := []string{
+		"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
+	}
+	names, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(names), n)
+	for i, name := range names[:n] {
+		b, err := os.ReadFile(name)
+		require.NoError(t, err)
+		queries = append(queries, string(b), fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", i+1, filepath.Base(name)))
+	}
+	for _, q := range append(queries, rows...) {
+		_, err := db.ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	require.NoError(t, db.Close())
+
+	st := openPath(t, path)
+	var version int
+	require.NoError(t, st.DB().QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version))
+	assert.Equal(t, sqlite.SchemaVersion(), version)
+	return st
 }

@@ -423,14 +423,7 @@ func testCreateDevice(t *testing.T, newStore newDeviceStore) {
 	t.Run("concurrent callers with one key: exactly one wins", func(t *testing.T) {
 		s := newStore(t)
 		key := newKey(t)
-		recs := make([]*storage.DeviceAuthorization, concurrency)
-		for i := range recs {
-			recs[i] = deviceAuthorization(t)
-			recs[i].Key = key
-		}
-		errs := make([]error, concurrency)
-		race(concurrency, func(i int) { errs[i] = s.CreateDeviceAuthorization(t.Context(), recs[i]) })
-		w := countWinners(t, errs, storage.ErrDuplicate)
+		recs, w := raceCreates(t, s, func(d *storage.DeviceAuthorization) { d.Key = key })
 		if w < 0 {
 			return
 		}
@@ -445,14 +438,7 @@ func testCreateDevice(t *testing.T, newStore newDeviceStore) {
 	t.Run("concurrent callers with one user code: exactly one wins", func(t *testing.T) {
 		s := newStore(t)
 		userCodeKey := newKey(t)
-		recs := make([]*storage.DeviceAuthorization, concurrency)
-		for i := range recs {
-			recs[i] = deviceAuthorization(t)
-			recs[i].UserCodeKey = userCodeKey
-		}
-		errs := make([]error, concurrency)
-		race(concurrency, func(i int) { errs[i] = s.CreateDeviceAuthorization(t.Context(), recs[i]) })
-		w := countWinners(t, errs, storage.ErrDuplicate)
+		recs, w := raceCreates(t, s, func(d *storage.DeviceAuthorization) { d.UserCodeKey = userCodeKey })
 		if w < 0 {
 			return
 		}
@@ -463,6 +449,21 @@ func testCreateDevice(t *testing.T, newStore newDeviceStore) {
 			}
 		}
 	})
+}
+
+// raceCreates creates concurrency records at once, each changed by same to
+// share what makes them clash, and returns them with the index of the one
+// create that won (negative when countWinners has failed the test).
+func raceCreates(t *testing.T, s storage.DeviceAuthorizationStore, same func(*storage.DeviceAuthorization)) ([]*storage.DeviceAuthorization, int) {
+	t.Helper()
+	recs := make([]*storage.DeviceAuthorization, concurrency)
+	for i := range recs {
+		recs[i] = deviceAuthorization(t)
+		same(recs[i])
+	}
+	errs := make([]error, concurrency)
+	race(concurrency, func(i int) { errs[i] = s.CreateDeviceAuthorization(t.Context(), recs[i]) })
+	return recs, countWinners(t, errs, storage.ErrDuplicate)
 }
 
 func testDeviceByUserCode(t *testing.T, newStore newDeviceStore) {
