@@ -1,13 +1,7 @@
 package oauth2
 
 import (
-	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"strconv"
@@ -15,9 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/grantor-dev/grantor/internal/jose"
 	"github.com/grantor-dev/grantor/storage"
@@ -160,7 +152,7 @@ type PrivateKeyJWT struct {
 
 	// parsed caches the keys of registered JWKS documents, by content.
 	parsedMu sync.RWMutex
-	parsed   map[string][]assertionKey
+	parsed   map[string][]jose.Key
 }
 
 // Method returns "private_key_jwt" (OIDC Core §9).
@@ -224,7 +216,7 @@ func (p *PrivateKeyJWT) jwksFetcher() *JWKSFetcher {
 // clientKeys returns the client's registered verification keys. refresh
 // asks for a fresh copy of a jwks_uri set; the second result reports
 // whether the keys come from a set that a refresh could change.
-func (p *PrivateKeyJWT) clientKeys(ctx context.Context, client *storage.Client, refresh bool) ([]assertionKey, bool, error) {
+func (p *PrivateKeyJWT) clientKeys(ctx context.Context, client *storage.Client, refresh bool) ([]jose.Key, bool, error) {
 	switch {
 	case len(client.JWKS) > 0 && client.JWKSURI != "":
 		return nil, false, fmt.Errorf("%w: client registers both jwks and jwks_uri", ErrClientAssertionInvalid)
@@ -239,7 +231,7 @@ func (p *PrivateKeyJWT) clientKeys(ctx context.Context, client *storage.Client, 
 		if err != nil {
 			return nil, true, fmt.Errorf("%w: %w", ErrClientAssertionInvalid, err)
 		}
-		return assertionKeysOf(set), true, nil
+		return jose.PublicKeys(set), true, nil
 	default:
 		return nil, false, fmt.Errorf("%w: client has no registered keys", ErrClientAssertionInvalid)
 	}
@@ -251,7 +243,7 @@ const maxParsedJWKS = 1024
 
 // registeredKeys returns the verification keys of a registered JWKS
 // document, parsed once per distinct document.
-func (p *PrivateKeyJWT) registeredKeys(doc []byte) ([]assertionKey, error) {
+func (p *PrivateKeyJWT) registeredKeys(doc []byte) ([]jose.Key, error) {
 	p.parsedMu.RLock()
 	keys, ok := p.parsed[string(doc)]
 	p.parsedMu.RUnlock()
@@ -263,10 +255,10 @@ func (p *PrivateKeyJWT) registeredKeys(doc []byte) ([]assertionKey, error) {
 		// The parser's message may quote the document: leave it out.
 		return nil, assertionInvalid("the client's registered jwks does not parse")
 	}
-	keys = assertionKeysOf(set)
+	keys = jose.PublicKeys(set)
 	p.parsedMu.Lock()
 	if p.parsed == nil || len(p.parsed) >= maxParsedJWKS {
-		p.parsed = make(map[string][]assertionKey)
+		p.parsed = make(map[string][]jose.Key)
 	}
 	p.parsed[string(doc)] = keys
 	p.parsedMu.Unlock()
@@ -354,7 +346,7 @@ func (c *ClientSecretJWT) AuthenticateClient(ctx context.Context, client *storag
 	return verifyClientAssertion(ctx, client, a, &pol)
 }
 
-func (c *ClientSecretJWT) clientKeys(ctx context.Context, client *storage.Client, refresh bool) ([]assertionKey, bool, error) {
+func (c *ClientSecretJWT) clientKeys(ctx context.Context, client *storage.Client, refresh bool) ([]jose.Key, bool, error) {
 	if refresh {
 		return nil, false, nil
 	}
@@ -370,7 +362,7 @@ func (c *ClientSecretJWT) clientKeys(ctx context.Context, client *storage.Client
 		// RFC 7518 §3.2; HS384 and HS512 need 48 and 64 bytes.
 		return nil, false, assertionInvalid("the client's client_secret_jwt key is shorter than 32 bytes")
 	}
-	return []assertionKey{{kty: keyOct, raw: key}}, false, nil
+	return []jose.Key{jose.HMACKey(key)}, false, nil
 }
 
 // ClientAssertionSubject returns the client a client assertion claims to
@@ -442,7 +434,7 @@ type assertionPolicy struct {
 	replay      storage.ReplayStore
 	// keys returns the client's verification keys; see
 	// PrivateKeyJWT.clientKeys.
-	keys func(ctx context.Context, client *storage.Client, refresh bool) ([]assertionKey, bool, error)
+	keys func(ctx context.Context, client *storage.Client, refresh bool) ([]jose.Key, bool, error)
 	// keysByKID selects keys by the header's kid. client_secret_jwt has
 	// one key and ignores kid.
 	keysByKID bool
@@ -590,206 +582,27 @@ func verifyAssertionSignature(ctx context.Context, client *storage.Client, jwt *
 		if err != nil {
 			return err
 		}
-		if !sameAssertionKeys(keys, fresh) {
+		if !jose.SameKeys(keys, fresh) {
 			if ok, err = tryAssertionKeys(fresh, jwt, pol); err != nil || ok {
 				return err
 			}
 		}
 	}
-	if pol.keysByKID && jwt.hasKID && !assertionKeysHaveKID(keys, jwt.kid) {
+	if pol.keysByKID && jwt.hasKID && !jose.HasKID(keys, jwt.kid) {
 		return assertionInvalid("no registered key has the assertion's kid")
 	}
 	return assertionInvalid("signature does not verify with any registered key")
 }
 
 // tryAssertionKeys verifies jwt with each registered key that may verify
-// it, at most maxKeyTrials of them.
-func tryAssertionKeys(keys []assertionKey, jwt *clientAssertion, pol *assertionPolicy) (bool, error) {
-	v, err := jws.NewVerifier(jwa.SignatureAlgorithm(jwt.alg))
+// it, at most maxKeyTrials of them (jose.VerifyWithKeys).
+func tryAssertionKeys(keys []jose.Key, jwt *clientAssertion, pol *assertionPolicy) (bool, error) {
+	ok, err := jose.VerifyWithKeys(keys, jwt.alg, jwt.kid, pol.keysByKID && jwt.hasKID,
+		jwt.signingInput, jwt.signature, maxKeyTrials)
 	if err != nil {
 		return false, assertionInvalid("alg is not supported")
 	}
-	// With a kid in the header, only the keys that carry it; when no
-	// registered key does, the keys registered without a kid (RFC 7515
-	// §4.1.4 leaves the matching to the application).
-	byKID, kid := pol.keysByKID && jwt.hasKID, jwt.kid
-	if byKID && !assertionKeysHaveKID(keys, kid) {
-		kid = ""
-	}
-	trials := 0
-	for i := range keys {
-		k := &keys[i]
-		if byKID && k.kid != kid {
-			continue
-		}
-		if !k.supports(jwt.alg) {
-			continue
-		}
-		if trials == maxKeyTrials {
-			break
-		}
-		trials++
-		if v.Verify(jwt.signingInput, jwt.signature, k.raw) == nil {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func assertionKeysHaveKID(keys []assertionKey, kid string) bool {
-	for i := range keys {
-		if keys[i].kid == kid {
-			return true
-		}
-	}
-	return false
-}
-
-// sameAssertionKeys reports whether two key lists hold the same keys.
-func sameAssertionKeys(a, b []assertionKey) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].kid != b[i].kid || a[i].alg != b[i].alg || a[i].kty != b[i].kty {
-			return false
-		}
-		if !assertionKeyEqual(a[i].raw, b[i].raw) {
-			return false
-		}
-	}
-	return true
-}
-
-func assertionKeyEqual(a, b any) bool {
-	type equaler interface{ Equal(crypto.PublicKey) bool }
-	switch x := a.(type) {
-	case []byte:
-		y, ok := b.([]byte)
-		return ok && bytes.Equal(x, y)
-	case ed25519.PublicKey:
-		y, ok := b.(ed25519.PublicKey)
-		return ok && bytes.Equal(x, y)
-	case equaler:
-		return x.Equal(b)
-	}
-	return false
-}
-
-// Key types of assertionKey.
-const (
-	keyRSA = iota + 1
-	keyEC
-	keyEd25519
-	keyOct
-)
-
-// assertionKey is a registered verification key, reduced to what the
-// verifier needs.
-type assertionKey struct {
-	kid string
-	alg string // the JWK's "alg" member, if any (RFC 7517 §4.4)
-	kty int
-	crv elliptic.Curve
-	raw any // *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey or []byte
-}
-
-// supports reports whether k may verify a JWS with alg: the algorithm is
-// decided by the key's type, curve and alg member, never by the header
-// alone (RFC 8725 §3.1, Authlib CVE-2024-37568). An RSA, EC or OKP key
-// never verifies HS*.
-func (k *assertionKey) supports(alg string) bool {
-	if k.alg != "" && k.alg != alg {
-		return false
-	}
-	switch alg {
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
-		return k.kty == keyRSA
-	case "ES256":
-		return k.kty == keyEC && k.crv == elliptic.P256()
-	case "ES384":
-		return k.kty == keyEC && k.crv == elliptic.P384()
-	case "ES512":
-		return k.kty == keyEC && k.crv == elliptic.P521()
-	case "EdDSA":
-		return k.kty == keyEd25519
-	case "HS256":
-		return k.kty == keyOct && len(k.raw.([]byte)) >= 32
-	case "HS384":
-		return k.kty == keyOct && len(k.raw.([]byte)) >= 48
-	case "HS512":
-		return k.kty == keyOct && len(k.raw.([]byte)) >= 64
-	}
-	return false
-}
-
-// assertionKeysOf converts a registered key set into verification keys.
-// It keeps public signature keys only: private keys (a published private
-// key is compromised), symmetric keys, keys whose use or key_ops exclude
-// verification, RSA keys outside 2048-8192 bits, and unsupported curves
-// are dropped.
-func assertionKeysOf(set jwk.Set) []assertionKey {
-	if set == nil {
-		return nil
-	}
-	keys := make([]assertionKey, 0, set.Len())
-	for i := 0; i < set.Len(); i++ {
-		k, ok := set.Key(i)
-		if !ok || !isPublicSignatureJWK(k) {
-			continue
-		}
-		ak := assertionKey{kid: k.KeyID(), alg: k.Algorithm().String()}
-		var raw any
-		if err := k.Raw(&raw); err != nil {
-			continue
-		}
-		switch pub := raw.(type) {
-		case *rsa.PublicKey:
-			if bits := pub.N.BitLen(); bits < 2048 || bits > 8192 {
-				continue
-			}
-			ak.kty, ak.raw = keyRSA, pub
-		case *ecdsa.PublicKey:
-			if pub.Curve != elliptic.P256() && pub.Curve != elliptic.P384() && pub.Curve != elliptic.P521() {
-				continue
-			}
-			if _, err := pub.ECDH(); err != nil { // not a point on the curve
-				continue
-			}
-			ak.kty, ak.crv, ak.raw = keyEC, pub.Curve, pub
-		case ed25519.PublicKey:
-			if len(pub) != ed25519.PublicKeySize {
-				continue
-			}
-			ak.kty, ak.raw = keyEd25519, pub
-		default:
-			continue
-		}
-		keys = append(keys, ak)
-	}
-	return keys
-}
-
-// isPublicSignatureJWK reports whether k is a public key usable to verify
-// signatures (RFC 7517 §4.2-4.3).
-func isPublicSignatureJWK(k jwk.Key) bool {
-	switch k.(type) {
-	case jwk.RSAPublicKey, jwk.ECDSAPublicKey, jwk.OKPPublicKey:
-	default: // private and symmetric keys
-		return false
-	}
-	if use := k.KeyUsage(); use != "" && use != "sig" {
-		return false
-	}
-	if ops := k.KeyOps(); len(ops) > 0 {
-		for _, op := range ops {
-			if op == jwk.KeyOpVerify {
-				return true
-			}
-		}
-		return false
-	}
-	return true
+	return ok, nil
 }
 
 // clientAssertion is a parsed, not yet verified, client assertion.
@@ -959,16 +772,16 @@ func (jwt *clientAssertion) readClaims(c []byte) error {
 			}
 		case "exp":
 			have |= hExp
-			if jwt.exp, err = assertionNumericDate(v); err != nil {
+			if jwt.exp, err = jose.NumericDateTime(v); err != nil {
 				return assertionInvalid("exp claim is not a NumericDate")
 			}
 		case "iat":
-			if jwt.iat, err = assertionNumericDate(v); err != nil {
+			if jwt.iat, err = jose.NumericDateTime(v); err != nil {
 				return assertionInvalid("iat claim is not a NumericDate")
 			}
 			jwt.hasIAT = true
 		case "nbf":
-			if jwt.nbf, err = assertionNumericDate(v); err != nil {
+			if jwt.nbf, err = jose.NumericDateTime(v); err != nil {
 				return assertionInvalid("nbf claim is not a NumericDate")
 			}
 			jwt.hasNBF = true
@@ -989,23 +802,6 @@ func (jwt *clientAssertion) readClaims(c []byte) error {
 		return assertionInvalid("exp claim is missing")
 	}
 	return nil
-}
-
-// maxAssertionNumericDate is 9999-12-31T23:59:59Z.
-const maxAssertionNumericDate = 253402300799
-
-// assertionNumericDate decodes a NumericDate (RFC 7519 §2), possibly
-// fractional, and refuses one before 1970 or after
-// maxAssertionNumericDate.
-func assertionNumericDate(raw []byte) (time.Time, error) {
-	sec, frac, err := jose.NumericDate(raw)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if sec < 0 || frac < 0 || sec > maxAssertionNumericDate || (sec == maxAssertionNumericDate && frac > 0) {
-		return time.Time{}, errors.New("not a valid date")
-	}
-	return time.Unix(sec, int64(frac*1e9)).UTC(), nil
 }
 
 // assertionAlgs returns configured (or def when empty) restricted to the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/grantor-dev/grantor/internal/jose"
 	"github.com/grantor-dev/grantor/internal/urlpolicy"
 )
 
@@ -253,7 +254,7 @@ func (f *JWKSFetcher) fetch(ctx context.Context, uri string) (jwk.Set, error) {
 	}
 	public := jwk.NewSet()
 	for i := 0; i < parsed.Len(); i++ {
-		if k, ok := parsed.Key(i); ok && isPublicSignatureJWK(k) {
+		if k, ok := parsed.Key(i); ok && jose.IsPublicSignatureJWK(k) {
 			_ = public.AddKey(k)
 		}
 	}

@@ -3,7 +3,7 @@
 // client assertions (RFC 7523, package oauth2) and DPoP proofs (RFC 9449).
 // Keeping them here means the rules are written, tested and fuzzed once.
 //
-// Two pieces:
+// Three pieces:
 //
 //   - SplitCompact splits a JWS in compact serialization (RFC 7515 §7.1):
 //     a size limit chosen by the caller, exactly three non-empty segments,
@@ -14,10 +14,16 @@
 //     a JWT claims set) without building a map, rejecting duplicate member
 //     names, as RFC 7515 §5.2 and RFC 7519 §4 allow, and optionally
 //     nesting deeper than a limit (Authlib CVE-2025-61920).
-//     String, NumericDate and Strings decode the member values JOSE uses.
+//     String, NumericDate, NumericDateTime and Strings decode the member
+//     values JOSE uses.
+//   - Key, PublicKeys and VerifyWithKeys verify a signature with keys that
+//     the caller trusts (a client's registration, a trusted issuer's JWK
+//     Set): public signature keys only, the algorithm decided by the key's
+//     type, curve and alg member, never by the header alone (RFC 8725
+//     §3.1), selection by kid, and a bound on the keys tried.
 //
-// The package verifies no signature and knows no claim: callers apply
-// their own protocol's rules to what it returns. Errors are sentinels
+// The package knows no claim: callers apply their own protocol's rules to
+// what it returns. Errors are sentinels
 // that never quote the input.
 //
 // The shortest use:
