@@ -229,6 +229,9 @@ func TestVerifyTrustedJWT_Rules(t *testing.T) {
 		token string
 		opts  func(*oauth2.TrustedJWTOptions)
 		ok    bool
+		// reason, when set, must be in the error: for rules that a
+		// later one would also catch.
+		reason string
 	}{
 		// Form (RFC 7515 §7.1, Authlib CVE-2025-61920).
 		{name: "longer than MaxTrustedJWTSize", token: tjES256(t, nil, with(func(c map[string]any) { c["pad"] = strings.Repeat("a", oauth2.MaxTrustedJWTSize) }))},
@@ -247,7 +250,8 @@ func TestVerifyTrustedJWT_Rules(t *testing.T) {
 		{name: "claims nested too deep", token: raw(`{"alg":"ES256","kid":"ec"}`, strings.TrimSuffix(okClaims, "}")+`,"x":`+strings.Repeat("[", 40)+strings.Repeat("]", 40)+"}")},
 
 		// Header (RFC 7515 §4.1, RFC 8725 §3).
-		{name: "alg none (RFC 8725 §3.1)", token: caB64([]byte(`{"alg":"none"}`)) + "." + caB64([]byte(okClaims)) + "." + goodSig},
+		{name: "alg none (RFC 8725 §3.1)", token: caB64([]byte(`{"alg":"none"}`)) + "." + caB64([]byte(okClaims)) + "." + goodSig, reason: "unsigned JWS"},
+		{name: "alg None", token: caB64([]byte(`{"alg":"None"}`)) + "." + caB64([]byte(okClaims)) + "." + goodSig, reason: "unsigned JWS"},
 		{name: "alg missing", token: raw(`{"kid":"ec"}`, okClaims)},
 		{name: "alg not a string", token: raw(`{"alg":1,"kid":"ec"}`, okClaims)},
 		{name: "alg not in Algorithms", token: tjSign(t, "RS256", k.rsa, map[string]any{"kid": "rsa"}, tjClaims()),
@@ -282,7 +286,7 @@ func TestVerifyTrustedJWT_Rules(t *testing.T) {
 		// Claims (RFC 7519 §4.1, RFC 7523 §3).
 		{name: "iss missing", token: tjES256(t, nil, with(func(c map[string]any) { delete(c, "iss") }))},
 		{name: "iss not a string", token: tjES256(t, nil, with(func(c map[string]any) { c["iss"] = []string{tjIssuer} }))},
-		{name: "iss empty", token: tjES256(t, nil, with(func(c map[string]any) { c["iss"] = "" }))},
+		{name: "iss empty", token: tjES256(t, nil, with(func(c map[string]any) { c["iss"] = "" })), reason: "iss claim is missing"},
 		{name: "iss differs in case", token: tjES256(t, nil, with(func(c map[string]any) { c["iss"] = strings.ToUpper(tjIssuer) }))},
 		{name: "exp missing (RFC 7523 §3 item 4)", token: tjES256(t, nil, with(func(c map[string]any) { delete(c, "exp") }))},
 		{name: "exp a string", token: tjES256(t, nil, with(func(c map[string]any) { c["exp"] = fmt.Sprint(rel(time.Hour)) }))},
@@ -331,6 +335,9 @@ func TestVerifyTrustedJWT_Rules(t *testing.T) {
 			}
 			assert.Nil(t, got)
 			assertUntrusted(t, err, c.token)
+			if c.reason != "" {
+				assert.ErrorContains(t, err, c.reason)
+			}
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"math/big"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,6 +116,13 @@ func TestPublicKeysKeepsPublicSignatureKeysOnly(t *testing.T) {
 		{"RSA 1024 dropped (RFC 7518 §3.3)", jwkOf(t, &k.rsa1024.PublicKey, nil), false},
 		{"X25519 (not a signature curve) dropped", x25519JWK, false},
 	}
+	if shortEd, err := jwk.FromRaw(ed25519.PublicKey(make([]byte, 31))); err == nil {
+		cases = append(cases, struct {
+			name string
+			key  jwk.Key
+			keep bool
+		}{"Ed25519 key of 31 bytes dropped", shortEd, false})
+	}
 	offJWK, err := jwk.FromRaw(&offCurve)
 	if err == nil {
 		cases = append(cases, struct {
@@ -132,6 +140,9 @@ func TestPublicKeysKeepsPublicSignatureKeysOnly(t *testing.T) {
 				assert.True(t, jose.IsPublicSignatureJWK(c.key))
 			} else {
 				assert.Empty(t, got)
+			}
+			if strings.Contains(c.name, "private") || strings.Contains(c.name, "symmetric") || strings.Contains(c.name, "use enc") || strings.Contains(c.name, "key_ops") {
+				assert.False(t, jose.IsPublicSignatureJWK(c.key), "RFC 7517 §4.2-4.3")
 			}
 		})
 	}
@@ -179,6 +190,7 @@ func TestKeySupports(t *testing.T) {
 		{"zero key", jose.Key{}, nil},
 		// An RSA key claiming to be oct must not make HS* reachable.
 		{"RSA raw typed as oct", jose.Key{Type: jose.KeyOct, Raw: &k.rsa.PublicKey}, nil},
+		{"bytes typed as RSA never verify HS*", jose.Key{Type: jose.KeyRSA, Raw: make([]byte, 64)}, []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
