@@ -191,9 +191,10 @@ func staticIssuerKeys(doc json.RawMessage) (jwk.Set, []jose.Key, error) {
 	set := jwk.NewSet()
 	for i := 0; i < parsed.Len(); i++ {
 		k, _ := parsed.Key(i)
+		// Private keys first: jwx's OKP private key also satisfies
+		// jwk.OKPPublicKey.
 		switch k.(type) {
-		case jwk.RSAPublicKey, jwk.ECDSAPublicKey, jwk.OKPPublicKey:
-		default:
+		case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey, jwk.SymmetricKey:
 			return nil, nil, errors.New("jwks holds a private or symmetric key: public keys only")
 		}
 		if jose.IsPublicSignatureJWK(k) {

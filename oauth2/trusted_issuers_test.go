@@ -63,6 +63,8 @@ func tjJWKS(t testing.TB, kids []string, keys ...any) json.RawMessage {
 		switch kk := k.(type) {
 		case rawKey:
 			k = kk.key
+		case rawEd:
+			k = kk.key
 		case crypto.Signer:
 			k = kk.Public()
 		}
@@ -564,6 +566,7 @@ func TestNewTrustedIssuerList_Errors(t *testing.T) {
 	k := tjKeys()
 	good := tjJWKS(t, []string{"ec"}, &k.ec.PublicKey)
 	withPrivate := tjJWKS(t, []string{"ec", "priv"}, &k.ec.PublicKey, rawKey{k.ec})
+	withEdPrivate := tjJWKS(t, []string{"ec", "priv"}, &k.ec.PublicKey, rawEd{k.ed})
 	withSymmetric := tjJWKS(t, []string{"ec", "oct"}, &k.ec.PublicKey, []byte(strings.Repeat("s", 32)))
 	onlyEnc := json.RawMessage(strings.Replace(string(good), `"kty"`, `"use":"enc","kty"`, 1))
 	small := caMust(rsa.GenerateKey(rand.Reader, 1024))
@@ -575,6 +578,7 @@ func TestNewTrustedIssuerList_Errors(t *testing.T) {
 		want    string
 	}{
 		{name: "private key in jwks", list: []oauth2.TrustedIssuer{{Issuer: "https://i.example", JWKS: withPrivate}}, want: "public keys only"},
+		{name: "Ed25519 private key in jwks", list: []oauth2.TrustedIssuer{{Issuer: "https://i.example", JWKS: withEdPrivate}}, want: "public keys only"},
 		{name: "symmetric key in jwks", list: []oauth2.TrustedIssuer{{Issuer: "https://i.example", JWKS: withSymmetric}}, want: "public keys only"},
 		{name: "both jwks and jwks_uri", list: []oauth2.TrustedIssuer{{Issuer: "https://i.example", JWKS: good, JWKSURI: "https://i.example/jwks"}}},
 		{name: "neither jwks nor jwks_uri", list: []oauth2.TrustedIssuer{{Issuer: "https://i.example"}}},
@@ -615,6 +619,9 @@ func TestNewTrustedIssuerList_Errors(t *testing.T) {
 // rawKey keeps a private key from being reduced to its public part by
 // tjJWKS.
 type rawKey struct{ key *ecdsa.PrivateKey }
+
+// rawEd does the same for an Ed25519 private key.
+type rawEd struct{ key ed25519.PrivateKey }
 
 func TestParseTrustedIssuers(t *testing.T) {
 	got, err := oauth2.ParseTrustedIssuers([]byte(` [

@@ -151,9 +151,13 @@ func PublicKeys(set jwk.Set) []Key {
 // and whose "key_ops", if any, include "verify" (RFC 7517 §4.2-4.3).
 // Private and symmetric keys are not.
 func IsPublicSignatureJWK(k jwk.Key) bool {
+	// Private keys first: jwx's OKP private key also satisfies
+	// jwk.OKPPublicKey.
 	switch k.(type) {
+	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey, jwk.SymmetricKey:
+		return false
 	case jwk.RSAPublicKey, jwk.ECDSAPublicKey, jwk.OKPPublicKey:
-	default: // private and symmetric keys
+	default:
 		return false
 	}
 	if use := k.KeyUsage(); use != "" && use != "sig" {
