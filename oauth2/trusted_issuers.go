@@ -506,7 +506,7 @@ func VerifyTrustedJWT(ctx context.Context, issuers TrustedIssuers, token string,
 	if err != nil {
 		return nil, err
 	}
-	if issuers == nil {
+	if l, ok := issuers.(*TrustedIssuerList); issuers == nil || (ok && l == nil) {
 		return nil, errors.New("oauth2: VerifyTrustedJWT: no TrustedIssuers")
 	}
 
@@ -752,7 +752,7 @@ func (t *trustedToken) checkClaims(o *trustedJWTOptions) error {
 func verifyTrustedSignature(ctx context.Context, issuers TrustedIssuers, t *trustedToken) error {
 	list, isList := issuers.(*TrustedIssuerList)
 	keysOf := func(refresh bool) ([]jose.Key, bool, error) {
-		if isList && list != nil {
+		if isList {
 			return list.verificationKeys(ctx, t.iss, refresh)
 		}
 		set, err := issuers.IssuerKeys(ctx, t.iss, refresh)

@@ -360,11 +360,12 @@ func TestVerifyTrustedJWT_Options(t *testing.T) {
 		issuers oauth2.TrustedIssuers
 		opts    oauth2.TrustedJWTOptions
 	}{
-		"zero Now":            {l, oauth2.TrustedJWTOptions{}},
-		"negative Leeway":     {l, oauth2.TrustedJWTOptions{Now: tjNow, Leeway: -time.Second}},
-		"HS256 in Algorithms": {l, oauth2.TrustedJWTOptions{Now: tjNow, Algorithms: []string{"ES256", "HS256"}}},
-		"none in Algorithms":  {l, oauth2.TrustedJWTOptions{Now: tjNow, Algorithms: []string{"none"}}},
-		"nil TrustedIssuers":  {nil, tjOpts()},
+		"zero Now":               {l, oauth2.TrustedJWTOptions{}},
+		"negative Leeway":        {l, oauth2.TrustedJWTOptions{Now: tjNow, Leeway: -time.Second}},
+		"HS256 in Algorithms":    {l, oauth2.TrustedJWTOptions{Now: tjNow, Algorithms: []string{"ES256", "HS256"}}},
+		"none in Algorithms":     {l, oauth2.TrustedJWTOptions{Now: tjNow, Algorithms: []string{"none"}}},
+		"nil TrustedIssuers":     {nil, tjOpts()},
+		"nil *TrustedIssuerList": {(*oauth2.TrustedIssuerList)(nil), tjOpts()},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := oauth2.VerifyTrustedJWT(context.Background(), c.issuers, tok, c.opts)
