@@ -16,7 +16,7 @@ import (
 // is refused rather than half-read, so that a client that put a secret in
 // a URL learns of it. The parameters are checked by checkParameters: their
 // number, length and characters are bounded, a repeated parameter is
-// invalid_request, except resource (RFC 8707), and an empty value counts as
+// invalid_request, except resource (RFC 8707) and audience (RFC 8693), and an empty value counts as
 // absent and is removed.
 func (p *Provider) readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if r.Method != http.MethodPost {

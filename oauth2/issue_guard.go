@@ -85,6 +85,14 @@ func checkSubject(subject string) error {
 	return nil
 }
 
+// CheckUserSubject reports whether subject may be the subject of a
+// resource owner's tokens: non-empty, at most MaxSubjectBytes of UTF-8
+// without control characters, and outside the clients' namespace
+// (ClientSubjectPrefix, RFC 9700 §4.15). The Provider applies it to an
+// approval's subject; a grant that maps a subject from elsewhere (another
+// issuer's JWT) applies it to what the mapping returns.
+func CheckUserSubject(subject string) error { return checkApprovedSubject(subject) }
+
 // checkApprovedSubject checks the subject of a resource owner's approval:
 // a valid subject outside the clients' namespace (ClientSubjectPrefix).
 func checkApprovedSubject(subject string) error {

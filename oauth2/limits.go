@@ -35,7 +35,7 @@ const (
 	MaxScopeValues = 64
 
 	// MaxResourceValues bounds the number of resource parameters (RFC
-	// 8707 §2).
+	// 8707 §2), and of audience parameters (RFC 8693 §2.1).
 	MaxResourceValues = 16
 
 	// MaxTokenParameterBytes bounds the parameters that carry a JWT or a
@@ -99,8 +99,8 @@ func checkParameterBounds(params url.Values) *Error {
 		if len(name) > maxParameterNameBytes || !validText(name) {
 			return NewError(ErrInvalidRequest, "a parameter name is too long or malformed")
 		}
-		if name == "resource" && len(values) > MaxResourceValues {
-			return NewError(ErrInvalidRequest, "the request has more than "+strconv.Itoa(MaxResourceValues)+" resource parameters")
+		if repeatable[name] && len(values) > MaxResourceValues {
+			return NewError(ErrInvalidRequest, "the request has more than "+strconv.Itoa(MaxResourceValues)+" "+name+" parameters")
 		}
 		if name == "token" {
 			continue // any length is an invalid token (see lookupToken), bounded by the body
@@ -118,12 +118,16 @@ func checkParameterBounds(params url.Values) *Error {
 	return nil
 }
 
-// checkParameterValues refuses a repeated parameter, except resource (RFC
-// 8707 §2), and a value outside its character set; it drops empty values:
+// repeatable are the parameters that a request may repeat: resource (RFC
+// 8707 §2) and audience (RFC 8693 §2.1), at most MaxResourceValues times.
+var repeatable = map[string]bool{"resource": true, "audience": true}
+
+// checkParameterValues refuses a repeated parameter, except those of
+// repeatable, and a value outside its character set; it drops empty values:
 // an empty parameter counts as absent.
 func checkParameterValues(params url.Values) *Error {
 	for name, values := range params {
-		if len(values) > 1 && name != "resource" {
+		if len(values) > 1 && !repeatable[name] {
 			return NewError(ErrInvalidRequest, "parameter "+safeName(name)+" is repeated")
 		}
 		empty := false
