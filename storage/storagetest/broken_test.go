@@ -162,6 +162,10 @@ var brokenStores = map[string]brokenStore{
 		wrap:   func(s storagetest.Store) storagetest.Store { return &emptyGrant{Store: s} },
 		caught: []string{"RefreshTokenStore", "RevokeGrant", "empty grant ID revokes nothing, not even the records created without a grant"},
 	},
+	"RevokeGrant reaches only the tokens of the grant's first client": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &firstClientGrant{Store: s} },
+		caught: []string{"RefreshTokenStore", "RevokeGrant", "revokes the grant's tokens of every client and subject"},
+	},
 	"invalid input is ErrNotFound": {
 		wrap: func(s storagetest.Store) storagetest.Store {
 			return &notFoundErrors{Store: s, wraps: func(err error) bool { return !isSentinel(err) }}
@@ -865,4 +869,46 @@ func (s *userCodesForever) CreateDeviceAuthorization(ctx context.Context, d *sto
 		}
 	}
 	return s.devices.CreateDeviceAuthorization(ctx, d)
+}
+
+// firstClientGrant revokes a grant as a store would that keyed grants by
+// grant and client: only the tokens of the client that started the grant,
+// leaving the tokens exchanged from them (RFC 8693) to other clients.
+type firstClientGrant struct {
+	storagetest.Store
+	mu     sync.Mutex
+	owner  map[string]string   // grant ID -> first client
+	tokens map[string][]string // grant ID -> keys of the owner's tokens
+}
+
+func (s *firstClientGrant) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
+	err := s.Store.CreateTokens(ctx, tokens...)
+	if err == nil {
+		s.mu.Lock()
+		if s.owner == nil {
+			s.owner, s.tokens = map[string]string{}, map[string][]string{}
+		}
+		for _, t := range tokens {
+			if _, ok := s.owner[t.GrantID]; !ok {
+				s.owner[t.GrantID] = t.ClientID
+			}
+			if s.owner[t.GrantID] == t.ClientID {
+				s.tokens[t.GrantID] = append(s.tokens[t.GrantID], t.Key)
+			}
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *firstClientGrant) RevokeGrant(ctx context.Context, grantID string, at time.Time) error {
+	s.mu.Lock()
+	keys := append([]string(nil), s.tokens[grantID]...)
+	s.mu.Unlock()
+	for _, k := range keys {
+		if err := s.Store.RevokeToken(ctx, k, at); err != nil {
+			return err
+		}
+	}
+	return nil
 }

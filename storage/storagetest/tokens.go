@@ -259,6 +259,30 @@ func testRevokeGrant(t *testing.T, newStore func(*testing.T) storage.TokenStore)
 		}
 	})
 
+	t.Run("revokes the grant's tokens of every client and subject", func(t *testing.T) {
+		// A token exchanged from one of the grant's tokens (RFC 8693) is
+		// issued to another client, maybe with an act claim, yet joins
+		// the grant: revoking it must reach that token too.
+		s := newStore(t)
+		grantID := newGrantID(t)
+		user := refreshToken(t, grantID)
+		exchanged := accessToken(t, grantID)
+		exchanged.ClientID, exchanged.Subject = "another-client", user.Subject
+		exchanged.Claims = map[string]any{"act": map[string]any{"sub": "client:another-client"}}
+		exchangedRT := refreshToken(t, grantID)
+		exchangedRT.ClientID = "another-client"
+		create(t, s, user)
+		create(t, s, exchanged, exchangedRT)
+		at := now()
+		require.NoError(t, s.RevokeGrant(t.Context(), grantID, at))
+		for _, tok := range []*storage.Token{user, exchanged, exchangedRT} {
+			got := get(t, s, tok.Key)
+			assertTime(t, "RevokedAt", at, got.RevokedAt)
+			tok.RevokedAt = at
+			assertToken(t, tok, got)
+		}
+	})
+
 	t.Run("leaves the tokens of other grants alone", func(t *testing.T) {
 		s := newStore(t)
 		revoked, other := newGrantID(t), newGrantID(t)
