@@ -37,6 +37,10 @@ var docs = []struct {
 			body("oauth2/example_device_test.go", "ExampleProvider_ApproveDevice").
 				after("store, hmacKey, mux := deviceApplication()").
 				until("// Try it"))},
+		{"Token exchange and assertions from other issuers", from(
+			body("grant/example_exchange_test.go", "ExampleTokenExchange").
+				after("rand.Read(hmacKey)").
+				until("// Try it"))},
 		{"Protecting your own APIs", from(
 			body("resource/example_test.go", "ExampleMiddleware").until("// Try it"),
 			decl("resource/example_test.go", "listInvoices"))},
