@@ -18,10 +18,12 @@
 //
 // The clients file holds a JSON array of RFC 7591 client metadata objects.
 // A client_secret found there is hashed on load and never kept; without the
-// flag four demo clients are registered and the secrets of three printed:
+// flag six demo clients are registered and the secrets of five printed:
 // one for the client credentials grant, one for the authorization code
-// flow, a resource server that introspects, and the public client "tv"
-// for the device grant.
+// flow, a resource server that introspects, the public client "tv" for
+// the device grant, "gateway", which exchanges the code flow's access
+// tokens (RFC 8693), and "federated", which presents JWT bearer assertions
+// (RFC 7523).
 //
 // With -dpop the server accepts DPoP proofs (RFC 9449) at its token and
 // PAR endpoints, binds the tokens of a client that sends one to the
@@ -61,6 +63,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -104,6 +107,13 @@ type options struct {
 	// userCodeAttempts is the Provider's Config.UserCodeAttempts, which
 	// tests set; zero is the default.
 	userCodeAttempts int
+	// trustedIssuers is the -trusted-issuers file: the issuers whose JWTs
+	// the token exchange and JWT bearer grants accept.
+	trustedIssuers string
+	// jwksFetcher fetches the key sets of the trusted issuers' jwks_uri,
+	// which tests set (an httptest server needs AllowPrivateAddresses);
+	// nil is the safe default.
+	jwksFetcher *oauth2.JWKSFetcher
 }
 
 // parseFlags reads the command line; errors and -help go to stderr.
@@ -120,6 +130,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "demand DPoP server nonces at the token endpoint (RFC 9449 §8); implies -dpop. The nonce key is random per process, so instances do not accept each other's nonces")
 	fs.DurationVar(&o.deviceInterval, "device-interval", grant.DefaultPollInterval,
 		"the least time a device leaves between two polls of the token endpoint (RFC 8628 §3.2), whole seconds from 1s to 1m")
+	fs.StringVar(&o.trustedIssuers, "trusted-issuers", "",
+		`JSON file with an array of {"issuer", "jwks" or "jwks_uri"} objects, public keys only: the issuers whose JWTs are accepted for token exchange (RFC 8693) and JWT bearer assertions (RFC 7523)`)
 	storeFlag := fs.String("store", "memory", "where clients and tokens are kept: memory, sqlite:PATH or postgres:DSN")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -233,6 +245,14 @@ const (
 	demoDeviceClientID = "tv"
 	// demoDeviceClientName is the name the device page shows.
 	demoDeviceClientName = "Living Room TV"
+	// demoGatewayClientID is a confidential service that exchanges the
+	// demo web client's access tokens, whose audience names it, for
+	// tokens of its own (RFC 8693).
+	demoGatewayClientID = "gateway"
+	// demoFederatedClientID is a confidential client that presents
+	// assertions of the trusted issuers (RFC 7523 §2.1), with
+	// -trusted-issuers.
+	demoFederatedClientID = "federated"
 )
 
 // newServer assembles the server: the Provider's endpoints at "/" and the
@@ -271,6 +291,13 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 
 	// Keys live only as long as the process, so tokens do too, whatever
 	// the store: a real server loads its keys from a secret store.
+	var issuers *oauth2.TrustedIssuerList
+	if o.trustedIssuers != "" {
+		if issuers, err = loadTrustedIssuers(o.trustedIssuers, o.jwksFetcher); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(out, "trusting the JWTs of %s (from %s)\n", strings.Join(issuers.Issuers(), ", "), o.trustedIssuers)
+	}
 	hmacKey := make([]byte, 32)
 	if _, err := rand.Read(hmacKey); err != nil {
 		return nil, err
@@ -280,6 +307,22 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 	if o.clock != nil {
 		pg.clock = o.clock
 	}
+	grants := []oauth2.GrantFactory{
+		grant.AuthorizationCode(st, grant.AuthorizationCodeOptions{}),
+		grant.ClientCredentials(grant.ClientCredentialsOptions{}),
+		grant.RefreshToken(st, grant.RefreshTokenOptions{}),
+		// The user types the code at our device page (devicepage.go).
+		grant.DeviceCode(st, grant.DeviceCodeOptions{
+			VerificationURI: o.issuer + devicePath,
+			Interval:        o.deviceInterval,
+			// The user who approved must still be ours when the
+			// device redeems the approval: a real server checks
+			// that the account is not locked or disabled.
+			CheckGrant: usrs.checkDeviceGrant,
+		}),
+	}
+	// Token exchange always, JWT bearer with trusted issuers (exchange.go).
+	grants = append(grants, exchangeGrants(o.issuer, issuers, st)...)
 	cfg := oauth2.Config{
 		Issuer:          o.issuer,
 		Clients:         st,
@@ -287,20 +330,7 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		TokenKeys:       [][]byte{hmacKey},
 		ScopesSupported: []string{"read", "write"},
 		Logger:          logger,
-		Grants: []oauth2.GrantFactory{
-			grant.AuthorizationCode(st, grant.AuthorizationCodeOptions{}),
-			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
-			grant.RefreshToken(st, grant.RefreshTokenOptions{}),
-			// The user types the code at our device page (devicepage.go).
-			grant.DeviceCode(st, grant.DeviceCodeOptions{
-				VerificationURI: o.issuer + devicePath,
-				Interval:        o.deviceInterval,
-				// The user who approved must still be ours when the
-				// device redeems the approval: a real server checks
-				// that the account is not locked or disabled.
-				CheckGrant: usrs.checkDeviceGrant,
-			}),
-		},
+		Grants:          grants,
 		// The authorization endpoint validates a request, keeps it under
 		// an interaction id and sends the browser to our login page.
 		Interactions:   st,
@@ -358,6 +388,7 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 			return nil, err
 		}
 		printDeviceFlow(out, p)
+		printExchanges(out, p, demo)
 	}
 	return &server{provider: p, store: st.store, users: usrs, pages: pg, handler: mux, logger: logger, rotator: rotator}, nil
 }
@@ -397,6 +428,8 @@ func printBanner(out io.Writer, p *oauth2.Provider, format, storeName, dpopMode 
 	fmt.Fprintf(out, "  %-15s client_id=%s client_secret=%s redirect_uri=%s\n", "demo web app:", demoWebClientID, demo.web, demoRedirectURI)
 	fmt.Fprintf(out, "  %-15s client_id=%s client_secret=%s (introspects tokens; see examples/resource)\n", "demo API:", demoAPIClientID, demo.api)
 	fmt.Fprintf(out, "  %-15s client_id=%s, a public client (no secret) using the device grant (RFC 8628)\n", "demo device:", demoDeviceClientID)
+	fmt.Fprintf(out, "  %-15s client_id=%s client_secret=%s (exchanges demo-web's access tokens, RFC 8693)\n", "demo gateway:", demoGatewayClientID, demo.gateway)
+	fmt.Fprintf(out, "  %-15s client_id=%s client_secret=%s (presents JWT bearer assertions of the trusted issuers, RFC 7523)\n", "demo federated:", demoFederatedClientID, demo.federated)
 	fmt.Fprintf(out, "Get a token:\n  curl -s -u %s:%s -d grant_type=client_credentials -d scope=read %s\n",
 		demoClientID, demo.cc, m.TokenEndpoint)
 	// RFC 7662 §4: a caller sees only the tokens it may; demo-api serves
@@ -426,6 +459,22 @@ func printDeviceFlow(out io.Writer, p *oauth2.Provider) {
 	fmt.Fprintf(out, "then poll with its device_code, no sooner than its interval, until the tokens come:\n")
 	fmt.Fprintf(out, "  curl -s -d grant_type=%s -d client_id=%s -d device_code=DEVICE_CODE %s\n",
 		grant.GrantTypeDeviceCode, demoDeviceClientID, p.TokenEndpoint())
+}
+
+// printExchanges prints how the demo gateway exchanges a token of the
+// demo web client (RFC 8693 §2.1) and, with -trusted-issuers, how the
+// demo federated client presents an assertion (RFC 7523 §2.1).
+func printExchanges(out io.Writer, p *oauth2.Provider, demo demoSecrets) {
+	fmt.Fprintf(out, "Exchange an access token of %s (from the code flow) as the gateway its audience names (RFC 8693):\n", demoWebClientID)
+	fmt.Fprintf(out, "  curl -s -u %s:%s -d grant_type=%s -d subject_token=TOKEN -d subject_token_type=%s -d scope=read %s\n",
+		demoGatewayClientID, demo.gateway, grant.GrantTypeTokenExchange, grant.TokenTypeAccessToken, p.TokenEndpoint())
+	if !slices.Contains(p.Metadata().GrantTypesSupported, grant.GrantTypeJWTBearer) {
+		fmt.Fprintf(out, "Start with -trusted-issuers FILE to accept JWT bearer assertions (RFC 7523) of the issuers it lists.\n")
+		return
+	}
+	fmt.Fprintf(out, "Present an assertion of a trusted issuer (RFC 7523), a JWT with iss, sub, aud %s, exp and jti:\n", p.Issuer())
+	fmt.Fprintf(out, "  curl -s -u %s:%s -d grant_type=%s -d assertion=ASSERTION %s\n",
+		demoFederatedClientID, demo.federated, grant.GrantTypeJWTBearer, p.TokenEndpoint())
 }
 
 // configureDPoP sets cfg.DPoP as the -dpop and -dpop-nonce flags say,
@@ -475,14 +524,15 @@ func printCodeFlow(out io.Writer, p *oauth2.Provider, secret string) error {
 	return nil
 }
 
-// registerDemoClients registers the four demo clients, the three
+// registerDemoClients registers the six demo clients, the five
 // confidential ones with fresh secrets, and returns the secrets, to print:
 // they are not kept.
 func registerDemoClients(ctx context.Context, st store, issuer string) (demoSecrets, error) {
 	var d demoSecrets
-	var ccHash, webHash, apiHash string
+	var ccHash, webHash, apiHash, gatewayHash, federatedHash string
 	var err error
-	for _, gen := range []struct{ secret, hash *string }{{&d.cc, &ccHash}, {&d.web, &webHash}, {&d.api, &apiHash}} {
+	for _, gen := range []struct{ secret, hash *string }{{&d.cc, &ccHash}, {&d.web, &webHash}, {&d.api, &apiHash},
+		{&d.gateway, &gatewayHash}, {&d.federated, &federatedHash}} {
 		if *gen.secret, *gen.hash, err = oauth2.GenerateClientSecret(nil); err != nil {
 			return d, err
 		}
@@ -502,6 +552,9 @@ func registerDemoClients(ctx context.Context, st store, issuer string) (demoSecr
 		GrantTypes:    []string{grant.GrantTypeAuthorizationCode, grant.GrantTypeRefreshToken},
 		Scopes:        []string{"read", "write"},
 		DefaultScopes: []string{"read"},
+		// Its access tokens are for the issuer's APIs (demo-api) and for
+		// the gateway, which may then exchange them (RFC 8693).
+		Audience: []string{issuer, demoGatewayClientID},
 	}, {
 		// A resource server gets no grant types: it only introspects.
 		ID:         demoAPIClientID,
@@ -517,6 +570,23 @@ func registerDemoClients(ctx context.Context, st store, issuer string) (demoSecr
 		GrantTypes:              []string{grant.GrantTypeDeviceCode, grant.GrantTypeRefreshToken},
 		Scopes:                  []string{"read", "write"},
 		DefaultScopes:           []string{"read"},
+	}, {
+		// A service called with demo-web's access tokens, which it
+		// exchanges for tokens of its own to call the APIs behind it.
+		ID:         demoGatewayClientID,
+		Name:       "Demo gateway",
+		SecretHash: gatewayHash,
+		GrantTypes: []string{grant.GrantTypeTokenExchange},
+		Scopes:     []string{"read", "write"},
+	}, {
+		// A client whose users log in at a trusted issuer, which hands
+		// it assertions about them (needs -trusted-issuers).
+		ID:            demoFederatedClientID,
+		Name:          "Demo federated app",
+		SecretHash:    federatedHash,
+		GrantTypes:    []string{grant.GrantTypeJWTBearer},
+		Scopes:        []string{"read", "write"},
+		DefaultScopes: []string{"read"},
 	}} {
 		if err := st.PutClient(ctx, c); err != nil {
 			return d, err
@@ -526,7 +596,7 @@ func registerDemoClients(ctx context.Context, st store, issuer string) (demoSecr
 }
 
 // demoSecrets are the secrets of the demo clients, printed once.
-type demoSecrets struct{ cc, web, api string }
+type demoSecrets struct{ cc, web, api, gateway, federated string }
 
 // loadClients registers the clients of a JSON file holding an array of RFC
 // 7591 client metadata objects. Secrets are hashed as they are read.
