@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -749,15 +747,7 @@ func TestOAuth2ClientDeviceFlow(t *testing.T) {
 // The PostgreSQL case needs GRANTOR_TEST_POSTGRES, as
 // TestPostgresStoreSurvivesRestart does.
 func TestDeviceFlowInEveryStore(t *testing.T) {
-	stores := []string{"memory", "sqlite:" + filepath.Join(t.TempDir(), "grantor.db")}
-	switch dsn := os.Getenv("GRANTOR_TEST_POSTGRES"); {
-	case dsn != "":
-		stores = append(stores, "postgres:"+dsn)
-	case os.Getenv("GRANTOR_SKIP_POSTGRES") != "1":
-		t.Fatal("GRANTOR_TEST_POSTGRES is not set: run the tests with ../scripts/with-postgres.sh, " +
-			"or skip the PostgreSQL case explicitly with GRANTOR_SKIP_POSTGRES=1")
-	}
-	for _, storeFlag := range stores {
+	for _, storeFlag := range everyStore(t) {
 		t.Run(strings.SplitN(storeFlag, ":", 2)[0], func(t *testing.T) {
 			addr, _ := startServer(t, "-store", storeFlag, "-device-interval", "1s")
 			approved, denied := requestDevice(t, addr, "read write"), requestDevice(t, addr, "read")

@@ -27,15 +27,15 @@ import (
 const idpIssuer = "https://idp.example"
 
 // exchangeClients is a clients file for the token exchange and JWT bearer
-// tests. "web" runs the code flow; its access tokens name the API and
-// "gateway", a service that may exchange them and has tokens of its own
+// tests. "web" runs the code flow (and may exchange); its access tokens
+// name the API and "gateway", a service that may exchange them and has tokens of its own
 // (client credentials), for the API only. "svc" exchanges its own client
 // credentials tokens, "other" is any other confidential client registered
 // for token exchange, "spa" a public one. "federated" presents JWT bearer
 // assertions. "api" is the API, which introspects every token for it.
 const exchangeClients = `[
 	{"client_id": "web", "client_secret": "` + e2eSecret + `", "redirect_uris": ["http://127.0.0.1/callback"],
-	 "grant_types": ["authorization_code", "refresh_token"], "scope": "read write",
+	 "grant_types": ["authorization_code", "refresh_token", "` + grant.GrantTypeTokenExchange + `"], "scope": "read write",
 	 "audience": ["` + e2eAudience + `", "gateway"]},
 	{"client_id": "gateway", "client_secret": "` + e2eSecret + `",
 	 "grant_types": ["` + grant.GrantTypeTokenExchange + `", "client_credentials"], "scope": "read write",
@@ -103,23 +103,6 @@ func writeTrustedIssuers(t *testing.T, issuer string, key *signingKey) string {
 	path := filepath.Join(t.TempDir(), "trusted-issuers.json")
 	require.NoError(t, os.WriteFile(path, doc, 0o600))
 	return path
-}
-
-// everyStore returns the -store values of every store the server offers:
-// memory, a SQLite file, and the PostgreSQL database of
-// GRANTOR_TEST_POSTGRES, which the tests need unless GRANTOR_SKIP_POSTGRES
-// is 1.
-func everyStore(t *testing.T) []string {
-	t.Helper()
-	stores := []string{"memory", "sqlite:" + filepath.Join(t.TempDir(), "grantor.db")}
-	switch dsn := os.Getenv("GRANTOR_TEST_POSTGRES"); {
-	case dsn != "":
-		stores = append(stores, "postgres:"+dsn)
-	case os.Getenv("GRANTOR_SKIP_POSTGRES") != "1":
-		t.Fatal("GRANTOR_TEST_POSTGRES is not set: run the tests with ../scripts/with-postgres.sh, " +
-			"or skip the PostgreSQL case explicitly with GRANTOR_SKIP_POSTGRES=1")
-	}
-	return stores
 }
 
 // exchange is a token exchange request (RFC 8693 §2.1) of subject, of
@@ -291,6 +274,9 @@ func TestTokenExchangeAndJWTBearerEndToEnd(t *testing.T) {
 				}, {
 					name: "an audience the client may not have", client: "svc", code: "invalid_target",
 					form: exchange(svcToken, grant.TokenTypeAccessToken, "audience", "https://other.example"),
+				}, {
+					name: "a refresh token: the policy takes access tokens", client: "web", code: "unauthorized_client",
+					form: exchange(userTokens(t, "web", "web", "read").str("refresh_token"), grant.TokenTypeRefreshToken),
 				}, {
 					name: "an assertion for another server", client: "federated", code: "invalid_grant",
 					form: bearer(idp.sign(t, idpIssuer, "carol", "https://as.example", inFiveMinutes, nil)),

@@ -5,6 +5,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -86,3 +88,20 @@ func newTestClock(t time.Time) *testClock {
 
 func (c *testClock) now() time.Time  { return time.Unix(0, c.ns.Load()) }
 func (c *testClock) set(t time.Time) { c.ns.Store(t.UnixNano()) }
+
+// everyStore returns the -store values of every store the server offers:
+// memory, a SQLite file, and the PostgreSQL database of
+// GRANTOR_TEST_POSTGRES, which the tests need unless GRANTOR_SKIP_POSTGRES
+// is 1.
+func everyStore(t *testing.T) []string {
+	t.Helper()
+	stores := []string{"memory", "sqlite:" + filepath.Join(t.TempDir(), "grantor.db")}
+	switch dsn := os.Getenv("GRANTOR_TEST_POSTGRES"); {
+	case dsn != "":
+		stores = append(stores, "postgres:"+dsn)
+	case os.Getenv("GRANTOR_SKIP_POSTGRES") != "1":
+		t.Fatal("GRANTOR_TEST_POSTGRES is not set: run the tests with ../scripts/with-postgres.sh, " +
+			"or skip the PostgreSQL case explicitly with GRANTOR_SKIP_POSTGRES=1")
+	}
+	return stores
+}
