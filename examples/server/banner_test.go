@@ -175,9 +175,11 @@ func TestBannerCurlLinesRunTheDeviceFlow(t *testing.T) {
 }
 
 // README.md's curl lines are the banner's, with placeholders for the
-// secrets, the token, the code, the verifier and the device code.
+// secrets, the token, the code, the verifier, the device code and the
+// assertion; the server runs with -trusted-issuers, as README.md's JWT
+// bearer example does.
 func TestReadmeCurlLinesAreTheBanners(t *testing.T) {
-	addr, out := startServer(t)
+	addr, out := startServer(t, "-trusted-issuers", writeTrustedIssuers(t, idpIssuer, newSigningKey(t, "k1")))
 	var banner []string
 	for _, l := range strings.Split(out.String(), "\n") {
 		if l = strings.TrimSpace(l); strings.HasPrefix(l, "curl ") {
@@ -194,7 +196,7 @@ func TestReadmeCurlLinesAreTheBanners(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	lines := readmeCurlLines(string(readme), "## Try the example server")
-	require.GreaterOrEqual(t, len(lines), 6, "README.md shows how to get, introspect and revoke a token, redeem a code, and run the device flow")
+	require.GreaterOrEqual(t, len(lines), 8, "README.md shows how to get, introspect and revoke a token, redeem a code, run the device flow, exchange a token and present an assertion")
 	for _, l := range lines {
 		r := []string{"http://127.0.0.1:8080", "http://" + addr, "code_verifier=VERIFIER", "code_verifier=" + verifier[1]}
 		if strings.Contains(l, " -u ") {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -214,4 +215,60 @@ func TestIssuerSubject(t *testing.T) {
 	sub, err = issuerSubject(context.Background(), nil, &oauth2.TrustedJWT{Issuer: idpIssuer, Subject: fits + "a"})
 	assert.Error(t, err)
 	assert.Empty(t, sub)
+}
+
+// README.md's JWT bearer example works as written: examples/idp writes
+// the trusted-issuers file, the server starts with it, and the assertion
+// that examples/idp prints gets a token through the banner's curl line.
+func TestReadmeJWTBearerCommandsWork(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, section, _ := strings.Cut(string(readme), "\n## Try the example server\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var idpRuns [][]string
+	var serverArgs []string
+	for _, l := range strings.Split(section, "\n") {
+		if args, ok := strings.CutPrefix(l, "go run ./examples/idp "); ok {
+			idpRuns = append(idpRuns, strings.Fields(args))
+		}
+		if args, ok := strings.CutPrefix(l, "go run ./examples/server "); ok {
+			serverArgs = strings.Fields(args)
+		}
+	}
+	require.Len(t, idpRuns, 2, "README.md writes the trusted-issuers file, then signs an assertion")
+	require.NotEmpty(t, serverArgs)
+
+	goBin, err := exec.LookPath("go")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	idp := filepath.Join(dir, "idp")
+	build := exec.Command(goBin, "build", "-o", idp, ".")
+	build.Dir = filepath.Join("..", "idp")
+	outb, err := build.CombinedOutput()
+	require.NoError(t, err, "go build ./examples/idp:\n%s", outb)
+	runIDP := func(args []string) string {
+		cmd := exec.Command(idp, args...)
+		cmd.Dir = dir
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		require.NoError(t, cmd.Run(), "idp %s:\n%s", strings.Join(args, " "), stderr.String())
+		return strings.TrimSpace(stdout.String())
+	}
+
+	runIDP(idpRuns[0])
+	for i, a := range serverArgs {
+		if strings.HasSuffix(a, ".json") {
+			serverArgs[i] = filepath.Join(dir, a)
+		}
+	}
+	addr, out := startServer(t, serverArgs...)
+	for i, a := range idpRuns[1] {
+		idpRuns[1][i] = strings.ReplaceAll(a, "http://127.0.0.1:8080", "http://"+addr)
+	}
+	assertion := runIDP(idpRuns[1])
+	line := strings.ReplaceAll(bannerCurl(t, out.String(), "Present an assertion of a trusted issuer"), "ASSERTION", assertion)
+	status, body := curl(t, line, "")
+	require.Equal(t, http.StatusOK, status, body)
+	assert.NotEmpty(t, body["access_token"])
+	assert.Equal(t, "read", body["scope"])
 }
