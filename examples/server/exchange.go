@@ -65,31 +65,32 @@ func exchangeGrants(issuer string, issuers *oauth2.TrustedIssuerList, replay sto
 	}
 }
 
-// exchangePolicy is this server's token exchange policy (RFC 8693 §5),
-// for the server whose issuer identifier is issuer. A confidential client
-// (registered for the grant, which the Provider checks) may exchange
-//   - one of this server's access tokens: the grant has checked that it
-//     was issued to the client or that its audience names the client;
-//   - a JWT of a trusted issuer whose aud names this server;
-//
-// for a token with the same scopes or fewer, and no refresh token. A
-// delegation's actor token must be the client's own token. Public clients
-// may exchange nothing.
+// exchangePolicy is this server's token exchange policy (RFC 8693 §5) for
+// the server whose issuer identifier is issuer: a confidential client
+// registered for the grant may exchange one of this server's access tokens
+// issued to it or whose audience names it, or a trusted issuer's JWT whose
+// aud names this server, for a token with the same scopes or fewer; in a
+// delegation, the actor token is the client's own. Public clients may
+// exchange nothing.
 func exchangePolicy(issuer string) grant.TokenExchangePolicyFunc {
 	return func(_ context.Context, req *grant.TokenExchangeRequest) (*grant.Allowance, error) {
 		if req.Client.IsPublic() {
-			return nil, nil // unauthorized_client
+			return nil, nil // nil refuses: unauthorized_client
 		}
 		switch sub := req.Subject; {
 		case sub.Record != nil && sub.Record.Kind == storage.AccessToken:
+			// Ours: the grant has checked that it was issued to this
+			// client or that its audience names the client.
 		case sub.JWT != nil && slices.Contains(sub.JWT.Audience, issuer):
+			// A trusted issuer's, meant for this server.
 		default:
-			return nil, nil
+			return nil, nil // a refresh token, or a JWT meant for another
 		}
 		if act := req.Actor; act != nil && (act.Record == nil || act.ClientID != req.Client.ID) {
-			return nil, nil
+			return nil, nil // the client acts for the subject, nobody else
 		}
-		// Nil Scopes: the subject token's scopes bound the new token's.
+		// Nil Scopes: the subject token's scopes, or fewer; nil Audience:
+		// the client's registered audience; no refresh token.
 		return &grant.Allowance{}, nil
 	}
 }

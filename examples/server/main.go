@@ -9,6 +9,7 @@
 //	go run ./examples/server -dpop           # DPoP-bound tokens (RFC 9449) for clients that send proofs
 //	go run ./examples/server -dpop-nonce     # the same, with server nonces at the token endpoint
 //	go run ./examples/server -device-interval 1s  # devices may poll every second (RFC 8628 §3.2)
+//	go run ./examples/server -trusted-issuers FILE  # JWT bearer (RFC 7523) and JWT subject tokens (RFC 8693)
 //
 // The store is in memory by default; -store sqlite:PATH keeps clients and
 // token records in a SQLite file, -store postgres:DSN in a PostgreSQL
@@ -39,6 +40,14 @@
 // the device authorization endpoint, the user types it there, logs in and
 // approves, and the device's polls of the token endpoint get the tokens.
 // Without a clients file, the public demo client "tv" uses it.
+//
+// Token exchange (RFC 8693) is always served, under the policy of
+// exchange.go; the demo client "gateway" exchanges the access tokens of the
+// demo web client, which name it in their audience. -trusted-issuers FILE
+// names issuers, with their public keys or jwks_uri, whose JWTs are
+// accepted as subject tokens and as JWT bearer assertions (RFC 7523 §2.1),
+// the grant the demo client "federated" uses; without it, that grant is
+// neither served nor advertised.
 //
 // The authorization code flow runs through the server's own login and
 // consent pages (pages.go). The demo user alice (password wonderland) can
