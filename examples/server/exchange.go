@@ -20,24 +20,28 @@ import (
 // {"issuer": "...", "jwks": {"keys": [...]}} or {"issuer": "...",
 // "jwks_uri": "..."} objects, public keys only. fetcher fetches the sets
 // of jwks_uri entries; nil is the safe default (no private address, https
-// only).
-func loadTrustedIssuers(path string, fetcher *oauth2.JWKSFetcher) (*oauth2.TrustedIssuerList, error) {
+// only). It returns the issuers and their names.
+func loadTrustedIssuers(path string, fetcher *oauth2.JWKSFetcher) (*oauth2.TrustedIssuerList, []string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("-trusted-issuers: %w", err)
+		return nil, nil, fmt.Errorf("-trusted-issuers: %w", err)
 	}
 	list, err := oauth2.ParseTrustedIssuers(data)
 	if err == nil && len(list) == 0 {
 		err = errors.New("the file lists no issuer")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("-trusted-issuers %s: %w", path, err)
+		return nil, nil, fmt.Errorf("-trusted-issuers %s: %w", path, err)
 	}
 	issuers, err := oauth2.NewTrustedIssuerList(list, fetcher)
 	if err != nil {
-		return nil, fmt.Errorf("-trusted-issuers %s: %w", path, err)
+		return nil, nil, fmt.Errorf("-trusted-issuers %s: %w", path, err)
 	}
-	return issuers, nil
+	names := make([]string, len(list))
+	for i, ti := range list {
+		names[i] = ti.Issuer
+	}
+	return issuers, names, nil
 }
 
 // exchangeGrants returns the token exchange grant, and with trusted

@@ -302,10 +302,11 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 	// the store: a real server loads its keys from a secret store.
 	var issuers *oauth2.TrustedIssuerList
 	if o.trustedIssuers != "" {
-		if issuers, err = loadTrustedIssuers(o.trustedIssuers, o.jwksFetcher); err != nil {
+		var names []string
+		if issuers, names, err = loadTrustedIssuers(o.trustedIssuers, o.jwksFetcher); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(out, "trusting the JWTs of %s (from %s)\n", strings.Join(issuers.Issuers(), ", "), o.trustedIssuers)
+		fmt.Fprintf(out, "trusting the JWTs of %s (from %s)\n", strings.Join(names, ", "), o.trustedIssuers)
 	}
 	hmacKey := make([]byte, 32)
 	if _, err := rand.Read(hmacKey); err != nil {
