@@ -298,8 +298,6 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		return nil, err
 	}
 
-	// Keys live only as long as the process, so tokens do too, whatever
-	// the store: a real server loads its keys from a secret store.
 	var issuers *oauth2.TrustedIssuerList
 	if o.trustedIssuers != "" {
 		var names []string
@@ -308,6 +306,9 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		}
 		fmt.Fprintf(out, "trusting the JWTs of %s (from %s)\n", strings.Join(names, ", "), o.trustedIssuers)
 	}
+
+	// Keys live only as long as the process, so tokens do too, whatever
+	// the store: a real server loads its keys from a secret store.
 	hmacKey := make([]byte, 32)
 	if _, err := rand.Read(hmacKey); err != nil {
 		return nil, err
@@ -317,22 +318,6 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 	if o.clock != nil {
 		pg.clock = o.clock
 	}
-	grants := []oauth2.GrantFactory{
-		grant.AuthorizationCode(st, grant.AuthorizationCodeOptions{}),
-		grant.ClientCredentials(grant.ClientCredentialsOptions{}),
-		grant.RefreshToken(st, grant.RefreshTokenOptions{}),
-		// The user types the code at our device page (devicepage.go).
-		grant.DeviceCode(st, grant.DeviceCodeOptions{
-			VerificationURI: o.issuer + devicePath,
-			Interval:        o.deviceInterval,
-			// The user who approved must still be ours when the
-			// device redeems the approval: a real server checks
-			// that the account is not locked or disabled.
-			CheckGrant: usrs.checkDeviceGrant,
-		}),
-	}
-	// Token exchange always, JWT bearer with trusted issuers (exchange.go).
-	grants = append(grants, exchangeGrants(o.issuer, issuers, st)...)
 	cfg := oauth2.Config{
 		Issuer:          o.issuer,
 		Clients:         st,
@@ -340,7 +325,20 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		TokenKeys:       [][]byte{hmacKey},
 		ScopesSupported: []string{"read", "write"},
 		Logger:          logger,
-		Grants:          grants,
+		Grants: []oauth2.GrantFactory{
+			grant.AuthorizationCode(st, grant.AuthorizationCodeOptions{}),
+			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
+			grant.RefreshToken(st, grant.RefreshTokenOptions{}),
+			// The user types the code at our device page (devicepage.go).
+			grant.DeviceCode(st, grant.DeviceCodeOptions{
+				VerificationURI: o.issuer + devicePath,
+				Interval:        o.deviceInterval,
+				// The user who approved must still be ours when the
+				// device redeems the approval: a real server checks
+				// that the account is not locked or disabled.
+				CheckGrant: usrs.checkDeviceGrant,
+			}),
+		},
 		// The authorization endpoint validates a request, keeps it under
 		// an interaction id and sends the browser to our login page.
 		Interactions:   st,
@@ -353,6 +351,8 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		UserCodeAccount:  pg.userCodeAccount,
 		UserCodeAttempts: o.userCodeAttempts,
 	}
+	// Token exchange always, JWT bearer with trusted issuers (exchange.go).
+	cfg.Grants = append(cfg.Grants, exchangeGrants(o.issuer, issuers, st)...)
 	dpopMode, err := configureDPoP(&cfg, o, st)
 	if err != nil {
 		return nil, err
