@@ -18,9 +18,10 @@ import (
 
 // grantor is one Grantor Provider configured as examples/server is: the
 // memory store, the authorization code, client credentials and refresh
-// token grants (and the device grant when grantorOptions.device is set),
-// introspection, revocation and PAR, and the bench client,
-// whose secret comes from oauth2.GenerateClientSecret (stored as a salted
+// token grants (and the device grant when grantorOptions.device is set,
+// the token exchange and JWT bearer grants when grantorOptions.exchange
+// is), introspection, revocation and PAR, and the bench client, whose
+// secret comes from oauth2.GenerateClientSecret (stored as a salted
 // HMAC-SHA-256). The Provider's whole handler is served, not only the
 // endpoint of a scenario.
 type grantor struct {
@@ -54,6 +55,11 @@ type grantorOptions struct {
 	device bool
 	// store are options of the memory store, after its clock.
 	store []memory.Option
+	// exchange, when not nil, registers the token exchange grant (RFC
+	// 8693) with exchangePolicy, and the JWT bearer grant (RFC 7523 §2.1)
+	// trusting these issuers, with the memory store as its replay store
+	// and mapIssuerSubject; and the bench client for both.
+	exchange oauth2.TrustedIssuers
 }
 
 // deviceCodeOptions are the options of the device grant that newGrantorWith
@@ -84,6 +90,12 @@ func newGrantorWith(accessTokens token.AccessTokenStrategy, o grantorOptions) (*
 	if o.device {
 		grants = append(grants, grant.DeviceCode(st, deviceCodeOptions))
 		grantTypes = append(grantTypes, grant.GrantTypeDeviceCode)
+	}
+	if o.exchange != nil {
+		grants = append(grants,
+			grant.TokenExchange(grant.TokenExchangeOptions{Policy: exchangePolicy}),
+			grant.JWTBearer(grant.JWTBearerOptions{TrustedIssuers: o.exchange, Replay: st, MapSubject: mapIssuerSubject}))
+		grantTypes = append(grantTypes, grant.GrantTypeTokenExchange, grant.GrantTypeJWTBearer)
 	}
 	p, err := oauth2.NewProvider(oauth2.Config{
 		Issuer:          BenchIssuer,

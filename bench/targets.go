@@ -21,6 +21,9 @@ type Report struct {
 	DPoPToken map[Alg][]Result
 	// Device holds the device grant results (CompareDevice).
 	Device []Result
+	// Exchange holds the token exchange and JWT bearer results
+	// (CompareExchange).
+	Exchange []Result
 }
 
 // Target is one target of the comparison, checked against a Report.
@@ -60,6 +63,13 @@ const (
 	// authorization request (§3.1) at most 1.5 times.
 	maxPendingPollOverCC         = 1.3
 	maxDeviceAuthorizationOverCC = 1.5
+	// Issue 13: through the handler, with the memory store, a token
+	// exchange of an opaque access token (RFC 8693) costs at most twice a
+	// client credentials request, and a JWT bearer grant (RFC 7523 §2.1)
+	// with an ES256 assertion at most 1.3 times a client credentials
+	// request plus one ES256 verification with jwx.
+	maxTokenExchangeOverCC   = 2.0
+	maxJWTBearerOverCCVerify = 1.3
 )
 
 // Targets checks the targets of the comparison against rep. A ratio on
@@ -252,6 +262,33 @@ func Targets(rep Report) []Target {
 		atMost(t.text, q, ok, t.bound)
 		if ok {
 			ts[len(ts)-1].Measured += fmt.Sprintf(" (%d vs %d allocs per request)", r.AllocsPerOp, cc.AllocsPerOp)
+		}
+	}
+
+	exchangeRow := func(name string) *Result {
+		for i, r := range rep.Exchange {
+			if r.Name == name {
+				return &rep.Exchange[i]
+			}
+		}
+		return nil
+	}
+	for _, t := range []struct {
+		name, reference, text string
+		bound                 float64
+	}{
+		{NameTokenExchange, NameExchangeClientCredentials, "token exchange of an opaque access token ÷ a client credentials request, handler ns/op ≤ 2", maxTokenExchangeOverCC},
+		{NameJWTBearer, NameCCES256Verify, "JWT bearer grant, ES256 assertion ÷ (a client credentials request + jws.Verify of an ES256 assertion), handler ns/op ≤ 1.3", maxJWTBearerOverCCVerify},
+	} {
+		r, ref := exchangeRow(t.name), exchangeRow(t.reference)
+		ok := r != nil && ref != nil && ref.NsPerOp > 0
+		var q float64
+		if ok {
+			q = r.NsPerOp / ref.NsPerOp
+		}
+		atMost(t.text, q, ok, t.bound)
+		if ok {
+			ts[len(ts)-1].Measured += fmt.Sprintf(" (%d vs %d allocs per request)", r.AllocsPerOp, ref.AllocsPerOp)
 		}
 	}
 
