@@ -27,7 +27,13 @@
 //   - device: the device authorization grant (RFC 8628) through Grantor's
 //     handler: a poll answered authorization_pending and a device
 //     authorization request against a client credentials request
-//     (bench.CompareDevice), -rounds runs of -benchtime each.
+//     (bench.CompareDevice), -rounds runs of -benchtime each;
+//   - exchange: the token exchange (RFC 8693) and JWT bearer (RFC 7523
+//     §2.1) grants through Grantor's handler: a token exchange of an
+//     opaque access token against a client credentials request, and a JWT
+//     bearer request with an ES256 assertion against a client credentials
+//     request plus jws.Verify of an ES256 assertion, summed
+//     (bench.CompareExchange), -rounds runs of -benchtime each.
 //
 // Progress goes to stderr, the tables to stdout.
 package main
@@ -50,7 +56,7 @@ import (
 )
 
 // measureNames are the measures, in the order they run.
-var measureNames = []string{"handler", "load", "memory", "dpop", "dpop-cc", "device"}
+var measureNames = []string{"handler", "load", "memory", "dpop", "dpop-cc", "device", "exchange"}
 
 type options struct {
 	scenarios  []string
@@ -258,6 +264,28 @@ func run(out io.Writer, o options) error {
 		fmt.Fprintf(out, "requests so that the store sweeps them, and the grant's limit on requests per client off.\n")
 		fmt.Fprintf(out, "\n")
 		if err := bench.WriteTable(out, results, bench.NameDeviceClientCredentials, "", nil); err != nil {
+			return err
+		}
+	}
+
+	if slices.Contains(o.measures, "exchange") {
+		opts := bench.CompareOptions{Rounds: o.rounds, BenchTime: o.benchTime, Progress: progress}
+		results, err := bench.CompareExchange(opts)
+		if err != nil {
+			return fmt.Errorf("exchange: %w", err)
+		}
+		rep.Exchange = results
+		fmt.Fprintf(out, "\n### Token exchange (RFC 8693) and JWT bearer grant (RFC 7523 §2.1)\n\n")
+		fmt.Fprintf(out, "Medians of %d interleaved runs of %s each of the go test benchmarks (bench.CompareExchange), the requests each\n", o.rounds, o.benchTime)
+		fmt.Fprintf(out, "through the handler of a Provider with the memory store and both grants, for one confidential client with a\n")
+		fmt.Fprintf(out, "generated secret, the Provider's clock fixed. %s: as grantor in cc-opaque, answered 200 with an access\n", bench.NameExchangeClientCredentials)
+		fmt.Fprintf(out, "token whose record the store keeps; %s: the client exchanges one of its opaque access tokens, got\n", bench.NameTokenExchange)
+		fmt.Fprintf(out, "outside the timer, for an access token (a policy that allows it), answered 200; %s: jws.Verify of an\n", bench.NameES256Verify)
+		fmt.Fprintf(out, "ES256 assertion with the issuer's public key, nothing else; %s: their sum per request (± from the\n", bench.NameCCES256Verify)
+		fmt.Fprintf(out, "sums of their fastest and slowest runs); %s: an ES256 assertion of a trusted issuer with a static JWKS,\n", bench.NameJWTBearer)
+		fmt.Fprintf(out, "each used once (signed %d at a time outside the timer, its jti remembered in the store), answered 200.\n", bench.AssertionPoolSize)
+		fmt.Fprintf(out, "\n")
+		if err := bench.WriteTable(out, results, bench.NameExchangeClientCredentials, bench.NameCCES256Verify, nil); err != nil {
 			return err
 		}
 	}

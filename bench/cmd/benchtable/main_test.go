@@ -47,6 +47,10 @@ func TestRun(t *testing.T) {
 		"### Device authorization grant (RFC 8628)", "| client-credentials |", "| pending-poll |", "| device-authorization |",
 		"| device grant: a poll answered authorization_pending ÷ a client credentials request",
 		"| device grant: a device authorization request ÷ a client credentials request",
+		"### Token exchange (RFC 8693) and JWT bearer grant (RFC 7523 §2.1)", "| token-exchange |", "| es256-verify |",
+		"| cc+es256-verify |", "| jwt-bearer |",
+		"| token exchange of an opaque access token ÷ a client credentials request",
+		"| JWT bearer grant, ES256 assertion ÷ (a client credentials request + jws.Verify of an ES256 assertion)",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
@@ -55,7 +59,8 @@ func TestRun(t *testing.T) {
 	// Every target of the scenario run is checked.
 	for _, line := range strings.Split(got, "\n") {
 		if (strings.HasPrefix(line, "| client credentials, opaque") || strings.HasPrefix(line, "| DPoP proof validation") ||
-			strings.HasPrefix(line, "| client credentials with a DPoP proof") || strings.HasPrefix(line, "| device grant")) &&
+			strings.HasPrefix(line, "| client credentials with a DPoP proof") || strings.HasPrefix(line, "| device grant") ||
+			strings.HasPrefix(line, "| token exchange") || strings.HasPrefix(line, "| JWT bearer grant")) &&
 			strings.Contains(line, "not measured") {
 			t.Errorf("a target of the scenario run was not checked: %s", line)
 		}
