@@ -69,7 +69,7 @@ func ExampleTokenExchange() {
 	_ = store.PutClient(&storage.Client{ID: "gateway", SecretHash: hash,
 		GrantTypes: []string{"client_credentials", grant.GrantTypeTokenExchange},
 		Scopes:     []string{"orders:read", "orders:write"}, DefaultScopes: []string{"orders:read", "orders:write"},
-		Audience:   []string{"https://orders.example.com", "https://billing.example.com"}})
+		Audience: []string{"https://orders.example.com", "https://billing.example.com"}})
 	post := func(form url.Values) map[string]any {
 		req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

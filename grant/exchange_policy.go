@@ -33,7 +33,10 @@ type Allowance struct {
 	// RefreshToken lets the response carry a refresh token as well (RFC
 	// 8693 §2.2.1), when the client is registered for the refresh_token
 	// grant. Its refreshes stay in the subject token's grant and end with
-	// the subject token's life.
+	// the subject token's life. A token exchange never gives one for a
+	// refresh token (which has its own, rotated chain) or for a token
+	// bound to a DPoP key (a confidential client's refresh token would
+	// not be bound, and would outlast the binding).
 	RefreshToken bool
 
 	// AccessTokenLifetime, when positive, shortens the issued access
@@ -81,6 +84,21 @@ type PresentedToken struct {
 	// JWT is the verified JWT of a trusted issuer, nil for this server's
 	// tokens.
 	JWT *oauth2.TrustedJWT
+}
+
+// refreshToken reports whether t is one of this server's refresh tokens.
+func (t *PresentedToken) refreshToken() bool {
+	return t.Record != nil && t.Record.Kind == storage.RefreshToken
+}
+
+// bound reports whether t is bound to a DPoP key: a record's
+// KeyThumbprint, or a JWT's cnf (RFC 7800 §3).
+func (t *PresentedToken) bound() bool {
+	if t.Record != nil {
+		return t.Record.KeyThumbprint != ""
+	}
+	_, ok := t.Claims["cnf"]
+	return ok
 }
 
 // TokenExchangeRequest is what a TokenExchangePolicy decides on: a client

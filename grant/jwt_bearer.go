@@ -114,6 +114,12 @@ func (h *jwtBearer) HandleTokenRequest(ctx context.Context, req *oauth2.TokenReq
 		}
 		return nil, issuerUnavailable(err)
 	}
+	// An access token (RFC 9068 §2.1: typ at+jwt) is not an assertion:
+	// a token an issuer made for this server to accept over and over is
+	// not a one-time grant of it (RFC 8725 §3.11).
+	if isAccessTokenType(jwt.Type) {
+		return nil, badAssertion("is an access token (typ at+jwt), not an assertion")
+	}
 	// RFC 7523 §3 items 2 and 3.
 	if jwt.Subject == "" {
 		return nil, badAssertion("has no sub claim")
@@ -179,8 +185,11 @@ func (h *jwtBearer) HandleTokenRequest(ctx context.Context, req *oauth2.TokenReq
 		RefreshToken:        allow.RefreshToken,
 		AccessTokenLifetime: allow.AccessTokenLifetime,
 		Consume: func(ctx context.Context) error {
-			// Used once (RFC 7523 §3 item 7): burnt only when the tokens
-			// are issued, remembered as long as it could be accepted.
+			// Used once (RFC 7523 §3 item 7): burnt after every check
+			// passed, just before the tokens are stored (a refused
+			// request leaves it unused; a failed write leaves it burnt,
+			// which fails closed), and remembered as long as it could be
+			// accepted.
 			err := h.opts.Replay.Remember(ctx, replayKey, jwt.ExpiresAt.Add(leeway))
 			switch {
 			case errors.Is(err, storage.ErrConsumed):

@@ -9,8 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -327,6 +330,33 @@ func TestTokenExchangeOfATrustedIssuersJWT(t *testing.T) {
 			testkit.RequireOAuthError(t, exchange(tok), http.StatusBadRequest, oauth2.ErrInvalidRequest)
 		})
 	}
+	// Expired within the issuer's leeway: valid as a JWT, too late for a
+	// token of its own (RFC 8693 §2.2.2).
+	testkit.RequireOAuthError(t, exchange(sign(map[string]any{"exp": now.Add(-10 * time.Second).Unix()})), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	// aud naming a public client names anyone: spa may not rely on it.
+	r = x.exchange("spa", "", "subject_token", sign(map[string]any{"aud": "spa"}), "subject_token_type", grant.TokenTypeJWT)
+	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	// The issuer's act chain keeps its identities only, each named with
+	// the issuer: it speaks for its own subjects, not for this server's
+	// client:web (RFC 8693 §4.1).
+	r = exchange(sign(map[string]any{"act": map[string]any{"sub": "client:web", "exp": 1, "act": map[string]any{"sub": "svc", "iss": "https://other.example"}}}))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Equal(t, map[string]any{"sub": "client:web", "iss": idpIssuer, "act": map[string]any{"sub": "svc", "iss": "https://other.example"}},
+		jwtClaims(t, r.Str("access_token"))["act"])
+	// may_act of the issuer's JWT names the issuer's subjects, unless it
+	// says otherwise: this server's client:api is not the issuer's.
+	apiActor := x.ccToken("api", x.apiSecret)
+	for mayAct, ok := range map[string]bool{`{"sub":"client:api"}`: false, `{"sub":"client:api","iss":"` + x.Provider.Issuer() + `"}`: true} {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(mayAct), &m))
+		r = exchange(sign(map[string]any{"may_act": m}), "actor_token", apiActor, "actor_token_type", grant.TokenTypeAccessToken)
+		if ok {
+			require.Equal(t, http.StatusOK, r.Status, "%s: %s", mayAct, r.Body)
+		} else {
+			testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidRequest)
+		}
+	}
+
 	// More scopes than the JWT carries.
 	testkit.RequireOAuthError(t, exchange(sign(map[string]any{"scope": "read"}), "scope", "write"), http.StatusBadRequest, oauth2.ErrInvalidScope)
 
@@ -365,4 +395,105 @@ func randomJTI(t *testing.T) string {
 	_, err := rand.Read(b)
 	require.NoError(t, err)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// An issuer's access token (typ at+jwt, RFC 9068 §2.1) is not a one-time
+// assertion, even when it names this server.
+func TestJWTBearerRefusesAccessTokens(t *testing.T) {
+	b := newBearer(t, nil)
+	c := map[string]any{"sub": "alice", "aud": b.Provider.Issuer(), "exp": b.Now().Add(5 * time.Minute).Unix(), "jti": "at-1"}
+	payload, err := json.Marshal(map[string]any{"iss": idpIssuer, "sub": c["sub"], "aud": c["aud"], "exp": c["exp"], "jti": c["jti"]})
+	require.NoError(t, err)
+	for _, typ := range []string{"at+jwt", "application/AT+JWT"} {
+		hdr := jws.NewHeaders()
+		require.NoError(t, hdr.Set(jws.KeyIDKey, "k1"))
+		require.NoError(t, hdr.Set(jws.TypeKey, typ))
+		signed, err := jws.Sign(payload, jws.WithKey(jwa.ES256, b.idp.key, jws.WithProtectedHeaders(hdr)))
+		require.NoError(t, err)
+		testkit.RequireOAuthError(t, b.present(string(signed)), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	}
+}
+
+// RFC 7523 §3 item 7 under concurrency: of many identical assertions at
+// once, exactly one is honoured; and one used is refused until it could
+// no longer be accepted anyway.
+func TestJWTBearerReplayConcurrentAndUntilExpiry(t *testing.T) {
+	b := newBearer(t, nil)
+	assertion := b.assertion(map[string]any{"exp": b.Now().Add(2 * time.Minute).Unix()})
+	const n = 20
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			form := url.Values{"grant_type": {grant.GrantTypeJWTBearer}, "assertion": {assertion}}
+			req, err := http.NewRequest(http.MethodPost, b.Provider.TokenEndpoint(), strings.NewReader(form.Encode()))
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("fed", b.fedSecret)
+			resp, err := b.Server.Client().Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	ok := 0
+	for s := range statuses {
+		if s == http.StatusOK {
+			ok++
+		} else {
+			assert.Equal(t, http.StatusBadRequest, s)
+		}
+	}
+	assert.Equal(t, 1, ok)
+	// The last second the assertion would be accepted (exp + leeway), it
+	// is still remembered.
+	b.Advance(2*time.Minute + oauth2.DefaultTrustedJWTLeeway - time.Second)
+	testkit.RequireOAuthError(t, b.present(assertion), http.StatusBadRequest, oauth2.ErrInvalidGrant)
+	assert.Len(t, b.Events(oauth2.EventTokenIssued), 1)
+}
+
+// An issuer whose keys cannot be fetched is the server's outage, not a bad
+// assertion: 503 temporarily_unavailable (RFC 6749 §5.2 via RFC 7523
+// §3.1), and nothing is used up.
+func TestJWTBearerIssuerKeysUnavailable(t *testing.T) {
+	idp := newTestIssuer(t, idpIssuer)
+	var down atomic.Bool
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		entry := idp.entry(t)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(entry.JWKS)
+	}))
+	t.Cleanup(jwks.Close)
+	down.Store(true)
+	list, err := oauth2.NewTrustedIssuerList([]oauth2.TrustedIssuer{{Issuer: idpIssuer, JWKSURI: jwks.URL}},
+		&oauth2.JWKSFetcher{AllowPrivateAddresses: true, MinRefetchInterval: time.Nanosecond})
+	require.NoError(t, err)
+	b := &bearerHarness{idp: idp}
+	b.Harness = testkit.New(t, func(cfg *oauth2.Config, store *memory.Store) {
+		cfg.Grants = []oauth2.GrantFactory{grant.JWTBearer(grant.JWTBearerOptions{TrustedIssuers: list, Replay: store,
+			MapSubject: func(_ context.Context, _ *storage.Client, jwt *oauth2.TrustedJWT) (string, error) {
+				return "user-" + jwt.Subject, nil
+			}})}
+	})
+	b.fedSecret = b.AddClient(storage.Client{ID: "fed", GrantTypes: []string{grant.GrantTypeJWTBearer}, Scopes: []string{"read"}})
+	assertion := b.assertion(nil)
+	r := b.present(assertion)
+	testkit.RequireOAuthError(t, r, http.StatusServiceUnavailable, oauth2.ErrTemporarilyUnavailable)
+	// Once the keys are back, the same assertion is honoured.
+	down.Store(false)
+	require.Equal(t, http.StatusOK, b.present(assertion).Status)
 }

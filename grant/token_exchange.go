@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/storage"
@@ -67,8 +68,10 @@ type TokenExchangeOptions struct {
 // The grant enforces, whatever the policy says:
 //   - this server's tokens may be exchanged by the client they were
 //     issued to, and access tokens also by a confidential client their
-//     audience names; a trusted issuer's JWT must name this server (its
-//     issuer or token endpoint) or the client in its aud;
+//     audience names; a public client's refresh token only at the
+//     refresh_token grant, where it is rotated; a trusted issuer's JWT
+//     must name this server (its issuer or token endpoint) or, for a
+//     confidential client, the client in its aud;
 //   - a token bound to a DPoP key needs a proof of that key, and the
 //     issued token is bound to it (RFC 9449);
 //   - a subject token's may_act claim names the only party that may act
@@ -78,7 +81,17 @@ type TokenExchangeOptions struct {
 //   - the issued token never outlives the subject or actor token, and a
 //     token exchanged from one of this server's tokens joins that token's
 //     grant: revoking the grant (a refresh token revoked or reused, a
-//     code replayed) revokes the exchanged tokens too.
+//     code replayed) revokes the exchanged tokens too. Revoking the subject
+//     access token alone revokes only that token;
+//   - a refresh token comes with the issued token only where the policy
+//     allows one, and never for a refresh token or a DPoP-bound token.
+//
+// When the request names resources (RFC 8707), they are the issued
+// token's audience, as at every grant; audience parameters must still be
+// allowed. A trusted issuer's JWT that names this server is accepted by
+// this grant as it is by the JWT bearer grant (which takes it once): a
+// policy that should not take assertions as subject tokens tells them
+// apart by the JWT's Type or claims.
 //
 // A delegation gives the issued token an act claim naming the actor, with
 // any act of the subject token nested inside it (RFC 8693 §4.1); it
@@ -152,13 +165,26 @@ func (h *tokenExchange) HandleTokenRequest(ctx context.Context, req *oauth2.Toke
 			return nil, err
 		}
 	}
+	// No token outlives what it was exchanged for (RFC 8693 §2.2.1 leaves
+	// the lifetime to the server; a longer one would turn an exchange into
+	// a way to extend a credential).
+	end := subject.ExpiresAt
+	if actor != nil && actor.ExpiresAt.Before(end) {
+		end = actor.ExpiresAt
+	}
+	if end.Sub(req.Now) < time.Second {
+		// Within a trusted issuer's leeway, or about to end: too short
+		// for a token of its own (RFC 8693 §2.2.2: an expired token is
+		// invalid_request).
+		return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "the subject_token or actor_token has expired")
+	}
 	// RFC 8693 §4.4: may_act names who may act for the subject; with it,
 	// nobody else may, and an impersonation (no actor) is not that party.
 	if mayAct, ok := subject.Claims["may_act"]; ok {
 		if actor == nil {
 			return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "the subject_token names who may act for it (may_act): an actor_token of that party is required")
 		}
-		if !mayActAllows(mayAct, actor) {
+		if !mayActAllows(mayAct, subject, actor) {
 			return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "the subject_token's may_act does not name the actor")
 		}
 	}
@@ -197,14 +223,15 @@ func (h *tokenExchange) HandleTokenRequest(ctx context.Context, req *oauth2.Toke
 		Claims:              exchangeClaims(subject, act, allow.Claims),
 		RefreshToken:        allow.RefreshToken,
 		AccessTokenLifetime: allow.AccessTokenLifetime,
-		// No token outlives what it was exchanged for (RFC 8693 §2.2.1
-		// leaves the lifetime to the server; a longer one would turn an
-		// exchange into a way to extend a credential).
-		GrantExpiresAt:     subject.ExpiresAt,
-		ResponseParameters: map[string]string{"issued_token_type": TokenTypeAccessToken},
+		GrantExpiresAt:      end,
+		ResponseParameters:  map[string]string{"issued_token_type": TokenTypeAccessToken},
 	}
-	if actor != nil && actor.ExpiresAt.Before(is.GrantExpiresAt) {
-		is.GrantExpiresAt = actor.ExpiresAt
+	if allow.RefreshToken && (subject.refreshToken() || subject.bound() || actor != nil && actor.bound()) {
+		// No second refresh chain beside a refresh token's own, which
+		// rotates; and no refresh token that would outlast a DPoP binding
+		// (a confidential client's refresh token is not bound, RFC 9449
+		// §5).
+		is.RefreshToken = false
 	}
 	if subject.Record != nil {
 		// The exchanged token joins the subject token's grant, so that
@@ -275,6 +302,13 @@ func (h *tokenExchange) ownToken(req *oauth2.TokenRequest, rec *storage.Token, t
 	if !own && !addressed {
 		return nil, invalid("was issued to another client")
 	}
+	// A public client's refresh token is redeemed only where it is
+	// rotated, so that a stolen one is detected when it is used again
+	// (RFC 9700 §4.14.2): the refresh_token grant. Anyone can claim to be
+	// a public client.
+	if rec.Kind == storage.RefreshToken && client.IsPublic() {
+		return nil, invalid("of a public client can only be used at the refresh_token grant")
+	}
 	// A client's own tokens have a subject in the clients' namespace;
 	// another client cannot hold a token of that subject (RFC 9700 §4.15).
 	if len(rec.Subject) > len(oauth2.ClientSubjectPrefix) && rec.Subject[:len(oauth2.ClientSubjectPrefix)] == oauth2.ClientSubjectPrefix && rec.Subject != oauth2.ClientSubjectPrefix+client.ID {
@@ -319,7 +353,13 @@ func (h *tokenExchange) issuerToken(ctx context.Context, req *oauth2.TokenReques
 	if jwt.Subject == "" {
 		return nil, invalid("has no sub claim")
 	}
-	if !audienceNames(jwt.Audience, h.p.Issuer(), h.p.TokenEndpoint(), req.Client.ID) {
+	// The client's own id names it only when it authenticated: anyone can
+	// claim to be a public client.
+	clientName := req.Client.ID
+	if req.Client.IsPublic() {
+		clientName = ""
+	}
+	if !audienceNames(jwt.Audience, h.p.Issuer(), h.p.TokenEndpoint(), clientName) {
 		return nil, invalid("is not meant for this server or this client (aud)")
 	}
 	if err := checkJWTBinding(jwt, req.KeyThumbprint); err != nil {
@@ -401,6 +441,11 @@ func allowedAudience(p *oauth2.Provider, client *storage.Client, allow *Allowanc
 // (RFC 8693 §2.1; RFC 6749 §3.3), or all of those without a request.
 func exchangeScopes(req *oauth2.TokenRequest, subject *PresentedToken, allow *Allowance) ([]string, error) {
 	limit := subject.Scopes
+	if limit == nil && subject.Record != nil {
+		// One of this server's tokens without scopes: an exchange gives
+		// it none, whatever the policy allows.
+		limit = []string{}
+	}
 	switch {
 	case limit == nil && allow.Scopes == nil:
 		// A JWT without a scope claim, and no scopes from the policy.
@@ -448,27 +493,38 @@ func exchangeClaims(subject *PresentedToken, act any, extra map[string]any) map[
 // actClaim returns the issued token's act claim (RFC 8693 §4.1): the
 // actor, with the subject token's act nested in it, so that the chain of
 // delegation is kept, never dropped; without an actor, the subject token's
-// own act. A malformed or too deep act is refused.
+// own act. A chain is kept as its identities only (sub, iss, act: §4.1
+// says nothing else in it is to be used), and a trusted issuer's chain
+// with that issuer's iss on every actor that names none: an issuer speaks
+// for its own subjects, never for this server's. A malformed or too long
+// chain is refused.
 func actClaim(subject, actor *PresentedToken) (any, error) {
-	prior, hasPrior := subject.Claims["act"]
-	if hasPrior {
-		if !validAct(prior, 1) {
+	var prior map[string]any
+	if v, ok := subject.Claims["act"]; ok {
+		defaultIssuer := ""
+		if subject.JWT != nil {
+			defaultIssuer = subject.Issuer
+		}
+		if prior, ok = normalizeAct(v, defaultIssuer, 1); !ok {
 			return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "the subject_token's act claim is malformed or nested too deep")
 		}
 	}
 	if actor == nil {
-		if hasPrior {
-			return prior, nil
+		if prior == nil {
+			return nil, nil
 		}
-		return nil, nil
+		return prior, nil
+	}
+	if !validActorName(actor.Subject) {
+		return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "the actor_token's subject is empty, too long or has control characters")
 	}
 	act := map[string]any{"sub": actor.Subject}
 	if actor.JWT != nil {
 		// Another issuer's subject is only unique with its issuer.
 		act["iss"] = actor.Issuer
 	}
-	if hasPrior {
-		if !validAct(prior, 2) {
+	if prior != nil {
+		if actDepth(prior) >= maxActDepth {
 			return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "the chain of delegation is too long")
 		}
 		act["act"] = prior
@@ -476,29 +532,73 @@ func actClaim(subject, actor *PresentedToken) (any, error) {
 	return act, nil
 }
 
-// validAct reports whether v is an act claim (RFC 8693 §4.1): a JSON
-// object with a string sub, and an optional nested act of the same form,
-// at most maxActDepth deep counting from depth.
-func validAct(v any, depth int) bool {
-	for ; depth <= maxActDepth; depth++ {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return false
-		}
-		if s, ok := m["sub"].(string); !ok || s == "" {
-			return false
-		}
-		if v, ok = m["act"]; !ok {
-			return true
-		}
+// normalizeAct returns a copy of the act claim v with only its identities
+// (sub, iss and the nested act), giving defaultIssuer, when not empty, to
+// every level without an iss. It refuses anything but a JSON object with
+// a valid sub (and a string iss), or a chain deeper than maxActDepth
+// counting from depth.
+func normalizeAct(v any, defaultIssuer string, depth int) (map[string]any, bool) {
+	if depth > maxActDepth {
+		return nil, false
 	}
-	return false
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	sub, ok := m["sub"].(string)
+	if !ok || !validActorName(sub) {
+		return nil, false
+	}
+	out := map[string]any{"sub": sub}
+	if iss, present := m["iss"]; present {
+		s, ok := iss.(string)
+		if !ok || !validActorName(s) {
+			return nil, false
+		}
+		out["iss"] = s
+	} else if defaultIssuer != "" {
+		out["iss"] = defaultIssuer
+	}
+	if next, present := m["act"]; present {
+		inner, ok := normalizeAct(next, defaultIssuer, depth+1)
+		if !ok {
+			return nil, false
+		}
+		out["act"] = inner
+	}
+	return out, true
 }
 
-// mayActAllows reports whether a may_act claim (RFC 8693 §4.4) names the
-// actor: its sub is the actor's subject and, when it names an issuer, the
-// actor's issuer.
-func mayActAllows(mayAct any, actor *PresentedToken) bool {
+// actDepth is the number of actors in a normalized chain.
+func actDepth(act map[string]any) int {
+	n := 0
+	for act != nil {
+		n++
+		act, _ = act["act"].(map[string]any)
+	}
+	return n
+}
+
+// validActorName reports whether s may name an actor or its issuer in an
+// act claim: what a subject may be (oauth2.MaxSubjectBytes of UTF-8
+// without control characters), a client's subject included.
+func validActorName(s string) bool {
+	if s == "" || len(s) > oauth2.MaxSubjectBytes || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7F && r < 0xA0 {
+			return false
+		}
+	}
+	return true
+}
+
+// mayActAllows reports whether a subject token's may_act claim (RFC 8693
+// §4.4) names the actor: its sub is the actor's subject, in the namespace
+// of its iss, or without one of the subject token's issuer. One issuer's
+// "robot" is not another's.
+func mayActAllows(mayAct any, subject, actor *PresentedToken) bool {
 	m, ok := mayAct.(map[string]any)
 	if !ok {
 		return false
@@ -507,13 +607,13 @@ func mayActAllows(mayAct any, actor *PresentedToken) bool {
 	if !ok || sub != actor.Subject {
 		return false
 	}
+	issuer := subject.Issuer
 	if iss, present := m["iss"]; present {
-		s, ok := iss.(string)
-		return ok && s == actor.Issuer
+		if issuer, ok = iss.(string); !ok {
+			return false
+		}
 	}
-	// Without iss, sub is a subject of the subject token's issuer: another
-	// issuer's actor of that name is not the one meant.
-	return actor.JWT == nil
+	return issuer == actor.Issuer
 }
 
 // check refuses claims an allowance may not add.

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/oauth2"
 )
 
 // act and may_act come from subject tokens: a trusted issuer's JWT, or a
@@ -25,16 +28,33 @@ func FuzzDelegationClaims(f *testing.F) {
 		if json.Unmarshal([]byte(subjectAct), &act) != nil || json.Unmarshal([]byte(mayAct), &may) != nil {
 			return
 		}
-		subject := &PresentedToken{Subject: "alice", Claims: map[string]any{"act": act, "may_act": may}}
-		actor := &PresentedToken{Subject: "a", Issuer: "https://i"}
-		_ = mayActAllows(may, actor)
-		got, err := actClaim(subject, actor)
-		if err != nil {
-			return
+		for _, issuer := range []string{"", "https://i"} {
+			subject := &PresentedToken{Subject: "alice", Issuer: "https://as", Claims: map[string]any{"act": act, "may_act": may}}
+			if issuer != "" {
+				subject.JWT, subject.Issuer = &oauth2.TrustedJWT{Issuer: issuer}, issuer
+			}
+			actor := &PresentedToken{Subject: "a", Issuer: "https://i"}
+			_ = mayActAllows(may, subject, actor)
+			got, err := actClaim(subject, actor)
+			if err != nil {
+				continue
+			}
+			// What is kept is a valid chain, one longer than the
+			// subject's, each actor of a trusted issuer's chain named
+			// with an issuer.
+			chain := got.(map[string]any)
+			n, ok := normalizeAct(chain, "", 1)
+			require.True(t, ok, "kept an invalid act: %v", got)
+			assert.Equal(t, chain, n, "kept members other than sub, iss and act")
+			if act != nil {
+				assert.Equal(t, actDepth(chain), actDepth(chain["act"].(map[string]any))+1)
+			}
+			for level, _ := chain["act"].(map[string]any); level != nil; level, _ = level["act"].(map[string]any) {
+				if issuer != "" {
+					assert.NotEmpty(t, level["iss"], "an actor of %s named without an issuer", issuer)
+				}
+			}
 		}
-		// What is kept is a valid chain, one longer than the subject's.
-		assert.True(t, validAct(got, 1), "kept an invalid act: %v", got)
-		assert.Equal(t, act, got.(map[string]any)["act"])
 	})
 }
 

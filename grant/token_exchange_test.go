@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,17 +246,17 @@ func TestTokenExchangeParameters(t *testing.T) {
 	actor := x.ccToken("api", x.apiSecret)
 	issued := len(x.Events(oauth2.EventTokenIssued))
 	for name, pairs := range map[string][]string{
-		"no subject_token":           {"subject_token_type", grant.TokenTypeAccessToken},
-		"no subject_token_type":      {"subject_token", at},
-		"actor_token without a type": {"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken, "actor_token", actor},
-		"actor_token_type alone":     {"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken, "actor_token_type", grant.TokenTypeAccessToken},
-		"unknown requested type":     {"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken, "requested_token_type", "urn:example:unknown"},
-		"refresh token requested":    {"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken, "requested_token_type", grant.TokenTypeRefreshToken},
-		"unknown subject type":       {"subject_token", at, "subject_token_type", "urn:example:unknown"},
-		"id_token for an AT":         {"subject_token", at, "subject_token_type", grant.TokenTypeIDToken},
-		"SAML for an AT":             {"subject_token", at, "subject_token_type", "urn:ietf:params:oauth:token-type:saml2"},
-		"unknown actor type":         {"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken, "actor_token", actor, "actor_token_type", "urn:example:x"},
-		"repeated subject_token":     {"subject_token", at, "subject_token", at, "subject_token_type", grant.TokenTypeAccessToken},
+		"no subject_token":                                {"subject_token_type", grant.TokenTypeAccessToken},
+		"no subject_token_type":                           {"subject_token", at},
+		"actor_token without a type":                      {"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken, "actor_token", actor},
+		"actor_token_type alone":                          {"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken, "actor_token_type", grant.TokenTypeAccessToken},
+		"unknown requested type":                          {"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken, "requested_token_type", "urn:example:unknown"},
+		"refresh token requested":                         {"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken, "requested_token_type", grant.TokenTypeRefreshToken},
+		"unknown subject type":                            {"subject_token", at, "subject_token_type", "urn:example:unknown"},
+		"id_token for an AT":                              {"subject_token", at, "subject_token_type", grant.TokenTypeIDToken},
+		"SAML for an AT":                                  {"subject_token", at, "subject_token_type", "urn:ietf:params:oauth:token-type:saml2"},
+		"unknown actor type":                              {"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken, "actor_token", actor, "actor_token_type", "urn:example:x"},
+		"repeated subject_token":                          {"subject_token", at, "subject_token", at, "subject_token_type", grant.TokenTypeAccessToken},
 		"more audience parameters than MaxResourceValues": manyAudiences(at, oauth2.MaxResourceValues+1),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -578,4 +579,130 @@ func jwtClaims(t *testing.T, s string) map[string]any {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(payload, &m))
 	return m
+}
+
+// One of this server's tokens without scopes gives none, whatever the
+// policy allows: scopes only narrow.
+func TestTokenExchangeOfATokenWithoutScopes(t *testing.T) {
+	x := newExchange(t, "opaque")
+	svc := x.AddClient(storage.Client{ID: "svc", GrantTypes: []string{"client_credentials", grant.GrantTypeTokenExchange},
+		Scopes: []string{"read", "write"}}) // no default scopes: its tokens have none
+	unscoped := x.ccToken("svc", svc)
+	x.setPolicy(func(context.Context, *grant.TokenExchangeRequest) (*grant.Allowance, error) {
+		return &grant.Allowance{Scopes: []string{"read", "write"}}, nil
+	})
+	r := x.exchange("svc", svc, "subject_token", unscoped, "subject_token_type", grant.TokenTypeAccessToken, "scope", "write")
+	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidScope)
+	r = x.exchange("svc", svc, "subject_token", unscoped, "subject_token_type", grant.TokenTypeAccessToken)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.NotContains(t, x.introspect("svc", svc, r.Str("access_token")), "scope")
+}
+
+// A refresh token is rotated where it is redeemed (RFC 9700 §4.14.2): a
+// public client's is never exchanged, and no exchange of one starts a
+// second refresh chain.
+func TestTokenExchangeOfRefreshTokens(t *testing.T) {
+	x := newExchange(t, "opaque")
+	x.setPolicy(func(context.Context, *grant.TokenExchangeRequest) (*grant.Allowance, error) {
+		return &grant.Allowance{RefreshToken: true}, nil
+	})
+	// spa's refresh token, presented by whoever claims to be spa.
+	params, verifier := authParams(t, "client_id", "spa", "redirect_uri", "https://spa.example/cb")
+	id, cookie := x.interaction(x.authorize(params))
+	rec := x.approve(id, cookie, oauth2.Approval{Subject: "alice"})
+	q := redirectParams(t, rec.Code, rec.Header().Get("Location"), "https://spa.example/cb")
+	r := x.Do(x.TokenRequest(url.Values{"grant_type": {"authorization_code"}, "client_id": {"spa"}, "code": {q.Get("code")},
+		"redirect_uri": {"https://spa.example/cb"}, "code_verifier": {verifier}}))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	spaAT, spaRT := r.Str("access_token"), r.Str("refresh_token")
+	require.NotEmpty(t, spaRT)
+	r = x.exchange("spa", "", "subject_token", spaRT, "subject_token_type", grant.TokenTypeRefreshToken)
+	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	r = x.exchange("spa", "", "subject_token", spaAT, "subject_token_type", grant.TokenTypeAccessToken,
+		"actor_token", spaRT, "actor_token_type", grant.TokenTypeRefreshToken)
+	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	// Its access token it may exchange (the policy allows it).
+	r = x.exchange("spa", "", "subject_token", spaAT, "subject_token_type", grant.TokenTypeAccessToken)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+
+	// A confidential client's own refresh token: an access token, and no
+	// refresh token beside the rotated one, whatever the policy allows.
+	_, webRT := x.userTokens(oauth2.Approval{Subject: "alice"})
+	r = x.exchange("web", x.webSecret, "subject_token", webRT, "subject_token_type", grant.TokenTypeRefreshToken)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Empty(t, r.Str("refresh_token"))
+	// Its access token, though, may bring one (the policy allows it).
+	at, _ := x.userTokens(oauth2.Approval{Subject: "alice"})
+	r = x.exchange("api", x.apiSecret, "subject_token", at, "subject_token_type", grant.TokenTypeAccessToken)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.NotEmpty(t, r.Str("refresh_token"))
+}
+
+// RFC 8693 §2.1: the actor token is validated as the subject token is, and
+// the issued token ends no later than it.
+func TestTokenExchangeValidatesTheActorToken(t *testing.T) {
+	x := newExchange(t, "opaque", func(cfg *oauth2.Config, store *memory.Store) {
+		cfg.DPoP = &oauth2.DPoPConfig{Replay: store}
+	})
+	at, _ := x.userTokens(oauth2.Approval{Subject: "alice"})
+	subject := []string{"subject_token", at, "subject_token_type", grant.TokenTypeAccessToken}
+	withActor := func(actor, typ string) *testkit.Response {
+		return x.exchange("api", x.apiSecret, append(slices.Clone(subject), "actor_token", actor, "actor_token_type", typ)...)
+	}
+	revoked := x.ccToken("api", x.apiSecret)
+	require.Equal(t, http.StatusOK, x.Revoke("api", x.apiSecret, revoked).Status)
+	testkit.RequireOAuthError(t, withActor(revoked, grant.TokenTypeAccessToken), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	_, webRT := x.userTokens(oauth2.Approval{Subject: "bob"})
+	testkit.RequireOAuthError(t, withActor(webRT, grant.TokenTypeAccessToken), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+
+	// A DPoP-bound actor token without a proof of its key.
+	key := testkit.NewDPoPKey(t, jwa.ES256)
+	req := x.TokenRequest(url.Values{"grant_type": {"client_credentials"}})
+	req.SetBasicAuth("api", x.apiSecret)
+	req.Header.Set("DPoP", key.Proof(t, testkit.ProofClaims{Method: http.MethodPost, URL: x.Provider.TokenEndpoint(), IssuedAt: x.Now()}))
+	r := x.Do(req)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	testkit.RequireOAuthError(t, withActor(r.Str("access_token"), grant.TokenTypeAccessToken), http.StatusBadRequest, oauth2.ErrInvalidRequest)
+
+	// An actor token that ends first ends the issued token.
+	short := x.ccToken("api", x.apiSecret)
+	x.Advance(30 * time.Minute)
+	late, _ := x.userTokens(oauth2.Approval{Subject: "carol"})
+	r = x.exchange("api", x.apiSecret, "subject_token", late, "subject_token_type", grant.TokenTypeAccessToken,
+		"actor_token", short, "actor_token_type", grant.TokenTypeAccessToken)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	actorRec, err := x.AccessTokenRecord(short)
+	require.NoError(t, err)
+	issued, err := x.AccessTokenRecord(r.Str("access_token"))
+	require.NoError(t, err)
+	assert.Equal(t, actorRec.ExpiresAt, issued.ExpiresAt)
+	// And an expired one is refused.
+	x.Advance(31 * time.Minute)
+	late, _ = x.userTokens(oauth2.Approval{Subject: "carol"})
+	r = x.exchange("api", x.apiSecret, "subject_token", late, "subject_token_type", grant.TokenTypeAccessToken,
+		"actor_token", short, "actor_token_type", grant.TokenTypeAccessToken)
+	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidRequest)
+}
+
+// RFC 9449: an exchange of a bound token gives a bound access token and
+// no refresh token, which for a confidential client would not be bound.
+func TestTokenExchangeOfBoundTokensGivesNoRefreshToken(t *testing.T) {
+	x := newExchange(t, "opaque", func(cfg *oauth2.Config, store *memory.Store) {
+		cfg.DPoP = &oauth2.DPoPConfig{Replay: store}
+	})
+	x.setPolicy(func(context.Context, *grant.TokenExchangeRequest) (*grant.Allowance, error) {
+		return &grant.Allowance{RefreshToken: true}, nil
+	})
+	key := testkit.NewDPoPKey(t, jwa.ES256)
+	params, verifier := authParams(t)
+	r := x.redeemWithProof(t, key, x.code(params), verifier)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	req := x.TokenRequest(url.Values{"grant_type": {grant.GrantTypeTokenExchange}, "subject_token": {r.Str("access_token")},
+		"subject_token_type": {grant.TokenTypeAccessToken}})
+	req.SetBasicAuth("api", x.apiSecret)
+	req.Header.Set("DPoP", key.Proof(t, testkit.ProofClaims{Method: http.MethodPost, URL: x.Provider.TokenEndpoint(), IssuedAt: x.Now()}))
+	r = x.Do(req)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Equal(t, "DPoP", r.Str("token_type"))
+	assert.Empty(t, r.Str("refresh_token"))
 }

@@ -55,7 +55,9 @@ import (
 // refresh token, an assertion) is valid, unexpired, unused and was issued
 // to this client; that the resource owner it names (Subject) really
 // authorised this client; that GrantID, when set, is a grant of this
-// client and this subject (the Provider does not look grants up); and that
+// subject that this client may continue: its own, or one whose token it
+// was allowed to exchange (RFC 8693), so that revoking the grant revokes
+// its tokens too (the Provider does not look grants up); and that
 // the scopes and audience fit what that resource owner approved, not only
 // what the client may have.
 type GrantHandler interface {

@@ -60,8 +60,11 @@ var (
 // be safe for concurrent use.
 type TrustedIssuers interface {
 	// IssuerKeys returns the public signature keys of issuer, or an error
-	// wrapping ErrUnknownIssuer. refresh asks for fresh keys after a JWT
-	// named an unknown kid; implementations bound how often that fetches.
+	// wrapping ErrUnknownIssuer. refresh asks for fresh keys after no key
+	// verified a JWT (an unknown kid, or a signature that fails: the
+	// issuer may have rotated its keys). Anyone can send such JWTs, so an
+	// implementation must bound how often refresh fetches (JWKSFetcher:
+	// once per MinRefetchInterval per URI).
 	// Any other error means the keys could not be obtained (an outage):
 	// VerifyTrustedJWT returns it without wrapping ErrUntrustedJWT.
 	IssuerKeys(ctx context.Context, issuer string, refresh bool) (jwk.Set, error)
@@ -401,11 +404,13 @@ type TrustedJWTOptions struct {
 	// (RFC 8725 §3.1).
 	Algorithms []string
 	// MaxLifetime, when positive, refuses a JWT whose exp is more than
-	// MaxLifetime (+Leeway) after Now (RFC 7523 §3 item 4 lets the server
-	// bound it; the JWT bearer grant passes 10 min).
+	// MaxLifetime (+Leeway) after Now, or whose iat is more than that
+	// before Now (RFC 7523 §3 items 4 and 6 let the server bound them; the
+	// JWT bearer grant passes 10 min).
 	MaxLifetime time.Duration
 	// RequireJTI refuses a JWT without a non-empty jti (at most 255
-	// bytes, RFC 7519 §4.1.7).
+	// bytes of UTF-8 without control characters, RFC 7519 §4.1.7): one
+	// that a replay store is to keep.
 	RequireJTI bool
 }
 
@@ -734,12 +739,18 @@ func (t *trustedToken) checkClaims(o *trustedJWTOptions) error {
 		if t.iat.After(now.Add(leeway)) {
 			return untrusted("iat is in the future")
 		}
+		// A short-lived JWT (RFC 7523 §3 item 4-6) is also not an old one
+		// with a late exp.
+		if o.maxLifetime > 0 && t.iat.Before(now.Add(-o.maxLifetime-leeway)) {
+			return untrusted("iat is too old")
+		}
 		if t.exp.Before(t.iat) {
 			return untrusted("exp is before iat")
 		}
 	}
-	if o.requireJTI && (t.jti == "" || len(t.jti) > maxTrustedJTILength) {
-		return untrusted("jti claim is missing, empty or longer than 255 bytes")
+	if o.requireJTI && (t.jti == "" || len(t.jti) > maxTrustedJTILength || !validText(t.jti)) {
+		// It is stored (a replay key): text only.
+		return untrusted("jti claim is missing, empty, longer than 255 bytes or has control characters")
 	}
 	return nil
 }
