@@ -13,7 +13,8 @@
 // prints carries iss (-issuer, https://idp.example), sub, aud, iat, exp
 // (-ttl ahead, 5 minutes: the server takes assertions that expire within
 // 10), a random jti, since an assertion is used once, and a scope claim
-// with -scope.
+// with -scope. Its typ is JWT, an assertion, or with -typ at+jwt an access
+// token (RFC 9068), which the server's policy takes as a subject token.
 package main
 
 import (
@@ -28,6 +29,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/grantor-dev/grantor/oauth2"
@@ -54,6 +56,7 @@ func run(args []string, out, stderr io.Writer, now time.Time) error {
 	aud := fs.String("aud", "", "the JWT's audience (aud): the authorization server's issuer identifier")
 	scope := fs.String("scope", "", "the JWT's scope claim, if any")
 	ttl := fs.Duration("ttl", 5*time.Minute, "how long the JWT is valid (exp)")
+	typ := fs.String("typ", "JWT", `the JWT's typ header: JWT for an assertion (the JWT bearer grant), at+jwt for an access token the provider issued (a token exchange's subject token)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,7 +90,11 @@ func run(args []string, out, stderr io.Writer, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
+	hdr := jws.NewHeaders()
+	if err := hdr.Set(jws.TypeKey, *typ); err != nil {
+		return err
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key, jws.WithProtectedHeaders(hdr)))
 	if err != nil {
 		return err
 	}

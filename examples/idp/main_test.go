@@ -64,6 +64,14 @@ func TestTrustedIssuersFileAndAssertion(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, jwt.ID, again.ID, "each assertion has a jti of its own")
 	assert.NotContains(t, again.Claims, "scope")
+	assert.Equal(t, "JWT", again.Type, "an assertion by default")
+
+	// -typ at+jwt makes an access token of the provider (RFC 9068 §2.1).
+	out.Reset()
+	require.NoError(t, run([]string{"-key", key, "-sub", "alice", "-aud", "http://127.0.0.1:8080", "-typ", "at+jwt"}, &out, &notes, now))
+	at, err := oauth2.VerifyTrustedJWT(context.Background(), issuers, strings.TrimSpace(out.String()), oauth2.TrustedJWTOptions{Now: now})
+	require.NoError(t, err)
+	assert.Equal(t, "at+jwt", at.Type)
 }
 
 func TestFlagErrors(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/oauth2"
@@ -72,8 +73,9 @@ func exchangeGrants(issuer string, issuers *oauth2.TrustedIssuerList, replay sto
 // exchangePolicy is this server's token exchange policy (RFC 8693 §5) for
 // the server whose issuer identifier is issuer: a confidential client
 // registered for the grant may exchange one of this server's access tokens
-// issued to it or whose audience names it, or a trusted issuer's JWT whose
-// aud names this server, for a token with the same scopes or fewer; in a
+// issued to it or whose audience names it, or a trusted issuer's access
+// token (typ at+jwt) whose aud names this server, for a token with the same
+// scopes or fewer; in a
 // delegation, the actor token is the client's own. Public clients may
 // exchange nothing.
 func exchangePolicy(issuer string) grant.TokenExchangePolicyFunc {
@@ -85,8 +87,11 @@ func exchangePolicy(issuer string) grant.TokenExchangePolicyFunc {
 		case sub.Record != nil && sub.Record.Kind == storage.AccessToken:
 			// Ours: the grant has checked that it was issued to this
 			// client or that its audience names the client.
-		case sub.JWT != nil && slices.Contains(sub.JWT.Audience, issuer):
-			// A trusted issuer's, meant for this server.
+		case sub.JWT != nil && slices.Contains(sub.JWT.Audience, issuer) && isAccessTokenType(sub.JWT.Type):
+			// A trusted issuer's access token (typ at+jwt, RFC 9068
+			// §2.1), meant for this server. A plain JWT is an assertion
+			// for the JWT bearer grant, which takes it once: taken here
+			// too, it could be used again and again.
 		default:
 			return nil, nil // a refresh token, or a JWT meant for another
 		}
@@ -97,6 +102,13 @@ func exchangePolicy(issuer string) grant.TokenExchangePolicyFunc {
 		// the client's registered audience; no refresh token.
 		return &grant.Allowance{}, nil
 	}
+}
+
+// isAccessTokenType reports whether a JWT's typ marks an access token
+// (RFC 9068 §2.1; RFC 7515 §4.1.9: case-insensitive, "application/" may be
+// left out).
+func isAccessTokenType(typ string) bool {
+	return strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), "at+jwt")
 }
 
 // issuerSubject maps the subject of a trusted issuer's JWT to ISSUER#sub:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -91,6 +92,24 @@ func (k *signingKey) sign(t *testing.T, iss, sub, aud string, exp time.Time, ext
 	tok, err := b.Build()
 	require.NoError(t, err)
 	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, k.private))
+	require.NoError(t, err)
+	return string(signed)
+}
+
+// signAccessToken is sign with the typ of an access token, at+jwt (RFC
+// 9068 §2.1): what the example's policy takes as a subject token.
+func (k *signingKey) signAccessToken(t *testing.T, iss, sub, aud string, exp time.Time, extra map[string]any) string {
+	t.Helper()
+	b := jwt.NewBuilder().Issuer(iss).Subject(sub).Audience([]string{aud}).
+		IssuedAt(time.Now()).Expiration(exp).JwtID(rand.Text())
+	for name, v := range extra {
+		b = b.Claim(name, v)
+	}
+	tok, err := b.Build()
+	require.NoError(t, err)
+	hdr := jws.NewHeaders()
+	require.NoError(t, hdr.Set(jws.TypeKey, "at+jwt"))
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, k.private, jws.WithProtectedHeaders(hdr)))
 	require.NoError(t, err)
 	return string(signed)
 }
@@ -258,7 +277,7 @@ func testExchangeEndToEnd(t *testing.T, storeFlag, format, clients, trusted stri
 	})
 
 	t.Run("a trusted issuer's JWT as subject", func(t *testing.T) {
-		jwt := idp.sign(t, idpIssuer, "bob", issuer, inFiveMinutes, map[string]any{"scope": "read write"})
+		jwt := idp.signAccessToken(t, idpIssuer, "bob", issuer, inFiveMinutes, map[string]any{"scope": "read write"})
 		r := e.token(t, exchange(jwt, grant.TokenTypeJWT, "scope", "read"), "gateway", nil)
 		info := e.introspect(t, accessToken(t, r))
 		assert.Equal(t, idpIssuer+"#bob", info["sub"], "the example maps another issuer's subject to ISSUER#sub")
@@ -267,11 +286,18 @@ func testExchangeEndToEnd(t *testing.T, storeFlag, format, clients, trusted stri
 
 		// The example's policy takes a JWT meant for this
 		// server only, not one for the client alone.
-		forGateway := idp.sign(t, idpIssuer, "bob", "gateway", inFiveMinutes, map[string]any{"scope": "read"})
+		forGateway := idp.signAccessToken(t, idpIssuer, "bob", "gateway", inFiveMinutes, map[string]any{"scope": "read"})
 		refused(t, e.token(t, exchange(forGateway, grant.TokenTypeJWT), "gateway", nil), "unauthorized_client",
 			"a JWT whose aud is the client, not this server")
-		refused(t, e.token(t, exchange(stranger.sign(t, idpIssuer, "bob", issuer, inFiveMinutes, nil), grant.TokenTypeJWT), "gateway", nil),
+		refused(t, e.token(t, exchange(stranger.signAccessToken(t, idpIssuer, "bob", issuer, inFiveMinutes, nil), grant.TokenTypeJWT), "gateway", nil),
 			"invalid_request", "a JWT not signed by the issuer's key")
+		// An assertion (typ JWT) is for the JWT bearer grant, which
+		// takes it once; as a subject token it could be used again.
+		assertion := idp.sign(t, idpIssuer, "bob", issuer, inFiveMinutes, map[string]any{"scope": "read"})
+		refused(t, e.token(t, exchange(assertion, grant.TokenTypeJWT), "gateway", nil), "unauthorized_client",
+			"an assertion as subject token")
+		// And an access token is no assertion.
+		refused(t, e.token(t, bearer(jwt), "federated", nil), "invalid_grant", "an access token as assertion")
 	})
 
 	t.Run("a JWT bearer assertion, once", func(t *testing.T) {
