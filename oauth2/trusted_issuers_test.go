@@ -9,9 +9,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -667,4 +669,37 @@ func TestParseTrustedIssuers(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+}
+
+// RFC 8725 §3.10: keys are never taken from, nor fetched because of, the
+// token's own headers. A JWT signed by an attacker's key that it names in
+// jku, x5u (served, and counted) and x5c (a certificate of that key) is
+// refused, and nothing is fetched.
+func TestVerifyTrustedJWT_NeverFetchesHeaderKeys(t *testing.T) {
+	attacker := caMust(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	pub := caMust(jwk.FromRaw(&attacker.PublicKey))
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(pub))
+	var fetched atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+		_ = json.NewEncoder(w).Encode(set)
+	}))
+	t.Cleanup(srv.Close)
+	tmpl := &x509.Certificate{SerialNumber: caMust(rand.Int(rand.Reader, big.NewInt(1<<62))), NotBefore: tjNow.Add(-time.Hour), NotAfter: tjNow.Add(time.Hour)}
+	cert := caMust(x509.CreateCertificate(rand.Reader, tmpl, tmpl, &attacker.PublicKey, attacker))
+	header := map[string]any{
+		"jku": srv.URL + "/jwks",
+		"x5u": srv.URL + "/cert",
+		"x5c": []string{base64.StdEncoding.EncodeToString(cert)},
+	}
+	tok := tjSign(t, "ES256", attacker, header, tjClaims())
+	_, err := oauth2.VerifyTrustedJWT(context.Background(), tjList(t), tok, tjOpts())
+	assertUntrusted(t, err, tok)
+	assert.Zero(t, fetched.Load(), "nothing a header names is fetched")
+	// The same headers on a JWT of the issuer's key change nothing.
+	tok = tjSign(t, "ES256", tjKeys().ec, map[string]any{"kid": "ec", "jku": srv.URL, "x5u": srv.URL, "x5c": header["x5c"]}, tjClaims())
+	_, err = oauth2.VerifyTrustedJWT(context.Background(), tjList(t), tok, tjOpts())
+	require.NoError(t, err)
+	assert.Zero(t, fetched.Load())
 }
