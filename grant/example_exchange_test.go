@@ -43,10 +43,15 @@ func ExampleTokenExchange() {
 		if req.Client.ID != "gateway" {
 			return nil, nil // unauthorized_client
 		}
+		// Of the identity provider's JWTs, its access tokens only: its
+		// assertions are for the JWT bearer grant, which takes each once.
+		if req.Subject.JWT != nil && !req.Subject.JWT.IsAccessToken() {
+			return nil, nil
+		}
 		return &grant.Allowance{Audience: []string{"https://orders.example.com"}}, nil
 	})
-	// How another issuer's users become yours; without it their JWTs are
-	// refused as subjects.
+	// How another issuer's users become yours (required by the JWT bearer
+	// grant; without it, token exchange refuses their JWTs as subjects).
 	mapSubject := func(ctx context.Context, client *storage.Client, jwt *oauth2.TrustedJWT) (string, error) {
 		return jwt.Issuer + "#" + jwt.Subject, nil
 	}

@@ -17,9 +17,11 @@ type Allowance struct {
 	// Scopes are the most the issued token may carry. The request's scope
 	// parameter must be within them; without one, the token gets all of
 	// them that the other limits leave. Nil sets no limit of the policy's
-	// own: the subject token's scopes (token exchange) or the client's
-	// registered scopes (JWT bearer) apply alone. An empty, non-nil slice
-	// allows no scope.
+	// own: the other limits apply alone (token exchange: the subject
+	// token's scopes, or for a trusted issuer's JWT without a scope claim,
+	// none; JWT bearer: the client's registered scopes, and without a
+	// scope parameter its default scopes). An empty, non-nil slice allows
+	// no scope.
 	Scopes []string
 
 	// Audience are the targets the issued token may be for. Every
@@ -27,7 +29,8 @@ type Allowance struct {
 	// else invalid_target (RFC 8693 §2.2.2); without such parameters the
 	// token is for all of them. Nil means the client's registered
 	// audience (oauth2.Provider.ClientAudience), which bounds them in any
-	// case.
+	// case; an empty, non-nil slice, or one with none of the client's
+	// registered audience, allows no target (invalid_target).
 	Audience []string
 
 	// RefreshToken lets the response carry a refresh token as well (RFC

@@ -3,6 +3,7 @@ package grant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -35,14 +36,18 @@ type JWTBearerOptions struct {
 
 	// MapSubject maps an assertion's issuer and subject to the subject of
 	// the tokens issued for it: which of the application's users (or
-	// services) it is. Nil refuses every assertion, so that an
-	// application decides how other issuers' subjects become its own.
+	// services) it is. Required: an application decides how other
+	// issuers' subjects become its own, and may refuse any of them.
 	MapSubject SubjectMapper
 
 	// Policy decides what an assertion obtains for a client. Nil gives
-	// what the client credentials grant would: the requested scopes if
-	// the client may have them, else its default scopes, for its
-	// registered audience, without a refresh token.
+	// any client registered for the grant what a client credentials
+	// request would: the requested scopes, which must be within the
+	// client's registered ones, or its default scopes without a scope
+	// parameter, for its registered audience, without a refresh token;
+	// any assertion of any trusted issuer, as long as MapSubject takes
+	// it. A policy ties issuers, subjects or claims to clients. Either way
+	// the assertion's scope claim, when present, bounds the scopes.
 	Policy JWTBearerPolicy
 
 	// MaxLifetime refuses an assertion whose exp is further ahead than
@@ -74,12 +79,19 @@ type JWTBearerOptions struct {
 func JWTBearer(opts JWTBearerOptions) oauth2.GrantFactory {
 	return func(p *oauth2.Provider) (oauth2.GrantHandler, error) {
 		switch {
-		case opts.TrustedIssuers == nil:
+		case oauth2.CheckTrustedIssuers(opts.TrustedIssuers) != nil:
 			return nil, errors.New("grant: JWTBearer needs TrustedIssuers")
 		case opts.Replay == nil:
 			return nil, errors.New("grant: JWTBearer needs a Replay store (RFC 7523 §3 item 7)")
-		case opts.MaxLifetime < 0 || opts.Leeway < 0:
-			return nil, errors.New("grant: JWTBearerOptions.MaxLifetime and Leeway must not be negative")
+		case opts.MapSubject == nil:
+			// Without it every assertion would be refused: a grant that
+			// is advertised and can never answer is a configuration
+			// error, not a default.
+			return nil, errors.New("grant: JWTBearer needs MapSubject: how the issuers' subjects become this server's")
+		}
+		check := oauth2.TrustedJWTOptions{Leeway: opts.Leeway, MaxLifetime: opts.MaxLifetime, Algorithms: opts.Algorithms}
+		if err := check.Validate(); err != nil {
+			return nil, fmt.Errorf("grant: JWTBearerOptions: %w", err)
 		}
 		if opts.MaxLifetime == 0 {
 			opts.MaxLifetime = DefaultJWTBearerMaxLifetime
@@ -117,7 +129,7 @@ func (h *jwtBearer) HandleTokenRequest(ctx context.Context, req *oauth2.TokenReq
 	// An access token (RFC 9068 §2.1: typ at+jwt) is not an assertion:
 	// a token an issuer made for this server to accept over and over is
 	// not a one-time grant of it (RFC 8725 §3.11).
-	if isAccessTokenType(jwt.Type) {
+	if jwt.IsAccessToken() {
 		return nil, badAssertion("is an access token (typ at+jwt), not an assertion")
 	}
 	// RFC 7523 §3 items 2 and 3.
@@ -129,10 +141,6 @@ func (h *jwtBearer) HandleTokenRequest(ctx context.Context, req *oauth2.TokenReq
 	}
 	if err := checkJWTBinding(jwt, req.KeyThumbprint); err != nil {
 		return nil, badAssertion(err.Error())
-	}
-	if h.opts.MapSubject == nil {
-		return nil, badAssertion("names a subject that is not known here").
-			WithCause(errors.New("grant: JWTBearerOptions.MapSubject is not set"))
 	}
 	subject, err := h.opts.MapSubject(ctx, req.Client, jwt)
 	if err != nil {
@@ -161,7 +169,11 @@ func (h *jwtBearer) HandleTokenRequest(ctx context.Context, req *oauth2.TokenReq
 			return nil, err
 		}
 	}
-	scopes, err := bearerScopes(req, allow)
+	claim, err := jwtScopes(jwt)
+	if err != nil {
+		return nil, badAssertion("has a scope claim that is not a valid scope string")
+	}
+	scopes, err := bearerScopes(req, allow, claim)
 	if err != nil {
 		return nil, err
 	}
@@ -203,13 +215,18 @@ func (h *jwtBearer) HandleTokenRequest(ctx context.Context, req *oauth2.TokenReq
 }
 
 // bearerScopes returns the scopes an assertion obtains: the requested ones
-// within the policy's and the client's registered scopes; without a
-// request, all of those when the policy names scopes, else the client's
-// default scopes.
-func bearerScopes(req *oauth2.TokenRequest, allow *Allowance) ([]string, error) {
+// within the policy's, the client's registered scopes and the assertion's
+// scope claim when it has one; without a request, all of those when the
+// policy names scopes, else the client's default scopes within the claim.
+func bearerScopes(req *oauth2.TokenRequest, allow *Allowance, claim []string) ([]string, error) {
 	allowed := req.Client.Scopes
 	if allow.Scopes != nil {
 		allowed = within(allow.Scopes, allowed)
+	}
+	if claim != nil {
+		// The issuer said what the assertion is for (RFC 8693 §4.2's
+		// scope claim): no more.
+		allowed = within(allowed, claim)
 	}
 	if req.Scopes != nil {
 		if err := oauth2.CheckScopeSubset(req.Scopes, allowed); err != nil {
@@ -219,6 +236,9 @@ func bearerScopes(req *oauth2.TokenRequest, allow *Allowance) ([]string, error) 
 	}
 	if allow.Scopes != nil {
 		return slices.Clone(allowed), nil
+	}
+	if claim != nil {
+		return slices.Clone(within(req.Client.DefaultScopes, claim)), nil
 	}
 	return slices.Clone(req.Client.DefaultScopes), nil
 }

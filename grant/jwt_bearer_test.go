@@ -198,12 +198,10 @@ func TestJWTBearerReplay(t *testing.T) {
 	testkit.RequireOAuthError(t, b.present(assertion), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }
 
-// The subject mapping is the application's, and refuses by default.
+// The subject mapping is the application's (without one the grant is not
+// built: see TestJWTBearerConfiguration).
 func TestJWTBearerSubjectMapping(t *testing.T) {
-	b := newBearer(t, func(o *grant.JWTBearerOptions) { o.MapSubject = nil })
-	testkit.RequireOAuthError(t, b.present(b.assertion(nil)), http.StatusBadRequest, oauth2.ErrInvalidGrant)
-
-	b = newBearer(t, func(o *grant.JWTBearerOptions) {
+	b := newBearer(t, func(o *grant.JWTBearerOptions) {
 		o.MapSubject = func(_ context.Context, _ *storage.Client, jwt *oauth2.TrustedJWT) (string, error) {
 			switch jwt.Subject {
 			case "alice":
@@ -257,11 +255,17 @@ func TestJWTBearerConfiguration(t *testing.T) {
 	store := memory.New()
 	list, err := oauth2.NewTrustedIssuerList([]oauth2.TrustedIssuer{newTestIssuer(t, idpIssuer).entry(t)}, nil)
 	require.NoError(t, err)
+	mapSubject := func(context.Context, *storage.Client, *oauth2.TrustedJWT) (string, error) { return "x", nil }
+	var nilList *oauth2.TrustedIssuerList
 	for name, opts := range map[string]grant.JWTBearerOptions{
-		"no issuers":       {Replay: store},
-		"no replay store":  {TrustedIssuers: list},
-		"negative leeway":  {TrustedIssuers: list, Replay: store, Leeway: -1},
-		"negative maximum": {TrustedIssuers: list, Replay: store, MaxLifetime: -1},
+		"no issuers":                {Replay: store, MapSubject: mapSubject},
+		"a nil *TrustedIssuerList":  {TrustedIssuers: nilList, Replay: store, MapSubject: mapSubject},
+		"no replay store":           {TrustedIssuers: list, MapSubject: mapSubject},
+		"no subject mapping":        {TrustedIssuers: list, Replay: store},
+		"negative leeway":           {TrustedIssuers: list, Replay: store, MapSubject: mapSubject, Leeway: -1},
+		"negative maximum":          {TrustedIssuers: list, Replay: store, MapSubject: mapSubject, MaxLifetime: -1},
+		"a symmetric algorithm":     {TrustedIssuers: list, Replay: store, MapSubject: mapSubject, Algorithms: []string{"HS256"}},
+		"an algorithm that is none": {TrustedIssuers: list, Replay: store, MapSubject: mapSubject, Algorithms: []string{"ES265"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			key := make([]byte, 32)
@@ -356,6 +360,11 @@ func TestTokenExchangeOfATrustedIssuersJWT(t *testing.T) {
 			testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidRequest)
 		}
 	}
+
+	// The issuer cannot speak for this server's subjects: an act chain
+	// naming an actor of this server is refused.
+	r = exchange(sign(map[string]any{"act": map[string]any{"sub": "client:web", "iss": x.Provider.Issuer()}}))
+	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidRequest)
 
 	// More scopes than the JWT carries.
 	testkit.RequireOAuthError(t, exchange(sign(map[string]any{"scope": "read"}), "scope", "write"), http.StatusBadRequest, oauth2.ErrInvalidScope)
@@ -496,4 +505,19 @@ func TestJWTBearerIssuerKeysUnavailable(t *testing.T) {
 	// Once the keys are back, the same assertion is honoured.
 	down.Store(false)
 	require.Equal(t, http.StatusOK, b.present(assertion).Status)
+}
+
+// The assertion's scope claim, when present, bounds what it obtains.
+func TestJWTBearerScopeClaim(t *testing.T) {
+	b := newBearer(t, nil)
+	testkit.RequireOAuthError(t, b.present(b.assertion(map[string]any{"scope": "read"}), "scope", "write"), http.StatusBadRequest, oauth2.ErrInvalidScope)
+	r := b.present(b.assertion(map[string]any{"scope": "read"}), "scope", "read")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	// Without a scope parameter: the client's defaults within the claim.
+	r = b.present(b.assertion(map[string]any{"scope": "write"}))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	rec, err := b.AccessTokenRecord(r.Str("access_token"))
+	require.NoError(t, err)
+	assert.Empty(t, rec.Scopes, "fed's default is read, which the claim does not allow")
+	testkit.RequireOAuthError(t, b.present(b.assertion(map[string]any{"scope": 7})), http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }

@@ -3,6 +3,7 @@ package grant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -54,6 +55,13 @@ type TokenExchangeOptions struct {
 	// Algorithms are the JWS algorithms accepted from trusted issuers;
 	// empty means every asymmetric one (see oauth2.TrustedJWTOptions).
 	Algorithms []string
+
+	// CheckGrant, when set, is called with the record of each of this
+	// server's tokens presented (subject and actor), before the policy:
+	// return an error to refuse it, for example when its user has been
+	// disabled, as RefreshTokenOptions.CheckGrant does for a refresh. A
+	// non-*oauth2.Error becomes invalid_request (RFC 8693 §2.2.2).
+	CheckGrant func(ctx context.Context, client *storage.Client, token *storage.Token) error
 }
 
 // TokenExchange returns the factory of the token exchange grant (RFC 8693).
@@ -104,8 +112,14 @@ type TokenExchangeOptions struct {
 // invalid_scope; unauthorized_client when the policy refuses.
 func TokenExchange(opts TokenExchangeOptions) oauth2.GrantFactory {
 	return func(p *oauth2.Provider) (oauth2.GrantHandler, error) {
-		if opts.Leeway < 0 {
-			return nil, errors.New("grant: TokenExchangeOptions.Leeway must not be negative")
+		check := oauth2.TrustedJWTOptions{Leeway: opts.Leeway, Algorithms: opts.Algorithms}
+		if err := check.Validate(); err != nil {
+			return nil, fmt.Errorf("grant: TokenExchangeOptions: %w", err)
+		}
+		if opts.TrustedIssuers != nil {
+			if err := oauth2.CheckTrustedIssuers(opts.TrustedIssuers); err != nil {
+				return nil, fmt.Errorf("grant: TokenExchangeOptions.TrustedIssuers: %w", err)
+			}
 		}
 		if opts.MapSubject != nil && opts.TrustedIssuers == nil {
 			return nil, errors.New("grant: TokenExchangeOptions.MapSubject is set without TrustedIssuers")
@@ -188,7 +202,7 @@ func (h *tokenExchange) HandleTokenRequest(ctx context.Context, req *oauth2.Toke
 			return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "the subject_token's may_act does not name the actor")
 		}
 	}
-	act, err := actClaim(subject, actor)
+	act, err := actClaim(subject, actor, h.p.Issuer())
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +240,13 @@ func (h *tokenExchange) HandleTokenRequest(ctx context.Context, req *oauth2.Toke
 		GrantExpiresAt:      end,
 		ResponseParameters:  map[string]string{"issued_token_type": TokenTypeAccessToken},
 	}
-	if allow.RefreshToken && (subject.refreshToken() || subject.bound() || actor != nil && actor.bound()) {
+	if allow.RefreshToken && (subject.refreshToken() || subject.bound() || actor != nil && actor.bound() ||
+		subject.Record != nil && subject.Record.ClientID != req.Client.ID) {
 		// No second refresh chain beside a refresh token's own, which
-		// rotates; and no refresh token that would outlast a DPoP binding
-		// (a confidential client's refresh token is not bound, RFC 9449
-		// §5).
+		// rotates; no refresh token that would outlast a DPoP binding (a
+		// confidential client's refresh token is not bound, RFC 9449 §5);
+		// and none in another client's grant, whose revocation (this one
+		// revoked, or reused) would end that client's session too.
 		is.RefreshToken = false
 	}
 	if subject.Record != nil {
@@ -278,7 +294,18 @@ func (h *tokenExchange) presentedToken(ctx context.Context, req *oauth2.TokenReq
 	rec, err := h.p.ActiveToken(ctx, value, kind)
 	switch {
 	case err == nil:
-		return h.ownToken(req, rec, typ, invalid)
+		t, err := h.ownToken(req, rec, typ, invalid)
+		if err != nil || h.opts.CheckGrant == nil {
+			return t, err
+		}
+		if err := h.opts.CheckGrant(ctx, req.Client, rec); err != nil {
+			var oe *oauth2.Error
+			if errors.As(err, &oe) {
+				return nil, oe
+			}
+			return nil, invalid("is no longer valid").WithCause(err)
+		}
+		return t, nil
 	case errors.Is(err, oauth2.ErrUnknownToken) && typ == TokenTypeJWT && h.opts.TrustedIssuers != nil:
 		return h.issuerToken(ctx, req, value, typ, isSubject, invalid)
 	case errors.Is(err, oauth2.ErrInactiveToken):
@@ -496,9 +523,10 @@ func exchangeClaims(subject *PresentedToken, act any, extra map[string]any) map[
 // own act. A chain is kept as its identities only (sub, iss, act: §4.1
 // says nothing else in it is to be used), and a trusted issuer's chain
 // with that issuer's iss on every actor that names none: an issuer speaks
-// for its own subjects, never for this server's. A malformed or too long
-// chain is refused.
-func actClaim(subject, actor *PresentedToken) (any, error) {
+// for its own subjects, never for this server's (ownIssuer), so a chain of
+// its that names one is refused. This server's own actors carry no iss. A
+// malformed or too long chain is refused.
+func actClaim(subject, actor *PresentedToken, ownIssuer string) (any, error) {
 	var prior map[string]any
 	if v, ok := subject.Claims["act"]; ok {
 		defaultIssuer := ""
@@ -507,6 +535,11 @@ func actClaim(subject, actor *PresentedToken) (any, error) {
 		}
 		if prior, ok = normalizeAct(v, defaultIssuer, 1); !ok {
 			return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "the subject_token's act claim is malformed or nested too deep")
+		}
+		if subject.JWT != nil && actsFor(prior, ownIssuer) {
+			// Another issuer cannot say that one of this server's
+			// subjects acted: it speaks for its own.
+			return nil, oauth2.NewError(oauth2.ErrInvalidRequest, "the subject_token's act claim names an actor of this server")
 		}
 	}
 	if actor == nil {
@@ -567,6 +600,17 @@ func normalizeAct(v any, defaultIssuer string, depth int) (map[string]any, bool)
 		out["act"] = inner
 	}
 	return out, true
+}
+
+// actsFor reports whether a normalized chain names an actor of issuer.
+func actsFor(act map[string]any, issuer string) bool {
+	for act != nil {
+		if act["iss"] == issuer {
+			return true
+		}
+		act, _ = act["act"].(map[string]any)
+	}
+	return false
 }
 
 // actDepth is the number of actors in a normalized chain.

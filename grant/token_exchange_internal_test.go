@@ -35,7 +35,7 @@ func FuzzDelegationClaims(f *testing.F) {
 			}
 			actor := &PresentedToken{Subject: "a", Issuer: "https://i"}
 			_ = mayActAllows(may, subject, actor)
-			got, err := actClaim(subject, actor)
+			got, err := actClaim(subject, actor, "https://as")
 			if err != nil {
 				continue
 			}
@@ -67,10 +67,10 @@ func TestActChainsAreBounded(t *testing.T) {
 		return v
 	}
 	actor := &PresentedToken{Subject: "a"}
-	_, err := actClaim(&PresentedToken{Claims: map[string]any{"act": chain(maxActDepth - 1)}}, actor)
+	_, err := actClaim(&PresentedToken{Claims: map[string]any{"act": chain(maxActDepth - 1)}}, actor, "https://as")
 	assert.NoError(t, err, "a chain one shorter than the bound gets the new actor")
-	_, err = actClaim(&PresentedToken{Claims: map[string]any{"act": chain(maxActDepth)}}, actor)
+	_, err = actClaim(&PresentedToken{Claims: map[string]any{"act": chain(maxActDepth)}}, actor, "https://as")
 	assert.Error(t, err, "the new actor would make it too long")
-	_, err = actClaim(&PresentedToken{Claims: map[string]any{"act": chain(maxActDepth + 1)}}, nil)
+	_, err = actClaim(&PresentedToken{Claims: map[string]any{"act": chain(maxActDepth + 1)}}, nil, "https://as")
 	assert.Error(t, err, "a subject's chain beyond the bound is refused even without an actor")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -543,7 +544,8 @@ func TestTokenExchangeOfDPoPBoundTokens(t *testing.T) {
 }
 
 // A refresh token where the policy allows one: it stays in the subject's
-// grant and dies with it.
+// grant and dies with it. A client gets none in another client's grant:
+// its revocation, or its reuse, would end that client's session.
 func TestTokenExchangeRefreshToken(t *testing.T) {
 	x := newExchange(t, "opaque")
 	at, rt := x.userTokens(oauth2.Approval{Subject: "alice"})
@@ -551,6 +553,10 @@ func TestTokenExchangeRefreshToken(t *testing.T) {
 		return &grant.Allowance{RefreshToken: true}, nil
 	})
 	r := x.exchange("api", x.apiSecret, "subject_token", at, "subject_token_type", grant.TokenTypeAccessToken)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Empty(t, r.Str("refresh_token"), "none in web's grant for api")
+	// web exchanges its own, and gets a refresh token.
+	r = x.exchange("web", x.webSecret, "subject_token", at, "subject_token_type", grant.TokenTypeAccessToken)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	exchangedRT := r.Str("refresh_token")
 	require.NotEmpty(t, exchangedRT)
@@ -560,12 +566,12 @@ func TestTokenExchangeRefreshToken(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, rec.ExpiresAt.After(subject.ExpiresAt), "the refresh token ends with the subject token")
 	assert.Equal(t, subject.GrantID, rec.GrantID)
-	// It refreshes, as api's.
-	r = x.Token("api", x.apiSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {exchangedRT}})
+	// It refreshes.
+	r = x.Token("web", x.webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {exchangedRT}})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	// Revoking the user's grant ends it.
 	require.Equal(t, http.StatusOK, x.Revoke("web", x.webSecret, rt).Status)
-	r = x.Token("api", x.apiSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.Str("refresh_token")}})
+	r = x.Token("web", x.webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.Str("refresh_token")}})
 	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidGrant)
 }
 
@@ -633,7 +639,7 @@ func TestTokenExchangeOfRefreshTokens(t *testing.T) {
 	assert.Empty(t, r.Str("refresh_token"))
 	// Its access token, though, may bring one (the policy allows it).
 	at, _ := x.userTokens(oauth2.Approval{Subject: "alice"})
-	r = x.exchange("api", x.apiSecret, "subject_token", at, "subject_token_type", grant.TokenTypeAccessToken)
+	r = x.exchange("web", x.webSecret, "subject_token", at, "subject_token_type", grant.TokenTypeAccessToken)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	assert.NotEmpty(t, r.Str("refresh_token"))
 }
@@ -705,4 +711,55 @@ func TestTokenExchangeOfBoundTokensGivesNoRefreshToken(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	assert.Equal(t, "DPoP", r.Str("token_type"))
 	assert.Empty(t, r.Str("refresh_token"))
+}
+
+// CheckGrant re-checks the user of this server's tokens, as the refresh
+// grant does: a disabled user's tokens are not exchanged either.
+func TestTokenExchangeCheckGrant(t *testing.T) {
+	var disabled sync.Map
+	x := newExchange(t, "opaque", func(cfg *oauth2.Config, _ *memory.Store) {
+		last := len(cfg.Grants) - 1
+		cfg.Grants[last] = grant.TokenExchange(grant.TokenExchangeOptions{
+			Policy: grant.TokenExchangePolicyFunc(func(context.Context, *grant.TokenExchangeRequest) (*grant.Allowance, error) {
+				return &grant.Allowance{}, nil
+			}),
+			CheckGrant: func(_ context.Context, _ *storage.Client, rec *storage.Token) error {
+				if _, off := disabled.Load(rec.Subject); off {
+					return errors.New("the user is disabled")
+				}
+				return nil
+			},
+		})
+	})
+	at, rt := x.userTokens(oauth2.Approval{Subject: "alice"})
+	require.Equal(t, http.StatusOK, x.exchange("web", x.webSecret, "subject_token", rt, "subject_token_type", grant.TokenTypeRefreshToken).Status)
+	disabled.Store("alice", true)
+	testkit.RequireOAuthError(t, x.exchange("web", x.webSecret, "subject_token", rt, "subject_token_type", grant.TokenTypeRefreshToken),
+		http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	testkit.RequireOAuthError(t, x.exchange("api", x.apiSecret, "subject_token", at, "subject_token_type", grant.TokenTypeAccessToken),
+		http.StatusBadRequest, oauth2.ErrInvalidRequest)
+	// The actor is checked too.
+	bob, _ := x.userTokens(oauth2.Approval{Subject: "bob"})
+	r := x.exchange("web", x.webSecret, "subject_token", bob, "subject_token_type", grant.TokenTypeAccessToken,
+		"actor_token", at, "actor_token_type", grant.TokenTypeAccessToken)
+	testkit.RequireOAuthError(t, r, http.StatusBadRequest, oauth2.ErrInvalidRequest)
+}
+
+func TestTokenExchangeConfiguration(t *testing.T) {
+	store := memory.New()
+	var nilList *oauth2.TrustedIssuerList
+	mapSubject := func(context.Context, *storage.Client, *oauth2.TrustedJWT) (string, error) { return "x", nil }
+	for name, opts := range map[string]grant.TokenExchangeOptions{
+		"a nil *TrustedIssuerList":          {TrustedIssuers: nilList},
+		"MapSubject without TrustedIssuers": {MapSubject: mapSubject},
+		"negative leeway":                   {Leeway: -1},
+		"a symmetric algorithm":             {Algorithms: []string{"HS256"}},
+		"an unknown algorithm":              {Algorithms: []string{"ES265"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := oauth2.NewProvider(oauth2.Config{Issuer: "https://as.example", Clients: store, Tokens: store,
+				TokenKeys: [][]byte{make([]byte, 32)}, Grants: []oauth2.GrantFactory{grant.TokenExchange(opts)}})
+			require.Error(t, err)
+		})
+	}
 }

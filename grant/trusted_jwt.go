@@ -3,7 +3,6 @@ package grant
 import (
 	"errors"
 	"slices"
-	"strings"
 
 	"github.com/grantor-dev/grantor/oauth2"
 )
@@ -64,16 +63,6 @@ func jwtScopes(jwt *oauth2.TrustedJWT) ([]string, error) {
 		scopes = []string{}
 	}
 	return scopes, nil
-}
-
-// isAccessTokenType reports whether a JWT's typ header marks an access
-// token (RFC 9068 §2.1; RFC 7515 §4.1.9: case-insensitive, "application/"
-// may be omitted).
-func isAccessTokenType(typ string) bool {
-	if len(typ) > len("application/") && strings.EqualFold(typ[:len("application/")], "application/") {
-		typ = typ[len("application/"):]
-	}
-	return strings.EqualFold(typ, "at+jwt")
 }
 
 // validSubject reports whether a subject mapped from another issuer may be

@@ -463,8 +463,8 @@ func resolveTrustedJWTOptions(o *TrustedJWTOptions) (trustedJWTOptions, error) {
 	if o.Now.IsZero() {
 		return r, errors.New("oauth2: VerifyTrustedJWT: TrustedJWTOptions.Now is not set")
 	}
-	if o.Leeway < 0 {
-		return r, errors.New("oauth2: VerifyTrustedJWT: TrustedJWTOptions.Leeway is negative")
+	if err := o.Validate(); err != nil {
+		return r, fmt.Errorf("oauth2: VerifyTrustedJWT: %w", err)
 	}
 	if o.Leeway == 0 {
 		r.leeway = DefaultTrustedJWTLeeway
@@ -472,12 +472,46 @@ func resolveTrustedJWTOptions(o *TrustedJWTOptions) (trustedJWTOptions, error) {
 	if len(o.Algorithms) == 0 {
 		r.algs = asymmetricAlgs
 	}
+	return r, nil
+}
+
+// Validate reports options that VerifyTrustedJWT would refuse whatever the
+// JWT, apart from Now: a negative Leeway or MaxLifetime, or an algorithm
+// that is not an asymmetric JWS algorithm Grantor verifies (RFC 8725
+// §3.1). A grant calls it when it is built, so that a typo fails at start,
+// not at every request.
+func (o *TrustedJWTOptions) Validate() error {
+	if o.Leeway < 0 || o.MaxLifetime < 0 {
+		return errors.New("TrustedJWTOptions: Leeway and MaxLifetime must not be negative")
+	}
 	for _, alg := range o.Algorithms {
 		if !assertionAlgIn(asymmetricAlgs, alg) {
-			return r, fmt.Errorf("oauth2: VerifyTrustedJWT: TrustedJWTOptions.Algorithms: %q is not an asymmetric JWS algorithm", alg)
+			return fmt.Errorf("TrustedJWTOptions.Algorithms: %q is not an asymmetric JWS algorithm", alg)
 		}
 	}
-	return r, nil
+	return nil
+}
+
+// CheckTrustedIssuers reports a nil TrustedIssuers, a nil
+// *TrustedIssuerList included, which VerifyTrustedJWT cannot use.
+func CheckTrustedIssuers(issuers TrustedIssuers) error {
+	if l, ok := issuers.(*TrustedIssuerList); issuers == nil || ok && l == nil {
+		return errors.New("no TrustedIssuers (nil)")
+	}
+	return nil
+}
+
+// IsAccessToken reports whether the JWT is typed as an access token, typ
+// at+jwt (RFC 9068 §2.1; RFC 7515 §4.1.9: compared case-insensitively,
+// "application/" may be left out). An issuer that types its tokens lets a
+// policy tell its access tokens, which may be presented again and again,
+// from its assertions (typ JWT or none), which are used once.
+func (j *TrustedJWT) IsAccessToken() bool {
+	typ := j.Type
+	if len(typ) > len("application/") && strings.EqualFold(typ[:len("application/")], "application/") {
+		typ = typ[len("application/"):]
+	}
+	return strings.EqualFold(typ, "at+jwt")
 }
 
 // trustedToken is a parsed, not yet verified, JWT of a trusted issuer.
@@ -511,8 +545,8 @@ func VerifyTrustedJWT(ctx context.Context, issuers TrustedIssuers, token string,
 	if err != nil {
 		return nil, err
 	}
-	if l, ok := issuers.(*TrustedIssuerList); issuers == nil || (ok && l == nil) {
-		return nil, errors.New("oauth2: VerifyTrustedJWT: no TrustedIssuers")
+	if err := CheckTrustedIssuers(issuers); err != nil {
+		return nil, fmt.Errorf("oauth2: VerifyTrustedJWT: %w", err)
 	}
 
 	// Size first, nothing read beyond it, then the form (RFC 7515 §7.1;

@@ -703,3 +703,12 @@ func TestVerifyTrustedJWT_NeverFetchesHeaderKeys(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, fetched.Load())
 }
+
+func TestTrustedJWTIsAccessToken(t *testing.T) {
+	for typ, want := range map[string]bool{
+		"at+jwt": true, "AT+JWT": true, "application/at+jwt": true, "Application/At+Jwt": true,
+		"": false, "JWT": false, "application/jwt": false, "at+jwt2": false, "application/": false, "dpop+jwt": false,
+	} {
+		assert.Equal(t, want, (&oauth2.TrustedJWT{Type: typ}).IsAccessToken(), "typ %q", typ)
+	}
+}

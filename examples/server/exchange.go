@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/oauth2"
@@ -87,7 +86,7 @@ func exchangePolicy(issuer string) grant.TokenExchangePolicyFunc {
 		case sub.Record != nil && sub.Record.Kind == storage.AccessToken:
 			// Ours: the grant has checked that it was issued to this
 			// client or that its audience names the client.
-		case sub.JWT != nil && slices.Contains(sub.JWT.Audience, issuer) && isAccessTokenType(sub.JWT.Type):
+		case sub.JWT != nil && slices.Contains(sub.JWT.Audience, issuer) && sub.JWT.IsAccessToken():
 			// A trusted issuer's access token (typ at+jwt, RFC 9068
 			// §2.1), meant for this server. A plain JWT is an assertion
 			// for the JWT bearer grant, which takes it once: taken here
@@ -102,13 +101,6 @@ func exchangePolicy(issuer string) grant.TokenExchangePolicyFunc {
 		// the client's registered audience; no refresh token.
 		return &grant.Allowance{}, nil
 	}
-}
-
-// isAccessTokenType reports whether a JWT's typ marks an access token
-// (RFC 9068 §2.1; RFC 7515 §4.1.9: case-insensitive, "application/" may be
-// left out).
-func isAccessTokenType(typ string) bool {
-	return strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), "at+jwt")
 }
 
 // issuerSubject maps the subject of a trusted issuer's JWT to ISSUER#sub:
