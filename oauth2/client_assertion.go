@@ -661,58 +661,22 @@ func parseClientAssertion(s string) (*clientAssertion, error) {
 	return jwt, nil
 }
 
-func (jwt *clientAssertion) readHeader(h []byte) error {
-	var r jose.ObjectReader
-	if r.Init(h, maxJSONDepth) != nil {
-		return assertionInvalid("header is not a JSON object without duplicate members")
+func (jwt *clientAssertion) readHeader(b []byte) error {
+	// The shared rules (RFC 7515 §4.1, RFC 8725 §3.1): alg, no crit, b64,
+	// zip or enc; jwk, jku, x5c, x5u and x5t are never read: keys come from
+	// the client's registration only (RFC 7523 §3 item 9, RFC 8725 §3.10).
+	h, err := jose.ReadHeader(b, maxJSONDepth)
+	if err != nil {
+		return assertionInvalid(jose.HeaderReason(err))
 	}
-	haveAlg := false
-	for {
-		name, v, ok, err := r.Next()
-		if err != nil {
-			return assertionInvalid("header is not a JSON object without duplicate members")
-		}
-		if !ok {
-			break
-		}
-		switch string(name) {
-		case "alg":
-			alg, err := jose.String(v)
-			if err != nil {
-				return assertionInvalid("alg header is not a string")
-			}
-			if alg == "" || strings.EqualFold(alg, "none") {
-				return assertionInvalid("unsigned JWS") // RFC 8725 §3.1
-			}
-			jwt.alg, haveAlg = alg, true
-		case "kid":
-			if jwt.kid, err = jose.String(v); err != nil {
-				return assertionInvalid("kid header is not a string")
-			}
-			jwt.hasKID = true
-		case "typ":
-			typ, err := jose.String(v)
-			if err != nil {
-				return assertionInvalid("typ header is not a string")
-			}
-			if !acceptedAssertionType(typ) {
-				return assertionInvalid("typ header names another kind of JWT") // RFC 8725 §3.11
-			}
-		case "crit", "b64", "cty", "enc", "zip":
-			// We implement no JWS extension, so any crit is
-			// unknown (RFC 7515 §4.1.11); b64 (RFC 7797) and a nested
-			// JWT (cty) are not client assertions; enc and zip belong
-			// to JWE. name is one of these five constants (Keycloak
-			// GHSA-qgmm-f2qw-r95f).
-			return assertionInvalid(string(name) + " header is not accepted")
-		}
-		// jwk, jku, x5c, x5u, x5t are deliberately ignored: keys come
-		// from the client's registration only (RFC 7523 §3 item 9,
-		// RFC 8725 §3.10).
+	if h.HasCty {
+		// A nested JWT is not a client assertion.
+		return assertionInvalid("cty header is not accepted")
 	}
-	if !haveAlg {
-		return assertionInvalid("alg header is missing")
+	if h.HasTyp && !acceptedAssertionType(h.Typ) {
+		return assertionInvalid("typ header names another kind of JWT") // RFC 8725 §3.11
 	}
+	jwt.alg, jwt.kid, jwt.hasKID = h.Alg, h.KID, h.HasKID
 	return nil
 }
 

@@ -1,9 +1,11 @@
 // Package jose holds the strict parsing rules that every Grantor verifier
 // of untrusted JOSE input applies: JWT access tokens (package token),
-// client assertions (RFC 7523, package oauth2) and DPoP proofs (RFC 9449).
+// client assertions (RFC 7523, package oauth2), trusted issuers' JWTs
+// (RFC 8693 subject tokens, RFC 7523 §2.1 assertions) and DPoP proofs
+// (RFC 9449).
 // Keeping them here means the rules are written, tested and fuzzed once.
 //
-// Three pieces:
+// Four pieces:
 //
 //   - SplitCompact splits a JWS in compact serialization (RFC 7515 §7.1):
 //     a size limit chosen by the caller, exactly three non-empty segments,
@@ -16,6 +18,10 @@
 //     nesting deeper than a limit (Authlib CVE-2025-61920).
 //     String, NumericDate, NumericDateTime and Strings decode the member
 //     values JOSE uses.
+//   - ReadHeader reads a JWS header with the rules every verifier that
+//     takes its keys from configuration shares: alg required and never
+//     none, crit, b64, zip and enc refused, the members that name keys
+//     never read.
 //   - Key, PublicKeys and VerifyWithKeys verify a signature with keys that
 //     the caller trusts (a client's registration, a trusted issuer's JWK
 //     Set): public signature keys only, the algorithm decided by the key's
