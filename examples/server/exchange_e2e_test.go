@@ -80,25 +80,21 @@ func (k *signingKey) jwks(t *testing.T) json.RawMessage {
 	return b
 }
 
-// sign returns a JWT of iss for sub and aud, expiring at exp, with a
-// fresh jti and the claims extra, signed with the private key.
+// sign returns an assertion of iss for sub and aud, expiring at exp, with
+// a fresh jti and the claims extra, signed with the private key.
 func (k *signingKey) sign(t *testing.T, iss, sub, aud string, exp time.Time, extra map[string]any) string {
 	t.Helper()
-	b := jwt.NewBuilder().Issuer(iss).Subject(sub).Audience([]string{aud}).
-		IssuedAt(time.Now()).Expiration(exp).JwtID(rand.Text())
-	for name, v := range extra {
-		b = b.Claim(name, v)
-	}
-	tok, err := b.Build()
-	require.NoError(t, err)
-	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, k.private))
-	require.NoError(t, err)
-	return string(signed)
+	return k.signTyped(t, "JWT", iss, sub, aud, exp, extra)
 }
 
 // signAccessToken is sign with the typ of an access token, at+jwt (RFC
 // 9068 §2.1): what the example's policy takes as a subject token.
 func (k *signingKey) signAccessToken(t *testing.T, iss, sub, aud string, exp time.Time, extra map[string]any) string {
+	t.Helper()
+	return k.signTyped(t, "at+jwt", iss, sub, aud, exp, extra)
+}
+
+func (k *signingKey) signTyped(t *testing.T, typ, iss, sub, aud string, exp time.Time, extra map[string]any) string {
 	t.Helper()
 	b := jwt.NewBuilder().Issuer(iss).Subject(sub).Audience([]string{aud}).
 		IssuedAt(time.Now()).Expiration(exp).JwtID(rand.Text())
@@ -108,7 +104,7 @@ func (k *signingKey) signAccessToken(t *testing.T, iss, sub, aud string, exp tim
 	tok, err := b.Build()
 	require.NoError(t, err)
 	hdr := jws.NewHeaders()
-	require.NoError(t, hdr.Set(jws.TypeKey, "at+jwt"))
+	require.NoError(t, hdr.Set(jws.TypeKey, typ))
 	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, k.private, jws.WithProtectedHeaders(hdr)))
 	require.NoError(t, err)
 	return string(signed)
