@@ -313,12 +313,26 @@ func testExchangeEndToEnd(t *testing.T, storeFlag, format, clients, trusted stri
 
 	t.Run("refusals", func(t *testing.T) {
 		svcToken := cc(t, "svc", "read")
+		revoked := cc(t, "svc", "read")
+		rv := postForm(t, issuer+"/revoke", url.Values{"token": {revoked}}, "svc", e2eSecret)
+		require.Equal(t, http.StatusOK, rv.status, "%v", rv.body)
+		noType := exchange(svcToken, grant.TokenTypeAccessToken)
+		noType.Del("subject_token_type")
 		for _, c := range []struct {
 			name, client, code string
 			form               url.Values
 		}{{
 			name: "client B presents client A's token", client: "other", code: "invalid_request",
 			form: exchange(svcToken, grant.TokenTypeAccessToken),
+		}, {
+			name: "a revoked subject token", client: "svc", code: "invalid_request",
+			form: exchange(revoked, grant.TokenTypeAccessToken),
+		}, {
+			name: "no subject_token_type (RFC 8693 §2.1)", client: "svc", code: "invalid_request",
+			form: noType,
+		}, {
+			name: "an access token declared as a refresh token", client: "svc", code: "invalid_request",
+			form: exchange(svcToken, grant.TokenTypeRefreshToken),
 		}, {
 			name: "more scopes than the subject token has", client: "svc", code: "invalid_scope",
 			form: exchange(svcToken, grant.TokenTypeAccessToken, "scope", "read write"),
