@@ -3,8 +3,10 @@
 // records with atomic refresh-token rotation and revocation of whole
 // grants, replay protection, the records of the authorization code flow
 // (interactions, authorization codes, pushed authorization requests), each
-// usable once, and device authorizations (RFC 8628). It is the embedded
-// choice for a single node that must survive a restart.
+// usable once, and device authorizations (RFC 8628); and it counts the
+// events of every throttle ([storage.Limiter]) in the database, so that
+// the Stores of several processes over one file share one budget. It is
+// the embedded choice for a single node that must survive a restart.
 //
 //	store, err := sqlite.Open(ctx, "/var/lib/grantor/grantor.db")
 //	if err != nil {
@@ -19,9 +21,9 @@
 //	// pass store wherever a storage.ClientStore, storage.TokenStore,
 //	// storage.RefreshTokenStore, storage.ReplayStore,
 //	// storage.InteractionStore, storage.AuthorizationCodeStore,
-//	// storage.PushedRequestStore or storage.DeviceAuthorizationStore is
-//	// needed, and call store.DeleteExpired(ctx, time.Now()) every minute
-//	// or so.
+//	// storage.PushedRequestStore, storage.DeviceAuthorizationStore or
+//	// storage.Limiter is needed, and call store.DeleteExpired(ctx,
+//	// time.Now()) every minute or so.
 //
 // [Open] runs the database in WAL mode with a busy timeout, and applies the
 // embedded, versioned schema migrations ([Store.Migrate]). Every use-once
@@ -30,14 +32,16 @@
 // conditional statement, and every other change that depends on what is
 // stored (DecideDeviceAuthorization, PollDeviceAuthorization and its
 // slow_down, CreateDeviceAuthorization and its unique user code) one
-// transaction that holds the write lock from its start, so of many
+// transaction that holds the write lock from its start, and every count
+// of the limiter (Take) one upsert, so of many
 // concurrent callers exactly one wins, or each sees the one before it,
 // whether they share a [Store] or open the same file from several
 // processes. The writes of one Store are queued in the process; readers
 // run in parallel.
 //
 // Times are stored as Unix microseconds and come back in UTC, truncated to
-// the microsecond. Claims are stored as JSON and come back as a JSON
+// the microsecond (the limiter's windows are kept in nanoseconds, exactly,
+// as [storage.WindowStart] aligns them). Claims are stored as JSON and come back as a JSON
 // decoder makes them: numbers as float64. Returned records are new copies
 // the caller may modify.
 //

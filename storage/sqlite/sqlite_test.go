@@ -41,6 +41,24 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestLimiterConformance(t *testing.T) {
+	storagetest.RunLimiter(t, func(t *testing.T) storage.Limiter {
+		s, _ := open(t)
+		return s
+	})
+}
+
+// TestLimiterConformanceTwoStores runs the limiter's suite against two
+// Store values on one file, the calls alternating between them: the
+// concurrent takes of one key then count through two pools of
+// connections, as two processes would.
+func TestLimiterConformanceTwoStores(t *testing.T) {
+	storagetest.RunLimiter(t, func(t *testing.T) storage.Limiter {
+		a, path := open(t)
+		return &twoStores{s: [2]*sqlite.Store{a, openPath(t, path)}}
+	})
+}
+
 // TestConformanceTwoStores runs the suite against two Store values on one
 // file, each with its own connections, the calls alternating between them:
 // the concurrency cases then race two writers for SQLite's lock, as two
@@ -149,4 +167,8 @@ func (p *twoStores) PollDeviceAuthorization(ctx context.Context, key, clientID s
 
 func (p *twoStores) ConsumeDeviceAuthorization(ctx context.Context, key string, at time.Time) (*storage.DeviceAuthorization, error) {
 	return p.next().ConsumeDeviceAuthorization(ctx, key, at)
+}
+
+func (p *twoStores) Take(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	return p.next().Take(ctx, key, window, now)
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlite3 "modernc.org/sqlite"
@@ -30,6 +31,14 @@ const (
 	// DefaultDeleteBatchSize is how many rows one statement of
 	// [Store.DeleteExpired] deletes before it lets other writers in.
 	DefaultDeleteBatchSize = 1000
+
+	// DefaultLimiterKeys is how many keys the limiter's table keeps past
+	// a sweep (see [Store.Take]).
+	DefaultLimiterKeys = 100_000
+
+	// DefaultLimiterSweepInterval is how often at most a [Store.Take]
+	// sweeps the limiter's table.
+	DefaultLimiterSweepInterval = 10 * time.Second
 )
 
 // The store implements every storage interface.
@@ -44,15 +53,18 @@ var (
 	_ storage.PushedRequestStore     = (*Store)(nil)
 
 	_ storage.DeviceAuthorizationStore = (*Store)(nil)
+
+	_ storage.Limiter = (*Store)(nil)
 )
 
 // Store keeps clients, token records, replay entries, interactions,
 // authorization codes, pushed authorization requests and device
-// authorizations in one SQLite database file. It implements
-// [storage.ClientStore], [storage.TokenStore], [storage.RefreshTokenStore],
-// [storage.ReplayStore], [storage.InteractionStore],
-// [storage.AuthorizationCodeStore], [storage.PushedRequestStore] and
-// [storage.DeviceAuthorizationStore], and is safe for concurrent use.
+// authorizations in one SQLite database file, and counts the events of
+// [storage.Limiter] there. It implements [storage.ClientStore],
+// [storage.TokenStore], [storage.RefreshTokenStore], [storage.ReplayStore],
+// [storage.InteractionStore], [storage.AuthorizationCodeStore],
+// [storage.PushedRequestStore], [storage.DeviceAuthorizationStore] and
+// [storage.Limiter], and is safe for concurrent use.
 //
 // Create one with [Open] and release it with [Store.Close]; the zero value
 // is not usable.
@@ -65,6 +77,12 @@ type Store struct {
 	grantRetention time.Duration
 	batchSize      int
 	syncNormal     bool
+
+	limiterKeys          int
+	limiterSweepInterval time.Duration
+	// nextLimiterSweep is the store clock's time, in Unix nanoseconds,
+	// from which a Take sweeps the limiter's table again.
+	nextLimiterSweep atomic.Int64
 
 	// stmts caches the prepared statements, by query text (see prepared).
 	stmtsMu sync.Mutex
@@ -139,6 +157,32 @@ func WithDeleteBatchSize(n int) Option {
 	}
 }
 
+// WithLimiterKeys sets how many keys the limiter's table keeps past a
+// sweep: a sweep that finds more deletes those with the smallest counts
+// first, down to n (see [Store.Take]). The default is
+// [DefaultLimiterKeys]. Values below 1 keep the default.
+func WithLimiterKeys(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.limiterKeys = n
+		}
+	}
+}
+
+// WithLimiterSweepInterval sets how often at most [Store.Take] sweeps the
+// limiter's table, by the store clock: the first Take after the interval
+// sweeps, the others only count. The default is
+// [DefaultLimiterSweepInterval]; a longer interval lets the table grow
+// further past [WithLimiterKeys] between sweeps. Zero or a negative
+// duration keeps the default.
+func WithLimiterSweepInterval(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.limiterSweepInterval = d
+		}
+	}
+}
+
 // WithSynchronousNormal trades durability for write throughput: commits
 // are written to the WAL without waiting for the disk to sync each one
 // (PRAGMA synchronous=NORMAL), about twice the rotations per second. A
@@ -173,8 +217,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		maxOpenConns:   max(4, runtime.GOMAXPROCS(0)),
 		grantRetention: DefaultRevokedGrantRetention,
 		batchSize:      DefaultDeleteBatchSize,
+		limiterKeys:    DefaultLimiterKeys,
 		wlock:          make(chan struct{}, 1),
 		stmts:          make(map[string]*sql.Stmt),
+
+		limiterSweepInterval: DefaultLimiterSweepInterval,
 	}
 	for _, opt := range opts {
 		if opt != nil {

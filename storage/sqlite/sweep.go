@@ -16,9 +16,11 @@ import (
 // ExpiresAt is storage.DeviceAuthorizationRetention past; a record without
 // an ExpiresAt counts as expired. Then it
 // deletes the revoked-grant markers whose retention ended by before and
-// whose grant has no token record left. It returns how many records and
-// replay entries it deleted, markers not counted. A zero before is the
-// store clock's now.
+// whose grant has no token record left. Last it sweeps the limiter's
+// table (see [Store.Take]): the windows that ended by before, then, past
+// [WithLimiterKeys] keys, those with the smallest counts. It returns how
+// many records, replay entries and limiter windows it deleted, markers not
+// counted. A zero before is the store clock's now.
 //
 // The store deletes nothing on its own: call it periodically (every minute,
 // say) to keep the database small. Each batch is a short write, so
@@ -48,16 +50,20 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	SELECT g.grant_id FROM revoked_grants g
 	WHERE g.keep_until <= ?1 AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.grant_id = g.grant_id)
 	LIMIT ?2)`, cutoff)
-	return total, wrap("delete expired revoked grants", err)
+	if err != nil {
+		return total, wrap("delete expired revoked grants", err)
+	}
+	n, err := s.sweepLimiter(ctx, s.clock(before))
+	return total + n, err
 }
 
-// deleteBatches runs query, a DELETE of at most ?2 rows expired at ?1,
-// until a batch deletes fewer rows than the batch size. Each batch takes
-// the write lock on its own.
-func (s *Store) deleteBatches(ctx context.Context, query string, cutoff int64) (int, error) {
+// deleteBatches runs query, a DELETE of at most ?2 rows chosen by ?1 (the
+// rows expired at ?1, say), until a batch deletes fewer rows than the
+// batch size. Each batch takes the write lock on its own.
+func (s *Store) deleteBatches(ctx context.Context, query string, arg1 int64) (int, error) {
 	total := 0
 	for {
-		res, err := s.exec(ctx, query, cutoff, s.batchSize)
+		res, err := s.exec(ctx, query, arg1, s.batchSize)
 		if err != nil {
 			return total, err
 		}
