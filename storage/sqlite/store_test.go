@@ -269,6 +269,27 @@ VALUES ('old', '{"client_id":"app","redirect_uri":"https://a.example/cb","scopes
 		assert.Equal(t, d.Key, completed.DeviceAuthorizationKey)
 	})
 
+	t.Run("a version 5 database migrates forward and counts limiter windows", func(t *testing.T) {
+		n := now()
+		d := deviceAuthorization(t, n)
+		st := openAtVersion(t, 5, fmt.Sprintf(`INSERT INTO device_authorizations
+(key, user_code_key, client_id, issued_at, expires_at, poll_interval_ns, status, subject)
+VALUES ('%s', '%s', 'tv', %d, %d, %d, 0, '')`, d.Key, d.UserCodeKey, n.UnixMicro(), n.Add(10*time.Minute).UnixMicro(), d.Interval))
+		old, err := st.DeviceAuthorizationByUserCode(ctx, d.UserCodeKey)
+		require.NoError(t, err)
+		assert.Equal(t, d.Key, old.Key, "the records of version 5 are kept")
+
+		for want := range int64(3) {
+			got, resetAt, err := st.Take(ctx, "client-secret:app\x00", time.Minute, n)
+			require.NoError(t, err)
+			assert.Equal(t, want+1, got)
+			assert.True(t, storage.WindowStart(n, time.Minute).Add(time.Minute).Equal(resetAt), "resetAt %v", resetAt)
+		}
+		deleted, err := st.DeleteExpired(ctx, n.Add(time.Minute))
+		require.NoError(t, err)
+		assert.Equal(t, 1, deleted, "the limiter's window, ended")
+	})
+
 	t.Run("a newer schema is refused", func(t *testing.T) {
 		_, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)",
 			sqlite.SchemaVersion()+1)
