@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,7 +19,9 @@ import (
 //   - an authorization code exchange: ConsumeAuthorizationCode then
 //     CreateTokens of an access and a refresh token, the same;
 //   - PollDeviceAuthorization: BEGIN IMMEDIATE, one SELECT, one UPDATE,
-//     COMMIT.
+//     COMMIT;
+//   - Take: one INSERT ... ON CONFLICT DO UPDATE ... RETURNING (and, once
+//     per sweep interval, the sweep's DELETEs).
 //
 // Commits are durable (synchronous=FULL), so the figures depend on the
 // file system's fsync.
@@ -199,4 +202,31 @@ func BenchmarkPollDeviceAuthorization(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "polls/s")
+}
+
+// BenchmarkTake counts events of the limiter, as a throttle of failed
+// client authentications (RFC 6749 §2.3.1) or of pushed authorization
+// requests (RFC 9126 §2.3) does: of one key over and over, and of a new
+// key each time (a flood of made-up client IDs).
+func BenchmarkTake(b *testing.B) {
+	for _, bench := range []struct {
+		name string
+		key  func(i int) string
+	}{
+		{"one key", func(int) string { return "client-secret:app" }},
+		{"new keys", func(i int) string { return "client-secret:" + strconv.Itoa(i) }},
+	} {
+		b.Run(bench.name, func(b *testing.B) {
+			s, _ := open(b)
+			at := now()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, _, err := s.Take(b.Context(), bench.key(i), time.Hour, at); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "takes/s")
+		})
+	}
 }
