@@ -26,6 +26,14 @@
 // and revoking their grant are ordered by an advisory lock per grant, so a token
 // written just after its grant was revoked is stored revoked.
 //
+// The store is also a [storage.Limiter] ([Store.Take]): give each instance's
+// store as its Provider's Config.Limiter, and the throttles of all instances
+// (failed client authentications, pushed authorization requests, user codes
+// tried) count in one budget per key, each event in a single statement,
+// instead of one budget per instance. The keys it counts are bounded
+// ([WithLimiterKeys]); windows that ended are deleted by DeleteExpired and,
+// now and then, by Take itself.
+//
 // What one request can make the store write is bounded: a record larger
 // than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping

@@ -22,6 +22,7 @@ var expiredDeletes = []struct {
 	{"interactions", deleteExpired("interactions", "expires_at <= $1"), true},
 	{"authorization_codes", deleteExpired("authorization_codes", "expires_at <= $1"), true},
 	{"pushed_requests", deleteExpired("pushed_requests", "expires_at <= $1"), true},
+	{"limiter", deleteEndedWindows, true},
 	// Kept for storage.DeviceAuthorizationRetention past their expiry, so
 	// that a late poll is answered expired_token (RFC 8628 §3.5).
 	{"device_authorizations", deleteExpired("device_authorizations",
@@ -49,8 +50,16 @@ func deleteExpired(table, cond string) string {
 // replayed code is recognised until then), the device authorizations whose
 // ExpiresAt is storage.DeviceAuthorizationRetention past, and the
 // revoked-grant markers past their retention whose grant has no token
-// record left. It returns how many records and replay entries it deleted,
-// revoked-grant markers not counted.
+// record left, and the limiter's windows (see [Store.Take]) that ended at
+// or before before. It returns how many records, replay entries and
+// limiter windows it deleted, revoked-grant markers not counted.
+//
+// It then sweeps the limiter as a Take does now and then: when more keys
+// than the cap ([WithLimiterKeys]) are counted in windows that go on after
+// before, it deletes those with the smallest counts, down to the cap (a
+// key deleted so starts again from 1, which the contract of
+// [storage.Limiter] allows for the smallest counts; no count is ever
+// raised). The keys it so forgets are not counted in its result.
 //
 // It deletes batch rows per statement (DefaultDeleteBatch when batch is
 // zero or negative), each statement its own transaction, so that it never
@@ -84,5 +93,5 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time, batch int) 
 			}
 		}
 	}
-	return total, nil
+	return total, s.trimLimiter(ctx, before, batch)
 }

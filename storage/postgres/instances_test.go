@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"crypto/rand"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -96,6 +97,23 @@ func TestInstances(t *testing.T) {
 		errs := make([]error, n)
 		race(n, func(i int) { errs[i] = instances[i%2].Remember(t.Context(), key, now.Add(time.Hour)) })
 		assert.Equal(t, 1, winners(t, errs), "winners")
+	})
+
+	t.Run("Take: of 50 concurrent takes of one key, each sees a different count", func(t *testing.T) {
+		key := rand.Text()
+		counts := make([]int64, n)
+		resets := make([]time.Time, n)
+		errs := make([]error, n)
+		race(n, func(i int) { counts[i], resets[i], errs[i] = instances[i%2].Take(t.Context(), key, time.Hour, now) })
+		end := storage.WindowStart(now, time.Hour).Add(time.Hour)
+		want := make([]int64, n)
+		for i := range n {
+			require.NoError(t, errs[i], "call %d", i)
+			assert.True(t, end.Equal(resets[i]), "resetAt of call %d: %v", i, resets[i])
+			want[i] = int64(i + 1)
+		}
+		slices.Sort(counts)
+		assert.Equal(t, want, counts, "the counts 1 to 50, each once, across both instances")
 	})
 
 	t.Run("RevokeGrant on one instance revokes tokens the other creates later", func(t *testing.T) {

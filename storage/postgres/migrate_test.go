@@ -242,6 +242,30 @@ VALUES ('old', 'client-a', 'https://a.example/cb', false, 'query', 'xyz', '{open
 		assert.Equal(t, d, gotDevice)
 	})
 
+	t.Run("a version 5 schema migrates forward and its stores count in one limiter", func(t *testing.T) {
+		pool := schemaAtVersion(t, ts, 5)
+		ctx := t.Context()
+		n := time.Now().UTC().Truncate(time.Microsecond)
+		_, err := pool.Exec(ctx, "INSERT INTO replay (key, expires_at) VALUES ('old-jti', $1)", n.Add(time.Hour))
+		require.NoError(t, err, "a replay entry of the version 5 schema")
+
+		s := migrateForward(t, pool, 5)
+		assert.ErrorIs(t, s.Remember(ctx, "old-jti", n.Add(time.Hour)), storage.ErrConsumed, "the entry is kept")
+
+		// Two stores over the migrated schema count in one budget.
+		other := postgres.New(pool)
+		start := storage.WindowStart(n, time.Minute)
+		for i, l := range []storage.Limiter{s, other, s} {
+			count, resetAt, err := l.Take(ctx, "client-secret:k\x00", time.Minute, start)
+			require.NoError(t, err)
+			assert.Equal(t, int64(i+1), count)
+			assert.True(t, start.Add(time.Minute).Equal(resetAt), "resetAt %v", resetAt)
+		}
+		deleted, err := s.DeleteExpired(ctx, start.Add(time.Minute), 0)
+		require.NoError(t, err)
+		assert.Equal(t, 1, deleted, "the window is deleted once it has ended")
+	})
+
 	t.Run("cancelled context is an error", func(t *testing.T) {
 		pool := newPool(t, ts.newSchema(t))
 		ctx, cancel := context.WithCancel(t.Context())

@@ -23,3 +23,13 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestLimiterConformance runs the storage.Limiter contract's suite, each
+// subtest against a store over a schema of its own.
+func TestLimiterConformance(t *testing.T) {
+	ts := newTestServer(t)
+	storagetest.RunLimiter(t, func(t *testing.T) storage.Limiter {
+		pool, _ := ts.migratedPool(t)
+		return postgres.New(pool)
+	})
+}

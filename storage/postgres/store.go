@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -29,6 +30,14 @@ const (
 	// DefaultDeleteBatch is how many rows DeleteExpired deletes per
 	// statement when given a batch size of zero.
 	DefaultDeleteBatch = 1000
+
+	// DefaultLimiterKeys is how many keys the limiter (Store.Take) counts
+	// in windows that go on, as of a sweep; see WithLimiterKeys.
+	DefaultLimiterKeys = 100_000
+
+	// DefaultLimiterSweepInterval is how often, at most, a Store sweeps
+	// the limiter from Take; see WithLimiterSweepInterval.
+	DefaultLimiterSweepInterval = 10 * time.Second
 )
 
 // The store implements every storage interface.
@@ -43,20 +52,25 @@ var (
 	_ storage.PushedRequestStore     = (*Store)(nil)
 
 	_ storage.DeviceAuthorizationStore = (*Store)(nil)
+
+	_ storage.Limiter = (*Store)(nil)
 )
 
 // Store keeps clients, token records, replay entries, interactions,
-// authorization codes, pushed authorization requests and device
-// authorizations in a PostgreSQL database. It implements
-// [storage.ClientStore], [storage.TokenStore], [storage.RefreshTokenStore],
-// [storage.ReplayStore], [storage.InteractionStore],
-// [storage.AuthorizationCodeStore], [storage.PushedRequestStore] and
-// [storage.DeviceAuthorizationStore].
+// authorization codes, pushed authorization requests, device
+// authorizations and the limiter's counts in a PostgreSQL database. It
+// implements [storage.ClientStore], [storage.TokenStore],
+// [storage.RefreshTokenStore], [storage.ReplayStore],
+// [storage.InteractionStore], [storage.AuthorizationCodeStore],
+// [storage.PushedRequestStore], [storage.DeviceAuthorizationStore] and
+// [storage.Limiter].
 //
 // It is safe for concurrent use, and so are several Stores, in one process
 // or many, over one database: every use-once operation is a single
 // conditional statement that the database serializes, so a code issued by
-// one instance is redeemed once across all of them.
+// one instance is redeemed once across all of them, and every Take counts
+// in the one budget of its key, so that N instances, each with its Store
+// as Config.Limiter, give an attacker the budget of one.
 //
 // Create one with [New] after [Migrate]; the zero value is not usable.
 type Store struct {
@@ -64,6 +78,12 @@ type Store struct {
 	now            func() time.Time
 	grantRetention time.Duration
 	retries        int
+
+	limiterKeys          int
+	limiterSweepInterval time.Duration
+	// nextLimiterSweep is the store clock's time, in nanoseconds since the
+	// epoch, before which Take does not sweep the limiter.
+	nextLimiterSweep atomic.Int64
 }
 
 // Option configures a [Store].
@@ -100,6 +120,48 @@ func WithRetries(n int) Option {
 	return func(s *Store) { s.retries = max(n, 0) }
 }
 
+// WithLimiterKeys caps how many keys the limiter ([Store.Take]) counts in
+// windows that go on: when a sweep finds more, it deletes those with the
+// smallest counts (the soonest to end first among equal ones) down to n,
+// and they start again from 1. So a flood of made-up keys, each counted
+// once or twice, makes the limiter forget mostly its own keys, and a key
+// counted more often than the flood's (a client whose secret is being
+// guessed) keeps its count. Zero or a negative n means
+// [DefaultLimiterKeys].
+//
+// The cap holds as of each sweep; between sweeps the table may hold more:
+// the keys first counted since the last sweep, which are at most the new
+// keys that all instances over the database count in one sweep interval
+// ([WithLimiterSweepInterval]), since each instance that counts sweeps at
+// least that often; plus the windows that ended since, which the next
+// sweep deletes. At 10,000 made-up keys a second and the default interval
+// of 10 s, that is at most 100,000 rows more, each its key (a Provider's
+// are a few dozen bytes, and none is longer than [storage.MaxKeyBytes])
+// and about a hundred bytes more with its index entries.
+func WithLimiterKeys(n int) Option {
+	return func(s *Store) {
+		if n <= 0 {
+			n = DefaultLimiterKeys
+		}
+		s.limiterKeys = n
+	}
+}
+
+// WithLimiterSweepInterval sets how often, at most, a Store sweeps the
+// limiter from [Store.Take], measured on the store clock: the first Take
+// after the interval deletes the windows that ended and trims the keys to
+// [WithLimiterKeys] before it counts, and the other Takes do not sweep.
+// [Store.DeleteExpired] sweeps whenever it is called. The default is
+// [DefaultLimiterSweepInterval]; zero or a negative d means the default.
+func WithLimiterSweepInterval(d time.Duration) Option {
+	return func(s *Store) {
+		if d <= 0 {
+			d = DefaultLimiterSweepInterval
+		}
+		s.limiterSweepInterval = d
+	}
+}
+
 // New returns a store over pool. The schema must be up to date: call
 // [Migrate] first. Tables are looked up through the connections'
 // search_path, so a schema other than "public" is chosen with the
@@ -110,6 +172,9 @@ func New(pool *pgxpool.Pool, opts ...Option) *Store {
 		now:            time.Now,
 		grantRetention: DefaultRevokedGrantRetention,
 		retries:        DefaultRetries,
+
+		limiterKeys:          DefaultLimiterKeys,
+		limiterSweepInterval: DefaultLimiterSweepInterval,
 	}
 	for _, opt := range opts {
 		if opt != nil {
