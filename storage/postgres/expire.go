@@ -61,11 +61,13 @@ func deleteExpired(table, cond string) string {
 // [storage.Limiter] allows for the smallest counts; no count is ever
 // raised). The keys it so forgets are not counted in its result.
 //
-// It deletes batch rows per statement (DefaultDeleteBatch when batch is
-// zero or negative), each statement its own transaction, so that it never
-// holds many locks; call it periodically, from one instance or several,
-// with before set to the current time. When ctx ends it stops and returns
-// what it deleted so far with the context's error.
+// It deletes expired rows batch per statement (DefaultDeleteBatch when
+// batch is zero or negative), each statement its own transaction, so that
+// it never holds many locks; the limiter's excess keys, which it must
+// sort by count, go in one statement (see [WithLimiterKeys]). Call it
+// periodically, from one instance or several, with before set to the
+// current time. When ctx ends it stops and returns what it deleted so far
+// with the context's error.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time, batch int) (int, error) {
 	if batch <= 0 {
 		batch = DefaultDeleteBatch
@@ -93,5 +95,5 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time, batch int) 
 			}
 		}
 	}
-	return total, s.trimLimiter(ctx, before, batch)
+	return total, s.trimLimiter(ctx, before)
 }

@@ -137,7 +137,10 @@ func WithRetries(n int) Option {
 // sweep deletes. At 10,000 made-up keys a second and the default interval
 // of 10 s, that is at most 100,000 rows more, each its key (a Provider's
 // are a few dozen bytes, and none is longer than [storage.MaxKeyBytes])
-// and about a hundred bytes more with its index entries.
+// and about a hundred bytes more with its index entries. A sweep over the
+// cap deletes the excess in one statement, which sorts the live keys by
+// count (about a quarter of a second for 100,000 keys beyond 100,000);
+// under the cap it counts them (a few milliseconds).
 func WithLimiterKeys(n int) Option {
 	return func(s *Store) {
 		if n <= 0 {
