@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,4 +186,29 @@ func BenchmarkPollDeviceAuthorization(b *testing.B) {
 		_, err := s.PollDeviceAuthorization(ctx, d.Key, d.ClientID, now.Add(time.Duration(i)*d.Interval), 5*time.Second)
 		return err
 	})
+}
+
+// BenchmarkTake measures counting one event in the limiter: one upsert,
+// for the key of a client being guessed at and for a flood of new keys.
+func BenchmarkTake(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		key  func(i int) string
+	}{
+		{"one key", func(int) string { return "client-secret:6:client@192.0.2.1" }},
+		{"new keys", func(i int) string { return "client-secret:6:client@192.0.2." + strconv.Itoa(i) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, qc := benchStore(b)
+			ctx := b.Context()
+			now := time.Now().UTC()
+			// The first Take of a store sweeps: not the cost of the others.
+			_, _, err := s.Take(ctx, "warm-up", time.Minute, now)
+			require.NoError(b, err)
+			measure(b, qc, func(i int) error {
+				_, _, err := s.Take(ctx, bc.key(i), time.Minute, now)
+				return err
+			})
+		})
+	}
 }

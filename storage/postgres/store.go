@@ -90,8 +90,9 @@ type Store struct {
 type Option func(*Store)
 
 // WithClock sets the clock the store reads to decide whether a replay entry
-// has expired, to time the retention of revoked-grant markers, and to
-// replace a zero time given to a method. The default is [time.Now]. A nil
+// has expired, to time the retention of revoked-grant markers and the
+// limiter's sweeps (WithLimiterSweepInterval), and to replace a zero time
+// given to a method. The default is [time.Now]. A nil
 // clock is ignored. Instances sharing a database should have synchronised
 // clocks.
 func WithClock(now func() time.Time) Option {
