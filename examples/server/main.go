@@ -343,9 +343,13 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		// an interaction id and sends the browser to our login page.
 		Interactions:   st,
 		PushedRequests: st,
-		LoginURL:       "/login",
-		ErrorPage:      pg.grantorError,
-		Clock:          o.clock,
+		// Failed client authentications, PAR and device requests, user
+		// codes: counted in the store, so that two servers over one
+		// database give an attacker one budget, not two.
+		Limiter:   st,
+		LoginURL:  "/login",
+		ErrorPage: pg.grantorError,
+		Clock:     o.clock,
 		// The device page needs a login: count the codes each account
 		// tries, besides each browser's and address's.
 		UserCodeAccount:  pg.userCodeAccount,

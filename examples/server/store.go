@@ -26,6 +26,10 @@ type store interface {
 	storage.PushedRequestStore
 	storage.ReplayStore
 	storage.DeviceAuthorizationStore
+	// Limiter counts every throttle's events: in the database for SQLite
+	// and PostgreSQL, so that instances over one database share one
+	// budget (memory.Store counts those of this process).
+	storage.Limiter
 	PutClient(ctx context.Context, c *storage.Client) error
 }
 

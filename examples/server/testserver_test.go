@@ -76,6 +76,12 @@ func newFaultyStore() (*openedStore, *storagetest.Faulty) {
 // PutClient registers a client; the server only does so at start-up.
 func (s faultyStore) PutClient(_ context.Context, c *storage.Client) error { return s.mem.PutClient(c) }
 
+// Take counts in the memory store's limiter; the tests make the other
+// operations fail, not the throttles.
+func (s faultyStore) Take(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	return s.mem.Take(ctx, key, window, now)
+}
+
 // testClock is a clock that tests set, safe for the server's goroutines.
 type testClock struct{ ns atomic.Int64 }
 
