@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -430,4 +431,34 @@ func TestCancelledBeforeCommitConsumesNothing(t *testing.T) {
 
 	r := h.Do(h.TokenRequest(form))
 	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+}
+
+// failingLimiter is a limiter whose store is down.
+type failingLimiter struct{ calls atomic.Int32 }
+
+func (l *failingLimiter) Take(context.Context, string, time.Duration, time.Time) (int64, time.Time, error) {
+	l.calls.Add(1)
+	return 0, time.Time{}, fmt.Errorf("limiter store: %w", context.DeadlineExceeded)
+}
+
+// A limiter that cannot count fails closed for a slow-hashed secret: no
+// attempt is verified uncounted, even the right secret (503 with
+// Retry-After, an outage and not a wrong secret), and the outage is
+// logged. A generated secret, never throttled, needs no count.
+func TestALimiterOutageFailsClosedAndIsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	limiter := &failingLimiter{}
+	h := newSlowHarness(t, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.Limiter = limiter
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	for _, secret := range []string{"guess", humanSecret} {
+		r := h.Token("human", secret, ccForm())
+		testkit.RequireOAuthError(t, r, http.StatusServiceUnavailable, oauth2.ErrTemporarilyUnavailable)
+		assert.NotEmpty(t, r.Header.Get("Retry-After"))
+		assert.Empty(t, r.Str("access_token"))
+	}
+	assert.Positive(t, limiter.calls.Load())
+	assert.Contains(t, logs.String(), "limiter store")
+	assert.Equal(t, http.StatusOK, h.Token("svc", h.svcSecret, ccForm()).Status)
 }
