@@ -18,7 +18,11 @@
 // process: the keys that sign them are made at start-up and never stored.
 //
 // The clients file holds a JSON array of RFC 7591 client metadata objects.
-// A client_secret found there is hashed on load and never kept; without the
+// A client_secret found there is hashed on load and never kept. A client
+// may instead register private_key_jwt with its public keys, in "jwks" or
+// at an https "jwks_uri", and authenticate with signed assertions (RFC 7523
+// §2.2; clientauth.go); client_secret_jwt, whose key is the secret itself,
+// is refused. Without the
 // flag six demo clients are registered and the secrets of five printed:
 // one for the client credentials grant, one for the authorization code
 // flow, a resource server that introspects, the public client "tv" for
@@ -119,8 +123,8 @@ type options struct {
 	// trustedIssuers is the -trusted-issuers file: the issuers whose JWTs
 	// the token exchange and JWT bearer grants accept.
 	trustedIssuers string
-	// jwksFetcher fetches the key sets of the trusted issuers' jwks_uri,
-	// which tests set (an httptest server needs AllowPrivateAddresses);
+	// jwksFetcher fetches the key sets of the trusted issuers' jwks_uri
+	// and of the private_key_jwt clients' jwks_uri, which tests set (an httptest server needs AllowPrivateAddresses);
 	// nil is the safe default.
 	jwksFetcher *oauth2.JWKSFetcher
 }
@@ -346,10 +350,14 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		// Failed client authentications, PAR and device requests, user
 		// codes: counted in the store, so that two servers over one
 		// database give an attacker one budget, not two.
-		Limiter:   st,
-		LoginURL:  "/login",
-		ErrorPage: pg.grantorError,
-		Clock:     o.clock,
+		Limiter: st,
+		// private_key_jwt besides the secrets (clientauth.go), its
+		// assertions remembered in the store, so that no instance over
+		// one database accepts one twice.
+		ClientAuthenticators: clientAuthenticators(st, o.jwksFetcher),
+		LoginURL:             "/login",
+		ErrorPage:            pg.grantorError,
+		Clock:                o.clock,
 		// The device page needs a login: count the codes each account
 		// tries, besides each browser's and address's.
 		UserCodeAccount:  pg.userCodeAccount,
@@ -624,6 +632,9 @@ func loadClients(ctx context.Context, st store, path string) (int, error) {
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
 	for i := range list {
+		if err := checkClientMetadata(&list[i]); err != nil {
+			return 0, fmt.Errorf("%s: %w", path, err)
+		}
 		c, err := list[i].Client()
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", path, err)
