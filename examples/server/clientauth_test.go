@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -211,4 +212,51 @@ func TestJWTClientMetadataRefusedAtStart(t *testing.T) {
 			assert.NotContains(t, out.String(), "Grantor example authorization server", "the server did not start")
 		})
 	}
+}
+
+// README.md's private_key_jwt client loads from a clients file as written,
+// and gets a token with an assertion that README.md describes, signed with
+// the private half of its key (testdata/readme-reports-key.json, a key for
+// this test only).
+func TestReadmePrivateKeyJWTClientWorks(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, section, _ := strings.Cut(string(readme), "\n## Try the example server\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var block string
+	for _, b := range strings.Split(section, "```json\n")[1:] {
+		if b, _, _ = strings.Cut(b, "```"); strings.Contains(b, "private_key_jwt") {
+			block = b
+		}
+	}
+	require.NotEmpty(t, block, "README.md shows a private_key_jwt client")
+	var clients []struct {
+		ID     string `json:"client_id"`
+		Method string `json:"token_endpoint_auth_method"`
+		Scope  string `json:"scope"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(block), &clients))
+	require.Len(t, clients, 1)
+	c := clients[0]
+	require.Equal(t, "private_key_jwt", c.Method)
+
+	raw, err := os.ReadFile(filepath.Join("testdata", "readme-reports-key.json"))
+	require.NoError(t, err)
+	private, err := jwk.ParseKey(raw)
+	require.NoError(t, err)
+	public, err := private.PublicKey()
+	require.NoError(t, err)
+	key := &signingKey{private: private, public: public}
+	x, ok := public.Get("x")
+	require.True(t, ok, "an EC key")
+	assert.Contains(t, block, base64.RawURLEncoding.EncodeToString(x.([]byte)), "README.md registers the public half of the test's key")
+
+	path := filepath.Join(t.TempDir(), "clients.json")
+	require.NoError(t, os.WriteFile(path, []byte(block), 0o600))
+	addr, out := startServer(t, "-clients", path)
+	issuer := "http://" + addr
+	assert.Contains(t, out.String(), "loaded 1 clients")
+	form := assertionForm(clientAssertion(t, key, c.ID, issuer))
+	form.Set("scope", c.Scope)
+	accessToken(t, postForm(t, issuer+"/token", form, "", ""))
 }
