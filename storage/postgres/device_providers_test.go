@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -30,29 +28,15 @@ import (
 // verification page is approved through the other's; of twenty concurrent
 // polls spread over both, one gets tokens.
 func TestDeviceGrantAcrossProviders(t *testing.T) {
-	ts := newTestServer(t)
-	poolA, cfg := ts.migratedPool(t)
-	poolB := newPool(t, cfg.Copy())
-	key := make([]byte, 32)
-	_, err := rand.Read(key)
-	require.NoError(t, err)
-	const issuer = "https://as.example"
+	const issuer = twoInstancesIssuer
 	clock := grantortest.NewClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
-	provider := func(pool *pgxpool.Pool) *oauth2.Provider {
-		t.Helper()
-		s := postgres.New(pool)
-		p, err := oauth2.NewProvider(oauth2.Config{
-			Issuer: issuer, Clients: s, Tokens: s, TokenKeys: [][]byte{key}, // the instances share their keys
-			Interactions: s, Clock: clock.Now,
-			Grants: []oauth2.GrantFactory{
-				grant.DeviceCode(s, grant.DeviceCodeOptions{VerificationURI: issuer + "/device"}),
-			},
-		})
-		require.NoError(t, err)
-		return p
-	}
-	a, b := provider(poolA), provider(poolB)
-	require.NoError(t, postgres.New(poolA).PutClient(context.Background(), &storage.Client{
+	a, b, storeA, _ := twoInstances(t, func(cfg *oauth2.Config, s *postgres.Store) {
+		cfg.Interactions, cfg.Clock = s, clock.Now
+		cfg.Grants = []oauth2.GrantFactory{
+			grant.DeviceCode(s, grant.DeviceCodeOptions{VerificationURI: issuer + "/device"}),
+		}
+	})
+	require.NoError(t, storeA.PutClient(context.Background(), &storage.Client{
 		ID: "tv", Name: "TV", TokenEndpointAuthMethod: oauth2.AuthMethodNone,
 		GrantTypes: []string{grant.GrantTypeDeviceCode}, Scopes: []string{"read"},
 	}))

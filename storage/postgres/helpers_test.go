@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/storage/postgres"
 )
 
@@ -103,3 +104,33 @@ func (ts *testServer) migratedPool(tb testing.TB) (*pgxpool.Pool, *pgxpool.Confi
 	require.NoError(tb, postgres.Migrate(context.Background(), pool), "Migrate")
 	return pool, cfg
 }
+
+// twoInstances builds two Providers over one migrated database, each with
+// a pool and a Store of its own, as a deployment behind a load balancer
+// would: they share their issuer (twoInstancesIssuer) and token keys, and
+// configure completes each one's Config with its Store (Issuer, Clients,
+// Tokens and TokenKeys are set). It returns the Providers and their Stores.
+func twoInstances(t *testing.T, configure func(cfg *oauth2.Config, s *postgres.Store)) (a, b *oauth2.Provider, storeA, storeB *postgres.Store) {
+	t.Helper()
+	ts := newTestServer(t)
+	poolA, cfg := ts.migratedPool(t)
+	poolB := newPool(t, cfg.Copy())
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	provider := func(pool *pgxpool.Pool) (*oauth2.Provider, *postgres.Store) {
+		t.Helper()
+		s := postgres.New(pool)
+		c := oauth2.Config{Issuer: twoInstancesIssuer, Clients: s, Tokens: s, TokenKeys: [][]byte{key}} // the instances share their keys
+		configure(&c, s)
+		p, err := oauth2.NewProvider(c)
+		require.NoError(t, err)
+		return p, s
+	}
+	a, storeA = provider(poolA)
+	b, storeB = provider(poolB)
+	return a, b, storeA, storeB
+}
+
+// twoInstancesIssuer is the issuer of the Providers of twoInstances.
+const twoInstancesIssuer = "https://as.example"

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -31,46 +29,32 @@ import (
 // over both, are refused with 429 at the one limit (RFC 6749 §2.3.1), and
 // so are pushed authorization requests (RFC 9126 §2.3).
 func TestThrottlesAcrossProviders(t *testing.T) {
-	ts := newTestServer(t)
-	poolA, cfg := ts.migratedPool(t)
-	poolB := newPool(t, cfg.Copy())
-	key := make([]byte, 32)
-	_, err := rand.Read(key)
-	require.NoError(t, err)
 	const (
-		issuer     = "https://as.example"
+		issuer     = twoInstancesIssuer
 		guessLimit = 10
 		pushLimit  = 5
 	)
 	// An aligned minute: every attempt of a phase falls in one window.
 	clock := grantortest.NewClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
-	provider := func(pool *pgxpool.Pool) *oauth2.Provider {
-		t.Helper()
-		s := postgres.New(pool)
-		p, err := oauth2.NewProvider(oauth2.Config{
-			Issuer: issuer, Clients: s, Tokens: s, TokenKeys: [][]byte{key}, // the instances share their keys
-			Interactions: s, LoginURL: "/login", PushedRequests: s, Clock: clock.Now,
-			Limiter:          s, // each instance its own Store, over the one database
-			AuthFailureLimit: guessLimit, PushedRequestRateLimit: pushLimit,
-			Grants: []oauth2.GrantFactory{
-				grant.ClientCredentials(grant.ClientCredentialsOptions{}),
-				grant.AuthorizationCode(s, grant.AuthorizationCodeOptions{}),
-			},
-		})
-		require.NoError(t, err)
-		return p
-	}
-	a, b := provider(poolA), provider(poolB)
+	a, b, storeA, storeB := twoInstances(t, func(cfg *oauth2.Config, s *postgres.Store) {
+		cfg.Interactions, cfg.LoginURL, cfg.PushedRequests, cfg.Clock = s, "/login", s, clock.Now
+		cfg.Limiter = s // each instance its own Store, over the one database
+		cfg.AuthFailureLimit, cfg.PushedRequestRateLimit = guessLimit, pushLimit
+		cfg.Grants = []oauth2.GrantFactory{
+			grant.ClientCredentials(grant.ClientCredentialsOptions{}),
+			grant.AuthorizationCode(s, grant.AuthorizationCodeOptions{}),
+		}
+	})
 
 	const humanSecret = "correct horse battery staple"
 	humanHash, err := oauth2.HashClientSecret(humanSecret)
 	require.NoError(t, err)
-	require.NoError(t, postgres.New(poolA).PutClient(context.Background(), &storage.Client{
+	require.NoError(t, storeA.PutClient(context.Background(), &storage.Client{
 		ID: "human", SecretHash: humanHash, GrantTypes: []string{"client_credentials"}, Scopes: []string{"read"},
 	}))
 	webSecret, webHash, err := oauth2.GenerateClientSecret(nil)
 	require.NoError(t, err)
-	require.NoError(t, postgres.New(poolB).PutClient(context.Background(), &storage.Client{
+	require.NoError(t, storeB.PutClient(context.Background(), &storage.Client{
 		ID: "web", SecretHash: webHash, RedirectURIs: []string{"https://web.example/cb"},
 		GrantTypes: []string{"authorization_code"}, Scopes: []string{"read"},
 	}))

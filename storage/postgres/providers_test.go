@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -29,39 +27,25 @@ import (
 // twenty concurrent requests spread over both, and a replay on either
 // revokes the grant on both.
 func TestProvidersShareOneDatabase(t *testing.T) {
-	ts := newTestServer(t)
-	poolA, cfg := ts.migratedPool(t)
-	poolB := newPool(t, cfg.Copy())
-	key := make([]byte, 32)
-	_, err := rand.Read(key)
-	require.NoError(t, err)
-	const issuer = "https://as.example"
-	provider := func(pool *pgxpool.Pool) *oauth2.Provider {
-		t.Helper()
-		s := postgres.New(pool)
-		p, err := oauth2.NewProvider(oauth2.Config{
-			Issuer: issuer, Clients: s, Tokens: s, TokenKeys: [][]byte{key}, // the instances share their keys
-			Interactions: s, LoginURL: "/login",
-			Grants: []oauth2.GrantFactory{
-				grant.AuthorizationCode(s, grant.AuthorizationCodeOptions{}),
-				grant.RefreshToken(s, grant.RefreshTokenOptions{}),
-			},
-		})
-		require.NoError(t, err)
-		return p
-	}
-	a, b := provider(poolA), provider(poolB)
+	const issuer = twoInstancesIssuer
+	a, b, storeA, storeB := twoInstances(t, func(cfg *oauth2.Config, s *postgres.Store) {
+		cfg.Interactions, cfg.LoginURL = s, "/login"
+		cfg.Grants = []oauth2.GrantFactory{
+			grant.AuthorizationCode(s, grant.AuthorizationCodeOptions{}),
+			grant.RefreshToken(s, grant.RefreshTokenOptions{}),
+		}
+	})
 	instances := []*oauth2.Provider{a, b}
 
 	secret, hash, err := oauth2.GenerateClientSecret(nil)
 	require.NoError(t, err)
-	require.NoError(t, postgres.New(poolA).PutClient(context.Background(), &storage.Client{
+	require.NoError(t, storeA.PutClient(context.Background(), &storage.Client{
 		ID: "web", SecretHash: hash, RedirectURIs: []string{"https://web.example/cb"},
 		GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"read"},
 	}))
 	rs, rsHash, err := oauth2.GenerateClientSecret(nil)
 	require.NoError(t, err)
-	require.NoError(t, postgres.New(poolB).PutClient(context.Background(), &storage.Client{
+	require.NoError(t, storeB.PutClient(context.Background(), &storage.Client{
 		ID: "rs", SecretHash: rsHash, Resources: []string{issuer}}))
 
 	post := func(p *oauth2.Provider, path, id, pw string, form url.Values) (int, map[string]any) {
