@@ -25,19 +25,11 @@ func BenchmarkDevice(b *testing.B) {
 	}
 }
 
-// deviceAnswer is the part of a token endpoint answer the device tests
-// read: tokens (RFC 6749 §5.1) or an error (RFC 8628 §3.5).
-type deviceAnswer struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	Error       string `json:"error"`
-}
-
-// sendDevice sends r to g and decodes the answer.
-func sendDevice(t *testing.T, g *deviceGrantor, r Request) (int, deviceAnswer) {
+// sendToken sends r to g's handler and decodes the answer.
+func sendToken(t *testing.T, g *grantor, r Request) (int, tokenAnswer) {
 	t.Helper()
 	w := Serve(g.handler, r)
-	var a deviceAnswer
+	var a tokenAnswer
 	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
 		t.Fatalf("%s: %v", w.Body.Bytes(), err)
 	}
@@ -81,14 +73,14 @@ func TestDeviceRequests(t *testing.T) {
 	}
 
 	poll := DevicePollRequest(benchClientID, g.secret, a.DeviceCode)
-	if code, ans := sendDevice(t, g, poll); code != http.StatusBadRequest || ans.Error != "authorization_pending" {
+	if code, ans := sendToken(t, g.grantor, poll); code != http.StatusBadRequest || ans.Error != "authorization_pending" {
 		t.Errorf("first poll: status %d, %+v, want 400 authorization_pending", code, ans)
 	}
 	g.clock.Advance(d.step)
-	if code, ans := sendDevice(t, g, poll); code != http.StatusBadRequest || ans.Error != "authorization_pending" {
+	if code, ans := sendToken(t, g.grantor, poll); code != http.StatusBadRequest || ans.Error != "authorization_pending" {
 		t.Errorf("poll one step later: status %d, %+v, want 400 authorization_pending", code, ans)
 	}
-	if code, ans := sendDevice(t, g, poll); code != http.StatusBadRequest || ans.Error != "slow_down" {
+	if code, ans := sendToken(t, g.grantor, poll); code != http.StatusBadRequest || ans.Error != "slow_down" {
 		t.Errorf("poll at once: status %d, %+v, want 400 slow_down", code, ans)
 	}
 
@@ -107,7 +99,7 @@ func TestDeviceRequests(t *testing.T) {
 	}
 	// After the slow_down, the interval is one step longer (§3.5).
 	g.clock.Advance(2 * d.step)
-	if code, ans := sendDevice(t, g, poll); code != http.StatusOK || len(ans.AccessToken) < 43 || ans.TokenType != "Bearer" {
+	if code, ans := sendToken(t, g.grantor, poll); code != http.StatusOK || len(ans.AccessToken) < 43 || ans.TokenType != "Bearer" {
 		t.Errorf("poll after the approval: status %d, %+v, want tokens", code, ans)
 	}
 }

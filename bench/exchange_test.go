@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -25,26 +24,6 @@ func BenchmarkExchange(b *testing.B) {
 	for _, bm := range defaultExchangeBench.benchmarks() {
 		b.Run(bm.name, bm.run)
 	}
-}
-
-// exchangeAnswer is the part of a token endpoint answer the exchange
-// tests read: tokens (RFC 6749 §5.1, RFC 8693 §2.2.1) or an error.
-type exchangeAnswer struct {
-	AccessToken     string `json:"access_token"`
-	TokenType       string `json:"token_type"`
-	IssuedTokenType string `json:"issued_token_type"`
-	Error           string `json:"error"`
-}
-
-// sendExchange sends r to g and decodes the answer.
-func sendExchange(t *testing.T, g *exchangeGrantor, r Request) (int, exchangeAnswer) {
-	t.Helper()
-	w := Serve(g.handler, r)
-	var a exchangeAnswer
-	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
-		t.Fatalf("%s: %v", w.Body.Bytes(), err)
-	}
-	return w.Code, a
 }
 
 // TestExchangeRequests checks what the comparison measures, on the
@@ -74,7 +53,7 @@ func TestExchangeRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		code, a := sendExchange(t, g, exchange)
+		code, a := sendToken(t, g.grantor, exchange)
 		if code != http.StatusOK || len(a.AccessToken) < 43 || a.TokenType != "Bearer" ||
 			a.IssuedTokenType != grant.TokenTypeAccessToken {
 			t.Fatalf("token exchange %d: status %d, %+v, want an access token for read", i+1, code, a)
@@ -93,7 +72,7 @@ func TestExchangeRequests(t *testing.T) {
 		t.Fatal("two assertions of the pool are the same")
 	}
 	for i, r := range reqs {
-		code, a := sendExchange(t, g, r)
+		code, a := sendToken(t, g.grantor, r)
 		if code != http.StatusOK || len(a.AccessToken) < 43 || a.TokenType != "Bearer" {
 			t.Errorf("JWT bearer request %d: status %d, %+v, want an access token", i+1, code, a)
 			continue
@@ -104,7 +83,7 @@ func TestExchangeRequests(t *testing.T) {
 			t.Errorf("introspection of the JWT bearer token: status %d: %s", w.Code, w.Body.Bytes())
 		}
 	}
-	if code, a := sendExchange(t, g, reqs[0]); code != http.StatusBadRequest || a.Error != "invalid_grant" {
+	if code, a := sendToken(t, g.grantor, reqs[0]); code != http.StatusBadRequest || a.Error != "invalid_grant" {
 		t.Errorf("an assertion presented twice: status %d, %+v, want 400 invalid_grant", code, a)
 	}
 

@@ -81,10 +81,15 @@ func refreshRequests(authorize authorizer, h http.Handler, secret string) func(n
 	}
 }
 
-// tokenAnswer is the part of a token response the setup needs.
+// tokenAnswer is the part of a token endpoint answer the setup and the
+// tests read: tokens (RFC 6749 §5.1, RFC 8693 §2.2.1) or an error (RFC
+// 6749 §5.2, RFC 8628 §3.5).
 type tokenAnswer struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
+	AccessToken     string `json:"access_token"`
+	RefreshToken    string `json:"refresh_token"`
+	TokenType       string `json:"token_type"`
+	IssuedTokenType string `json:"issued_token_type"`
+	Error           string `json:"error"`
 }
 
 // fetchTokens sends a token request to h and returns the tokens of its
