@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/storage"
@@ -624,19 +623,8 @@ func actDepth(act map[string]any) int {
 }
 
 // validActorName reports whether s may name an actor or its issuer in an
-// act claim: what a subject may be (oauth2.MaxSubjectBytes of UTF-8
-// without control characters), a client's subject included.
-func validActorName(s string) bool {
-	if s == "" || len(s) > oauth2.MaxSubjectBytes || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r >= 0x7F && r < 0xA0 {
-			return false
-		}
-	}
-	return true
-}
+// act claim: what any subject may be, a client's subject included.
+func validActorName(s string) bool { return oauth2.CheckSubject(s) == nil }
 
 // mayActAllows reports whether a subject token's may_act claim (RFC 8693
 // §4.4) names the actor: its sub is the actor's subject, in the namespace

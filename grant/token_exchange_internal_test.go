@@ -74,3 +74,18 @@ func TestActChainsAreBounded(t *testing.T) {
 	_, err = actClaim(&PresentedToken{Claims: map[string]any{"act": chain(maxActDepth + 1)}}, nil, "https://as")
 	assert.Error(t, err, "a subject's chain beyond the bound is refused even without an actor")
 }
+
+// Actors are named as subjects are (RFC 8693 §4.1): text of at most
+// oauth2.MaxSubjectBytes, in the chain a subject token brings and for the
+// new actor alike.
+func TestActorNamesAreSubjects(t *testing.T) {
+	for _, bad := range []string{"", "a\x01b", "a\x7fb", strings.Repeat("x", oauth2.MaxSubjectBytes+1), "\xff"} {
+		_, err := actClaim(&PresentedToken{}, &PresentedToken{Subject: bad}, "https://as")
+		assert.Error(t, err, "actor %q", bad)
+		_, err = actClaim(&PresentedToken{Claims: map[string]any{"act": map[string]any{"sub": bad}}}, nil, "https://as")
+		assert.Error(t, err, "a prior actor %q", bad)
+	}
+	_, err := actClaim(&PresentedToken{Claims: map[string]any{"act": map[string]any{"sub": "client:web"}}},
+		&PresentedToken{Subject: strings.Repeat("x", oauth2.MaxSubjectBytes)}, "https://as")
+	assert.NoError(t, err, "a client's subject, and the longest one")
+}

@@ -71,8 +71,13 @@ func isVisibleASCII(s string) bool {
 	return true
 }
 
-// checkSubject checks the syntax of a subject: not empty, at most
-// MaxSubjectBytes of valid UTF-8 without control characters.
+// CheckSubject checks the syntax of a subject, any token's "sub" or an
+// actor's in an act claim (RFC 8693 §4.1): not empty, at most
+// MaxSubjectBytes of valid UTF-8 without control characters. A client's
+// own subject (ClientSubjectPrefix) passes; CheckUserSubject refuses it.
+func CheckSubject(subject string) error { return checkSubject(subject) }
+
+// checkSubject is CheckSubject.
 func checkSubject(subject string) error {
 	switch {
 	case subject == "":
