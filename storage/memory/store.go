@@ -48,11 +48,13 @@ var (
 
 // Store keeps clients, token records, replay entries, interactions,
 // authorization codes, pushed authorization requests and device
-// authorizations in memory, and counts events for throttles. It implements
+// authorizations in memory, counts events for throttles and keeps the key
+// sets of the token strategies. It implements
 // [storage.ClientStore], [storage.TokenStore], [storage.RefreshTokenStore],
 // [storage.ReplayStore], [storage.InteractionStore],
 // [storage.AuthorizationCodeStore], [storage.PushedRequestStore],
-// [storage.DeviceAuthorizationStore] and [storage.Limiter], and is safe for
+// [storage.DeviceAuthorizationStore], [storage.Limiter] and
+// [storage.KeyStore], and is safe for
 // concurrent use: reads do not block each other.
 //
 // Create one with [New]; the zero value is not usable.
@@ -63,6 +65,9 @@ type Store struct {
 
 	clientsMu sync.RWMutex
 	clients   map[string]*storage.Client
+
+	keySetsMu sync.Mutex
+	keySets   map[string]*storedKeySet
 
 	// mu guards the token records, the grant index, the interning tables
 	// and the token sweep schedule.

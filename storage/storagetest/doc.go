@@ -116,4 +116,7 @@
 //
 // Its concurrency case races 50 goroutines on one key: each count from 1
 // to 50 must be seen exactly once.
+//
+// So does a [storage.KeyStore], [RunKeyStore]: its concurrency cases race
+// 20 writers at one version of a key set, of which exactly one may win.
 package storagetest
