@@ -127,6 +127,8 @@ type options struct {
 	// and of the private_key_jwt clients' jwks_uri, which tests set (an httptest server needs AllowPrivateAddresses);
 	// nil is the safe default.
 	jwksFetcher *oauth2.JWKSFetcher
+	// debugAddr is where the memory statistics are served (debug.go).
+	debugAddr string
 }
 
 // parseFlags reads the command line; errors and -help go to stderr.
@@ -145,6 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"the least time a device leaves between two polls of the token endpoint (RFC 8628 §3.2), whole seconds from 1s to 1m")
 	fs.StringVar(&o.trustedIssuers, "trusted-issuers", "",
 		`JSON file with an array of {"issuer", "jwks" or "jwks_uri"} objects, public keys only: the issuers whose JWTs are accepted for token exchange (RFC 8693) and JWT bearer assertions (RFC 7523)`)
+	registerDebugFlag(fs, &o.debugAddr)
 	storeFlag := fs.String("store", "memory", "where clients and tokens are kept: memory, sqlite:PATH or postgres:DSN")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -203,6 +206,11 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		// Run ends with ctx, like the server.
 		go func() { _ = srv.rotator.Run(ctx) }()
 	}
+	stopDebug, err := serveDebug(o.debugAddr, out)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stopDebug()) }()
 	hs := newHTTPServer(srv.handler, defaultTimeouts)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
