@@ -1,0 +1,256 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/cookiejar"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Route says how the load picks the instance of each request.
+type Route string
+
+const (
+	// Balanced sends each request to the next instance that is up, in
+	// turn, as a round-robin load balancer does: a token issued by one
+	// instance is refreshed, introspected and revoked at another. Only
+	// the login and consent pages of one authorization stay on one
+	// instance (session affinity), since the example server keeps its
+	// sessions in memory.
+	Balanced Route = "balanced"
+	// Sticky sends every request of a grant to the instance that issued
+	// its latest token while that instance is up, as a load balancer with
+	// session affinity does; new flows are spread in turn.
+	Sticky Route = "sticky"
+)
+
+// LoadConfig says how much load to send and how.
+type LoadConfig struct {
+	// Workers run flows one after the other, each as its own user.
+	Workers int
+	// Rate bounds the requests per second of all workers together; zero
+	// means no bound but the workers'.
+	Rate float64
+	// Route picks the instance of each request.
+	Route Route
+	// Record keeps a ledger of every token and code for the checks after
+	// the load; the soak keeps none, so that its memory stays flat.
+	Record bool
+}
+
+// Load is the mixed load: client credentials, the authorization code flow
+// with PKCE through the login and consent pages, refresh rotation,
+// introspection, revocation and failed client authentications, over the
+// instances of a cluster.
+type Load struct {
+	cluster *Cluster
+	cfg     LoadConfig
+	stats   *Stats
+	ledger  *ledger
+	pace    *pacer
+	// gate is read-locked by each flow: Pause write-locks it, and so
+	// waits for the flows in flight and holds the next ones.
+	gate sync.RWMutex
+	// next is the round robin's counter.
+	next atomic.Uint64
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// NewLoad returns the load for cluster, not started.
+func NewLoad(c *Cluster, cfg LoadConfig) *Load {
+	l := &Load{cluster: c, cfg: cfg, stats: newStats(), stop: make(chan struct{})}
+	if cfg.Record {
+		l.ledger = &ledger{}
+	}
+	if cfg.Rate > 0 {
+		l.pace = &pacer{interval: time.Duration(float64(time.Second) / cfg.Rate)}
+	}
+	return l
+}
+
+// Stats are the load's figures.
+func (l *Load) Stats() *Stats { return l.stats }
+
+// Start starts the workers.
+func (l *Load) Start() {
+	users := l.cluster.Credentials.Users
+	for i := range l.cfg.Workers {
+		w := &worker{l: l, user: users[i%len(users)], rng: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano()))),
+			browsers: make(map[*Instance]*http.Client)}
+		l.wg.Go(w.run)
+	}
+}
+
+// Stop stops the workers after their current flow and waits for them.
+func (l *Load) Stop() {
+	close(l.stop)
+	l.wg.Wait()
+}
+
+// Pause waits for the flows in flight to end and holds the next ones until
+// Resume, so that a measurement sees the servers idle.
+func (l *Load) Pause() { l.gate.Lock() }
+
+// Resume lets the workers go on after Pause.
+func (l *Load) Resume() { l.gate.Unlock() }
+
+// pick returns the instance of a request: home, the instance of the
+// grant's latest token, when routing is sticky and home is up; else the
+// next instance that is up. It returns nil when none is.
+func (l *Load) pick(home *Instance) *Instance {
+	if l.cfg.Route == Sticky && home != nil && home.Up() {
+		return home
+	}
+	ins := l.cluster.Instances
+	n := uint64(len(ins))
+	start := l.next.Add(1)
+	for i := range n {
+		if in := ins[(start+i)%n]; in.Up() {
+			return in
+		}
+	}
+	return nil
+}
+
+// worker runs flows one after the other, as one user.
+type worker struct {
+	l    *Load
+	user UserCredentials
+	rng  *rand.Rand
+	// browsers are the user's browsers, one cookie jar per instance:
+	// cookies do not tell ports apart, and each instance keeps its own
+	// sessions.
+	browsers map[*Instance]*http.Client
+	// grants are the grants of the code flow the worker keeps using.
+	grants []*liveGrant
+}
+
+// maxLiveGrants bounds the grants a worker keeps using; older ones are
+// left as they are.
+const maxLiveGrants = 8
+
+// liveGrant is a grant of the code flow in use: its latest tokens.
+type liveGrant struct {
+	rec             *grantRecord
+	refresh, access *tokenRecord
+	// home is the instance that issued its latest tokens.
+	home *Instance
+}
+
+// The flows, with their weights in the mix.
+var flows = []struct {
+	name   string
+	weight int
+	run    func(w *worker, ctx context.Context)
+}{
+	{"client credentials", 25, (*worker).clientCredentials},
+	{"code + PKCE", 8, (*worker).codeFlow},
+	{"refresh", 25, (*worker).refresh},
+	{"introspection", 20, (*worker).introspect},
+	{"revocation", 6, (*worker).revoke},
+	{"failed client authentication", 10, (*worker).failedAuthentication},
+	{"metadata", 6, (*worker).metadata},
+}
+
+// run runs flows until the load stops.
+func (w *worker) run() {
+	total := 0
+	for _, f := range flows {
+		total += f.weight
+	}
+	ctx := context.Background()
+	for {
+		select {
+		case <-w.l.stop:
+			return
+		default:
+		}
+		n := w.rng.IntN(total)
+		for _, f := range flows {
+			if n < f.weight {
+				w.l.gate.RLock()
+				f.run(w, ctx)
+				w.l.gate.RUnlock()
+				break
+			}
+			n -= f.weight
+		}
+	}
+}
+
+// browser returns the user's browser for instance in.
+func (w *worker) browser(in *Instance) *http.Client {
+	b := w.browsers[in]
+	if b == nil {
+		jar, _ := cookiejar.New(nil) // never fails without options
+		b = &http.Client{Transport: in.transport, Jar: jar, Timeout: 30 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		w.browsers[in] = b
+	}
+	return b
+}
+
+// keep adds g to the grants in use, forgetting the oldest beyond
+// maxLiveGrants.
+func (w *worker) keep(g *liveGrant) {
+	w.grants = append(w.grants, g)
+	if len(w.grants) > maxLiveGrants {
+		w.grants = w.grants[1:]
+	}
+}
+
+// drop stops using g.
+func (w *worker) drop(g *liveGrant) {
+	for i, x := range w.grants {
+		if x == g {
+			w.grants = append(w.grants[:i], w.grants[i+1:]...)
+			return
+		}
+	}
+}
+
+// anyGrant returns a grant in use, or nil when there is none.
+func (w *worker) anyGrant() *liveGrant {
+	if len(w.grants) == 0 {
+		return nil
+	}
+	return w.grants[w.rng.IntN(len(w.grants))]
+}
+
+// pacer spaces requests evenly at a rate, for all workers together.
+type pacer struct {
+	mu       sync.Mutex
+	interval time.Duration
+	next     time.Time
+}
+
+// wait waits for the next request's turn.
+func (p *pacer) wait() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	now := time.Now()
+	if p.next.Before(now) {
+		p.next = now
+	}
+	at := p.next
+	p.next = p.next.Add(p.interval)
+	p.mu.Unlock()
+	time.Sleep(time.Until(at))
+}
+
+// String describes the configuration in the report.
+func (c LoadConfig) String() string {
+	rate := "unbounded"
+	if c.Rate > 0 {
+		rate = fmt.Sprintf("at most %.0f requests/s", c.Rate)
+	}
+	return fmt.Sprintf("%d workers, %s, %s routing", c.Workers, rate, c.Route)
+}

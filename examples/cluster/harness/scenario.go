@@ -1,0 +1,294 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Result is the verdict of a run.
+type Result struct {
+	// Checks are the verdicts, in the order they were made.
+	Checks []Check
+	// Flows counts the flows the load ran to their end, by name.
+	Flows map[string]int
+}
+
+// Passed reports whether every check held.
+func (r *Result) Passed() bool {
+	for _, c := range r.Checks {
+		if !c.Pass {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
+// CrashConfig configures Crash.
+type CrashConfig struct {
+	// DSN is the PostgreSQL database of the cluster.
+	DSN string
+	// Dir holds the server binary, its files and logs.
+	Dir string
+	// Duration is the load's; the kill comes at 40% of it, the restart at
+	// 65%.
+	Duration time.Duration
+	// Load is the load; its Record is set.
+	Load LoadConfig
+	// Tokens is the access token format, opaque or jwt.
+	Tokens string
+	// Out receives the report.
+	Out io.Writer
+}
+
+// startTimeout bounds the start of an instance: building nothing, it
+// migrates the schema and hashes the users' passwords.
+const startTimeout = time.Minute
+
+// Crash starts two instances over one database, sends the load through
+// both, kills the first with SIGKILL at 40% of the load, keeps the load on
+// the survivor, restarts the killed one with the same flags at 65%, and
+// after the load checks what a crash must not break: no code or refresh
+// token redeemed twice, every token still active at the survivor unless
+// revoked or rotated, no 5xx from the survivor, and the restarted instance
+// serving the tokens issued before it came back.
+func Crash(ctx context.Context, cfg CrashConfig) (*Result, error) {
+	cfg.Load.Record = true
+	c, err := startCluster(ctx, cfg.Out, cfg.Dir, cfg.DSN, cfg.Tokens, cfg.Load.Workers, false)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Stop()
+	a, b := c.Instances[0], c.Instances[1]
+	fmt.Fprintf(cfg.Out, "load: %s, for %s; %s is killed at %s and restarted at %s\n",
+		cfg.Load, cfg.Duration, a.Name, round(cfg.Duration*40/100), round(cfg.Duration*65/100))
+
+	l := NewLoad(c, cfg.Load)
+	t0 := time.Now()
+	l.stats.StartPhase("A and B", t0)
+	l.Start()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			l.Stop()
+			l.stats.EndPhase(time.Now())
+		}
+	}
+	defer stop()
+
+	if err := sleepUntil(ctx, t0.Add(cfg.Duration*40/100)); err != nil {
+		return nil, err
+	}
+	killAt := time.Now()
+	l.stats.StartPhase("B alone, A killed", killAt)
+	if err := a.Kill(); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Out, "%6s  %s killed with SIGKILL\n", round(killAt.Sub(t0)), a.Name)
+
+	if err := sleepUntil(ctx, t0.Add(cfg.Duration*65/100)); err != nil {
+		return nil, err
+	}
+	restartAt := time.Now()
+	if err := a.Start(ctx, startTimeout); err != nil {
+		return nil, fmt.Errorf("harness: restarting %s: %w", a.Name, err)
+	}
+	upAt := time.Now()
+	l.stats.StartPhase("A restarted and B", upAt)
+	fmt.Fprintf(cfg.Out, "%6s  %s restarted with the same flags, answering after %s\n", round(restartAt.Sub(t0)), a.Name, round(upAt.Sub(restartAt)))
+
+	if err := sleepUntil(ctx, t0.Add(cfg.Duration)); err != nil {
+		return nil, err
+	}
+	stop()
+	fmt.Fprintf(cfg.Out, "%6s  load stopped; checking\n", round(time.Since(t0)))
+
+	// The checks go as fast as the servers answer.
+	l.pace = nil
+	l.stats.StartPhase("checks", time.Now())
+	checksStart := time.Now()
+	parallel := max(cfg.Load.Workers, 1)
+	res := &Result{Checks: []Check{
+		l.checkAnswers(),
+		l.checkNo5xx(b, "survivor"),
+		l.checkIntrospection("every token still active at the survivor unless revoked or rotated", b,
+			func(*tokenRecord) bool { return true }, parallel),
+		l.checkIntrospection("the restarted instance serves the tokens issued before it came back", a,
+			issuedBefore(upAt), parallel),
+	}}
+	// Last: a replay revokes its grant.
+	res.Checks = append(res.Checks, l.checkReplays(b, parallel))
+	res.Flows = l.stats.Flows()
+	l.stats.EndPhase(time.Now())
+	writeLoadReport(cfg.Out, l, c)
+	fmt.Fprintf(cfg.Out, "checks, in %s:\n", round(time.Since(checksStart)))
+	writeChecks(cfg.Out, res.Checks)
+	return res, nil
+}
+
+// SoakConfig configures Soak.
+type SoakConfig struct {
+	// DSN is the PostgreSQL database of the cluster.
+	DSN string
+	// Dir holds the server binary, its files and logs.
+	Dir string
+	// Duration is the load's; Warmup the part of it after which the heap
+	// is first measured.
+	Duration, Warmup time.Duration
+	// Load is the load; its Record is cleared.
+	Load LoadConfig
+	// Tokens is the access token format, opaque or jwt.
+	Tokens string
+	// MaxHeapGrowth is the most each instance's live heap may grow from
+	// the warm-up to the end, 0.10 for 10%.
+	MaxHeapGrowth float64
+	// Progress is how often a line of progress is printed; zero is never.
+	Progress time.Duration
+	// Out receives the report.
+	Out io.Writer
+}
+
+// Soak starts two instances over one database and sends the load through
+// both for the duration, then reports the requests per second, the
+// unexpected answers (there must be none), the 99th percentile of the
+// latency, and each instance's live heap after the warm-up and at the end,
+// which must not have grown by more than MaxHeapGrowth. The load pauses
+// for each measurement, so that no request is in flight.
+func Soak(ctx context.Context, cfg SoakConfig) (*Result, error) {
+	cfg.Load.Record = false
+	c, err := startCluster(ctx, cfg.Out, cfg.Dir, cfg.DSN, cfg.Tokens, cfg.Load.Workers, true)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Stop()
+	fmt.Fprintf(cfg.Out, "load: %s, for %s; heap measured after %s and at the end\n", cfg.Load, cfg.Duration, cfg.Warmup)
+
+	l := NewLoad(c, cfg.Load)
+	t0 := time.Now()
+	l.stats.StartPhase("warm-up", t0)
+	l.Start()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			l.Stop()
+			l.stats.EndPhase(time.Now())
+		}
+	}
+	defer stop()
+	progress := func(until time.Time) error {
+		for cfg.Progress > 0 && time.Until(until) > cfg.Progress {
+			if err := sleepUntil(ctx, time.Now().Add(cfg.Progress)); err != nil {
+				return err
+			}
+			fmt.Fprintf(cfg.Out, "%6s  %d requests, %d unexpected answers\n", round(time.Since(t0)), l.requests(), l.stats.Errors())
+		}
+		return sleepUntil(ctx, until)
+	}
+
+	if err := progress(t0.Add(cfg.Warmup)); err != nil {
+		return nil, err
+	}
+	warm, err := l.heaps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.stats.StartPhase("measured", time.Now())
+	if err := progress(t0.Add(cfg.Duration)); err != nil {
+		return nil, err
+	}
+	stop()
+	end, err := l.heaps(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	res := &Result{Checks: []Check{l.checkAnswers()}, Flows: l.stats.Flows()}
+	for i, in := range c.Instances {
+		chk := Check{Name: fmt.Sprintf("the live heap of %s grows by at most %.0f%%", in.Name, cfg.MaxHeapGrowth*100), Pass: true,
+			Detail: fmt.Sprintf("%s after the warm-up, %s at the end", formatBytes(warm[i]), formatBytes(end[i]))}
+		if err := CheckHeapGrowth(warm[i], end[i], cfg.MaxHeapGrowth); err != nil {
+			chk.Pass, chk.Detail = false, err.Error()
+		}
+		res.Checks = append(res.Checks, chk)
+	}
+	writeLoadReport(cfg.Out, l, c)
+	writeSoakSummary(cfg.Out, l, c, warm, end)
+	fmt.Fprintln(cfg.Out, "checks:")
+	writeChecks(cfg.Out, res.Checks)
+	return res, nil
+}
+
+// heaps pauses the load and returns the live heap of every instance.
+func (l *Load) heaps(ctx context.Context) ([]uint64, error) {
+	select {
+	case <-l.stop:
+		// Stopped: nothing to pause.
+	default:
+		l.Pause()
+		defer l.Resume()
+	}
+	var hs []uint64
+	for _, in := range l.cluster.Instances {
+		h, err := LiveHeap(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
+// requests returns the requests sent so far to every instance.
+func (l *Load) requests() int {
+	n := 0
+	for _, in := range l.cluster.Instances {
+		n += l.stats.Instance(in.Name).Requests
+	}
+	return n
+}
+
+// startCluster builds the example server and starts two instances.
+func startCluster(ctx context.Context, out io.Writer, dir, dsn, tokens string, users int, debug bool) (*Cluster, error) {
+	t := time.Now()
+	srv, err := BuildServer(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "built the example server in %s\n", round(time.Since(t)))
+	t = time.Now()
+	c, err := StartCluster(ctx, ClusterConfig{Server: srv, Dir: dir, DSN: dsn, Instances: 2, Users: max(users, 1),
+		Tokens: tokens, Debug: debug, StartTimeout: startTimeout})
+	if err != nil {
+		return nil, err
+	}
+	keys := "each instance makes its own token keys: the server has no -secret-file flag yet"
+	if c.SecretFile {
+		keys = "token keys in the store, sealed with -secret-file"
+	}
+	fmt.Fprintf(out, "started %s and %s over PostgreSQL in %s: issuer %s, %s access tokens, %s\n",
+		c.Instances[0].Addr, c.Instances[1].Addr, round(time.Since(t)), c.Issuer, tokens, keys)
+	return c, nil
+}
+
+// sleepUntil waits until t, or returns ctx's error when it ends first.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// round rounds d for the report.
+func round(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
+}
