@@ -84,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dsn := fs.String("dsn", "", "PostgreSQL DSN, on a Unix socket or a loopback address (default: $GRANTOR_TEST_POSTGRES)")
 	workers := fs.Int("workers", 8, "concurrent workers, each a user of its own")
 	rate := fs.Float64("rate", 150, "at most this many requests per second, all workers together; 0 for no bound")
+	codeRate := fs.Float64("code-flow-rate", harness.DefaultCodeFlowRate, "at most this many authorization requests per second: the server allows 600 a minute per client address, and all come from 127.0.0.1")
 	route := fs.String("route", string(harness.Balanced), "balanced: each request to the next instance, as a round-robin load balancer; sticky: each grant's requests to the instance that issued its tokens")
 	tokens := fs.String("tokens", "opaque", "access token format of the servers: opaque or jwt")
 	keep := fs.Bool("keep", false, "keep the temporary directory (files and server logs) and print its path")
@@ -96,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.DurationVar(&duration, "duration", 45*time.Second, "how long the load runs")
 	case "soak":
 		fs.DurationVar(&duration, "duration", 10*time.Minute, "how long the load runs")
-		fs.DurationVar(&warmup, "warmup", 0, "when the heap is first measured (default: a tenth of -duration, at most 1m)")
+		fs.DurationVar(&warmup, "warmup", 0, "when the heap is first measured (default: 1m, at most half of -duration, at least a tenth of it)")
 		fs.Float64Var(&maxGrowth, "max-heap-growth", 0.10, "the most each instance's live heap may grow from the warm-up to the end (0.10 is 10%)")
 		fs.DurationVar(&progress, "progress", time.Minute, "print progress this often; 0 for never")
 	}
@@ -130,8 +131,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cluster %s: -tokens must be opaque or jwt, not %q\n", cmd, *tokens)
 		return 2
 	}
-	if *workers < 1 || duration <= 0 || *rate < 0 {
-		fmt.Fprintf(stderr, "cluster %s: -workers and -duration must be positive, -rate not negative\n", cmd)
+	if *workers < 1 || duration <= 0 || *rate < 0 || *codeRate <= 0 {
+		fmt.Fprintf(stderr, "cluster %s: -workers, -duration and -code-flow-rate must be positive, -rate not negative\n", cmd)
 		return 2
 	}
 	dir, err := os.MkdirTemp("", "grantor-cluster-")
@@ -144,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	load := harness.LoadConfig{Workers: *workers, Rate: *rate, Route: r}
+	load := harness.LoadConfig{Workers: *workers, Rate: *rate, Route: r, CodeFlowRate: *codeRate}
 	start := time.Now()
 	var res *harness.Result
 	switch cmd {
@@ -152,7 +153,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		res, err = harness.Crash(ctx, harness.CrashConfig{DSN: *dsn, Dir: dir, Duration: duration, Load: load, Tokens: *tokens, Out: stdout})
 	case "soak":
 		if warmup <= 0 {
-			warmup = min(duration/10, time.Minute)
+			// A minute, the time the servers' pools and caches take to
+			// fill, but no more than half a short run, and a tenth of a
+			// long one.
+			warmup = max(min(time.Minute, duration/2), duration/10)
 		}
 		if warmup >= duration {
 			fmt.Fprintf(stderr, "cluster soak: -warmup must be shorter than -duration\n")

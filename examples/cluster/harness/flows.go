@@ -243,8 +243,12 @@ func pkcePair() (verifier, challenge string) {
 // 7636) as a browser and a web application would: the authorization
 // request, the login page (unless the browser has a session there), the
 // consent page, then the code's redemption and an introspection.
-func (w *worker) codeFlow(context.Context) {
+func (w *worker) codeFlow(ctx context.Context) {
 	l := w.l
+	if !l.codeFlows.allow() {
+		w.clientCredentials(ctx)
+		return
+	}
 	creds := l.cluster.Credentials
 	in := l.pick(nil)
 	if in == nil {

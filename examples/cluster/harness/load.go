@@ -37,10 +37,23 @@ type LoadConfig struct {
 	Rate float64
 	// Route picks the instance of each request.
 	Route Route
+	// CodeFlowRate bounds the authorization requests per second, all
+	// workers together; zero means DefaultCodeFlowRate. A worker whose
+	// code flow must wait runs the client credentials grant instead.
+	CodeFlowRate float64
 	// Record keeps a ledger of every token and code for the checks after
 	// the load; the soak keeps none, so that its memory stays flat.
 	Record bool
 }
+
+// DefaultCodeFlowRate is the default LoadConfig.CodeFlowRate: 4 a second,
+// 240 a minute, well within the Provider's default budget of 600
+// authorization requests a minute per client address
+// (oauth2.Config.InteractionRateLimit), which the instances share through
+// the store and which every request of the harness, from 127.0.0.1,
+// counts against. Beyond it the authorization endpoint answers
+// temporarily_unavailable (RFC 6749 §4.1.2.1).
+const DefaultCodeFlowRate = 4
 
 // Load is the mixed load: client credentials, the authorization code flow
 // with PKCE through the login and consent pages, refresh rotation,
@@ -52,6 +65,8 @@ type Load struct {
 	stats   *Stats
 	ledger  *ledger
 	pace    *pacer
+	// codeFlows spaces the authorization requests.
+	codeFlows *pacer
 	// gate is read-locked by each flow: Pause write-locks it, and so
 	// waits for the flows in flight and holds the next ones.
 	gate sync.RWMutex
@@ -64,6 +79,9 @@ type Load struct {
 
 // NewLoad returns the load for cluster, not started.
 func NewLoad(c *Cluster, cfg LoadConfig) *Load {
+	if cfg.CodeFlowRate <= 0 {
+		cfg.CodeFlowRate = DefaultCodeFlowRate
+	}
 	l := &Load{cluster: c, cfg: cfg, stats: newStats(), stop: make(chan struct{})}
 	if cfg.Record {
 		l.ledger = &ledger{}
@@ -71,6 +89,7 @@ func NewLoad(c *Cluster, cfg LoadConfig) *Load {
 	if cfg.Rate > 0 {
 		l.pace = &pacer{interval: time.Duration(float64(time.Second) / cfg.Rate)}
 	}
+	l.codeFlows = &pacer{interval: time.Duration(float64(time.Second) / cfg.CodeFlowRate)}
 	return l
 }
 
@@ -246,11 +265,27 @@ func (p *pacer) wait() {
 	time.Sleep(time.Until(at))
 }
 
+// allow reports whether a request may go now, and if so takes its turn.
+func (p *pacer) allow() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if now.Before(p.next) {
+		return false
+	}
+	p.next = now.Add(p.interval)
+	return true
+}
+
 // String describes the configuration in the report.
 func (c LoadConfig) String() string {
 	rate := "unbounded"
 	if c.Rate > 0 {
 		rate = fmt.Sprintf("at most %.0f requests/s", c.Rate)
 	}
-	return fmt.Sprintf("%d workers, %s, %s routing", c.Workers, rate, c.Route)
+	codes := c.CodeFlowRate
+	if codes <= 0 {
+		codes = DefaultCodeFlowRate
+	}
+	return fmt.Sprintf("%d workers, %s, at most %g code flows/s, %s routing", c.Workers, rate, codes, c.Route)
 }

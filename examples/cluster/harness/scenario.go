@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -183,7 +184,16 @@ func Soak(ctx context.Context, cfg SoakConfig) (*Result, error) {
 			if err := sleepUntil(ctx, time.Now().Add(cfg.Progress)); err != nil {
 				return err
 			}
-			fmt.Fprintf(cfg.Out, "%6s  %d requests, %d unexpected answers\n", round(time.Since(t0)), l.requests(), l.stats.Errors())
+			hs, err := l.heaps(ctx)
+			if err != nil {
+				return err
+			}
+			var heaps []string
+			for i, in := range c.Instances {
+				heaps = append(heaps, fmt.Sprintf("%s %s", in.Name, formatBytes(hs[i])))
+			}
+			fmt.Fprintf(cfg.Out, "%6s  %d requests, %d unexpected answers, live heap %s\n", round(time.Since(t0)), l.requests(),
+				l.stats.Errors(), strings.Join(heaps, ", "))
 		}
 		return sleepUntil(ctx, until)
 	}
@@ -221,7 +231,16 @@ func Soak(ctx context.Context, cfg SoakConfig) (*Result, error) {
 	return res, nil
 }
 
-// heaps pauses the load and returns the live heap of every instance.
+// heapReadings is how many times heaps reads each live heap, keeping the
+// least: an idle server's live heap still varies by a few percent between
+// two readings (timers, its database pool's housekeeping), and a leak
+// raises the least reading too.
+const heapReadings = 3
+
+// heaps pauses the load and returns the live heap of every instance, the
+// least of heapReadings readings. The harness's idle connections are closed first, so that each
+// measurement finds the servers holding no connection's buffers, however
+// many the load happened to keep open.
 func (l *Load) heaps(ctx context.Context) ([]uint64, error) {
 	select {
 	case <-l.stop:
@@ -230,13 +249,29 @@ func (l *Load) heaps(ctx context.Context) ([]uint64, error) {
 		l.Pause()
 		defer l.Resume()
 	}
-	var hs []uint64
 	for _, in := range l.cluster.Instances {
-		h, err := LiveHeap(ctx, in)
-		if err != nil {
-			return nil, err
+		in.transport.CloseIdleConnections()
+	}
+	// The servers see the connections close, and end their goroutines.
+	if err := sleepUntil(ctx, time.Now().Add(200*time.Millisecond)); err != nil {
+		return nil, err
+	}
+	hs := make([]uint64, len(l.cluster.Instances))
+	for i := range heapReadings {
+		if i > 0 {
+			if err := sleepUntil(ctx, time.Now().Add(100*time.Millisecond)); err != nil {
+				return nil, err
+			}
 		}
-		hs = append(hs, h)
+		for j, in := range l.cluster.Instances {
+			h, err := LiveHeap(ctx, in)
+			if err != nil {
+				return nil, err
+			}
+			if i == 0 || h < hs[j] {
+				hs[j] = h
+			}
+		}
 	}
 	return hs, nil
 }

@@ -220,7 +220,7 @@ func CheckHeapGrowth(warm, end uint64, maxGrowth float64) error {
 	return nil
 }
 
-// formatBytes writes a byte count in MiB with one decimal.
+// formatBytes writes a byte count in MiB with two decimals.
 func formatBytes(n uint64) string {
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
 }

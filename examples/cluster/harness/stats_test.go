@@ -63,7 +63,7 @@ func TestCheckHeapGrowth(t *testing.T) {
 			}
 		})
 	}
-	assert.EqualError(t, CheckHeapGrowth(10<<20, 12<<20, 0.10), "the heap grew by 20.0% (10.0 MiB to 12.0 MiB), more than 10%")
+	assert.EqualError(t, CheckHeapGrowth(10<<20, 12<<20, 0.10), "the heap grew by 20.0% (10.00 MiB to 12.00 MiB), more than 10%")
 }
 
 func TestStatsCountAnswersByInstanceAndPhase(t *testing.T) {
