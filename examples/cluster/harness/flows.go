@@ -131,7 +131,7 @@ func (l *Load) token(in *Instance, step string, form url.Values, cred ClientCred
 // label names the instance that issued a token: its name, and whether it
 // had been restarted.
 func label(in *Instance) string {
-	if in.Starts > 1 {
+	if in.Starts() > 1 {
 		return in.Name + " (restarted)"
 	}
 	return in.Name

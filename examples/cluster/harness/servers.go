@@ -181,8 +181,6 @@ type Instance struct {
 	// Addr is where it listens, 127.0.0.1:PORT; DebugAddr where its
 	// memory statistics are, "" when not asked for.
 	Addr, DebugAddr string
-	// Starts counts its starts.
-	Starts int
 
 	bin     string
 	args    []string
@@ -193,6 +191,8 @@ type Instance struct {
 	// followed.
 	client *http.Client
 	up     atomic.Bool
+	// starts counts its starts.
+	starts atomic.Int32
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -204,6 +204,9 @@ type Instance struct {
 
 // BaseURL is the instance's http://127.0.0.1:PORT.
 func (in *Instance) BaseURL() string { return "http://" + in.Addr }
+
+// Starts counts the instance's starts.
+func (in *Instance) Starts() int { return int(in.starts.Load()) }
 
 // Up reports whether the instance is started, ready and not being killed.
 func (in *Instance) Up() bool { return in.up.Load() }
@@ -221,8 +224,8 @@ func (in *Instance) Start(ctx context.Context, timeout time.Duration) error {
 		in.mu.Unlock()
 		return err
 	}
-	in.Starts++
-	fmt.Fprintf(f, "== harness: start %d of instance %s at %s\n", in.Starts, in.Name, time.Now().Format(time.RFC3339Nano))
+	n := in.starts.Add(1)
+	fmt.Fprintf(f, "== harness: start %d of instance %s at %s\n", n, in.Name, time.Now().Format(time.RFC3339Nano))
 	// Not CommandContext: the harness decides when the process dies.
 	cmd := exec.Command(in.bin, in.args...)
 	cmd.Stdout, cmd.Stderr = f, f
