@@ -85,6 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 8, "concurrent workers, each a user of its own")
 	rate := fs.Float64("rate", 150, "at most this many requests per second, all workers together; 0 for no bound")
 	codeRate := fs.Float64("code-flow-rate", harness.DefaultCodeFlowRate, "at most this many authorization requests per second: the server allows 600 a minute per client address, and all come from 127.0.0.1")
+	guesses := fs.Int("guesses", harness.DefaultGuessesPerMinute, "wrong secrets a minute for the client with a slow-hashed secret, which the servers throttle beyond 10 a minute; the other failed authentications are for a client whose secret is never throttled")
 	route := fs.String("route", string(harness.Balanced), "balanced: each request to the next instance, as a round-robin load balancer; sticky: each grant's requests to the instance that issued its tokens")
 	tokens := fs.String("tokens", "opaque", "access token format of the servers: opaque or jwt")
 	keep := fs.Bool("keep", false, "keep the temporary directory (files and server logs) and print its path")
@@ -131,8 +132,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cluster %s: -tokens must be opaque or jwt, not %q\n", cmd, *tokens)
 		return 2
 	}
-	if *workers < 1 || duration <= 0 || *rate < 0 || *codeRate <= 0 {
-		fmt.Fprintf(stderr, "cluster %s: -workers, -duration and -code-flow-rate must be positive, -rate not negative\n", cmd)
+	if *workers < 1 || duration <= 0 || *rate < 0 || *codeRate <= 0 || *guesses <= 0 {
+		fmt.Fprintf(stderr, "cluster %s: -workers, -duration, -code-flow-rate and -guesses must be positive, -rate not negative\n", cmd)
 		return 2
 	}
 	dir, err := os.MkdirTemp("", "grantor-cluster-")
@@ -145,7 +146,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	load := harness.LoadConfig{Workers: *workers, Rate: *rate, Route: r, CodeFlowRate: *codeRate}
+	load := harness.LoadConfig{Workers: *workers, Rate: *rate, Route: r, CodeFlowRate: *codeRate, GuessesPerMinute: *guesses}
 	start := time.Now()
 	var res *harness.Result
 	switch cmd {

@@ -498,23 +498,33 @@ func (w *worker) revoke(ctx context.Context) {
 	w.l.stats.flowDone("revocation")
 }
 
-// failedAuthentication presents a wrong secret for the intruder client:
-// the answer must be 401 invalid_client (RFC 6749 §5.2) or, once the
-// throttle of failed authentications holds, 429.
+// failedAuthentication presents a wrong secret, mostly for the client
+// whose secret was generated: the answer must be 401 invalid_client (RFC
+// 6749 §5.2), never 429, since such a secret cannot be guessed and is
+// never throttled. LoadConfig.GuessesPerMinute times a minute it is for
+// the client with a slow-hashed secret instead, which the servers throttle
+// together: 401, or 429 once ten a minute have failed.
 func (w *worker) failedAuthentication(context.Context) {
 	l := w.l
 	in := l.pick(nil)
 	if in == nil {
 		return
 	}
-	wrong := l.cluster.Credentials.Intruder
+	wrong, throttled := l.cluster.Credentials.Mistyped, false
+	if l.guesses.allow() {
+		wrong, throttled = l.cluster.Credentials.Intruder, true
+	}
 	wrong.Secret = "wrong " + rand.Text()
 	a, err := l.post(in, "failed client authentication", "/token", url.Values{"grant_type": {"client_credentials"}}, wrong)
 	if err != nil {
 		return
 	}
-	if a.status == http.StatusUnauthorized && a.field("error") == "invalid_client" || a.status == http.StatusTooManyRequests {
+	switch {
+	case a.status == http.StatusUnauthorized && a.field("error") == "invalid_client":
 		l.stats.flowDone("failed client authentication")
+		return
+	case throttled && a.status == http.StatusTooManyRequests:
+		l.stats.flowDone("failed client authentication, throttled")
 		return
 	}
 	l.unexpected("failed client authentication", in, a.String())

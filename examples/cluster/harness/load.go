@@ -41,6 +41,12 @@ type LoadConfig struct {
 	// workers together; zero means DefaultCodeFlowRate. A worker whose
 	// code flow must wait runs the client credentials grant instead.
 	CodeFlowRate float64
+	// GuessesPerMinute is how many wrong secrets a minute are presented
+	// for the client with a slow-hashed secret, all workers together, as
+	// soon as each minute begins; zero means DefaultGuessesPerMinute.
+	// The other failed authentications go to a client whose secret was
+	// generated, which costs the servers no slow hash.
+	GuessesPerMinute int
 	// Record keeps a ledger of every token and code for the checks after
 	// the load; the soak keeps none, so that its memory stays flat.
 	Record bool
@@ -55,6 +61,17 @@ type LoadConfig struct {
 // temporarily_unavailable (RFC 6749 §4.1.2.1).
 const DefaultCodeFlowRate = 4
 
+// DefaultGuessesPerMinute is the default LoadConfig.GuessesPerMinute: 12,
+// two more than the servers verify for one client and address a minute
+// (oauth2.Config.AuthFailureLimit, 10 by default, counted in the store
+// that the instances share), so that the last two of each minute are
+// refused with 429, whichever instance they reach. Every wrong secret at a
+// slow-hashed client also counts against its address's budget of all
+// such attempts, ten times the limit, which the instances share with
+// anything else at 127.0.0.1 over the same database (the other tests of
+// `make test`): the load takes an eighth of it.
+const DefaultGuessesPerMinute = 12
+
 // Load is the mixed load: client credentials, the authorization code flow
 // with PKCE through the login and consent pages, refresh rotation,
 // introspection, revocation and failed client authentications, over the
@@ -67,6 +84,8 @@ type Load struct {
 	pace    *pacer
 	// codeFlows spaces the authorization requests.
 	codeFlows *pacer
+	// guesses counts the wrong secrets at the slow-hashed client.
+	guesses *windowBudget
 	// gate is read-locked by each flow: Pause write-locks it, and so
 	// waits for the flows in flight and holds the next ones.
 	gate sync.RWMutex
@@ -82,6 +101,9 @@ func NewLoad(c *Cluster, cfg LoadConfig) *Load {
 	if cfg.CodeFlowRate <= 0 {
 		cfg.CodeFlowRate = DefaultCodeFlowRate
 	}
+	if cfg.GuessesPerMinute <= 0 {
+		cfg.GuessesPerMinute = DefaultGuessesPerMinute
+	}
 	l := &Load{cluster: c, cfg: cfg, stats: newStats(), stop: make(chan struct{})}
 	if cfg.Record {
 		l.ledger = &ledger{}
@@ -90,6 +112,7 @@ func NewLoad(c *Cluster, cfg LoadConfig) *Load {
 		l.pace = &pacer{interval: time.Duration(float64(time.Second) / cfg.Rate)}
 	}
 	l.codeFlows = &pacer{interval: time.Duration(float64(time.Second) / cfg.CodeFlowRate)}
+	l.guesses = &windowBudget{limit: cfg.GuessesPerMinute, window: time.Minute}
 	return l
 }
 
@@ -274,6 +297,30 @@ func (p *pacer) allow() bool {
 		return false
 	}
 	p.next = now.Add(p.interval)
+	return true
+}
+
+// windowBudget allows a number of events in each window of time, aligned
+// on multiples of the window, as the servers' limiter counts them.
+type windowBudget struct {
+	mu     sync.Mutex
+	limit  int
+	window time.Duration
+	start  time.Time
+	used   int
+}
+
+// allow reports whether an event may happen now, and if so counts it.
+func (b *windowBudget) allow() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if start := time.Now().Truncate(b.window); !start.Equal(b.start) {
+		b.start, b.used = start, 0
+	}
+	if b.used >= b.limit {
+		return false
+	}
+	b.used++
 	return true
 }
 

@@ -76,10 +76,13 @@ func hasFlag(usage []byte, name string) bool {
 type Credentials struct {
 	// CC uses the client credentials grant; Web the authorization code
 	// grant with PKCE and refresh tokens; API introspects their access
-	// tokens; Intruder is never authenticated: the load presents wrong
-	// secrets for it, so that the throttle of failed authentications
-	// counts against it alone.
-	CC, Web, API, Intruder ClientCredentials
+	// tokens. Mistyped and Intruder are never authenticated: the load
+	// presents wrong secrets for them. Mistyped's secret, like the three
+	// others', was generated (256 random bits), so failures at it are
+	// never throttled; Intruder's was chosen by a person and is
+	// slow-hashed, so failures at it are throttled (RFC 6749 §2.3.1), at
+	// it alone, never at the legitimate clients.
+	CC, Web, API, Mistyped, Intruder ClientCredentials
 	// Users log in at the login page, one per worker, so that no account
 	// reaches the login throttle's per-account limits.
 	Users []UserCredentials
@@ -102,9 +105,10 @@ func newCredentials(users int) (*Credentials, error) {
 	run := strings.ToLower(rand.Text()[:8])
 	c := &Credentials{
 		CC: ClientCredentials{ID: "cluster-cc-" + run}, Web: ClientCredentials{ID: "cluster-web-" + run},
-		API: ClientCredentials{ID: "cluster-api-" + run}, Intruder: ClientCredentials{ID: "cluster-intruder-" + run},
+		API: ClientCredentials{ID: "cluster-api-" + run}, Mistyped: ClientCredentials{ID: "cluster-mistyped-" + run},
+		Intruder: ClientCredentials{ID: "cluster-intruder-" + run},
 	}
-	for _, cc := range []*ClientCredentials{&c.CC, &c.Web, &c.API} {
+	for _, cc := range []*ClientCredentials{&c.CC, &c.Web, &c.API, &c.Mistyped} {
 		// 256 random bits, so a fast hash: the token endpoint spends no
 		// CPU on password hashing for them (RFC 9700 §2.5).
 		var err error
@@ -135,6 +139,9 @@ func (c *Credentials) writeFiles(dir, issuer string) (clients, users, secret str
 	}, {
 		ClientID: c.API.ID, ClientName: "Cluster load: API", ClientSecretHash: c.API.hash,
 		Resources: []string{issuer},
+	}, {
+		ClientID: c.Mistyped.ID, ClientName: "Cluster load: mistyped", ClientSecretHash: c.Mistyped.hash,
+		GrantTypes: []string{grant.GrantTypeClientCredentials}, Scope: "read",
 	}, {
 		ClientID: c.Intruder.ID, ClientName: "Cluster load: guessed", ClientSecret: c.Intruder.Secret,
 		GrantTypes: []string{grant.GrantTypeClientCredentials}, Scope: "read",
