@@ -112,9 +112,10 @@ type tokenAnswer struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// token sends a token request and returns its answer's tokens; ok is false
-// when there was no 200 with an access token, which is recorded, unless
-// the instance was down.
+// token sends a token request and returns its answer's tokens, or an
+// error when no 200 with an access token (and a refresh token, when
+// wantRefresh) came back: an unexpected answer, which is recorded, or
+// none (errNoAnswer).
 func (l *Load) token(in *Instance, step string, form url.Values, cred ClientCredentials, wantRefresh bool) (tok tokenAnswer, err error) {
 	a, err := l.post(in, step, "/token", form, cred)
 	if err != nil {
@@ -139,7 +140,7 @@ func label(in *Instance) string {
 
 // clientCredentials gets a token with the client credentials grant (RFC
 // 6749 §4.4), introspects it, and revokes one in four.
-func (w *worker) clientCredentials(context.Context) {
+func (w *worker) clientCredentials() {
 	l := w.l
 	creds := l.cluster.Credentials
 	in := l.pick(nil)
@@ -150,7 +151,7 @@ func (w *worker) clientCredentials(context.Context) {
 	if err != nil {
 		return
 	}
-	t := &tokenRecord{value: tok.AccessToken, kind: accessToken, client: creds.CC.ID, issuedBy: label(in), issuedAt: time.Now()}
+	t := &tokenRecord{value: tok.AccessToken, kind: accessToken, issuedBy: label(in), issuedAt: time.Now()}
 	l.ledger.addToken(t)
 	if !w.introspectToken(in, t) {
 		return
@@ -243,10 +244,10 @@ func pkcePair() (verifier, challenge string) {
 // 7636) as a browser and a web application would: the authorization
 // request, the login page (unless the browser has a session there), the
 // consent page, then the code's redemption and an introspection.
-func (w *worker) codeFlow(ctx context.Context) {
+func (w *worker) codeFlow() {
 	l := w.l
 	if !l.codeFlows.allow() {
-		w.clientCredentials(ctx)
+		w.clientCredentials()
 		return
 	}
 	creds := l.cluster.Credentials
@@ -284,16 +285,20 @@ func (w *worker) codeFlow(ctx context.Context) {
 // newGrant records the tokens of a new grant, issued by in, and keeps it in
 // use.
 func (w *worker) newGrant(in *Instance, tok tokenAnswer) *liveGrant {
-	l := w.l
-	now := time.Now()
-	g := &liveGrant{rec: &grantRecord{}, home: in}
-	web := l.cluster.Credentials.Web.ID
-	g.access = &tokenRecord{value: tok.AccessToken, kind: accessToken, client: web, grant: g.rec, issuedBy: label(in), issuedAt: now}
-	g.refresh = &tokenRecord{value: tok.RefreshToken, kind: refreshToken, client: web, grant: g.rec, issuedBy: label(in), issuedAt: now}
-	l.ledger.addToken(g.access)
-	l.ledger.addToken(g.refresh)
+	g := &liveGrant{rec: &grantRecord{}}
+	w.l.issued(g, in, tok)
 	w.keep(g)
 	return g
+}
+
+// issued records the tokens that in issued for grant g, now its latest.
+func (l *Load) issued(g *liveGrant, in *Instance, tok tokenAnswer) {
+	now := time.Now()
+	g.access = &tokenRecord{value: tok.AccessToken, kind: accessToken, grant: g.rec, issuedBy: label(in), issuedAt: now}
+	g.refresh = &tokenRecord{value: tok.RefreshToken, kind: refreshToken, grant: g.rec, issuedBy: label(in), issuedAt: now}
+	g.home = in
+	l.ledger.addToken(g.access)
+	l.ledger.addToken(g.refresh)
 }
 
 // authorize runs the browser's part of the code flow at in and returns the
@@ -428,11 +433,11 @@ func (w *worker) page(b *http.Client, in *Instance, step, method, path string, f
 
 // refresh refreshes a grant in use (RFC 6749 §6), which rotates its
 // refresh token, and introspects the new access token.
-func (w *worker) refresh(ctx context.Context) {
+func (w *worker) refresh() {
 	l := w.l
 	g := w.anyGrant()
 	if g == nil {
-		w.codeFlow(ctx)
+		w.codeFlow()
 		return
 	}
 	in := l.pick(g.home)
@@ -451,14 +456,8 @@ func (w *worker) refresh(ctx context.Context) {
 		w.drop(g)
 		return
 	}
-	now := time.Now()
-	web := l.cluster.Credentials.Web.ID
-	g.access = &tokenRecord{value: tok.AccessToken, kind: accessToken, client: web, grant: g.rec, issuedBy: label(in), issuedAt: now}
-	g.refresh = &tokenRecord{value: tok.RefreshToken, kind: refreshToken, client: web, grant: g.rec, issuedBy: label(in), issuedAt: now}
-	g.home = in
 	l.ledger.update(func() { old.rotated = true })
-	l.ledger.addToken(g.access)
-	l.ledger.addToken(g.refresh)
+	l.issued(g, in, tok)
 	if !w.introspectToken(in, g.access) {
 		return
 	}
@@ -466,10 +465,10 @@ func (w *worker) refresh(ctx context.Context) {
 }
 
 // introspect introspects the latest tokens of a grant in use.
-func (w *worker) introspect(ctx context.Context) {
+func (w *worker) introspect() {
 	g := w.anyGrant()
 	if g == nil {
-		w.codeFlow(ctx)
+		w.codeFlow()
 		return
 	}
 	if !w.introspectToken(g.home, g.access) || !w.introspectToken(g.home, g.refresh) {
@@ -480,10 +479,10 @@ func (w *worker) introspect(ctx context.Context) {
 
 // revoke revokes, as the web client, the refresh token of a grant in use,
 // and so the grant, or else its latest access token alone (RFC 7009 §2.1).
-func (w *worker) revoke(ctx context.Context) {
+func (w *worker) revoke() {
 	g := w.anyGrant()
 	if g == nil {
-		w.codeFlow(ctx)
+		w.codeFlow()
 		return
 	}
 	web := w.l.cluster.Credentials.Web
@@ -504,7 +503,7 @@ func (w *worker) revoke(ctx context.Context) {
 // never throttled. LoadConfig.GuessesPerMinute times a minute it is for
 // the client with a slow-hashed secret instead, which the servers throttle
 // together: 401, or 429 once ten a minute have failed.
-func (w *worker) failedAuthentication(context.Context) {
+func (w *worker) failedAuthentication() {
 	l := w.l
 	in := l.pick(nil)
 	if in == nil {
@@ -532,7 +531,7 @@ func (w *worker) failedAuthentication(context.Context) {
 
 // metadata reads the authorization server's metadata (RFC 8414 §3), whose
 // issuer must be the cluster's at every instance.
-func (w *worker) metadata(context.Context) {
+func (w *worker) metadata() {
 	l := w.l
 	in := l.pick(nil)
 	if in == nil {

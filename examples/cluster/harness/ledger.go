@@ -42,8 +42,6 @@ type grantRecord struct {
 type tokenRecord struct {
 	value string
 	kind  tokenKind
-	// client is the client it was issued to.
-	client string
 	// grant is nil for client credentials tokens.
 	grant *grantRecord
 	// issuedBy names the instance that issued it; issuedAt is when.

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -189,7 +188,7 @@ type liveGrant struct {
 var flows = []struct {
 	name   string
 	weight int
-	run    func(w *worker, ctx context.Context)
+	run    func(w *worker)
 }{
 	{"client credentials", 25, (*worker).clientCredentials},
 	{"code + PKCE", 8, (*worker).codeFlow},
@@ -206,7 +205,6 @@ func (w *worker) run() {
 	for _, f := range flows {
 		total += f.weight
 	}
-	ctx := context.Background()
 	for {
 		select {
 		case <-w.l.stop:
@@ -217,7 +215,7 @@ func (w *worker) run() {
 		for _, f := range flows {
 			if n < f.weight {
 				w.l.gate.RLock()
-				f.run(w, ctx)
+				f.run(w)
 				w.l.gate.RUnlock()
 				break
 			}
