@@ -304,15 +304,21 @@ type windowBudget struct {
 	mu     sync.Mutex
 	limit  int
 	window time.Duration
-	start  time.Time
-	used   int
+	// now is the clock; nil is time.Now.
+	now   func() time.Time
+	start time.Time
+	used  int
 }
 
 // allow reports whether an event may happen now, and if so counts it.
 func (b *windowBudget) allow() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if start := time.Now().Truncate(b.window); !start.Equal(b.start) {
+	now := time.Now
+	if b.now != nil {
+		now = b.now
+	}
+	if start := now().Truncate(b.window); !start.Equal(b.start) {
 		b.start, b.used = start, 0
 	}
 	if b.used >= b.limit {
