@@ -39,7 +39,7 @@ func TestCrashLosesNothing(t *testing.T) {
 		Load: LoadConfig{Workers: 4, Rate: 100, Route: Balanced}})
 	t.Log("\n" + out.String())
 	require.NoError(t, err)
-	for _, f := range flows {
+	for _, f := range mix {
 		assert.Positive(t, res.Flows[f.name], "the load runs every flow: %s", f.name)
 	}
 	require.Len(t, res.Checks, 5)

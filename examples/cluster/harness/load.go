@@ -184,8 +184,8 @@ type liveGrant struct {
 	home *Instance
 }
 
-// The flows, with their weights in the mix.
-var flows = []struct {
+// mix is the flows of the load, with their weights.
+var mix = []struct {
 	name   string
 	weight int
 	run    func(w *worker)
@@ -202,7 +202,7 @@ var flows = []struct {
 // run runs flows until the load stops.
 func (w *worker) run() {
 	total := 0
-	for _, f := range flows {
+	for _, f := range mix {
 		total += f.weight
 	}
 	for {
@@ -212,7 +212,7 @@ func (w *worker) run() {
 		default:
 		}
 		n := w.rng.IntN(total)
-		for _, f := range flows {
+		for _, f := range mix {
 			if n < f.weight {
 				w.l.gate.RLock()
 				f.run(w)

@@ -387,7 +387,9 @@ type ClusterConfig struct {
 	Server *Server
 	// Dir holds the files and the servers' logs.
 	Dir string
-	// DSN is the PostgreSQL database, on a Unix socket or loopback.
+	// DSN is the PostgreSQL database, on a Unix socket or loopback. An
+	// empty DSN is the in-memory store, for one instance only: each
+	// process would have its own.
 	DSN string
 	// Instances is how many servers to start; Users how many users to
 	// register.
@@ -404,8 +406,15 @@ type ClusterConfig struct {
 // port of 127.0.0.1, all with the issuer of the first, and waits until
 // every one answers.
 func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
-	if err := CheckLocalDSN(cfg.DSN); err != nil {
-		return nil, err
+	store := "memory"
+	switch {
+	case cfg.DSN != "":
+		if err := CheckLocalDSN(cfg.DSN); err != nil {
+			return nil, err
+		}
+		store = "postgres:" + cfg.DSN
+	case cfg.Instances > 1:
+		return nil, errors.New("harness: instances over the in-memory store share nothing: a cluster needs a PostgreSQL DSN")
 	}
 	if cfg.Debug && !cfg.Server.DebugAddr {
 		return nil, errors.New("harness: the example server has no -debug-addr flag, which the heap figures need")
@@ -414,7 +423,9 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Credentials: creds, SecretFile: cfg.Server.SecretFile}
+	// The secrets seal the keys kept in a database; the memory store keeps
+	// them in the process.
+	c := &Cluster{Credentials: creds, SecretFile: cfg.Server.SecretFile && cfg.DSN != ""}
 	var addrs, debugAddrs []string
 	for range cfg.Instances {
 		a, err := freePort()
@@ -437,9 +448,9 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	}
 	for i, addr := range addrs {
 		name := string(rune('A' + i))
-		args := []string{"-addr", addr, "-issuer", c.Issuer, "-store", "postgres:" + cfg.DSN,
+		args := []string{"-addr", addr, "-issuer", c.Issuer, "-store", store,
 			"-clients", clients, "-users", users, "-tokens", cfg.Tokens}
-		if cfg.Server.SecretFile {
+		if c.SecretFile {
 			args = append(args, "-secret-file", secret)
 		}
 		in := &Instance{Name: name, Addr: addr, bin: cfg.Server.Path, args: args,
