@@ -8,8 +8,11 @@
 //	go run ./examples/cluster crash   # kill -9 one instance mid-load, restart it, check
 //	go run ./examples/cluster soak -duration 10m   # rate, errors, p99, heap growth
 //
-// Both take the database from -dsn or GRANTOR_TEST_POSTGRES, which must be
-// on a Unix socket or a loopback address; `make cluster-test` and `make
+// Both take the database server from -dsn or GRANTOR_TEST_POSTGRES, which
+// must be on a Unix socket or a loopback address, and run in a database of
+// their own that they create on it and drop afterwards (the DSN's role
+// needs CREATEDB): what the instances share there, their sealed token keys
+// and their limits, is the run's alone. `make cluster-test` and `make
 // soak` run them with a throwaway PostgreSQL (scripts/with-postgres.sh).
 // The command builds ./examples/server once, into a temporary directory
 // with the clients, users and secret files and the servers' logs, and
@@ -81,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	// Not the environment's value as the default: -h would print it, and a
 	// DSN may hold a password.
-	dsn := fs.String("dsn", "", "PostgreSQL DSN, on a Unix socket or a loopback address (default: $GRANTOR_TEST_POSTGRES)")
+	dsn := fs.String("dsn", "", "PostgreSQL DSN, on a Unix socket or a loopback address, whose server gets a database for the run (default: $GRANTOR_TEST_POSTGRES)")
 	workers := fs.Int("workers", 8, "concurrent workers, each a user of its own")
 	rate := fs.Float64("rate", 150, "at most this many requests per second, all workers together; 0 for no bound")
 	codeRate := fs.Float64("code-flow-rate", harness.DefaultCodeFlowRate, "at most this many authorization requests per second: the server allows 600 a minute per client address, and all come from 127.0.0.1")

@@ -58,11 +58,11 @@ const startTimeout = time.Minute
 // serving the tokens issued before it came back.
 func Crash(ctx context.Context, cfg CrashConfig) (*Result, error) {
 	cfg.Load.Record = true
-	c, err := startCluster(ctx, cfg.Out, cfg.Dir, cfg.DSN, cfg.Tokens, cfg.Load.Workers, false)
+	c, done, err := startCluster(ctx, cfg.Out, cfg.Dir, cfg.DSN, cfg.Tokens, cfg.Load.Workers, false)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Stop()
+	defer done()
 	a, b := c.Instances[0], c.Instances[1]
 	fmt.Fprintf(cfg.Out, "load: %s, for %s; %s is killed at %s and restarted at %s\n",
 		cfg.Load, cfg.Duration, a.Name, round(cfg.Duration*40/100), round(cfg.Duration*65/100))
@@ -161,11 +161,11 @@ type SoakConfig struct {
 // for each measurement, so that no request is in flight.
 func Soak(ctx context.Context, cfg SoakConfig) (*Result, error) {
 	cfg.Load.Record = false
-	c, err := startCluster(ctx, cfg.Out, cfg.Dir, cfg.DSN, cfg.Tokens, cfg.Load.Workers, true)
+	c, done, err := startCluster(ctx, cfg.Out, cfg.Dir, cfg.DSN, cfg.Tokens, cfg.Load.Workers, true)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Stop()
+	defer done()
 	fmt.Fprintf(cfg.Out, "load: %s, for %s; heap measured after %s and at the end\n", cfg.Load, cfg.Duration, cfg.Warmup)
 
 	l := NewLoad(c, cfg.Load)
@@ -341,27 +341,41 @@ func (l *Load) requests() int {
 	return n
 }
 
-// startCluster builds the example server and starts two instances.
-func startCluster(ctx context.Context, out io.Writer, dir, dsn, tokens string, users int, debug bool) (*Cluster, error) {
+// startCluster builds the example server and starts two instances over a
+// database of the run's own on the server of dsn (ScratchDatabase). done
+// stops them and drops the database.
+func startCluster(ctx context.Context, out io.Writer, dir, dsn, tokens string, users int, debug bool) (c *Cluster, done func(), err error) {
 	t := time.Now()
 	srv, err := BuildServer(ctx, dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(out, "built the example server in %s\n", round(time.Since(t)))
+	scratch, drop, err := ScratchDatabase(ctx, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	dropDB := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := drop(ctx); err != nil {
+			fmt.Fprintln(out, err)
+		}
+	}
 	t = time.Now()
-	c, err := StartCluster(ctx, ClusterConfig{Server: srv, Dir: dir, DSN: dsn, Instances: 2, Users: max(users, 1),
+	c, err = StartCluster(ctx, ClusterConfig{Server: srv, Dir: dir, DSN: scratch, Instances: 2, Users: max(users, 1),
 		Tokens: tokens, Debug: debug, StartTimeout: startTimeout})
 	if err != nil {
-		return nil, err
+		dropDB()
+		return nil, nil, err
 	}
 	keys := "each instance makes its own token keys: the server has no -secret-file flag yet"
 	if c.SecretFile {
 		keys = "token keys in the store, sealed with -secret-file"
 	}
-	fmt.Fprintf(out, "started %s and %s over PostgreSQL in %s: issuer %s, %s access tokens, %s\n",
+	fmt.Fprintf(out, "started %s and %s over a new PostgreSQL database in %s: issuer %s, %s access tokens, %s\n",
 		c.Instances[0].Addr, c.Instances[1].Addr, round(time.Since(t)), c.Issuer, tokens, keys)
-	return c, nil
+	return c, func() { c.Stop(); dropDB() }, nil
 }
 
 // sleepUntil waits until t, or returns ctx's error when it ends first.
