@@ -63,8 +63,14 @@ func (s *MACKeySet) set(keys [][]byte, ids []string) error {
 
 func (s *MACKeySet) load() *macSetState { return s.state.Load() }
 
-// Len returns how many keys the set holds.
-func (s *MACKeySet) Len() int { return len(s.load().keys) }
+// Len returns how many keys the set holds: zero for a set not made by
+// NewMACKeySet or OpenStoredMACKeys.
+func (s *MACKeySet) Len() int {
+	if s == nil || s.load() == nil {
+		return 0
+	}
+	return len(s.load().keys)
+}
 
 // MACs returns the HMAC-SHA256 of the concatenation of parts under each
 // key of the set, the signing key's first: store what a short secret
