@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -78,7 +79,7 @@ func openTokenKeys(ctx context.Context, o options, st *openedStore, logger *slog
 	base := token.StoredKeysConfig{
 		Store:          st,
 		Secrets:        secrets,
-		ReloadInterval: keyReloadInterval,
+		ReloadInterval: cmp.Or(o.keyReloadInterval, keyReloadInterval),
 		Now:            o.clock,
 		Logger:         logger,
 	}

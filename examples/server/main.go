@@ -117,6 +117,9 @@ type options struct {
 	// userCodeAttempts is the Provider's Config.UserCodeAttempts, which
 	// tests set; zero is the default.
 	userCodeAttempts int
+	// keyReloadInterval is how often the token keys are read again from
+	// the store, which tests shorten; zero is keyReloadInterval.
+	keyReloadInterval time.Duration
 	// secretFile is the -secret-file: the secrets that seal the token
 	// keys in the store (keys.go).
 	secretFile string
