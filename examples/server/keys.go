@@ -106,8 +106,8 @@ func keyError(o options, err error) error {
 	switch {
 	case errors.Is(err, token.ErrUnknownSealingSecret):
 		return fmt.Errorf("the token keys in the store were sealed with a secret that is not in %s: "+
-			"start with the secret file they were sealed with (to change the secret, put the new one on the "+
-			"first line and keep the old one on the next until the server has run once): %w", o.secretFile, err)
+			"start with the secret file they were sealed with (to change the secret, keep the old one in the "+
+			"file: add the new one after it, then put it first once every instance has both; SECURITY.md tells how): %w", o.secretFile, err)
 	case errors.Is(err, token.ErrSealedKeyAltered):
 		return fmt.Errorf("the token keys in the store were changed outside the server and are refused: %w", err)
 	}

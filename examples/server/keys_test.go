@@ -115,7 +115,7 @@ func TestTheSecretFileOpensTheKeysItSealed(t *testing.T) {
 	wrong := writeSecretFile(t, newSecret)
 	_, err := startErr(t, "-store", db, "-tokens", "jwt", "-secret-file", wrong)
 	assert.ErrorContains(t, err, "sealed with a secret that is not in "+wrong)
-	assert.ErrorContains(t, err, "put the new one on the first line and keep the old one on the next")
+	assert.ErrorContains(t, err, "keep the old one in the file")
 
 	// The new secret first, the old one next: the server starts, and seals
 	// the keys again with the new one as it runs.
