@@ -103,6 +103,13 @@ type StoredKeys struct {
 	version  int64
 	keys     []openedKey // as last read or written, in stored order
 	lastRead time.Time   // when the set was last read, by now()
+
+	// The reads for unknown kids: at most one a MinReloadInterval, which
+	// the callers that meet an unknown kid meanwhile wait for, and no
+	// caller waits for s.mu unless it is that read's.
+	flightMu    sync.Mutex
+	flight      chan struct{} // closed when the read in flight is done; nil when none
+	lastAttempt time.Time     // when the last such read started, by now()
 }
 
 // openedKey is a stored key and its material, opened.
@@ -327,14 +334,34 @@ func (s *StoredKeys) reloadLocked(ctx context.Context) error {
 // reloadForUnknownKey reloads the set when a token names a key this
 // instance does not know, at most once per MinReloadInterval: a key
 // another instance just added is learnt at once, and tokens with made-up
-// kids cost at most one store read a second. It reports whether it read.
-func (s *StoredKeys) reloadForUnknownKey(ctx context.Context) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.now().Sub(s.lastRead) < MinReloadInterval {
-		return false, nil
+// kids cost at most one store read a second. Callers that meet an unknown
+// kid while such a read is in flight wait for it (or for ctx); the others
+// within the interval return at once, without a lock.
+func (s *StoredKeys) reloadForUnknownKey(ctx context.Context) error {
+	s.flightMu.Lock()
+	if f := s.flight; f != nil {
+		s.flightMu.Unlock()
+		select {
+		case <-f:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	return true, s.reloadLocked(ctx)
+	now := s.now()
+	if !s.lastAttempt.IsZero() && now.Sub(s.lastAttempt) < MinReloadInterval {
+		s.flightMu.Unlock()
+		return nil
+	}
+	f := make(chan struct{})
+	s.flight, s.lastAttempt = f, now
+	s.flightMu.Unlock()
+	err := s.Reload(ctx)
+	s.flightMu.Lock()
+	s.flight = nil
+	s.flightMu.Unlock()
+	close(f)
+	return err
 }
 
 // Tick reads the set and applies whatever phase of rotation is due now

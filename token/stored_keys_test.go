@@ -491,3 +491,54 @@ func TestStoredKeysLogNoSecrets(t *testing.T) {
 func newDebugLogger(w *bytes.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// gatedKeyStore holds every LoadKeySet until the gate opens, as a slow
+// store does.
+type gatedKeyStore struct {
+	countingKeyStore
+	gate chan struct{}
+}
+
+func (s *gatedKeyStore) LoadKeySet(ctx context.Context, name string) (storage.StoredKeySet, error) {
+	if s.gate != nil {
+		<-s.gate
+	}
+	return s.countingKeyStore.LoadKeySet(ctx, name)
+}
+
+// Requests that meet a new kid together share one read of the store, and
+// all verify once it is done.
+func TestStoredKeysUnknownKidReadIsShared(t *testing.T) {
+	inner := memory.New()
+	clock := &fakeClock{t: time.Now()}
+	secret := newSecret(t)
+	a := openSigning(t, storedConfig(inner, clock, secret))
+	slow := &gatedKeyStore{countingKeyStore: countingKeyStore{KeyStore: inner}}
+	b := openSigning(t, storedConfig(slow, clock, secret))
+	jwtA, jwtB := storedJWT(t, a), storedJWT(t, b)
+
+	clock.Set(clock.Now().Add(2 * time.Second))
+	require.NoError(t, a.Rotate(t.Context()))
+	tok := mint(t, jwtA, testClaims())
+	slow.gate = make(chan struct{})
+	loads := slow.loads.Load()
+	const callers = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for range callers {
+		wg.Go(func() {
+			_, err := jwtB.Parse(context.Background(), tok)
+			errs <- err
+		})
+	}
+	// The callers that find the read in flight wait for it; let it go
+	// once they have had time to arrive.
+	time.Sleep(50 * time.Millisecond)
+	close(slow.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	assert.Equal(t, loads+1, slow.loads.Load(), "one read for all of them")
+}

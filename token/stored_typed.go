@@ -179,12 +179,10 @@ func (s *StoredSigningKeys) resolveEntry(ctx context.Context, kid []byte) (*keyE
 	if !errors.Is(err, ErrUnknownKey) {
 		return e, err
 	}
-	read, rerr := s.reloadForUnknownKey(ctx)
-	if rerr != nil {
-		s.log.WarnContext(ctx, "token: reading the key set for an unknown kid", "set", s.name, "err", rerr)
+	if err := s.reloadForUnknownKey(ctx); err != nil {
+		s.log.WarnContext(ctx, "token: reading the key set for an unknown kid", "set", s.name, "err", err)
 	}
-	if !read || rerr != nil {
-		return nil, ErrUnknownKey
-	}
+	// Look again whether this call read the set or not: another caller's
+	// read, or the periodic one, may have just installed the key.
 	return s.set.resolveEntry(ctx, kid)
 }
