@@ -44,7 +44,9 @@ type StoredKeysConfig struct {
 	// MinSealingSecretLen bytes from a secure random source. To rotate
 	// the secret, put a new one first and keep the old one after it:
 	// Tick seals every key again with the new one, after which the old
-	// one can go. Required.
+	// one can go. (Over a cluster, add the new one last everywhere
+	// first: instances whose lists start differently seal the keys back
+	// and forth until they agree.) Required.
 	Secrets [][]byte
 	// Name is the key set's name in the store; "opaque" for
 	// OpenStoredMACKeys and "jwt" for OpenStoredSigningKeys when empty.
@@ -63,9 +65,12 @@ type StoredKeysConfig struct {
 	// Required.
 	PublishAhead time.Duration
 	// RetireAfter is how long a key keeps verifying after it stopped
-	// signing: at least the lifetime of what it signed (for MAC keys the
-	// refresh token lifetime, for signing keys the access token
-	// lifetime) plus clock leeway. Required.
+	// signing: at least the longest lifetime of what it signed (for MAC
+	// keys the Provider's MaxRefreshTokenLifetime, an idle lifetime that
+	// each refresh starts again, and the lifetimes of codes; for signing
+	// keys MaxAccessTokenLifetime), plus ReloadInterval (instances that
+	// have not yet read the rotation still sign with the key) and clock
+	// leeway. Required.
 	RetireAfter time.Duration
 	// ReloadInterval is how often the set is read again from the store,
 	// to learn the rotations other instances made; DefaultReloadInterval
@@ -99,10 +104,9 @@ type StoredKeys struct {
 	// install makes the opened keys the ones in use, signing key first.
 	install func(keys []openedKey) error
 
-	mu       sync.Mutex // serialises reads and writes of the set
-	version  int64
-	keys     []openedKey // as last read or written, in stored order
-	lastRead time.Time   // when the set was last read, by now()
+	mu      sync.Mutex // serialises reads and writes of the set
+	version int64
+	keys    []openedKey // as last read or written, in stored order
 
 	// The reads for unknown kids: at most one a MinReloadInterval, which
 	// the callers that meet an unknown kid meanwhile wait for, and no
@@ -206,6 +210,36 @@ func (s *StoredKeys) start(ctx context.Context) error {
 	return fmt.Errorf("token: key set %q keeps changing under us: %w", s.name, storage.ErrVersionConflict)
 }
 
+// checkStoredSet refuses a set that a KeyStore may not hold (see
+// storage.CheckKeySet: a store written around Grantor, by hand or from an
+// old backup, may hold anything) or that has no signing key.
+func checkStoredSet(name string, set storage.StoredKeySet) error {
+	if err := storage.CheckKeySet(name, set.Version, set.Keys); err != nil {
+		return fmt.Errorf("token: key set %q as stored is refused: %w", name, err)
+	}
+	if !hasSigningKey(set.Keys) {
+		return fmt.Errorf("token: key set %q has no signing key", name)
+	}
+	return nil
+}
+
+// sameKeys reports whether stored holds the keys of opened, the same IDs,
+// states and sealed bytes in the same order: a set restored to a version
+// it already had is read again.
+func sameKeys(stored []storage.StoredKey, opened []openedKey) bool {
+	if len(stored) != len(opened) {
+		return false
+	}
+	for i, k := range stored {
+		o := opened[i].rec
+		if k.ID != o.ID || k.State != o.State || !k.Added.Equal(o.Added) || !k.Promoted.Equal(o.Promoted) ||
+			!k.Retired.Equal(o.Retired) || !bytes.Equal(k.Sealed, o.Sealed) {
+			return false
+		}
+	}
+	return true
+}
+
 func hasSigningKey(keys []storage.StoredKey) bool {
 	for _, k := range keys {
 		if k.State == storage.KeySigning {
@@ -257,12 +291,11 @@ func (s *StoredKeys) openLocked(set storage.StoredKeySet) error {
 
 // useLocked opens set and installs it, unless it is the version in use.
 func (s *StoredKeys) useLocked(set storage.StoredKeySet) error {
-	s.lastRead = s.now()
-	if set.Version == s.version && s.keys != nil {
+	if set.Version == s.version && s.keys != nil && sameKeys(set.Keys, s.keys) {
 		return nil
 	}
-	if !hasSigningKey(set.Keys) {
-		return fmt.Errorf("token: key set %q has no signing key", s.name)
+	if err := checkStoredSet(s.name, set); err != nil {
+		return err
 	}
 	prevKeys, prevVersion := s.keys, s.version
 	if err := s.openLocked(set); err != nil {
@@ -292,7 +325,7 @@ func (s *StoredKeys) saveLocked(ctx context.Context, keys []openedKey) error {
 		s.keys, s.version = nil, 0
 		return fmt.Errorf("token: key set %q: %w", s.name, err)
 	}
-	s.keys, s.version, s.lastRead = keys, v, s.now()
+	s.keys, s.version = keys, v
 	return nil
 }
 
@@ -349,20 +382,29 @@ func (s *StoredKeys) reloadForUnknownKey(ctx context.Context) error {
 		}
 	}
 	now := s.now()
-	if !s.lastAttempt.IsZero() && now.Sub(s.lastAttempt) < MinReloadInterval {
+	if elapsed := now.Sub(s.lastAttempt); !s.lastAttempt.IsZero() && elapsed >= 0 && elapsed < MinReloadInterval {
 		s.flightMu.Unlock()
 		return nil
 	}
 	f := make(chan struct{})
 	s.flight, s.lastAttempt = f, now
 	s.flightMu.Unlock()
-	err := s.Reload(ctx)
-	s.flightMu.Lock()
-	s.flight = nil
-	s.flightMu.Unlock()
-	close(f)
-	return err
+	defer func() {
+		s.flightMu.Lock()
+		s.flight = nil
+		s.flightMu.Unlock()
+		close(f)
+	}()
+	// The read serves every caller that waits for it: the first one
+	// going away (a cancelled request) does not cancel it.
+	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unknownKeyReadTimeout)
+	defer cancel()
+	return s.Reload(readCtx)
 }
+
+// unknownKeyReadTimeout bounds the store read for an unknown kid, which
+// requests wait for.
+const unknownKeyReadTimeout = 5 * time.Second
 
 // Tick reads the set and applies whatever phase of rotation is due now
 // (see Rotator), for the whole cluster: when another instance has just
@@ -408,6 +450,9 @@ func (s *StoredKeys) Tick(ctx context.Context) error {
 	}
 	if plan.promote != "" {
 		s.log.InfoContext(ctx, "token: signing key promoted", "set", s.name, "kid", plan.promote, "previous", plan.demote)
+	}
+	if plan.publish {
+		s.log.InfoContext(ctx, "token: next key published", "set", s.name, "kid", keys[len(keys)-1].rec.ID)
 	}
 	for _, id := range plan.remove {
 		s.log.InfoContext(ctx, "token: retired key removed", "set", s.name, "kid", id)
@@ -455,7 +500,6 @@ func (s *StoredKeys) applyPlan(plan rotationPlan, now time.Time) ([]openedKey, e
 			return nil, err
 		}
 		keys = append(keys, k)
-		s.log.Info("token: next key published", "set", s.name, "kid", id)
 	}
 	return keys, nil
 }
@@ -480,20 +524,16 @@ func (s *StoredKeys) infos() []KeyInfo {
 // that names it, within ReloadInterval for an opaque token, which names
 // no key (until then they find such a token invalid).
 func (s *StoredKeys) Rotate(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range 3 {
-		if err := s.reloadLocked(ctx); err != nil {
-			return err
-		}
-		id, material, err := s.generate()
+	var id string
+	err := s.change(ctx, func() ([]openedKey, error) {
+		newID, material, err := s.generate()
 		if err != nil {
-			return fmt.Errorf("token: generating a key of set %q: %w", s.name, err)
+			return nil, fmt.Errorf("token: generating a key of set %q: %w", s.name, err)
 		}
 		now := s.now()
-		next, err := s.newKey(id, material, storage.KeySigning, now)
+		next, err := s.newKey(newID, material, storage.KeySigning, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		next.rec.Promoted = now
 		keys := make([]openedKey, 0, len(s.keys)+1)
@@ -503,17 +543,61 @@ func (s *StoredKeys) Rotate(ctx context.Context) error {
 			}
 			keys = append(keys, k)
 		}
-		err = s.saveLocked(ctx, append(keys, next))
-		if errors.Is(err, storage.ErrVersionConflict) {
-			continue
+		id = newID
+		return append(keys, next), nil
+	})
+	if err == nil {
+		s.log.InfoContext(ctx, "token: key rotated by hand", "set", s.name, "kid", id)
+	}
+	return err
+}
+
+// change reads the set, makes the keys change returns of it and writes
+// them; when another instance wrote first, it reads again and tries
+// again, a few times.
+func (s *StoredKeys) change(ctx context.Context, change func() ([]openedKey, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range 3 {
+		if err := s.reloadLocked(ctx); err != nil {
+			return err
 		}
+		keys, err := change()
 		if err != nil {
 			return err
 		}
-		s.log.InfoContext(ctx, "token: key rotated by hand", "set", s.name, "kid", id)
-		return nil
+		err = s.saveLocked(ctx, keys)
+		if !errors.Is(err, storage.ErrVersionConflict) {
+			return err
+		}
 	}
 	return fmt.Errorf("token: key set %q keeps changing under us: %w", s.name, storage.ErrVersionConflict)
+}
+
+// Remove takes the key with id out of the set at once, for the whole
+// cluster: the tokens it signed stop verifying at every instance within
+// ReloadInterval (a key that may have leaked need not wait for
+// RetireAfter). The signing key cannot be removed: Rotate first. Removing
+// a key that is not in the set is an error.
+func (s *StoredKeys) Remove(ctx context.Context, id string) error {
+	err := s.change(ctx, func() ([]openedKey, error) {
+		keys := make([]openedKey, 0, len(s.keys))
+		for _, k := range s.keys {
+			if k.rec.ID != id {
+				keys = append(keys, k)
+			} else if k.rec.State == storage.KeySigning {
+				return nil, fmt.Errorf("token: key %q of set %q signs: rotate before removing it", id, s.name)
+			}
+		}
+		if len(keys) == len(s.keys) {
+			return nil, fmt.Errorf("token: no key %q in set %q", id, s.name)
+		}
+		return keys, nil
+	})
+	if err == nil {
+		s.log.InfoContext(ctx, "token: key removed by hand", "set", s.name, "kid", id)
+	}
+	return err
 }
 
 // Keys describes the keys of the set as last read, signing key first

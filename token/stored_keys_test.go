@@ -542,3 +542,138 @@ func TestStoredKeysUnknownKidReadIsShared(t *testing.T) {
 	}
 	assert.Equal(t, loads+1, slow.loads.Load(), "one read for all of them")
 }
+
+// craftedKeyStore returns what a test put in it, bypassing the checks a
+// KeyStore makes on writes: a store changed by hand, or restored from an
+// old backup.
+type craftedKeyStore struct {
+	storage.KeyStore
+	mu  sync.Mutex
+	set *storage.StoredKeySet
+}
+
+func (s *craftedKeyStore) LoadKeySet(ctx context.Context, name string) (storage.StoredKeySet, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set != nil {
+		out := *s.set
+		out.Keys = append([]storage.StoredKey(nil), s.set.Keys...)
+		return out, nil
+	}
+	return s.KeyStore.LoadKeySet(ctx, name)
+}
+
+func (s *craftedKeyStore) put(set storage.StoredKeySet) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.set = &set
+}
+
+// A set that no KeyStore may hold is refused when it is read: two keys
+// that sign, a key twice. A running instance keeps the keys it has.
+func TestStoredKeysRefuseASetBrokenInTheStore(t *testing.T) {
+	inner := memory.New()
+	clock := &fakeClock{t: time.Now()}
+	cfg := storedConfig(inner, clock, newSecret(t))
+	a := openSigning(t, cfg)
+	require.NoError(t, a.Rotate(t.Context()))
+	good, err := inner.LoadKeySet(t.Context(), "jwt")
+	require.NoError(t, err)
+	require.Len(t, good.Keys, 2)
+
+	for name, change := range map[string]func(keys []storage.StoredKey) []storage.StoredKey{
+		"two signing keys": func(keys []storage.StoredKey) []storage.StoredKey {
+			for i := range keys {
+				keys[i].State = storage.KeySigning
+			}
+			return keys
+		},
+		"a key twice": func(keys []storage.StoredKey) []storage.StoredKey { return append(keys, keys[0]) },
+		"no signing key": func(keys []storage.StoredKey) []storage.StoredKey {
+			for i := range keys {
+				keys[i].State = storage.KeyRetired
+			}
+			return keys
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			crafted := &craftedKeyStore{KeyStore: inner}
+			running := openSigning(t, storedConfig(crafted, clock, cfg.Secrets...))
+			before := running.Keys()
+			bad := good
+			bad.Keys = change(append([]storage.StoredKey(nil), good.Keys...))
+			crafted.put(bad)
+			assert.Error(t, running.Reload(t.Context()), "a running instance refuses it")
+			assert.Equal(t, before, running.Keys(), "and keeps its keys")
+			if name != "no signing key" {
+				_, err := token.OpenStoredSigningKeys(t.Context(), storedConfig(crafted, clock, cfg.Secrets...))
+				assert.Error(t, err, "a new instance refuses to start")
+			}
+		})
+	}
+}
+
+// A set restored to a version an instance already read, with other keys,
+// is read again: the version alone does not say the keys are the same.
+func TestStoredKeysNoticeOtherKeysAtTheSameVersion(t *testing.T) {
+	inner := memory.New()
+	clock := &fakeClock{t: time.Now()}
+	cfg := storedConfig(inner, clock, newSecret(t))
+	crafted := &craftedKeyStore{KeyStore: inner}
+	b := openSigning(t, storedConfig(crafted, clock, cfg.Secrets...))
+	set, err := inner.LoadKeySet(t.Context(), "jwt")
+	require.NoError(t, err)
+
+	// Another world's set at the same version: the same secret, another key.
+	other := memory.New()
+	openSigning(t, storedConfig(other, clock, cfg.Secrets...))
+	otherSet, err := other.LoadKeySet(t.Context(), "jwt")
+	require.NoError(t, err)
+	require.Equal(t, set.Version, otherSet.Version)
+	crafted.put(otherSet)
+	require.NoError(t, b.Reload(t.Context()))
+	assert.Equal(t, otherSet.Keys[0].ID, signingID(b.Keys()))
+}
+
+// The store read for an unknown kid serves every request that waits for
+// it: the request that started it going away does not cancel it.
+func TestStoredKeysUnknownKidReadOutlivesItsRequest(t *testing.T) {
+	store := &countingKeyStore{KeyStore: memory.New()}
+	clock := &fakeClock{t: time.Now()}
+	cfg := storedConfig(store, clock, newSecret(t))
+	a, b := openSigning(t, cfg), openSigning(t, cfg)
+	jwtA, jwtB := storedJWT(t, a), storedJWT(t, b)
+	clock.Set(clock.Now().Add(2 * time.Second))
+	require.NoError(t, a.Rotate(t.Context()))
+	tok := mint(t, jwtA, testClaims())
+
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, _ = jwtB.Parse(gone, tok)
+	loads := store.loads.Load()
+	_, err := jwtB.Parse(t.Context(), tok)
+	assert.NoError(t, err, "the read started by the cancelled request installed the key")
+	assert.Equal(t, loads, store.loads.Load(), "without another read")
+}
+
+func TestStoredKeysRemoveByHand(t *testing.T) {
+	store := memory.New()
+	clock := &fakeClock{t: time.Now()}
+	cfg := storedConfig(store, clock, newSecret(t))
+	a, b := openSigning(t, cfg), openSigning(t, cfg)
+	jwtA, jwtB := storedJWT(t, a), storedJWT(t, b)
+	old := mint(t, jwtA, testClaims())
+	oldID := signingID(a.Keys())
+
+	assert.ErrorContains(t, a.Remove(t.Context(), oldID), "rotate before removing it")
+	assert.ErrorContains(t, a.Remove(t.Context(), "no-such-kid"), "no key")
+	require.NoError(t, a.Rotate(t.Context()))
+	require.NoError(t, a.Remove(t.Context(), oldID))
+	require.Len(t, a.Keys(), 1)
+	_, err := jwtA.Parse(t.Context(), old)
+	assert.ErrorIs(t, err, token.ErrUnknownKey, "the removed key verifies nothing at A")
+	clock.Set(clock.Now().Add(skReload))
+	require.NoError(t, b.Reload(t.Context()))
+	_, err = jwtB.Parse(t.Context(), old)
+	assert.ErrorIs(t, err, token.ErrUnknownKey, "nor at B after its reload")
+}

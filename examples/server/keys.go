@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -63,7 +64,7 @@ func openTokenKeys(ctx context.Context, o options, st *openedStore, logger *slog
 	switch {
 	case o.secretFile != "":
 		var err error
-		if secrets, err = readSecretFile(o.secretFile); err != nil {
+		if secrets, err = readSecretFile(o.secretFile, logger); err != nil {
 			return nil, err
 		}
 	case st.persistent:
@@ -118,10 +119,19 @@ func keyError(o options, err error) error {
 // the standard base64 of at least token.MinSealingSecretLen random bytes;
 // the first seals, every one opens. Blank lines and lines starting with #
 // are skipped. Errors name the file and the line, never a secret.
-func readSecretFile(name string) ([][]byte, error) {
-	b, err := os.ReadFile(name)
+func readSecretFile(name string, logger *slog.Logger) ([][]byte, error) {
+	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("-secret-file: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+		logger.Warn("the secret file can be read by others than its owner: chmod 600 it",
+			"file", name, "mode", fi.Mode().Perm().String())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("-secret-file %s: %w", name, err)
 	}
 	if len(b) > maxSecretFileBytes {
 		return nil, fmt.Errorf("-secret-file %s: larger than %d bytes", name, maxSecretFileBytes)

@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/storage/sqlite"
 )
 
 // writeSecretFile writes a -secret-file of the given lines and returns
@@ -130,4 +133,67 @@ func TestTheSecretFileOpensTheKeysItSealed(t *testing.T) {
 	stop()
 	_, err = startErr(t, "-store", db, "-tokens", "jwt", "-secret-file", writeSecretFile(t, oldSecret))
 	assert.ErrorContains(t, err, "sealed with a secret that is not in")
+}
+
+// A key changed in the database outside the server (its sealed bytes) is
+// refused: the server does not start, and says so. The row is restored
+// afterwards, for the tests that share the database.
+func TestAKeyAlteredInTheDatabaseStopsTheServer(t *testing.T) {
+	for _, storeFlag := range everyStore(t)[1:] {
+		t.Run(strings.SplitN(storeFlag, ":", 2)[0], func(t *testing.T) {
+			_, _, stop := runServer(t, "-store", storeFlag)
+			stop()
+			spec, err := parseStore(storeFlag)
+			require.NoError(t, err)
+			var exec func(q string, args ...any)
+			var sealed []byte
+			const pick = `SELECT sealed FROM stored_keys WHERE set_name = 'opaque' ORDER BY position LIMIT 1`
+			const put = `UPDATE stored_keys SET sealed = $1 WHERE set_name = 'opaque' AND position = (SELECT min(position) FROM stored_keys WHERE set_name = 'opaque')`
+			if spec.kind == "sqlite" {
+				st, err := sqlite.Open(context.Background(), spec.target)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = st.Close() })
+				require.NoError(t, st.DB().QueryRow(pick).Scan(&sealed))
+				exec = func(q string, args ...any) { _, err := st.DB().Exec(q, args...); require.NoError(t, err) }
+			} else {
+				pool, err := pgxpool.New(context.Background(), spec.target)
+				require.NoError(t, err)
+				t.Cleanup(pool.Close)
+				require.NoError(t, pool.QueryRow(context.Background(), pick).Scan(&sealed))
+				exec = func(q string, args ...any) {
+					_, err := pool.Exec(context.Background(), q, args...)
+					require.NoError(t, err)
+				}
+			}
+			original := append([]byte(nil), sealed...)
+			t.Cleanup(func() { exec(put, original) })
+			sealed[len(sealed)-1] ^= 1
+			exec(put, sealed)
+
+			_, err = startErr(t, "-store", storeFlag, "-secret-file", testSecretFile)
+			assert.ErrorContains(t, err, "changed outside the server and are refused")
+		})
+	}
+}
+
+// The server warns when others than its owner may read the secret file,
+// and refuses one too large to be a list of secrets without reading it
+// all.
+func TestSecretFileModeAndSize(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "grantor.db")
+	open := writeSecretFile(t, newSecretLine(t))
+	require.NoError(t, os.Chmod(open, 0o644))
+	_, out, stop := runServer(t, "-store", db, "-secret-file", open)
+	stop()
+	assert.Contains(t, out.String(), "chmod 600")
+	private := writeSecretFile(t, newSecretLine(t))
+	require.NoError(t, os.Chmod(private, 0o600))
+	db2 := "sqlite:" + filepath.Join(t.TempDir(), "grantor.db")
+	_, out, stop = runServer(t, "-store", db2, "-secret-file", private)
+	stop()
+	assert.NotContains(t, out.String(), "chmod 600")
+
+	huge := writeSecretFile(t, strings.Repeat(newSecretLine(t)+"\n", 2000))
+	_, err := startErr(t, "-store", db2, "-secret-file", huge)
+	assert.ErrorContains(t, err, "larger than")
 }

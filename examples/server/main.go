@@ -276,6 +276,15 @@ const (
 // application's login and consent pages next to them, on one mux, over st.
 // The caller closes st.
 func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (*server, error) {
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The token keys live in the store, sealed with the -secret-file's
+	// secret: tokens survive a restart, and every instance over one
+	// database signs and verifies with the same keys. First, so that a
+	// missing or wrong secret stops the server before it writes anything.
+	keys, err := openTokenKeys(ctx, o, st, logger)
+	if err != nil {
+		return nil, err
+	}
 	var demo demoSecrets
 	var hmacClientKeys clientSecretJWTKeys
 	if o.clients != "" {
@@ -317,14 +326,6 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		fmt.Fprintf(out, "trusting the JWTs of %s (from %s)\n", strings.Join(names, ", "), o.trustedIssuers)
 	}
 
-	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	// The token keys live in the store, sealed with the -secret-file's
-	// secret: tokens survive a restart, and every instance over one
-	// database signs and verifies with the same keys.
-	keys, err := openTokenKeys(ctx, o, st, logger)
-	if err != nil {
-		return nil, err
-	}
 	pg.logger = logger
 	if o.clock != nil {
 		pg.clock = o.clock
