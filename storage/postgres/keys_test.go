@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantor-dev/grantor/internal/keystest"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/postgres"
 )
@@ -156,4 +157,15 @@ func TestKeySetsUnderSerializableDefault(t *testing.T) {
 		raceSaves(t, stores, name, 1, 20)
 		assert.Equal(t, int64(2), mustLoad(t, stores[0], name).Version, "round %d", round)
 	}
+}
+
+// The token keys of package token over two instances of one database:
+// one rotation for both, each other's tokens verified, a restart, a wrong
+// secret and an altered key refused.
+func TestStoredTokenKeysAcrossInstances(t *testing.T) {
+	ts := newTestServer(t)
+	keystest.Run(t, func(t *testing.T) (storage.KeyStore, storage.KeyStore) {
+		poolA, cfg := ts.migratedPool(t)
+		return postgres.New(poolA), postgres.New(newPool(t, cfg.Copy()))
+	})
 }

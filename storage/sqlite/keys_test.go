@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantor-dev/grantor/internal/keystest"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/sqlite"
 )
@@ -152,4 +153,14 @@ func TestKeySetsSurviveARestart(t *testing.T) {
 	got := mustLoad(t, openPath(t, path), "jwt-signing")
 	assert.Equal(t, int64(1), got.Version)
 	assert.Equal(t, keys, got.Keys)
+}
+
+// The token keys of package token over two Stores of one file: one
+// rotation for both, each other's tokens verified, a restart, a wrong
+// secret and an altered key refused.
+func TestStoredTokenKeysOverOneFile(t *testing.T) {
+	keystest.Run(t, func(t *testing.T) (storage.KeyStore, storage.KeyStore) {
+		stores := openMany(t, 2)
+		return stores[0], stores[1]
+	})
 }
