@@ -31,6 +31,11 @@
 //     through Grantor's handler: a poll answered authorization_pending
 //     and a device authorization request, each against a client
 //     credentials request, measured in one run.
+//   - [CompareStoredKeys] is keys loaded from the store against keys given
+//     in memory, on Providers built alike: client credentials with opaque
+//     and JWT access tokens and introspection of each through Grantor's
+//     handler, and a resource server's verification of a JWT access token
+//     with the Provider's keys, measured in one run.
 //
 // [Targets] checks the figures of one run against the targets of the
 // comparison. The command cmd/benchtable runs everything and prints the
@@ -42,4 +47,5 @@
 //
 //	cd bench && go test -run '^$' -bench 'Scenario/cc-opaque'
 //	cd bench && go test -run '^$' -bench 'Device'
+//	cd bench && go test -run '^$' -bench 'StoredKeys'
 package bench

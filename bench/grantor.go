@@ -60,6 +60,9 @@ type grantorOptions struct {
 	// trusting these issuers, with the memory store as its replay store
 	// and mapIssuerSubject; and the bench client for both.
 	exchange oauth2.TrustedIssuers
+	// tokenKeySet, when not nil, is Config.TokenKeySet, in place of the
+	// one random key of Config.TokenKeys.
+	tokenKeySet *token.MACKeySet
 }
 
 // deviceCodeOptions are the options of the device grant that newGrantorWith
@@ -75,9 +78,13 @@ var deviceCodeOptions = grant.DeviceCodeOptions{
 // newGrantorWith builds the Provider with o.
 func newGrantorWith(accessTokens token.AccessTokenStrategy, o grantorOptions) (*grantor, error) {
 	st := memory.New(append([]memory.Option{memory.WithClock(o.clock)}, o.store...)...)
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
+	var tokenKeys [][]byte
+	if o.tokenKeySet == nil {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		tokenKeys = [][]byte{key}
 	}
 	grants := []oauth2.GrantFactory{
 		grant.AuthorizationCode(st, grant.AuthorizationCodeOptions{}),
@@ -101,7 +108,8 @@ func newGrantorWith(accessTokens token.AccessTokenStrategy, o grantorOptions) (*
 		Issuer:          BenchIssuer,
 		Clients:         st,
 		Tokens:          st,
-		TokenKeys:       [][]byte{key},
+		TokenKeys:       tokenKeys,
+		TokenKeySet:     o.tokenKeySet,
 		AccessTokens:    accessTokens,
 		ScopesSupported: []string{"read", "write"},
 		Grants:          grants,

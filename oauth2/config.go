@@ -34,8 +34,16 @@ type Config struct {
 	// tokens always, access tokens unless AccessTokens is set. The first
 	// key signs; every key verifies, so a new key can be put first while
 	// tokens signed by the old one stay valid. Each is at least 32 random
-	// bytes. Required.
+	// bytes. They also key the digests that user codes are stored under.
+	// Set TokenKeys or TokenKeySet.
 	TokenKeys [][]byte
+
+	// TokenKeySet, set instead of TokenKeys, holds HMAC keys that may
+	// change while the Provider runs: token.StoredMACKeys keeps them in
+	// the store, sealed, so that every instance over one database signs
+	// and verifies with the same keys, a rotation reaches all of them,
+	// and tokens survive a restart.
+	TokenKeySet *token.MACKeySet
 
 	// AccessTokens mints access tokens. Nil means opaque tokens signed
 	// with TokenKeys; token.NewJWT gives JWT access tokens (RFC 9068).

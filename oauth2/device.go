@@ -1,8 +1,6 @@
 package oauth2
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -106,12 +104,10 @@ const userCodeKeyDomain = "grantor user code\x00"
 // enough to be found from a plain hash by trying them all; without the
 // keys, a leaked table of these digests tells nothing.
 func (p *Provider) UserCodeKeys(canonical string) []string {
-	keys := make([]string, len(p.tokenKeys))
-	for i, k := range p.tokenKeys {
-		m := hmac.New(sha256.New, k)
-		m.Write([]byte(userCodeKeyDomain))
-		m.Write([]byte(canonical))
-		keys[i] = base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	macs := p.tokenKeys.MACs(userCodeKeyDomain, canonical)
+	keys := make([]string, len(macs))
+	for i, m := range macs {
+		keys[i] = base64.RawURLEncoding.EncodeToString(m)
 	}
 	return keys
 }

@@ -53,7 +53,7 @@ type Provider struct {
 	// request, joined once.
 	tokenEndpoint, revocationEndpoint, introspectionEndpoint string
 
-	tokenKeys     [][]byte
+	tokenKeys     *token.MACKeySet
 	clients       storage.ClientStore
 	tokens        storage.TokenStore
 	accessTokens  token.AccessTokenStrategy
@@ -190,20 +190,19 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if cfg.Tokens == nil {
 		return nil, errors.New("oauth2: Config.Tokens is required")
 	}
-	if len(cfg.TokenKeys) == 0 {
-		return nil, errors.New("oauth2: Config.TokenKeys needs at least one HMAC key of 32 bytes or more")
+	if err := p.setTokenKeys(cfg); err != nil {
+		return nil, err
 	}
 	if err := p.setLifetimes(cfg); err != nil {
 		return nil, err
 	}
-	p.tokenKeys = cfg.TokenKeys
-	p.refreshTokens, err = token.NewOpaque(refreshTokenPrefix, cfg.TokenKeys, token.WithRand(p.rand))
+	p.refreshTokens, err = p.OpaqueFormat(refreshTokenPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("oauth2: Config.TokenKeys: %w", err)
+		return nil, err
 	}
 	if p.accessTokens == nil {
-		if p.accessTokens, err = token.NewOpaque(accessTokenPrefix, cfg.TokenKeys, token.WithRand(p.rand)); err != nil {
-			return nil, fmt.Errorf("oauth2: Config.TokenKeys: %w", err)
+		if p.accessTokens, err = p.OpaqueFormat(accessTokenPrefix); err != nil {
+			return nil, err
 		}
 	}
 
@@ -537,10 +536,37 @@ func (p *Provider) PAREndpoint() string {
 }
 
 // OpaqueFormat returns an opaque token format with the given prefix,
-// signed with the Provider's TokenKeys and randomness, for grants that
-// mint credentials of their own (authorization codes, device codes).
+// signed with the Provider's TokenKeys (or TokenKeySet, whose changes it
+// follows) and randomness, for grants that mint credentials of their own
+// (authorization codes, device codes).
 func (p *Provider) OpaqueFormat(prefix string) (*token.Opaque, error) {
-	return token.NewOpaque(prefix, p.tokenKeys, token.WithRand(p.rand))
+	o, err := token.NewOpaqueWithKeys(prefix, p.tokenKeys, token.WithRand(p.rand))
+	if err != nil {
+		return nil, fmt.Errorf("oauth2: opaque format %q: %w", prefix, err)
+	}
+	return o, nil
+}
+
+// setTokenKeys takes the HMAC keys of Config.TokenKeys or TokenKeySet.
+func (p *Provider) setTokenKeys(cfg Config) error {
+	switch {
+	case len(cfg.TokenKeys) > 0 && cfg.TokenKeySet != nil:
+		return errors.New("oauth2: set Config.TokenKeys or Config.TokenKeySet, not both")
+	case cfg.TokenKeySet != nil:
+		if cfg.TokenKeySet.Len() == 0 {
+			return errors.New("oauth2: Config.TokenKeySet was not made by token.NewMACKeySet or token.OpenStoredMACKeys")
+		}
+		p.tokenKeys = cfg.TokenKeySet
+	case len(cfg.TokenKeys) == 0:
+		return errors.New("oauth2: Config.TokenKeys needs at least one HMAC key of 32 bytes or more")
+	default:
+		keys, err := token.NewMACKeySet(cfg.TokenKeys[0], cfg.TokenKeys[1:]...)
+		if err != nil {
+			return fmt.Errorf("oauth2: Config.TokenKeys: %w", err)
+		}
+		p.tokenKeys = keys
+	}
+	return nil
 }
 
 // NewID returns a random identifier of 128 bits, for grant IDs and the

@@ -111,8 +111,9 @@ type KeyStore interface {
 
 // CheckKeySet checks what a KeyStore is asked to save, before it writes:
 // a name of 1 to MaxKeySetNameBytes printable ASCII characters, a version of 0 or more, at most
-// MaxKeySetKeys keys, each with an ID (unique in the set) and an Algorithm
-// of 1 to MaxKeyIDBytes printable ASCII characters, a valid State, and 1 to MaxSealedKeyBytes
+// MaxKeySetKeys keys, at most one of them KeySigning, each with an ID
+// (unique in the set) and an Algorithm of 1 to MaxKeyIDBytes printable
+// ASCII characters, a valid State, and 1 to MaxSealedKeyBytes
 // bytes of sealed material. Errors wrap ErrTooLarge for sizes over the
 // bounds. Every KeyStore of Grantor calls it, so that a set one store
 // accepts every other accepts too.
@@ -130,6 +131,7 @@ func CheckKeySet(name string, version int64, keys []StoredKey) error {
 		return fmt.Errorf("%w: more than %d keys in a set", ErrTooLarge, MaxKeySetKeys)
 	}
 	seen := make(map[string]bool, len(keys))
+	signing := 0
 	for i := range keys {
 		k := &keys[i]
 		switch {
@@ -149,6 +151,11 @@ func CheckKeySet(name string, version int64, keys []StoredKey) error {
 			return fmt.Errorf("%w: key %d: sealed material longer than %d bytes", ErrTooLarge, i, MaxSealedKeyBytes)
 		}
 		seen[k.ID] = true
+		if k.State == KeySigning {
+			if signing++; signing > 1 {
+				return fmt.Errorf("storage: key %d: a second signing key in the set", i)
+			}
+		}
 	}
 	return nil
 }

@@ -14,10 +14,19 @@
 //
 // JWT takes its keys from a KeySource: KeySet, in memory, is the
 // default; a host application with its keys in a KMS implements
-// KeySource (its Signer signs through the KMS). KeySet rotates signing
+// KeySource (its Signer signs through the KMS, its JWKS publishes the
+// public key: see the example of KeySource). KeySet rotates signing
 // keys in three phases (OpenID Connect Core §10.1.1): add a key (published,
 // not yet signing), promote it, and remove the old one once its tokens have
 // expired; Rotator does this on a schedule.
+//
+// Several instances of an authorization server over one database keep
+// their keys in it: StoredMACKeys (the HMAC keys of opaque tokens, for
+// the Provider's TokenKeySet) and StoredSigningKeys (a KeySource for
+// JWT) read a storage.KeyStore, open the keys with the host's secrets
+// (they are sealed with XChaCha20-Poly1305 before they reach the store),
+// rotate them once for the whole cluster, and reload them on an interval.
+// Tokens then survive restarts, and every instance accepts every other's.
 //
 // Resource servers verify JWT access tokens with JWTVerifier (RFC 9068
 // §4), which needs only public keys: from a KeySet in the same process,
@@ -41,6 +50,14 @@
 //		return token.GenerateSigningKey(jwa.ES256)
 //	}, Interval: 30 * 24 * time.Hour, PublishAhead: time.Hour, RetireAfter: 2 * time.Hour}
 //	go rot.Run(ctx)
+//
+// and with the keys in the store, shared by every instance:
+//
+//	cfg := token.StoredKeysConfig{Store: db, Secrets: [][]byte{secret32},
+//		Interval: 24 * time.Hour, PublishAhead: time.Hour, RetireAfter: 2 * time.Hour}
+//	keys, err := token.OpenStoredSigningKeys(ctx, cfg)
+//	jwt, err := token.NewJWT(token.JWTConfig{Keys: keys, Issuer: "https://as.example"})
+//	go keys.Run(ctx) // reload and rotate
 //
 // and at a resource server:
 //

@@ -40,7 +40,7 @@ const (
 // codes. An Opaque is safe for concurrent use.
 type Opaque struct {
 	prefix string
-	keys   []*macKey // keys[0] signs
+	keys   *MACKeySet
 	rand   io.Reader // nil means crypto/rand
 }
 
@@ -70,13 +70,6 @@ type macState struct {
 	sum [sha256.Size]byte
 }
 
-func newMACKey(key []byte) *macKey {
-	k := append([]byte(nil), key...)
-	m := &macKey{}
-	m.pool.New = func() any { return &macState{h: hmac.New(sha256.New, k)} }
-	return m
-}
-
 // NewOpaque returns an opaque token strategy for tokens starting with
 // prefix. keys[0] signs new tokens; every key verifies, so a key is
 // rotated by putting the new key first and keeping the old one after it
@@ -84,6 +77,21 @@ func newMACKey(key []byte) *macKey {
 // MinOpaqueKeyLen bytes from a secure random source; the prefix is 1 to
 // MaxOpaquePrefixLen characters of [a-z0-9_].
 func NewOpaque(prefix string, keys [][]byte, opts ...OpaqueOption) (*Opaque, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("token: opaque strategy needs at least one key")
+	}
+	set, err := NewMACKeySet(keys[0], keys[1:]...)
+	if err != nil {
+		return nil, fmt.Errorf("token: opaque keys: %w", err)
+	}
+	return NewOpaqueWithKeys(prefix, set, opts...)
+}
+
+// NewOpaqueWithKeys is NewOpaque with the keys of a MACKeySet, which may
+// change while the Opaque is in use (StoredMACKeys keeps one in the
+// store, shared by every instance): each token is signed with the set's
+// signing key of the moment and verified with the keys of the moment.
+func NewOpaqueWithKeys(prefix string, keys *MACKeySet, opts ...OpaqueOption) (*Opaque, error) {
 	if prefix == "" || len(prefix) > MaxOpaquePrefixLen {
 		return nil, fmt.Errorf("token: opaque prefix must have 1 to %d characters", MaxOpaquePrefixLen)
 	}
@@ -92,16 +100,10 @@ func NewOpaque(prefix string, keys [][]byte, opts ...OpaqueOption) (*Opaque, err
 			return nil, errors.New("token: opaque prefix may only hold [a-z0-9_]")
 		}
 	}
-	if len(keys) == 0 {
-		return nil, errors.New("token: opaque strategy needs at least one key")
+	if keys == nil || keys.load() == nil {
+		return nil, errors.New("token: opaque strategy needs a MACKeySet made by NewMACKeySet")
 	}
-	o := &Opaque{prefix: prefix, keys: make([]*macKey, len(keys))}
-	for i, k := range keys {
-		if len(k) < MinOpaqueKeyLen {
-			return nil, fmt.Errorf("token: opaque key %d is shorter than %d bytes", i, MinOpaqueKeyLen)
-		}
-		o.keys[i] = newMACKey(k)
-	}
+	o := &Opaque{prefix: prefix, keys: keys}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -115,7 +117,7 @@ func (o *Opaque) Prefix() string { return o.prefix }
 // record under. The token carries 256 bits from the random source
 // (RFC 6749 §10.10).
 func (o *Opaque) Generate() (token, signature string, err error) {
-	k := o.keys[0]
+	k := o.keys.load().keys[0]
 	st := k.pool.Get().(*macState)
 	defer k.pool.Put(st)
 	if o.rand == nil {
@@ -161,7 +163,7 @@ func (o *Opaque) Signature(token string) (string, error) {
 		return "", ErrInvalid
 	}
 	msg := token[:p+opaqueB64Len]
-	for _, k := range o.keys {
+	for _, k := range o.keys.load().keys {
 		st := k.pool.Get().(*macState)
 		n := copy(st.buf[:], msg)
 		st.h.Reset()

@@ -107,19 +107,14 @@ func (r *Rotator) Tick(ctx context.Context) error {
 	now := r.now()
 	log := r.logger()
 
-	// Phase 2: the next key signs once the current one has signed for
-	// Interval and the next has been published for PublishAhead.
-	cur, next := r.plan()
-	if next != nil && !now.Before(cur.Promoted.Add(r.Interval)) && !now.Before(next.Added.Add(r.PublishAhead)) {
-		if err := r.Keys.promoteAt(next.KeyID, now); err != nil {
+	plan := planRotation(r.Keys.Keys(), now, r.schedule())
+	if plan.promote != "" {
+		if err := r.Keys.promoteAt(plan.promote, now); err != nil {
 			return fmt.Errorf("token: promoting key: %w", err)
 		}
-		log.InfoContext(ctx, "token: signing key promoted", "kid", next.KeyID, "previous", cur.KeyID)
-		cur, next = r.plan()
+		log.InfoContext(ctx, "token: signing key promoted", "kid", plan.promote, "previous", plan.demote)
 	}
-
-	// Phase 1: publish the next key PublishAhead before it is needed.
-	if next == nil && !now.Before(cur.Promoted.Add(r.Interval-r.PublishAhead)) {
+	if plan.publish {
 		k, err := r.Generate()
 		if err != nil {
 			return fmt.Errorf("token: generating the next signing key: %w", err)
@@ -135,33 +130,80 @@ func (r *Rotator) Tick(ctx context.Context) error {
 			return fmt.Errorf("token: publishing the next signing key: %w", err)
 		}
 		log.InfoContext(ctx, "token: next signing key published", "kid", e.kid)
-		_, next = r.plan()
 	}
+	for _, kid := range plan.remove {
+		if err := r.Keys.Remove(kid); err != nil {
+			return fmt.Errorf("token: removing retired key: %w", err)
+		}
+		log.InfoContext(ctx, "token: retired key removed", "kid", kid)
+	}
+	return nil
+}
 
-	// Phase 3: remove keys whose tokens have all expired.
-	for _, k := range r.Keys.Keys() {
-		if k.Signing || (next != nil && k.KeyID == next.KeyID) {
+func (r *Rotator) schedule() rotationSchedule {
+	return rotationSchedule{interval: r.Interval, publishAhead: r.PublishAhead, retireAfter: r.RetireAfter}
+}
+
+// rotationSchedule is the three durations of a rotation (see Rotator).
+type rotationSchedule struct {
+	interval, publishAhead, retireAfter time.Duration
+}
+
+// rotationPlan is what a rotation does at one moment, in this order:
+// promote a key (demote is the key it replaces), publish a new key,
+// remove retired keys.
+type rotationPlan struct {
+	promote, demote string
+	publish         bool
+	remove          []string
+}
+
+func (p rotationPlan) empty() bool { return p.promote == "" && !p.publish && len(p.remove) == 0 }
+
+// planRotation decides which phases of a rotation (OpenID Connect Core
+// §10.1.1) are due at now for keys, the set as Keys describes it. It is
+// pure, so that the in-memory Rotator and the keys kept in a store
+// (where one instance of a cluster decides for all) rotate alike.
+func planRotation(keys []KeyInfo, now time.Time, s rotationSchedule) rotationPlan {
+	var plan rotationPlan
+	cur, next := currentAndNext(keys)
+	if cur == nil {
+		return plan
+	}
+	// Phase 2: the next key signs once the current one has signed for
+	// the interval and the next has been published for publishAhead.
+	if next != nil && !now.Before(cur.Promoted.Add(s.interval)) && !now.Before(next.Added.Add(s.publishAhead)) {
+		plan.promote, plan.demote = next.KeyID, cur.KeyID
+		cur.Signing, cur.Demoted = false, now
+		next.Signing, next.Promoted = true, now
+		cur, next = currentAndNext(keys)
+	}
+	// Phase 1: publish the next key publishAhead before it is needed.
+	if next == nil && !now.Before(cur.Promoted.Add(s.interval-s.publishAhead)) {
+		plan.publish = true
+	}
+	// Phase 3: remove keys whose tokens have all expired. The next key
+	// (newly published or not yet promoted) is kept.
+	for i := range keys {
+		k := &keys[i]
+		if k.Signing || k == next {
 			continue
 		}
 		since := k.Demoted
 		if since.IsZero() {
 			since = k.Added
 		}
-		if now.Before(since.Add(r.RetireAfter)) {
-			continue
+		if !now.Before(since.Add(s.retireAfter)) {
+			plan.remove = append(plan.remove, k.KeyID)
 		}
-		if err := r.Keys.Remove(k.KeyID); err != nil {
-			return fmt.Errorf("token: removing retired key: %w", err)
-		}
-		log.InfoContext(ctx, "token: retired key removed", "kid", k.KeyID)
 	}
-	return nil
+	return plan
 }
 
-// plan returns the current signing key and the next one: the most
-// recently added private key that has never signed in the set, if any.
-func (r *Rotator) plan() (cur, next *KeyInfo) {
-	keys := r.Keys.Keys()
+// currentAndNext returns the signing key of keys and the next one: the
+// most recently added private key that has never signed in the set, if
+// any. They point into keys.
+func currentAndNext(keys []KeyInfo) (cur, next *KeyInfo) {
 	for i := range keys {
 		k := &keys[i]
 		switch {

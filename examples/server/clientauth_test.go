@@ -40,7 +40,8 @@ func writeClients(t *testing.T, clients ...map[string]any) string {
 // iss and sub the client, aud a single string, as the issuer identifier
 // must be (draft-ietf-oauth-rfc7523bis §4), which jwx's jwt package would
 // write as an array, a fresh jti, a lifetime of a minute; signed with
-// key's private key (ES256, its kid in the header).
+// key's private key (ES256, its kid in the header), or MACed with it when
+// it is a client secret (HS256).
 func clientAssertion(t *testing.T, key *signingKey, client, aud string) string {
 	t.Helper()
 	now := time.Now()
@@ -49,7 +50,11 @@ func clientAssertion(t *testing.T, key *signingKey, client, aud string) string {
 	require.NoError(t, err)
 	hdr := jws.NewHeaders()
 	require.NoError(t, hdr.Set(jws.TypeKey, "JWT"))
-	signed, err := jws.Sign(claims, jws.WithKey(jwa.ES256, key.private, jws.WithProtectedHeaders(hdr)))
+	alg := jwa.ES256
+	if key.private.KeyType() == jwa.OctetSeq {
+		alg = jwa.HS256 // client_secret_jwt: the key is the client secret
+	}
+	signed, err := jws.Sign(claims, jws.WithKey(alg, key.private, jws.WithProtectedHeaders(hdr)))
 	require.NoError(t, err)
 	return string(signed)
 }
@@ -73,11 +78,13 @@ func refusedClient(t *testing.T, r *response, msg string) {
 
 // Clients of the clients file registered with private_key_jwt, by jwks and
 // by jwks_uri, authenticate with an ES256 client assertion whose aud is
-// the issuer (RFC 7523 §2.2 and §3), in every store: a token for a signed
-// assertion, invalid_client for the same assertion again (RFC 7523 §3
-// item 7) and for one signed with another key. The metadata document
-// advertises the method (RFC 8414 §2).
-func TestPrivateKeyJWTClientsEndToEnd(t *testing.T) {
+// the issuer (RFC 7523 §2.2 and §3), and those registered with
+// client_secret_jwt with an HS256 one keyed with their secret (OpenID
+// Connect Core §9), in every store: a token for a signed assertion,
+// invalid_client for the same assertion again (RFC 7523 §3 item 7) and
+// for one signed with another key. The metadata document advertises the
+// methods (RFC 8414 §2).
+func TestJWTClientsEndToEnd(t *testing.T) {
 	inline := newSigningKey(t, "inline-1")
 	remote := newSigningKey(t, "remote-1")
 	var fetches atomic.Int32
@@ -103,13 +110,16 @@ func TestPrivateKeyJWTClientsEndToEnd(t *testing.T) {
 				"client_id": "published", "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": jwksSrv.URL + "/jwks.json",
 				"grant_types": []string{"client_credentials"}, "scope": "read write",
 			}, map[string]any{
+				"client_id": "hmac", "token_endpoint_auth_method": "client_secret_jwt", "client_secret": hmacSecret,
+				"grant_types": []string{"client_credentials"}, "scope": "read write",
+			}, map[string]any{
 				"client_id": "api", "client_secret": e2eSecret, "resources": []string{issuer},
 			})
 			var out bytes.Buffer
 			// The test's jwks_uri is on loopback, behind a certificate of
 			// its own: the fetcher's client trusts it.
 			srv, err := newServer(context.Background(), options{issuer: issuer, tokens: "opaque", clients: clients,
-				jwksFetcher: &oauth2.JWKSFetcher{HTTPClient: jwksSrv.Client()}}, st, &out)
+				secretFile: testSecretFile, jwksFetcher: &oauth2.JWKSFetcher{HTTPClient: jwksSrv.Client()}}, st, &out)
 			require.NoError(t, err)
 			ts.Config.Handler = srv.handler
 			ts.Start()
@@ -119,8 +129,12 @@ func TestPrivateKeyJWTClientsEndToEnd(t *testing.T) {
 			m := srv.provider.Metadata()
 			assert.Contains(t, m.TokenEndpointAuthMethodsSupported, oauth2.AuthMethodPrivateKeyJWT, "RFC 8414 §2")
 			assert.Contains(t, m.TokenEndpointAuthSigningAlgsSupported, "ES256", "RFC 8414 §2")
-			assert.NotContains(t, m.TokenEndpointAuthMethodsSupported, oauth2.AuthMethodClientSecretJWT,
-				"client_secret_jwt is not served")
+			assert.Contains(t, m.TokenEndpointAuthMethodsSupported, oauth2.AuthMethodClientSecretJWT,
+				"client_secret_jwt is served: the clients file registers such a client")
+			assert.Contains(t, m.TokenEndpointAuthSigningAlgsSupported, "HS256", "RFC 8414 §2")
+			rec, err := st.Client(context.Background(), "hmac")
+			require.NoError(t, err)
+			assert.Empty(t, rec.SecretHash, "the secret of a client_secret_jwt client stays in the clients file")
 			assert.Contains(t, m.TokenEndpointAuthMethodsSupported, oauth2.AuthMethodClientSecretBasic, "secrets still work")
 
 			for _, c := range []struct {
@@ -130,6 +144,7 @@ func TestPrivateKeyJWTClientsEndToEnd(t *testing.T) {
 			}{
 				{"signer", inline, newSigningKey(t, "inline-1")},
 				{"published", remote, newSigningKey(t, "remote-1")},
+				{"hmac", hmacKey(t, hmacSecret), hmacKey(t, strings.Repeat("x", 40))},
 			} {
 				t.Run(c.client, func(t *testing.T) {
 					assertion := clientAssertion(t, c.key, c.client, issuer)
@@ -156,11 +171,23 @@ func TestPrivateKeyJWTClientsEndToEnd(t *testing.T) {
 	}
 }
 
+// hmacSecret is the client secret of a client_secret_jwt client: its HMAC
+// key (RFC 7518 §3.2 wants 32 bytes or more for HS256).
+const hmacSecret = "a client secret long enough to key HS256"
+
+// hmacKey is a client secret as the key of client_secret_jwt assertions.
+func hmacKey(t *testing.T, secret string) *signingKey {
+	t.Helper()
+	k, err := jwk.FromRaw([]byte(secret))
+	require.NoError(t, err)
+	return &signingKey{private: k}
+}
+
 // Client metadata that the server could not honour, or should not hold,
 // stops it at start-up with the file's name and the reason: keys in jwks
 // are public (RFC 7591 §2), a jwks_uri is https and stands alone, and
-// client_secret_jwt, whose HMAC key is the secret itself (RFC 7518 §3.2),
-// is refused since only a hash of a secret is kept.
+// client_secret_jwt, whose HMAC key is the secret itself, needs a secret
+// of 32 bytes or more (RFC 7518 §3.2), not a hash.
 func TestJWTClientMetadataRefusedAtStart(t *testing.T) {
 	key := newSigningKey(t, "k1")
 	privateSet, err := json.Marshal(map[string]any{"keys": []any{key.private}})
@@ -190,26 +217,23 @@ func TestJWTClientMetadataRefusedAtStart(t *testing.T) {
 		{"both jwks and jwks_uri", pkjwt(map[string]any{"jwks": key.jwks(t), "jwks_uri": "https://svc.example/jwks.json"}),
 			"private_key_jwt needs exactly one of jwks and jwks_uri"},
 		{"neither jwks nor jwks_uri", pkjwt(nil), "private_key_jwt needs exactly one of jwks and jwks_uri"},
-		{"client_secret_jwt with a secret", map[string]any{"client_id": "svc", "token_endpoint_auth_method": "client_secret_jwt",
-			"client_secret": strings.Repeat("s", 32), "grant_types": []string{"client_credentials"}},
-			"client_secret_jwt needs the client secret itself"},
+		{"client_secret_jwt with a short secret", map[string]any{"client_id": "svc", "token_endpoint_auth_method": "client_secret_jwt",
+			"client_secret": strings.Repeat("s", 31), "grant_types": []string{"client_credentials"}},
+			"client_secret_jwt needs a client_secret of at least 32 bytes"},
 		{"client_secret_jwt without a secret", map[string]any{"client_id": "svc", "token_endpoint_auth_method": "client_secret_jwt",
-			"grant_types": []string{"client_credentials"}}, "client_secret_jwt needs the client secret itself"},
+			"grant_types": []string{"client_credentials"}}, "client_secret_jwt needs a client_secret of at least 32 bytes"},
+		{"client_secret_jwt with a secret hash", map[string]any{"client_id": "svc", "token_endpoint_auth_method": "client_secret_jwt",
+			"client_secret_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g", "grant_types": []string{"client_credentials"}},
+			"not a client_secret_hash"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := writeClients(t, c.client)
-			// Cancelled: a server that starts stops at once, and the
-			// test fails rather than waits.
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			var out bytes.Buffer
-			err := run(ctx, []string{"-addr", "127.0.0.1:0", "-clients", path}, &out, nil)
-			require.Error(t, err)
+			out, err := startErr(t, "-clients", path)
 			assert.ErrorContains(t, err, path)
 			assert.ErrorContains(t, err, `client "svc"`)
 			assert.ErrorContains(t, err, c.reason)
-			assert.NotContains(t, err.Error(), strings.Repeat("s", 32), "the secret is not repeated")
-			assert.NotContains(t, out.String(), "Grantor example authorization server", "the server did not start")
+			assert.NotContains(t, err.Error(), strings.Repeat("s", 31), "the secret is not repeated")
+			assert.NotContains(t, out, "Grantor example authorization server", "the server did not start")
 		})
 	}
 }

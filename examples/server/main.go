@@ -81,9 +81,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
-
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/pkce"
@@ -120,6 +117,12 @@ type options struct {
 	// userCodeAttempts is the Provider's Config.UserCodeAttempts, which
 	// tests set; zero is the default.
 	userCodeAttempts int
+	// keyReloadInterval is how often the token keys are read again from
+	// the store, which tests shorten; zero is keyReloadInterval.
+	keyReloadInterval time.Duration
+	// secretFile is the -secret-file: the secrets that seal the token
+	// keys in the store (keys.go).
+	secretFile string
 	// trustedIssuers is the -trusted-issuers file: the issuers whose JWTs
 	// the token exchange and JWT bearer grants accept.
 	trustedIssuers string
@@ -145,6 +148,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "demand DPoP server nonces at the token endpoint (RFC 9449 §8); implies -dpop. The nonce key is random per process, so instances do not accept each other's nonces")
 	fs.DurationVar(&o.deviceInterval, "device-interval", grant.DefaultPollInterval,
 		"the least time a device leaves between two polls of the token endpoint (RFC 8628 §3.2), whole seconds from 1s to 1m")
+	fs.StringVar(&o.secretFile, "secret-file", "",
+		"file of the secrets that seal the token keys in the store, one base64 line each (the first seals); required with -store sqlite: or postgres:")
 	fs.StringVar(&o.trustedIssuers, "trusted-issuers", "",
 		`JSON file with an array of {"issuer", "jwks" or "jwks_uri"} objects, public keys only: the issuers whose JWTs are accepted for token exchange (RFC 8693) and JWT bearer assertions (RFC 7523)`)
 	registerDebugFlag(fs, &o.debugAddr)
@@ -202,10 +207,9 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		}()
 		defer func() { stopSweep(); <-swept }()
 	}
-	if srv.rotator != nil {
-		// Run ends with ctx, like the server.
-		go func() { _ = srv.rotator.Run(ctx) }()
-	}
+	// The token keys are read again and rotated until ctx is done, like
+	// the server.
+	go srv.keys.run(ctx)
 	stopDebug, err := serveDebug(o.debugAddr, out)
 	if err != nil {
 		return err
@@ -242,8 +246,8 @@ type server struct {
 	pages    *pages
 	handler  http.Handler
 	logger   *slog.Logger
-	// rotator rotates the JWT signing keys; nil with opaque tokens.
-	rotator *token.Rotator
+	// keys are the token keys, kept in the store (keys.go).
+	keys *tokenKeys
 }
 
 // The demo clients, registered when no clients file is given.
@@ -280,12 +284,23 @@ const (
 // application's login and consent pages next to them, on one mux, over st.
 // The caller closes st.
 func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (*server, error) {
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The token keys live in the store, sealed with the -secret-file's
+	// secret: tokens survive a restart, and every instance over one
+	// database signs and verifies with the same keys. First, so that a
+	// missing or wrong secret stops the server before it writes anything.
+	keys, err := openTokenKeys(ctx, o, st, logger)
+	if err != nil {
+		return nil, err
+	}
 	var demo demoSecrets
+	var hmacClientKeys clientSecretJWTKeys
 	if o.clients != "" {
-		n, err := loadClients(ctx, st, o.clients)
+		n, keys, err := loadClients(ctx, st, o.clients)
 		if err != nil {
 			return nil, err
 		}
+		hmacClientKeys = keys
 		fmt.Fprintf(out, "loaded %d clients from %s\n", n, o.clients)
 	} else {
 		var err error
@@ -319,13 +334,6 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		fmt.Fprintf(out, "trusting the JWTs of %s (from %s)\n", strings.Join(names, ", "), o.trustedIssuers)
 	}
 
-	// Keys live only as long as the process, so tokens do too, whatever
-	// the store: a real server loads its keys from a secret store.
-	hmacKey := make([]byte, 32)
-	if _, err := rand.Read(hmacKey); err != nil {
-		return nil, err
-	}
-	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	pg.logger = logger
 	if o.clock != nil {
 		pg.clock = o.clock
@@ -334,7 +342,7 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		Issuer:          o.issuer,
 		Clients:         st,
 		Tokens:          st,
-		TokenKeys:       [][]byte{hmacKey},
+		TokenKeySet:     keys.macs.MACKeySet(),
 		ScopesSupported: []string{"read", "write"},
 		Logger:          logger,
 		Grants: []oauth2.GrantFactory{
@@ -359,10 +367,10 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		// codes: counted in the store, so that two servers over one
 		// database give an attacker one budget, not two.
 		Limiter: st,
-		// private_key_jwt besides the secrets (clientauth.go), its
-		// assertions remembered in the store, so that no instance over
-		// one database accepts one twice.
-		ClientAuthenticators: clientAuthenticators(st, o.jwksFetcher),
+		// private_key_jwt and client_secret_jwt besides the secrets
+		// (clientauth.go), their assertions remembered in the store, so
+		// that no instance over one database accepts one twice.
+		ClientAuthenticators: clientAuthenticators(st, o.jwksFetcher, hmacClientKeys),
 		LoginURL:             "/login",
 		ErrorPage:            pg.grantorError,
 		Clock:                o.clock,
@@ -378,30 +386,11 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		return nil, err
 	}
 	format := "opaque"
-	var rotator *token.Rotator
-	if o.tokens == "jwt" {
-		key, err := token.GenerateSigningKey(jwa.ES256)
-		if err != nil {
-			return nil, err
-		}
-		keys, err := token.NewKeySet(key)
-		if err != nil {
-			return nil, err
-		}
-		if cfg.AccessTokens, err = token.NewJWT(token.JWTConfig{Keys: keys, Issuer: o.issuer}); err != nil {
+	if keys.signing != nil {
+		if cfg.AccessTokens, err = token.NewJWT(token.JWTConfig{Keys: keys.signing, Issuer: o.issuer}); err != nil {
 			return nil, err
 		}
 		format = "jwt (RFC 9068, ES256, keys rotated daily)"
-		// Three phases: a new key is published an hour before it signs
-		// (longer than resource servers cache the JWKS), signs for a day,
-		// and stays published for longer than an access token lives.
-		rotator = &token.Rotator{
-			Keys:         keys,
-			Generate:     func() (jwk.Key, error) { return token.GenerateSigningKey(jwa.ES256) },
-			Interval:     24 * time.Hour,
-			PublishAhead: time.Hour,
-			RetireAfter:  time.Hour + 5*time.Minute,
-		}
 	}
 	p, err := oauth2.NewProvider(cfg)
 	if err != nil {
@@ -420,7 +409,7 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		printDeviceFlow(out, p)
 		printExchanges(out, p, demo)
 	}
-	return &server{provider: p, store: st.store, users: usrs, pages: pg, handler: mux, logger: logger, rotator: rotator}, nil
+	return &server{provider: p, store: st.store, users: usrs, pages: pg, handler: mux, logger: logger, keys: keys}, nil
 }
 
 // printBanner prints what the server serves: every endpoint of the
@@ -629,27 +618,39 @@ func registerDemoClients(ctx context.Context, st store, issuer string) (demoSecr
 type demoSecrets struct{ cc, web, api, gateway, federated string }
 
 // loadClients registers the clients of a JSON file holding an array of RFC
-// 7591 client metadata objects. Secrets are hashed as they are read.
-func loadClients(ctx context.Context, st store, path string) (int, error) {
+// 7591 client metadata objects, and returns how many it registered and
+// the HMAC keys of its client_secret_jwt clients, which stay in memory
+// (clientSecretJWTKeys).
+func loadClients(ctx context.Context, st store, path string) (int, clientSecretJWTKeys, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var list []oauth2.ClientMetadata
 	if err := json.Unmarshal(data, &list); err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
+		return 0, nil, fmt.Errorf("%s: %w", path, err)
 	}
+	var hmacKeys clientSecretJWTKeys
 	for i := range list {
-		if err := checkClientMetadata(&list[i]); err != nil {
-			return 0, fmt.Errorf("%s: %w", path, err)
+		m := &list[i]
+		if err := checkClientMetadata(m); err != nil {
+			return 0, nil, fmt.Errorf("%s: %w", path, err)
 		}
-		c, err := list[i].Client()
+		if m.TokenEndpointAuthMethod == oauth2.AuthMethodClientSecretJWT {
+			if hmacKeys == nil {
+				hmacKeys = clientSecretJWTKeys{}
+			}
+			// The record stores no secret for this method.
+			hmacKeys[m.ClientID] = []byte(m.ClientSecret)
+			m.ClientSecret = ""
+		}
+		c, err := m.Client()
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", path, err)
+			return 0, nil, fmt.Errorf("%s: %w", path, err)
 		}
 		if err := st.PutClient(ctx, c); err != nil {
-			return 0, fmt.Errorf("%s: %w", path, err)
+			return 0, nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	return len(list), nil
+	return len(list), hmacKeys, nil
 }

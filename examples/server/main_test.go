@@ -45,10 +45,33 @@ func startServer(t *testing.T, args ...string) (addr string, out *syncBuffer) {
 	return addr, out
 }
 
+// testSecretFile seals the token keys of every test's persistent store:
+// the tests share one PostgreSQL database, whose keys every test opens.
+const testSecretFile = "testdata/secret"
+
+// withTestSecret adds -secret-file testSecretFile to the arguments of a
+// server over a persistent store that name none.
+func withTestSecret(args []string) []string {
+	persistent := false
+	for i, a := range args {
+		if a == "-secret-file" {
+			return args
+		}
+		if a == "-store" && i+1 < len(args) && args[i+1] != "memory" {
+			persistent = true
+		}
+	}
+	if !persistent {
+		return args
+	}
+	return append(append([]string(nil), args...), "-secret-file", testSecretFile)
+}
+
 // runServer is startServer that also returns a function to stop the server
 // before the test ends; it checks the shutdown was graceful.
 func runServer(t *testing.T, args ...string) (addr string, out *syncBuffer, stop func()) {
 	t.Helper()
+	args = withTestSecret(args)
 	ctx, cancel := context.WithCancel(context.Background())
 	out = &syncBuffer{}
 	ready := make(chan string, 1)
@@ -212,16 +235,34 @@ func demoWebConfig(t *testing.T, addr, out, redirectURL string) *xoauth2.Config 
 
 // JWT mode rotates its signing keys; the rotation is configured so that a
 // key outlives every token it signed (RetireAfter beyond the one-hour
-// access token lifetime).
+// access token lifetime), and a new key is published for longer than the
+// instances take to read it before it signs.
 func TestJWTModeRotatesKeys(t *testing.T) {
-	srv, err := newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "jwt"}, newMemoryStore(), &bytes.Buffer{})
+	assert.Greater(t, jwtKeyRetireAfter, time.Hour)
+	assert.GreaterOrEqual(t, jwtKeyPublishAhead, 2*keyReloadInterval)
+	assert.GreaterOrEqual(t, macKeyPublishAhead, 2*keyReloadInterval)
+	assert.Greater(t, macKeyRetireAfter, 30*24*time.Hour, "beyond the refresh tokens' idle lifetime")
+
+	now := time.Now()
+	clock := func() time.Time { return now }
+	srv, err := newServer(t.Context(), options{issuer: "http://127.0.0.1:1", tokens: "jwt", clock: clock}, newMemoryStore(), &bytes.Buffer{})
 	require.NoError(t, err)
-	require.NotNil(t, srv.rotator)
-	assert.Greater(t, srv.rotator.RetireAfter, time.Hour)
-	require.NoError(t, srv.rotator.Tick(context.Background()))
-	opaque, err := newServer(context.Background(), options{issuer: "http://127.0.0.1:1", tokens: "opaque"}, newMemoryStore(), &bytes.Buffer{})
+	require.NotNil(t, srv.keys.signing)
+	first := srv.keys.signing.Keys()
+	require.Len(t, first, 1)
+	now = now.Add(jwtKeyInterval - jwtKeyPublishAhead)
+	require.NoError(t, srv.keys.signing.Tick(t.Context()))
+	now = now.Add(jwtKeyPublishAhead)
+	require.NoError(t, srv.keys.signing.Tick(t.Context()))
+	keys := srv.keys.signing.Keys()
+	require.Len(t, keys, 2)
+	assert.True(t, keys[0].Signing)
+	assert.NotEqual(t, first[0].KeyID, keys[0].KeyID, "a new key signs after a day")
+
+	opaque, err := newServer(t.Context(), options{issuer: "http://127.0.0.1:1", tokens: "opaque"}, newMemoryStore(), &bytes.Buffer{})
 	require.NoError(t, err)
-	assert.Nil(t, opaque.rotator)
+	assert.Nil(t, opaque.keys.signing)
+	assert.NotNil(t, opaque.keys.macs)
 }
 
 // A client that knows only the issuer finds every endpoint through the

@@ -30,6 +30,10 @@ type store interface {
 	// and PostgreSQL, so that instances over one database share one
 	// budget (memory.Store counts those of this process).
 	storage.Limiter
+	// KeyStore keeps the token keys, sealed with the -secret-file's
+	// secret, so that tokens survive a restart and every instance over
+	// one database signs and verifies with the same keys (keys.go).
+	storage.KeyStore
 	PutClient(ctx context.Context, c *storage.Client) error
 }
 
@@ -47,6 +51,11 @@ type openedStore struct {
 	// name describes the store in the start-up text. It never holds a
 	// DSN, which may hold a password.
 	name string
+	// kind is "memory", "sqlite" or "postgres".
+	kind string
+	// persistent reports whether the store outlives the process, so
+	// that its keys must be sealed with a secret that does too.
+	persistent bool
 	// deleteExpired deletes expired records; nil when the store does it
 	// on its own (memory).
 	deleteExpired func(ctx context.Context) (int, error)
@@ -88,6 +97,7 @@ func newMemoryStore() *openedStore {
 	return &openedStore{
 		store: memoryStore{memory.New()},
 		name:  "memory (everything is lost on exit)",
+		kind:  "memory",
 		close: func() error { return nil },
 	}
 }
@@ -104,6 +114,8 @@ func openStore(ctx context.Context, spec storeSpec) (*openedStore, error) {
 		return &openedStore{
 			store:         s,
 			name:          "sqlite (" + spec.target + ")",
+			kind:          "sqlite",
+			persistent:    true,
 			deleteExpired: func(ctx context.Context) (int, error) { return s.DeleteExpired(ctx, time.Now()) },
 			close:         s.Close,
 		}, nil
@@ -121,6 +133,8 @@ func openStore(ctx context.Context, spec storeSpec) (*openedStore, error) {
 		return &openedStore{
 			store:         s,
 			name:          "postgres",
+			kind:          "postgres",
+			persistent:    true,
 			deleteExpired: func(ctx context.Context) (int, error) { return s.DeleteExpired(ctx, time.Now(), 0) },
 			close:         func() error { pool.Close(); return nil },
 		}, nil

@@ -68,10 +68,7 @@ func jwtID(t *testing.T, jwt string) string {
 // with a clients file, where "billing" gets a token, then without it, where
 // "billing" must still get one, as the database remembers it. The token of
 // the first run is then looked up in the database. It returns the first
-// run's output.
-//
-// The first token is not valid after the restart: its signing key lived
-// only as long as the first process.
+// run's output. (TestTokensSurviveARestart checks that it is still valid.)
 func checkRestart(t *testing.T, storeFlag string) string {
 	addr, out, stop := runServer(t, "-store", storeFlag, "-tokens", "jwt", "-clients", billingClientsFile(t))
 	jti := jwtID(t, billingToken(t, addr).AccessToken)

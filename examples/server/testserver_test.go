@@ -42,6 +42,9 @@ func serveTestWith(t *testing.T, st *openedStore, o options, configure ...func(*
 	addr := ts.Listener.Addr().String()
 	var out bytes.Buffer
 	o.issuer, o.tokens = "http://"+addr, "opaque"
+	if st.persistent && o.secretFile == "" {
+		o.secretFile = testSecretFile
+	}
 	srv, err := newServer(context.Background(), o, st, &out)
 	require.NoError(t, err)
 	for _, c := range configure {
@@ -80,6 +83,17 @@ func (s faultyStore) PutClient(_ context.Context, c *storage.Client) error { ret
 // operations fail, not the throttles.
 func (s faultyStore) Take(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
 	return s.mem.Take(ctx, key, window, now)
+}
+
+// LoadKeySet reads the memory store's token keys; the tests make the
+// other operations fail, not the keys.
+func (s faultyStore) LoadKeySet(ctx context.Context, name string) (storage.StoredKeySet, error) {
+	return s.mem.LoadKeySet(ctx, name)
+}
+
+// SaveKeySet writes the memory store's token keys.
+func (s faultyStore) SaveKeySet(ctx context.Context, name string, version int64, keys []storage.StoredKey) (int64, error) {
+	return s.mem.SaveKeySet(ctx, name, version, keys)
 }
 
 // testClock is a clock that tests set, safe for the server's goroutines.

@@ -49,6 +49,8 @@ var docs = []struct {
 			body("oauth2/example_test.go", "ExampleProvider_Handler_underAPrefix").until("fmt.Println(provider.MetadataURL())"))},
 		{"Mounting Grantor in your app, and testing it", from(decl("grantortest/readme_test.go", "TestListInvoices"))},
 		{"Storage", from(decl("storage/storagetest/adapter_example_test.go", "TestMyStore"))},
+		{"Running several instances", from(
+			body("oauth2/example_stored_keys_test.go", "ExampleConfig_tokenKeySet").after("defer stop()").until("// Try it"))},
 	}},
 	{"oauth2/doc.go", []block{
 		{"", from(body("oauth2/example_test.go", "ExampleNewProvider").until("// Try it"))},

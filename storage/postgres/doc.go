@@ -34,6 +34,19 @@
 // ([WithLimiterKeys]); windows that ended are deleted by DeleteExpired and,
 // now and then, by Take itself.
 //
+// The store is also a [storage.KeyStore] ([Store.LoadKeySet],
+// [Store.SaveKeySet]): it keeps the key sets of the token strategies (the
+// HMAC keys of opaque tokens, the JWT signing keys), so that every
+// instance signs and verifies with the same keys and tokens survive a
+// restart. The keys are kept sealed: package token encrypts and
+// authenticates a key's private material under the host's secret before
+// it reaches the store, which sees and keeps only that ciphertext (the
+// Sealed field of [storage.StoredKey]), so a dump of the database without
+// the secret yields no key. A set is read in one statement and written
+// whole, in one transaction, by compare-and-set on its version: of two
+// instances that rotate a set at once, one writes and the other gets
+// [storage.ErrVersionConflict].
+//
 // What one request can make the store write is bounded: a record larger
 // than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping

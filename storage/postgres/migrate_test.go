@@ -266,6 +266,34 @@ VALUES ('old', 'client-a', 'https://a.example/cb', false, 'query', 'xyz', '{open
 		assert.Equal(t, 1, deleted, "the window is deleted once it has ended")
 	})
 
+	t.Run("a version 6 schema migrates forward and keeps key sets", func(t *testing.T) {
+		pool := schemaAtVersion(t, ts, 6)
+		ctx := t.Context()
+		n := time.Now().UTC().Truncate(time.Microsecond)
+		start := storage.WindowStart(n, time.Hour)
+		end := start.Add(time.Hour)
+		_, err := pool.Exec(ctx, `INSERT INTO limiter (key, window_start_ns, window_end_ns, expires_at, count)
+VALUES ('\x6b', $1, $2, $3, 2)`, start.UnixNano(), end.UnixNano(), end)
+		require.NoError(t, err, "a limiter window of the version 6 schema")
+
+		s := migrateForward(t, pool, 6)
+		count, _, err := s.Take(ctx, "k", time.Hour, n)
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), count, "the limiter's windows of version 6 are kept")
+
+		set, err := s.LoadKeySet(ctx, "jwt-signing")
+		require.NoError(t, err)
+		assert.Zero(t, set.Version, "no key set before version 7")
+		keys := []storage.StoredKey{{ID: "k1", Algorithm: "ES256", State: storage.KeySigning, Sealed: []byte{1, 2, 3},
+			Added: n, Promoted: n}}
+		v, err := s.SaveKeySet(ctx, "jwt-signing", 0, keys)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), v)
+		set, err = postgres.New(pool).LoadKeySet(ctx, "jwt-signing")
+		require.NoError(t, err)
+		assert.Equal(t, storage.StoredKeySet{Version: 1, Keys: keys}, set)
+	})
+
 	t.Run("cancelled context is an error", func(t *testing.T) {
 		pool := newPool(t, ts.newSchema(t))
 		ctx, cancel := context.WithCancel(t.Context())

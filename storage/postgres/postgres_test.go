@@ -1,6 +1,8 @@
 package postgres_test
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,4 +34,43 @@ func TestLimiterConformance(t *testing.T) {
 		pool, _ := ts.migratedPool(t)
 		return postgres.New(pool)
 	})
+}
+
+// TestKeyStoreConformance runs the storage.KeyStore contract's suite, each
+// subtest against a store over a schema of its own.
+func TestKeyStoreConformance(t *testing.T) {
+	ts := newTestServer(t)
+	storagetest.RunKeyStore(t, func(t *testing.T) storage.KeyStore {
+		pool, _ := ts.migratedPool(t)
+		return postgres.New(pool)
+	})
+}
+
+// TestKeyStoreConformanceTwoInstances runs the storage.KeyStore contract's
+// suite against two Stores, each with a pool of its own over one schema,
+// the calls alternating between them: the concurrent saves at one version
+// then race from two instances, as a cluster's rotations would, and
+// exactly one may win.
+func TestKeyStoreConformanceTwoInstances(t *testing.T) {
+	ts := newTestServer(t)
+	storagetest.RunKeyStore(t, func(t *testing.T) storage.KeyStore {
+		poolA, cfg := ts.migratedPool(t)
+		return &twoKeyStores{s: [2]*postgres.Store{postgres.New(poolA), postgres.New(newPool(t, cfg.Copy()))}}
+	})
+}
+
+// twoKeyStores sends each call to one of two stores in turn.
+type twoKeyStores struct {
+	s [2]*postgres.Store
+	n atomic.Uint32
+}
+
+func (p *twoKeyStores) next() *postgres.Store { return p.s[p.n.Add(1)%2] }
+
+func (p *twoKeyStores) LoadKeySet(ctx context.Context, name string) (storage.StoredKeySet, error) {
+	return p.next().LoadKeySet(ctx, name)
+}
+
+func (p *twoKeyStores) SaveKeySet(ctx context.Context, name string, version int64, keys []storage.StoredKey) (int64, error) {
+	return p.next().SaveKeySet(ctx, name, version, keys)
 }

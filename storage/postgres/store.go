@@ -54,23 +54,28 @@ var (
 	_ storage.DeviceAuthorizationStore = (*Store)(nil)
 
 	_ storage.Limiter = (*Store)(nil)
+
+	_ storage.KeyStore = (*Store)(nil)
 )
 
 // Store keeps clients, token records, replay entries, interactions,
 // authorization codes, pushed authorization requests, device
-// authorizations and the limiter's counts in a PostgreSQL database. It
-// implements [storage.ClientStore], [storage.TokenStore],
+// authorizations, the limiter's counts and the sealed key sets of the
+// token strategies in a PostgreSQL database. It implements
+// [storage.ClientStore], [storage.TokenStore],
 // [storage.RefreshTokenStore], [storage.ReplayStore],
 // [storage.InteractionStore], [storage.AuthorizationCodeStore],
-// [storage.PushedRequestStore], [storage.DeviceAuthorizationStore] and
-// [storage.Limiter].
+// [storage.PushedRequestStore], [storage.DeviceAuthorizationStore],
+// [storage.Limiter] and [storage.KeyStore].
 //
 // It is safe for concurrent use, and so are several Stores, in one process
 // or many, over one database: every use-once operation is a single
 // conditional statement that the database serializes, so a code issued by
-// one instance is redeemed once across all of them, and every Take counts
+// one instance is redeemed once across all of them, every Take counts
 // in the one budget of its key, so that N instances, each with its Store
-// as Config.Limiter, give an attacker the budget of one.
+// as Config.Limiter, give an attacker the budget of one, and every
+// SaveKeySet is a compare-and-set on the set's version, so that a key
+// rotation decided by two instances at once happens once.
 //
 // Create one with [New] after [Migrate]; the zero value is not usable.
 type Store struct {

@@ -3,10 +3,13 @@
 // records with atomic refresh-token rotation and revocation of whole
 // grants, replay protection, the records of the authorization code flow
 // (interactions, authorization codes, pushed authorization requests), each
-// usable once, and device authorizations (RFC 8628); and it counts the
-// events of every throttle ([storage.Limiter]) in the database, so that
-// the Stores of several processes over one file share one budget. It is
-// the embedded choice for a single node that must survive a restart.
+// usable once, and device authorizations (RFC 8628); it keeps the key
+// sets of the token strategies ([storage.KeyStore]: the HMAC keys of
+// opaque tokens, the JWT signing keys), so that tokens survive a restart;
+// and it counts the events of every throttle ([storage.Limiter]) in the
+// database, so that the Stores of several processes over one file share
+// one budget. It is the embedded choice for a single node that must
+// survive a restart.
 //
 //	store, err := sqlite.Open(ctx, "/var/lib/grantor/grantor.db")
 //	if err != nil {
@@ -21,9 +24,9 @@
 //	// pass store wherever a storage.ClientStore, storage.TokenStore,
 //	// storage.RefreshTokenStore, storage.ReplayStore,
 //	// storage.InteractionStore, storage.AuthorizationCodeStore,
-//	// storage.PushedRequestStore, storage.DeviceAuthorizationStore or
-//	// storage.Limiter is needed, and call store.DeleteExpired(ctx,
-//	// time.Now()) every minute or so.
+//	// storage.PushedRequestStore, storage.DeviceAuthorizationStore,
+//	// storage.Limiter or storage.KeyStore is needed, and call
+//	// store.DeleteExpired(ctx, time.Now()) every minute or so.
 //
 // [Open] runs the database in WAL mode with a busy timeout, and applies the
 // embedded, versioned schema migrations ([Store.Migrate]). Every use-once
@@ -31,7 +34,8 @@
 // CompleteInteraction, ConsumeDeviceAuthorization, Remember) is one
 // conditional statement, and every other change that depends on what is
 // stored (DecideDeviceAuthorization, PollDeviceAuthorization and its
-// slow_down, CreateDeviceAuthorization and its unique user code) one
+// slow_down, CreateDeviceAuthorization and its unique user code,
+// SaveKeySet and its compare-and-set on the set's version) one
 // transaction that holds the write lock from its start, and every count
 // of the limiter (Take) one upsert, so of many
 // concurrent callers exactly one wins, or each sees the one before it,
@@ -49,6 +53,15 @@
 // than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping
 // [storage.ErrTooLarge], as every store of Grantor refuses it.
+//
+// The keys of a key set are kept sealed: package token encrypts and
+// authenticates a key's private material under the host's secret before
+// it reaches the store, which sees and keeps only that ciphertext (the
+// Sealed field of [storage.StoredKey]), so a copy of the database file
+// without the secret yields no key. A set is read in one statement and written
+// whole, by compare-and-set on its version ([Store.SaveKeySet]): of two
+// instances that rotate at once, one writes, the other gets
+// [storage.ErrVersionConflict].
 //
 // Strings are kept byte for byte, NUL bytes included, except in the
 // columns that hold JSON: lists (scopes, audiences, redirect URIs) and

@@ -59,6 +59,25 @@ func TestLimiterConformanceTwoStores(t *testing.T) {
 	})
 }
 
+func TestKeyStoreConformance(t *testing.T) {
+	storagetest.RunKeyStore(t, func(t *testing.T) storage.KeyStore {
+		s, _ := open(t)
+		return s
+	})
+}
+
+// TestKeyStoreConformanceTwoStores runs the key store's suite against two
+// Store values on one file, the calls alternating between them: the
+// concurrent saves at one version then race through two pools of
+// connections for SQLite's write lock, as the saves of two processes
+// would, and exactly one may win.
+func TestKeyStoreConformanceTwoStores(t *testing.T) {
+	storagetest.RunKeyStore(t, func(t *testing.T) storage.KeyStore {
+		a, path := open(t)
+		return &twoStores{s: [2]*sqlite.Store{a, openPath(t, path)}}
+	})
+}
+
 // TestConformanceTwoStores runs the suite against two Store values on one
 // file, each with its own connections, the calls alternating between them:
 // the concurrency cases then race two writers for SQLite's lock, as two
@@ -171,4 +190,12 @@ func (p *twoStores) ConsumeDeviceAuthorization(ctx context.Context, key string, 
 
 func (p *twoStores) Take(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
 	return p.next().Take(ctx, key, window, now)
+}
+
+func (p *twoStores) LoadKeySet(ctx context.Context, name string) (storage.StoredKeySet, error) {
+	return p.next().LoadKeySet(ctx, name)
+}
+
+func (p *twoStores) SaveKeySet(ctx context.Context, name string, version int64, keys []storage.StoredKey) (int64, error) {
+	return p.next().SaveKeySet(ctx, name, version, keys)
 }

@@ -55,16 +55,19 @@ var (
 	_ storage.DeviceAuthorizationStore = (*Store)(nil)
 
 	_ storage.Limiter = (*Store)(nil)
+
+	_ storage.KeyStore = (*Store)(nil)
 )
 
 // Store keeps clients, token records, replay entries, interactions,
-// authorization codes, pushed authorization requests and device
-// authorizations in one SQLite database file, and counts the events of
-// [storage.Limiter] there. It implements [storage.ClientStore],
-// [storage.TokenStore], [storage.RefreshTokenStore], [storage.ReplayStore],
+// authorization codes, pushed authorization requests, device
+// authorizations and the sealed key sets of the token strategies in one
+// SQLite database file, and counts the events of [storage.Limiter] there.
+// It implements [storage.ClientStore], [storage.TokenStore],
+// [storage.RefreshTokenStore], [storage.ReplayStore],
 // [storage.InteractionStore], [storage.AuthorizationCodeStore],
-// [storage.PushedRequestStore], [storage.DeviceAuthorizationStore] and
-// [storage.Limiter], and is safe for concurrent use.
+// [storage.PushedRequestStore], [storage.DeviceAuthorizationStore],
+// [storage.Limiter] and [storage.KeyStore], and is safe for concurrent use.
 //
 // Create one with [Open] and release it with [Store.Close]; the zero value
 // is not usable.

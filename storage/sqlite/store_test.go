@@ -290,6 +290,28 @@ VALUES ('%s', '%s', 'tv', %d, %d, %d, 0, '')`, d.Key, d.UserCodeKey, n.UnixMicro
 		assert.Equal(t, 1, deleted, "the limiter's window, ended")
 	})
 
+	t.Run("a version 6 database migrates forward and keeps key sets", func(t *testing.T) {
+		n := now()
+		start := storage.WindowStart(n, time.Hour)
+		st := openAtVersion(t, 6, fmt.Sprintf(`INSERT INTO limiter_windows (key, window_start_ns, window_end_ns, count)
+VALUES (X'6b', %d, %d, 2)`, start.UnixNano(), start.Add(time.Hour).UnixNano()))
+		got, _, err := st.Take(ctx, "k", time.Hour, n)
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), got, "the limiter's windows of version 6 are kept")
+
+		set, err := st.LoadKeySet(ctx, "jwt-signing")
+		require.NoError(t, err)
+		assert.Zero(t, set.Version, "no key set before version 7")
+		keys := []storage.StoredKey{{ID: "k1", Algorithm: "ES256", State: storage.KeySigning, Sealed: []byte{1, 2, 3},
+			Added: n, Promoted: n}}
+		v, err := st.SaveKeySet(ctx, "jwt-signing", 0, keys)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), v)
+		set, err = st.LoadKeySet(ctx, "jwt-signing")
+		require.NoError(t, err)
+		assert.Equal(t, storage.StoredKeySet{Version: 1, Keys: keys}, set)
+	})
+
 	t.Run("a newer schema is refused", func(t *testing.T) {
 		_, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)",
 			sqlite.SchemaVersion()+1)

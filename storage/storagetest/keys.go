@@ -259,6 +259,9 @@ func testKeyStore(t *testing.T, newKeyStore NewKeyStore) {
 				}
 				return keys
 			},
+			"a second signing key": func(keys []storage.StoredKey) []storage.StoredKey {
+				return append(keys, storedKey(t, storage.KeySigning))
+			},
 			"an ID used twice": func(keys []storage.StoredKey) []storage.StoredKey {
 				k := storedKey(t, storage.KeyRetired)
 				k.ID = keys[0].ID

@@ -33,7 +33,12 @@
 //     opaque access token against a client credentials request, and a JWT
 //     bearer request with an ES256 assertion against a client credentials
 //     request plus jws.Verify of an ES256 assertion, summed
-//     (bench.CompareExchange), -rounds runs of -benchtime each.
+//     (bench.CompareExchange), -rounds runs of -benchtime each;
+//   - keys: keys loaded from the store against keys given in memory
+//     (bench.CompareStoredKeys): client credentials with opaque and ES256
+//     JWT access tokens and introspection (RFC 7662) of each through
+//     Grantor's handler, and a resource server's JWTVerifier.Verify with
+//     the Provider's keys, -rounds runs of -benchtime each.
 //
 // Progress goes to stderr, the tables to stdout.
 package main
@@ -56,7 +61,7 @@ import (
 )
 
 // measureNames are the measures, in the order they run.
-var measureNames = []string{"handler", "load", "memory", "dpop", "dpop-cc", "device", "exchange"}
+var measureNames = []string{"handler", "load", "memory", "dpop", "dpop-cc", "device", "exchange", "keys"}
 
 type options struct {
 	scenarios  []string
@@ -287,6 +292,28 @@ func run(out io.Writer, o options) error {
 		fmt.Fprintf(out, "\n")
 		if err := bench.WriteTable(out, results, bench.NameExchangeClientCredentials, bench.NameCCES256Verify, nil); err != nil {
 			return err
+		}
+	}
+
+	if slices.Contains(o.measures, "keys") {
+		opts := bench.CompareOptions{Rounds: o.rounds, BenchTime: o.benchTime, Progress: progress}
+		results, err := bench.CompareStoredKeys(opts)
+		if err != nil {
+			return fmt.Errorf("keys: %w", err)
+		}
+		rep.Keys = results
+		fmt.Fprintf(out, "\n### Keys from the store\n\n")
+		fmt.Fprintf(out, "Medians of %d interleaved runs of %s each of the go test benchmarks (bench.CompareStoredKeys), all cases in\n", o.rounds, o.benchTime)
+		fmt.Fprintf(out, "one rotation, each on a Provider of its own built as grantor in cc-opaque, the two sides of a case differing only\n")
+		fmt.Fprintf(out, "in where the token keys come from. %s: Config.TokenKeys (one HMAC key) and, for JWT access tokens, a\n", bench.NameMemoryKeys)
+		fmt.Fprintf(out, "token.KeySet of one ES256 key; %s: Config.TokenKeySet from token.OpenStoredMACKeys and\n", bench.NameStoredKeys)
+		fmt.Fprintf(out, "token.OpenStoredSigningKeys (ES256), sealed in a memory store, opened before the timer starts and not reloaded\n")
+		fmt.Fprintf(out, "while it runs. Introspection and verification present one access token, got outside the timer, again and again.\n")
+		for _, c := range bench.KeysCases() {
+			fmt.Fprintf(out, "\n#### %s (%s)\n\n", c.Title, c.Name)
+			if err := bench.WriteTable(out, results[c.Name], bench.NameMemoryKeys, "", nil); err != nil {
+				return err
+			}
 		}
 	}
 
