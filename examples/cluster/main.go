@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.DurationVar(&duration, "duration", 45*time.Second, "how long the load runs")
 	case "soak":
 		fs.DurationVar(&duration, "duration", 10*time.Minute, "how long the load runs")
-		fs.DurationVar(&warmup, "warmup", 0, "when the heap is first measured (default: 1m, at most half of -duration, at least a tenth of it)")
+		fs.DurationVar(&warmup, "warmup", 0, "when the heap is first measured (default: 2m, at most half of -duration, at least a tenth of it)")
 		fs.Float64Var(&maxGrowth, "max-heap-growth", 0.10, "the most each instance's live heap may grow from the warm-up to the end (0.10 is 10%)")
 		fs.DurationVar(&progress, "progress", time.Minute, "print progress this often; 0 for never")
 	}
@@ -157,10 +157,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		res, err = harness.Crash(ctx, harness.CrashConfig{DSN: *dsn, Dir: dir, Duration: duration, Load: load, Tokens: *tokens, Out: stdout})
 	case "soak":
 		if warmup <= 0 {
-			// A minute, the time the servers' pools and caches take to
-			// fill, but no more than half a short run, and a tenth of a
-			// long one.
-			warmup = max(min(time.Minute, duration/2), duration/10)
+			// Two minutes, by which the servers' database pools and
+			// statement caches have seen their periodic work (the
+			// sweep of expired records, the key reloads) and stopped
+			// growing, but no more than half a short run, and a tenth
+			// of a long one.
+			warmup = max(min(2*time.Minute, duration/2), duration/10)
 		}
 		if warmup >= duration {
 			fmt.Fprintf(stderr, "cluster soak: -warmup must be shorter than -duration\n")
