@@ -156,8 +156,9 @@ type SoakConfig struct {
 // Soak starts two instances over one database and sends the load through
 // both for the duration, then reports the requests per second, the
 // unexpected answers (there must be none), the 99th percentile of the
-// latency, and each instance's live heap after the warm-up and at the end,
-// which must not have grown by more than MaxHeapGrowth. The load pauses
+// latency, and each instance's live heap after the warm-up and at the end
+// (WarmAndEnd: medians of the readings taken every Progress), which must
+// not have grown by more than MaxHeapGrowth. The load pauses
 // for each measurement, so that no request is in flight.
 func Soak(ctx context.Context, cfg SoakConfig) (*Result, error) {
 	cfg.Load.Record = false
@@ -181,6 +182,15 @@ func Soak(ctx context.Context, cfg SoakConfig) (*Result, error) {
 		}
 	}
 	defer stop()
+	// readings are each instance's live heap from the end of the warm-up
+	// on, in order.
+	readings := make([][]uint64, len(c.Instances))
+	measuring := false
+	record := func(hs []uint64) {
+		for i, h := range hs {
+			readings[i] = append(readings[i], h)
+		}
+	}
 	progress := func(until time.Time) error {
 		for cfg.Progress > 0 && time.Until(until) > cfg.Progress {
 			if err := sleepUntil(ctx, time.Now().Add(cfg.Progress)); err != nil {
@@ -189,6 +199,9 @@ func Soak(ctx context.Context, cfg SoakConfig) (*Result, error) {
 			hs, err := l.heaps(ctx)
 			if err != nil {
 				return err
+			}
+			if measuring {
+				record(hs)
 			}
 			var heaps []string
 			for i, in := range c.Instances {
@@ -203,24 +216,31 @@ func Soak(ctx context.Context, cfg SoakConfig) (*Result, error) {
 	if err := progress(t0.Add(cfg.Warmup)); err != nil {
 		return nil, err
 	}
-	warm, err := l.heaps(ctx)
+	hs, err := l.heaps(ctx)
 	if err != nil {
 		return nil, err
 	}
+	record(hs)
+	measuring = true
 	l.stats.StartPhase("measured", time.Now())
 	if err := progress(t0.Add(cfg.Duration)); err != nil {
 		return nil, err
 	}
 	stop()
-	end, err := l.heaps(ctx)
-	if err != nil {
+	if hs, err = l.heaps(ctx); err != nil {
 		return nil, err
+	}
+	record(hs)
+	warm, end := make([]uint64, len(c.Instances)), make([]uint64, len(c.Instances))
+	for i := range c.Instances {
+		warm[i], end[i] = WarmAndEnd(readings[i])
 	}
 
 	res := &Result{Checks: []Check{l.checkAnswers()}, Flows: l.stats.Flows()}
 	for i, in := range c.Instances {
 		chk := Check{Name: fmt.Sprintf("the live heap of %s grows by at most %.0f%%", in.Name, cfg.MaxHeapGrowth*100), Pass: true,
-			Detail: fmt.Sprintf("%s after the warm-up, %s at the end", formatBytes(warm[i]), formatBytes(end[i]))}
+			Detail: fmt.Sprintf("%s after the warm-up, %s at the end (medians of the first and last %d of %d readings)",
+				formatBytes(warm[i]), formatBytes(end[i]), min(heapWindow, max(1, len(readings[i])/2)), len(readings[i]))}
 		if err := CheckHeapGrowth(warm[i], end[i], cfg.MaxHeapGrowth); err != nil {
 			chk.Pass, chk.Detail = false, err.Error()
 		}

@@ -220,6 +220,35 @@ func CheckHeapGrowth(warm, end uint64, maxGrowth float64) error {
 	return nil
 }
 
+// heapWindow is how many readings of a soak's live heap make its value
+// after the warm-up, and at the end: the median of the first and of the
+// last ones. A single reading of a heap of a megabyte moves by several
+// percent with what the server happens to hold (a connection's buffers,
+// a timer's work); a leak moves the median too.
+const heapWindow = 3
+
+// WarmAndEnd returns an instance's live heap after the warm-up and at the
+// end from its readings in order, the first taken at the end of the
+// warm-up and the last at the end of the load: the median of the first
+// heapWindow readings and of the last ones, or of the first and second
+// half when there are fewer than twice as many (a single reading each
+// with two).
+func WarmAndEnd(readings []uint64) (warm, end uint64) {
+	if len(readings) == 0 {
+		return 0, 0
+	}
+	k := min(heapWindow, max(1, len(readings)/2))
+	return median(readings[:k]), median(readings[len(readings)-k:])
+}
+
+// median returns the median of xs, the lower of the two middle values for
+// an even count; xs is not modified.
+func median(xs []uint64) uint64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
 // formatBytes writes a byte count in MiB with two decimals.
 func formatBytes(n uint64) string {
 	return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))

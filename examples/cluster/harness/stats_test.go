@@ -95,3 +95,24 @@ func TestStatsCountAnswersByInstanceAndPhase(t *testing.T) {
 	assert.Equal(t, 3, s.Errors())
 	assert.Equal(t, []Reason{{"refresh at B: 400 invalid_grant", 2}, {"introspection at B: 503 temporarily_unavailable", 1}}, s.Reasons())
 }
+
+func TestWarmAndEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		readings  []uint64
+		warm, end uint64
+	}{
+		{"none", nil, 0, 0},
+		{"two: one each", []uint64{100, 130}, 100, 130},
+		{"five: medians of two", []uint64{100, 140, 90, 120, 101}, 100, 101},
+		{"nine: medians of three, one high reading at the end ignored",
+			[]uint64{100, 102, 98, 101, 99, 100, 103, 99, 125}, 100, 103},
+		{"a leak moves the median", []uint64{100, 101, 99, 110, 120, 130, 140, 150, 160}, 100, 150},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			warm, end := WarmAndEnd(tc.readings)
+			assert.Equal(t, tc.warm, warm)
+			assert.Equal(t, tc.end, end)
+		})
+	}
+}
