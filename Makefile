@@ -79,7 +79,7 @@ tidy:
 # net/http baseline, fosite with a fast hasher and with its default bcrypt)
 # for every scenario: handler benchmarks, HTTP load on server processes,
 # heap per token, DPoP proofs and tokens, then the targets. It takes about
-# 11 minutes; see `cd bench && go run ./cmd/benchtable -h` for a shorter run.
+# 14 minutes; see `cd bench && go run ./cmd/benchtable -h` for a shorter run.
 bench:
 	cd bench && $(GO) run ./cmd/benchtable
 
