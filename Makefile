@@ -88,9 +88,15 @@ bench:
 # token was lost or redeemed twice and that the survivor answered no 5xx
 # (examples/cluster; `go run ./examples/cluster crash -h` for its flags).
 # It takes about a minute and sends traffic to 127.0.0.1 only.
+#
+# Both build the harness first and run its binary, not `go run`, so that an
+# interrupt or a timeout reaches the harness, which stops its servers; and
+# `timeout` bounds a run that hangs.
+CLUSTER_BIN := $(or $(TMPDIR),/tmp)/grantor-cluster
 cluster-test:
 	@echo "== cluster crash test"
-	@scripts/with-postgres.sh $(GO) run ./examples/cluster crash
+	@cd examples && $(GO) build -o $(CLUSTER_BIN) ./cluster
+	@timeout --signal=TERM --kill-after=30s 5m scripts/with-postgres.sh $(CLUSTER_BIN) crash
 
 # soak runs the same two servers under the mixed load for SOAK_DURATION and
 # reports requests per second, errors (there must be none), p99 latency
@@ -99,4 +105,5 @@ cluster-test:
 SOAK_DURATION ?= 10m
 soak:
 	@echo "== cluster soak, $(SOAK_DURATION)"
-	@scripts/with-postgres.sh $(GO) run ./examples/cluster soak -duration $(SOAK_DURATION)
+	@cd examples && $(GO) build -o $(CLUSTER_BIN) ./cluster
+	@scripts/with-postgres.sh $(CLUSTER_BIN) soak -duration $(SOAK_DURATION)

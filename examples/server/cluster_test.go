@@ -118,16 +118,24 @@ type instance struct {
 // every second.
 func startInstance(t *testing.T, storeFlag, issuer, tokens, clients string) *instance {
 	t.Helper()
+	return startInstanceWith(t, storeFlag, options{issuer: issuer, tokens: tokens, clients: clients})
+}
+
+// startInstanceWith is startInstance with the options o (its issuer,
+// token format, clients and clock), to which it adds the test secret and a
+// reload interval of a second.
+func startInstanceWith(t *testing.T, storeFlag string, o options) *instance {
+	t.Helper()
 	spec, err := parseStore(storeFlag)
 	require.NoError(t, err)
 	st, err := openStore(context.Background(), spec)
 	require.NoError(t, err)
 	ts := httptest.NewUnstartedServer(nil)
 	in := &instance{addr: ts.Listener.Addr().String(), out: &bytes.Buffer{}}
-	if issuer == "" {
-		issuer = "http://" + in.addr
+	if o.issuer == "" {
+		o.issuer = "http://" + in.addr
 	}
-	o := options{issuer: issuer, tokens: tokens, clients: clients, secretFile: testSecretFile, keyReloadInterval: time.Second}
+	o.secretFile, o.keyReloadInterval = testSecretFile, time.Second
 	in.srv, err = newServer(context.Background(), o, st, in.out)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,8 +31,13 @@ func TestTwoServersOverOneStoreShareTheThrottles(t *testing.T) {
 			clients := filepath.Join(t.TempDir(), "clients.json")
 			require.NoError(t, os.WriteFile(clients, []byte(`[{"client_id": "`+id+`", "client_secret": "`+e2eSecret+`",
 				"grant_types": ["client_credentials"], "scope": "read"}]`), 0o600))
-			a, _ := startServer(t, "-store", storeFlag, "-clients", clients)
-			b, _ := startServer(t, "-store", storeFlag, "-clients", clients)
+			// A clock that stands still: the budget is counted in aligned
+			// windows of a minute, and the attempts must all fall in one.
+			now := time.Now()
+			clock := func() time.Time { return now }
+			in := startInstanceWith(t, storeFlag, options{tokens: "opaque", clients: clients, clock: clock})
+			a := in.addr
+			b := startInstanceWith(t, storeFlag, options{issuer: "http://" + a, tokens: "opaque", clients: clients, clock: clock}).addr
 			cc := url.Values{"grant_type": {"client_credentials"}}
 			for i := range 10 {
 				addr := a
