@@ -118,6 +118,22 @@ func NewLoad(c *Cluster, cfg LoadConfig) *Load {
 // Stats are the load's figures.
 func (l *Load) Stats() *Stats { return l.stats }
 
+// begin starts the load in its first phase, named phase, and returns when
+// it started and a function that stops it and ends its last phase, which
+// may be called more than once.
+func (l *Load) begin(phase string) (t0 time.Time, stop func()) {
+	t0 = time.Now()
+	l.stats.StartPhase(phase, t0)
+	l.Start()
+	var once sync.Once
+	return t0, func() {
+		once.Do(func() {
+			l.Stop()
+			l.stats.EndPhase(time.Now())
+		})
+	}
+}
+
 // Start starts the workers.
 func (l *Load) Start() {
 	users := l.cluster.Credentials.Users

@@ -68,17 +68,7 @@ func Crash(ctx context.Context, cfg CrashConfig) (*Result, error) {
 		cfg.Load, cfg.Duration, a.Name, round(cfg.Duration*40/100), round(cfg.Duration*65/100))
 
 	l := NewLoad(c, cfg.Load)
-	t0 := time.Now()
-	l.stats.StartPhase("A and B", t0)
-	l.Start()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			l.Stop()
-			l.stats.EndPhase(time.Now())
-		}
-	}
+	t0, stop := l.begin("A and B")
 	defer stop()
 
 	if err := sleepUntil(ctx, t0.Add(cfg.Duration*40/100)); err != nil {
@@ -170,17 +160,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*Result, error) {
 	fmt.Fprintf(cfg.Out, "load: %s, for %s; heap measured after %s and at the end\n", cfg.Load, cfg.Duration, cfg.Warmup)
 
 	l := NewLoad(c, cfg.Load)
-	t0 := time.Now()
-	l.stats.StartPhase("warm-up", t0)
-	l.Start()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			l.Stop()
-			l.stats.EndPhase(time.Now())
-		}
-	}
+	t0, stop := l.begin("warm-up")
 	defer stop()
 	// readings are each instance's live heap from the end of the warm-up
 	// on, in order.
