@@ -262,15 +262,15 @@ func (g *exchangeGrantor) exchangeRequest() (Request, error) {
 // the token it issued (RFC 8693 §2.2.1), checked after each exchange.
 var issuedAccessToken = []byte(`"issued_token_type":"` + grant.TokenTypeAccessToken + `"`)
 
-// serveExchange sends req to g's handler b.N times; each must be answered
-// 200 with want in the body.
-func serveExchange(b *testing.B, g *exchangeGrantor, req Request, want []byte) {
+// serveWanting sends req to h b.N times; each must be answered 200 with
+// want in the body.
+func serveWanting(b *testing.B, h http.Handler, req Request, want []byte) {
 	w := NewRecorder()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		w.Reset()
-		g.handler.ServeHTTP(w, req.HTTPRequest())
+		h.ServeHTTP(w, req.HTTPRequest())
 		if w.Code != http.StatusOK || !bytes.Contains(w.Body.Bytes(), want) {
 			b.Fatalf("request %d: status %d, want 200 with %s: %s", i, w.Code, want, w.Body.Bytes())
 		}
@@ -284,7 +284,7 @@ func (d exchangeBench) clientCredentials(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	serveExchange(b, g, ClientCredentialsRequest(benchClientID, g.secret), accessTokenMember)
+	serveWanting(b, g.handler, ClientCredentialsRequest(benchClientID, g.secret), accessTokenMember)
 }
 
 // tokenExchanges is the benchmark of token exchanges: the bench client
@@ -300,7 +300,7 @@ func (d exchangeBench) tokenExchanges(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	serveExchange(b, g, req, issuedAccessToken)
+	serveWanting(b, g.handler, req, issuedAccessToken)
 }
 
 // es256Verifies is the benchmark of the bare verification of assertions

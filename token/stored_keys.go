@@ -2,6 +2,7 @@ package token
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -11,6 +12,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/grantor-dev/grantor/storage"
 )
@@ -125,7 +128,7 @@ type openedKey struct {
 
 func newStoredKeys(cfg StoredKeysConfig, defaultName, alg string) (*StoredKeys, error) {
 	s := &StoredKeys{
-		store: cfg.Store, name: cmpString(cfg.Name, defaultName), alg: alg,
+		store: cfg.Store, name: cmp.Or(cfg.Name, defaultName), alg: alg,
 		schedule:    rotationSchedule{interval: cfg.Interval, publishAhead: cfg.PublishAhead, retireAfter: cfg.RetireAfter},
 		reloadEvery: cmpOr(cfg.ReloadInterval, DefaultReloadInterval),
 		now:         cfg.Now, log: cfg.Logger, rand: cfg.Rand,
@@ -159,13 +162,6 @@ func newStoredKeys(cfg StoredKeysConfig, defaultName, alg string) (*StoredKeys, 
 		return nil, err
 	}
 	return s, nil
-}
-
-func cmpString(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // start reads the set and installs it; a set never written (or one left
@@ -618,7 +614,7 @@ func (s *StoredKeys) Keys() []KeyInfo {
 		}
 	}
 	for i := range out {
-		out[i].Algorithm = jwaAlg(s.alg)
+		out[i].Algorithm = jwa.SignatureAlgorithm(s.alg)
 	}
 	return out
 }

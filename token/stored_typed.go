@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,8 +14,6 @@ import (
 
 // macAlgorithm is the Algorithm of stored HMAC keys.
 const macAlgorithm = "HS256"
-
-func jwaAlg(s string) jwa.SignatureAlgorithm { return jwa.SignatureAlgorithm(s) }
 
 // StoredMACKeys are the HMAC keys of opaque tokens (and of authorization
 // codes, device codes and user codes) kept in a storage.KeyStore, sealed:
@@ -87,7 +86,7 @@ var (
 // its first key, of cfg.Algorithm, if it has none) and opens it with
 // cfg.Secrets. Errors are those of OpenStoredMACKeys.
 func OpenStoredSigningKeys(ctx context.Context, cfg StoredKeysConfig) (*StoredSigningKeys, error) {
-	alg := jwa.SignatureAlgorithm(cmpString(cfg.Algorithm, jwa.ES256.String()))
+	alg := jwa.SignatureAlgorithm(cmp.Or(cfg.Algorithm, jwa.ES256.String()))
 	if _, ok := allowedAlgs[alg]; !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnsupportedAlgorithm, alg.String())
 	}
