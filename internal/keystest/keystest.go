@@ -185,3 +185,36 @@ func testRestartAndTamper(t *testing.T, newStores NewStores) {
 	_, err = a.signing.Signer(t.Context())
 	assert.NoError(t, err, "keeping the keys it had")
 }
+
+// StoredKey returns a stored key in state with every field set, for the
+// adapters' own tests: what package token hands a store is ciphertext,
+// opaque bytes to it (here with a NUL and a byte that is not UTF-8).
+func StoredKey(state storage.KeyState) storage.StoredKey {
+	n := time.Now().UTC().Truncate(time.Microsecond)
+	k := storage.StoredKey{ID: rand.Text(), Algorithm: "ES256", State: state,
+		Sealed: []byte("sealed\x00\xff" + rand.Text()), Added: n.Add(-time.Hour)}
+	if state != storage.KeyPublished {
+		k.Promoted = n.Add(-time.Minute)
+	}
+	if state == storage.KeyRetired {
+		k.Retired = n
+	}
+	return k
+}
+
+// IDs returns the IDs of keys, in order.
+func IDs(keys []storage.StoredKey) []string {
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	return ids
+}
+
+// MustLoad loads the set name through s, failing t on an error.
+func MustLoad(t *testing.T, s storage.KeyStore, name string) storage.StoredKeySet {
+	t.Helper()
+	set, err := s.LoadKeySet(t.Context(), name)
+	require.NoError(t, err, "LoadKeySet")
+	return set
+}

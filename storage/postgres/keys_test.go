@@ -1,11 +1,9 @@
 package postgres_test
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,38 +13,6 @@ import (
 	"github.com/grantor-dev/grantor/storage/postgres"
 )
 
-// sealedKey returns a stored key in state with every field set: what
-// package token hands the store is ciphertext, opaque bytes to it.
-func sealedKey(state storage.KeyState) storage.StoredKey {
-	n := time.Now().UTC().Truncate(time.Microsecond)
-	k := storage.StoredKey{ID: rand.Text(), Algorithm: "ES256", State: state,
-		Sealed: []byte("sealed\x00\xff" + rand.Text()), Added: n.Add(-time.Hour)}
-	if state != storage.KeyPublished {
-		k.Promoted = n.Add(-time.Minute)
-	}
-	if state == storage.KeyRetired {
-		k.Retired = n
-	}
-	return k
-}
-
-// keyIDs returns the IDs of keys, in order.
-func keyIDs(keys []storage.StoredKey) []string {
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = k.ID
-	}
-	return ids
-}
-
-// mustLoad loads the set name through s, failing the test on an error.
-func mustLoad(t *testing.T, s storage.KeyStore, name string) storage.StoredKeySet {
-	t.Helper()
-	set, err := s.LoadKeySet(t.Context(), name)
-	require.NoError(t, err, "LoadKeySet")
-	return set
-}
-
 // raceSaves races n saves of the set name at version, the i-th through
 // stores[i%len(stores)] with keys of its own, checks that exactly one won
 // and every other got storage.ErrVersionConflict, nothing else, and
@@ -55,7 +21,7 @@ func raceSaves(t *testing.T, stores []*postgres.Store, name string, version int6
 	t.Helper()
 	keys := make([][]storage.StoredKey, n)
 	for i := range keys {
-		keys[i] = []storage.StoredKey{sealedKey(storage.KeySigning), sealedKey(storage.KeyPublished)}
+		keys[i] = []storage.StoredKey{keystest.StoredKey(storage.KeySigning), keystest.StoredKey(storage.KeyPublished)}
 	}
 	versions := make([]int64, n)
 	errs := make([]error, n)
@@ -89,33 +55,33 @@ func TestKeySetsAcrossInstances(t *testing.T) {
 	stores := []*postgres.Store{a, b}
 	const name = "jwt-signing"
 
-	first := []storage.StoredKey{sealedKey(storage.KeySigning)}
+	first := []storage.StoredKey{keystest.StoredKey(storage.KeySigning)}
 	v, err := a.SaveKeySet(t.Context(), name, 0, first)
 	require.NoError(t, err)
 	require.Equal(t, int64(1), v)
-	got := mustLoad(t, b, name)
+	got := keystest.MustLoad(t, b, name)
 	assert.Equal(t, int64(1), got.Version, "B sees A's save")
 	assert.Equal(t, first, got.Keys, "B loads A's keys as A saved them")
 
 	// Both read version 1 and decide to publish a next key; B is first.
-	next := append(mustLoad(t, a, name).Keys, sealedKey(storage.KeyPublished))
+	next := append(keystest.MustLoad(t, a, name).Keys, keystest.StoredKey(storage.KeyPublished))
 	v, err = b.SaveKeySet(t.Context(), name, 1, next)
 	require.NoError(t, err)
 	require.Equal(t, int64(2), v)
-	_, err = a.SaveKeySet(t.Context(), name, 1, append(first, sealedKey(storage.KeyPublished)))
+	_, err = a.SaveKeySet(t.Context(), name, 1, append(first, keystest.StoredKey(storage.KeyPublished)))
 	assert.ErrorIs(t, err, storage.ErrVersionConflict, "A read version 1, B wrote version 2")
-	got = mustLoad(t, a, name)
+	got = keystest.MustLoad(t, a, name)
 	assert.Equal(t, int64(2), got.Version, "A sees B's save, not its own")
 	assert.Equal(t, next, got.Keys)
 
 	t.Run("20 saves at one version from two instances: exactly one wins", func(t *testing.T) {
 		for round := range 3 {
-			version := mustLoad(t, a, name).Version
+			version := keystest.MustLoad(t, a, name).Version
 			won := raceSaves(t, stores, name, version, 20)
 			for i, s := range stores {
-				got := mustLoad(t, s, name)
+				got := keystest.MustLoad(t, s, name)
 				assert.Equal(t, version+1, got.Version, "round %d, instance %d", round, i)
-				assert.Equal(t, keyIDs(won), keyIDs(got.Keys), "round %d, instance %d: the winner's keys", round, i)
+				assert.Equal(t, keystest.IDs(won), keystest.IDs(got.Keys), "round %d, instance %d: the winner's keys", round, i)
 			}
 		}
 	})
@@ -125,9 +91,9 @@ func TestKeySetsAcrossInstances(t *testing.T) {
 			name := fmt.Sprintf("opaque-hmac-%d", round)
 			won := raceSaves(t, stores, name, 0, 20)
 			for i, s := range stores {
-				got := mustLoad(t, s, name)
+				got := keystest.MustLoad(t, s, name)
 				assert.Equal(t, int64(1), got.Version, "round %d, instance %d", round, i)
-				assert.Equal(t, keyIDs(won), keyIDs(got.Keys), "round %d, instance %d: the winner's keys", round, i)
+				assert.Equal(t, keystest.IDs(won), keystest.IDs(got.Keys), "round %d, instance %d: the winner's keys", round, i)
 			}
 		}
 	})
@@ -155,7 +121,7 @@ func TestKeySetsUnderSerializableDefault(t *testing.T) {
 		name := fmt.Sprintf("jwt-signing-%d", round)
 		raceSaves(t, stores, name, 0, 20)
 		raceSaves(t, stores, name, 1, 20)
-		assert.Equal(t, int64(2), mustLoad(t, stores[0], name).Version, "round %d", round)
+		assert.Equal(t, int64(2), keystest.MustLoad(t, stores[0], name).Version, "round %d", round)
 	}
 }
 

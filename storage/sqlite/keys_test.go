@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,39 +13,6 @@ import (
 	"github.com/grantor-dev/grantor/storage/sqlite"
 )
 
-// sealedKey returns a stored key in state with every field set: what
-// package token hands the store is ciphertext, opaque bytes to it.
-func sealedKey(t *testing.T, state storage.KeyState) storage.StoredKey {
-	t.Helper()
-	n := now()
-	k := storage.StoredKey{ID: newKey(t), Algorithm: "ES256", State: state,
-		Sealed: []byte("sealed\x00" + newKey(t)), Added: n.Add(-time.Hour)}
-	if state != storage.KeyPublished {
-		k.Promoted = n.Add(-time.Minute)
-	}
-	if state == storage.KeyRetired {
-		k.Retired = n
-	}
-	return k
-}
-
-// keyIDs returns the IDs of keys, in order.
-func keyIDs(keys []storage.StoredKey) []string {
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = k.ID
-	}
-	return ids
-}
-
-// mustLoad loads the set name through s, failing the test on an error.
-func mustLoad(t *testing.T, s storage.KeyStore, name string) storage.StoredKeySet {
-	t.Helper()
-	set, err := s.LoadKeySet(t.Context(), name)
-	require.NoError(t, err, "LoadKeySet")
-	return set
-}
-
 // raceSaves races n saves of the set name at version, the i-th through
 // stores[i%len(stores)] with keys of its own, and returns which call won.
 // Every other call must get storage.ErrVersionConflict, nothing else.
@@ -54,7 +20,7 @@ func raceSaves(t *testing.T, stores []*sqlite.Store, name string, version int64,
 	t.Helper()
 	keys = make([][]storage.StoredKey, n)
 	for i := range keys {
-		keys[i] = []storage.StoredKey{sealedKey(t, storage.KeySigning), sealedKey(t, storage.KeyPublished)}
+		keys[i] = []storage.StoredKey{keystest.StoredKey(storage.KeySigning), keystest.StoredKey(storage.KeyPublished)}
 	}
 	versions := make([]int64, n)
 	errs := make([]error, n)
@@ -96,33 +62,33 @@ func TestKeySetsOverOneDatabase(t *testing.T) {
 	a, b := stores[0], stores[1]
 	const name = "jwt-signing"
 
-	first := []storage.StoredKey{sealedKey(t, storage.KeySigning)}
+	first := []storage.StoredKey{keystest.StoredKey(storage.KeySigning)}
 	v, err := a.SaveKeySet(t.Context(), name, 0, first)
 	require.NoError(t, err)
 	require.Equal(t, int64(1), v)
-	got := mustLoad(t, b, name)
+	got := keystest.MustLoad(t, b, name)
 	assert.Equal(t, int64(1), got.Version, "B sees A's save")
 	assert.Equal(t, first, got.Keys, "B loads A's keys as A saved them")
 
 	// Both read version 1 and decide to publish a next key; B is first.
-	next := append(mustLoad(t, a, name).Keys, sealedKey(t, storage.KeyPublished))
+	next := append(keystest.MustLoad(t, a, name).Keys, keystest.StoredKey(storage.KeyPublished))
 	v, err = b.SaveKeySet(t.Context(), name, 1, next)
 	require.NoError(t, err)
 	require.Equal(t, int64(2), v)
-	_, err = a.SaveKeySet(t.Context(), name, 1, append(first, sealedKey(t, storage.KeyPublished)))
+	_, err = a.SaveKeySet(t.Context(), name, 1, append(first, keystest.StoredKey(storage.KeyPublished)))
 	assert.ErrorIs(t, err, storage.ErrVersionConflict, "A read version 1, B wrote version 2")
-	got = mustLoad(t, a, name)
+	got = keystest.MustLoad(t, a, name)
 	assert.Equal(t, int64(2), got.Version, "A sees B's save, not its own")
-	assert.Equal(t, keyIDs(next), keyIDs(got.Keys))
+	assert.Equal(t, keystest.IDs(next), keystest.IDs(got.Keys))
 
 	t.Run("20 saves at one version through two Stores: exactly one wins", func(t *testing.T) {
 		for round := range 3 {
-			version := mustLoad(t, a, name).Version
+			version := keystest.MustLoad(t, a, name).Version
 			winner, keys := raceSaves(t, stores, name, version, 20)
 			for i, s := range stores {
-				got := mustLoad(t, s, name)
+				got := keystest.MustLoad(t, s, name)
 				assert.Equal(t, version+1, got.Version, "round %d, Store %d", round, i)
-				assert.Equal(t, keyIDs(keys[winner]), keyIDs(got.Keys), "round %d, Store %d: the winner's keys", round, i)
+				assert.Equal(t, keystest.IDs(keys[winner]), keystest.IDs(got.Keys), "round %d, Store %d: the winner's keys", round, i)
 			}
 		}
 	})
@@ -132,9 +98,9 @@ func TestKeySetsOverOneDatabase(t *testing.T) {
 			name := fmt.Sprintf("opaque-hmac-%d", round)
 			winner, keys := raceSaves(t, stores, name, 0, 20)
 			for i, s := range stores {
-				got := mustLoad(t, s, name)
+				got := keystest.MustLoad(t, s, name)
 				assert.Equal(t, int64(1), got.Version, "round %d, Store %d", round, i)
-				assert.Equal(t, keyIDs(keys[winner]), keyIDs(got.Keys), "round %d, Store %d: the winner's keys", round, i)
+				assert.Equal(t, keystest.IDs(keys[winner]), keystest.IDs(got.Keys), "round %d, Store %d: the winner's keys", round, i)
 			}
 		}
 	})
@@ -145,12 +111,12 @@ func TestKeySetsOverOneDatabase(t *testing.T) {
 // restart verify after it.
 func TestKeySetsSurviveARestart(t *testing.T) {
 	s, path := open(t)
-	keys := []storage.StoredKey{sealedKey(t, storage.KeyRetired), sealedKey(t, storage.KeySigning), sealedKey(t, storage.KeyPublished)}
+	keys := []storage.StoredKey{keystest.StoredKey(storage.KeyRetired), keystest.StoredKey(storage.KeySigning), keystest.StoredKey(storage.KeyPublished)}
 	_, err := s.SaveKeySet(t.Context(), "jwt-signing", 0, keys)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 
-	got := mustLoad(t, openPath(t, path), "jwt-signing")
+	got := keystest.MustLoad(t, openPath(t, path), "jwt-signing")
 	assert.Equal(t, int64(1), got.Version)
 	assert.Equal(t, keys, got.Keys)
 }
