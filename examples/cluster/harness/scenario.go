@@ -369,12 +369,9 @@ func startCluster(ctx context.Context, out io.Writer, dir, dsn, tokens string, u
 		dropDB()
 		return nil, nil, err
 	}
-	keys := "each instance makes its own token keys: the server has no -secret-file flag yet"
-	if c.SecretFile {
-		keys = "token keys in the store, sealed with -secret-file"
-	}
-	fmt.Fprintf(out, "started %s and %s over a new PostgreSQL database in %s: issuer %s, %s access tokens, %s\n",
-		c.Instances[0].Addr, c.Instances[1].Addr, round(time.Since(t)), c.Issuer, tokens, keys)
+	fmt.Fprintf(out, "started %s and %s over a new PostgreSQL database in %s: issuer %s, %s access tokens, "+
+		"token keys in the store, sealed with -secret-file\n",
+		c.Instances[0].Addr, c.Instances[1].Addr, round(time.Since(t)), c.Issuer, tokens)
 	return c, func() { c.Stop(); dropDB() }, nil
 }
 

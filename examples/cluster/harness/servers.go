@@ -35,9 +35,6 @@ const redirectURI = "http://127.0.0.1/callback"
 type Server struct {
 	// Path is the binary.
 	Path string
-	// SecretFile is set when the server takes -secret-file, the secrets
-	// that seal its keys in the store.
-	SecretFile bool
 	// DebugAddr is set when the server takes -debug-addr, its memory
 	// statistics.
 	DebugAddr bool
@@ -57,7 +54,7 @@ func BuildServer(ctx context.Context, dir string) (*Server, error) {
 	}
 	// -h prints the flags and exits non-zero: only the text matters.
 	help, _ := exec.CommandContext(ctx, bin, "-h").CombinedOutput()
-	return &Server{Path: bin, SecretFile: hasFlag(help, "secret-file"), DebugAddr: hasFlag(help, "debug-addr")}, nil
+	return &Server{Path: bin, DebugAddr: hasFlag(help, "debug-addr")}, nil
 }
 
 // hasFlag reports whether the flag package's usage text lists -name.
@@ -377,8 +374,6 @@ type Cluster struct {
 	Instances []*Instance
 	// Credentials are the registered clients and users.
 	Credentials *Credentials
-	// SecretFile is set when the servers were given -secret-file.
-	SecretFile bool
 }
 
 // ClusterConfig says how to start a cluster.
@@ -423,9 +418,7 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The secrets seal the keys kept in a database; the memory store keeps
-	// them in the process.
-	c := &Cluster{Credentials: creds, SecretFile: cfg.Server.SecretFile && cfg.DSN != ""}
+	c := &Cluster{Credentials: creds}
 	var addrs, debugAddrs []string
 	for range cfg.Instances {
 		a, err := freePort()
@@ -450,7 +443,9 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		name := string(rune('A' + i))
 		args := []string{"-addr", addr, "-issuer", c.Issuer, "-store", store,
 			"-clients", clients, "-users", users, "-tokens", cfg.Tokens}
-		if c.SecretFile {
+		if cfg.DSN != "" {
+			// The secret seals the keys kept in the database; the memory
+			// store keeps them in the process.
 			args = append(args, "-secret-file", secret)
 		}
 		in := &Instance{Name: name, Addr: addr, bin: cfg.Server.Path, args: args,
