@@ -18,6 +18,10 @@ type AuthorizationRequest struct {
 	// RedirectURIGiven records that the request named redirect_uri; the
 	// token request must then repeat it (RFC 6749 §4.1.3).
 	RedirectURIGiven bool
+	// ResponseType is the response_type asked for (RFC 6749 §3.1.1), which
+	// names the handler that answers the approved request. Empty in
+	// records written before it was kept means "code".
+	ResponseType string
 	// ResponseMode is "query" or "form_post".
 	ResponseMode string
 	// State is returned to the client unchanged.
@@ -37,6 +41,11 @@ type AuthorizationRequest struct {
 	// the thumbprint of the key whose DPoP proof must come with the
 	// code's redemption. Empty when the request named none.
 	DPoPKeyThumbprint string
+	// Parameters are the request's extension parameters that a feature
+	// of the Provider validated and keeps with it, such as the nonce and
+	// max_age of an OpenID Connect request (OpenID Connect Core
+	// §3.1.2.1), by parameter name. Nil when there are none.
+	Parameters map[string]string
 	// PushedKey is set when the request came through a pushed
 	// authorization request (RFC 9126): the key of that record, consumed
 	// when the request is decided (approved or denied). The Provider
@@ -105,6 +114,12 @@ type AuthorizationCode struct {
 	AuthTime time.Time
 	// Claims are extra claims the application attached to the approval.
 	Claims map[string]any
+	// Extensions are values a feature of the Provider keeps with the
+	// grant the code starts (oauth2.Authorization.Extensions), such as the
+	// login session an OpenID Provider's ID tokens name; the tokens issued
+	// for the code carry them on (Token.Extensions). Nil when there are
+	// none.
+	Extensions map[string]string
 	// IssuedAt and ExpiresAt bound the code's life (60 s by default).
 	IssuedAt  time.Time
 	ExpiresAt time.Time

@@ -98,6 +98,42 @@ type Client struct {
 	// tokens, as AccessTokenLifetime is for access tokens.
 	RefreshTokenLifetime time.Duration
 
+	// The OpenID Connect registration of the client (OpenID Connect
+	// Dynamic Client Registration 1.0 §2, RP-Initiated Logout 1.0 §3.1,
+	// Back-Channel Logout 1.0 §2.2), used by package oidc.
+
+	// SubjectType is "public" (every client sees a user's one "sub") or
+	// "pairwise" (OpenID Connect Core §8.1: a "sub" of the client's own
+	// sector, unrelated to other sectors'). Empty means the OpenID
+	// Provider's default, public unless configured otherwise.
+	SubjectType string
+	// SectorIdentifierURI is an https URL whose JSON array lists the
+	// client's redirect URIs (OpenID Connect Core §8.1): its host is the
+	// sector of a pairwise client's subjects, shared with the clients
+	// that name it. Empty: the host of the client's one redirect URI.
+	SectorIdentifierURI string
+	// IDTokenSignedResponseAlg is the JWS algorithm of the client's ID
+	// tokens. Empty means the OpenID Provider's default (ES256).
+	IDTokenSignedResponseAlg string
+	// UserinfoSignedResponseAlg, when set, makes the UserInfo endpoint
+	// answer the client with a JWT signed with this algorithm
+	// (application/jwt) rather than JSON.
+	UserinfoSignedResponseAlg string
+	// RequireAuthTime puts auth_time into every ID token of the client.
+	RequireAuthTime bool
+	// DefaultMaxAge is the max_age of the client's authorization requests
+	// that send none (OpenID Connect Core §3.1.2.1). Zero means none.
+	DefaultMaxAge time.Duration
+	// PostLogoutRedirectURIs are where the end-session endpoint may send
+	// the browser after a logout the client started, matched exactly.
+	PostLogoutRedirectURIs []string
+	// BackchannelLogoutURI, when set, receives a logout token when a
+	// login session the client took part in ends.
+	BackchannelLogoutURI string
+	// BackchannelLogoutSessionRequired puts "sid" into the client's ID
+	// tokens and logout tokens.
+	BackchannelLogoutSessionRequired bool
+
 	// Disabled clients cannot authenticate; their refresh tokens stop
 	// working.
 	Disabled bool

@@ -8,7 +8,8 @@ import "slices"
 func (c *Client) Clone() *Client {
 	cc := *c
 	cc.JWKS = slices.Clone(c.JWKS)
-	CloneLists(&cc.RedirectURIs, &cc.GrantTypes, &cc.Scopes, &cc.DefaultScopes, &cc.Audience, &cc.Resources)
+	CloneLists(&cc.RedirectURIs, &cc.GrantTypes, &cc.Scopes, &cc.DefaultScopes, &cc.Audience, &cc.Resources,
+		&cc.PostLogoutRedirectURIs)
 	return &cc
 }
 

@@ -17,7 +17,8 @@ import (
 //
 // A record's size is what any encoding of it must at least hold: the
 // bytes of its strings (its key, IDs and subject, the strings of its
-// authorization request and the elements of its lists) plus the length of
+// authorization request, the elements of its lists and the names and values
+// of its string maps) plus the length of
 // its claims encoded as JSON by encoding/json. Times, flags and kinds
 // count nothing. A store's own encoding may be larger by a bounded factor
 // (JSON escapes, field names).
@@ -40,7 +41,8 @@ const MaxKeyBytes = 1 << 10
 func (r *AuthorizationRequest) Size() int {
 	return len(r.ClientID) + len(r.RedirectURI) + len(r.ResponseMode) + len(r.State) +
 		len(r.CodeChallenge) + len(r.CodeChallengeMethod) + len(r.PushedKey) + len(r.DPoPKeyThumbprint) +
-		listSize(r.Scopes) + listSize(r.Resources) + listSize(r.Prompt)
+		listSize(r.Scopes) + listSize(r.Resources) + listSize(r.Prompt) +
+		len(r.ResponseType) + mapSize(r.Parameters)
 }
 
 // Size returns the size of the interaction that stores compare with
@@ -61,7 +63,8 @@ func (r *PushedRequest) Size() int {
 // then keep.
 func (c *AuthorizationCode) Size() (int, error) {
 	claims, err := claimsSize(c.Claims)
-	return len(c.Key) + len(c.GrantID) + c.Request.Size() + len(c.Subject) + listSize(c.Scopes) + claims, err
+	return len(c.Key) + len(c.GrantID) + c.Request.Size() + len(c.Subject) + listSize(c.Scopes) + claims +
+		mapSize(c.Extensions), err
 }
 
 // Size returns the size of the token record that stores compare with
@@ -71,7 +74,16 @@ func (c *AuthorizationCode) Size() (int, error) {
 func (t *Token) Size() (int, error) {
 	claims, err := claimsSize(t.Claims)
 	return len(t.Key) + len(t.GrantID) + len(t.ClientID) + len(t.Subject) + len(t.KeyThumbprint) +
-		listSize(t.Scopes) + listSize(t.Audience) + claims, err
+		listSize(t.Scopes) + listSize(t.Audience) + claims + mapSize(t.Extensions), err
+}
+
+// mapSize returns the bytes of the names and values of m.
+func mapSize(m map[string]string) int {
+	n := 0
+	for k, v := range m {
+		n += len(k) + len(v)
+	}
+	return n
 }
 
 // listSize returns the bytes of the elements of l.

@@ -61,6 +61,13 @@ type Token struct {
 	// returned by introspection and carried across refreshes.
 	Claims map[string]any
 
+	// Extensions are values a feature of the Provider keeps with the
+	// grant, such as an OpenID Provider's record of how the user logged
+	// in, for its ID tokens and UserInfo responses. Unlike Claims they
+	// are never put into tokens nor returned by introspection; they are
+	// carried across refreshes. Nil when there are none.
+	Extensions map[string]string
+
 	// IssuedAt and ExpiresAt bound the token's lifetime.
 	IssuedAt  time.Time
 	ExpiresAt time.Time

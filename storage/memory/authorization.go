@@ -300,7 +300,7 @@ func (s *Store) ConsumePushedRequest(ctx context.Context, key string, at time.Ti
 
 // requestStrings appends pointers to the strings of r to strs.
 func requestStrings(strs []*string, r *storage.AuthorizationRequest) []*string {
-	strs = append(strs, &r.ClientID, &r.RedirectURI, &r.ResponseMode, &r.State,
+	strs = append(strs, &r.ClientID, &r.RedirectURI, &r.ResponseType, &r.ResponseMode, &r.State,
 		&r.CodeChallenge, &r.CodeChallengeMethod, &r.PushedKey, &r.DPoPKeyThumbprint)
 	for _, l := range [...][]string{r.Scopes, r.Resources, r.Prompt} {
 		for i := range l {
@@ -333,6 +333,7 @@ func pushedStrings(strs []*string, r *storage.PushedRequest) []*string {
 func cloneInteraction(i *storage.Interaction) *storage.Interaction {
 	c := *i
 	storage.CloneLists(&c.Request.Scopes, &c.Request.Resources, &c.Request.Prompt)
+	c.Request.Parameters = cloneStrings(c.Request.Parameters)
 	c.CreatedAt = i.CreatedAt.UTC()
 	c.ExpiresAt = i.ExpiresAt.UTC()
 	c.CompletedAt = i.CompletedAt.UTC()
@@ -345,6 +346,8 @@ func cloneAuthorizationCode(c *storage.AuthorizationCode) *storage.Authorization
 	cc := *c
 	storage.CloneLists(&cc.Request.Scopes, &cc.Request.Resources, &cc.Request.Prompt, &cc.Scopes)
 	cc.Claims = storage.CloneClaims(c.Claims)
+	cc.Request.Parameters = cloneStrings(c.Request.Parameters)
+	cc.Extensions = cloneStrings(c.Extensions)
 	cc.AuthTime = c.AuthTime.UTC()
 	cc.IssuedAt = c.IssuedAt.UTC()
 	cc.ExpiresAt = c.ExpiresAt.UTC()
@@ -356,6 +359,7 @@ func cloneAuthorizationCode(c *storage.AuthorizationCode) *storage.Authorization
 func clonePushedRequest(r *storage.PushedRequest) *storage.PushedRequest {
 	c := *r
 	storage.CloneLists(&c.Request.Scopes, &c.Request.Resources, &c.Request.Prompt)
+	c.Request.Parameters = cloneStrings(c.Request.Parameters)
 	c.CreatedAt = r.CreatedAt.UTC()
 	c.ExpiresAt = r.ExpiresAt.UTC()
 	c.ConsumedAt = r.ConsumedAt.UTC()

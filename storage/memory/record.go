@@ -2,6 +2,7 @@ package memory
 
 import (
 	"encoding/binary"
+	"maps"
 	"math"
 	"strings"
 	"time"
@@ -83,6 +84,7 @@ type recordExt struct {
 	times                                     *[numTimes]time.Time
 	accessTokenLifetime, refreshTokenLifetime time.Duration
 	keyThumbprint                             string
+	extensions                                map[string]string
 }
 
 type revocation struct {
@@ -158,12 +160,13 @@ func (s *Store) fillRecord(r *record, t *storage.Token) {
 	r.setTime(tGrantExpires, t.GrantExpiresAt)
 	r.setTime(tConsumed, t.ConsumedAt)
 	r.setTime(tRevoked, t.RevokedAt)
-	if t.AccessTokenLifetime != 0 || t.RefreshTokenLifetime != 0 || t.KeyThumbprint != "" {
+	if t.AccessTokenLifetime != 0 || t.RefreshTokenLifetime != 0 || t.KeyThumbprint != "" || t.Extensions != nil {
 		if r.ext == nil {
 			r.ext = new(recordExt)
 		}
 		r.ext.accessTokenLifetime, r.ext.refreshTokenLifetime = t.AccessTokenLifetime, t.RefreshTokenLifetime
 		r.ext.keyThumbprint = strings.Clone(t.KeyThumbprint)
+		r.ext.extensions = cloneStrings(t.Extensions)
 	}
 }
 
@@ -187,6 +190,7 @@ func (r *record) export(key string) *storage.Token {
 	if r.ext != nil {
 		t.AccessTokenLifetime, t.RefreshTokenLifetime = r.ext.accessTokenLifetime, r.ext.refreshTokenLifetime
 		t.KeyThumbprint = r.ext.keyThumbprint
+		t.Extensions = maps.Clone(r.ext.extensions)
 	}
 	if r.scopes != nil {
 		t.Scopes = *r.scopes
@@ -292,4 +296,17 @@ func clampNano(t time.Time) int64 {
 	default:
 		return t.UnixNano()
 	}
+}
+
+// cloneStrings returns a copy of m whose names and values are copies too
+// (strings.Clone), so that the store never pins a caller's larger buffer.
+func cloneStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[strings.Clone(k)] = strings.Clone(v)
+	}
+	return c
 }
