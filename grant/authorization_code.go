@@ -82,7 +82,8 @@ func (h *authorizationCode) Authorize(ctx context.Context, a *oauth2.Authorizati
 	}
 	if err := h.store.CreateAuthorizationCode(ctx, &storage.AuthorizationCode{
 		Key: key, GrantID: grantID, Request: *a.Request, Subject: a.Subject, Scopes: a.Scopes,
-		AuthTime: a.AuthTime, Claims: a.Claims, IssuedAt: a.Now, ExpiresAt: a.Now.Add(h.opts.CodeLifetime),
+		AuthTime: a.AuthTime, Claims: a.Claims, Extensions: a.Extensions,
+		IssuedAt: a.Now, ExpiresAt: a.Now.Add(h.opts.CodeLifetime),
 	}); err != nil {
 		return nil, oauth2.StorageError("the code could not be stored", err)
 	}
@@ -142,6 +143,10 @@ func (h *authorizationCode) HandleTokenRequest(ctx context.Context, req *oauth2.
 		Scopes:   rec.Scopes,
 		Audience: audienceOf(rec),
 		Claims:   rec.Claims,
+		// What the Provider's features keep with the grant, and the
+		// request their parameters (an OpenID nonce) came with.
+		Extensions:           rec.Extensions,
+		AuthorizationRequest: &rec.Request,
 		// The Provider issues it only to a client registered for refresh.
 		RefreshToken: true,
 		Consume: func(ctx context.Context) error {

@@ -135,6 +135,7 @@ func (h *refreshToken) HandleTokenRequest(ctx context.Context, req *oauth2.Token
 		GrantScopes:    rec.Scopes,
 		Audience:       audience,
 		Claims:         rec.Claims,
+		Extensions:     rec.Extensions,
 		RefreshToken:   true,
 		GrantExpiresAt: rec.GrantExpiresAt,
 		// The lifetimes the grant asked for when it began.

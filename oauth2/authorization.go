@@ -34,8 +34,18 @@ type Approval struct {
 	// Scopes are the scopes granted: a subset of those asked for. Nil
 	// grants all of them.
 	Scopes []string
-	// AuthTime is when the resource owner authenticated. Zero means now.
+	// AuthTime is when the resource owner authenticated. Zero means now,
+	// and so does a time later than now: the user logged in before
+	// approving.
 	AuthTime time.Time
+	// ACR is the Authentication Context Class Reference the login
+	// satisfied, and AMR the authentication methods it used (OpenID
+	// Connect Core §2; RFC 8176 registers method values such as "pwd",
+	// "otp" and "mfa"). Optional: an OpenID Provider puts them into ID
+	// tokens. At most MaxParameterBytes for ACR and MaxScopeValues methods
+	// of that size, printable ASCII without spaces.
+	ACR string
+	AMR []string
 	// Claims are extra claims for the access tokens of the grant.
 	Claims map[string]any
 }
@@ -47,12 +57,19 @@ type Authorization struct {
 	Request *storage.AuthorizationRequest
 	// Client is the client that made it.
 	Client *storage.Client
-	// Subject, Scopes, AuthTime and Claims are the approval, with Scopes
-	// resolved and AuthTime set.
+	// Subject, Scopes, AuthTime, ACR, AMR and Claims are the approval,
+	// with Scopes resolved and AuthTime set.
 	Subject  string
 	Scopes   []string
 	AuthTime time.Time
+	ACR      string
+	AMR      []string
 	Claims   map[string]any
+	// Extensions are values the features of the Provider keep with the
+	// grant (ApprovalExtender): the response type's handler stores them
+	// with what it issues (storage.AuthorizationCode.Extensions) and the
+	// grant's tokens carry them on. At most MaxExtensions values.
+	Extensions map[string]string
 	// Now is the time of the approval on the Provider's clock.
 	Now time.Time
 }

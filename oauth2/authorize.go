@@ -176,7 +176,7 @@ func (p *Provider) parseAuthorizationRequest(ctx context.Context, params url.Val
 	if err := checkParameterValues(params); err != nil {
 		return req, client, err
 	}
-	if err := p.checkAuthorizationParams(params, client, req); err != nil {
+	if err := p.checkAuthorizationParams(ctx, params, client, req); err != nil {
 		return req, client, err
 	}
 	return req, client, nil
@@ -187,7 +187,7 @@ func (p *Provider) parseAuthorizationRequest(ctx context.Context, params url.Val
 // by the authorization endpoint and the PAR endpoint, which have checked
 // the parameters' values (checkParameterValues): none is repeated but
 // resource, none is empty.
-func (p *Provider) checkAuthorizationParams(params url.Values, client *storage.Client, req *storage.AuthorizationRequest) error {
+func (p *Provider) checkAuthorizationParams(ctx context.Context, params url.Values, client *storage.Client, req *storage.AuthorizationRequest) error {
 	req.State = params.Get("state")
 	switch mode, _ := param(params, "response_mode"); mode {
 	case "", "query":
@@ -205,6 +205,8 @@ func (p *Provider) checkAuthorizationParams(params url.Values, client *storage.C
 		return NewError(ErrInvalidRequest, "response_type is missing")
 	case p.responseTypes[rt] == nil:
 		return NewError(ErrUnsupportedResponseType, "only response_type=code is supported")
+	default:
+		req.ResponseType = rt
 	}
 	if !client.AllowsGrantType("authorization_code") {
 		return NewError(ErrUnauthorizedClient, "the client is not registered for the authorization code flow")
@@ -257,7 +259,10 @@ func (p *Provider) checkAuthorizationParams(params url.Values, client *storage.C
 	if req.Prompt, err = parsePrompt(prompt); err != nil {
 		return err
 	}
-	return p.checkDPoPKeyThumbprint(params, req)
+	if err := p.checkDPoPKeyThumbprint(params, req); err != nil {
+		return err
+	}
+	return p.checkRequestByFeatures(ctx, params, client, req)
 }
 
 // parsePrompt checks the prompt parameter: space-separated values among

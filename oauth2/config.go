@@ -57,6 +57,9 @@ type Config struct {
 	// factories for one grant_type.
 	Grants []GrantFactory
 
+	// Features are parts of the authorization server beyond its grant
+	// types, such as OpenID Connect (oidc.New), as factories. Optional.
+	Features []FeatureFactory
 	// ClientAuthenticators are the client authentication methods
 	// accepted. Nil means client_secret_basic, client_secret_post and
 	// none. Two authenticators for one method are a configuration error.

@@ -34,7 +34,7 @@ var endpoints = []endpoint{
 		handler: (*Provider).RevocationHandler},
 	{path: IntrospectionPath, doc: "the token introspection endpoint (RFC 7662 §2)",
 		handler: (*Provider).IntrospectionHandler},
-	{path: JWKSPath, doc: "the keys that verify JWT access tokens (RFC 7517 §5), when access tokens are JWTs",
+	{path: JWKSPath, doc: "the keys that verify the JWTs the Provider signs (RFC 7517 §5), when it signs any",
 		handler: (*Provider).JWKSHandler, enabled: (*Provider).jwksEnabled},
 	{path: MetadataPath, wellKnown: true, doc: "the metadata document (RFC 8414 §3), outside the issuer's path: see Provider.MetadataPath",
 		handler: (*Provider).MetadataHandler},
@@ -61,10 +61,10 @@ func (p *Provider) endpointPath(e endpoint) string {
 //   - {path}/token: the token endpoint (RFC 6749 §3.2)
 //   - {path}/revoke: the token revocation endpoint (RFC 7009 §2)
 //   - {path}/introspect: the token introspection endpoint (RFC 7662 §2)
-//   - {path}/jwks.json: the keys that verify JWT access tokens (RFC 7517 §5), when access tokens are JWTs
+//   - {path}/jwks.json: the keys that verify the JWTs the Provider signs (RFC 7517 §5), when it signs any
 //   - /.well-known/oauth-authorization-server{path}: the metadata document (RFC 8414 §3), outside the issuer's path: see Provider.MetadataPath
 //
-// and the endpoints the registered grants bring (EndpointProvider), at
+// and the endpoints the registered grants and features bring (EndpointProvider), at
 // {path} followed by their Endpoint.Path. Every other path, and an
 // endpoint that is not enabled, answers 404.
 //

@@ -50,10 +50,10 @@ type MetadataProvider interface {
 	MetadataEntries() map[string]any
 }
 
-// grantEndpoint is an Endpoint of a registered grant.
+// grantEndpoint is an Endpoint of a registered grant or feature.
 type grantEndpoint struct {
 	Endpoint
-	grantType string
+	owner string // "grant type \"…\"" or "feature …"
 }
 
 // providerMetadataNames are the members of the metadata document the
@@ -69,15 +69,15 @@ var providerMetadataNames = func() map[string]bool {
 	return names
 }()
 
-// registerGrantExtras takes the endpoints and metadata members a grant
-// handler brings, if it brings any.
-func (p *Provider) registerGrantExtras(gt string, h GrantHandler) error {
+// registerExtras takes the endpoints and metadata members a grant handler
+// or a feature (owner, as errors name it) brings, if it brings any.
+func (p *Provider) registerExtras(owner string, h any) error {
 	if ep, ok := h.(EndpointProvider); ok {
 		for _, e := range ep.Endpoints() {
 			if err := p.checkGrantEndpoint(e); err != nil {
-				return fmt.Errorf("oauth2: grant type %q: endpoint %q: %w", gt, e.Path, err)
+				return fmt.Errorf("oauth2: %s: endpoint %q: %w", owner, e.Path, err)
 			}
-			p.grantEndpoints = append(p.grantEndpoints, grantEndpoint{Endpoint: e, grantType: gt})
+			p.grantEndpoints = append(p.grantEndpoints, grantEndpoint{Endpoint: e, owner: owner})
 			if e.MetadataName != "" {
 				p.metadataNames[e.MetadataName] = true
 			}
@@ -86,7 +86,7 @@ func (p *Provider) registerGrantExtras(gt string, h GrantHandler) error {
 	if mp, ok := h.(MetadataProvider); ok {
 		for name, value := range mp.MetadataEntries() {
 			if err := p.checkMetadataName(name); err != nil {
-				return fmt.Errorf("oauth2: grant type %q: metadata member %q: %w", gt, name, err)
+				return fmt.Errorf("oauth2: %s: metadata member %q: %w", owner, name, err)
 			}
 			if p.metadataExtra == nil {
 				p.metadataExtra = make(map[string]any)
@@ -106,9 +106,11 @@ func (p *Provider) checkGrantEndpoint(e Endpoint) error {
 	if !validEndpointPath(e.Path) {
 		return errors.New(`the path must be "/" and segments of letters, digits, "-", "_", "." and "~"`)
 	}
-	if e.Path == "/.well-known" || strings.HasPrefix(e.Path, "/.well-known/") {
-		// RFC 8615: the metadata document is there, for a root issuer.
-		return errors.New("paths under /.well-known are not a grant's")
+	if e.Path == MetadataPath || strings.HasPrefix(e.Path, MetadataPath+"/") {
+		// RFC 8414 §3.1: the metadata document is there, for a root
+		// issuer. Other well-known paths below the issuer's path, such as
+		// OpenID Connect Discovery's, may be a feature's.
+		return errors.New("the metadata document's path is not a grant's")
 	}
 	for _, own := range endpoints {
 		if !own.wellKnown && own.path == e.Path {
@@ -117,7 +119,7 @@ func (p *Provider) checkGrantEndpoint(e Endpoint) error {
 	}
 	for _, other := range p.grantEndpoints {
 		if other.Path == e.Path {
-			return fmt.Errorf("grant type %q serves this path already", other.grantType)
+			return fmt.Errorf("%s serves this path already", other.owner)
 		}
 	}
 	if e.MetadataName != "" {
@@ -134,7 +136,7 @@ func (p *Provider) checkMetadataName(name string) error {
 	case providerMetadataNames[name]:
 		return errors.New("the Provider sets this member itself")
 	case p.metadataNames[name]:
-		return errors.New("another grant sets this member")
+		return errors.New("another grant or feature sets this member")
 	}
 	return nil
 }

@@ -153,6 +153,19 @@ type Issue struct {
 	// MaxTokenParameterBytes. They appear after the Provider's members,
 	// in the order of their names.
 	ResponseParameters map[string]string
+	// Extensions are values the Provider's features keep with the grant
+	// (storage.Token.Extensions), such as an OpenID Provider's record of
+	// the user's login: the Provider stores them with the access and
+	// refresh tokens, and a grant that continues an existing grant (a
+	// refresh) returns those of the token it redeems. At most
+	// MaxExtensions values, named as ResponseParameters are.
+	Extensions map[string]string
+	// AuthorizationRequest is the authorization request the grant was
+	// approved from, when the grant redeems its answer now (a code):
+	// features read their parameters from it (storage.AuthorizationRequest
+	// .Parameters), such as the nonce of an OpenID Connect request. Nil
+	// otherwise.
+	AuthorizationRequest *storage.AuthorizationRequest
 	// Consume, when set, is the handler's atomic use-once step. The
 	// Provider calls it once every check has passed and the tokens are
 	// minted, just before it stores them; its error is the response. If

@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -227,7 +228,34 @@ func checkApproval(a *Approval, req *storage.AuthorizationRequest) error {
 	if name, ok := reservedClaimIn(a.Claims); ok {
 		return fmt.Errorf("oauth2: Approval.Claims must not set the registered claim %q", name)
 	}
+	if a.ACR != "" && !isAuthenticationValue(a.ACR) {
+		return errors.New("oauth2: Approval.ACR must be printable ASCII without spaces, at most MaxParameterBytes")
+	}
+	if len(a.AMR) > MaxScopeValues {
+		return fmt.Errorf("oauth2: Approval.AMR has more than %d methods", MaxScopeValues)
+	}
+	for _, m := range a.AMR {
+		if !isAuthenticationValue(m) {
+			return errors.New("oauth2: Approval.AMR values must be printable ASCII without spaces, at most MaxParameterBytes")
+		}
+	}
 	return nil
+}
+
+// isAuthenticationValue reports whether s can be an acr or amr value
+// (OpenID Connect Core §2): not empty, at most MaxParameterBytes of
+// printable ASCII without spaces, so that it can travel in a space-separated
+// list (acr_values) and a JSON string alike.
+func isAuthenticationValue(s string) bool {
+	if s == "" || len(s) > MaxParameterBytes {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // Deny refuses the authorization request of an interaction and redirects
@@ -296,14 +324,27 @@ func (p *Provider) finishAuthorization(w http.ResponseWriter, r *http.Request, r
 	}
 	now := p.clock()
 	az := &Authorization{Request: req, Client: client, Subject: a.Subject, Scopes: a.Scopes,
-		AuthTime: a.AuthTime, Claims: a.Claims, Now: now}
+		AuthTime: a.AuthTime, ACR: a.ACR, AMR: a.AMR, Claims: a.Claims, Now: now}
 	if az.Scopes == nil {
 		az.Scopes = req.Scopes
 	}
-	if az.AuthTime.IsZero() {
+	if az.AuthTime.IsZero() || az.AuthTime.After(now) {
+		// A login cannot be later than its approval: a clock of the
+		// application's ahead of the Provider's counts as now.
 		az.AuthTime = now
 	}
-	params, err := p.responseTypes["code"].Authorize(ctx, az)
+	// The response type stored with the request answers it; records
+	// written before it was kept were all "code".
+	handler := p.responseTypes[cmp.Or(req.ResponseType, "code")]
+	if handler == nil {
+		p.redirectError(w, r, req, NewError(ErrUnsupportedResponseType, "the response type is no longer supported"))
+		return
+	}
+	if err := p.extendApproval(w, r, az); err != nil {
+		p.redirectError(w, r, req, err)
+		return
+	}
+	params, err := handler.Authorize(ctx, az)
 	if err != nil {
 		p.redirectError(w, r, req, err)
 		return

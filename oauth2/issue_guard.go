@@ -159,6 +159,9 @@ func (p *Provider) issueViolation(req *TokenRequest, is *Issue) error {
 	if name, ok := reservedClaimIn(is.Claims); ok {
 		return fmt.Errorf("an extra claim with the registered name %q", name)
 	}
+	if err := checkExtensions("Issue.Extensions", is.Extensions, maxExtensionValueBytes); err != nil {
+		return err
+	}
 	return checkResponseParameters(is.ResponseParameters)
 }
 

@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -61,7 +62,7 @@ func (p *Provider) Metadata() Metadata {
 	m := Metadata{
 		Issuer:                                 p.issuer,
 		TokenEndpoint:                          p.TokenEndpoint(),
-		ScopesSupported:                        slices.Clone(p.scopesSupported),
+		ScopesSupported:                        p.supportedScopes(),
 		ResponseTypesSupported:                 []string{},
 		GrantTypesSupported:                    slices.Clone(p.grantTypes),
 		TokenEndpointAuthMethodsSupported:      slices.Clone(p.authMethods),
@@ -131,10 +132,87 @@ func (p *Provider) Metadata() Metadata {
 	return m
 }
 
+// supportedScopes returns Config.ScopesSupported followed by the scopes
+// the features define (ScopeProvider) that it does not list; nil when
+// there are none.
+func (p *Provider) supportedScopes() []string {
+	scopes := slices.Clone(p.scopesSupported)
+	for _, s := range p.features.scopes {
+		if !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	return scopes
+}
+
 // jwksEnabled reports whether the Provider publishes a JWK set.
-func (p *Provider) jwksEnabled() bool {
-	_, ok := p.accessTokens.(token.KeyPublisher)
-	return ok
+func (p *Provider) jwksEnabled() bool { return len(p.keyPublishers()) > 0 }
+
+// keyPublishers returns what publishes keys at jwks_uri: the access token
+// strategy when its tokens are JWTs, and the features that sign JWTs of
+// their own (token.KeyPublisher).
+func (p *Provider) keyPublishers() []token.KeyPublisher {
+	var pubs []token.KeyPublisher
+	if pub, ok := p.accessTokens.(token.KeyPublisher); ok {
+		pubs = append(pubs, pub)
+	}
+	return append(pubs, p.features.keys...)
+}
+
+// jwks returns the JWK Set of every key publisher: one publisher's
+// document as it is, or else the union of their keys, a key published by
+// two of them (one key set shared) listed once. Two different keys with
+// one kid are an error: a verifier could not tell them apart (RFC 7517
+// §4.5).
+func (p *Provider) jwks() ([]byte, error) {
+	pubs := p.keyPublishers()
+	if len(pubs) == 1 {
+		return pubs[0].JWKS()
+	}
+	var union struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	union.Keys = []json.RawMessage{}
+	seen := make(map[string]json.RawMessage)
+	for _, pub := range pubs {
+		doc, err := pub.JWKS()
+		if err != nil {
+			return nil, err
+		}
+		var set struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		if err := json.Unmarshal(doc, &set); err != nil {
+			return nil, fmt.Errorf("oauth2: a key set is not a JWK Set: %w", err)
+		}
+		for _, k := range set.Keys {
+			var id struct {
+				Kid string `json:"kid"`
+			}
+			if err := json.Unmarshal(k, &id); err != nil {
+				return nil, fmt.Errorf("oauth2: a key set is not a JWK Set: %w", err)
+			}
+			if prev, ok := seen[id.Kid]; ok {
+				if !bytes.Equal(compactJSON(prev), compactJSON(k)) {
+					return nil, fmt.Errorf("oauth2: two different keys published with kid %q", safeName(id.Kid))
+				}
+				continue
+			}
+			seen[id.Kid] = k
+			union.Keys = append(union.Keys, k)
+		}
+	}
+	return json.Marshal(union)
+}
+
+// compactJSON returns b without insignificant white space, for comparing
+// two encodings of one key.
+func compactJSON(b []byte) []byte {
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) != nil {
+		return b
+	}
+	return buf.Bytes()
 }
 
 func (p *Provider) buildMetadata() ([]byte, error) {
@@ -175,12 +253,12 @@ func (p *Provider) MetadataHandler() http.Handler {
 	})
 }
 
-// JWKSHandler serves the public keys that verify the Provider's JWT access
-// tokens (RFC 7517 §5). When access tokens are not JWTs there are no such
-// keys and the handler answers 404.
+// JWKSHandler serves the public keys that verify the JWTs the Provider
+// signs (RFC 7517 §5): its JWT access tokens, and the JWTs of features
+// that publish keys (token.KeyPublisher), such as OpenID Connect's ID
+// tokens. When it signs no JWTs the handler answers 404.
 func (p *Provider) JWKSHandler() http.Handler {
-	pub, ok := p.accessTokens.(token.KeyPublisher)
-	if !ok {
+	if !p.jwksEnabled() {
 		return p.disabled("this authorization server publishes no keys: its access tokens are not JWTs")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -189,7 +267,7 @@ func (p *Provider) JWKSHandler() http.Handler {
 			WriteError(w, &Error{Code: ErrInvalidRequest, Description: "the method must be GET", Status: http.StatusMethodNotAllowed})
 			return
 		}
-		doc, err := pub.JWKS()
+		doc, err := p.jwks()
 		if err != nil {
 			p.writeError(w, r, NewError(ErrServerError, "the key set is unavailable").WithCause(err))
 			return

@@ -65,7 +65,7 @@ func (p *Provider) handlePAR(w http.ResponseWriter, r *http.Request) (*parRespon
 		return nil, NewError(ErrInvalidRequest, "the redirect_uri is missing or not registered for this client")
 	}
 	req := &storage.AuthorizationRequest{ClientID: client.ID, RedirectURI: uri, RedirectURIGiven: redirectURI != ""}
-	if err := p.checkAuthorizationParams(form, client, req); err != nil {
+	if err := p.checkAuthorizationParams(r.Context(), form, client, req); err != nil {
 		return nil, err
 	}
 	if err := p.bindPushedRequest(ctx, w, r, client, req); err != nil {

@@ -120,6 +120,10 @@ type Provider struct {
 	metadataExtra  map[string]any
 	metadataNames  map[string]bool
 
+	// What the registered features (and grants) add to the Provider's
+	// paths (Feature).
+	features features
+
 	metadata []byte
 }
 
@@ -219,6 +223,9 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if err := p.registerGrants(cfg.Grants); err != nil {
 		return nil, err
 	}
+	if err := p.registerFeatures(cfg.Features); err != nil {
+		return nil, err
+	}
 	if err := p.checkAuthorizationConfig(); err != nil {
 		return nil, err
 	}
@@ -277,9 +284,10 @@ func (p *Provider) registerGrants(factories []GrantFactory) error {
 				return fmt.Errorf("oauth2: grant type %q: %w", gt, err)
 			}
 		}
-		if err := p.registerGrantExtras(gt, h); err != nil {
+		if err := p.registerExtras(fmt.Sprintf("grant type %q", gt), h); err != nil {
 			return err
 		}
+		p.registerParts(gt, h)
 		p.handlers[gt] = h
 		p.grantTypes = append(p.grantTypes, gt)
 		if ucv, ok := h.(UserCodeVerifier); ok {

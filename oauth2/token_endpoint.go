@@ -164,6 +164,7 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		Scopes:        is.Scopes,
 		Audience:      audience,
 		Claims:        claims.Extra,
+		Extensions:    is.Extensions,
 		IssuedAt:      now,
 		ExpiresAt:     claims.ExpiresAt,
 		KeyThumbprint: claims.KeyThumbprint,
@@ -180,6 +181,13 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 	var refresh *storage.Token
 	if is.RefreshToken && p.refreshTokenAllowed(client) {
 		if resp.RefreshToken, refresh, err = p.mintRefreshToken(req, is, grantID, grantAudience, grantExpiresAt); err != nil {
+			return err
+		}
+	}
+	if len(p.features.responses) > 0 {
+		issued := &IssuedTokens{Request: req, Issue: is, GrantID: grantID, AccessToken: accessToken,
+			AccessTokenClaims: &claims, RefreshToken: resp.RefreshToken, Now: now}
+		if err := p.extendTokenResponse(ctx, issued, resp); err != nil {
 			return err
 		}
 	}
@@ -287,6 +295,7 @@ func (p *Provider) mintRefreshToken(req *TokenRequest, is *Issue, grantID string
 		Scopes:         grantScopes,
 		Audience:       audience,
 		Claims:         is.Claims,
+		Extensions:     is.Extensions,
 		IssuedAt:       now,
 		ExpiresAt:      expiresAt,
 		GrantExpiresAt: grantExpiresAt,
