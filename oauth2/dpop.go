@@ -188,6 +188,13 @@ func (p *Provider) dpopVerifier(par bool) *dpop.Verifier {
 	}
 }
 
+// DPoPVerifier returns the verifier of DPoP proofs (RFC 9449 §4.3) for
+// endpoints that grants and features bring, such as an OpenID Provider's
+// UserInfo endpoint, where access tokens are presented (§7): it shares the
+// Provider's replay store and algorithms, and demands nonces when
+// Config.DPoP.Nonce is DPoPNonceEverywhere. Nil when DPoP is off.
+func (p *Provider) DPoPVerifier() *dpop.Verifier { return p.dpopVerifier(true) }
+
 // bindPushedRequest binds a pushed authorization request to the key of
 // its DPoP proof, when it has one (RFC 9449 §10.1): the code it leads to
 // is then redeemed only with a proof of that key, as with dpop_jkt, which,

@@ -26,8 +26,8 @@ import (
 //     issuer's path and advertised in the metadata document;
 //   - MetadataProvider: members of the metadata document;
 //   - ScopeProvider: scopes added to scopes_supported;
-//   - token.KeyPublisher: public keys published at jwks_uri beside those
-//     of JWT access tokens;
+//   - KeyPublisherProvider: public keys published at jwks_uri beside
+//     those of JWT access tokens;
 //   - AuthorizationRequestChecker: a step of the validation of every
 //     authorization request;
 //   - ApprovalExtender: a step of every approval;
@@ -51,6 +51,14 @@ type FeatureFactory func(p *Provider) (Feature, error)
 // scopes_supported lists them after Config.ScopesSupported.
 type ScopeProvider interface {
 	SupportedScopes() []string
+}
+
+// KeyPublisherProvider is implemented by a feature that signs JWTs of its
+// own, such as OpenID Connect's ID tokens: the Provider's jwks_uri
+// (JWKSHandler) publishes the keys of each of its key sets beside those of
+// JWT access tokens, a key set shared with them listed once.
+type KeyPublisherProvider interface {
+	KeyPublishers() []token.KeyPublisher
 }
 
 // AuthorizationRequestChecker is implemented by a feature that validates
@@ -207,8 +215,8 @@ func (p *Provider) registerParts(name string, v any) {
 	if r, ok := v.(TokenResponseExtender); ok {
 		p.features.responses = append(p.features.responses, namedPart[TokenResponseExtender]{name, r})
 	}
-	if k, ok := v.(token.KeyPublisher); ok {
-		p.features.keys = append(p.features.keys, k)
+	if k, ok := v.(KeyPublisherProvider); ok {
+		p.features.keys = append(p.features.keys, k.KeyPublishers()...)
 	}
 	if s, ok := v.(ScopeProvider); ok {
 		for _, scope := range s.SupportedScopes() {

@@ -150,7 +150,7 @@ func (p *Provider) jwksEnabled() bool { return len(p.keyPublishers()) > 0 }
 
 // keyPublishers returns what publishes keys at jwks_uri: the access token
 // strategy when its tokens are JWTs, and the features that sign JWTs of
-// their own (token.KeyPublisher).
+// their own (KeyPublisherProvider).
 func (p *Provider) keyPublishers() []token.KeyPublisher {
 	var pubs []token.KeyPublisher
 	if pub, ok := p.accessTokens.(token.KeyPublisher); ok {
@@ -255,7 +255,7 @@ func (p *Provider) MetadataHandler() http.Handler {
 
 // JWKSHandler serves the public keys that verify the JWTs the Provider
 // signs (RFC 7517 §5): its JWT access tokens, and the JWTs of features
-// that publish keys (token.KeyPublisher), such as OpenID Connect's ID
+// that publish keys (KeyPublisherProvider), such as OpenID Connect's ID
 // tokens. When it signs no JWTs the handler answers 404.
 func (p *Provider) JWKSHandler() http.Handler {
 	if !p.jwksEnabled() {

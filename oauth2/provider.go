@@ -577,6 +577,17 @@ func (p *Provider) setTokenKeys(cfg Config) error {
 	return nil
 }
 
+// Client returns the registered client with the given id, or an error
+// wrapping storage.ErrNotFound when there is none or it is disabled; any
+// other error is the store's.
+func (p *Provider) Client(ctx context.Context, id string) (*storage.Client, error) {
+	c, err := p.clients.Client(ctx, id)
+	if err == nil && c.Disabled {
+		return nil, fmt.Errorf("oauth2: client disabled: %w", storage.ErrNotFound)
+	}
+	return c, err
+}
+
 // NewID returns a random identifier of 128 bits, for grant IDs and the
 // like.
 func (p *Provider) NewID() (string, error) { return p.newID() }

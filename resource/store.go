@@ -119,5 +119,6 @@ func (s *storeValidator) Validate(ctx context.Context, tok string) (*Token, erro
 		ID:            rec.Key,
 		KeyThumbprint: rec.KeyThumbprint,
 		Claims:        maps.Clone(rec.Claims),
+		Record:        rec,
 	}, nil
 }

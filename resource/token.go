@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/grantor-dev/grantor/storage"
 )
 
 // Token is an access token as the protected API sees it once a Validator
@@ -35,6 +37,10 @@ type Token struct {
 	// "cnf" member (RFC 7800 §3.1) marks a sender-constrained token,
 	// which Middleware refuses as a bearer token (RFC 9449 §7.2).
 	Claims map[string]any
+	// Record is the authorization server's record of the token, when the
+	// Validator read it from the server's own store (Store); nil
+	// otherwise. It is the Validator's copy, for the handler to read.
+	Record *storage.Token
 }
 
 // HasScope reports whether the token grants scope (RFC 6749 §3.3: scope

@@ -1,0 +1,348 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/token"
+)
+
+// ScopeOpenID is the scope that makes an authorization request an OpenID
+// Connect request (Core §3.1.2.1).
+const ScopeOpenID = "openid"
+
+// Paths of the endpoints the OpenID Provider brings, below the issuer's
+// path. The discovery document is at the issuer followed by
+// DiscoveryPath (OpenID Connect Discovery 1.0 §4).
+const (
+	UserInfoPath  = "/userinfo"
+	DiscoveryPath = "/.well-known/openid-configuration"
+)
+
+// Defaults and bounds of Config.
+const (
+	DefaultIDTokenLifetime = 5 * time.Minute
+	MaxIDTokenLifetime     = 24 * time.Hour
+)
+
+// Config configures an OpenID Provider.
+type Config struct {
+	// Keys sign ID tokens and signed UserInfo responses: one key source
+	// per JWS algorithm, such as a token.StoredSigningKeys or token.KeySet
+	// each. The first one's algorithm is the default (ES256 is a good
+	// one); a client picks another with id_token_signed_response_alg.
+	// One of them must sign with RS256, which OpenID Connect Discovery
+	// 1.0 §3 requires every OpenID Provider to support. A key source may
+	// be the one of the JWT access tokens (token.JWTConfig.Keys): its
+	// keys are then published once. Required.
+	Keys []token.KeySource
+	// Claims returns the users' claims for UserInfo responses and ID
+	// tokens. Nil: responses carry no claims but sub.
+	Claims ClaimsSource
+	// ScopeClaims maps more scopes to the claims they ask for, beside
+	// StandardScopeClaims (profile, email, address, phone); a scope named
+	// here replaces the standard mapping of that scope.
+	ScopeClaims map[string][]string
+	// ScopeClaimsInIDToken also puts the claims the scopes ask for into ID
+	// tokens, for relying parties that do not call the UserInfo endpoint.
+	// Off by default: OpenID Connect Core §5.4 returns them from UserInfo
+	// when an access token is issued.
+	ScopeClaimsInIDToken bool
+	// IDTokenLifetime is how long an ID token is valid, at most
+	// MaxIDTokenLifetime. Zero means DefaultIDTokenLifetime (5 minutes).
+	IDTokenLifetime time.Duration
+}
+
+// Provider is an OpenID Provider (OpenID Connect Core 1.0): a feature
+// that an oauth2.Provider takes in Config.Features (Register), which then
+// issues ID tokens to authorization code flows whose scopes include openid,
+// and serves the UserInfo endpoint and the discovery document.
+type Provider struct {
+	cfg         Config
+	lifetime    time.Duration
+	scopeClaims map[string][]string
+	signers     map[string]*token.JWT // by JWS algorithm
+	algorithms  []string              // of Keys, the default first
+	keys        []token.KeyPublisher
+
+	p          *oauth2.Provider
+	registered atomic.Bool
+	userInfo   http.Handler
+}
+
+// New checks cfg and returns an OpenID Provider, ready to be registered
+// with an oauth2.Provider:
+//
+//	op, err := oidc.New(oidc.Config{Keys: ..., Claims: ...})
+//	p, err := oauth2.NewProvider(oauth2.Config{..., Features: []oauth2.FeatureFactory{op.Register}})
+//
+// It reads each key source's signing key to learn its algorithm.
+func New(cfg Config) (*Provider, error) {
+	o := &Provider{cfg: cfg, lifetime: cfg.IDTokenLifetime, signers: make(map[string]*token.JWT)}
+	if o.lifetime == 0 {
+		o.lifetime = DefaultIDTokenLifetime
+	}
+	if o.lifetime < time.Second || o.lifetime > MaxIDTokenLifetime {
+		return nil, fmt.Errorf("oidc: Config.IDTokenLifetime must be between a second and %v", MaxIDTokenLifetime)
+	}
+	if len(cfg.Keys) == 0 {
+		return nil, errors.New("oidc: Config.Keys is required: ID tokens are signed (OpenID Connect Core §2)")
+	}
+	for i, ks := range cfg.Keys {
+		if ks == nil {
+			return nil, fmt.Errorf("oidc: Config.Keys[%d] is nil", i)
+		}
+		sg, err := ks.Signer(context.Background())
+		if err != nil {
+			return nil, fmt.Errorf("oidc: Config.Keys[%d]: %w", i, err)
+		}
+		if sg == nil {
+			return nil, fmt.Errorf("oidc: Config.Keys[%d] has no signing key", i)
+		}
+		alg := sg.Algorithm().String()
+		if _, ok := hashOf(alg); !ok {
+			return nil, fmt.Errorf("oidc: Config.Keys[%d] signs with %q, which ID tokens do not use", i, alg)
+		}
+		if o.signers[alg] != nil {
+			return nil, fmt.Errorf("oidc: Config.Keys[%d] signs with %s, as an earlier key source does", i, alg)
+		}
+		j, err := token.NewJWT(token.JWTConfig{Keys: ks})
+		if err != nil {
+			return nil, fmt.Errorf("oidc: Config.Keys[%d]: %w", i, err)
+		}
+		o.signers[alg] = j
+		o.algorithms = append(o.algorithms, alg)
+		o.keys = append(o.keys, ks)
+	}
+	if o.signers["RS256"] == nil {
+		return nil, errors.New("oidc: Config.Keys must include a key source that signs with RS256 (OpenID Connect Discovery 1.0 §3)")
+	}
+	o.scopeClaims = maps.Clone(StandardScopeClaims)
+	for scope, claims := range cfg.ScopeClaims {
+		if scope == "" || scope == ScopeOpenID || !validScope(scope) {
+			return nil, fmt.Errorf("oidc: Config.ScopeClaims: %q is not a scope that can map to claims", scope)
+		}
+		for _, c := range claims {
+			if c == "" || protocolClaims[c] {
+				return nil, fmt.Errorf("oidc: Config.ScopeClaims[%q]: %q is not a claim a scope can ask for", scope, c)
+			}
+		}
+		o.scopeClaims[scope] = slices.Clone(claims)
+	}
+	return o, nil
+}
+
+// validScope reports whether s is a scope token (RFC 6749 §3.3).
+func validScope(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c == '"' || c == '\\' || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// Register is the oauth2.FeatureFactory of the OpenID Provider: put it in
+// oauth2.Config.Features. An OpenID Provider serves one oauth2.Provider.
+func (o *Provider) Register(p *oauth2.Provider) (oauth2.Feature, error) {
+	if p == nil {
+		return nil, errors.New("oidc: Register needs the oauth2.Provider")
+	}
+	if !o.registered.CompareAndSwap(false, true) {
+		return nil, errors.New("oidc: the OpenID Provider is registered with another oauth2.Provider already")
+	}
+	o.p = p
+	o.userInfo = o.userInfoHandler()
+	return o, nil
+}
+
+var (
+	_ oauth2.EndpointProvider            = (*Provider)(nil)
+	_ oauth2.MetadataProvider            = (*Provider)(nil)
+	_ oauth2.ScopeProvider               = (*Provider)(nil)
+	_ oauth2.KeyPublisherProvider        = (*Provider)(nil)
+	_ oauth2.AuthorizationRequestChecker = (*Provider)(nil)
+	_ oauth2.ApprovalExtender            = (*Provider)(nil)
+	_ oauth2.TokenResponseExtender       = (*Provider)(nil)
+)
+
+// FeatureName implements oauth2.Feature.
+func (o *Provider) FeatureName() string { return "oidc" }
+
+// SupportedScopes implements oauth2.ScopeProvider: openid and the scopes
+// that map to claims.
+func (o *Provider) SupportedScopes() []string {
+	scopes := []string{ScopeOpenID}
+	return append(scopes, slices.Sorted(maps.Keys(o.scopeClaims))...)
+}
+
+// KeyPublishers implements oauth2.KeyPublisherProvider: the key sources of
+// Config.Keys.
+func (o *Provider) KeyPublishers() []token.KeyPublisher { return slices.Clone(o.keys) }
+
+// Endpoints implements oauth2.EndpointProvider: the UserInfo endpoint
+// (Core §5.3) and the discovery document (Discovery §4), which is the
+// Provider's metadata document.
+func (o *Provider) Endpoints() []oauth2.Endpoint {
+	return []oauth2.Endpoint{
+		{Path: UserInfoPath, Handler: http.HandlerFunc(o.serveUserInfo), MetadataName: "userinfo_endpoint"},
+		{Path: DiscoveryPath, Handler: http.HandlerFunc(o.serveDiscovery)},
+	}
+}
+
+// serveDiscovery serves the metadata document at the path of OpenID
+// Connect Discovery: the same document, which carries the OpenID members.
+func (o *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	o.p.MetadataHandler().ServeHTTP(w, r)
+}
+
+// MetadataEntries implements oauth2.MetadataProvider: the members of
+// OpenID Connect Discovery 1.0 §3 that OAuth's metadata lacks.
+func (o *Provider) MetadataEntries() map[string]any {
+	claims := []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "sid"}
+	for _, scope := range slices.Sorted(maps.Keys(o.scopeClaims)) {
+		for _, c := range o.scopeClaims[scope] {
+			if !slices.Contains(claims, c) {
+				claims = append(claims, c)
+			}
+		}
+	}
+	return map[string]any{
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": slices.Clone(o.algorithms),
+		"userinfo_signing_alg_values_supported": slices.Clone(o.algorithms),
+		"claims_supported":                      claims,
+		"claim_types_supported":                 []string{"normal"},
+		"claims_parameter_supported":            true,
+		"request_parameter_supported":           false,
+		// OpenID Connect's request_uri names a request object, which the
+		// Provider does not take; PAR's request_uri is another thing.
+		"request_uri_parameter_supported": false,
+	}
+}
+
+// Keys of what the OpenID Provider keeps with a grant
+// (oauth2.Authorization.Extensions, storage.Token.Extensions). Their
+// presence marks a grant approved for an OpenID Connect request.
+const (
+	extAuthTime         = "oidc_auth_time"          // Unix seconds of the login
+	extAuthTimeRequired = "oidc_auth_time_required" // "1": ID tokens carry auth_time
+	extACR              = "oidc_acr"
+	extAMR              = "oidc_amr"    // space-separated
+	extClaims           = "oidc_claims" // the claims request parameter, as kept
+)
+
+// Parameters of the authorization request the OpenID Provider keeps
+// (storage.AuthorizationRequest.Parameters), by their own names.
+const (
+	paramNonce  = "nonce"
+	paramMaxAge = "max_age"
+	paramClaims = "claims"
+)
+
+// maxMaxAge bounds max_age: a year of seconds, far beyond any session.
+const maxMaxAge = 366 * 24 * 3600
+
+// CheckAuthorizationRequest implements oauth2.AuthorizationRequestChecker:
+// the rules of OpenID Connect Core §3.1.2.1–3.1.2.2 for requests whose
+// scopes include openid. Other requests are OAuth's alone.
+func (o *Provider) CheckAuthorizationRequest(_ context.Context, params url.Values, client *storage.Client, req *storage.AuthorizationRequest) error {
+	if !slices.Contains(req.Scopes, ScopeOpenID) {
+		return nil
+	}
+	if !req.RedirectURIGiven {
+		// Core §3.1.2.1: redirect_uri is REQUIRED in OpenID requests.
+		return oauth2.NewError(oauth2.ErrInvalidRequest, "redirect_uri is required in an OpenID Connect request")
+	}
+	if _, ok := o.signerFor(client); !ok {
+		return oauth2.NewError(oauth2.ErrUnauthorizedClient, "the client's id_token_signed_response_alg is not supported")
+	}
+	keep := func(name, value string) {
+		if req.Parameters == nil {
+			req.Parameters = make(map[string]string)
+		}
+		req.Parameters[name] = value
+	}
+	if nonce := params.Get(paramNonce); nonce != "" {
+		keep(paramNonce, nonce)
+	}
+	if maxAge := params.Get(paramMaxAge); maxAge != "" {
+		n, err := strconv.Atoi(maxAge)
+		if err != nil || n < 0 || n > maxMaxAge || strconv.Itoa(n) != maxAge {
+			return oauth2.NewError(oauth2.ErrInvalidRequest, "max_age must be a whole number of seconds")
+		}
+		keep(paramMaxAge, maxAge)
+	}
+	if claims := params.Get(paramClaims); claims != "" {
+		kept, err := parseClaimsParameter(claims)
+		if err != nil {
+			return err
+		}
+		keep(paramClaims, kept)
+	}
+	return nil
+}
+
+// maxAge returns the max_age that applies to a request: its own, or the
+// client's default_max_age; ok is false when neither is set.
+func maxAge(req *storage.AuthorizationRequest, client *storage.Client) (time.Duration, bool) {
+	if s, ok := req.Parameters[paramMaxAge]; ok {
+		n, _ := strconv.Atoi(s) // checked when kept
+		return time.Duration(n) * time.Second, true
+	}
+	if client.DefaultMaxAge > 0 {
+		return client.DefaultMaxAge, true
+	}
+	return 0, false
+}
+
+// ExtendApproval implements oauth2.ApprovalExtender: for an OpenID request
+// whose approval grants openid, it keeps how the user logged in with the
+// grant, for its ID tokens. A login older than max_age is refused with
+// login_required (Core §3.1.2.1): the application must authenticate the
+// user again, and PendingAuthorization tells it so.
+func (o *Provider) ExtendApproval(_ http.ResponseWriter, _ *http.Request, a *oauth2.Authorization) error {
+	if !slices.Contains(a.Request.Scopes, ScopeOpenID) || !slices.Contains(a.Scopes, ScopeOpenID) {
+		return nil
+	}
+	ext := make(map[string]string, 5)
+	ext[extAuthTime] = strconv.FormatInt(a.AuthTime.Unix(), 10)
+	if age, ok := maxAge(a.Request, a.Client); ok {
+		if a.Now.Sub(a.AuthTime) > age {
+			return oauth2.NewError(oauth2.ErrLoginRequired, "the user's login is older than max_age")
+		}
+		ext[extAuthTimeRequired] = "1"
+	}
+	if a.Client.RequireAuthTime {
+		ext[extAuthTimeRequired] = "1"
+	}
+	if claims := a.Request.Parameters[paramClaims]; claims != "" {
+		ext[extClaims] = claims
+		if asked, _ := requestsClaim(claims, "auth_time"); asked {
+			ext[extAuthTimeRequired] = "1" // Core §5.5.1.1
+		}
+	}
+	if a.ACR != "" {
+		ext[extACR] = a.ACR
+	}
+	if len(a.AMR) > 0 {
+		ext[extAMR] = strings.Join(a.AMR, " ")
+	}
+	if a.Extensions == nil {
+		a.Extensions = ext
+	} else {
+		maps.Copy(a.Extensions, ext)
+	}
+	return nil
+}
