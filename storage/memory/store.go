@@ -53,8 +53,8 @@ var (
 // [storage.ClientStore], [storage.TokenStore], [storage.RefreshTokenStore],
 // [storage.ReplayStore], [storage.InteractionStore],
 // [storage.AuthorizationCodeStore], [storage.PushedRequestStore],
-// [storage.DeviceAuthorizationStore], [storage.Limiter] and
-// [storage.KeyStore], and is safe for
+// [storage.DeviceAuthorizationStore], [storage.Limiter],
+// [storage.KeyStore] and [storage.LoginSessionStore], and is safe for
 // concurrent use: reads do not block each other.
 //
 // Create one with [New]; the zero value is not usable.
@@ -96,6 +96,8 @@ type Store struct {
 	pushed        onceTable[storage.PushedRequest]
 	devices       *deviceTable
 	authNextSweep time.Time
+
+	sessions sessionTable
 
 	limiterKeys int
 	// limiter makes the store's Limiter at the first Take, which a

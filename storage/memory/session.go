@@ -1,0 +1,138 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/grantor-dev/grantor/storage"
+)
+
+// DefaultMaxLoginSessions is how many login sessions the store holds at
+// most (see WithMaxLoginSessions).
+const DefaultMaxLoginSessions = 100_000
+
+// sessionTable holds the login sessions of the store.
+type sessionTable struct {
+	mu       sync.Mutex
+	sessions map[string]*storage.LoginSession
+	max      int
+}
+
+// WithMaxLoginSessions bounds how many login sessions the store holds:
+// at the bound, a new session first makes the expired ones go, and if
+// none has expired it is refused with storage.ErrFull. Zero means
+// DefaultMaxLoginSessions.
+func WithMaxLoginSessions(n int) Option {
+	return func(s *Store) { s.sessions.max = orDefault(n, DefaultMaxLoginSessions) }
+}
+
+// cloneSession returns a deep copy of ls with its times in UTC.
+func cloneSession(ls *storage.LoginSession) *storage.LoginSession {
+	c := *ls
+	storage.CloneLists(&c.AMR, &c.Clients)
+	c.AuthTime = ls.AuthTime.UTC()
+	c.CreatedAt = ls.CreatedAt.UTC()
+	c.ExpiresAt = ls.ExpiresAt.UTC()
+	return &c
+}
+
+// CreateLoginSession implements [storage.LoginSessionStore].
+func (s *Store) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := storage.CheckSize("login session", ls.Size(), nil, ls.Key); err != nil {
+		return err
+	}
+	t := &s.sessions
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sessions == nil {
+		t.sessions = make(map[string]*storage.LoginSession)
+	}
+	if _, ok := t.sessions[ls.Key]; ok {
+		return storage.ErrDuplicate
+	}
+	if limit := orDefault(t.max, DefaultMaxLoginSessions); len(t.sessions) >= limit {
+		now := s.now()
+		for k, old := range t.sessions {
+			if !now.Before(old.ExpiresAt) {
+				delete(t.sessions, k)
+			}
+		}
+		if len(t.sessions) >= limit {
+			return fmt.Errorf("memory: %d login sessions: %w", len(t.sessions), storage.ErrFull)
+		}
+	}
+	c := cloneSession(ls)
+	copyStrings(sessionStrings(c))
+	t.sessions[c.Key] = c
+	return nil
+}
+
+// sessionStrings returns pointers to the strings of ls.
+func sessionStrings(ls *storage.LoginSession) []*string {
+	strs := []*string{&ls.Key, &ls.ID, &ls.Subject, &ls.ACR}
+	for i := range ls.AMR {
+		strs = append(strs, &ls.AMR[i])
+	}
+	for i := range ls.Clients {
+		strs = append(strs, &ls.Clients[i])
+	}
+	return strs
+}
+
+// LoginSession implements [storage.LoginSessionStore]. An expired
+// session is [storage.ErrNotFound].
+func (s *Store) LoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t := &s.sessions
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ls, ok := t.sessions[key]
+	if !ok || !s.now().Before(ls.ExpiresAt) {
+		return nil, storage.ErrNotFound
+	}
+	return cloneSession(ls), nil
+}
+
+// AddSessionClient implements [storage.LoginSessionStore].
+func (s *Store) AddSessionClient(ctx context.Context, key, clientID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := &s.sessions
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ls, ok := t.sessions[key]
+	if !ok {
+		return storage.ErrNotFound
+	}
+	if slices.Contains(ls.Clients, clientID) || len(ls.Clients) >= storage.MaxSessionClients {
+		return nil
+	}
+	// A new list: a copy handed out earlier shares no array with it.
+	ls.Clients = append(slices.Clip(ls.Clients), strings.Clone(clientID))
+	return nil
+}
+
+// DeleteLoginSession implements [storage.LoginSessionStore].
+func (s *Store) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t := &s.sessions
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ls, ok := t.sessions[key]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	delete(t.sessions, key)
+	return cloneSession(ls), nil
+}

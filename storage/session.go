@@ -1,0 +1,64 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// MaxSessionClients bounds the clients a login session remembers
+// (LoginSession.Clients): the relying parties to tell when it ends. A
+// session that has served more is still valid; the clients beyond the
+// bound are not told of its end.
+const MaxSessionClients = 64
+
+// LoginSession is a user's login in one browser, remembered by an OpenID
+// Provider (package oidc) so that later authorization requests need no new
+// login, and ended by a logout (OpenID Connect RP-Initiated Logout 1.0).
+type LoginSession struct {
+	// Key is the storage key: a digest of the value of the browser's
+	// session cookie, which is never stored itself.
+	Key string
+	// ID is the session's identifier as relying parties see it, the "sid"
+	// of ID tokens and logout tokens (OpenID Connect Back-Channel Logout
+	// 1.0 §2.1): random, and unrelated to the cookie.
+	ID string
+	// Subject is the user who logged in.
+	Subject string
+	// AuthTime is when the user authenticated; ACR and AMR how
+	// (OpenID Connect Core §2).
+	AuthTime time.Time
+	ACR      string
+	AMR      []string
+	// Clients are the clients that received ID tokens naming the session,
+	// in the order they first did, at most MaxSessionClients.
+	Clients []string
+	// CreatedAt and ExpiresAt bound the session's life.
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Size returns the size of the session that stores compare with
+// [MaxRecordBytes].
+func (s *LoginSession) Size() int {
+	return len(s.Key) + len(s.ID) + len(s.Subject) + len(s.ACR) + listSize(s.AMR) + listSize(s.Clients)
+}
+
+// LoginSessionStore keeps login sessions. Returned records are copies the
+// caller may modify.
+type LoginSessionStore interface {
+	// CreateLoginSession stores a new session; an existing key is
+	// ErrDuplicate.
+	CreateLoginSession(ctx context.Context, s *LoginSession) error
+	// LoginSession returns the session under key, or ErrNotFound; an
+	// expired one may be ErrNotFound once deleted.
+	LoginSession(ctx context.Context, key string) (*LoginSession, error)
+	// AddSessionClient adds clientID to the session's Clients, once and
+	// atomically (two concurrent calls for two clients keep both), unless
+	// it holds MaxSessionClients already. An unknown key is ErrNotFound.
+	AddSessionClient(ctx context.Context, key, clientID string) error
+	// DeleteLoginSession removes the session and returns it as it was,
+	// so that its clients can be told; of two concurrent calls one gets
+	// the session and the other ErrNotFound. An unknown key is
+	// ErrNotFound.
+	DeleteLoginSession(ctx context.Context, key string) (*LoginSession, error)
+}
