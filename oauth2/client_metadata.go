@@ -58,6 +58,64 @@ type ClientMetadata struct {
 	// (storage.Client.RefreshTokenLifetime), as AccessTokenLifetime is for
 	// access tokens.
 	RefreshTokenLifetime int64 `json:"refresh_token_lifetime,omitempty"`
+
+	// The OpenID Connect members below are read by package oidc through
+	// the client record; Client checks them as described on each.
+
+	// SubjectType is "public" or "pairwise" (OpenID Connect Dynamic Client
+	// Registration 1.0 §2, OpenID Connect Core §8); empty means the OpenID
+	// Provider's default.
+	SubjectType string `json:"subject_type,omitempty"`
+	// SectorIdentifierURI is an https URL, without a fragment, of a JSON
+	// array of the client's redirect URIs, whose host is the sector of
+	// its pairwise subjects (OpenID Connect Core §8.1). It is accepted
+	// with any subject_type, since the Provider's default may be pairwise.
+	// A client registered as pairwise without one must have redirect URIs
+	// of a single host, the sector then. The document itself is fetched
+	// and checked by package oidc.
+	SectorIdentifierURI string `json:"sector_identifier_uri,omitempty"`
+	// IDTokenSignedResponseAlg is the JWS algorithm of the client's ID
+	// tokens (OpenID Connect Dynamic Client Registration 1.0 §2): one of
+	// RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 and
+	// EdDSA. Never "none", and never a MAC algorithm (HS256, HS384,
+	// HS512): Grantor signs ID tokens with its own asymmetric keys only.
+	// Empty means the OpenID Provider's default.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
+	// UserinfoSignedResponseAlg, when set, makes the UserInfo endpoint
+	// answer the client with a JWT signed with this algorithm (OpenID
+	// Connect Dynamic Client Registration 1.0 §2); the same algorithms as
+	// IDTokenSignedResponseAlg are allowed.
+	UserinfoSignedResponseAlg string `json:"userinfo_signed_response_alg,omitempty"`
+	// RequireAuthTime puts auth_time into every ID token of the client
+	// (OpenID Connect Dynamic Client Registration 1.0 §2).
+	RequireAuthTime bool `json:"require_auth_time,omitempty"`
+	// DefaultMaxAge is the max_age, in whole seconds, of the client's
+	// authorization requests that send none (OpenID Connect Dynamic
+	// Client Registration 1.0 §2); nil means none. It must be positive: a
+	// default_max_age of 0 would ask for a fresh login on every request,
+	// which the client record cannot keep (zero there means none), so it
+	// is refused rather than silently dropped; such a client sends
+	// max_age=0 or prompt=login in its requests instead. In Go:
+	// DefaultMaxAge: new(int64(3600)).
+	DefaultMaxAge *int64 `json:"default_max_age,omitempty"`
+	// PostLogoutRedirectURIs are where the end-session endpoint may send
+	// the browser after a logout the client started (OpenID Connect
+	// RP-Initiated Logout 1.0 §3.1). Each is checked as a redirect URI is
+	// (ValidateRedirectURI), and none may be repeated.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	// BackchannelLogoutURI receives a logout token when a login session
+	// the client took part in ends (OpenID Connect Back-Channel Logout 1.0
+	// §2.2): an absolute URL without a fragment, which may have a query.
+	// Its scheme is https; http only for a confidential client (one that
+	// authenticates, as §2.2 requires) on a loopback IP literal, for
+	// development. Whether its host may be reached is decided when the
+	// logout token is sent, not here.
+	BackchannelLogoutURI string `json:"backchannel_logout_uri,omitempty"`
+	// BackchannelLogoutSessionRequired puts "sid" into the client's logout
+	// tokens (OpenID Connect Back-Channel Logout 1.0 §2.2) and its ID
+	// tokens. It is accepted without a backchannel_logout_uri, for the
+	// "sid" in ID tokens alone.
+	BackchannelLogoutSessionRequired bool `json:"backchannel_logout_session_required,omitempty"`
 }
 
 // maxLifetimeSeconds is the longest lifetime a time.Duration holds, in
@@ -84,6 +142,13 @@ func lifetime(member string, seconds int64) (time.Duration, error) {
 // authorization_code. access_token_lifetime and refresh_token_lifetime are
 // whole seconds; zero means the Provider's default, and a negative value
 // is an error.
+//
+// The OpenID Connect members (subject_type, sector_identifier_uri,
+// id_token_signed_response_alg, userinfo_signed_response_alg,
+// require_auth_time, default_max_age, post_logout_redirect_uris,
+// backchannel_logout_uri, backchannel_logout_session_required) are
+// checked as their fields' comments say and carried into the record's
+// fields of the same names; an error names the member at fault.
 func (m *ClientMetadata) Client() (*storage.Client, error) {
 	if m.ClientID == "" {
 		return nil, errors.New("oauth2: client metadata has no client_id")
@@ -102,6 +167,15 @@ func (m *ClientMetadata) Client() (*storage.Client, error) {
 		Audience:                    slices.Clone(m.Audience),
 		Resources:                   slices.Clone(m.Resources),
 		DPoPBoundAccessTokens:       m.DPoPBoundAccessTokens,
+
+		SubjectType:                      m.SubjectType,
+		SectorIdentifierURI:              m.SectorIdentifierURI,
+		IDTokenSignedResponseAlg:         m.IDTokenSignedResponseAlg,
+		UserinfoSignedResponseAlg:        m.UserinfoSignedResponseAlg,
+		RequireAuthTime:                  m.RequireAuthTime,
+		PostLogoutRedirectURIs:           slices.Clone(m.PostLogoutRedirectURIs),
+		BackchannelLogoutURI:             m.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: m.BackchannelLogoutSessionRequired,
 	}
 	if c.TokenEndpointAuthMethod == "" {
 		c.TokenEndpointAuthMethod = AuthMethodClientSecretBasic
@@ -174,7 +248,25 @@ func (m *ClientMetadata) Client() (*storage.Client, error) {
 	default:
 		return nil, fail("unknown token_endpoint_auth_method %q", c.TokenEndpointAuthMethod)
 	}
+	if err := m.checkOpenID(c); err != nil {
+		return nil, fail("%v", err)
+	}
 	return c, nil
+}
+
+// checkOpenID checks the OpenID Connect members of m, whose values c
+// already holds, and sets c.DefaultMaxAge. Its errors name the member.
+func (m *ClientMetadata) checkOpenID(c *storage.Client) error {
+	if m.DefaultMaxAge != nil {
+		if *m.DefaultMaxAge == 0 {
+			return errors.New("default_max_age must be positive: 0 would ask for a login on every request; send max_age=0 or prompt=login instead (OpenID Connect Core §3.1.2.1)")
+		}
+		var err error
+		if c.DefaultMaxAge, err = lifetime("default_max_age", *m.DefaultMaxAge); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ValidateRedirectURI checks a redirect URI before it is registered
