@@ -257,6 +257,41 @@ func (m *ClientMetadata) Client() (*storage.Client, error) {
 // checkOpenID checks the OpenID Connect members of m, whose values c
 // already holds, and sets c.DefaultMaxAge. Its errors name the member.
 func (m *ClientMetadata) checkOpenID(c *storage.Client) error {
+	switch c.SubjectType {
+	case "", "public", "pairwise":
+	default:
+		return fmt.Errorf("subject_type %q must be public or pairwise (OpenID Connect Core §8)", c.SubjectType)
+	}
+	if c.SectorIdentifierURI != "" {
+		u, err := url.Parse(c.SectorIdentifierURI)
+		if err != nil || !strings.EqualFold(u.Scheme, "https") || u.Host == "" || u.User != nil ||
+			u.Fragment != "" || strings.Contains(c.SectorIdentifierURI, "#") {
+			return errors.New("sector_identifier_uri must be an https URL without user information or a fragment (OpenID Connect Core §8.1)")
+		}
+	}
+	if c.SubjectType == "pairwise" && c.SectorIdentifierURI == "" {
+		// The sector is then the host of the redirect URIs; a redirect
+		// URI without one (a private-use scheme) names no other sector.
+		var hosts []string
+		for _, uri := range c.RedirectURIs {
+			if u, err := url.Parse(uri); err == nil && u.Hostname() != "" {
+				if h := strings.ToLower(u.Hostname()); !slices.Contains(hosts, h) {
+					hosts = append(hosts, h)
+				}
+			}
+		}
+		if len(hosts) > 1 {
+			return errors.New("a pairwise subject_type with redirect_uris on more than one host needs a sector_identifier_uri (OpenID Connect Core §8.1)")
+		}
+	}
+	for _, member := range [...]struct{ name, alg string }{
+		{"id_token_signed_response_alg", c.IDTokenSignedResponseAlg},
+		{"userinfo_signed_response_alg", c.UserinfoSignedResponseAlg},
+	} {
+		if err := checkSigningAlg(member.name, member.alg); err != nil {
+			return err
+		}
+	}
 	if m.DefaultMaxAge != nil {
 		if *m.DefaultMaxAge == 0 {
 			return errors.New("default_max_age must be positive: 0 would ask for a login on every request; send max_age=0 or prompt=login instead (OpenID Connect Core §3.1.2.1)")
@@ -265,6 +300,62 @@ func (m *ClientMetadata) checkOpenID(c *storage.Client) error {
 		if c.DefaultMaxAge, err = lifetime("default_max_age", *m.DefaultMaxAge); err != nil {
 			return err
 		}
+	}
+	for i, uri := range c.PostLogoutRedirectURIs {
+		if err := ValidateRedirectURI(uri); err != nil {
+			return fmt.Errorf("post_logout_redirect_uris: %w", err)
+		}
+		if slices.Contains(c.PostLogoutRedirectURIs[:i], uri) {
+			return fmt.Errorf("post_logout_redirect_uris: %q is listed twice", uri)
+		}
+	}
+	if c.BackchannelLogoutURI != "" {
+		return checkBackchannelLogoutURI(c.BackchannelLogoutURI, c.TokenEndpointAuthMethod != AuthMethodNone)
+	}
+	return nil
+}
+
+// checkSigningAlg checks the JWS algorithm alg that the client registered
+// in member for the tokens Grantor signs for it: empty, or one of the
+// asymmetric algorithms (RFC 7518 §3.1, RFC 8037 §3.1). "alg" values are
+// case-sensitive (RFC 7515 §4.1.1); "none" and the MAC algorithms are
+// refused in any case, with their own reasons.
+func checkSigningAlg(member, alg string) error {
+	switch {
+	case alg == "" || slices.Contains(asymmetricAlgs, alg):
+		return nil
+	case strings.EqualFold(alg, "none"):
+		return fmt.Errorf("%s must not be none: Grantor never issues unsigned ID tokens or UserInfo responses", member)
+	case slices.ContainsFunc(hmacAlgs, func(h string) bool { return strings.EqualFold(h, alg) }):
+		return fmt.Errorf("%s must not be the MAC algorithm %s: Grantor signs with its own asymmetric keys only", member, alg)
+	}
+	return fmt.Errorf("%s %q is not one of %s", member, alg, strings.Join(asymmetricAlgs, ", "))
+}
+
+// checkBackchannelLogoutURI checks a backchannel_logout_uri (OpenID Connect
+// Back-Channel Logout 1.0 §2.2): an absolute URI without a fragment,
+// https, or http when the client is confidential and the host a loopback
+// IP literal, the only http RP URIs Grantor allows. A query is allowed.
+// The URI is not repeated in the error, which may hold user information.
+func checkBackchannelLogoutURI(uri string, confidential bool) error {
+	u, err := url.Parse(uri)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "":
+		return errors.New("backchannel_logout_uri must be an absolute URL with a host (Back-Channel Logout 1.0 §2.2)")
+	case u.Fragment != "" || strings.Contains(uri, "#"):
+		return errors.New("backchannel_logout_uri must not have a fragment (Back-Channel Logout 1.0 §2.2)")
+	case u.User != nil:
+		return errors.New("backchannel_logout_uri must not contain user information")
+	}
+	switch scheme := strings.ToLower(u.Scheme); {
+	case scheme == "https":
+		return nil
+	case scheme != "http":
+		return errors.New("backchannel_logout_uri must be an https URL (Back-Channel Logout 1.0 §2.2)")
+	case !confidential:
+		return errors.New("backchannel_logout_uri may be http only for a confidential client (Back-Channel Logout 1.0 §2.2)")
+	case strings.EqualFold(u.Hostname(), "localhost") || !urlpolicy.IsLoopbackHost(u.Hostname()):
+		return errors.New("backchannel_logout_uri may be http only on a loopback IP literal, for development (Back-Channel Logout 1.0 §2.2)")
 	}
 	return nil
 }

@@ -252,6 +252,127 @@ func checkOpenIDRows(t *testing.T, member string, accepted, refused map[string]f
 	}
 }
 
+// subject_type is "public" or "pairwise" (OpenID Connect Core §8,
+// Dynamic Client Registration 1.0 §2).
+func TestClientMetadataSubjectType(t *testing.T) {
+	st := func(v string) func(*oauth2.ClientMetadata) {
+		return func(m *oauth2.ClientMetadata) { m.SubjectType = v }
+	}
+	checkOpenIDRows(t, "subject_type", map[string]func(*oauth2.ClientMetadata){
+		"absent subject_type":   st(""),
+		"public subject_type":   st("public"),
+		"pairwise subject_type": st("pairwise"),
+	}, map[string]func(*oauth2.ClientMetadata){
+		"unknown subject_type":                st("ppid"),
+		"subject_type in another case":        st("Pairwise"),
+		"subject_type with surrounding space": st(" public"),
+	})
+}
+
+// sector_identifier_uri is an https URL (OpenID Connect Core §8.1), and,
+// as the Provider's default subject type may be pairwise, it is accepted
+// with any subject_type.
+func TestClientMetadataSectorIdentifierURI(t *testing.T) {
+	sector := func(subjectType, uri string) func(*oauth2.ClientMetadata) {
+		return func(m *oauth2.ClientMetadata) { m.SubjectType, m.SectorIdentifierURI = subjectType, uri }
+	}
+	checkOpenIDRows(t, "sector_identifier_uri", map[string]func(*oauth2.ClientMetadata){
+		"https sector_identifier_uri of a pairwise client":      sector("pairwise", "https://rp.example/sector.json"),
+		"sector_identifier_uri with a port and a query":         sector("pairwise", "https://rp.example:8443/s?v=2"),
+		"sector_identifier_uri of a public client":              sector("public", "https://rp.example/sector.json"),
+		"sector_identifier_uri without subject_type":            sector("", "https://rp.example/sector.json"),
+		"sector_identifier_uri with an upper-case https scheme": sector("pairwise", "HTTPS://rp.example/sector.json"),
+	}, map[string]func(*oauth2.ClientMetadata){
+		"http sector_identifier_uri":                   sector("pairwise", "http://rp.example/sector.json"),
+		"http sector_identifier_uri on loopback":       sector("pairwise", "http://127.0.0.1/sector.json"),
+		"sector_identifier_uri with a fragment":        sector("pairwise", "https://rp.example/sector.json#x"),
+		"sector_identifier_uri with an empty fragment": sector("pairwise", "https://rp.example/sector.json#"),
+		"relative sector_identifier_uri":               sector("pairwise", "/sector.json"),
+		"sector_identifier_uri without a host":         sector("pairwise", "https:///sector.json"),
+		"sector_identifier_uri with user information":  sector("pairwise", "https://u:p@rp.example/sector.json"),
+		"javascript sector_identifier_uri":             sector("public", "javascript:alert(1)"),
+		"unparsable sector_identifier_uri":             sector("public", "https://rp.example/%zz"),
+	})
+}
+
+// OpenID Connect Core §8.1: without a sector_identifier_uri the sector of
+// a pairwise client is the host of its redirect URIs, so "if there are
+// multiple hostnames in the registered redirect_uris, the Client MUST
+// register a sector_identifier_uri".
+func TestClientMetadataPairwiseRedirectHosts(t *testing.T) {
+	pairwise := func(sector string, uris ...string) func(*oauth2.ClientMetadata) {
+		return func(m *oauth2.ClientMetadata) {
+			m.SubjectType, m.SectorIdentifierURI, m.RedirectURIs = "pairwise", sector, uris
+		}
+	}
+	checkOpenIDRows(t, "sector_identifier_uri", map[string]func(*oauth2.ClientMetadata){
+		"pairwise client with one redirect URI": pairwise("", "https://rp.example/cb"),
+		"pairwise client with redirect URIs on one host, several paths and ports": pairwise("",
+			"https://rp.example/cb", "https://rp.example:8443/other?x=1"),
+		"pairwise client with redirect URIs on one host in different cases": pairwise("",
+			"https://rp.example/cb", "https://RP.Example/cb2"),
+		"pairwise client with redirect URIs on two hosts and a sector_identifier_uri": pairwise(
+			"https://rp.example/sector.json", "https://a.rp.example/cb", "https://b.rp.example/cb"),
+		"pairwise client whose other redirect URI has a private-use scheme and no host": pairwise("",
+			"https://rp.example/cb", "com.example.rp:/cb"),
+		"pairwise client without redirect URIs": pairwise(""),
+		"public client with redirect URIs on two hosts": func(m *oauth2.ClientMetadata) {
+			m.SubjectType, m.RedirectURIs = "public", []string{"https://a.rp.example/cb", "https://b.rp.example/cb"}
+		},
+		"client without subject_type with redirect URIs on two hosts": func(m *oauth2.ClientMetadata) {
+			m.RedirectURIs = []string{"https://a.rp.example/cb", "https://b.rp.example/cb"}
+		},
+	}, map[string]func(*oauth2.ClientMetadata){
+		"pairwise client with redirect URIs on two hosts": pairwise("",
+			"https://a.rp.example/cb", "https://b.rp.example/cb"),
+		"pairwise client with redirect URIs on two loopback addresses": pairwise("",
+			"http://127.0.0.1/cb", "http://[::1]/cb"),
+		"pairwise client with redirect URIs on a host and a loopback address": pairwise("",
+			"https://rp.example/cb", "http://127.0.0.1:8080/cb"),
+	})
+
+	m := openIDClient(t)
+	pairwise("", "https://a.rp.example/cb", "https://b.rp.example/cb")(&m)
+	_, err := m.Client()
+	assert.ErrorContains(t, err, "more than one host", "the error says why")
+}
+
+// id_token_signed_response_alg and userinfo_signed_response_alg name one
+// of the asymmetric JWS algorithms (RFC 7518 §3.1, RFC 8037 §3.1): never
+// "none", which would leave ID tokens and UserInfo responses unsigned,
+// and never a MAC (HS256, HS384, HS512), since Grantor signs with its own
+// asymmetric keys only. JWS "alg" values are case-sensitive (RFC 7515
+// §4.1.1).
+func TestClientMetadataSignedResponseAlgs(t *testing.T) {
+	for member, set := range map[string]func(*oauth2.ClientMetadata, string){
+		"id_token_signed_response_alg": func(m *oauth2.ClientMetadata, alg string) { m.IDTokenSignedResponseAlg = alg },
+		"userinfo_signed_response_alg": func(m *oauth2.ClientMetadata, alg string) { m.UserinfoSignedResponseAlg = alg },
+	} {
+		t.Run(member, func(t *testing.T) {
+			alg := func(v string) func(*oauth2.ClientMetadata) {
+				return func(m *oauth2.ClientMetadata) { set(m, v) }
+			}
+			accepted := map[string]func(*oauth2.ClientMetadata){"absent " + member: alg("")}
+			for _, a := range []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"} {
+				accepted[member+" "+a] = alg(a)
+			}
+			checkOpenIDRows(t, member, accepted, map[string]func(*oauth2.ClientMetadata){
+				member + " none":                   alg("none"),
+				member + " NONE":                   alg("NONE"),
+				member + " None":                   alg("None"),
+				member + " HS256":                  alg("HS256"),
+				member + " HS384":                  alg("HS384"),
+				member + " HS512":                  alg("HS512"),
+				member + " hs256":                  alg("hs256"),
+				member + " in lower case (rs256)":  alg("rs256"),
+				member + " unknown (ES256K)":       alg("ES256K"),
+				member + " a key management alg":   alg("RSA-OAEP"),
+				member + " with surrounding space": alg(" ES256"),
+			})
+		})
+	}
+}
+
 // default_max_age is whole seconds (OpenID Connect Dynamic Client
 // Registration 1.0 §2), bounded as the token lifetimes are. 0 ("log in
 // again on every request") cannot be kept by the record, where zero means
@@ -297,6 +418,82 @@ func TestClientMetadataDefaultMaxAge(t *testing.T) {
 		c, err := m.Client()
 		assert.ErrorContains(t, err, "default_max_age")
 		assert.Nil(t, c)
+	})
+}
+
+// post_logout_redirect_uris (RP-Initiated Logout 1.0 §3.1) are where the
+// browser is sent after a logout: each is held to the rules of a redirect
+// URI (ValidateRedirectURI), and a list names each once.
+func TestClientMetadataPostLogoutRedirectURIs(t *testing.T) {
+	uris := func(v ...string) func(*oauth2.ClientMetadata) {
+		return func(m *oauth2.ClientMetadata) { m.PostLogoutRedirectURIs = v }
+	}
+	checkOpenIDRows(t, "post_logout_redirect_uris", map[string]func(*oauth2.ClientMetadata){
+		"https post_logout_redirect_uris":                                uris("https://rp.example/bye", "https://rp.example/bye?x=1"),
+		"post_logout_redirect_uris on a loopback IP literal with a port": uris("http://127.0.0.1:51004/bye", "http://[::1]/bye"),
+		"post_logout_redirect_uris with a private-use scheme":            uris("com.example.rp:/bye"),
+		"post_logout_redirect_uris on another host than redirect_uris":   uris("https://www.rp.example/bye"),
+	}, map[string]func(*oauth2.ClientMetadata){
+		"post_logout_redirect_uris with a fragment":               uris("https://rp.example/bye#f"),
+		"post_logout_redirect_uris with an empty fragment":        uris("https://rp.example/bye#"),
+		"http post_logout_redirect_uris":                          uris("http://rp.example/bye"),
+		"http post_logout_redirect_uris on localhost":             uris("http://localhost/bye"),
+		"javascript post_logout_redirect_uris":                    uris("JaVaScRiPt:alert(1)"),
+		"data post_logout_redirect_uris":                          uris("data:text/html,<script>alert(1)</script>"),
+		"post_logout_redirect_uris with a wildcard":               uris("https://*.rp.example/bye"),
+		"relative post_logout_redirect_uris":                      uris("/bye"),
+		"post_logout_redirect_uris with user information":         uris("https://user@rp.example/bye"),
+		"post_logout_redirect_uris without a host":                uris("https:///bye"),
+		"a bad URI after a good one in post_logout_redirect_uris": uris("https://rp.example/bye", "file:///etc/passwd"),
+		"post_logout_redirect_uris naming a URI twice":            uris("https://rp.example/bye", "https://rp.example/other", "https://rp.example/bye"),
+	})
+}
+
+// backchannel_logout_uri (Back-Channel Logout 1.0 §2.2) "MUST be an
+// absolute URI" and "MUST NOT include a fragment component"; it may carry
+// a port, a path and a query. It SHOULD be https, and "MAY use the http
+// scheme, provided that the Client Type is confidential ... and provided
+// the OP allows the use of http RP URIs": Grantor allows http only on a
+// loopback IP literal, for development.
+func TestClientMetadataBackchannelLogoutURI(t *testing.T) {
+	bcl := func(uri string) func(*oauth2.ClientMetadata) {
+		return func(m *oauth2.ClientMetadata) { m.BackchannelLogoutURI = uri }
+	}
+	public := func(uri string) func(*oauth2.ClientMetadata) {
+		return func(m *oauth2.ClientMetadata) {
+			m.BackchannelLogoutURI, m.ClientSecretHash, m.TokenEndpointAuthMethod = uri, "", oauth2.AuthMethodNone
+		}
+	}
+	checkOpenIDRows(t, "backchannel_logout_uri", map[string]func(*oauth2.ClientMetadata){
+		"https backchannel_logout_uri":                                      bcl("https://rp.example/bcl"),
+		"backchannel_logout_uri with a port, a path and a query":            bcl("https://rp.example:8443/a/bcl?tenant=7&x=y"),
+		"backchannel_logout_uri with an upper-case https scheme":            bcl("HTTPS://rp.example/bcl"),
+		"http backchannel_logout_uri of a confidential client on 127.0.0.1": bcl("http://127.0.0.1:8080/bcl"),
+		"http backchannel_logout_uri of a confidential client on ::1":       bcl("http://[::1]/bcl"),
+		"https backchannel_logout_uri of a public client":                   public("https://rp.example/bcl"),
+	}, map[string]func(*oauth2.ClientMetadata){
+		"http backchannel_logout_uri":                                             bcl("http://rp.example/bcl"),
+		"http backchannel_logout_uri on localhost":                                bcl("http://localhost:8080/bcl"),
+		"http backchannel_logout_uri of a public client on a loopback IP literal": public("http://127.0.0.1:8080/bcl"),
+		"backchannel_logout_uri with a fragment":                                  bcl("https://rp.example/bcl#f"),
+		"backchannel_logout_uri with an empty fragment":                           bcl("https://rp.example/bcl#"),
+		"relative backchannel_logout_uri":                                         bcl("/bcl"),
+		"backchannel_logout_uri without a host":                                   bcl("https:///bcl"),
+		"backchannel_logout_uri with user information":                            bcl("https://user@rp.example/bcl"),
+		"ftp backchannel_logout_uri":                                              bcl("ftp://rp.example/bcl"),
+		"javascript backchannel_logout_uri":                                       bcl("javascript:alert(1)"),
+		"mailto backchannel_logout_uri":                                           bcl("mailto:logout@rp.example"),
+		"file backchannel_logout_uri":                                             bcl("file:///etc/passwd"),
+		"private-use scheme backchannel_logout_uri":                               bcl("com.example.rp://rp.example/bcl"),
+		"unparsable backchannel_logout_uri":                                       bcl("https://rp.example/%zz"),
+	})
+
+	t.Run("the error does not repeat a password in the URI", func(t *testing.T) {
+		m := openIDClient(t)
+		m.BackchannelLogoutURI = "https://rp:hunter2-hunter2@rp.example/bcl"
+		_, err := m.Client()
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "hunter2")
 	})
 }
 
