@@ -90,8 +90,14 @@ type PendingAuthorization struct {
 	Scopes    []string
 	Resources []string
 	// Prompt holds the prompt values ("login": authenticate the user
-	// again; "consent": ask again even if consent was given before).
+	// again; "consent": ask again even if consent was given before;
+	// "select_account": let the user choose an account).
 	Prompt []string
+	// Parameters are the request's extension parameters that the
+	// Provider's features validated (storage.AuthorizationRequest
+	// .Parameters), such as OpenID Connect's login_hint and max_age: a
+	// copy. Package oidc reads them for its LoginContext.
+	Parameters map[string]string
 	// ExpiresAt is when the interaction ends (zero in SilentAuthorize).
 	ExpiresAt time.Time
 }

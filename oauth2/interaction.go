@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -184,7 +185,7 @@ func (p *Provider) PendingAuthorization(r *http.Request, interactionID string) (
 	return &PendingAuthorization{
 		ID: interactionID, Client: client, RedirectURI: it.Request.RedirectURI,
 		Scopes: slices.Clone(it.Request.Scopes), Resources: slices.Clone(it.Request.Resources),
-		Prompt: slices.Clone(it.Request.Prompt), ExpiresAt: it.ExpiresAt,
+		Prompt: slices.Clone(it.Request.Prompt), Parameters: maps.Clone(it.Request.Parameters), ExpiresAt: it.ExpiresAt,
 	}, nil
 }
 
@@ -363,7 +364,7 @@ func (p *Provider) authorizeSilently(w http.ResponseWriter, r *http.Request, req
 	// No interaction exists for a silent request: ID and ExpiresAt stay
 	// empty.
 	pa := &PendingAuthorization{Client: client, RedirectURI: req.RedirectURI, Scopes: slices.Clone(req.Scopes),
-		Resources: slices.Clone(req.Resources), Prompt: slices.Clone(req.Prompt)}
+		Resources: slices.Clone(req.Resources), Prompt: slices.Clone(req.Prompt), Parameters: maps.Clone(req.Parameters)}
 	a, err := p.silentAuthorize(r.Context(), r, pa)
 	if err != nil || a == nil {
 		var oe *Error

@@ -34,6 +34,15 @@ var errorPageTemplate = template.Must(template.New("error").Parse(`<!DOCTYPE htm
 // client or its redirect URI could not be trusted (RFC 6749 §4.1.2.1). It
 // answers JSON to a caller that asks for it. An application can replace it
 // with Config.ErrorPage.
+// WriteErrorPage writes err as the authorization endpoint writes the
+// errors it cannot redirect to a client: Config.ErrorPage when set, else
+// a plain page (JSON for a caller that accepts only that), with the
+// error's status. For endpoints that features bring and browsers visit,
+// such as an OpenID Provider's end-session endpoint.
+func (p *Provider) WriteErrorPage(w http.ResponseWriter, r *http.Request, err error) {
+	p.errorPage(w, r, err)
+}
+
 func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	oe := p.logFailure(r, AsError(err))
 	if p.errorPageFunc != nil {

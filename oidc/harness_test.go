@@ -78,6 +78,7 @@ func newHarness(t *testing.T, configure func(*oidc.Config, *oauth2.Config, *memo
 		cfg.Interactions = store
 		cfg.PushedRequests = store
 		cfg.LoginURL = loginPath
+		ocfg.Sessions = store
 		if configure != nil {
 			configure(&ocfg, cfg, store)
 		}

@@ -115,6 +115,7 @@ func (o *Provider) mintIDToken(ctx context.Context, client *storage.Client, subj
 		Nonce:    nonce,
 		ACR:      ext[extACR],
 		AZP:      client.ID,
+		SID:      ext[extSID],
 	}
 	if ext[extAuthTimeRequired] != "" {
 		c.AuthTime, _ = strconv.ParseInt(ext[extAuthTime], 10, 64)

@@ -251,22 +251,25 @@ func TestAFailedClaimsSourceConsumesNothing(t *testing.T) {
 
 func TestNewChecksTheConfiguration(t *testing.T) {
 	es, rs := keySource(t, "ES256"), keySource(t, "RS256")
+	sessions := memory.New()
 	for name, cfg := range map[string]oidc.Config{
-		"no keys":              {},
-		"no RS256":             {Keys: []token.KeySource{es}},
-		"two of one alg":       {Keys: []token.KeySource{es, rs, keySource(t, "RS256")}},
-		"a nil key source":     {Keys: []token.KeySource{rs, nil}},
-		"lifetime too long":    {Keys: []token.KeySource{rs}, IDTokenLifetime: 25 * time.Hour},
-		"lifetime negative":    {Keys: []token.KeySource{rs}, IDTokenLifetime: -time.Second},
-		"openid mapped":        {Keys: []token.KeySource{rs}, ScopeClaims: map[string][]string{"openid": {"name"}}},
-		"a scope asks for sub": {Keys: []token.KeySource{rs}, ScopeClaims: map[string][]string{"corp": {"sub"}}},
+		"no keys":              {Sessions: sessions},
+		"no RS256":             {Keys: []token.KeySource{es}, Sessions: sessions},
+		"two of one alg":       {Keys: []token.KeySource{es, rs, keySource(t, "RS256")}, Sessions: sessions},
+		"a nil key source":     {Keys: []token.KeySource{rs, nil}, Sessions: sessions},
+		"lifetime too long":    {Keys: []token.KeySource{rs}, Sessions: sessions, IDTokenLifetime: 25 * time.Hour},
+		"lifetime negative":    {Keys: []token.KeySource{rs}, Sessions: sessions, IDTokenLifetime: -time.Second},
+		"openid mapped":        {Keys: []token.KeySource{rs}, Sessions: sessions, ScopeClaims: map[string][]string{"openid": {"name"}}},
+		"a scope asks for sub": {Keys: []token.KeySource{rs}, Sessions: sessions, ScopeClaims: map[string][]string{"corp": {"sub"}}},
+		"no session store":     {Keys: []token.KeySource{rs}},
+		"sessions too short":   {Keys: []token.KeySource{rs}, Sessions: sessions, SessionLifetime: time.Second},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := oidc.New(cfg)
 			assert.Error(t, err)
 		})
 	}
-	op, err := oidc.New(oidc.Config{Keys: []token.KeySource{rs}})
+	op, err := oidc.New(oidc.Config{Keys: []token.KeySource{rs}, Sessions: sessions})
 	require.NoError(t, err)
 	_, err = op.Register(nil)
 	assert.Error(t, err, "no oauth2.Provider")

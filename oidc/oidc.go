@@ -28,6 +28,9 @@ const ScopeOpenID = "openid"
 const (
 	UserInfoPath  = "/userinfo"
 	DiscoveryPath = "/.well-known/openid-configuration"
+	// EndSessionPath is the end-session endpoint (OpenID Connect
+	// RP-Initiated Logout 1.0 §2).
+	EndSessionPath = "/end_session"
 )
 
 // Defaults and bounds of Config.
@@ -62,6 +65,22 @@ type Config struct {
 	// IDTokenLifetime is how long an ID token is valid, at most
 	// MaxIDTokenLifetime. Zero means DefaultIDTokenLifetime (5 minutes).
 	IDTokenLifetime time.Duration
+	// Sessions keeps the users' login sessions in their browsers: a
+	// second authorization in the same browser needs no new login (the
+	// login page finds the session in LoginContext, prompt=none in
+	// SilentAuthorize), ID tokens carry the session's sid, and a logout
+	// ends it. Required.
+	Sessions storage.LoginSessionStore
+	// SessionLifetime is how long a login session lasts from the login,
+	// at most a year. Zero means DefaultSessionLifetime (24 hours).
+	SessionLifetime time.Duration
+	// LogoutPage, when set, renders the page that asks the user to
+	// confirm a logout a relying party asked for (RP-Initiated Logout 1.0
+	// §2): it must post lr.Form to lr.Action. Nil shows a plain page.
+	LogoutPage func(w http.ResponseWriter, r *http.Request, lr *LogoutRequest)
+	// LoggedOutPage, when set, renders the page shown after a logout that
+	// names no post_logout_redirect_uri. Nil shows a plain page.
+	LoggedOutPage func(w http.ResponseWriter, r *http.Request)
 }
 
 // Provider is an OpenID Provider (OpenID Connect Core 1.0): a feature
@@ -76,9 +95,12 @@ type Provider struct {
 	algorithms  []string              // of Keys, the default first
 	keys        []token.KeyPublisher
 
-	p          *oauth2.Provider
-	registered atomic.Bool
-	userInfo   http.Handler
+	sessionLifetime time.Duration
+
+	p             *oauth2.Provider
+	registered    atomic.Bool
+	userInfo      http.Handler
+	secureCookies bool // the issuer uses TLS
 }
 
 // New checks cfg and returns an OpenID Provider, ready to be registered
@@ -95,6 +117,16 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if o.lifetime < time.Second || o.lifetime > MaxIDTokenLifetime {
 		return nil, fmt.Errorf("oidc: Config.IDTokenLifetime must be between a second and %v", MaxIDTokenLifetime)
+	}
+	if cfg.Sessions == nil {
+		return nil, errors.New("oidc: Config.Sessions is required: it keeps the users' login sessions")
+	}
+	o.sessionLifetime = cfg.SessionLifetime
+	if o.sessionLifetime == 0 {
+		o.sessionLifetime = DefaultSessionLifetime
+	}
+	if o.sessionLifetime < time.Minute || o.sessionLifetime > 366*24*time.Hour {
+		return nil, errors.New("oidc: Config.SessionLifetime must be between a minute and a year")
 	}
 	if len(cfg.Keys) == 0 {
 		return nil, errors.New("oidc: Config.Keys is required: ID tokens are signed (OpenID Connect Core §2)")
@@ -163,6 +195,7 @@ func (o *Provider) Register(p *oauth2.Provider) (oauth2.Feature, error) {
 		return nil, errors.New("oidc: the OpenID Provider is registered with another oauth2.Provider already")
 	}
 	o.p = p
+	o.secureCookies = strings.HasPrefix(p.Issuer(), "https:")
 	o.userInfo = o.userInfoHandler()
 	return o, nil
 }
@@ -198,6 +231,7 @@ func (o *Provider) Endpoints() []oauth2.Endpoint {
 	return []oauth2.Endpoint{
 		{Path: UserInfoPath, Handler: http.HandlerFunc(o.serveUserInfo), MetadataName: "userinfo_endpoint"},
 		{Path: DiscoveryPath, Handler: http.HandlerFunc(o.serveDiscovery)},
+		{Path: EndSessionPath, Handler: http.HandlerFunc(o.serveEndSession), MetadataName: "end_session_endpoint"},
 	}
 }
 
@@ -229,6 +263,10 @@ func (o *Provider) MetadataEntries() map[string]any {
 		// OpenID Connect's request_uri names a request object, which the
 		// Provider does not take; PAR's request_uri is another thing.
 		"request_uri_parameter_supported": false,
+		"prompt_values_supported":         []string{oauth2.PromptNone, oauth2.PromptLogin, oauth2.PromptConsent, PromptSelectAccount},
+		// Back-Channel Logout 1.0 §2.1: logout tokens, with sid.
+		"backchannel_logout_supported":         true,
+		"backchannel_logout_session_supported": true,
 	}
 }
 
@@ -241,15 +279,25 @@ const (
 	extACR              = "oidc_acr"
 	extAMR              = "oidc_amr"    // space-separated
 	extClaims           = "oidc_claims" // the claims request parameter, as kept
+	extSID              = "oidc_sid"    // the login session's sid
 )
 
 // Parameters of the authorization request the OpenID Provider keeps
 // (storage.AuthorizationRequest.Parameters), by their own names.
 const (
-	paramNonce  = "nonce"
-	paramMaxAge = "max_age"
-	paramClaims = "claims"
+	paramNonce     = "nonce"
+	paramMaxAge    = "max_age"
+	paramClaims    = "claims"
+	paramLoginHint = "login_hint"
+	paramUILocales = "ui_locales"
+	paramACRValues = "acr_values"
+	// paramHintSubject keeps the subject of a verified id_token_hint, not
+	// the token.
+	paramHintSubject = "id_token_hint_sub"
 )
+
+// maxListValues bounds the values of ui_locales and acr_values.
+const maxListValues = 16
 
 // maxMaxAge bounds max_age: a year of seconds, far beyond any session.
 const maxMaxAge = 366 * 24 * 3600
@@ -257,7 +305,7 @@ const maxMaxAge = 366 * 24 * 3600
 // CheckAuthorizationRequest implements oauth2.AuthorizationRequestChecker:
 // the rules of OpenID Connect Core §3.1.2.1–3.1.2.2 for requests whose
 // scopes include openid. Other requests are OAuth's alone.
-func (o *Provider) CheckAuthorizationRequest(_ context.Context, params url.Values, client *storage.Client, req *storage.AuthorizationRequest) error {
+func (o *Provider) CheckAuthorizationRequest(ctx context.Context, params url.Values, client *storage.Client, req *storage.AuthorizationRequest) error {
 	if !slices.Contains(req.Scopes, ScopeOpenID) {
 		return nil
 	}
@@ -291,6 +339,28 @@ func (o *Provider) CheckAuthorizationRequest(_ context.Context, params url.Value
 		}
 		keep(paramClaims, kept)
 	}
+	if hint := params.Get(paramLoginHint); hint != "" {
+		keep(paramLoginHint, hint)
+	}
+	for _, name := range []string{paramUILocales, paramACRValues} {
+		if v := params.Get(name); v != "" {
+			values := strings.Fields(v)
+			if len(values) > maxListValues {
+				return oauth2.NewError(oauth2.ErrInvalidRequest, name+" has too many values")
+			}
+			keep(name, strings.Join(values, " "))
+		}
+	}
+	if hint := params.Get("id_token_hint"); hint != "" {
+		h, err := o.verifyIDTokenHint(ctx, hint)
+		switch {
+		case errors.Is(err, errBadHint):
+			return oauth2.NewError(oauth2.ErrInvalidRequest, "the id_token_hint is not a valid ID token of this OpenID Provider")
+		case err != nil:
+			return oauth2.NewError(oauth2.ErrTemporarilyUnavailable, "the id_token_hint could not be checked").WithCause(err)
+		}
+		keep(paramHintSubject, h.Subject)
+	}
 	return nil
 }
 
@@ -309,10 +379,12 @@ func maxAge(req *storage.AuthorizationRequest, client *storage.Client) (time.Dur
 
 // ExtendApproval implements oauth2.ApprovalExtender: for an OpenID request
 // whose approval grants openid, it keeps how the user logged in with the
-// grant, for its ID tokens. A login older than max_age is refused with
-// login_required (Core §3.1.2.1): the application must authenticate the
-// user again, and PendingAuthorization tells it so.
-func (o *Provider) ExtendApproval(_ http.ResponseWriter, _ *http.Request, a *oauth2.Authorization) error {
+// grant, for its ID tokens, and records the login in the browser's login
+// session (a new session for a new login). A login older than max_age,
+// or of another user than the request's id_token_hint names, is refused
+// with login_required (Core §3.1.2.1): the application must authenticate
+// the user again, as LoginContext tells it.
+func (o *Provider) ExtendApproval(w http.ResponseWriter, r *http.Request, a *oauth2.Authorization) error {
 	if !slices.Contains(a.Request.Scopes, ScopeOpenID) || !slices.Contains(a.Scopes, ScopeOpenID) {
 		return nil
 	}
@@ -327,6 +399,9 @@ func (o *Provider) ExtendApproval(_ http.ResponseWriter, _ *http.Request, a *oau
 	if a.Client.RequireAuthTime {
 		ext[extAuthTimeRequired] = "1"
 	}
+	if hint := a.Request.Parameters[paramHintSubject]; hint != "" && hint != a.Subject {
+		return oauth2.NewError(oauth2.ErrLoginRequired, "the user is not the one the id_token_hint names")
+	}
 	if claims := a.Request.Parameters[paramClaims]; claims != "" {
 		ext[extClaims] = claims
 		if asked, _ := requestsClaim(claims, "auth_time"); asked {
@@ -339,6 +414,11 @@ func (o *Provider) ExtendApproval(_ http.ResponseWriter, _ *http.Request, a *oau
 	if len(a.AMR) > 0 {
 		ext[extAMR] = strings.Join(a.AMR, " ")
 	}
+	sid, err := o.joinSession(w, r, a)
+	if err != nil {
+		return err
+	}
+	ext[extSID] = sid
 	if a.Extensions == nil {
 		a.Extensions = ext
 	} else {

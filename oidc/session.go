@@ -1,0 +1,280 @@
+package oidc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/storage"
+)
+
+// DefaultSessionLifetime is how long a login session lasts when
+// Config.SessionLifetime is zero.
+const DefaultSessionLifetime = 24 * time.Hour
+
+// Session is a user's login session in the browser, as the OpenID
+// Provider remembers it: the login the application's page reported with
+// its approval (oauth2.Approval's Subject, AuthTime, ACR and AMR).
+type Session struct {
+	// ID is the session's sid, as ID tokens and logout tokens carry it.
+	ID string
+	// Subject is the user.
+	Subject string
+	// AuthTime, ACR and AMR describe the login.
+	AuthTime time.Time
+	ACR      string
+	AMR      []string
+	// ExpiresAt is when the session ends by itself.
+	ExpiresAt time.Time
+}
+
+// Approval returns an approval of the session's user, for the scopes
+// given (nil: all that were asked for), that continues the session rather
+// than starting a new one.
+func (s *Session) Approval(scopes []string) oauth2.Approval {
+	return oauth2.Approval{Subject: s.Subject, Scopes: scopes, AuthTime: s.AuthTime, ACR: s.ACR, AMR: slices.Clone(s.AMR)}
+}
+
+// sessionCookieName returns the name of the session cookie: __Host-
+// prefixed (Secure, Path=/, no Domain) when the issuer uses TLS.
+func (o *Provider) sessionCookieName() string {
+	if o.secureCookies {
+		return "__Host-grantor-session"
+	}
+	return "grantor-session"
+}
+
+// handleBytes is the length of a session cookie value: 256 random bits,
+// base64url.
+const handleBytes = 32
+
+// randomHandle returns n random bytes, base64url.
+func randomHandle(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// digest returns the storage key of a cookie value.
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// cookieValue returns the browser's session cookie value, "" when it has
+// none or a malformed one.
+func (o *Provider) cookieValue(r *http.Request) string {
+	c, err := r.Cookie(o.sessionCookieName())
+	if err != nil || len(c.Value) != base64.RawURLEncoding.EncodedLen(handleBytes) {
+		return ""
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(c.Value); err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// currentSession returns the browser's login session and its cookie
+// value; nil when it has none or it has ended. A failing store is an
+// error.
+func (o *Provider) currentSession(r *http.Request) (*storage.LoginSession, string, error) {
+	value := o.cookieValue(r)
+	if value == "" {
+		return nil, "", nil
+	}
+	ls, err := o.cfg.Sessions.LoginSession(r.Context(), digest(value))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, "", nil
+	case err != nil:
+		return nil, "", oauth2.StorageError("the login session could not be read", err)
+	case !o.p.Now().Before(ls.ExpiresAt):
+		return nil, "", nil
+	}
+	return ls, value, nil
+}
+
+// setSessionCookie sets (or with maxAge < 0 clears) the session cookie.
+func (o *Provider) setSessionCookie(w http.ResponseWriter, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: o.sessionCookieName(), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: o.secureCookies, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// joinSession records an approval in the browser's login session: the
+// session it continues (the same user and login time) gains the client;
+// any other approval is a new login, which starts a new session and ends
+// the browser's previous one. It returns the session's sid.
+func (o *Provider) joinSession(w http.ResponseWriter, r *http.Request, a *oauth2.Authorization) (string, error) {
+	ctx := r.Context()
+	cur, _, err := o.currentSession(r)
+	if err != nil {
+		return "", err
+	}
+	if cur != nil && cur.Subject == a.Subject && cur.AuthTime.Unix() == a.AuthTime.Unix() {
+		if err := o.cfg.Sessions.AddSessionClient(ctx, cur.Key, a.Client.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return "", oauth2.StorageError("the login session could not be updated", err)
+		}
+		return cur.ID, nil
+	}
+	value, err := randomHandle(handleBytes)
+	if err != nil {
+		return "", oauth2.NewError(oauth2.ErrServerError, "randomness unavailable").WithCause(err)
+	}
+	sid, err := randomHandle(16)
+	if err != nil {
+		return "", oauth2.NewError(oauth2.ErrServerError, "randomness unavailable").WithCause(err)
+	}
+	expires := a.Now.Add(o.sessionLifetime)
+	if err := o.cfg.Sessions.CreateLoginSession(ctx, &storage.LoginSession{
+		Key: digest(value), ID: sid, Subject: a.Subject, AuthTime: a.AuthTime, ACR: a.ACR, AMR: a.AMR,
+		Clients: []string{a.Client.ID}, CreatedAt: a.Now, ExpiresAt: expires,
+	}); err != nil {
+		return "", oauth2.StorageError("the login session could not be stored", err)
+	}
+	if cur != nil {
+		// One browser, one login: another user's (or a new) login ends
+		// the session before it.
+		o.endSession(ctx, cur.Key)
+	}
+	o.setSessionCookie(w, value, int(o.sessionLifetime/time.Second))
+	return sid, nil
+}
+
+// LoginContext is what the application's login page needs to know of an
+// OpenID Connect authorization request, beyond oauth2.PendingAuthorization
+// (OpenID Connect Core §3.1.2.1).
+type LoginContext struct {
+	// Session is the browser's login session when the request may use it:
+	// nil when there is none, or when prompt=login, max_age or
+	// id_token_hint rule it out. With one, the page may skip the login
+	// and approve with Session.Approval (after consent).
+	Session *Session
+	// LoginRequired says why a session of the browser cannot be used:
+	// "prompt=login", "max_age" or "id_token_hint"; "" when it can, or
+	// there is none.
+	LoginRequired string
+	// Prompts are the prompt values asked for: login, consent,
+	// select_account. ConsentRequired is prompt=consent: ask again even if
+	// the user consented before.
+	Prompts         []string
+	ConsentRequired bool
+	SelectAccount   bool
+	// MaxAge is the max_age that applies (the request's, or the client's
+	// default_max_age); HasMaxAge tells 0 from none.
+	MaxAge    time.Duration
+	HasMaxAge bool
+	// LoginHint is the login_hint parameter, as sent.
+	LoginHint string
+	// HintSubject is the subject of a valid id_token_hint: the user the
+	// client expects.
+	HintSubject string
+	// UILocales and ACRValues are the ui_locales and acr_values
+	// parameters, in order of preference.
+	UILocales []string
+	ACRValues []string
+}
+
+// LoginContext returns the OpenID side of a pending authorization for the
+// application's login page, or nil for a request that is not an OpenID
+// Connect request. r is the browser's request: its session cookie counts.
+// pa comes from oauth2.Provider.PendingAuthorization (or the
+// SilentAuthorize hook).
+func (o *Provider) LoginContext(r *http.Request, pa *oauth2.PendingAuthorization) (*LoginContext, error) {
+	if !slices.Contains(pa.Scopes, ScopeOpenID) {
+		return nil, nil
+	}
+	params := pa.Parameters
+	lc := &LoginContext{
+		Prompts:         slices.Clone(pa.Prompt),
+		ConsentRequired: pa.HasPrompt(oauth2.PromptConsent),
+		SelectAccount:   pa.HasPrompt(PromptSelectAccount),
+		LoginHint:       params[paramLoginHint],
+		HintSubject:     params[paramHintSubject],
+		UILocales:       strings.Fields(params[paramUILocales]),
+		ACRValues:       strings.Fields(params[paramACRValues]),
+	}
+	if s, ok := params[paramMaxAge]; ok {
+		n, _ := strconv.Atoi(s) // checked when kept
+		lc.MaxAge, lc.HasMaxAge = time.Duration(n)*time.Second, true
+	} else if pa.Client.DefaultMaxAge > 0 {
+		lc.MaxAge, lc.HasMaxAge = pa.Client.DefaultMaxAge, true
+	}
+	ls, _, err := o.currentSession(r)
+	if err != nil || ls == nil {
+		return lc, err
+	}
+	switch {
+	case pa.HasPrompt(oauth2.PromptLogin):
+		lc.LoginRequired = "prompt=login"
+	case lc.HasMaxAge && o.p.Now().Sub(ls.AuthTime) > lc.MaxAge:
+		lc.LoginRequired = "max_age"
+	case lc.HintSubject != "" && lc.HintSubject != ls.Subject:
+		lc.LoginRequired = "id_token_hint"
+	default:
+		lc.Session = &Session{ID: ls.ID, Subject: ls.Subject, AuthTime: ls.AuthTime, ACR: ls.ACR,
+			AMR: slices.Clone(ls.AMR), ExpiresAt: ls.ExpiresAt}
+	}
+	return lc, nil
+}
+
+// PromptSelectAccount is the prompt value that asks the user to choose an
+// account (Core §3.1.2.1).
+const PromptSelectAccount = "select_account"
+
+// ConsentFunc reports whether the user (subject) has consented to client
+// having scopes, for requests that cannot ask (prompt=none).
+type ConsentFunc func(ctx context.Context, subject string, client *storage.Client, scopes []string) (bool, error)
+
+// SilentAuthorize returns an oauth2.Config.SilentAuthorize that answers
+// prompt=none (Core §3.1.2.1) from the browser's login session: without a
+// usable session (none, too old for max_age, another user than
+// id_token_hint's) the answer is login_required; when consented says the
+// user has not consented, consent_required; otherwise the session's user
+// approves, and the session goes on. Requests that are not OpenID
+// Connect requests are answered login_required.
+func (o *Provider) SilentAuthorize(consented ConsentFunc) func(context.Context, *http.Request, *oauth2.PendingAuthorization) (*oauth2.Approval, error) {
+	return func(ctx context.Context, r *http.Request, pa *oauth2.PendingAuthorization) (*oauth2.Approval, error) {
+		lc, err := o.LoginContext(r, pa)
+		if err != nil {
+			return nil, err
+		}
+		if lc == nil || lc.Session == nil {
+			return nil, oauth2.NewError(oauth2.ErrLoginRequired, "the user must log in")
+		}
+		if consented == nil {
+			return nil, oauth2.NewError(oauth2.ErrConsentRequired, "the user must consent")
+		}
+		ok, err := consented(ctx, lc.Session.Subject, pa.Client, pa.Scopes)
+		switch {
+		case err != nil:
+			return nil, oauth2.NewError(oauth2.ErrServerError, "consent could not be checked").WithCause(err)
+		case !ok:
+			return nil, oauth2.NewError(oauth2.ErrConsentRequired, "the user must consent")
+		}
+		a := lc.Session.Approval(nil)
+		return &a, nil
+	}
+}
+
+// endSession deletes a login session and tells its clients. It returns
+// the session as it was, nil when it had ended already.
+func (o *Provider) endSession(ctx context.Context, key string) *storage.LoginSession {
+	ls, err := o.cfg.Sessions.DeleteLoginSession(ctx, key)
+	if err != nil {
+		return nil
+	}
+	o.sessionEnded(ctx, ls)
+	return ls
+}
