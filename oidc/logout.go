@@ -101,6 +101,10 @@ func (o *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 			o.sessionEnded(r.Context(), ended)
 		}
 		o.setSessionCookie(w, "", -1)
+		if o.cfg.OnLogout != nil {
+			o.cfg.OnLogout(w, r, &Session{ID: ls.ID, Subject: ls.Subject, AuthTime: ls.AuthTime, ACR: ls.ACR,
+				AMR: slices.Clone(ls.AMR), ExpiresAt: ls.ExpiresAt})
+		}
 	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")

@@ -132,10 +132,15 @@ func TestEndSessionValidation(t *testing.T) {
 
 func TestLogoutPageOfTheApplication(t *testing.T) {
 	var seen *oidc.LogoutRequest
+	var ended *oidc.Session
 	h := newHarness(t, func(c *oidc.Config, _ *oauth2.Config, _ *memory.Store) {
 		c.LogoutPage = func(w http.ResponseWriter, _ *http.Request, lr *oidc.LogoutRequest) {
 			seen = lr
 			w.WriteHeader(http.StatusTeapot)
+		}
+		c.OnLogout = func(w http.ResponseWriter, _ *http.Request, s *oidc.Session) {
+			ended = s
+			http.SetCookie(w, &http.Cookie{Name: "app-login", MaxAge: -1})
 		}
 	})
 	b := h.browser()
@@ -148,4 +153,11 @@ func TestLogoutPageOfTheApplication(t *testing.T) {
 	assert.Equal(t, []string{"de", "en"}, seen.UILocales)
 	assert.Equal(t, h.Server.URL+oidc.EndSessionPath, seen.Action)
 	assert.NotEmpty(t, seen.Form.Get("logout_confirm"))
+	assert.Nil(t, ended, "not before the confirmation")
+
+	done := b.endSession(http.MethodPost, seen.Form)
+	require.Equal(t, http.StatusOK, done.Status, "the signed-out page: %s", done.Body)
+	require.NotNil(t, ended, "OnLogout learns of the end")
+	assert.Equal(t, defaultUser, ended.Subject)
+	assert.Contains(t, done.Header.Values("Set-Cookie"), "app-login=; Max-Age=0", "its cookies go out with the response")
 }

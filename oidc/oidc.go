@@ -81,6 +81,11 @@ type Config struct {
 	// LoggedOutPage, when set, renders the page shown after a logout that
 	// names no post_logout_redirect_uri. Nil shows a plain page.
 	LoggedOutPage func(w http.ResponseWriter, r *http.Request)
+	// OnLogout, when set, is called in the browser's request that ends its
+	// login session at the end-session endpoint, before the response is
+	// written: an application that keeps a login of its own for its pages
+	// ends it here (it may set cookies on w, not write the body).
+	OnLogout func(w http.ResponseWriter, r *http.Request, s *Session)
 }
 
 // Provider is an OpenID Provider (OpenID Connect Core 1.0): a feature
