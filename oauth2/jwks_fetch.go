@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"sync"
 	"syscall"
@@ -266,50 +264,18 @@ func (f *JWKSFetcher) httpClient() *http.Client {
 		return f.HTTPClient
 	}
 	f.clientOnce.Do(func() {
-		timeout := f.timeout()
-		dialer := &net.Dialer{Timeout: timeout}
-		if !f.AllowPrivateAddresses {
-			dialer.Control = refuseNonPublicAddress
-		}
-		f.client = &http.Client{
-			Timeout: timeout,
-			Transport: &http.Transport{
-				Proxy:                  nil, // a proxy would hide the target address from the dial check
-				DialContext:            dialer.DialContext,
-				TLSHandshakeTimeout:    timeout,
-				ResponseHeaderTimeout:  timeout,
-				MaxResponseHeaderBytes: 16 << 10,
-				MaxIdleConns:           16,
-				IdleConnTimeout:        90 * time.Second,
-				ForceAttemptHTTP2:      true,
-			},
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if len(via) >= 3 {
-					return errors.New("too many redirects")
-				}
-				if req.URL.Scheme != "https" && !f.AllowPrivateAddresses {
-					return errors.New("redirect to a URL that is not https")
-				}
-				return nil
-			},
-		}
+		f.client = urlpolicy.NewClient(urlpolicy.ClientOptions{
+			Timeout:               f.timeout(),
+			AllowPrivateAddresses: f.AllowPrivateAddresses,
+		})
 	})
 	return f.client
 }
 
-// refuseNonPublicAddress is a net.Dialer Control function: it runs on the
-// resolved address just before connecting, and refuses every address that
-// is not a public unicast one (urlpolicy.IsPublicAddr). Running after
-// resolution is what defeats DNS rebinding.
-func refuseNonPublicAddress(network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("refusing to dial %q: not an IP address", address)
-	}
-	if !urlpolicy.IsPublicAddr(ap.Addr()) {
-		return fmt.Errorf("refusing to dial %s: not a public address", ap.Addr())
-	}
-	return nil
+// refuseNonPublicAddress is the dial check of the default client
+// (urlpolicy.RefuseNonPublicAddress), named here for the fetcher's tests.
+func refuseNonPublicAddress(network, address string, c syscall.RawConn) error {
+	return urlpolicy.RefuseNonPublicAddress(network, address, c)
 }
 
 func (f *JWKSFetcher) now() time.Time {

@@ -2,10 +2,12 @@
 // fetches over the network. Every such URL (its issuer, an authorization
 // server's JWK Set or introspection endpoint) must use TLS, except on the
 // loopback interface, for development (RFC 9700 §2.6, FAPI 2.0 §5.4.2):
-// CheckTLS. A URL handed in by a client (its jwks_uri, RFC 7591 §2) is
-// fetched only from a public address, so that a client cannot make the
+// CheckTLS. A URL handed in by a client (its jwks_uri, RFC 7591 §2; its
+// backchannel_logout_uri, OpenID Connect Back-Channel Logout 1.0 §2.2) is
+// reached only at a public address, so that a client cannot make the
 // server reach into its own network (RFC 6890): IsPublicAddr, which the
-// fetcher runs on each resolved address at dial time.
+// one guarded HTTP client, NewClient, runs on each resolved address at
+// dial time. Every request to such a URL goes through a NewClient client.
 package urlpolicy
 
 import (
