@@ -31,7 +31,9 @@ import (
 //   - AuthorizationRequestChecker: a step of the validation of every
 //     authorization request;
 //   - ApprovalExtender: a step of every approval;
-//   - TokenResponseExtender: members of the token response.
+//   - TokenResponseExtender: members of the token response;
+//   - SubjectMapper: the subject a client sees of its users, at the
+//     introspection endpoint.
 //
 // A Feature is registered only while it is in Config.Features: nothing of
 // it is served or advertised otherwise.
@@ -104,6 +106,18 @@ type TokenResponseExtender interface {
 	ExtendTokenResponse(ctx context.Context, t *IssuedTokens) (map[string]string, error)
 }
 
+// SubjectMapper is implemented by a feature that shows a client its users
+// under identifiers of the client's own, such as OpenID Connect's pairwise
+// subjects (Core §8.1): the introspection endpoint answers the "sub" of a
+// token issued to such a client with ClientSubject, so that it agrees with
+// the feature's own answers (an ID token, UserInfo). The subject of a
+// client's own token (ClientSubjectPrefix) is never mapped. Records keep
+// the application's subject, and JWT access tokens carry it. At most one
+// registered feature maps subjects.
+type SubjectMapper interface {
+	ClientSubject(ctx context.Context, client *storage.Client, subject string) (string, error)
+}
+
 // IssuedTokens are the tokens a token request is about to return, as a
 // TokenResponseExtender sees them.
 type IssuedTokens struct {
@@ -161,6 +175,7 @@ type features struct {
 	responses       []namedPart[TokenResponseExtender]
 	keys            []token.KeyPublisher
 	scopes          []string
+	subjects        *namedPart[SubjectMapper]
 }
 
 // namedPart is an optional part of a feature, with the feature's name for
@@ -198,14 +213,22 @@ func (p *Provider) registerFeatures(factories []FeatureFactory) error {
 		if err := p.registerExtras("feature "+name, ft); err != nil {
 			return err
 		}
-		p.registerParts(name, ft)
+		if err := p.registerParts(name, ft); err != nil {
+			return fmt.Errorf("oauth2: feature %q: %w", name, err)
+		}
 	}
 	return nil
 }
 
 // registerParts takes the optional parts of a feature or grant handler
 // that the Provider calls on its paths.
-func (p *Provider) registerParts(name string, v any) {
+func (p *Provider) registerParts(name string, v any) error {
+	if m, ok := v.(SubjectMapper); ok {
+		if p.features.subjects != nil {
+			return fmt.Errorf("%s maps subjects already", p.features.subjects.name)
+		}
+		p.features.subjects = &namedPart[SubjectMapper]{name, m}
+	}
 	if c, ok := v.(AuthorizationRequestChecker); ok {
 		p.features.requestCheckers = append(p.features.requestCheckers, namedPart[AuthorizationRequestChecker]{name, c})
 	}
@@ -225,6 +248,24 @@ func (p *Provider) registerParts(name string, v any) {
 			}
 		}
 	}
+	return nil
+}
+
+// clientSubject returns the subject rec's client sees of rec's resource
+// owner (SubjectMapper); known, when it is rec's client, saves a lookup.
+func (p *Provider) clientSubject(ctx context.Context, rec *storage.Token, known *storage.Client) (string, error) {
+	m := p.features.subjects
+	if m == nil || strings.HasPrefix(rec.Subject, ClientSubjectPrefix) {
+		return rec.Subject, nil
+	}
+	client := known
+	if client == nil || client.ID != rec.ClientID {
+		var err error
+		if client, err = p.clients.Client(ctx, rec.ClientID); err != nil {
+			return "", err
+		}
+	}
+	return m.part.ClientSubject(ctx, client, rec.Subject)
 }
 
 // checkRequestByFeatures runs the features' AuthorizationRequestCheckers

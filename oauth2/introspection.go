@@ -147,6 +147,9 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) (
 	case !entitled(client, rec):
 		return inactiveResponse, client, nil
 	}
+	if rec.Subject, err = p.clientSubject(ctx, rec, client); err != nil {
+		return nil, nil, StorageError("the token's subject could not be mapped", err)
+	}
 	resp, err := p.introspectionResponse(rec)
 	return resp, client, err
 }

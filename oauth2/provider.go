@@ -287,7 +287,9 @@ func (p *Provider) registerGrants(factories []GrantFactory) error {
 		if err := p.registerExtras(fmt.Sprintf("grant type %q", gt), h); err != nil {
 			return err
 		}
-		p.registerParts(gt, h)
+		if err := p.registerParts(gt, h); err != nil {
+			return fmt.Errorf("oauth2: grant type %q: %w", gt, err)
+		}
 		p.handlers[gt] = h
 		p.grantTypes = append(p.grantTypes, gt)
 		if ucv, ok := h.(UserCodeVerifier); ok {

@@ -106,9 +106,13 @@ func (o *Provider) mintIDToken(ctx context.Context, client *storage.Client, subj
 		return "", oauth2.NewError(oauth2.ErrServerError, "the ID token could not be signed").
 			WithCause(fmt.Errorf("oidc: client %q asks for ID tokens signed with %q, which no key source signs", client.ID, alg))
 	}
+	sub, err := o.subjectFor(ctx, client, subject)
+	if err != nil {
+		return "", err
+	}
 	c := idTokenClaims{
 		Issuer:   o.p.Issuer(),
-		Subject:  subject,
+		Subject:  sub,
 		Audience: client.ID,
 		Expires:  now.Add(o.lifetime).Unix(),
 		IssuedAt: now.Unix(),

@@ -74,6 +74,22 @@ type Config struct {
 	// SessionLifetime is how long a login session lasts from the login,
 	// at most a year. Zero means DefaultSessionLifetime (24 hours).
 	SessionLifetime time.Duration
+	// SubjectType is the subject type of clients that register none:
+	// SubjectPublic (the default) or SubjectPairwise (Core §8).
+	SubjectType string
+	// PairwiseKey keys the pairwise subjects (Core §8.1): 32 random bytes
+	// or more, kept secret and never changed, since a new key gives every
+	// user new identifiers at every pairwise client. Required for pairwise
+	// subjects; with it, the discovery document lists pairwise.
+	PairwiseKey []byte
+	// HTTPClient fetches sector identifier documents (Core §8.1) and
+	// posts logout tokens (Back-Channel Logout 1.0). Nil means a client
+	// that reaches only public addresses over https, with timeouts
+	// (internal/urlpolicy): the URLs are the clients'.
+	HTTPClient *http.Client
+	// AllowPrivateAddresses lets the default HTTPClient reach loopback and
+	// private addresses over http too, for tests and intranets only.
+	AllowPrivateAddresses bool
 	// LogoutPage, when set, renders the page that asks the user to
 	// confirm a logout a relying party asked for (RP-Initiated Logout 1.0
 	// §2): it must post lr.Form to lr.Action. Nil shows a plain page.
@@ -100,7 +116,9 @@ type Provider struct {
 	algorithms  []string              // of Keys, the default first
 	keys        []token.KeyPublisher
 
-	sessionLifetime time.Duration
+	sessionLifetime    time.Duration
+	defaultSubjectType string
+	sectors            *sectorDocuments
 
 	p             *oauth2.Provider
 	registered    atomic.Bool
@@ -165,6 +183,17 @@ func New(cfg Config) (*Provider, error) {
 	if o.signers["RS256"] == nil {
 		return nil, errors.New("oidc: Config.Keys must include a key source that signs with RS256 (OpenID Connect Discovery 1.0 §3)")
 	}
+	switch cfg.SubjectType {
+	case "", SubjectPublic:
+		o.defaultSubjectType = SubjectPublic
+	case SubjectPairwise:
+		o.defaultSubjectType = SubjectPairwise
+	default:
+		return nil, fmt.Errorf("oidc: Config.SubjectType %q is neither public nor pairwise", cfg.SubjectType)
+	}
+	if len(cfg.PairwiseKey) > 0 && len(cfg.PairwiseKey) < 32 || o.defaultSubjectType == SubjectPairwise && len(cfg.PairwiseKey) == 0 {
+		return nil, errors.New("oidc: Config.PairwiseKey must be 32 random bytes or more for pairwise subjects")
+	}
 	o.scopeClaims = maps.Clone(StandardScopeClaims)
 	for scope, claims := range cfg.ScopeClaims {
 		if scope == "" || scope == ScopeOpenID || !validScope(scope) {
@@ -201,6 +230,7 @@ func (o *Provider) Register(p *oauth2.Provider) (oauth2.Feature, error) {
 	}
 	o.p = p
 	o.secureCookies = strings.HasPrefix(p.Issuer(), "https:")
+	o.sectors = newSectorDocuments(sectorClient(o.cfg), p.Now)
 	o.userInfo = o.userInfoHandler()
 	return o, nil
 }
@@ -213,6 +243,7 @@ var (
 	_ oauth2.AuthorizationRequestChecker = (*Provider)(nil)
 	_ oauth2.ApprovalExtender            = (*Provider)(nil)
 	_ oauth2.TokenResponseExtender       = (*Provider)(nil)
+	_ oauth2.SubjectMapper               = (*Provider)(nil)
 )
 
 // FeatureName implements oauth2.Feature.
@@ -257,8 +288,12 @@ func (o *Provider) MetadataEntries() map[string]any {
 			}
 		}
 	}
+	subjectTypes := []string{SubjectPublic}
+	if len(o.cfg.PairwiseKey) > 0 {
+		subjectTypes = append(subjectTypes, SubjectPairwise)
+	}
 	return map[string]any{
-		"subject_types_supported":               []string{"public"},
+		"subject_types_supported":               subjectTypes,
 		"id_token_signing_alg_values_supported": slices.Clone(o.algorithms),
 		"userinfo_signing_alg_values_supported": slices.Clone(o.algorithms),
 		"claims_supported":                      claims,
@@ -296,9 +331,10 @@ const (
 	paramLoginHint = "login_hint"
 	paramUILocales = "ui_locales"
 	paramACRValues = "acr_values"
-	// paramHintSubject keeps the subject of a verified id_token_hint, not
-	// the token.
+	// paramHintSubject and paramHintClient keep the subject and the
+	// client of a verified id_token_hint, not the token.
 	paramHintSubject = "id_token_hint_sub"
+	paramHintClient  = "id_token_hint_aud"
 )
 
 // maxListValues bounds the values of ui_locales and acr_values.
@@ -320,6 +356,13 @@ func (o *Provider) CheckAuthorizationRequest(ctx context.Context, params url.Val
 	}
 	if _, ok := o.signerFor(client); !ok {
 		return oauth2.NewError(oauth2.ErrUnauthorizedClient, "the client's id_token_signed_response_alg is not supported")
+	}
+	if o.subjectType(client) != SubjectPublic {
+		// Decided before anyone logs in: a pairwise client whose sector
+		// is not valid gets no ID token (Core §8.1).
+		if _, err := o.subjectFor(ctx, client, ""); err != nil {
+			return err
+		}
 	}
 	keep := func(name, value string) {
 		if req.Parameters == nil {
@@ -365,8 +408,30 @@ func (o *Provider) CheckAuthorizationRequest(ctx context.Context, params url.Val
 			return oauth2.NewError(oauth2.ErrTemporarilyUnavailable, "the id_token_hint could not be checked").WithCause(err)
 		}
 		keep(paramHintSubject, h.Subject)
+		keep(paramHintClient, h.Audience[0])
 	}
 	return nil
+}
+
+// hintNames reports whether a request's id_token_hint, if it has one,
+// names the user subject: its sub is what its client sees of the user.
+func (o *Provider) hintNames(ctx context.Context, params map[string]string, subject string) (bool, error) {
+	hint := params[paramHintSubject]
+	if hint == "" {
+		return true, nil
+	}
+	client, err := o.p.Client(ctx, params[paramHintClient])
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return false, nil // its client is gone: it names no one now
+	case err != nil:
+		return false, oauth2.StorageError("the id_token_hint's client could not be looked up", err)
+	}
+	sub, err := o.subjectFor(ctx, client, subject)
+	if err != nil {
+		return false, err
+	}
+	return sub == hint, nil
 }
 
 // maxAge returns the max_age that applies to a request: its own, or the
@@ -404,7 +469,10 @@ func (o *Provider) ExtendApproval(w http.ResponseWriter, r *http.Request, a *oau
 	if a.Client.RequireAuthTime {
 		ext[extAuthTimeRequired] = "1"
 	}
-	if hint := a.Request.Parameters[paramHintSubject]; hint != "" && hint != a.Subject {
+	switch same, err := o.hintNames(r.Context(), a.Request.Parameters, a.Subject); {
+	case err != nil:
+		return err
+	case !same:
 		return oauth2.NewError(oauth2.ErrLoginRequired, "the user is not the one the id_token_hint names")
 	}
 	if claims := a.Request.Parameters[paramClaims]; claims != "" {

@@ -177,8 +177,10 @@ type LoginContext struct {
 	HasMaxAge bool
 	// LoginHint is the login_hint parameter, as sent.
 	LoginHint string
-	// HintSubject is the subject of a valid id_token_hint: the user the
-	// client expects.
+	// HintSubject is the sub of a valid id_token_hint: the user the
+	// client expects, as that client sees the user (for a pairwise client,
+	// an identifier the application cannot read; the Session is offered
+	// only when it is the hint's user).
 	HintSubject string
 	// UILocales and ACRValues are the ui_locales and acr_values
 	// parameters, in order of preference.
@@ -220,13 +222,24 @@ func (o *Provider) LoginContext(r *http.Request, pa *oauth2.PendingAuthorization
 		lc.LoginRequired = "prompt=login"
 	case lc.HasMaxAge && o.p.Now().Sub(ls.AuthTime) > lc.MaxAge:
 		lc.LoginRequired = "max_age"
-	case lc.HintSubject != "" && lc.HintSubject != ls.Subject:
+	case !o.sameHintUser(r, params, ls.Subject, &err):
+		if err != nil {
+			return nil, err
+		}
 		lc.LoginRequired = "id_token_hint"
 	default:
 		lc.Session = &Session{ID: ls.ID, Subject: ls.Subject, AuthTime: ls.AuthTime, ACR: ls.ACR,
 			AMR: slices.Clone(ls.AMR), ExpiresAt: ls.ExpiresAt}
 	}
 	return lc, nil
+}
+
+// sameHintUser is hintNames for a switch: a failure is false, with *errp
+// set.
+func (o *Provider) sameHintUser(r *http.Request, params map[string]string, subject string, errp *error) bool {
+	same, err := o.hintNames(r.Context(), params, subject)
+	*errp = err
+	return same && err == nil
 }
 
 // PromptSelectAccount is the prompt value that asks the user to choose an

@@ -92,7 +92,12 @@ func (o *Provider) writeUserInfo(w http.ResponseWriter, r *http.Request) {
 	if claims == nil {
 		claims = make(map[string]any, 1)
 	}
-	claims["sub"] = rec.Subject // Core §5.3.2: always, and ours
+	sub, err := o.subjectFor(ctx, client, rec.Subject)
+	if err != nil {
+		o.unavailable(w, r, err)
+		return
+	}
+	claims["sub"] = sub // Core §5.3.2: always, and ours
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	if alg := client.UserinfoSignedResponseAlg; alg != "" {
