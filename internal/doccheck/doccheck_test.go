@@ -33,6 +33,10 @@ var docs = []struct {
 			body("oauth2/example_approve_test.go", "ExampleProvider_Approve").
 				after("store, hmacKey, mux := application()").
 				until("// Try it"))},
+		{"OpenID Connect", from(
+			body("oidc/example_test.go", "Example").
+				after("store, hmacKey, mux := application()").
+				until("// Try it"))},
 		{"The device flow in your app", from(
 			body("oauth2/example_device_test.go", "ExampleProvider_ApproveDevice").
 				after("store, hmacKey, mux := deviceApplication()").
