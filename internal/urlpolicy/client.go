@@ -107,7 +107,7 @@ func NewClient(opts ClientOptions) *http.Client {
 				return errors.New("too many redirects")
 			}
 			if req.URL.Scheme != "https" && !opts.AllowPrivateAddresses {
-				return fmt.Errorf("redirect to a URL that is %w", ErrNotHTTPS)
+				return fmt.Errorf("redirect refused: %w", ErrNotHTTPS)
 			}
 			return nil
 		},
