@@ -441,7 +441,14 @@ func (o *Provider) logoutToken(ctx context.Context, client *storage.Client, subj
 }
 
 // signLogoutToken is the logoutSigner of the Provider: logoutToken at the
-// Provider's clock.
+// Provider's clock, for the user subject as client sees it (a pairwise
+// subject, Core §8.1).
 func (o *Provider) signLogoutToken(ctx context.Context, client *storage.Client, subject, sid string) (string, error) {
+	if subject != "" {
+		var err error
+		if subject, err = o.ClientSubject(ctx, client, subject); err != nil {
+			return "", err
+		}
+	}
 	return o.logoutToken(ctx, client, subject, sid, o.p.Now())
 }

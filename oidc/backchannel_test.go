@@ -44,7 +44,7 @@ func bclOP(t *testing.T) (*Provider, *testkit.Harness) {
 		require.NoError(t, err)
 		return ks
 	}
-	op, err := New(Config{Keys: []token.KeySource{keys(jwa.ES256), keys(jwa.RS256)}})
+	op, err := New(Config{Keys: []token.KeySource{keys(jwa.ES256), keys(jwa.RS256)}, Sessions: memory.New()})
 	require.NoError(t, err)
 	h := testkit.New(t, func(cfg *oauth2.Config, _ *memory.Store) {
 		cfg.Grants = []oauth2.GrantFactory{grant.ClientCredentials(grant.ClientCredentialsOptions{})}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"html/template"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -230,8 +231,19 @@ func (o *Provider) confirmLogout(w http.ResponseWriter, r *http.Request, lr *Log
 // sessionEnded tells the clients of an ended login session that it ended
 // (Back-Channel Logout 1.0 §2.5), in the background.
 func (o *Provider) sessionEnded(ctx context.Context, ls *storage.LoginSession) {
-	_ = ctx
-	_ = ls
+	clients := make([]*storage.Client, 0, len(ls.Clients))
+	for _, id := range ls.Clients {
+		c, err := o.p.Client(ctx, id)
+		if err != nil {
+			if !errors.Is(err, storage.ErrNotFound) {
+				o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: back-channel logout not sent: the client could not be looked up",
+					slog.String("client_id", id), slog.String("error", err.Error()))
+			}
+			continue
+		}
+		clients = append(clients, c)
+	}
+	o.backchannel.notifyLogout(ctx, clients, ls.Subject, ls.ID, o.signLogoutToken)
 }
 
 // loggedOut shows the page after a logout without a redirect URI.

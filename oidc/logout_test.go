@@ -3,9 +3,12 @@ package oidc_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -160,4 +163,76 @@ func TestLogoutPageOfTheApplication(t *testing.T) {
 	require.NotNil(t, ended, "OnLogout learns of the end")
 	assert.Equal(t, defaultUser, ended.Subject)
 	assert.Contains(t, done.Header.Values("Set-Cookie"), "app-login=; Max-Age=0", "its cookies go out with the response")
+}
+
+// logoutReceiver is a relying party's back-channel logout endpoint: it
+// keeps the logout tokens it is sent.
+type logoutReceiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	tokens []string
+}
+
+func newLogoutReceiver(t *testing.T) *logoutReceiver {
+	lr := &logoutReceiver{}
+	lr.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lr.mu.Lock()
+		lr.tokens = append(lr.tokens, r.PostFormValue("logout_token"))
+		lr.mu.Unlock()
+	}))
+	t.Cleanup(lr.Close)
+	return lr
+}
+
+func (lr *logoutReceiver) received() []string {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return slices.Clone(lr.tokens)
+}
+
+func TestBackChannelLogoutWhenTheSessionEnds(t *testing.T) {
+	rp := newLogoutReceiver(t)
+	h := newHarness(t, func(c *oidc.Config, _ *oauth2.Config, _ *memory.Store) {
+		c.AllowPrivateAddresses = true // the relying party is on loopback
+		c.PairwiseKey = pairwiseKey
+	})
+	h.addClient(storage.Client{ID: "bcl", RedirectURIs: []string{rpRedirect}, GrantTypes: []string{"authorization_code"},
+		Scopes: []string{"openid"}, BackchannelLogoutURI: rp.URL + "/backchannel", BackchannelLogoutSessionRequired: true,
+		SubjectType: oidc.SubjectPairwise})
+	b := h.browser()
+	_, r := b.signIn(newRequest(t, "bcl", "scope", "openid"), &oauth2.Approval{Subject: defaultUser})
+	_, idc := h.verified(r.Str("id_token"))
+	b.signIn(newRequest(t, "rp"), nil) // a client without a back-channel URI, same session
+
+	form := confirmationForm(t, b.endSession(http.MethodGet, url.Values{}))
+	require.Equal(t, http.StatusOK, b.endSession(http.MethodPost, form).Status)
+	require.NoError(t, h.OP.Close(context.Background()), "delivers what is queued")
+
+	got := rp.received()
+	require.Len(t, got, 1, "one token, for the one client that registered a back-channel URI")
+	header, c := h.verified(got[0])
+	assert.Equal(t, "logout+jwt", header["typ"])
+	assert.Equal(t, idc["sid"], c["sid"], "the session the ID token named")
+	assert.Equal(t, idc["sub"], c["sub"], "the sub that client knows (pairwise)")
+	assert.Equal(t, "bcl", c["aud"])
+	assert.NotContains(t, c, "nonce")
+	assert.Contains(t, c["events"], "http://schemas.openid.net/event/backchannel-logout")
+}
+
+func TestBackChannelLogoutWhenAnotherUserLogsIn(t *testing.T) {
+	rp := newLogoutReceiver(t)
+	h := newHarness(t, func(c *oidc.Config, _ *oauth2.Config, _ *memory.Store) { c.AllowPrivateAddresses = true })
+	h.addClient(storage.Client{ID: "bcl", RedirectURIs: []string{rpRedirect}, GrantTypes: []string{"authorization_code"},
+		Scopes: []string{"openid"}, BackchannelLogoutURI: rp.URL + "/backchannel"})
+	b := h.browser()
+	_, r := b.signIn(newRequest(t, "bcl", "scope", "openid"), &oauth2.Approval{Subject: defaultUser})
+	_, idc := h.verified(r.Str("id_token"))
+	b.signIn(newRequest(t, "bcl", "scope", "openid", "prompt", "login"), &oauth2.Approval{Subject: "bob"})
+	require.NoError(t, h.OP.Close(context.Background()))
+
+	got := rp.received()
+	require.Len(t, got, 1, "alice's session ended when bob logged in in her browser")
+	_, c := h.verified(got[0])
+	assert.Equal(t, idc["sid"], c["sid"])
+	assert.Equal(t, defaultUser, c["sub"])
 }

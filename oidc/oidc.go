@@ -124,6 +124,7 @@ type Provider struct {
 	registered    atomic.Bool
 	userInfo      http.Handler
 	secureCookies bool // the issuer uses TLS
+	backchannel   *backchannel
 }
 
 // New checks cfg and returns an OpenID Provider, ready to be registered
@@ -219,6 +220,16 @@ func validScope(s string) bool {
 	return true
 }
 
+// Close stops the delivery of back-channel logout tokens once those
+// queued are delivered, or when ctx ends, whichever comes first: call it
+// when the server shuts down. Logouts after it tell no client.
+func (o *Provider) Close(ctx context.Context) error {
+	if o.backchannel == nil {
+		return nil
+	}
+	return o.backchannel.close(ctx)
+}
+
 // Register is the oauth2.FeatureFactory of the OpenID Provider: put it in
 // oauth2.Config.Features. An OpenID Provider serves one oauth2.Provider.
 func (o *Provider) Register(p *oauth2.Provider) (oauth2.Feature, error) {
@@ -231,6 +242,9 @@ func (o *Provider) Register(p *oauth2.Provider) (oauth2.Feature, error) {
 	o.p = p
 	o.secureCookies = strings.HasPrefix(p.Issuer(), "https:")
 	o.sectors = newSectorDocuments(sectorClient(o.cfg), p.Now)
+	o.backchannel = newBackchannel(backchannelOptions{
+		HTTPClient: o.cfg.HTTPClient, AllowPrivateAddresses: o.cfg.AllowPrivateAddresses, Logger: p.Logger(),
+	})
 	o.userInfo = o.userInfoHandler()
 	return o, nil
 }
