@@ -40,6 +40,26 @@ const (
 	jwtKeyInterval     = 24 * time.Hour
 	jwtKeyPublishAhead = time.Hour
 	jwtKeyRetireAfter  = time.Hour + 5*time.Minute
+
+	// ID token keys (openid.go) sign for a day too, published an hour
+	// ahead for the relying parties' JWK Set caches. An ID token lives
+	// five minutes, but it comes back later as the id_token_hint of an
+	// RP-initiated logout or of an authorization request, which the
+	// OpenID Provider verifies with these keys, expired tokens included
+	// (RP-Initiated Logout 1.0 §2; Core §3.1.2.1): a key keeps verifying
+	// for a login session's lifetime after it stopped signing, and an
+	// hour more.
+	idTokenKeyInterval     = 24 * time.Hour
+	idTokenKeyPublishAhead = time.Hour
+	idTokenKeyRetireAfter  = sessionLifetime + time.Hour
+)
+
+// The names of the ID token key sets in the store (token.StoredKeysConfig
+// Name): one per algorithm, ES256 the default and RS256 the one every
+// OpenID Provider supports (OpenID Connect Discovery 1.0 §3).
+const (
+	idTokenES256KeySet = "id-token-es256"
+	idTokenRS256KeySet = "id-token-rs256"
 )
 
 // maxSecretFileBytes bounds the secret file: a few dozen secrets.
@@ -53,6 +73,13 @@ const makeSecretHint = "make one with\n\n\thead -c 32 /dev/urandom | base64 > se
 type tokenKeys struct {
 	macs    *token.StoredMACKeys
 	signing *token.StoredSigningKeys // nil with opaque access tokens
+	// idTokens sign ID tokens, ES256 first, then RS256 (openid.go). They
+	// are sets of their own, whatever the access token format: their keys
+	// must verify for as long as a login session lasts, far longer than
+	// an access token's, and an ID token cannot pass for an access token
+	// at a resource server that knows only the access tokens' keys (RFC
+	// 8725 §3.12).
+	idTokens []*token.StoredSigningKeys
 }
 
 // openTokenKeys opens the token keys kept in st, sealed with the secrets
@@ -99,7 +126,30 @@ func openTokenKeys(ctx context.Context, o options, st *openedStore, logger *slog
 			return nil, keyError(o, err)
 		}
 	}
+	for _, set := range []struct{ name, alg string }{
+		{idTokenES256KeySet, jwa.ES256.String()},
+		{idTokenRS256KeySet, jwa.RS256.String()},
+	} {
+		idCfg := base
+		idCfg.Name, idCfg.Algorithm = set.name, set.alg
+		idCfg.Interval, idCfg.PublishAhead, idCfg.RetireAfter = idTokenKeyInterval, idTokenKeyPublishAhead, idTokenKeyRetireAfter
+		ks, err := token.OpenStoredSigningKeys(ctx, idCfg)
+		if err != nil {
+			return nil, keyError(o, err)
+		}
+		keys.idTokens = append(keys.idTokens, ks)
+	}
 	return keys, nil
+}
+
+// idTokenKeySources returns the ID token keys as the OpenID Provider takes
+// them (oidc.Config.Keys), the default (ES256) first.
+func (k *tokenKeys) idTokenKeySources() []token.KeySource {
+	sources := make([]token.KeySource, len(k.idTokens))
+	for i, ks := range k.idTokens {
+		sources[i] = ks
+	}
+	return sources
 }
 
 // keyError says what to do about keys that do not open.
@@ -166,6 +216,9 @@ func readSecretFile(name string, logger *slog.Logger) ([][]byte, error) {
 func (k *tokenKeys) run(ctx context.Context) {
 	if k.signing != nil {
 		go func() { _ = k.signing.Run(ctx) }()
+	}
+	for _, ks := range k.idTokens {
+		go func() { _ = ks.Run(ctx) }()
 	}
 	_ = k.macs.Run(ctx)
 }

@@ -124,9 +124,13 @@ func TestTheSecretFileOpensTheKeysItSealed(t *testing.T) {
 	// the keys again with the new one as it runs.
 	addr, out, stop := runServer(t, "-store", db, "-tokens", "jwt", "-secret-file", writeSecretFile(t, newSecret, oldSecret))
 	require.NotEmpty(t, addr)
-	// Both sets, each by its own loop.
-	require.Eventually(t, func() bool { return strings.Count(out.String(), "sealed again with the first secret") == 2 },
-		10*time.Second, 20*time.Millisecond, "the keys of both sets are sealed again at start:\n%s", out)
+	// Every set (opaque, jwt, and the two of the ID tokens), each by its
+	// own loop.
+	require.Eventually(t, func() bool { return strings.Count(out.String(), "sealed again with the first secret") == 4 },
+		10*time.Second, 20*time.Millisecond, "the keys of every set are sealed again at start:\n%s", out)
+	for _, set := range []string{"opaque", "jwt", idTokenES256KeySet, idTokenRS256KeySet} {
+		assert.Contains(t, out.String(), "sealed again with the first secret\" set="+set)
+	}
 	stop()
 
 	// Now the new secret alone opens them, and the old one alone no more.
