@@ -56,10 +56,26 @@
 // The authorization code flow runs through the server's own login and
 // consent pages (pages.go). The demo user alice (password wonderland) can
 // always log in; the users file adds more, as a JSON array of
-// {"username", "password", "name"} objects whose passwords are hashed on
+// {"username", "password", "name", "email", "email_verified"} objects
+// (email and email_verified optional) whose passwords are hashed on
 // load. Password guesses are throttled per account and per client address
 // (throttle.go), and a login form keeps nothing on the server until the
 // user has logged in (csrf.go).
+//
+// The server is an OpenID Provider too (openid.go; OpenID Connect Core
+// 1.0): its discovery document is at /.well-known/openid-configuration,
+// a code flow with scope openid gets an ID token signed with keys kept in
+// the store (ES256, or RS256 for a client that registered
+// id_token_signed_response_alg), and /userinfo answers the profile and
+// email scopes from the users file. The login page honours prompt,
+// max_age, login_hint and id_token_hint; a browser's OpenID login session
+// spares a second password, and prompt=none succeeds silently once the
+// user has allowed the client those scopes on the consent page
+// (consents.go). /end_session asks the user to confirm a logout a client
+// asked for (RP-Initiated Logout 1.0). A clients file may carry the OpenID
+// registration members (post_logout_redirect_uris,
+// id_token_signed_response_alg, require_auth_time, default_max_age, ...);
+// the demo web client may ask for openid profile email.
 package main
 
 import (
@@ -83,6 +99,7 @@ import (
 
 	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/oidc"
 	"github.com/grantor-dev/grantor/pkce"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/token"
@@ -143,7 +160,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.issuer, "issuer", "", "issuer identifier (default: http://ADDR)")
 	fs.StringVar(&o.tokens, "tokens", "opaque", "access token format: opaque or jwt")
 	fs.StringVar(&o.clients, "clients", "", "JSON file with an array of RFC 7591 client metadata objects")
-	fs.StringVar(&o.users, "users", "", `JSON file with an array of {"username","password","name"} objects`)
+	fs.StringVar(&o.users, "users", "", `JSON file with an array of {"username","password","name","email","email_verified"} objects`)
 	fs.BoolVar(&o.dpop, "dpop", false, "accept DPoP proofs (RFC 9449) and bind the tokens of clients that send them to their key")
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "demand DPoP server nonces at the token endpoint (RFC 9449 §8); implies -dpop. The nonce key is random per process, so instances do not accept each other's nonces")
 	fs.DurationVar(&o.deviceInterval, "device-interval", grant.DefaultPollInterval,
@@ -261,6 +278,10 @@ const (
 	// http URI matches with any port (RFC 8252 §7.3), so a client on
 	// 127.0.0.1:PORT/callback can use it.
 	demoRedirectURI = "http://127.0.0.1/callback"
+	// demoPostLogoutRedirectURI is where the end-session endpoint sends
+	// the browser after a logout the demo web client asked for. It is
+	// matched exactly, port included (RP-Initiated Logout 1.0 §3.1).
+	demoPostLogoutRedirectURI = "http://127.0.0.1/logged-out"
 	// demoAPIClientID is a resource server (examples/resource): it may
 	// introspect every access token whose audience is the issuer, the
 	// default audience.
@@ -392,11 +413,21 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 		}
 		format = "jwt (RFC 9068, ES256, keys rotated daily)"
 	}
+	// OpenID Connect (openid.go): ID tokens, UserInfo, discovery, the
+	// login sessions, and the logout confirmation page.
+	op, err := newOpenIDProvider(st, keys, usrs, pg, o.clock, logger)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Features = append(cfg.Features, op.Register)
+	// prompt=none: the OpenID login session, and the consents the
+	// consent page remembered (consents.go).
+	cfg.SilentAuthorize = op.SilentAuthorize(pg.consents.consented)
 	p, err := oauth2.NewProvider(cfg)
 	if err != nil {
 		return nil, err
 	}
-	pg.provider = p
+	pg.provider, pg.openID = p, op
 	mux := http.NewServeMux()
 	mux.Handle("/", p.Handler())
 	pg.register(mux)
@@ -421,7 +452,8 @@ func printBanner(out io.Writer, p *oauth2.Provider, format, storeName, dpopMode 
 	fmt.Fprintf(out, "Grantor example authorization server\n")
 	for _, e := range []struct{ name, url string }{
 		{"issuer", m.Issuer},
-		{"metadata", p.Issuer() + oauth2.MetadataPath}, // RFC 8414 §3
+		{"metadata", p.Issuer() + oauth2.MetadataPath},   // RFC 8414 §3
+		{"discovery", p.EndpointURL(oidc.DiscoveryPath)}, // OpenID Connect Discovery 1.0 §4
 		{"authorize", m.AuthorizationEndpoint},
 		{"token", m.TokenEndpoint},
 		{"revocation", m.RevocationEndpoint},
@@ -429,6 +461,8 @@ func printBanner(out io.Writer, p *oauth2.Provider, format, storeName, dpopMode 
 		{"PAR", m.PushedAuthorizationRequestEndpoint},
 		{"JWKS", m.JWKSURI},
 		{"device auth", deviceAuthorizationEndpoint(m)},
+		{"userinfo", metadataURL(m, "userinfo_endpoint")},       // OpenID Connect Core §5.3
+		{"end session", metadataURL(m, "end_session_endpoint")}, // RP-Initiated Logout 1.0 §2
 		{"login page", p.Issuer() + "/login"},
 		{"device page", p.Issuer() + devicePath},
 	} {
@@ -463,7 +497,13 @@ func printBanner(out io.Writer, p *oauth2.Provider, format, storeName, dpopMode 
 // deviceAuthorizationEndpoint is the device authorization endpoint that
 // the metadata document advertises (RFC 8628 §4).
 func deviceAuthorizationEndpoint(m oauth2.Metadata) string {
-	u, _ := m.Extra["device_authorization_endpoint"].(string)
+	return metadataURL(m, "device_authorization_endpoint")
+}
+
+// metadataURL is the URL a member of the metadata document beyond RFC
+// 8414's holds, "" when it has none.
+func metadataURL(m oauth2.Metadata, member string) string {
+	u, _ := m.Extra[member].(string)
 	return u
 }
 
@@ -529,7 +569,7 @@ func printCodeFlow(out io.Writer, p *oauth2.Provider, secret string) error {
 	}
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {demoWebClientID}, "redirect_uri": {demoRedirectURI},
-		"scope": {"read write"}, "state": {"demo"},
+		"scope": {"openid profile email read write"}, "state": {"demo"},
 		"code_challenge": {pkce.S256Challenge(verifier)}, "code_challenge_method": {"S256"},
 	}
 	sep := "?"
@@ -564,13 +604,17 @@ func registerDemoClients(ctx context.Context, st store, issuer string) (demoSecr
 		Scopes:        []string{"read", "write"},
 		DefaultScopes: []string{"read"},
 	}, {
-		ID:            demoWebClientID,
-		Name:          "Demo web app",
-		SecretHash:    webHash,
-		RedirectURIs:  []string{demoRedirectURI},
-		GrantTypes:    []string{grant.GrantTypeAuthorizationCode, grant.GrantTypeRefreshToken},
-		Scopes:        []string{"read", "write"},
+		ID:           demoWebClientID,
+		Name:         "Demo web app",
+		SecretHash:   webHash,
+		RedirectURIs: []string{demoRedirectURI},
+		GrantTypes:   []string{grant.GrantTypeAuthorizationCode, grant.GrantTypeRefreshToken},
+		// It signs users in with OpenID Connect too (openid.go).
+		Scopes:        []string{"read", "write", oidc.ScopeOpenID, "profile", "email"},
 		DefaultScopes: []string{"read"},
+		// Where the end-session endpoint may send the browser after a
+		// logout it asked for (RP-Initiated Logout 1.0 §3.1).
+		PostLogoutRedirectURIs: []string{demoPostLogoutRedirectURI},
 		// Its access tokens are for the issuer's APIs (demo-api) and for
 		// the gateway, which may then exchange them (RFC 8693).
 		Audience: []string{issuer, demoGatewayClientID},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/oidc"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/memory"
 )
@@ -35,8 +36,15 @@ const maxFormBytes = 16 << 10
 // (devicepage.go) does the same for the device grant, by user code.
 type pages struct {
 	provider *oauth2.Provider
+	// openID is the OpenID Provider (openid.go), whose LoginContext
+	// decides the login of OpenID Connect requests; set with provider.
+	// Nil: every request is an OAuth request.
+	openID   *oidc.Provider
 	users    *users
 	sessions *sessionStore
+	// consents are the scopes users allowed clients on the consent page,
+	// which answer prompt=none (consents.go).
+	consents *consents
 	// csrfKey keys the HMAC that derives each form's CSRF token (csrf.go)
 	// and each device cookie's entry (devicecookie.go).
 	csrfKey []byte
@@ -81,6 +89,7 @@ func newPages(issuer string, u *users) (*pages, error) {
 	pg := &pages{
 		users:            u,
 		sessions:         newSessionStore(maxSessions, maxSessionsPerUser),
+		consents:         newConsents(maxConsents),
 		csrfKey:          key,
 		origin:           iu.Scheme + "://" + iu.Host,
 		secure:           iu.Scheme == "https",
@@ -102,7 +111,8 @@ func newPages(issuer string, u *users) (*pages, error) {
 		pg.loginCookieName = "__Host-grantor-example-login"
 		pg.deviceCookieName = "__Host-grantor-example-device"
 	}
-	for _, name := range []string{"login.html", "consent.html", "error.html", "device.html", "device_confirm.html", "device_done.html"} {
+	for _, name := range []string{"login.html", "consent.html", "error.html", "device.html", "device_confirm.html", "device_done.html",
+		"logout.html", "logged_out.html"} {
 		t, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", "templates/"+name)
 		if err != nil {
 			return nil, err
@@ -212,6 +222,10 @@ type pageData struct {
 	// Retry is a page of ours where the user may try again, linked from
 	// an error page.
 	Retry string
+	// Action and Hidden are the target and the hidden fields of the
+	// logout confirmation form (openid.go).
+	Action string
+	Hidden []hiddenField
 }
 
 // scopeView is a scope as the consent page lists it.
@@ -221,6 +235,10 @@ type scopeView struct{ Name, Description string }
 var scopeDescriptions = map[string]string{
 	"read":  "Read your data",
 	"write": "Change your data",
+	// OpenID Connect Core §3.1.2.1, §5.4.
+	"openid":  "Know who you are",
+	"profile": "See your name and username",
+	"email":   "See your email address",
 }
 
 // render writes a page. Only the consent page passes a csp of its own.
@@ -342,6 +360,9 @@ type loginTarget struct {
 	next        string
 	// clientName names the client of the interaction.
 	clientName string
+	// username fills the form's username: the client's hint of who
+	// logs in (openid.go).
+	username string
 }
 
 // csrf is the token of the login form for the target, in the browser
@@ -356,7 +377,7 @@ func (t loginTarget) csrf(pg *pages, nonce string) string {
 // form is the login form for the target.
 func (t loginTarget) form(pg *pages, nonce string) pageData {
 	return pageData{Title: "Log in", ClientName: t.clientName, Interaction: t.interaction, Next: t.next,
-		CSRF: t.csrf(pg, nonce)}
+		CSRF: t.csrf(pg, nonce), Username: t.username}
 }
 
 // localNext returns the page a login may return to when it is not for an
@@ -374,9 +395,15 @@ func localNext(raw string) (string, bool) {
 }
 
 // showLogin is GET /login?interaction=ID, where the authorization endpoint
-// sends the browser. A logged-in user goes straight on to consent, unless
-// the client asked for prompt=login. GET /login?next=PAGE is the login of
-// a page of ours (the device page); a logged-in user goes straight back.
+// sends the browser. A logged-in user goes straight on to consent when
+// loginFor allows it: for an OAuth request, unless the client asked for
+// prompt=login; for an OpenID Connect request, as the OpenID Provider's
+// LoginContext allows (prompt=login, max_age, id_token_hint and
+// select_account show the form). A browser with a usable OpenID login
+// session but no session of the pages gets one from it. The form's
+// username is filled with the request's login_hint. GET /login?next=PAGE
+// is the login of a page of ours (the device page); a logged-in user goes
+// straight back.
 func (pg *pages) showLogin(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id := q.Get("interaction")
@@ -400,11 +427,28 @@ func (pg *pages) showLogin(w http.ResponseWriter, r *http.Request) {
 			pg.interactionError(w, r, err)
 			return
 		}
-		if _, s := pg.session(r); s != nil && !pa.HasPrompt(oauth2.PromptLogin) {
+		_, s := pg.session(r)
+		a, lc, err := pg.loginFor(r, pa, s)
+		if err != nil {
+			pg.interactionError(w, r, err)
+			return
+		}
+		loggedIn := a != nil
+		if !loggedIn && s == nil && openIDSessionUsable(lc) {
+			// The OpenID login session logs the browser in to the pages:
+			// single sign-on, no second password.
+			adopted, err := pg.adoptOpenIDSession(w, lc)
+			if err != nil {
+				pg.unavailable(w, unavailableRetryAfter)
+				return
+			}
+			loggedIn = adopted != nil
+		}
+		if loggedIn {
 			seeOther(w, "/consent", id)
 			return
 		}
-		target = loginTarget{interaction: id, clientName: clientName(pa.Client)}
+		target = loginTarget{interaction: id, clientName: clientName(pa.Client), username: loginHint(lc)}
 	}
 	// No session for a visitor: the form's CSRF token is bound to a nonce
 	// in the login cookie, kept if the browser has one (other tabs'
@@ -507,13 +551,6 @@ func (pg *pages) login(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, "/consent", target.interaction)
 }
 
-// loggedIn reports whether s may decide interaction pa: a user is logged
-// in and, if the client asked for prompt=login, logged in for this very
-// interaction.
-func loggedIn(s *session, pa *oauth2.PendingAuthorization) bool {
-	return s != nil && (!pa.HasPrompt(oauth2.PromptLogin) || s.loggedInFor == pa.ID)
-}
-
 // showConsent is GET /consent?interaction=ID: the client and the scopes it
 // asks for, and the buttons to approve or deny.
 func (pg *pages) showConsent(w http.ResponseWriter, r *http.Request) {
@@ -524,7 +561,12 @@ func (pg *pages) showConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sid, s := pg.session(r)
-	if !loggedIn(s, pa) {
+	a, _, err := pg.loginFor(r, pa, s)
+	if err != nil {
+		pg.interactionError(w, r, err)
+		return
+	}
+	if a == nil {
 		seeOther(w, "/login", id)
 		return
 	}
@@ -535,7 +577,9 @@ func (pg *pages) showConsent(w http.ResponseWriter, r *http.Request) {
 }
 
 // decide is POST /consent. Grantor writes the answer: a 303 to the client
-// with the code, or with error=access_denied, plus state and iss.
+// with the code, or with error=access_denied, plus state and iss. An
+// approval is remembered for the requests with prompt=none, a denial
+// forgets what the user allowed the client before (consents.go).
 func (pg *pages) decide(w http.ResponseWriter, r *http.Request) {
 	sid, s := pg.session(r)
 	if !pg.checkForm(w, r, func(form url.Values) string {
@@ -552,15 +596,25 @@ func (pg *pages) decide(w http.ResponseWriter, r *http.Request) {
 		pg.interactionError(w, r, err)
 		return
 	}
-	if !loggedIn(s, pa) {
+	a, _, err := pg.loginFor(r, pa, s)
+	if err != nil {
+		pg.interactionError(w, r, err)
+		return
+	}
+	if a == nil {
 		seeOther(w, "/login", id)
 		return
 	}
 	switch r.PostForm.Get("decision") {
 	case "approve":
-		err = pg.provider.Approve(w, r, id, oauth2.Approval{Subject: s.user.Username, AuthTime: s.authTime})
+		if err = pg.provider.Approve(w, r, id, *a); err == nil {
+			// Remembered for prompt=none (consents.go).
+			pg.consents.remember(a.Subject, pa.Client.ID, pa.Scopes)
+		}
 	case "deny":
-		err = pg.provider.Deny(w, r, id)
+		if err = pg.provider.Deny(w, r, id); err == nil {
+			pg.consents.forget(a.Subject, pa.Client.ID)
+		}
 	default:
 		pg.renderError(w, http.StatusBadRequest, "This sign-in cannot continue", "Choose Allow or Deny.")
 		return

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/mail"
 	"os"
 	"strings"
 
@@ -20,6 +21,9 @@ const (
 	demoUsername = "alice"
 	demoPassword = "wonderland"
 	demoName     = "Alice Liddell"
+	// demoEmail is the demo user's address, verified: example.com is
+	// reserved (RFC 2606 §3), so no one else can own it.
+	demoEmail = "alice@example.com"
 )
 
 // user is a resource owner who can log in. Only the hash of the password
@@ -27,7 +31,12 @@ const (
 type user struct {
 	Username string
 	Name     string
-	hash     string
+	// Email is the user's address, "" when the directory has none;
+	// EmailVerified says the directory vouches that the user controls
+	// it (OpenID Connect Core §5.1 email_verified).
+	Email         string
+	EmailVerified bool
+	hash          string
 }
 
 // users is an in-memory user directory. It is filled at start-up and read
@@ -56,21 +65,36 @@ func newUsers() (*users, error) {
 		return nil, err
 	}
 	u := &users{byName: make(map[string]*user), dummyHash: dummy, verify: oauth2.VerifyClientSecret}
-	if err := u.add(demoUsername, demoPassword, demoName); err != nil {
+	if err := u.addRecord(userRecord{Username: demoUsername, Password: demoPassword, Name: demoName,
+		Email: demoEmail, EmailVerified: true}); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-// add registers a user, hashing the password. oauth2.HashClientSecret is a
-// generic argon2id secret hash (RFC 9106), as fit for passwords as for
-// client secrets.
+// add registers a user without an email address.
 func (u *users) add(username, password, name string) error {
+	return u.addRecord(userRecord{Username: username, Password: password, Name: name})
+}
+
+// addRecord registers a user, hashing the password. oauth2.HashClientSecret
+// is a generic argon2id secret hash (RFC 9106), as fit for passwords as for
+// client secrets. An email must be a bare address (RFC 5322 §3.4.1
+// addr-spec), and only an address can be verified.
+func (u *users) addRecord(r userRecord) error {
+	username, password, name := r.Username, r.Password, r.Name
 	switch {
 	case strings.TrimSpace(username) == "" || username != strings.TrimSpace(username):
 		return fmt.Errorf("user %q: username must be non-empty, without surrounding spaces", username)
 	case password == "":
 		return fmt.Errorf("user %q: empty password", username)
+	case r.EmailVerified && r.Email == "":
+		return fmt.Errorf("user %q: email_verified without an email", username)
+	}
+	if r.Email != "" {
+		if a, err := mail.ParseAddress(r.Email); err != nil || a.Address != r.Email || a.Name != "" {
+			return fmt.Errorf("user %q: email must be a bare address such as alice@example.com", username)
+		}
 	}
 	if _, dup := u.byName[username]; dup {
 		return fmt.Errorf("user %q: registered twice", username)
@@ -82,7 +106,7 @@ func (u *users) add(username, password, name string) error {
 	if name == "" {
 		name = username
 	}
-	u.byName[username] = &user{Username: username, Name: name, hash: hash}
+	u.byName[username] = &user{Username: username, Name: name, Email: r.Email, EmailVerified: r.EmailVerified, hash: hash}
 	return nil
 }
 
@@ -91,10 +115,17 @@ type userRecord struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 	Name     string `json:"name"`
+	// Email and EmailVerified are optional: the user's address, and
+	// whether the operator vouches that the user controls it. Relying
+	// parties may link accounts by a verified address, so leave it false
+	// unless the address was checked.
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
 }
 
 // load registers the users of a JSON file holding an array of
-// {"username", "password", "name"} objects. Passwords are hashed as they
+// {"username", "password", "name", "email", "email_verified"} objects
+// (email and email_verified optional). Passwords are hashed as they
 // are read; unknown fields are refused so that a typo ("pasword") is not
 // silently a user without a password.
 func (u *users) load(path string) (int, error) {
@@ -112,7 +143,7 @@ func (u *users) load(path string) (int, error) {
 		return 0, fmt.Errorf("%s: data after the array", path)
 	}
 	for _, r := range list {
-		if err := u.add(r.Username, r.Password, r.Name); err != nil {
+		if err := u.addRecord(r); err != nil {
 			return 0, fmt.Errorf("%s: %w", path, err)
 		}
 	}
