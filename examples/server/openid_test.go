@@ -446,4 +446,75 @@ func TestOpenIDLoginSessionStore(t *testing.T) {
 	require.False(t, ok, "the test needs a store without login sessions")
 	assert.NotNil(t, loginSessionStore(faulty, nil, logger))
 	assert.Contains(t, out.String(), "the store keeps no OpenID login sessions")
+
+	// The database adapters: their own store as soon as they keep login
+	// sessions, memory and the warning until then.
+	for _, flag := range everyStore(t) {
+		spec, err := parseStore(flag)
+		require.NoError(t, err)
+		st, err := openStore(t.Context(), spec)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.close() })
+		var out bytes.Buffer
+		got := loginSessionStore(st, nil, slog.New(slog.NewTextHandler(&out, nil)))
+		if _, keeps := st.store.(storage.LoginSessionStore); keeps {
+			assert.Equal(t, st.store, got, spec.kind)
+			assert.Empty(t, out.String(), spec.kind)
+		} else {
+			assert.NotEqual(t, st.store, got, spec.kind)
+			assert.Contains(t, out.String(), "the store keeps no OpenID login sessions", spec.kind)
+			assert.Contains(t, out.String(), "store="+spec.kind)
+		}
+	}
+}
+
+// The banner names the OpenID discovery document (OpenID Connect
+// Discovery 1.0 §4), which is served there with the OpenID members, and
+// whose JWK Set holds the ID token keys of both algorithms, in either
+// access token format.
+func TestBannerNamesTheDiscoveryDocument(t *testing.T) {
+	for _, format := range []string{"opaque", "jwt"} {
+		t.Run(format, func(t *testing.T) {
+			addr, out := startServer(t, "-tokens", format)
+			issuer := "http://" + addr
+			discovery := issuer + oidc.DiscoveryPath
+			assert.Regexp(t, `(?m)^  discovery:\s+`+regexp.QuoteMeta(discovery)+`$`, out.String())
+
+			resp, err := http.Get(discovery)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			var md struct {
+				Issuer     string   `json:"issuer"`
+				UserInfo   string   `json:"userinfo_endpoint"`
+				EndSession string   `json:"end_session_endpoint"`
+				JWKS       string   `json:"jwks_uri"`
+				Scopes     []string `json:"scopes_supported"`
+				Algs       []string `json:"id_token_signing_alg_values_supported"`
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&md))
+			assert.Equal(t, issuer, md.Issuer, "Discovery §4.3: the issuer it was asked for")
+			assert.Equal(t, issuer+oidc.UserInfoPath, md.UserInfo)
+			assert.Equal(t, issuer+oidc.EndSessionPath, md.EndSession)
+			assert.Subset(t, md.Scopes, []string{"openid", "profile", "email", "read", "write"})
+			assert.Equal(t, []string{"ES256", "RS256"}, md.Algs, "ES256 by default, RS256 as Discovery §3 requires")
+
+			require.NotEmpty(t, md.JWKS)
+			keys, err := http.Get(md.JWKS)
+			require.NoError(t, err)
+			defer keys.Body.Close()
+			var set struct {
+				Keys []struct {
+					Alg string `json:"alg"`
+				} `json:"keys"`
+			}
+			require.NoError(t, json.NewDecoder(keys.Body).Decode(&set))
+			var algs []string
+			for _, k := range set.Keys {
+				algs = append(algs, k.Alg)
+			}
+			assert.Contains(t, algs, "ES256")
+			assert.Contains(t, algs, "RS256")
+		})
+	}
 }
