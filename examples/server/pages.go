@@ -28,12 +28,13 @@ var templateFS embed.FS
 // maxFormBytes bounds the body of the login and consent forms.
 const maxFormBytes = 16 << 10
 
-// pages are the application's own login, consent and error pages: the part
-// of an authorization server that Grantor leaves to its host, which signs
-// the user in and asks for consent. They find the pending request with
-// Provider.PendingAuthorization and end it with Approve or Deny; the
-// Provider writes the redirect to the client. The device page
-// (devicepage.go) does the same for the device grant, by user code.
+// pages are the application's own login, consent, logout and error pages:
+// the part of an authorization server that Grantor leaves to its host,
+// which signs the user in and asks for consent. They find the pending
+// request with Provider.PendingAuthorization and end it with Approve or
+// Deny; the Provider writes the redirect to the client. The device page
+// (devicepage.go) does the same for the device grant, by user code, and
+// the OpenID Provider shows the logout pages (openid.go).
 type pages struct {
 	provider *oauth2.Provider
 	// openID is the OpenID Provider (openid.go), whose LoginContext
