@@ -14,8 +14,11 @@
 // The store is in memory by default; -store sqlite:PATH keeps clients and
 // token records in a SQLite file, -store postgres:DSN in a PostgreSQL
 // database (whose schema is migrated at start-up). Expired records of a
-// database are deleted every minute. Tokens still do not outlive the
-// process: the keys that sign them are made at start-up and never stored.
+// database are deleted every minute. The keys that sign tokens and ID
+// tokens are kept in the store too, sealed with the secrets of
+// -secret-file (keys.go), so tokens outlive a restart. The OpenID login
+// sessions go to the store once its adapter keeps them (openid.go), to
+// memory until then.
 //
 // The clients file holds a JSON array of RFC 7591 client metadata objects.
 // A client_secret found there is hashed on load and never kept. A client
