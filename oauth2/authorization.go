@@ -70,6 +70,11 @@ type Authorization struct {
 	// with what it issues (storage.AuthorizationCode.Extensions) and the
 	// grant's tokens carry them on. At most MaxExtensions values.
 	Extensions map[string]string
+	// RequestedAt is when the authorization request arrived (its
+	// interaction started): a login at or after it was made for this
+	// request, which a request for a fresh login (prompt=login, max_age)
+	// accepts however long the consent took.
+	RequestedAt time.Time
 	// Now is the time of the approval on the Provider's clock.
 	Now time.Time
 }
@@ -98,6 +103,10 @@ type PendingAuthorization struct {
 	// .Parameters), such as OpenID Connect's login_hint and max_age: a
 	// copy. Package oidc reads them for its LoginContext.
 	Parameters map[string]string
+	// StartedAt is when the authorization request arrived and the
+	// interaction started (now, in SilentAuthorize): a login at or after
+	// it was made for this request.
+	StartedAt time.Time
 	// ExpiresAt is when the interaction ends (zero in SilentAuthorize).
 	ExpiresAt time.Time
 }

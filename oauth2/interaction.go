@@ -185,7 +185,8 @@ func (p *Provider) PendingAuthorization(r *http.Request, interactionID string) (
 	return &PendingAuthorization{
 		ID: interactionID, Client: client, RedirectURI: it.Request.RedirectURI,
 		Scopes: slices.Clone(it.Request.Scopes), Resources: slices.Clone(it.Request.Resources),
-		Prompt: slices.Clone(it.Request.Prompt), Parameters: maps.Clone(it.Request.Parameters), ExpiresAt: it.ExpiresAt,
+		Prompt: slices.Clone(it.Request.Prompt), Parameters: maps.Clone(it.Request.Parameters),
+		StartedAt: it.CreatedAt, ExpiresAt: it.ExpiresAt,
 	}, nil
 }
 
@@ -212,7 +213,7 @@ func (p *Provider) Approve(w http.ResponseWriter, r *http.Request, interactionID
 	if err := p.completeInteraction(r.Context(), it); err != nil {
 		return err
 	}
-	p.finishAuthorization(w, r, &it.Request, a)
+	p.finishAuthorization(w, r, &it.Request, a, it.CreatedAt)
 	return nil
 }
 
@@ -309,7 +310,8 @@ func (p *Provider) consumePushed(ctx context.Context, req *storage.Authorization
 
 // finishAuthorization issues the response of an approved request and
 // writes it, or the error redirect.
-func (p *Provider) finishAuthorization(w http.ResponseWriter, r *http.Request, req *storage.AuthorizationRequest, a Approval) {
+// requestedAt is when the authorization request arrived.
+func (p *Provider) finishAuthorization(w http.ResponseWriter, r *http.Request, req *storage.AuthorizationRequest, a Approval, requestedAt time.Time) {
 	ctx := r.Context()
 	if err := p.consumePushed(ctx, req); err != nil {
 		p.redirectError(w, r, req, err)
@@ -325,7 +327,7 @@ func (p *Provider) finishAuthorization(w http.ResponseWriter, r *http.Request, r
 	}
 	now := p.clock()
 	az := &Authorization{Request: req, Client: client, Subject: a.Subject, Scopes: a.Scopes,
-		AuthTime: a.AuthTime, ACR: a.ACR, AMR: a.AMR, Claims: a.Claims, Now: now}
+		AuthTime: a.AuthTime, ACR: a.ACR, AMR: a.AMR, Claims: a.Claims, RequestedAt: requestedAt, Now: now}
 	if az.Scopes == nil {
 		az.Scopes = req.Scopes
 	}
@@ -364,7 +366,8 @@ func (p *Provider) authorizeSilently(w http.ResponseWriter, r *http.Request, req
 	// No interaction exists for a silent request: ID and ExpiresAt stay
 	// empty.
 	pa := &PendingAuthorization{Client: client, RedirectURI: req.RedirectURI, Scopes: slices.Clone(req.Scopes),
-		Resources: slices.Clone(req.Resources), Prompt: slices.Clone(req.Prompt), Parameters: maps.Clone(req.Parameters)}
+		Resources: slices.Clone(req.Resources), Prompt: slices.Clone(req.Prompt), Parameters: maps.Clone(req.Parameters),
+		StartedAt: p.clock()}
 	a, err := p.silentAuthorize(r.Context(), r, pa)
 	if err != nil || a == nil {
 		var oe *Error
@@ -378,7 +381,7 @@ func (p *Provider) authorizeSilently(w http.ResponseWriter, r *http.Request, req
 		p.redirectError(w, r, req, NewError(ErrServerError, "invalid silent approval").WithCause(err))
 		return
 	}
-	p.finishAuthorization(w, r, req, *a)
+	p.finishAuthorization(w, r, req, *a, p.clock())
 }
 
 // redirectError sends an error to the client's validated redirect URI

@@ -120,6 +120,18 @@ func TestAuthTime(t *testing.T) {
 		assert.Equal(t, string(oauth2.ErrLoginRequired), q.Get("error"))
 		assert.Empty(t, q.Get("code"))
 	})
+	t.Run("max_age=0 takes a login made for the request, however long consent took", func(t *testing.T) {
+		req := newRequest(t, "rp", "max_age", "0")
+		id, cookie := h.interaction(h.authorize(req.params))
+		h.Advance(20 * time.Second) // the login page
+		loggedIn := h.Now()
+		h.Advance(40 * time.Second) // the consent page
+		q := answer(t, h.approve(id, cookie, oauth2.Approval{Subject: defaultUser, AuthTime: loggedIn}))
+		require.NotEmpty(t, q.Get("code"), q.Encode())
+		r := h.redeem(req, q.Get("code"))
+		_, c := h.verified(r.Str("id_token"))
+		assert.EqualValues(t, loggedIn.Unix(), c["auth_time"])
+	})
 	t.Run("max_age=0 takes a login of now", func(t *testing.T) {
 		r := h.tokens(newRequest(t, "rp", "max_age", "0"), oauth2.Approval{Subject: defaultUser})
 		_, c := h.verified(r.Str("id_token"))

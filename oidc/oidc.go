@@ -475,7 +475,9 @@ func (o *Provider) ExtendApproval(w http.ResponseWriter, r *http.Request, a *oau
 	ext := make(map[string]string, 5)
 	ext[extAuthTime] = strconv.FormatInt(a.AuthTime.Unix(), 10)
 	if age, ok := maxAge(a.Request, a.Client); ok {
-		if a.Now.Sub(a.AuthTime) > age {
+		// A login made for this very request is fresh enough for any
+		// max_age, 0 included, however long the consent page took.
+		if a.AuthTime.Before(a.RequestedAt.Truncate(time.Second)) && a.Now.Sub(a.AuthTime) > age {
 			return oauth2.NewError(oauth2.ErrLoginRequired, "the user's login is older than max_age")
 		}
 		ext[extAuthTimeRequired] = "1"

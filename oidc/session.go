@@ -217,10 +217,13 @@ func (o *Provider) LoginContext(r *http.Request, pa *oauth2.PendingAuthorization
 	if err != nil || ls == nil {
 		return lc, err
 	}
+	// A login made since the request arrived was made for it: it
+	// satisfies prompt=login and any max_age.
+	fresh := !ls.AuthTime.Before(pa.StartedAt.Truncate(time.Second))
 	switch {
-	case pa.HasPrompt(oauth2.PromptLogin):
+	case pa.HasPrompt(oauth2.PromptLogin) && !fresh:
 		lc.LoginRequired = "prompt=login"
-	case lc.HasMaxAge && o.p.Now().Sub(ls.AuthTime) > lc.MaxAge:
+	case lc.HasMaxAge && !fresh && o.p.Now().Sub(ls.AuthTime) > lc.MaxAge:
 		lc.LoginRequired = "max_age"
 	case !o.sameHintUser(r, params, ls.Subject, &err):
 		if err != nil {

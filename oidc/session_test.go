@@ -205,6 +205,23 @@ func TestLoginContextSaysWhenTheSessionCannotBeUsed(t *testing.T) {
 		assert.Equal(t, string(oauth2.ErrLoginRequired), q.Get("error"), "Core §3.1.2.1")
 		assert.Empty(t, q.Get("code"))
 	})
+	t.Run("a login made for this request satisfies prompt=login and max_age", func(t *testing.T) {
+		br := h.browser()
+		br.signIn(newRequest(t, "rp"), &oauth2.Approval{Subject: defaultUser})
+		h.Advance(time.Hour)
+		r := br.authorize(newRequest(t, "rp", "prompt", "login", "max_age", "0").params)
+		id := strings.TrimPrefix(r.Header.Get("Location"), loginPath+"?interaction=")
+		h.Advance(5 * time.Second)
+		// The user logs in again for this request, in another tab's
+		// authorization that finishes first.
+		br.signIn(newRequest(t, "rs256", "prompt", "login"), &oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+		h.Advance(5 * time.Second)
+		pa, err := h.Provider.PendingAuthorization(br.page(), id)
+		require.NoError(t, err)
+		lc, err := h.OP.LoginContext(br.page(), pa)
+		require.NoError(t, err)
+		assert.NotNil(t, lc.Session, "the login since the request arrived: %s", lc.LoginRequired)
+	})
 	t.Run("an OAuth request has no OpenID side", func(t *testing.T) {
 		r := b.authorize(newRequest(t, "rp", "scope", "read").params)
 		id := strings.TrimPrefix(r.Header.Get("Location"), loginPath+"?interaction=")
