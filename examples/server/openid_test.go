@@ -144,6 +144,16 @@ func TestOpenIDLoginHonoursPromptAndMaxAge(t *testing.T) {
 		c := idTokenClaims(t, cf.approveAndRedeem(t, f, f.consent(t)))
 		assert.Equal(t, clock.now(), authTime(t, c), "auth_time is the new login's")
 	})
+	t.Run("max_age=0 asks for the password, and takes it however long consent takes", func(t *testing.T) {
+		clock.set(login.Add(20 * time.Minute))
+		f := cf.startOpenID(t, b, "zero", "max_age", "0")
+		f.asksPassword(t, "max_age=0")
+		consent := f.consent(t) // the password, now
+		loggedIn := clock.now()
+		clock.set(loggedIn.Add(30 * time.Second)) // the user reads the consent page
+		c := idTokenClaims(t, cf.approveAndRedeem(t, f, consent))
+		assert.Equal(t, loggedIn, authTime(t, c))
+	})
 	t.Run("an OAuth request still uses the pages' session", func(t *testing.T) {
 		cf.start(t, b, "oauth").skipsLogin(t)
 	})
