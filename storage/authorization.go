@@ -44,7 +44,9 @@ type AuthorizationRequest struct {
 	// Parameters are the request's extension parameters that a feature
 	// of the Provider validated and keeps with it, such as the nonce and
 	// max_age of an OpenID Connect request (OpenID Connect Core
-	// §3.1.2.1), by parameter name. Nil when there are none.
+	// §3.1.2.1), by parameter name. Nil when there are none (a store may
+	// return nil for an empty map, or an empty map for nil: both mean
+	// none). A parameter's value may be empty, and is kept.
 	Parameters map[string]string
 	// PushedKey is set when the request came through a pushed
 	// authorization request (RFC 9126): the key of that record, consumed
@@ -118,7 +120,8 @@ type AuthorizationCode struct {
 	// grant the code starts (oauth2.Authorization.Extensions), such as the
 	// login session an OpenID Provider's ID tokens name; the tokens issued
 	// for the code carry them on (Token.Extensions). Nil when there are
-	// none.
+	// none (a store may return nil for an empty map, or an empty map for
+	// nil: both mean none).
 	Extensions map[string]string
 	// IssuedAt and ExpiresAt bound the code's life (60 s by default).
 	IssuedAt  time.Time

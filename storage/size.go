@@ -132,8 +132,9 @@ func CheckSize(what string, n int, sizeErr error, keys ...string) error {
 }
 
 // TextFields yields each string field of the request, by name, with its
-// values (one for a string, the elements for a list), for a store that
-// must check what its columns can keep before a write.
+// values (one for a string, the elements for a list, the names and values
+// for a map), for a store that must check what its columns can keep before
+// a write.
 func (r *AuthorizationRequest) TextFields() iter.Seq2[string, []string] {
 	return func(yield func(string, []string) bool) {
 		for _, f := range [...]struct {
@@ -142,6 +143,7 @@ func (r *AuthorizationRequest) TextFields() iter.Seq2[string, []string] {
 		}{
 			{"Request.ClientID", []string{r.ClientID}},
 			{"Request.RedirectURI", []string{r.RedirectURI}},
+			{"Request.ResponseType", []string{r.ResponseType}},
 			{"Request.ResponseMode", []string{r.ResponseMode}},
 			{"Request.State", []string{r.State}},
 			{"Request.Scopes", r.Scopes},
@@ -151,10 +153,24 @@ func (r *AuthorizationRequest) TextFields() iter.Seq2[string, []string] {
 			{"Request.Prompt", r.Prompt},
 			{"Request.PushedKey", []string{r.PushedKey}},
 			{"Request.DPoPKeyThumbprint", []string{r.DPoPKeyThumbprint}},
+			{"Request.Parameters", mapStrings(r.Parameters)},
 		} {
 			if !yield(f.name, f.strs) {
 				return
 			}
 		}
 	}
+}
+
+// mapStrings returns the names and values of m in one list, nil for an
+// empty map.
+func mapStrings(m map[string]string) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	l := make([]string, 0, 2*len(m))
+	for k, v := range m {
+		l = append(l, k, v)
+	}
+	return l
 }

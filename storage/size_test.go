@@ -85,9 +85,10 @@ func TestCheckSize(t *testing.T) {
 
 // TextFields yields every string field of a request, once.
 func TestTextFields(t *testing.T) {
-	r := storage.AuthorizationRequest{ClientID: "c", RedirectURI: "r", ResponseMode: "m", State: "s",
-		Scopes: []string{"a", "b"}, Resources: []string{"x"}, CodeChallenge: "cc", CodeChallengeMethod: "S256",
-		Prompt: []string{"login"}, PushedKey: "p"}
+	r := storage.AuthorizationRequest{ClientID: "c", RedirectURI: "r", ResponseType: "code id_token",
+		ResponseMode: "m", State: "s", Scopes: []string{"a", "b"}, Resources: []string{"x"}, CodeChallenge: "cc",
+		CodeChallengeMethod: "S256", Prompt: []string{"login"}, PushedKey: "p", DPoPKeyThumbprint: "jkt",
+		Parameters: map[string]string{"nonce": "n-0S6_WzA2Mj", "max_age": "3600", "empty": ""}}
 	total := 0
 	for _, vs := range r.TextFields() {
 		for _, v := range vs {

@@ -65,7 +65,9 @@ type Token struct {
 	// grant, such as an OpenID Provider's record of how the user logged
 	// in, for its ID tokens and UserInfo responses. Unlike Claims they
 	// are never put into tokens nor returned by introspection; they are
-	// carried across refreshes. Nil when there are none.
+	// carried across refreshes. Nil when there are none (a store may
+	// return nil for an empty map, or an empty map for nil: both mean
+	// none).
 	Extensions map[string]string
 
 	// IssuedAt and ExpiresAt bound the token's lifetime.
