@@ -131,16 +131,16 @@ func (s *Store) CompleteInteraction(ctx context.Context, key string, at time.Tim
 
 // Authorization codes.
 
-const codeColumns = "key, grant_id, request, subject, scopes, auth_time, claims, issued_at, expires_at, consumed_at"
+const codeColumns = "key, grant_id, request, subject, scopes, auth_time, claims, extensions, issued_at, expires_at, consumed_at"
 
 func scanCode(row scanner) (*storage.AuthorizationCode, error) {
 	var (
 		c                                 storage.AuthorizationCode
 		req                               string
-		scopes, claims                    sql.NullString
+		scopes, claims, extensions        sql.NullString
 		authTime, issued, expires, consum sql.NullInt64
 	)
-	if err := row.Scan(&c.Key, &c.GrantID, &req, &c.Subject, &scopes, &authTime, &claims,
+	if err := row.Scan(&c.Key, &c.GrantID, &req, &c.Subject, &scopes, &authTime, &claims, &extensions,
 		&issued, &expires, &consum); err != nil {
 		return nil, err
 	}
@@ -154,20 +154,23 @@ func scanCode(row scanner) (*storage.AuthorizationCode, error) {
 	if c.Claims, err = claimsVal(claims); err != nil {
 		return nil, err
 	}
+	if c.Extensions, err = stringMapVal(extensions); err != nil {
+		return nil, err
+	}
 	c.AuthTime, c.IssuedAt, c.ExpiresAt, c.ConsumedAt = timeVal(authTime), timeVal(issued), timeVal(expires), timeVal(consum)
 	return &c, nil
 }
 
 // CreateAuthorizationCode implements [storage.AuthorizationCodeStore]
-// (RFC 6749 §4.1.2). It stores the record, Claims included. A nil record or
+// (RFC 6749 §4.1.2). It stores the record, Claims and Extensions included. A nil record or
 // an empty Key is an error; an existing Key is [storage.ErrDuplicate]. A
 // ConsumedAt set at creation is kept.
 //
 // A record larger than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping
-// [storage.ErrTooLarge], and a string of invalid UTF-8 in a list or the
-// request with an error naming the field (see the package documentation).
-// Nothing is stored then.
+// [storage.ErrTooLarge], and a string of invalid UTF-8 in a list, the
+// request or Extensions with an error naming the field (see the package
+// documentation). Nothing is stored then.
 func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.AuthorizationCode) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("create authorization code", err)
@@ -194,9 +197,13 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c *storage.Authoriz
 	if err != nil {
 		return wrap("create authorization code", err)
 	}
+	extensions, err := stringMapArg("Extensions", c.Extensions)
+	if err != nil {
+		return wrap("create authorization code", err)
+	}
 	return wrap("create authorization code", s.create(ctx,
-		"INSERT INTO authorization_codes ("+codeColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		c.Key, c.GrantID, req, c.Subject, scopes, timeArg(c.AuthTime), claims,
+		"INSERT INTO authorization_codes ("+codeColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		c.Key, c.GrantID, req, c.Subject, scopes, timeArg(c.AuthTime), claims, extensions,
 		timeArg(c.IssuedAt), timeArg(c.ExpiresAt), timeArg(c.ConsumedAt)))
 }
 

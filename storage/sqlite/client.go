@@ -28,6 +28,7 @@ func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 	}{
 		{"RedirectURIs", c.RedirectURIs}, {"GrantTypes", c.GrantTypes}, {"Scopes", c.Scopes},
 		{"DefaultScopes", c.DefaultScopes}, {"Audience", c.Audience}, {"Resources", c.Resources},
+		{"PostLogoutRedirectURIs", c.PostLogoutRedirectURIs},
 	} {
 		v, err := listArg(l.field, l.list)
 		if err != nil {
@@ -36,12 +37,16 @@ func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 		args = append(args, v)
 	}
 	args = append(args, c.PKCEOptional, c.RequirePushedAuthorizationRequests, c.Disabled,
-		int64(c.AccessTokenLifetime), int64(c.RefreshTokenLifetime), c.DPoPBoundAccessTokens)
+		int64(c.AccessTokenLifetime), int64(c.RefreshTokenLifetime), c.DPoPBoundAccessTokens,
+		c.SubjectType, c.SectorIdentifierURI, c.IDTokenSignedResponseAlg, c.UserinfoSignedResponseAlg,
+		c.RequireAuthTime, int64(c.DefaultMaxAge), c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired)
 	_, err := s.exec(ctx, `INSERT INTO clients (id, name, secret_hash, token_endpoint_auth_method,
 	token_endpoint_auth_signing_alg, jwks, jwks_uri, redirect_uris, grant_types, scopes,
-	default_scopes, audience, resources, pkce_optional, require_pushed_requests, disabled,
-	access_token_lifetime_ns, refresh_token_lifetime_ns, dpop_bound_access_tokens)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	default_scopes, audience, resources, post_logout_redirect_uris, pkce_optional, require_pushed_requests, disabled,
+	access_token_lifetime_ns, refresh_token_lifetime_ns, dpop_bound_access_tokens,
+	subject_type, sector_identifier_uri, id_token_signed_response_alg, userinfo_signed_response_alg,
+	require_auth_time, default_max_age_ns, backchannel_logout_uri, backchannel_logout_session_required)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
 	name = excluded.name,
 	secret_hash = excluded.secret_hash,
@@ -55,12 +60,21 @@ ON CONFLICT (id) DO UPDATE SET
 	default_scopes = excluded.default_scopes,
 	audience = excluded.audience,
 	resources = excluded.resources,
+	post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 	pkce_optional = excluded.pkce_optional,
 	require_pushed_requests = excluded.require_pushed_requests,
 	disabled = excluded.disabled,
 	access_token_lifetime_ns = excluded.access_token_lifetime_ns,
 	refresh_token_lifetime_ns = excluded.refresh_token_lifetime_ns,
-	dpop_bound_access_tokens = excluded.dpop_bound_access_tokens`, args...)
+	dpop_bound_access_tokens = excluded.dpop_bound_access_tokens,
+	subject_type = excluded.subject_type,
+	sector_identifier_uri = excluded.sector_identifier_uri,
+	id_token_signed_response_alg = excluded.id_token_signed_response_alg,
+	userinfo_signed_response_alg = excluded.userinfo_signed_response_alg,
+	require_auth_time = excluded.require_auth_time,
+	default_max_age_ns = excluded.default_max_age_ns,
+	backchannel_logout_uri = excluded.backchannel_logout_uri,
+	backchannel_logout_session_required = excluded.backchannel_logout_session_required`, args...)
 	return wrap("put client", err)
 }
 
@@ -80,17 +94,21 @@ func (s *Store) Client(ctx context.Context, id string) (*storage.Client, error) 
 	}
 	var (
 		c                     storage.Client
-		lists                 [6]sql.NullString
+		lists                 [7]sql.NullString
 		accessTTL, refreshTTL int64
 	)
 	err := s.db.QueryRowContext(ctx, `SELECT id, name, secret_hash, token_endpoint_auth_method,
 	token_endpoint_auth_signing_alg, jwks, jwks_uri, redirect_uris, grant_types, scopes,
-	default_scopes, audience, resources, pkce_optional, require_pushed_requests, disabled,
-	access_token_lifetime_ns, refresh_token_lifetime_ns, dpop_bound_access_tokens
+	default_scopes, audience, resources, post_logout_redirect_uris, pkce_optional, require_pushed_requests, disabled,
+	access_token_lifetime_ns, refresh_token_lifetime_ns, dpop_bound_access_tokens,
+	subject_type, sector_identifier_uri, id_token_signed_response_alg, userinfo_signed_response_alg,
+	require_auth_time, default_max_age_ns, backchannel_logout_uri, backchannel_logout_session_required
 FROM clients WHERE id = ?`, id).Scan(&c.ID, &c.Name, &c.SecretHash, &c.TokenEndpointAuthMethod,
 		&c.TokenEndpointAuthSigningAlg, &c.JWKS, &c.JWKSURI, &lists[0], &lists[1], &lists[2],
-		&lists[3], &lists[4], &lists[5], &c.PKCEOptional, &c.RequirePushedAuthorizationRequests, &c.Disabled,
-		&accessTTL, &refreshTTL, &c.DPoPBoundAccessTokens)
+		&lists[3], &lists[4], &lists[5], &lists[6], &c.PKCEOptional, &c.RequirePushedAuthorizationRequests, &c.Disabled,
+		&accessTTL, &refreshTTL, &c.DPoPBoundAccessTokens,
+		&c.SubjectType, &c.SectorIdentifierURI, &c.IDTokenSignedResponseAlg, &c.UserinfoSignedResponseAlg,
+		&c.RequireAuthTime, (*int64)(&c.DefaultMaxAge), &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, wrap("client", storage.ErrNotFound)
 	}
@@ -98,7 +116,8 @@ FROM clients WHERE id = ?`, id).Scan(&c.ID, &c.Name, &c.SecretHash, &c.TokenEndp
 		return nil, wrap("client", err)
 	}
 	c.AccessTokenLifetime, c.RefreshTokenLifetime = time.Duration(accessTTL), time.Duration(refreshTTL)
-	for i, dst := range []*[]string{&c.RedirectURIs, &c.GrantTypes, &c.Scopes, &c.DefaultScopes, &c.Audience, &c.Resources} {
+	for i, dst := range []*[]string{&c.RedirectURIs, &c.GrantTypes, &c.Scopes, &c.DefaultScopes, &c.Audience, &c.Resources,
+		&c.PostLogoutRedirectURIs} {
 		if *dst, err = listVal(lists[i]); err != nil {
 			return nil, wrap("client", err)
 		}

@@ -15,6 +15,8 @@ import (
 //     zero time as NULL; finer digits are truncated;
 //   - string lists and claims as JSON text, nil as NULL (an empty list is
 //     "[]", so nil and empty stay apart);
+//   - maps of strings (a code's or token's Extensions) as a JSON object,
+//     none (nil or empty) as NULL;
 //   - authorization requests as a JSON object with stable field names of
 //     this package's own (requestJSON), not those of the Go type.
 //
@@ -109,6 +111,36 @@ func claimsVal(s sql.NullString) (map[string]any, error) {
 	return m, nil
 }
 
+// stringMapArg returns m, the field named field, as a column value: NULL
+// when it is empty, so that a record without one costs nothing.
+func stringMapArg(field string, m map[string]string) (any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	for k, v := range m {
+		if err := checkText(field, k, v); err != nil {
+			return nil, err
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", field, err)
+	}
+	return string(b), nil
+}
+
+// stringMapVal returns the map of strings a column holds, nil for NULL.
+func stringMapVal(s sql.NullString) (map[string]string, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s.String), &m); err != nil {
+		return nil, fmt.Errorf("decode map: %w", err)
+	}
+	return m, nil
+}
+
 // requestJSON is the stored form of a storage.AuthorizationRequest. Its
 // field names are part of the schema: renaming a Go field must not change
 // them.
@@ -116,6 +148,7 @@ type requestJSON struct {
 	ClientID            string   `json:"client_id"`
 	RedirectURI         string   `json:"redirect_uri"`
 	RedirectURIGiven    bool     `json:"redirect_uri_given,omitempty"`
+	ResponseType        string   `json:"response_type,omitempty"`
 	ResponseMode        string   `json:"response_mode,omitempty"`
 	State               string   `json:"state,omitempty"`
 	Scopes              []string `json:"scopes,omitempty"`
@@ -125,6 +158,9 @@ type requestJSON struct {
 	Prompt              []string `json:"prompt,omitempty"`
 	PushedKey           string   `json:"pushed_key,omitempty"`
 	DPoPKeyThumbprint   string   `json:"dpop_jkt,omitempty"`
+	// Parameters may hold a member of an empty value: the map is left
+	// out when it is empty, never one of its members.
+	Parameters map[string]string `json:"parameters,omitempty"`
 }
 
 // requestArg returns r as a column value.
@@ -138,6 +174,7 @@ func requestArg(r *storage.AuthorizationRequest) (string, error) {
 		ClientID:            r.ClientID,
 		RedirectURI:         r.RedirectURI,
 		RedirectURIGiven:    r.RedirectURIGiven,
+		ResponseType:        r.ResponseType,
 		ResponseMode:        r.ResponseMode,
 		State:               r.State,
 		Scopes:              r.Scopes,
@@ -147,6 +184,7 @@ func requestArg(r *storage.AuthorizationRequest) (string, error) {
 		Prompt:              r.Prompt,
 		PushedKey:           r.PushedKey,
 		DPoPKeyThumbprint:   r.DPoPKeyThumbprint,
+		Parameters:          r.Parameters,
 	})
 	if err != nil {
 		return "", fmt.Errorf("encode request: %w", err)
@@ -164,6 +202,7 @@ func requestVal(s string) (storage.AuthorizationRequest, error) {
 		ClientID:            j.ClientID,
 		RedirectURI:         j.RedirectURI,
 		RedirectURIGiven:    j.RedirectURIGiven,
+		ResponseType:        j.ResponseType,
 		ResponseMode:        j.ResponseMode,
 		State:               j.State,
 		Scopes:              j.Scopes,
@@ -173,5 +212,6 @@ func requestVal(s string) (storage.AuthorizationRequest, error) {
 		Prompt:              j.Prompt,
 		PushedKey:           j.PushedKey,
 		DPoPKeyThumbprint:   j.DPoPKeyThumbprint,
+		Parameters:          j.Parameters,
 	}, nil
 }

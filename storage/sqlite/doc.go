@@ -64,10 +64,11 @@
 // [storage.ErrVersionConflict].
 //
 // Strings are kept byte for byte, NUL bytes included, except in the
-// columns that hold JSON: lists (scopes, audiences, redirect URIs) and
-// authorization requests. JSON holds only UTF-8, so a record with a string
-// of invalid UTF-8 there is refused with an error naming the field rather
-// than stored changed. Claims are JSON too, and come back as JSON decodes
+// columns that hold JSON: lists (scopes, audiences, redirect URIs),
+// authorization requests (their extension parameters included) and the
+// Extensions of codes and tokens. JSON holds only UTF-8, so a record with
+// a string of invalid UTF-8 there is refused with an error naming the
+// field rather than stored changed. Claims are JSON too, and come back as JSON decodes
 // them: an invalid byte as U+FFFD.
 //
 // The store passes the conformance suite in

@@ -312,6 +312,65 @@ VALUES (X'6b', %d, %d, 2)`, start.UnixNano(), start.Add(time.Hour).UnixNano()))
 		assert.Equal(t, storage.StoredKeySet{Version: 1, Keys: keys}, set)
 	})
 
+	t.Run("a version 7 database migrates forward and its records keep no OpenID Connect values", func(t *testing.T) {
+		n := now()
+		// A request of version 7, stored before response_type and parameters.
+		const req = `'{"client_id":"app","redirect_uri":"https://a.example/cb","response_mode":"query","scopes":["openid"]}'`
+		iat, exp := n.UnixMicro(), n.Add(time.Hour).UnixMicro()
+		st := openAtVersion(t, 7,
+			`INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '["https://old.example/cb"]', '["authorization_code"]')`,
+			fmt.Sprintf(`INSERT INTO tokens (key, kind, grant_id, client_id, subject, claims, issued_at, expires_at)
+VALUES ('old', %d, 'old-grant', 'app', 'user-1', '{"tenant":"acme"}', %d, %d)`, storage.RefreshToken, iat, exp),
+			fmt.Sprintf(`INSERT INTO authorization_codes (key, grant_id, request, subject, claims, issued_at, expires_at)
+VALUES ('old', 'old-grant', %s, 'user-1', '{"tenant":"acme"}', %d, %d)`, req, iat, exp),
+			fmt.Sprintf(`INSERT INTO interactions (key, request, browser_binding, created_at, expires_at)
+VALUES ('old', %s, 'b', %d, %d)`, req, iat, exp))
+
+		client, err := st.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, &storage.Client{ID: "old", RedirectURIs: []string{"https://old.example/cb"},
+			GrantTypes: []string{"authorization_code"}}, client, "a client of version 7 has no OpenID Connect registration")
+		tok, err := st.ConsumeToken(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{"tenant": "acme"}, tok.Claims)
+		assert.Nil(t, tok.Extensions, "a token of version 7 keeps no extensions")
+		code, err := st.ConsumeAuthorizationCode(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, "user-1", code.Subject)
+		assert.Nil(t, code.Extensions, "a code of version 7 keeps no extensions")
+		assert.Empty(t, code.Request.ResponseType, `a request of version 7 is "code"`)
+		assert.Nil(t, code.Request.Parameters)
+		inter, err := st.CompleteInteraction(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, "query", inter.Request.ResponseMode)
+		assert.Nil(t, inter.Request.Parameters)
+
+		// Records written now keep them.
+		client.SubjectType, client.SectorIdentifierURI = "pairwise", "https://old.example/sector.json"
+		client.IDTokenSignedResponseAlg, client.UserinfoSignedResponseAlg = "RS256", "ES256"
+		client.RequireAuthTime, client.DefaultMaxAge = true, 10*time.Minute
+		client.PostLogoutRedirectURIs = []string{"https://old.example/bye"}
+		client.BackchannelLogoutURI, client.BackchannelLogoutSessionRequired = "https://old.example/logout", true
+		require.NoError(t, st.PutClient(ctx, client))
+		gotClient, err := st.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, client, gotClient)
+		next := refreshToken(t, "old-grant")
+		next.Extensions = map[string]string{"sid": "s-1", "auth_time": "1700000000", "acr": ""}
+		require.NoError(t, st.CreateTokens(ctx, next))
+		gotTok, err := st.Token(ctx, next.Key)
+		require.NoError(t, err)
+		assert.Equal(t, next, gotTok)
+		newCode := &storage.AuthorizationCode{Key: "new", GrantID: "new-grant", Request: code.Request, Subject: "user-1",
+			Extensions: map[string]string{"sid": "s-1"}, IssuedAt: n, ExpiresAt: n.Add(time.Minute)}
+		newCode.Request.ResponseType = "code"
+		newCode.Request.Parameters = map[string]string{"nonce": "n-0S6_WzA2Mj", "max_age": "0"}
+		require.NoError(t, st.CreateAuthorizationCode(ctx, newCode))
+		gotCode, err := st.AuthorizationCode(ctx, "new")
+		require.NoError(t, err)
+		assert.Equal(t, newCode, gotCode)
+	})
+
 	t.Run("a newer schema is refused", func(t *testing.T) {
 		_, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)",
 			sqlite.SchemaVersion()+1)
@@ -624,13 +683,22 @@ func TestErrors(t *testing.T) {
 				Scopes: []string{bad}, IssuedAt: n, ExpiresAt: n.Add(time.Minute)}),
 			"Audience":     s.CreateTokens(ctx, &storage.Token{Key: newKey(t), Kind: storage.AccessToken, Audience: []string{bad}}),
 			"RedirectURIs": s.PutClient(ctx, &storage.Client{ID: "bad", RedirectURIs: []string{"https://a.example/" + bad}}),
+			"Request.Parameters": s.CreateAuthorizationCode(ctx, &storage.AuthorizationCode{Key: newKey(t), GrantID: "g",
+				Request:  storage.AuthorizationRequest{ClientID: "app", Parameters: map[string]string{"nonce": bad}},
+				IssuedAt: n, ExpiresAt: n.Add(time.Minute)}),
+			"Extensions": s.CreateTokens(ctx, &storage.Token{Key: newKey(t), Kind: storage.RefreshToken,
+				Extensions: map[string]string{bad: "sid"}}),
+			"PostLogoutRedirectURIs": s.PutClient(ctx, &storage.Client{ID: "bad-logout",
+				PostLogoutRedirectURIs: []string{"https://a.example/" + bad}}),
 		} {
 			require.Error(t, err, field)
 			assert.Contains(t, err.Error(), field+" is not valid UTF-8")
 			assert.NotContains(t, err.Error(), bad, "the value itself is not quoted")
 		}
-		_, err := s.Client(ctx, "bad")
-		assert.ErrorIs(t, err, storage.ErrNotFound, "the client was not stored")
+		for _, id := range []string{"bad", "bad-logout"} {
+			_, err := s.Client(ctx, id)
+			assert.ErrorIs(t, err, storage.ErrNotFound, "the client %s was not stored", id)
+		}
 	})
 
 	t.Run("zero times are the store clock's now", func(t *testing.T) {
@@ -656,7 +724,8 @@ func TestErrors(t *testing.T) {
 func TestClients(t *testing.T) {
 	ctx := t.Context()
 	s, _ := open(t)
-	c := &storage.Client{ID: "app", Name: "one", RedirectURIs: []string{}, GrantTypes: []string{"client_credentials"}}
+	c := &storage.Client{ID: "app", Name: "one", RedirectURIs: []string{}, GrantTypes: []string{"client_credentials"},
+		PostLogoutRedirectURIs: []string{}}
 	require.NoError(t, s.PutClient(ctx, c))
 	got, err := s.Client(ctx, "app")
 	require.NoError(t, err)

@@ -13,14 +13,14 @@ import (
 // tokenColumns are the columns of a token record, in scanToken's order.
 const tokenColumns = `key, kind, grant_id, client_id, subject, scopes, audience, claims,
 	issued_at, expires_at, grant_expires_at, access_token_lifetime_ns, refresh_token_lifetime_ns,
-	key_thumbprint, consumed_at, revoked_at`
+	key_thumbprint, extensions, consumed_at, revoked_at`
 
 // scanToken reads a row of tokenColumns.
 func scanToken(row scanner) (*storage.Token, error) {
 	var (
 		t                                       storage.Token
 		kind                                    int64
-		scopes, audience, claims                sql.NullString
+		scopes, audience, claims, extensions    sql.NullString
 		issued, expires, grantExp, cons, revoke sql.NullInt64
 	)
 	// The lifetimes are scanned as the int64 nanoseconds they are stored
@@ -28,7 +28,7 @@ func scanToken(row scanner) (*storage.Token, error) {
 	// of reflect conversions.
 	if err := row.Scan(&t.Key, &kind, &t.GrantID, &t.ClientID, &t.Subject, &scopes, &audience, &claims,
 		&issued, &expires, &grantExp, (*int64)(&t.AccessTokenLifetime), (*int64)(&t.RefreshTokenLifetime),
-		&t.KeyThumbprint, &cons, &revoke); err != nil {
+		&t.KeyThumbprint, &extensions, &cons, &revoke); err != nil {
 		return nil, err
 	}
 	t.Kind = storage.TokenKind(kind)
@@ -40,6 +40,9 @@ func scanToken(row scanner) (*storage.Token, error) {
 		return nil, err
 	}
 	if t.Claims, err = claimsVal(claims); err != nil {
+		return nil, err
+	}
+	if t.Extensions, err = stringMapVal(extensions); err != nil {
 		return nil, err
 	}
 	t.IssuedAt = timeVal(issued)
@@ -55,7 +58,7 @@ func scanToken(row scanner) (*storage.Token, error) {
 // no revoked grant matches. The parameters are anonymous: the driver copies
 // the name of each numbered one ("?3") on every execution.
 const insertToken = `INSERT INTO tokens (` + tokenColumns + `)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 	COALESCE(?, (SELECT revoked_at FROM revoked_grants WHERE grant_id = ?)))`
 
 // CreateTokens implements [storage.TokenStore]. It stores the records in
@@ -71,7 +74,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 // A record larger than [storage.MaxRecordBytes] (Claims counted as JSON),
 // or with a Key or GrantID longer than [storage.MaxKeyBytes], is refused
 // with an error wrapping [storage.ErrTooLarge], and a string of invalid
-// UTF-8 in Scopes or Audience with an error naming the field (see the
+// UTF-8 in Scopes, Audience or Extensions with an error naming the field (see the
 // package documentation). Nothing of the batch is stored then.
 func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
 	if err := ctx.Err(); err != nil {
@@ -101,6 +104,10 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 		if err != nil {
 			return wrap("create tokens", err)
 		}
+		extensions, err := stringMapArg("Extensions", t.Extensions)
+		if err != nil {
+			return wrap("create tokens", err)
+		}
 		// The grant ID is boxed once and passed twice: to be stored, and
 		// to look up its revocation, unless it is empty (no grant).
 		grantID, revokedGrant := any(t.GrantID), any(nil)
@@ -109,7 +116,7 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*storage.Token) erro
 		}
 		args[i] = []any{t.Key, int64(t.Kind), grantID, t.ClientID, t.Subject, scopes, audience, claims,
 			timeArg(t.IssuedAt), timeArg(t.ExpiresAt), timeArg(t.GrantExpiresAt),
-			int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), t.KeyThumbprint,
+			int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), t.KeyThumbprint, extensions,
 			timeArg(t.ConsumedAt), timeArg(t.RevokedAt), revokedGrant}
 	}
 	if len(tokens) == 0 {
