@@ -135,17 +135,34 @@ func (t *onceTable[R]) useOnce(ctx context.Context, s *Store, op, key string, at
 var requestColumns = []string{
 	"req_client_id", "req_redirect_uri", "req_redirect_uri_given", "req_response_mode", "req_state",
 	"req_scopes", "req_resources", "req_code_challenge", "req_code_challenge_method", "req_prompt",
-	"req_pushed_key", "req_dpop_jkt",
+	"req_pushed_key", "req_dpop_jkt", "req_response_type", "req_parameters",
 }
 
-func requestArgs(r *storage.AuthorizationRequest) []any {
+// requestArgs returns the values of requestColumns for r, whose strings
+// checkRequest has checked.
+func requestArgs(r *storage.AuthorizationRequest) ([]any, error) {
+	params, err := stringMapArg("Request.Parameters", r.Parameters)
+	if err != nil {
+		return nil, err
+	}
 	return []any{r.ClientID, r.RedirectURI, r.RedirectURIGiven, r.ResponseMode, r.State,
-		r.Scopes, r.Resources, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.PushedKey, r.DPoPKeyThumbprint}
+		r.Scopes, r.Resources, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.PushedKey, r.DPoPKeyThumbprint,
+		r.ResponseType, params}, nil
 }
 
 func requestDest(r *storage.AuthorizationRequest) []any {
 	return []any{&r.ClientID, &r.RedirectURI, &r.RedirectURIGiven, &r.ResponseMode, &r.State,
-		&r.Scopes, &r.Resources, &r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.PushedKey, &r.DPoPKeyThumbprint}
+		&r.Scopes, &r.Resources, &r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.PushedKey, &r.DPoPKeyThumbprint,
+		&r.ResponseType, &r.Parameters}
+}
+
+// withRequest returns key, then the values of requestColumns for r.
+func withRequest(key string, r *storage.AuthorizationRequest) ([]any, error) {
+	req, err := requestArgs(r)
+	if err != nil {
+		return nil, err
+	}
+	return append([]any{key}, req...), nil
 }
 
 // checkOnce returns an error naming the first field of a record that
@@ -182,7 +199,10 @@ var interactions = newOnceTable("interaction", "interactions",
 			"DeviceAuthorizationKey", i.DeviceAuthorizationKey); err != nil {
 			return nil, err
 		}
-		args := append([]any{i.Key}, requestArgs(&i.Request)...)
+		args, err := withRequest(i.Key, &i.Request)
+		if err != nil {
+			return nil, err
+		}
 		return append(args, i.BrowserBinding, i.CreatedAt, i.ExpiresAt, timeArg(i.CompletedAt),
 			i.DeviceAuthorizationKey), nil
 	},
@@ -199,7 +219,7 @@ var interactions = newOnceTable("interaction", "interactions",
 
 var authorizationCodes = newOnceTable("authorization code", "authorization_codes",
 	append(columns("subject", "scopes", "auth_time", "claims", "issued_at", "expires_at", "consumed_at"),
-		"grant_id"), "consumed_at",
+		"grant_id", "extensions"), "consumed_at",
 	func(c *storage.AuthorizationCode) string { return c.Key },
 	func(c *storage.AuthorizationCode) ([]any, error) {
 		n, err := c.Size()
@@ -216,15 +236,22 @@ var authorizationCodes = newOnceTable("authorization code", "authorization_codes
 		if err != nil {
 			return nil, err
 		}
-		args := append([]any{c.Key}, requestArgs(&c.Request)...)
+		extensions, err := stringMapArg("Extensions", c.Extensions)
+		if err != nil {
+			return nil, err
+		}
+		args, err := withRequest(c.Key, &c.Request)
+		if err != nil {
+			return nil, err
+		}
 		return append(args, c.Subject, c.Scopes, timeArg(c.AuthTime), claims,
-			c.IssuedAt, c.ExpiresAt, timeArg(c.ConsumedAt), c.GrantID), nil
+			c.IssuedAt, c.ExpiresAt, timeArg(c.ConsumedAt), c.GrantID, extensions), nil
 	},
 	func(row pgx.Row) (*storage.AuthorizationCode, error) {
 		var c storage.AuthorizationCode
 		dest := append([]any{&c.Key}, requestDest(&c.Request)...)
 		dest = append(dest, &c.Subject, &c.Scopes, timeDest{&c.AuthTime}, &c.Claims,
-			timeDest{&c.IssuedAt}, timeDest{&c.ExpiresAt}, timeDest{&c.ConsumedAt}, &c.GrantID)
+			timeDest{&c.IssuedAt}, timeDest{&c.ExpiresAt}, timeDest{&c.ConsumedAt}, &c.GrantID, &c.Extensions)
 		if err := row.Scan(dest...); err != nil {
 			return nil, err
 		}
@@ -241,7 +268,10 @@ var pushedRequests = newOnceTable("pushed request", "pushed_requests",
 		if err := checkOnce(r.Key, &r.Request); err != nil {
 			return nil, err
 		}
-		args := append([]any{r.Key}, requestArgs(&r.Request)...)
+		args, err := withRequest(r.Key, &r.Request)
+		if err != nil {
+			return nil, err
+		}
 		return append(args, r.CreatedAt, r.ExpiresAt, timeArg(r.ConsumedAt)), nil
 	},
 	func(row pgx.Row) (*storage.PushedRequest, error) {
@@ -288,8 +318,8 @@ func (s *Store) CompleteInteraction(ctx context.Context, key string, at time.Tim
 
 // CreateAuthorizationCode implements [storage.AuthorizationCodeStore]. A nil
 // record or an empty Key is an error; an existing Key is
-// [storage.ErrDuplicate]. A ConsumedAt set at creation is kept. Claims are
-// stored as jsonb (see [Store.CreateTokens]).
+// [storage.ErrDuplicate]. A ConsumedAt set at creation is kept. Claims and
+// Extensions are stored as jsonb (see [Store.CreateTokens]).
 //
 // A record larger than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping

@@ -16,11 +16,15 @@ import (
 const clientColumns = `id, name, secret_hash, token_endpoint_auth_method, token_endpoint_auth_signing_alg,
 	jwks, jwks_uri, redirect_uris, grant_types, scopes, default_scopes, audience, resources,
 	pkce_optional, require_pushed_authorization_requests, disabled,
-	access_token_lifetime_ns, refresh_token_lifetime_ns, dpop_bound_access_tokens`
+	access_token_lifetime_ns, refresh_token_lifetime_ns, dpop_bound_access_tokens,
+	subject_type, sector_identifier_uri, id_token_signed_response_alg, userinfo_signed_response_alg,
+	require_auth_time, default_max_age_ns, post_logout_redirect_uris, backchannel_logout_uri,
+	backchannel_logout_session_required`
 
 const (
 	upsertClient = `INSERT INTO clients (` + clientColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+	$20, $21, $22, $23, $24, $25, $26, $27, $28)
 ON CONFLICT (id) DO UPDATE SET
 	name = excluded.name,
 	secret_hash = excluded.secret_hash,
@@ -39,7 +43,16 @@ ON CONFLICT (id) DO UPDATE SET
 	disabled = excluded.disabled,
 	access_token_lifetime_ns = excluded.access_token_lifetime_ns,
 	refresh_token_lifetime_ns = excluded.refresh_token_lifetime_ns,
-	dpop_bound_access_tokens = excluded.dpop_bound_access_tokens`
+	dpop_bound_access_tokens = excluded.dpop_bound_access_tokens,
+	subject_type = excluded.subject_type,
+	sector_identifier_uri = excluded.sector_identifier_uri,
+	id_token_signed_response_alg = excluded.id_token_signed_response_alg,
+	userinfo_signed_response_alg = excluded.userinfo_signed_response_alg,
+	require_auth_time = excluded.require_auth_time,
+	default_max_age_ns = excluded.default_max_age_ns,
+	post_logout_redirect_uris = excluded.post_logout_redirect_uris,
+	backchannel_logout_uri = excluded.backchannel_logout_uri,
+	backchannel_logout_session_required = excluded.backchannel_logout_session_required`
 
 	selectClient = `SELECT ` + clientColumns + ` FROM clients WHERE id = $1`
 
@@ -70,6 +83,10 @@ func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 		{"TokenEndpointAuthSigningAlg", []string{c.TokenEndpointAuthSigningAlg}}, {"JWKSURI", []string{c.JWKSURI}},
 		{"RedirectURIs", c.RedirectURIs}, {"GrantTypes", c.GrantTypes}, {"Scopes", c.Scopes},
 		{"DefaultScopes", c.DefaultScopes}, {"Audience", c.Audience}, {"Resources", c.Resources},
+		{"SubjectType", []string{c.SubjectType}}, {"SectorIdentifierURI", []string{c.SectorIdentifierURI}},
+		{"IDTokenSignedResponseAlg", []string{c.IDTokenSignedResponseAlg}},
+		{"UserinfoSignedResponseAlg", []string{c.UserinfoSignedResponseAlg}},
+		{"PostLogoutRedirectURIs", c.PostLogoutRedirectURIs}, {"BackchannelLogoutURI", []string{c.BackchannelLogoutURI}},
 	} {
 		if err := checkText(f.name, f.strs...); err != nil {
 			return fmt.Errorf("postgres: put client: %w", err)
@@ -80,7 +97,10 @@ func (s *Store) PutClient(ctx context.Context, c *storage.Client) error {
 			c.ID, c.Name, c.SecretHash, c.TokenEndpointAuthMethod, c.TokenEndpointAuthSigningAlg,
 			c.JWKS, c.JWKSURI, c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience, c.Resources,
 			c.PKCEOptional, c.RequirePushedAuthorizationRequests, c.Disabled,
-			int64(c.AccessTokenLifetime), int64(c.RefreshTokenLifetime), c.DPoPBoundAccessTokens)
+			int64(c.AccessTokenLifetime), int64(c.RefreshTokenLifetime), c.DPoPBoundAccessTokens,
+			c.SubjectType, c.SectorIdentifierURI, c.IDTokenSignedResponseAlg, c.UserinfoSignedResponseAlg,
+			c.RequireAuthTime, int64(c.DefaultMaxAge), c.PostLogoutRedirectURIs, c.BackchannelLogoutURI,
+			c.BackchannelLogoutSessionRequired)
 		return err
 	})
 	if err != nil {
@@ -124,7 +144,10 @@ func (s *Store) Client(ctx context.Context, id string) (*storage.Client, error) 
 			&c.ID, &c.Name, &c.SecretHash, &c.TokenEndpointAuthMethod, &c.TokenEndpointAuthSigningAlg,
 			&c.JWKS, &c.JWKSURI, &c.RedirectURIs, &c.GrantTypes, &c.Scopes, &c.DefaultScopes, &c.Audience, &c.Resources,
 			&c.PKCEOptional, &c.RequirePushedAuthorizationRequests, &c.Disabled, &accessTTL, &refreshTTL,
-			&c.DPoPBoundAccessTokens)
+			&c.DPoPBoundAccessTokens,
+			&c.SubjectType, &c.SectorIdentifierURI, &c.IDTokenSignedResponseAlg, &c.UserinfoSignedResponseAlg,
+			&c.RequireAuthTime, (*int64)(&c.DefaultMaxAge), &c.PostLogoutRedirectURIs, &c.BackchannelLogoutURI,
+			&c.BackchannelLogoutSessionRequired)
 	})
 	switch {
 	case err == nil:

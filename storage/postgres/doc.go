@@ -57,6 +57,8 @@
 // write, with an error that names the field (and never quotes the value)
 // and wraps none of the sentinels; a key that cannot be stored is not
 // found. Claims come back as JSON decodes them: invalid UTF-8 as U+FFFD.
+// The maps of strings (a request's Parameters, the Extensions of codes
+// and tokens) are jsonb too, their names and values text kept exactly.
 //
 // Tokens are stored under their key (a signature or JWT ID), never in the
 // clear, and error messages never quote a key or a record. Transient

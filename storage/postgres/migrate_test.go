@@ -294,6 +294,85 @@ VALUES ('\x6b', $1, $2, $3, 2)`, start.UnixNano(), end.UnixNano(), end)
 		assert.Equal(t, storage.StoredKeySet{Version: 1, Keys: keys}, set)
 	})
 
+	t.Run("a version 7 schema migrates forward and its records keep no OpenID Connect values", func(t *testing.T) {
+		pool := schemaAtVersion(t, ts, 7)
+		ctx := t.Context()
+		n := time.Now().UTC().Truncate(time.Microsecond)
+		// The request columns of version 7, before req_response_type and
+		// req_parameters.
+		const reqColumns = `req_client_id, req_redirect_uri, req_redirect_uri_given, req_response_mode, req_state,
+	req_scopes, req_code_challenge, req_code_challenge_method, req_pushed_key, req_dpop_jkt`
+		const reqValues = `'client-a', 'https://a.example/cb', false, 'query', 'xyz', '{openid}', '', '', '', ''`
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{"INSERT INTO clients (id, redirect_uris, grant_types) VALUES ('old', '{https://old.example/cb}', '{authorization_code}')", nil},
+			{`INSERT INTO tokens (key, kind, grant_id, client_id, subject, claims, issued_at, expires_at)
+VALUES ('old', $1, 'old-grant', 'client-a', 'user-1', '{"tenant":"acme"}', $2, $3)`,
+				[]any{int16(storage.RefreshToken), n, n.Add(time.Hour)}},
+			{`INSERT INTO interactions (key, ` + reqColumns + `, browser_binding, created_at, expires_at)
+VALUES ('old', ` + reqValues + `, 'b', $1, $2)`, []any{n, n.Add(time.Hour)}},
+			{`INSERT INTO authorization_codes (key, grant_id, ` + reqColumns + `, subject, claims, issued_at, expires_at)
+VALUES ('old', 'old-grant', ` + reqValues + `, 'user-1', '{"tenant":"acme"}', $1, $2)`, []any{n, n.Add(time.Hour)}},
+			{`INSERT INTO pushed_requests (key, ` + reqColumns + `, created_at, expires_at)
+VALUES ('old', ` + reqValues + `, $1, $2)`, []any{n, n.Add(time.Hour)}},
+		} {
+			_, err := pool.Exec(ctx, q.sql, q.args...)
+			require.NoError(t, err, q.sql)
+		}
+
+		s := migrateForward(t, pool, 7)
+
+		client, err := s.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, &storage.Client{ID: "old", RedirectURIs: []string{"https://old.example/cb"},
+			GrantTypes: []string{"authorization_code"}}, client, "a client of version 7 has no OpenID Connect registration")
+		tok, err := s.ConsumeToken(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{"tenant": "acme"}, tok.Claims)
+		assert.Nil(t, tok.Extensions, "a token of version 7 keeps no extensions")
+		code, err := s.ConsumeAuthorizationCode(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, "user-1", code.Subject)
+		assert.Nil(t, code.Extensions, "a code of version 7 keeps no extensions")
+		assert.Empty(t, code.Request.ResponseType, `a request of version 7 is "code"`)
+		assert.Nil(t, code.Request.Parameters)
+		inter, err := s.CompleteInteraction(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Equal(t, "xyz", inter.Request.State)
+		assert.Nil(t, inter.Request.Parameters)
+		par, err := s.ConsumePushedRequest(ctx, "old", n)
+		require.NoError(t, err)
+		assert.Empty(t, par.Request.ResponseType)
+		assert.Nil(t, par.Request.Parameters)
+
+		// Records written now keep them.
+		client.SubjectType, client.SectorIdentifierURI = "pairwise", "https://old.example/sector.json"
+		client.IDTokenSignedResponseAlg, client.UserinfoSignedResponseAlg = "RS256", "ES256"
+		client.RequireAuthTime, client.DefaultMaxAge = true, 10*time.Minute+time.Nanosecond
+		client.PostLogoutRedirectURIs = []string{"https://old.example/bye"}
+		client.BackchannelLogoutURI, client.BackchannelLogoutSessionRequired = "https://old.example/logout", true
+		require.NoError(t, s.PutClient(ctx, client))
+		gotClient, err := s.Client(ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, client, gotClient)
+		next := &storage.Token{Key: "next", Kind: storage.RefreshToken, GrantID: "old-grant", ClientID: "client-a",
+			Subject: "user-1", Scopes: []string{"openid", "offline_access"}, IssuedAt: n, ExpiresAt: n.Add(time.Hour),
+			Extensions: map[string]string{"sid": "s-1", "auth_time": "1700000000", "acr": ""}}
+		require.NoError(t, s.CreateTokens(ctx, next))
+		gotTok, err := s.Token(ctx, next.Key)
+		require.NoError(t, err)
+		assert.Equal(t, next, gotTok)
+		newPAR := &storage.PushedRequest{Key: "new", Request: par.Request, CreatedAt: n, ExpiresAt: n.Add(time.Hour)}
+		newPAR.Request.ResponseType = "code"
+		newPAR.Request.Parameters = map[string]string{"nonce": "n-0S6_WzA2Mj", "max_age": "0"}
+		require.NoError(t, s.CreatePushedRequest(ctx, newPAR))
+		gotPAR, err := s.PushedRequest(ctx, "new")
+		require.NoError(t, err)
+		assert.Equal(t, newPAR, gotPAR)
+	})
+
 	t.Run("cancelled context is an error", func(t *testing.T) {
 		pool := newPool(t, ts.newSchema(t))
 		ctx, cancel := context.WithCancel(t.Context())

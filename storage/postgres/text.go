@@ -44,6 +44,17 @@ func checkRequest(r *storage.AuthorizationRequest) error {
 	return nil
 }
 
+// checkStringMap returns an error naming field if a name or value of m
+// cannot be stored in a text column, nor so in jsonb.
+func checkStringMap(field string, m map[string]string) error {
+	for k, v := range m {
+		if err := checkText(field, k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkClaimsJSON returns an error if the JSON encoding of claims, as
 // encoding/json writes it, holds the escape \u0000, which jsonb refuses.
 // (encoding/json writes invalid UTF-8 as U+FFFD, which jsonb takes.)

@@ -102,6 +102,32 @@ func TestRefusedStrings(t *testing.T) {
 		{"a client's redirect URI", "RedirectURIs", func(bad string) (string, error) {
 			return "bad-client", s.PutClient(ctx, &storage.Client{ID: "bad-client", RedirectURIs: []string{bad}})
 		}, func(key string) error { _, err := s.Client(ctx, key); return err }},
+		{"a token's extension", "Extensions", func(bad string) (string, error) {
+			tok := newToken()
+			tok.Extensions = map[string]string{"sid": bad}
+			return tok.Key, s.CreateTokens(ctx, tok)
+		}, func(key string) error { _, err := s.Token(ctx, key); return err }},
+		{"the name of a code's extension", "Extensions", func(bad string) (string, error) {
+			c := &storage.AuthorizationCode{Key: rand.Text(), Subject: "user-1", Extensions: map[string]string{bad: "v"},
+				IssuedAt: now, ExpiresAt: now.Add(time.Minute)}
+			return c.Key, s.CreateAuthorizationCode(ctx, c)
+		}, func(key string) error { _, err := s.AuthorizationCode(ctx, key); return err }},
+		{"an interaction's request parameter", "Request.Parameters", func(bad string) (string, error) {
+			i := newInteraction()
+			i.Request.Parameters = map[string]string{"nonce": bad}
+			return i.Key, s.CreateInteraction(ctx, i)
+		}, func(key string) error { _, err := s.Interaction(ctx, key); return err }},
+		{"a pushed request's response type", "Request.ResponseType", func(bad string) (string, error) {
+			r := &storage.PushedRequest{Key: rand.Text(), Request: storage.AuthorizationRequest{ResponseType: bad},
+				CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+			return r.Key, s.CreatePushedRequest(ctx, r)
+		}, func(key string) error { _, err := s.PushedRequest(ctx, key); return err }},
+		{"a client's post-logout redirect URI", "PostLogoutRedirectURIs", func(bad string) (string, error) {
+			return "bad-logout", s.PutClient(ctx, &storage.Client{ID: "bad-logout", PostLogoutRedirectURIs: []string{bad}})
+		}, func(key string) error { _, err := s.Client(ctx, key); return err }},
+		{"a client's back-channel logout URI", "BackchannelLogoutURI", func(bad string) (string, error) {
+			return "bad-backchannel", s.PutClient(ctx, &storage.Client{ID: "bad-backchannel", BackchannelLogoutURI: bad})
+		}, func(key string) error { _, err := s.Client(ctx, key); return err }},
 	} {
 		for what, bad := range map[string]string{"a NUL byte": secret + "\x00", "invalid UTF-8": secret + "\xff"} {
 			if tc.field == "claims hold the character U+0000" && what != "a NUL byte" {

@@ -16,7 +16,7 @@ import (
 // tokenArgs and scanToken.
 const tokenColumns = `key, kind, grant_id, client_id, subject, scopes, audience, claims,
 	issued_at, expires_at, grant_expires_at, access_token_lifetime_ns, refresh_token_lifetime_ns,
-	key_thumbprint, consumed_at, revoked_at`
+	key_thumbprint, extensions, consumed_at, revoked_at`
 
 // SQL of the token operations.
 const (
@@ -32,8 +32,8 @@ const (
 	// statement runs after lockGrantsShared, so it sees every revocation
 	// committed before.
 	insertToken = `INSERT INTO tokens (` + tokenColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-	COALESCE($16, (SELECT revoked_at FROM revoked_grants WHERE grant_id = $3 AND $3 <> '')))`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+	COALESCE($17, (SELECT revoked_at FROM revoked_grants WHERE grant_id = $3 AND $3 <> '')))`
 
 	selectToken = `SELECT ` + tokenColumns + ` FROM tokens WHERE key = $1`
 
@@ -76,11 +76,15 @@ func tokenArgs(t *storage.Token) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	extensions, err := stringMapArg("Extensions", t.Extensions)
+	if err != nil {
+		return nil, err
+	}
 	// The lifetimes are passed as int64 nanoseconds: pgx would encode a
 	// time.Duration as an interval.
 	return []any{t.Key, int16(t.Kind), t.GrantID, t.ClientID, t.Subject, t.Scopes, t.Audience, claims,
 		t.IssuedAt, t.ExpiresAt, timeArg(t.GrantExpiresAt),
-		int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), t.KeyThumbprint,
+		int64(t.AccessTokenLifetime), int64(t.RefreshTokenLifetime), t.KeyThumbprint, extensions,
 		timeArg(t.ConsumedAt), timeArg(t.RevokedAt)}, nil
 }
 
@@ -93,7 +97,7 @@ func scanToken(row pgx.Row) (*storage.Token, error) {
 	err := row.Scan(&t.Key, &kind, &t.GrantID, &t.ClientID, &t.Subject, &t.Scopes, &t.Audience, &t.Claims,
 		timeDest{&t.IssuedAt}, timeDest{&t.ExpiresAt}, timeDest{&t.GrantExpiresAt},
 		(*int64)(&t.AccessTokenLifetime), (*int64)(&t.RefreshTokenLifetime),
-		&t.KeyThumbprint, timeDest{&t.ConsumedAt}, timeDest{&t.RevokedAt})
+		&t.KeyThumbprint, &t.Extensions, timeDest{&t.ConsumedAt}, timeDest{&t.RevokedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +120,22 @@ func claimsArg(claims map[string]any) (any, error) {
 	return string(b), nil
 }
 
+// stringMapArg returns m, the field named field, as a jsonb argument: NULL
+// when it is empty, so that a record without one costs nothing.
+func stringMapArg(field string, m map[string]string) (any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	if err := checkStringMap(field, m); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", field, err)
+	}
+	return string(b), nil
+}
+
 // CreateTokens implements [storage.TokenStore]. It stores the records
 // atomically, in one transaction and one round trip: if one of them is nil,
 // has an empty Key, or has a Key that is already stored or repeated in the
@@ -125,7 +145,8 @@ func claimsArg(claims map[string]any) (any, error) {
 //
 // Claims are stored as jsonb: they come back as decoded JSON (numbers as
 // float64, invalid UTF-8 as U+FFFD), and a string holding the character
-// U+0000 cannot be stored.
+// U+0000 cannot be stored. Extensions are a jsonb object too, NULL when
+// there are none; their names and values are text, exactly kept.
 //
 // A record larger than [storage.MaxRecordBytes] (Claims counted as JSON),
 // or with a Key or GrantID longer than [storage.MaxKeyBytes], is refused
