@@ -20,6 +20,7 @@ func authorizationRequest(t *testing.T) storage.AuthorizationRequest {
 		ClientID:            "client-a",
 		RedirectURI:         "https://a.example/cb2?x=1",
 		RedirectURIGiven:    true,
+		ResponseType:        "code",
 		ResponseMode:        "form_post",
 		State:               "st-" + randomID(t, 20),
 		Scopes:              []string{"openid", "profile", "offline_access"},
@@ -29,6 +30,7 @@ func authorizationRequest(t *testing.T) storage.AuthorizationRequest {
 		Prompt:              []string{"login", "consent"},
 		PushedKey:           newKey(t),
 		DPoPKeyThumbprint:   newThumbprint(t),
+		Parameters:          oddStrings(),
 	}
 }
 
@@ -91,8 +93,9 @@ func authorizationCode(t *testing.T) *storage.AuthorizationCode {
 			"groups": []any{"a", "b"},
 			"org":    map[string]any{"id": "o-1", "tier": float64(2), "tags": []any{"x"}},
 		},
-		IssuedAt:  n,
-		ExpiresAt: n.Add(time.Hour),
+		Extensions: oddStrings(),
+		IssuedAt:   n,
+		ExpiresAt:  n.Add(time.Hour),
 	}
 }
 
@@ -154,6 +157,7 @@ func assertAuthorizationRequest(t *testing.T, want, got storage.AuthorizationReq
 	assert.Equal(t, want.ClientID, got.ClientID, "Request.ClientID")
 	assert.Equal(t, want.RedirectURI, got.RedirectURI, "Request.RedirectURI")
 	assert.Equal(t, want.RedirectURIGiven, got.RedirectURIGiven, "Request.RedirectURIGiven")
+	assert.Equal(t, want.ResponseType, got.ResponseType, "Request.ResponseType")
 	assert.Equal(t, want.ResponseMode, got.ResponseMode, "Request.ResponseMode")
 	assert.Equal(t, want.State, got.State, "Request.State")
 	assertStrings(t, "Request.Scopes", want.Scopes, got.Scopes)
@@ -163,6 +167,7 @@ func assertAuthorizationRequest(t *testing.T, want, got storage.AuthorizationReq
 	assertStrings(t, "Request.Prompt", want.Prompt, got.Prompt)
 	assert.Equal(t, want.PushedKey, got.PushedKey, "Request.PushedKey")
 	assert.Equal(t, want.DPoPKeyThumbprint, got.DPoPKeyThumbprint, "Request.DPoPKeyThumbprint")
+	assertStringMap(t, "Request.Parameters", want.Parameters, got.Parameters)
 }
 
 func assertInteraction(t *testing.T, want, got *storage.Interaction) {
@@ -191,6 +196,7 @@ func assertAuthorizationCode(t *testing.T, want, got *storage.AuthorizationCode)
 	assertStrings(t, "Scopes", want.Scopes, got.Scopes)
 	assertTime(t, "AuthTime", want.AuthTime, got.AuthTime)
 	assertClaims(t, want.Claims, got.Claims)
+	assertStringMap(t, "Extensions", want.Extensions, got.Extensions)
 	assertTime(t, "IssuedAt", want.IssuedAt, got.IssuedAt)
 	assertTime(t, "ExpiresAt", want.ExpiresAt, got.ExpiresAt)
 	assertTime(t, "ConsumedAt", want.ConsumedAt, got.ConsumedAt)

@@ -211,6 +211,78 @@ var brokenStores = map[string]brokenStore{
 		caught: []string{"DeviceAuthorizationStore", "PollDeviceAuthorization",
 			"another client's poll is ErrNotFound and changes neither Interval nor LastPolledAt"},
 	},
+	"Client drops the OpenID Connect registration": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &noOpenIDClient{Store: s} },
+		caught: []string{"ClientStore", "Client", "registered client is returned with every field"},
+	},
+	"Client shares PostLogoutRedirectURIs": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &sharedClientList{Store: s, list: func(c *storage.Client) *[]string { return &c.PostLogoutRedirectURIs }}
+		},
+		caught: []string{"ClientStore", "Copies", "the returned client may be modified: the stored one stays"},
+	},
+	"Token drops Extensions": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &noTokenExtensions{Store: s, drop: "Token"} },
+		caught: []string{"RefreshTokenStore", "CreateTokens", "round trip keeps every field"},
+	},
+	"ConsumeToken drops Extensions": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &noTokenExtensions{Store: s, drop: "ConsumeToken"} },
+		caught: []string{"RefreshTokenStore", "ConsumeToken", "sets ConsumedAt and returns the record"},
+	},
+	"Token drops an extension of an empty value": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &noEmptyExtensions{Store: s} },
+		caught: []string{"RefreshTokenStore", "Extensions", "Extensions one empty value round trip"},
+	},
+	"Token shares Extensions": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &sharedToken{Store: s, share: func(sh *sharer, t *storage.Token) { t.Extensions = share(sh, t.Key, t.Extensions) }}
+		},
+		caught: []string{"RefreshTokenStore", "Copies", "the record Token returns may be modified: the stored one stays"},
+	},
+	"CreateTokens keeps the caller's Extensions": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &keptTokenExtensions{Store: s} },
+		caught: []string{"RefreshTokenStore", "Copies", "the records given to CreateTokens may be modified afterwards"},
+	},
+	"AuthorizationCode drops Extensions": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &noCodeExtensions{Store: s, drop: "AuthorizationCode"}
+		},
+		caught: []string{"AuthorizationCodeStore", "CreateAuthorizationCode", "round trip keeps every field"},
+	},
+	"ConsumeAuthorizationCode drops Extensions": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &noCodeExtensions{Store: s, drop: "ConsumeAuthorizationCode"}
+		},
+		caught: []string{"AuthorizationCodeStore", "ConsumeAuthorizationCode", "sets ConsumedAt and returns the record"},
+	},
+	"AuthorizationCode shares Extensions": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &sharedCodeExtensions{Store: s} },
+		caught: []string{"AuthorizationCodeStore", "Copies", "the record AuthorizationCode returns may be modified: the stored one stays"},
+	},
+	"Interaction drops the request's Parameters": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &unboundRequests{Store: s, drop: "Interaction", forget: forgetParameters}
+		},
+		caught: []string{"InteractionStore", "CreateInteraction", "round trip keeps every field"},
+	},
+	"ConsumeAuthorizationCode drops the request's Parameters": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &unboundRequests{Store: s, drop: "ConsumeAuthorizationCode", forget: forgetParameters}
+		},
+		caught: []string{"AuthorizationCodeStore", "Parameters", "Request.Parameters odd names and values round trip"},
+	},
+	"PushedRequest drops the request's response type": {
+		wrap: func(s storagetest.Store) storagetest.Store {
+			return &unboundRequests{Store: s, drop: "PushedRequest", forget: func(r *storage.AuthorizationRequest) {
+				r.ResponseType = ""
+			}}
+		},
+		caught: []string{"PushedRequestStore", "CreatePushedRequest", "round trip keeps every field"},
+	},
+	"Interaction shares Request.Parameters": {
+		wrap:   func(s storagetest.Store) storagetest.Store { return &sharedInteractionParameters{Store: s} },
+		caught: []string{"InteractionStore", "Copies", "the record Interaction returns may be modified: the stored one stays"},
+	},
 	"an expired holder keeps its user code": {
 		wrap: func(s storagetest.Store) storagetest.Store { return &userCodesForever{devices: newDevices(s)} },
 		caught: []string{"DeviceAuthorizationStore", "CreateDeviceAuthorization",
@@ -426,15 +498,20 @@ func (s *unboundConsumed) ConsumeToken(ctx context.Context, key string, at time.
 	return t, err
 }
 
-// unboundRequests forgets the dpop_jkt of the requests that the method
-// named drop returns.
+// unboundRequests forgets a field of the requests that the method named
+// drop returns: their dpop_jkt, or what forget forgets.
 type unboundRequests struct {
 	storagetest.Store
-	drop string
+	drop   string
+	forget func(r *storage.AuthorizationRequest)
 }
 
 func (s *unboundRequests) unbind(method string, r *storage.AuthorizationRequest) {
-	if method == s.drop {
+	switch {
+	case method != s.drop:
+	case s.forget != nil:
+		s.forget(r)
+	default:
 		r.DPoPKeyThumbprint = ""
 	}
 }
@@ -911,4 +988,134 @@ func (s *firstClientGrant) RevokeGrant(ctx context.Context, grantID string, at t
 		}
 	}
 	return nil
+}
+
+// noOpenIDClient forgets the clients' OpenID Connect registration, as an
+// adapter without columns for it does.
+type noOpenIDClient struct{ storagetest.Store }
+
+func (s *noOpenIDClient) Client(ctx context.Context, id string) (*storage.Client, error) {
+	c, err := s.Store.Client(ctx, id)
+	if c != nil {
+		c.SubjectType, c.SectorIdentifierURI, c.IDTokenSignedResponseAlg, c.UserinfoSignedResponseAlg = "", "", "", ""
+		c.RequireAuthTime, c.DefaultMaxAge, c.PostLogoutRedirectURIs = false, 0, nil
+		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired = "", false
+	}
+	return c, err
+}
+
+// noTokenExtensions forgets the Extensions of the records that the method
+// named drop returns, as an adapter without a column for them does.
+type noTokenExtensions struct {
+	storagetest.Store
+	drop string
+}
+
+func (s *noTokenExtensions) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if t != nil && s.drop == "Token" {
+		t.Extensions = nil
+	}
+	return t, err
+}
+
+func (s *noTokenExtensions) ConsumeToken(ctx context.Context, key string, at time.Time) (*storage.Token, error) {
+	t, err := s.Store.ConsumeToken(ctx, key, at)
+	if t != nil && s.drop == "ConsumeToken" {
+		t.Extensions = nil
+	}
+	return t, err
+}
+
+// noEmptyExtensions drops the extensions of an empty value from the
+// records Token returns, as an adapter that encodes the map with
+// "omitempty" values, or keeps one row per non-empty value, does.
+type noEmptyExtensions struct{ storagetest.Store }
+
+func (s *noEmptyExtensions) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if t != nil {
+		maps.DeleteFunc(t.Extensions, func(_, v string) bool { return v == "" })
+	}
+	return t, err
+}
+
+// keptTokenExtensions returns, as a record's Extensions, the map its
+// creator passed in.
+type keptTokenExtensions struct {
+	storagetest.Store
+	sh sharer
+}
+
+func (s *keptTokenExtensions) CreateTokens(ctx context.Context, tokens ...*storage.Token) error {
+	err := s.Store.CreateTokens(ctx, tokens...)
+	if err == nil {
+		for _, t := range tokens {
+			share(&s.sh, t.Key, t.Extensions)
+		}
+	}
+	return err
+}
+
+func (s *keptTokenExtensions) Token(ctx context.Context, key string) (*storage.Token, error) {
+	t, err := s.Store.Token(ctx, key)
+	if t != nil {
+		t.Extensions = share(&s.sh, key, t.Extensions)
+	}
+	return t, err
+}
+
+// noCodeExtensions forgets the Extensions of the code records that the
+// method named drop returns.
+type noCodeExtensions struct {
+	storagetest.Store
+	drop string
+}
+
+func (s *noCodeExtensions) AuthorizationCode(ctx context.Context, key string) (*storage.AuthorizationCode, error) {
+	c, err := s.Store.AuthorizationCode(ctx, key)
+	if c != nil && s.drop == "AuthorizationCode" {
+		c.Extensions = nil
+	}
+	return c, err
+}
+
+func (s *noCodeExtensions) ConsumeAuthorizationCode(ctx context.Context, key string, at time.Time) (*storage.AuthorizationCode, error) {
+	c, err := s.Store.ConsumeAuthorizationCode(ctx, key, at)
+	if c != nil && s.drop == "ConsumeAuthorizationCode" {
+		c.Extensions = nil
+	}
+	return c, err
+}
+
+// sharedCodeExtensions returns code records that share their Extensions.
+type sharedCodeExtensions struct {
+	storagetest.Store
+	sh sharer
+}
+
+func (s *sharedCodeExtensions) AuthorizationCode(ctx context.Context, key string) (*storage.AuthorizationCode, error) {
+	c, err := s.Store.AuthorizationCode(ctx, key)
+	if c != nil {
+		c.Extensions = share(&s.sh, key, c.Extensions)
+	}
+	return c, err
+}
+
+// forgetParameters forgets a request's extension parameters.
+func forgetParameters(r *storage.AuthorizationRequest) { r.Parameters = nil }
+
+// sharedInteractionParameters returns interactions that share the
+// Parameters of their request.
+type sharedInteractionParameters struct {
+	storagetest.Store
+	sh sharer
+}
+
+func (s *sharedInteractionParameters) Interaction(ctx context.Context, key string) (*storage.Interaction, error) {
+	i, err := s.Store.Interaction(ctx, key)
+	if i != nil {
+		i.Request.Parameters = share(&s.sh, key, i.Request.Parameters)
+	}
+	return i, err
 }

@@ -31,7 +31,19 @@ func confidentialClient() *storage.Client {
 		// Lifetimes that no coarser unit than the nanosecond holds.
 		AccessTokenLifetime:  5*time.Minute + 7*time.Nanosecond,
 		RefreshTokenLifetime: 30*24*time.Hour + time.Microsecond + 3*time.Nanosecond,
-		Disabled:             true,
+		// The OpenID Connect registration (OpenID Connect Dynamic Client
+		// Registration 1.0 §2, RP-Initiated Logout 1.0 §3.1, Back-Channel
+		// Logout 1.0 §2.2).
+		SubjectType:                      "pairwise",
+		SectorIdentifierURI:              "https://a.example/sector.json",
+		IDTokenSignedResponseAlg:         "RS256",
+		UserinfoSignedResponseAlg:        "ES256",
+		RequireAuthTime:                  true,
+		DefaultMaxAge:                    time.Hour + 7*time.Nanosecond, // kept to the nanosecond, as the lifetimes
+		PostLogoutRedirectURIs:           []string{"https://a.example/logged-out", "https://a.example/bye?from=op"},
+		BackchannelLogoutURI:             "https://a.example/backchannel-logout",
+		BackchannelLogoutSessionRequired: true,
+		Disabled:                         true,
 	}
 }
 
@@ -78,6 +90,15 @@ func testClient(t *testing.T, newStore NewClientStore) {
 		assert.False(t, got.DPoPBoundAccessTokens)
 		assert.Zero(t, got.AccessTokenLifetime)
 		assert.Zero(t, got.RefreshTokenLifetime)
+		assert.Empty(t, got.SubjectType)
+		assert.Empty(t, got.SectorIdentifierURI)
+		assert.Empty(t, got.IDTokenSignedResponseAlg)
+		assert.Empty(t, got.UserinfoSignedResponseAlg)
+		assert.False(t, got.RequireAuthTime)
+		assert.Zero(t, got.DefaultMaxAge)
+		assert.Empty(t, got.PostLogoutRedirectURIs)
+		assert.Empty(t, got.BackchannelLogoutURI)
+		assert.False(t, got.BackchannelLogoutSessionRequired)
 		assert.False(t, got.Disabled)
 		assert.True(t, got.IsPublic())
 	})

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -16,9 +17,10 @@ import (
 // The rules of this file: returned records are copies the caller may
 // modify, and a stored record does not change when the caller modifies
 // what it passed in or what it got back. Each test changes every field of
-// a record, down to the elements of its lists and the values nested in its
-// claims, and then reads the stored record again: a store that returned
-// its own record, or shared a list or a map with it, shows the change.
+// a record, down to the elements of its lists, the values nested in its
+// claims and the entries of its maps of strings, and then reads the stored
+// record again: a store that returned its own record, or shared a list or
+// a map with it, shows the change.
 
 // scribbled is what scribble functions write.
 const scribbled = "scribbled"
@@ -27,6 +29,16 @@ const scribbled = "scribbled"
 func scribbleStrings(l []string) {
 	for i := range l {
 		l[i] = scribbled
+	}
+}
+
+// scribbleStringMap changes every value of m and adds an entry.
+func scribbleStringMap(m map[string]string) {
+	for k := range m {
+		m[k] = scribbled
+	}
+	if m != nil {
+		m[scribbled] = scribbled
 	}
 }
 
@@ -77,23 +89,30 @@ func shift(at *time.Time) { *at = at.Add(time.Hour) }
 func cloneClient(c *storage.Client) *storage.Client {
 	cc := *c
 	cc.JWKS = slices.Clone(c.JWKS)
-	for _, l := range []*[]string{&cc.RedirectURIs, &cc.GrantTypes, &cc.Scopes, &cc.DefaultScopes, &cc.Audience, &cc.Resources} {
+	for _, l := range []*[]string{&cc.RedirectURIs, &cc.GrantTypes, &cc.Scopes, &cc.DefaultScopes, &cc.Audience, &cc.Resources,
+		&cc.PostLogoutRedirectURIs} {
 		*l = slices.Clone(*l)
 	}
 	return &cc
 }
 
 func scribbleClient(c *storage.Client) {
-	for _, s := range []*string{&c.ID, &c.Name, &c.SecretHash, &c.TokenEndpointAuthMethod, &c.TokenEndpointAuthSigningAlg, &c.JWKSURI} {
+	for _, s := range []*string{&c.ID, &c.Name, &c.SecretHash, &c.TokenEndpointAuthMethod, &c.TokenEndpointAuthSigningAlg, &c.JWKSURI,
+		&c.SubjectType, &c.SectorIdentifierURI, &c.IDTokenSignedResponseAlg, &c.UserinfoSignedResponseAlg,
+		&c.BackchannelLogoutURI} {
 		*s = scribbled
 	}
 	for i := range c.JWKS {
 		c.JWKS[i] = 'x'
 	}
-	for _, l := range [][]string{c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience, c.Resources} {
+	for _, l := range [][]string{c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience, c.Resources,
+		c.PostLogoutRedirectURIs} {
 		scribbleStrings(l)
 	}
 	c.PKCEOptional = !c.PKCEOptional
+	c.RequireAuthTime = !c.RequireAuthTime
+	c.BackchannelLogoutSessionRequired = !c.BackchannelLogoutSessionRequired
+	c.DefaultMaxAge++
 	c.RequirePushedAuthorizationRequests = !c.RequirePushedAuthorizationRequests
 	c.DPoPBoundAccessTokens = !c.DPoPBoundAccessTokens
 	c.Disabled = !c.Disabled
@@ -105,6 +124,7 @@ func cloneToken(t *testing.T, tok *storage.Token) *storage.Token {
 	c := *tok
 	c.Scopes, c.Audience = slices.Clone(tok.Scopes), slices.Clone(tok.Audience)
 	c.Claims = cloneClaims(t, tok.Claims)
+	c.Extensions = maps.Clone(tok.Extensions)
 	return &c
 }
 
@@ -116,6 +136,7 @@ func scribbleToken(tok *storage.Token) {
 	scribbleStrings(tok.Scopes)
 	scribbleStrings(tok.Audience)
 	scribbleClaims(tok.Claims)
+	scribbleStringMap(tok.Extensions)
 	for _, at := range []*time.Time{&tok.IssuedAt, &tok.ExpiresAt, &tok.GrantExpiresAt, &tok.ConsumedAt, &tok.RevokedAt} {
 		shift(at)
 	}
@@ -125,17 +146,20 @@ func scribbleToken(tok *storage.Token) {
 
 func cloneRequest(r storage.AuthorizationRequest) storage.AuthorizationRequest {
 	r.Scopes, r.Resources, r.Prompt = slices.Clone(r.Scopes), slices.Clone(r.Resources), slices.Clone(r.Prompt)
+	r.Parameters = maps.Clone(r.Parameters)
 	return r
 }
 
 func scribbleRequest(r *storage.AuthorizationRequest) {
-	for _, s := range []*string{&r.ClientID, &r.RedirectURI, &r.ResponseMode, &r.State, &r.CodeChallenge, &r.CodeChallengeMethod, &r.PushedKey, &r.DPoPKeyThumbprint} {
+	for _, s := range []*string{&r.ClientID, &r.RedirectURI, &r.ResponseType, &r.ResponseMode, &r.State, &r.CodeChallenge,
+		&r.CodeChallengeMethod, &r.PushedKey, &r.DPoPKeyThumbprint} {
 		*s = scribbled
 	}
 	r.RedirectURIGiven = !r.RedirectURIGiven
 	scribbleStrings(r.Scopes)
 	scribbleStrings(r.Resources)
 	scribbleStrings(r.Prompt)
+	scribbleStringMap(r.Parameters)
 }
 
 func cloneInteraction(_ *testing.T, i *storage.Interaction) *storage.Interaction {
@@ -157,6 +181,7 @@ func cloneAuthorizationCode(t *testing.T, c *storage.AuthorizationCode) *storage
 	cc.Request = cloneRequest(c.Request)
 	cc.Scopes = slices.Clone(c.Scopes)
 	cc.Claims = cloneClaims(t, c.Claims)
+	cc.Extensions = maps.Clone(c.Extensions)
 	return &cc
 }
 
@@ -165,6 +190,7 @@ func scribbleAuthorizationCode(c *storage.AuthorizationCode) {
 	scribbleRequest(&c.Request)
 	scribbleStrings(c.Scopes)
 	scribbleClaims(c.Claims)
+	scribbleStringMap(c.Extensions)
 	for _, at := range []*time.Time{&c.AuthTime, &c.IssuedAt, &c.ExpiresAt, &c.ConsumedAt} {
 		shift(at)
 	}

@@ -51,9 +51,10 @@
 //   - Claims are compared as JSON, so an adapter may return numbers as
 //     float64 or json.Number.
 //   - Errors are matched with [errors.Is]: adapters may wrap the sentinels.
-//   - A nil slice and an empty one are the same (Scopes, Audience,
-//     Resources, Prompt, Claims), so an adapter may return either for
-//     "none".
+//   - A nil slice or map and an empty one are the same (Scopes, Audience,
+//     Resources, Prompt, Claims, a request's Parameters, Extensions), so
+//     an adapter may return either for "none". A map's entries come back
+//     exactly, those with an empty value included.
 //
 // The use-once operations (ConsumeToken, CompleteInteraction,
 // ConsumeAuthorizationCode, ConsumePushedRequest, DecideDeviceAuthorization,
@@ -72,8 +73,9 @@
 // gets back (a client, a token record from Token or ConsumeToken, an
 // interaction, code, pushed request or device authorization from each
 // method that returns one, the winner's and a loser's of a use-once call),
-// down to the elements of Scopes, RedirectURIs and the other lists and the
-// values nested in Claims, and of what it passed in (a device decision
+// down to the elements of Scopes, RedirectURIs and the other lists, the
+// values nested in Claims and the entries of Parameters and Extensions,
+// and of what it passed in (a device decision
 // included), and then reads the record again: it must be as stored.
 //
 // Input that no record can hold: a nil record, or a record or replay key

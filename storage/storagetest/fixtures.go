@@ -58,8 +58,8 @@ func accessToken(t *testing.T, grantID string) *storage.Token {
 
 // refreshToken returns a refresh token record of the grant with every
 // field a refresh token is created with set, the grant's own token
-// lifetimes and a DPoP key binding (a public client's, RFC 9449 §5)
-// included.
+// lifetimes, a DPoP key binding (a public client's, RFC 9449 §5) and the
+// values a feature keeps with the grant (Extensions) included.
 func refreshToken(t *testing.T, grantID string) *storage.Token {
 	t.Helper()
 	n := now()
@@ -78,6 +78,25 @@ func refreshToken(t *testing.T, grantID string) *storage.Token {
 		AccessTokenLifetime:  10*time.Minute + 9*time.Nanosecond,
 		RefreshTokenLifetime: 7*24*time.Hour + time.Microsecond + 5*time.Nanosecond,
 		KeyThumbprint:        newThumbprint(t),
+		Extensions:           oddStrings(),
+	}
+}
+
+// oddStrings returns a map of names and values that an encoding of a
+// store could get wrong: quotes and backslashes, JSON and HTML text,
+// characters beyond ASCII (U+2028 among them, which JavaScript takes for
+// a line break), an empty value, and names of the same shapes.
+func oddStrings() map[string]string {
+	return map[string]string{
+		"nonce":             "n-0S6_WzA2Mj",
+		"max_age":           "0",
+		"empty":             "",
+		"quoted":            `say "hi" \ 'there' \u0041`,
+		"claims":            `{"id_token":{"acr":{"essential":true,"values":["urn:mace:incommon:iap:silver"]}}}`,
+		"html":              "<a href='x'>&amp;</a>",
+		"unicode":           "ünïcödé \u2028 日本語 🙂",
+		"a \"quoted\" name": "ü",
+		"ünïcödé name":      "v",
 	}
 }
 
@@ -123,6 +142,17 @@ func assertStrings(t *testing.T, field string, want, got []string) {
 	assert.Equal(t, want, got, field)
 }
 
+// assertStringMap checks two maps of strings, a nil and an empty one being
+// equal.
+func assertStringMap(t *testing.T, field string, want, got map[string]string) {
+	t.Helper()
+	if len(want) == 0 {
+		assert.Empty(t, got, field)
+		return
+	}
+	assert.Equal(t, want, got, field)
+}
+
 // assertToken checks that got holds every field of want.
 func assertToken(t *testing.T, want, got *storage.Token) {
 	t.Helper()
@@ -143,6 +173,7 @@ func assertToken(t *testing.T, want, got *storage.Token) {
 	assert.Equal(t, want.AccessTokenLifetime, got.AccessTokenLifetime, "AccessTokenLifetime")
 	assert.Equal(t, want.RefreshTokenLifetime, got.RefreshTokenLifetime, "RefreshTokenLifetime")
 	assert.Equal(t, want.KeyThumbprint, got.KeyThumbprint, "KeyThumbprint")
+	assertStringMap(t, "Extensions", want.Extensions, got.Extensions)
 	assertTime(t, "ConsumedAt", want.ConsumedAt, got.ConsumedAt)
 	assertTime(t, "RevokedAt", want.RevokedAt, got.RevokedAt)
 }

@@ -38,6 +38,20 @@ func padClaims(t *testing.T, claims map[string]any, size func() (int, error), n 
 	require.Equal(t, n, got, "Size after padding")
 }
 
+// padStrings sets an entry of m so that the Size of the record, measured
+// by size, is n.
+func padStrings(t *testing.T, m map[string]string, size func() (int, error), n int) {
+	t.Helper()
+	m["pad"] = ""
+	base, err := size()
+	require.NoError(t, err)
+	require.LessOrEqual(t, base, n, "the record without its padding")
+	m["pad"] = strings.Repeat("p", n-base)
+	got, err := size()
+	require.NoError(t, err)
+	require.Equal(t, n, got, "Size after padding")
+}
+
 // longList returns a list whose elements add up to more than
 // MaxRecordBytes.
 func longList(t *testing.T) []string {
@@ -79,6 +93,22 @@ func testSizeOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce
 		s := newStore(t)
 		r := k.full(t)
 		padState(t, k, r, storage.MaxRecordBytes+1)
+		assertTooLarge(t, k.doCreate(t.Context(), s, r))
+		k.assertNotFound(t, s, k.key(r))
+	})
+
+	t.Run("request parameters count: "+k.noun+" of MaxRecordBytes is stored whole", func(t *testing.T) {
+		s := newStore(t)
+		r := k.full(t)
+		padStrings(t, k.request(r).Parameters, func() (int, error) { return k.size(r) }, storage.MaxRecordBytes)
+		k.mustCreate(t, s, r)
+		k.assertEqual(t, r, k.mustGet(t, s, k.key(r)))
+	})
+
+	t.Run("request parameters count: "+k.noun+" one byte larger is ErrTooLarge", func(t *testing.T) {
+		s := newStore(t)
+		r := k.full(t)
+		padStrings(t, k.request(r).Parameters, func() (int, error) { return k.size(r) }, storage.MaxRecordBytes+1)
 		assertTooLarge(t, k.doCreate(t.Context(), s, r))
 		k.assertNotFound(t, s, k.key(r))
 	})
@@ -147,6 +177,22 @@ func testAuthorizationCodeSize(t *testing.T, newStore func(*testing.T) storage.A
 		authorizationCodes.assertNotFound(t, s, c.Key)
 	})
 
+	t.Run("extensions count: code of MaxRecordBytes is stored whole", func(t *testing.T) {
+		s := newStore(t)
+		c := authorizationCode(t)
+		padStrings(t, c.Extensions, c.Size, storage.MaxRecordBytes)
+		authorizationCodes.mustCreate(t, s, c)
+		assertAuthorizationCode(t, c, authorizationCodes.mustGet(t, s, c.Key))
+	})
+
+	t.Run("extensions count: code one byte larger is ErrTooLarge", func(t *testing.T) {
+		s := newStore(t)
+		c := authorizationCode(t)
+		padStrings(t, c.Extensions, c.Size, storage.MaxRecordBytes+1)
+		assertTooLarge(t, s.CreateAuthorizationCode(t.Context(), c))
+		authorizationCodes.assertNotFound(t, s, c.Key)
+	})
+
 	for _, tc := range keyLengths {
 		t.Run("code grant IDs "+tc.name, func(t *testing.T) {
 			s := newStore(t)
@@ -180,6 +226,24 @@ func testTokenSize(t *testing.T, newStore func(*testing.T) storage.TokenStore) {
 		small, large := accessToken(t, grantID), refreshToken(t, grantID)
 		large.Claims = map[string]any{}
 		padClaims(t, large.Claims, large.Size, storage.MaxRecordBytes+1)
+		assertTooLarge(t, s.CreateTokens(t.Context(), small, large))
+		assertNotFound(t, s, small.Key)
+		assertNotFound(t, s, large.Key)
+	})
+
+	t.Run("extensions count: token of MaxRecordBytes is stored whole", func(t *testing.T) {
+		s := newStore(t)
+		tok := refreshToken(t, newGrantID(t))
+		padStrings(t, tok.Extensions, tok.Size, storage.MaxRecordBytes)
+		create(t, s, tok)
+		assertToken(t, tok, get(t, s, tok.Key))
+	})
+
+	t.Run("extensions count: token one byte larger is ErrTooLarge and no token of the batch is stored", func(t *testing.T) {
+		s := newStore(t)
+		grantID := newGrantID(t)
+		small, large := accessToken(t, grantID), refreshToken(t, grantID)
+		padStrings(t, large.Extensions, large.Size, storage.MaxRecordBytes+1)
 		assertTooLarge(t, s.CreateTokens(t.Context(), small, large))
 		assertNotFound(t, s, small.Key)
 		assertNotFound(t, s, large.Key)

@@ -120,6 +120,7 @@ func RunTokenStore(t *testing.T, newStore func(t *testing.T) storage.TokenStore)
 func runTokenStore(t *testing.T, newStore func(t *testing.T) storage.TokenStore) {
 	t.Run("CreateTokens", func(t *testing.T) { testCreateTokens(t, newStore) })
 	t.Run("Token", func(t *testing.T) { testToken(t, newStore) })
+	t.Run("Extensions", func(t *testing.T) { testTokenExtensions(t, newStore) })
 	t.Run("RevokeToken", func(t *testing.T) { testRevokeToken(t, newStore) })
 	t.Run("RevokeGrant", func(t *testing.T) { testRevokeGrant(t, newStore) })
 	t.Run("Copies", func(t *testing.T) { testTokenCopies(t, newStore) })
@@ -208,6 +209,7 @@ func RunAuthorizationCodeStore(t *testing.T, newStore func(t *testing.T) storage
 	t.Run("AuthorizationCodeStore", func(t *testing.T) {
 		runOnce(t, newStore, authorizationCodes)
 		t.Run("Claims", func(t *testing.T) { testAuthorizationCodeClaims(t, newStore) })
+		t.Run("Extensions", func(t *testing.T) { testAuthorizationCodeExtensions(t, newStore) })
 		t.Run("Text", func(t *testing.T) { testAuthorizationCodeText(t, newStore) })
 		t.Run("Size", func(t *testing.T) { testAuthorizationCodeSize(t, newStore) })
 	})
@@ -237,6 +239,7 @@ func runOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce[S, R
 	t.Run(k.create, func(t *testing.T) { testCreateOnce(t, newStore, k) })
 	t.Run(k.get, func(t *testing.T) { testGetOnce(t, newStore, k) })
 	t.Run(k.use, func(t *testing.T) { testUseOnce(t, newStore, k) })
+	t.Run("Parameters", func(t *testing.T) { testParametersOnce(t, newStore, k) })
 	t.Run("Copies", func(t *testing.T) { testCopiesOnce(t, newStore, k) })
 	t.Run("Input", func(t *testing.T) { testInputOnce(t, newStore, k) })
 	t.Run("Context", func(t *testing.T) { testCancelledOnce(t, newStore, k) })

@@ -38,8 +38,13 @@ func assertRefusal(t *testing.T, err error) {
 // returned byte for byte, or refused with an error and nothing is stored.
 func testTextOnce[S, R any](t *testing.T, newStore func(*testing.T) S, k useOnce[S, R], more map[string]func(r *R, s string)) {
 	fields := map[string]func(r *R, s string){
-		"Request.ClientID":          func(r *R, s string) { k.request(r).ClientID = s },
-		"Request.RedirectURI":       func(r *R, s string) { k.request(r).RedirectURI = s },
+		"Request.ClientID":     func(r *R, s string) { k.request(r).ClientID = s },
+		"Request.RedirectURI":  func(r *R, s string) { k.request(r).RedirectURI = s },
+		"Request.ResponseType": func(r *R, s string) { k.request(r).ResponseType = s },
+		"Request.Parameters":   func(r *R, s string) { k.request(r).Parameters["nonce"] = s },
+		"a request parameter's name": func(r *R, s string) {
+			k.request(r).Parameters = map[string]string{s: "v", "max_age": "0"}
+		},
 		"Request.State":             func(r *R, s string) { k.request(r).State = s },
 		"Request.Scopes":            func(r *R, s string) { k.request(r).Scopes = []string{"openid", s} },
 		"Request.Prompt":            func(r *R, s string) { k.request(r).Prompt = []string{s} },
@@ -90,10 +95,14 @@ func testInteractionText(t *testing.T, newStore func(*testing.T) storage.Interac
 
 func testAuthorizationCodeText(t *testing.T, newStore func(*testing.T) storage.AuthorizationCodeStore) {
 	testTextOnce(t, newStore, authorizationCodes, map[string]func(*storage.AuthorizationCode, string){
-		"Subject": func(c *storage.AuthorizationCode, s string) { c.Subject = s },
-		"GrantID": func(c *storage.AuthorizationCode, s string) { c.GrantID = s },
-		"Scopes":  func(c *storage.AuthorizationCode, s string) { c.Scopes = []string{s} },
-		"Claims":  func(c *storage.AuthorizationCode, s string) { c.Claims["tenant"] = s },
+		"Subject":    func(c *storage.AuthorizationCode, s string) { c.Subject = s },
+		"GrantID":    func(c *storage.AuthorizationCode, s string) { c.GrantID = s },
+		"Scopes":     func(c *storage.AuthorizationCode, s string) { c.Scopes = []string{s} },
+		"Claims":     func(c *storage.AuthorizationCode, s string) { c.Claims["tenant"] = s },
+		"Extensions": func(c *storage.AuthorizationCode, s string) { c.Extensions["sid"] = s },
+		"an extension's name": func(c *storage.AuthorizationCode, s string) {
+			c.Extensions = map[string]string{s: "v"}
+		},
 	})
 }
 
@@ -113,6 +122,10 @@ func testTokenText(t *testing.T, newStore func(*testing.T) storage.TokenStore) {
 		"Claims":        func(tok *storage.Token, s string) { tok.Claims = map[string]any{"tenant": s} },
 		"a claim's name": func(tok *storage.Token, s string) {
 			tok.Claims = map[string]any{s: "acme"}
+		},
+		"Extensions": func(tok *storage.Token, s string) { tok.Extensions = map[string]string{"sid": s, "acr": "1"} },
+		"an extension's name": func(tok *storage.Token, s string) {
+			tok.Extensions = map[string]string{s: "v"}
 		},
 	} {
 		for what, s := range notText {
