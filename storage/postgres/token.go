@@ -13,8 +13,13 @@ import (
 )
 
 // tokenColumns are the columns of a token record, in the order of
-// tokenArgs and scanToken.
-const tokenColumns = `key, kind, grant_id, client_id, subject, scopes, audience, claims,
+// tokenArgs: its key, then readColumns.
+const tokenColumns = `key, ` + readColumns
+
+// readColumns are the columns that scanToken reads: those of a record but
+// its key, which a read knows already. Sixteen of them, no more: pgconn
+// describes a row of up to sixteen columns without an allocation.
+const readColumns = `kind, grant_id, client_id, subject, scopes, audience, claims,
 	issued_at, expires_at, grant_expires_at, access_token_lifetime_ns, refresh_token_lifetime_ns,
 	key_thumbprint, extensions, consumed_at, revoked_at`
 
@@ -35,7 +40,7 @@ const (
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
 	COALESCE($17, (SELECT revoked_at FROM revoked_grants WHERE grant_id = $3 AND $3 <> '')))`
 
-	selectToken = `SELECT ` + tokenColumns + ` FROM tokens WHERE key = $1`
+	selectToken = `SELECT ` + readColumns + ` FROM tokens WHERE key = $1`
 
 	revokeToken = `UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE key = $1`
 
@@ -50,7 +55,7 @@ ON CONFLICT (grant_id) DO UPDATE SET keep_until = GREATEST(revoked_grants.keep_u
 	// updates of one row, PostgreSQL lets the first through and re-checks
 	// the condition of the others against its result.
 	consumeToken = `UPDATE tokens SET consumed_at = $2 WHERE key = $1 AND consumed_at IS NULL
-RETURNING ` + tokenColumns
+RETURNING ` + readColumns
 )
 
 // tokenArgs returns the values of tokenColumns for t, or an error if t
@@ -88,13 +93,13 @@ func tokenArgs(t *storage.Token) ([]any, error) {
 		timeArg(t.ConsumedAt), timeArg(t.RevokedAt)}, nil
 }
 
-// scanToken reads a row of tokenColumns.
-func scanToken(row pgx.Row) (*storage.Token, error) {
-	var t storage.Token
+// scanToken reads a row of readColumns, the record stored under key.
+func scanToken(row pgx.Row, key string) (*storage.Token, error) {
+	t := storage.Token{Key: key}
 	var kind int16
 	// The lifetimes are scanned as the int64 nanoseconds they are stored
 	// as: pgx takes a time.Duration for an interval, in microseconds.
-	err := row.Scan(&t.Key, &kind, &t.GrantID, &t.ClientID, &t.Subject, &t.Scopes, &t.Audience, &t.Claims,
+	err := row.Scan(&kind, &t.GrantID, &t.ClientID, &t.Subject, &t.Scopes, &t.Audience, &t.Claims,
 		timeDest{&t.IssuedAt}, timeDest{&t.ExpiresAt}, timeDest{&t.GrantExpiresAt},
 		(*int64)(&t.AccessTokenLifetime), (*int64)(&t.RefreshTokenLifetime),
 		&t.KeyThumbprint, &t.Extensions, timeDest{&t.ConsumedAt}, timeDest{&t.RevokedAt})
@@ -210,7 +215,7 @@ func (s *Store) Token(ctx context.Context, key string) (*storage.Token, error) {
 	}
 	var t *storage.Token
 	err := s.retry(ctx, func() (err error) {
-		t, err = scanToken(s.pool.QueryRow(ctx, selectToken, key))
+		t, err = scanToken(s.pool.QueryRow(ctx, selectToken, key), key)
 		return err
 	})
 	switch {
@@ -309,7 +314,7 @@ func (s *Store) ConsumeToken(ctx context.Context, key string, at time.Time) (*st
 	at = s.orNow(at)
 	var t *storage.Token
 	err := s.retry(ctx, func() (err error) {
-		t, err = scanToken(s.pool.QueryRow(ctx, consumeToken, key, at))
+		t, err = scanToken(s.pool.QueryRow(ctx, consumeToken, key, at), key)
 		return err
 	})
 	if err == nil {

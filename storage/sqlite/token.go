@@ -10,12 +10,19 @@ import (
 	"github.com/grantor-dev/grantor/storage"
 )
 
-// tokenColumns are the columns of a token record, in scanToken's order.
-const tokenColumns = `key, kind, grant_id, client_id, subject, scopes, audience, claims,
+// tokenColumns are the columns of a token record: its key, then
+// readColumns.
+const tokenColumns = `key, ` + readColumns
+
+// readColumns are the columns that scanToken reads: those of a record but
+// its key, which a read knows already (the driver allocates for each
+// column of a result).
+const readColumns = `kind, grant_id, client_id, subject, scopes, audience, claims,
 	issued_at, expires_at, grant_expires_at, access_token_lifetime_ns, refresh_token_lifetime_ns,
 	key_thumbprint, extensions, consumed_at, revoked_at`
 
-// scanToken reads a row of tokenColumns.
+// scanToken reads a row of readColumns: a record without its Key, which
+// the caller sets.
 func scanToken(row scanner) (*storage.Token, error) {
 	var (
 		t                                       storage.Token
@@ -26,7 +33,7 @@ func scanToken(row scanner) (*storage.Token, error) {
 	// The lifetimes are scanned as the int64 nanoseconds they are stored
 	// as: into a *time.Duration, database/sql would take its slower path
 	// of reflect conversions.
-	if err := row.Scan(&t.Key, &kind, &t.GrantID, &t.ClientID, &t.Subject, &scopes, &audience, &claims,
+	if err := row.Scan(&kind, &t.GrantID, &t.ClientID, &t.Subject, &scopes, &audience, &claims,
 		&issued, &expires, &grantExp, (*int64)(&t.AccessTokenLifetime), (*int64)(&t.RefreshTokenLifetime),
 		&t.KeyThumbprint, &extensions, &cons, &revoke); err != nil {
 		return nil, err
@@ -158,7 +165,7 @@ func (s *Store) token(ctx context.Context, key string) (*storage.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	row, err := s.queryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE key = ?", key)
+	row, err := s.queryRow(ctx, "SELECT "+readColumns+" FROM tokens WHERE key = ?", key)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +173,11 @@ func (s *Store) token(ctx context.Context, key string) (*storage.Token, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, storage.ErrNotFound
 	}
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	t.Key = key
+	return t, nil
 }
 
 // RevokeToken implements [storage.TokenStore] (RFC 7009 §2.1) with one
@@ -250,8 +261,11 @@ func (s *Store) ConsumeToken(ctx context.Context, key string, at time.Time) (*st
 		return nil, wrap("consume token", err)
 	}
 	t, err := useOnce(ctx, s, key,
-		"UPDATE tokens SET consumed_at = ? WHERE key = ? AND consumed_at IS NULL RETURNING "+tokenColumns,
+		"UPDATE tokens SET consumed_at = ? WHERE key = ? AND consumed_at IS NULL RETURNING "+readColumns,
 		timeArg(s.clock(at)), scanToken, s.token, func(t *storage.Token) time.Time { return t.ConsumedAt })
+	if t != nil {
+		t.Key = key
+	}
 	return t, wrap("consume token", err)
 }
 
