@@ -16,6 +16,9 @@ var formContentType = []string{"application/x-www-form-urlencoded"}
 // line and URL and fills fields no handler here reads, which cost more
 // than some of the handlers measured.
 func (r Request) HTTPRequest() *http.Request {
+	if r.Method == http.MethodGet {
+		return r.getRequest()
+	}
 	h := http.Header{"Content-Type": formContentType, "Authorization": {r.Authorization}}
 	if r.DPoP != "" {
 		h["Dpop"] = []string{r.DPoP} // http.CanonicalHeaderKey("DPoP")
@@ -32,6 +35,23 @@ func (r Request) HTTPRequest() *http.Request {
 		Host:          "as.example",
 		RemoteAddr:    "192.0.2.1:40000",
 		RequestURI:    r.Path,
+	}
+}
+
+// getRequest is HTTPRequest of a GET: no body, no Content-Type, as the
+// net/http server hands a handler a GET without a body.
+func (r Request) getRequest() *http.Request {
+	return &http.Request{
+		Method:     http.MethodGet,
+		URL:        &url.URL{Path: r.Path},
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     http.Header{"Authorization": {r.Authorization}},
+		Body:       http.NoBody,
+		Host:       "as.example",
+		RemoteAddr: "192.0.2.1:40000",
+		RequestURI: r.Path,
 	}
 }
 

@@ -308,9 +308,18 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 	return sorted[max(rank, 1)-1]
 }
 
-// wire returns r as an HTTP/1.1 request on a keep-alive connection.
+// wire returns r as an HTTP/1.1 request on a keep-alive connection: a
+// POST with its form, or a GET without a body.
 func (r Request) wire() []byte {
 	var b strings.Builder
+	if r.Method == http.MethodGet {
+		b.WriteString("GET " + r.Path + " HTTP/1.1\r\nHost: as.example\r\n")
+		if r.Authorization != "" {
+			b.WriteString("Authorization: " + r.Authorization + "\r\n")
+		}
+		b.WriteString("\r\n")
+		return []byte(b.String())
+	}
 	b.WriteString("POST " + r.Path + " HTTP/1.1\r\nHost: as.example\r\n")
 	b.WriteString("Content-Type: application/x-www-form-urlencoded\r\n")
 	if r.Authorization != "" {

@@ -81,9 +81,13 @@ type Server struct {
 // same request can go through httptest, be written on a TCP connection or
 // be handed from a server process to the load generator.
 type Request struct {
-	// Path is the endpoint: /token or /introspect.
+	// Method is the HTTP method: empty for POST, the method of every
+	// request but a UserInfo GET (UserInfoRequest).
+	Method string `json:"method,omitempty"`
+	// Path is the endpoint: /token, /introspect or /userinfo.
 	Path string `json:"path"`
-	// Form is the application/x-www-form-urlencoded body of the POST.
+	// Form is the application/x-www-form-urlencoded body of a POST;
+	// empty for a GET, which has no body.
 	Form string `json:"form"`
 	// Authorization is the value of the Authorization header.
 	Authorization string `json:"authorization"`
