@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -28,6 +29,8 @@ type grantor struct {
 	p       *oauth2.Provider
 	handler http.Handler // p.Handler()
 	secret  string
+	// store is the Provider's memory store.
+	store *memory.Store
 	// cookie is the browser-binding cookie of the one "browser" that
 	// runs every authorization request.
 	cookie *http.Cookie
@@ -63,6 +66,12 @@ type grantorOptions struct {
 	// tokenKeySet, when not nil, is Config.TokenKeySet, in place of the
 	// one random key of Config.TokenKeys.
 	tokenKeySet *token.MACKeySet
+	// features, when not nil, returns Config.Features, given the memory
+	// store.
+	features func(st *memory.Store) ([]oauth2.FeatureFactory, error)
+	// client, when not nil, changes the bench client before it is
+	// stored.
+	client func(c *storage.Client)
 }
 
 // deviceCodeOptions are the options of the device grant that newGrantorWith
@@ -104,6 +113,13 @@ func newGrantorWith(accessTokens token.AccessTokenStrategy, o grantorOptions) (*
 			grant.JWTBearer(grant.JWTBearerOptions{TrustedIssuers: o.exchange, Replay: st, MapSubject: mapIssuerSubject}))
 		grantTypes = append(grantTypes, grant.GrantTypeTokenExchange, grant.GrantTypeJWTBearer)
 	}
+	var features []oauth2.FeatureFactory
+	if o.features != nil {
+		var err error
+		if features, err = o.features(st); err != nil {
+			return nil, err
+		}
+	}
 	p, err := oauth2.NewProvider(oauth2.Config{
 		Issuer:          BenchIssuer,
 		Clients:         st,
@@ -122,6 +138,7 @@ func newGrantorWith(accessTokens token.AccessTokenStrategy, o grantorOptions) (*
 		InteractionRateLimit: -1,
 		Clock:                o.clock,
 		DPoP:                 o.dpop,
+		Features:             features,
 	})
 	if err != nil {
 		return nil, err
@@ -136,17 +153,21 @@ func newGrantorWith(accessTokens token.AccessTokenStrategy, o grantorOptions) (*
 			return nil, err
 		}
 	}
-	if err := st.PutClient(&storage.Client{
+	client := &storage.Client{
 		ID:            benchClientID,
 		SecretHash:    hash,
 		GrantTypes:    grantTypes,
 		RedirectURIs:  []string{BenchRedirectURI},
 		Scopes:        []string{"read", "write"},
 		DefaultScopes: []string{"read"},
-	}); err != nil {
+	}
+	if o.client != nil {
+		o.client(client)
+	}
+	if err := st.PutClient(client); err != nil {
 		return nil, err
 	}
-	return &grantor{p: p, handler: p.Handler(), secret: secret}, nil
+	return &grantor{p: p, handler: p.Handler(), secret: secret, store: st}, nil
 }
 
 // server returns the Server of a scenario whose requests requests makes.
@@ -247,9 +268,18 @@ func NewGrantorCodeExchange() (*Server, error) {
 // with Provider.Approve, as an application's consent page does, and
 // returns the code and its PKCE verifier.
 func (g *grantor) authorize() (code, verifier string, err error) {
+	return g.authorizeWith(nil)
+}
+
+// authorizeWith is authorize with the parameters of params (scope, nonce)
+// in place of or beside those of authorizationQuery.
+func (g *grantor) authorizeWith(params url.Values) (code, verifier string, err error) {
 	q, verifier, err := authorizationQuery()
 	if err != nil {
 		return "", "", err
+	}
+	for name, v := range params {
+		q[name] = v
 	}
 	r := httptest.NewRequest(http.MethodGet, BenchIssuer+"/authorize?"+q.Encode(), nil)
 	if g.cookie != nil {
