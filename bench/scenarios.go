@@ -73,9 +73,10 @@ func Scenarios() []Scenario {
 	)
 }
 
-// FindScenario returns the scenario named name.
+// FindScenario returns the scenario named name, among Scenarios and
+// OIDCScenarios.
 func FindScenario(name string) (Scenario, bool) {
-	for _, sc := range Scenarios() {
+	for _, sc := range append(Scenarios(), OIDCScenarios()...) {
 		if sc.Name == name {
 			return sc, true
 		}

@@ -27,6 +27,11 @@ type Report struct {
 	// Keys holds the stored keys results (CompareStoredKeys) by case
 	// name (KeysCase.Name).
 	Keys map[string][]Result
+	// OIDC holds the OpenID Provider results at the handler
+	// (CompareOIDC) by case name (OIDCCase.Name), and OIDCLoad over HTTP
+	// (CompareOIDCLoad).
+	OIDC     map[string][]Result
+	OIDCLoad map[string][]LoadResult
 }
 
 // Target is one target of the comparison, checked against a Report.
@@ -319,6 +324,22 @@ func Targets(rep Report) []Target {
 		if ok {
 			ts[len(ts)-1].Measured += fmt.Sprintf(" (%d vs %d allocs per operation)", stored.AllocsPerOp, mem.AllocsPerOp)
 		}
+	}
+
+	for _, c := range OIDCCases() {
+		if c.Bound <= 0 {
+			continue
+		}
+		what := fmt.Sprintf("%s ÷ %s", c.Sides[1].Name, c.Sides[0].Name)
+		q := OIDCHandlerRatio(rep.OIDC, c)
+		atMost(fmt.Sprintf("OpenID %s: %s, handler ns/op ≤ %.2f", c.Name, what, c.Bound), q.Ratio, q.Checked, c.Bound)
+		if q.Checked {
+			rs := rep.OIDC[c.Name]
+			ts[len(ts)-1].Measured += fmt.Sprintf(" (%d vs %d allocs per request)", rs[1].AllocsPerOp, rs[0].AllocsPerOp)
+		}
+		q = OIDCLoadRatio(rep.OIDCLoad, c)
+		atMost(fmt.Sprintf("OpenID %s over HTTP: %s, CPU per 1000 requests at 1 connection ≤ %.2f", c.Name, what, c.Bound), q.Ratio, q.Checked, c.Bound)
+		withNet(&ts[len(ts)-1], q.Net)
 	}
 
 	heap, ok := rep.Heap[NameGrantor]
