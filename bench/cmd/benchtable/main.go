@@ -38,7 +38,14 @@
 //     (bench.CompareStoredKeys): client credentials with opaque and ES256
 //     JWT access tokens and introspection (RFC 7662) of each through
 //     Grantor's handler, and a resource server's JWTVerifier.Verify with
-//     the Provider's keys, -rounds runs of -benchtime each.
+//     the Provider's keys, -rounds runs of -benchtime each;
+//   - oidc: the OpenID Provider (issue 18) through Grantor's handler
+//     (bench.CompareOIDC): a code redemption with openid against the
+//     same without it, with ES256 JWT and with opaque access tokens, and
+//     a UserInfo request against an introspection request, -rounds runs
+//     of -benchtime each; then the same over HTTP, each side in a server
+//     process of its own at one connection (bench.CompareOIDCLoad),
+//     -load-rounds times.
 //
 // Progress goes to stderr, the tables to stdout.
 package main
@@ -61,7 +68,7 @@ import (
 )
 
 // measureNames are the measures, in the order they run.
-var measureNames = []string{"handler", "load", "memory", "dpop", "dpop-cc", "device", "exchange", "keys"}
+var measureNames = []string{"handler", "load", "memory", "dpop", "dpop-cc", "device", "exchange", "keys", "oidc"}
 
 type options struct {
 	scenarios  []string
@@ -317,8 +324,74 @@ func run(out io.Writer, o options) error {
 		}
 	}
 
+	if slices.Contains(o.measures, "oidc") {
+		if err := runOIDC(out, o, exe, progress, &rep); err != nil {
+			return fmt.Errorf("oidc: %w", err)
+		}
+	}
+
 	fmt.Fprintf(out, "\n### Targets\n\n")
 	return bench.WriteTargets(out, bench.Targets(rep))
+}
+
+// runOIDC runs the oidc measure: the handler comparison, then the HTTP
+// one, and writes, for each case, both tables and the verdicts.
+func runOIDC(out io.Writer, o options, exe string, progress io.Writer, rep *bench.Report) error {
+	opts := bench.CompareOptions{Rounds: o.rounds, BenchTime: o.benchTime, Progress: progress}
+	results, err := bench.CompareOIDC(opts)
+	if err != nil {
+		return err
+	}
+	load, err := bench.CompareOIDCLoad(bench.LoadOptions{
+		Command: func(scenario, contender string) (string, []string) {
+			return exe, []string{"-serve", scenario + "/" + contender}
+		},
+		Rounds: o.loadRounds, Conns: []int{1}, Budget: o.budget,
+		MinRequests: 200, MaxRequests: o.maxLoad, Progress: progress,
+	})
+	if err != nil {
+		return err
+	}
+	rep.OIDC, rep.OIDCLoad = results, load
+	fmt.Fprintf(out, "\n### OpenID Provider (issue 18)\n\n")
+	fmt.Fprintf(out, "Handler: medians of %d interleaved runs of %s each of the go test benchmarks (bench.CompareOIDC), every side of\n", o.rounds, o.benchTime)
+	fmt.Fprintf(out, "every case and the signature in one rotation, each side on a Provider of its own built as grantor in cc-opaque\n")
+	fmt.Fprintf(out, "with an OpenID Provider registered (oidc.New: ES256 ID tokens, an RS256 key source beside it, login sessions and\n")
+	fmt.Fprintf(out, "a ClaimsFunc of name and email over the memory store). Code redemptions: PKCE S256, client_secret_basic, each\n")
+	fmt.Fprintf(out, "code approved through Provider.Approve before the timer starts; scope \"openid profile email read\" (%s,\n", bench.NameWithOpenID)
+	fmt.Fprintf(out, "answered with an id_token) or \"profile email read\" (%s, answered without), a nonce in both. %s: one\n", bench.NameWithoutOpenID, bench.NameES256Sign)
+	fmt.Fprintf(out, "token.JWT.SignJWT of an ID token's claims with ES256; %s: its sum with %s, what an ID token\n", bench.NameWithoutPlusSign, bench.NameWithoutOpenID)
+	fmt.Fprintf(out, "costs at the least. UserInfo: a GET with a Bearer access token of an OpenID code flow, answered sub, name and\n")
+	fmt.Fprintf(out, "email; introspection: the same kind of access token posted by a confidential resource server client.\n")
+	fmt.Fprintf(out, "HTTP: each side in a server process of its own, one keep-alive connection, medians of %d interleaved measures\n", o.loadRounds)
+	fmt.Fprintf(out, "of about %v of the server's time each; the harness row is net/http's own cost.\n", o.budget)
+	for _, c := range bench.OIDCCases() {
+		fmt.Fprintf(out, "\n#### %s (%s)\n\n", c.Title, c.Name)
+		if err := bench.WriteTable(out, results[c.Name], c.Sides[0].Name, "", nil); err != nil {
+			return err
+		}
+		what := c.Sides[1].Name + " ÷ " + c.Sides[0].Name
+		bound := "no target"
+		if c.Bound > 0 {
+			bound = fmt.Sprintf("target ≤ %.2fx", c.Bound)
+		}
+		q := bench.OIDCHandlerRatio(results, c)
+		fmt.Fprintf(out, "\nHandler: %s = %.2fx (%s): **%s**", what, q.Ratio, bound, q.Verdict(c.Bound))
+		if f := bench.OIDCFloor(results, c); f.Checked {
+			fmt.Fprintf(out, "; %s ÷ %s = %.2fx", bench.NameWithOpenID, bench.NameWithoutPlusSign, f.Ratio)
+		}
+		fmt.Fprintf(out, ".\n\n")
+		if err := bench.WriteLoadTable(out, load[c.Name], c.Sides[0].Name, ""); err != nil {
+			return err
+		}
+		q = bench.OIDCLoadRatio(load, c)
+		fmt.Fprintf(out, "\nHTTP, 1 connection: %s, CPU per 1000 requests = %.2fx", what, q.Ratio)
+		if q.Net > 0 {
+			fmt.Fprintf(out, " (%.2fx net of net/http)", q.Net)
+		}
+		fmt.Fprintf(out, " (%s): **%s**.\n", bound, q.Verdict(c.Bound))
+	}
+	return nil
 }
 
 // serveProcess is the server process of the load measure: it serves the
