@@ -36,6 +36,19 @@
 //     and JWT access tokens and introspection of each through Grantor's
 //     handler, and a resource server's verification of a JWT access token
 //     with the Provider's keys, measured in one run.
+//   - [CompareOIDC] is the OpenID Provider (package oidc) through
+//     Grantor's handler: a code redemption with openid against the same
+//     without it (ES256 JWT and opaque access tokens), beside one ES256
+//     signature of an ID token's claims, and a UserInfo request against
+//     an introspection request, measured in one run; [CompareOIDCLoad] is
+//     the same over HTTP ([OIDCScenarios], one connection).
+//
+// The timed loops of the OpenID benchmarks carry [TimedLabel], so that a
+// CPU profile of one can leave its setup (a code approved per request)
+// out:
+//
+//	cd bench && go test -run '^$' -bench 'OIDC/code-jwt-es256/with-openid' -cpuprofile cpu.out
+//	go tool pprof -tagfocus bench=timed -top cpu.out
 //
 // [Targets] checks the figures of one run against the targets of the
 // comparison. The command cmd/benchtable runs everything and prints the
@@ -48,4 +61,5 @@
 //	cd bench && go test -run '^$' -bench 'Scenario/cc-opaque'
 //	cd bench && go test -run '^$' -bench 'Device'
 //	cd bench && go test -run '^$' -bench 'StoredKeys'
+//	cd bench && go test -run '^$' -bench 'OIDC'
 package bench
