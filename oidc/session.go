@@ -250,7 +250,10 @@ func (o *Provider) sameHintUser(r *http.Request, params map[string]string, subje
 const PromptSelectAccount = "select_account"
 
 // ConsentFunc reports whether the user (subject) has consented to client
-// having scopes, for requests that cannot ask (prompt=none).
+// having scopes, for requests that cannot ask (prompt=none). Its error
+// refuses the request: an *oauth2.Error chooses the answer (such as
+// interaction_required, when the user must do more than log in or
+// consent), any other is server_error.
 type ConsentFunc func(ctx context.Context, subject string, client *storage.Client, scopes []string) (bool, error)
 
 // SilentAuthorize returns an oauth2.Config.SilentAuthorize that answers
@@ -273,7 +276,10 @@ func (o *Provider) SilentAuthorize(consented ConsentFunc) func(context.Context, 
 			return nil, oauth2.NewError(oauth2.ErrConsentRequired, "the user must consent")
 		}
 		ok, err := consented(ctx, lc.Session.Subject, pa.Client, pa.Scopes)
+		var oe *oauth2.Error
 		switch {
+		case errors.As(err, &oe):
+			return nil, oe
 		case err != nil:
 			return nil, oauth2.NewError(oauth2.ErrServerError, "consent could not be checked").WithCause(err)
 		case !ok:

@@ -250,10 +250,17 @@ func (c consents) consented(_ context.Context, subject string, client *storage.C
 
 func TestPromptNone(t *testing.T) {
 	given := consents{defaultUser + " rp": true}
+	interaction := false // the consent check asks for more than consent
+	consented := func(ctx context.Context, subject string, client *storage.Client, scopes []string) (bool, error) {
+		if interaction {
+			return false, oauth2.NewError(oauth2.ErrInteractionRequired, "the user must accept new terms")
+		}
+		return given.consented(ctx, subject, client, scopes)
+	}
 	var op *oidc.Provider
 	h := newHarness(t, func(_ *oidc.Config, cfg *oauth2.Config, _ *memory.Store) {
 		cfg.SilentAuthorize = func(ctx context.Context, r *http.Request, pa *oauth2.PendingAuthorization) (*oauth2.Approval, error) {
-			return op.SilentAuthorize(given.consented)(ctx, r, pa)
+			return op.SilentAuthorize(consented)(ctx, r, pa)
 		}
 	})
 	op = h.OP
@@ -291,6 +298,15 @@ func TestPromptNone(t *testing.T) {
 		req := newRequest(t, "new-rp", "prompt", "none", "scope", "openid")
 		q := redirected(t, b.authorize(req.params))
 		assert.Equal(t, string(oauth2.ErrConsentRequired), q.Get("error"))
+	})
+	t.Run("the consent check chooses interaction_required", func(t *testing.T) {
+		given[defaultUser+" rp"] = false
+		defer func() { given[defaultUser+" rp"] = true }()
+		interaction = true
+		defer func() { interaction = false }()
+		_, q := silent(b)
+		assert.Equal(t, string(oauth2.ErrInteractionRequired), q.Get("error"))
+		assert.Equal(t, "st", q.Get("state"))
 	})
 	t.Run("a session older than max_age: login_required", func(t *testing.T) {
 		_, q := silent(b, "max_age", "60")
