@@ -58,7 +58,9 @@ type Authorization struct {
 	// Client is the client that made it.
 	Client *storage.Client
 	// Subject, Scopes, AuthTime, ACR, AMR and Claims are the approval,
-	// with Scopes resolved and AuthTime set.
+	// with Scopes resolved. AuthTime is zero, while the features'
+	// ApprovalExtenders run, when the application reported none; the
+	// Provider then sets it to now.
 	Subject  string
 	Scopes   []string
 	AuthTime time.Time

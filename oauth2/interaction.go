@@ -331,7 +331,7 @@ func (p *Provider) finishAuthorization(w http.ResponseWriter, r *http.Request, r
 	if az.Scopes == nil {
 		az.Scopes = req.Scopes
 	}
-	if az.AuthTime.IsZero() || az.AuthTime.After(now) {
+	if az.AuthTime.After(now) {
 		// A login cannot be later than its approval: a clock of the
 		// application's ahead of the Provider's counts as now.
 		az.AuthTime = now
@@ -346,6 +346,9 @@ func (p *Provider) finishAuthorization(w http.ResponseWriter, r *http.Request, r
 	if err := p.extendApproval(w, r, az); err != nil {
 		p.redirectError(w, r, req, err)
 		return
+	}
+	if az.AuthTime.IsZero() {
+		az.AuthTime = now // not reported: the features had their say
 	}
 	params, err := handler.Authorize(ctx, az)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/storage"
@@ -145,11 +146,20 @@ func parseClaimsParameter(s string) (string, error) {
 			(*target)[name] = cr
 		}
 	}
-	b, err := json.Marshal(cp) // maps encode in the order of their keys
-	if err != nil {
+	// Encoded again as compact JSON, maps in the order of their keys,
+	// without HTML escaping (which would grow each <, > or & sixfold);
+	// what is kept must still fit the bound of a request parameter.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(cp); err != nil {
 		return "", errBadClaims
 	}
-	return string(b), nil
+	kept := strings.TrimSuffix(buf.String(), "\n")
+	if len(kept) > oauth2.MaxParameterBytes {
+		return "", oauth2.NewError(oauth2.ErrInvalidRequest, "the claims parameter is too large")
+	}
+	return kept, nil
 }
 
 // requestedClaims returns the claims of a kept claims parameter for
@@ -187,6 +197,39 @@ func requestsClaim(kept, name string) (asked, essential bool) {
 	return ok, cr.Essential
 }
 
+// requestedSubject returns the sub the claims parameter asks for with a
+// value (Core §5.5.1: the answer must then be about that user), "" for
+// none.
+func requestedSubject(kept string) string {
+	for _, target := range []string{targetIDToken, targetUserInfo} {
+		if cr, ok := requestedClaims(kept, target)["sub"]; ok {
+			if s, ok := cr.Value.(string); ok && s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// essentialACR returns the acr values an essential acr request for the ID
+// token names (Core §5.5.1.1), nil when there is none.
+func essentialACR(kept string) []string {
+	cr, ok := requestedClaims(kept, targetIDToken)["acr"]
+	if !ok || !cr.Essential {
+		return nil
+	}
+	var values []string
+	if s, ok := cr.Value.(string); ok && s != "" {
+		values = append(values, s)
+	}
+	for _, v := range cr.Values {
+		if s, ok := v.(string); ok && s != "" {
+			values = append(values, s)
+		}
+	}
+	return values
+}
+
 // Targets of a ClaimsRequest.
 const (
 	targetUserInfo = "userinfo"
@@ -194,22 +237,30 @@ const (
 )
 
 // allowedClaims returns the names of the claims a response for target may
-// carry: those the granted scopes map to, then those the claims parameter
-// asks for, without the protocol's own.
+// carry: those the granted scopes map to (in an ID token only with
+// Config.ScopeClaimsInIDToken), then those the claims parameter asks for by
+// name among the claims the granted scopes map to and
+// Config.RequestableClaims, without the protocol's own. The claims
+// parameter never reaches past what the user consented to (Core §5.5
+// leaves the choice to the OpenID Provider).
 func (o *Provider) allowedClaims(scopes []string, requested map[string]ClaimRequest, target string) []string {
-	var names []string
-	if target == targetUserInfo || o.cfg.ScopeClaimsInIDToken {
-		for _, s := range scopes {
-			for _, c := range o.scopeClaims[s] {
-				if !slices.Contains(names, c) {
-					names = append(names, c)
-				}
+	var granted []string
+	for _, s := range scopes {
+		for _, c := range o.scopeClaims[s] {
+			if !slices.Contains(granted, c) {
+				granted = append(granted, c)
 			}
 		}
 	}
+	var names []string
+	if target == targetUserInfo || o.cfg.ScopeClaimsInIDToken {
+		names = granted
+	}
 	extra := make([]string, 0, len(requested))
 	for name := range requested {
-		if !slices.Contains(names, name) && !protocolClaims[name] {
+		switch {
+		case protocolClaims[name] || slices.Contains(names, name):
+		case slices.Contains(granted, name) || slices.Contains(o.cfg.RequestableClaims, name):
 			extra = append(extra, name)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,9 +134,21 @@ func TestAuthTime(t *testing.T) {
 		assert.EqualValues(t, loggedIn.Unix(), c["auth_time"])
 	})
 	t.Run("max_age=0 takes a login of now", func(t *testing.T) {
-		r := h.tokens(newRequest(t, "rp", "max_age", "0"), oauth2.Approval{Subject: defaultUser})
+		r := h.tokens(newRequest(t, "rp", "max_age", "0"), oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
 		_, c := h.verified(r.Str("id_token"))
 		assert.EqualValues(t, h.Now().Unix(), c["auth_time"])
+	})
+	for _, extra := range [][]string{{"max_age", "0"}, {"max_age", "3600"}, {"prompt", "login"}} {
+		t.Run(extra[0]+"="+extra[1]+" with an approval that does not say when the user logged in", func(t *testing.T) {
+			id, cookie := h.interaction(h.authorize(newRequest(t, "rp", extra...).params))
+			q := answer(t, h.approve(id, cookie, oauth2.Approval{Subject: defaultUser}))
+			assert.Equal(t, string(oauth2.ErrLoginRequired), q.Get("error"), "no fresh login can be shown")
+		})
+	}
+	t.Run("prompt=login with a login older than the request", func(t *testing.T) {
+		id, cookie := h.interaction(h.authorize(newRequest(t, "rp", "prompt", "login").params))
+		q := answer(t, h.approve(id, cookie, oauth2.Approval{Subject: defaultUser, AuthTime: h.Now().Add(-10 * time.Hour)}))
+		assert.Equal(t, string(oauth2.ErrLoginRequired), q.Get("error"))
 	})
 	t.Run("a client's default_max_age applies", func(t *testing.T) {
 		h.addClient(storage.Client{ID: "recent", RedirectURIs: []string{rpRedirect}, GrantTypes: []string{"authorization_code"},
@@ -182,12 +195,40 @@ func TestScopeClaimsInIDToken(t *testing.T) {
 
 func TestClaimsParameterAddsToTheIDToken(t *testing.T) {
 	h := newHarness(t, nil)
-	r := h.tokens(newRequest(t, "rp", "scope", "openid", "claims", `{"id_token":{"email":null,"sub":{"value":"mallory"}}}`),
+	r := h.tokens(newRequest(t, "rp", "scope", "openid profile email", "claims", `{"id_token":{"email":null,"sub":{"value":"alice"}}}`),
 		oauth2.Approval{Subject: defaultUser})
 	_, c := h.verified(r.Str("id_token"))
-	assert.Equal(t, "alice@example.com", c["email"], "asked for by name (Core §5.5)")
-	assert.Equal(t, defaultUser, c["sub"], "a requested value never changes the subject")
-	assert.NotContains(t, c, "name")
+	assert.Equal(t, "alice@example.com", c["email"], "asked for by name (Core §5.5), among the granted scopes' claims")
+	assert.Equal(t, defaultUser, c["sub"])
+	assert.NotContains(t, c, "name", "not asked for in the ID token")
+
+	t.Run("a requested sub of another user is login_required", func(t *testing.T) {
+		// Core §3.1.2.2, §5.5.1: never an answer about another user.
+		id, cookie := h.interaction(h.authorize(newRequest(t, "rp", "claims", `{"id_token":{"sub":{"value":"mallory"}}}`).params))
+		q := answer(t, h.approve(id, cookie, oauth2.Approval{Subject: defaultUser}))
+		assert.Equal(t, string(oauth2.ErrLoginRequired), q.Get("error"))
+		assert.Empty(t, q.Get("code"))
+	})
+	t.Run("an essential acr the login does not meet is access_denied", func(t *testing.T) {
+		// Core §5.5.1.1: a failed authentication.
+		req := newRequest(t, "rp", "claims", `{"id_token":{"acr":{"essential":true,"values":["urn:example:mfa"]}}}`)
+		id, cookie := h.interaction(h.authorize(req.params))
+		q := answer(t, h.approve(id, cookie, oauth2.Approval{Subject: defaultUser, ACR: "urn:example:pwd"}))
+		assert.Equal(t, string(oauth2.ErrAccessDenied), q.Get("error"))
+
+		id, cookie = h.interaction(h.authorize(req.params))
+		q = answer(t, h.approve(id, cookie, oauth2.Approval{Subject: defaultUser, ACR: "urn:example:mfa"}))
+		r := h.redeem(req, q.Get("code"))
+		_, c := h.verified(r.Str("id_token"))
+		assert.Equal(t, "urn:example:mfa", c["acr"])
+	})
+	t.Run("a claims parameter that grows when kept is invalid_request", func(t *testing.T) {
+		claims := `{"userinfo":{"x":{"value":"` + strings.Repeat("\u0001", 300) + `"}}}`
+		q := redirected(t, h.authorize(newRequest(t, "rp", "claims", claims).params))
+		assert.Equal(t, string(oauth2.ErrInvalidRequest), q.Get("error"))
+		html := `{"userinfo":{"x":{"value":"` + strings.Repeat("<", 1900) + `"}}}`
+		h.interaction(h.authorize(newRequest(t, "rp", "claims", html).params)) // no HTML escaping: it fits
+	})
 }
 
 // Core §3.1.2.2: the authorization server MUST validate the request; each

@@ -227,7 +227,7 @@ func TestBackChannelLogoutWhenAnotherUserLogsIn(t *testing.T) {
 	b := h.browser()
 	_, r := b.signIn(newRequest(t, "bcl", "scope", "openid"), &oauth2.Approval{Subject: defaultUser})
 	_, idc := h.verified(r.Str("id_token"))
-	b.signIn(newRequest(t, "bcl", "scope", "openid", "prompt", "login"), &oauth2.Approval{Subject: "bob"})
+	b.signIn(newRequest(t, "bcl", "scope", "openid", "prompt", "login"), &oauth2.Approval{Subject: "bob", AuthTime: h.Now()})
 	require.NoError(t, h.OP.Close(context.Background()))
 
 	got := rp.received()

@@ -57,6 +57,13 @@ type Config struct {
 	// StandardScopeClaims (profile, email, address, phone); a scope named
 	// here replaces the standard mapping of that scope.
 	ScopeClaims map[string][]string
+	// RequestableClaims are claims a client may ask for by name with the
+	// claims request parameter (Core §5.5) whatever the granted scopes,
+	// such as claims your consent page shows. Nil: the claims parameter
+	// only picks among the claims the granted scopes allow (and moves them
+	// into the ID token), so that it never reaches past the user's
+	// consent.
+	RequestableClaims []string
 	// ScopeClaimsInIDToken also puts the claims the scopes ask for into ID
 	// tokens, for relying parties that do not call the UserInfo endpoint.
 	// Off by default: OpenID Connect Core §5.4 returns them from UserInfo
@@ -427,6 +434,29 @@ func (o *Provider) CheckAuthorizationRequest(ctx context.Context, params url.Val
 	return nil
 }
 
+// checkRequestedUser refuses, with login_required, an approval of another
+// user than the request's id_token_hint or requested sub (Core §3.1.2.1,
+// §5.5.1) names.
+func (o *Provider) checkRequestedUser(ctx context.Context, params map[string]string, client *storage.Client, subject string) error {
+	same, err := o.hintNames(ctx, params, subject)
+	if err != nil {
+		return err
+	}
+	if !same {
+		return oauth2.NewError(oauth2.ErrLoginRequired, "the user is not the one the id_token_hint names")
+	}
+	if want := requestedSubject(params[paramClaims]); want != "" {
+		sub, err := o.subjectFor(ctx, client, subject)
+		if err != nil {
+			return err
+		}
+		if sub != want {
+			return oauth2.NewError(oauth2.ErrLoginRequired, "the user is not the one the claims parameter names")
+		}
+	}
+	return nil
+}
+
 // hintNames reports whether a request's id_token_hint, if it has one,
 // names the user subject: its sub is what its client sees of the user.
 func (o *Provider) hintNames(ctx context.Context, params map[string]string, subject string) (bool, error) {
@@ -464,34 +494,52 @@ func maxAge(req *storage.AuthorizationRequest, client *storage.Client) (time.Dur
 // ExtendApproval implements oauth2.ApprovalExtender: for an OpenID request
 // whose approval grants openid, it keeps how the user logged in with the
 // grant, for its ID tokens, and records the login in the browser's login
-// session (a new session for a new login). A login older than max_age,
-// or of another user than the request's id_token_hint names, is refused
-// with login_required (Core §3.1.2.1): the application must authenticate
-// the user again, as LoginContext tells it.
+// session (a new session for a new login). It refuses, with
+// login_required, what OpenID Connect Core §3.1.2.1 and §5.5.1 forbid
+// approving: a login older than max_age or, with prompt=login, older than
+// the request; one whose time the application did not report
+// (Approval.AuthTime) when the request asked for a fresh login; another
+// user than the id_token_hint or a requested sub names. An essential acr
+// request (§5.5.1.1) that the login does not satisfy is a failed
+// authentication: access_denied. The application learns all of this from
+// LoginContext before it approves.
 func (o *Provider) ExtendApproval(w http.ResponseWriter, r *http.Request, a *oauth2.Authorization) error {
 	if !slices.Contains(a.Request.Scopes, ScopeOpenID) || !slices.Contains(a.Scopes, ScopeOpenID) {
 		return nil
 	}
-	ext := make(map[string]string, 5)
-	ext[extAuthTime] = strconv.FormatInt(a.AuthTime.Unix(), 10)
-	if age, ok := maxAge(a.Request, a.Client); ok {
-		// A login made for this very request is fresh enough for any
-		// max_age, 0 included, however long the consent page took.
-		if a.AuthTime.Before(a.RequestedAt.Truncate(time.Second)) && a.Now.Sub(a.AuthTime) > age {
-			return oauth2.NewError(oauth2.ErrLoginRequired, "the user's login is older than max_age")
+	ctx := r.Context()
+	params := a.Request.Parameters
+	claims := params[paramClaims]
+	age, hasMaxAge := maxAge(a.Request, a.Client)
+	promptLogin := slices.Contains(a.Request.Prompt, oauth2.PromptLogin)
+	if a.AuthTime.IsZero() {
+		if hasMaxAge || promptLogin {
+			return oauth2.NewError(oauth2.ErrLoginRequired, "the time of the user's login is unknown")
 		}
+		a.AuthTime = a.Now // the Provider's default, set here for the ID tokens
+	}
+	// A login made for this very request (at or after it arrived) is fresh
+	// enough for prompt=login and any max_age, 0 included, however long the
+	// consent page took.
+	fresh := !a.AuthTime.Before(a.RequestedAt.Truncate(time.Second))
+	switch {
+	case promptLogin && !fresh:
+		return oauth2.NewError(oauth2.ErrLoginRequired, "prompt=login asks for a new login")
+	case hasMaxAge && !fresh && a.Now.Sub(a.AuthTime) > age:
+		return oauth2.NewError(oauth2.ErrLoginRequired, "the user's login is older than max_age")
+	}
+	ext := make(map[string]string, 6)
+	ext[extAuthTime] = strconv.FormatInt(a.AuthTime.Unix(), 10)
+	if hasMaxAge || a.Client.RequireAuthTime {
 		ext[extAuthTimeRequired] = "1"
 	}
-	if a.Client.RequireAuthTime {
-		ext[extAuthTimeRequired] = "1"
-	}
-	switch same, err := o.hintNames(r.Context(), a.Request.Parameters, a.Subject); {
-	case err != nil:
+	if err := o.checkRequestedUser(ctx, params, a.Client, a.Subject); err != nil {
 		return err
-	case !same:
-		return oauth2.NewError(oauth2.ErrLoginRequired, "the user is not the one the id_token_hint names")
 	}
-	if claims := a.Request.Parameters[paramClaims]; claims != "" {
+	if values := essentialACR(claims); len(values) > 0 && !slices.Contains(values, a.ACR) {
+		return oauth2.NewError(oauth2.ErrAccessDenied, "the login does not meet the essential acr asked for")
+	}
+	if claims != "" {
 		ext[extClaims] = claims
 		if asked, _ := requestsClaim(claims, "auth_time"); asked {
 			ext[extAuthTimeRequired] = "1" // Core §5.5.1.1

@@ -162,8 +162,9 @@ type LoginContext struct {
 	// and approve with Session.Approval (after consent).
 	Session *Session
 	// LoginRequired says why a session of the browser cannot be used:
-	// "prompt=login", "max_age" or "id_token_hint"; "" when it can, or
-	// there is none.
+	// "prompt=login", "max_age", "id_token_hint", "claims" (the claims
+	// parameter asks for another sub) or "acr" (the session's acr is not
+	// an essential one asked for); "" when it can, or there is none.
 	LoginRequired string
 	// Prompts are the prompt values asked for: login, consent,
 	// select_account. ConsentRequired is prompt=consent: ask again even if
@@ -186,6 +187,10 @@ type LoginContext struct {
 	// parameters, in order of preference.
 	UILocales []string
 	ACRValues []string
+	// EssentialACR are the acr values the claims parameter asks for as
+	// essential (Core §5.5.1.1): the login must meet one of them, or the
+	// approval is refused with access_denied.
+	EssentialACR []string
 }
 
 // LoginContext returns the OpenID side of a pending authorization for the
@@ -206,6 +211,7 @@ func (o *Provider) LoginContext(r *http.Request, pa *oauth2.PendingAuthorization
 		HintSubject:     params[paramHintSubject],
 		UILocales:       strings.Fields(params[paramUILocales]),
 		ACRValues:       strings.Fields(params[paramACRValues]),
+		EssentialACR:    essentialACR(params[paramClaims]),
 	}
 	if s, ok := params[paramMaxAge]; ok {
 		n, _ := strconv.Atoi(s) // checked when kept
@@ -230,6 +236,10 @@ func (o *Provider) LoginContext(r *http.Request, pa *oauth2.PendingAuthorization
 			return nil, err
 		}
 		lc.LoginRequired = "id_token_hint"
+	case o.checkRequestedUser(r.Context(), params, pa.Client, ls.Subject) != nil:
+		lc.LoginRequired = "claims"
+	case len(lc.EssentialACR) > 0 && !slices.Contains(lc.EssentialACR, ls.ACR):
+		lc.LoginRequired = "acr"
 	default:
 		lc.Session = &Session{ID: ls.ID, Subject: ls.Subject, AuthTime: ls.AuthTime, ACR: ls.ACR,
 			AMR: slices.Clone(ls.AMR), ExpiresAt: ls.ExpiresAt}

@@ -145,7 +145,7 @@ func TestALoginSessionSpansAuthorizations(t *testing.T) {
 	})
 	t.Run("a login of another user starts a new session and ends the old", func(t *testing.T) {
 		old := b.cookies[sessionCookie].Value
-		_, r := b.signIn(newRequest(t, "rp", "prompt", "login"), &oauth2.Approval{Subject: "bob"})
+		_, r := b.signIn(newRequest(t, "rp", "prompt", "login"), &oauth2.Approval{Subject: "bob", AuthTime: h.Now()})
 		_, c := h.verified(r.Str("id_token"))
 		assert.NotEqual(t, sid, c["sid"])
 		assert.NotEqual(t, old, b.cookies[sessionCookie].Value)
@@ -164,10 +164,12 @@ func TestLoginContextSaysWhenTheSessionCannotBeUsed(t *testing.T) {
 		extra  []string
 		reason string
 	}{
-		"prompt=login":           {[]string{"prompt", "login"}, "prompt=login"},
-		"max_age exceeded":       {[]string{"max_age", "300"}, "max_age"},
-		"max_age=0":              {[]string{"max_age", "0"}, "max_age"},
-		"id_token_hint of other": {[]string{"id_token_hint", h.idTokenFor(t, "carol")}, "id_token_hint"},
+		"prompt=login":             {[]string{"prompt", "login"}, "prompt=login"},
+		"max_age exceeded":         {[]string{"max_age", "300"}, "max_age"},
+		"max_age=0":                {[]string{"max_age", "0"}, "max_age"},
+		"id_token_hint of other":   {[]string{"id_token_hint", h.idTokenFor(t, "carol")}, "id_token_hint"},
+		"a requested sub of other": {[]string{"claims", `{"id_token":{"sub":{"value":"carol"}}}`}, "claims"},
+		"an essential acr":         {[]string{"claims", `{"id_token":{"acr":{"essential":true,"values":["urn:mfa"]}}}`}, "acr"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := b.authorize(newRequest(t, "rp", tc.extra...).params)

@@ -49,19 +49,34 @@ func TestUserInfoReturnsTheClaimsTheScopesAllow(t *testing.T) {
 		r := h.userInfo(http.MethodGet, at)
 		assert.Equal(t, map[string]any{"sub": defaultUser, "email": "alice@example.com", "email_verified": true}, r.JSON)
 	})
-	t.Run("the claims parameter asks for more", func(t *testing.T) {
-		req := newRequest(t, "rp", "scope", "openid", "claims", `{"userinfo":{"phone_number":{"essential":true}}}`)
-		at := h.tokens(req, oauth2.Approval{Subject: defaultUser}).Str("access_token")
-		r := h.userInfo(http.MethodGet, at)
-		assert.Equal(t, map[string]any{"sub": defaultUser, "phone_number": "+1 555 0100"}, r.JSON)
+	t.Run("the claims parameter reaches no further than the consent", func(t *testing.T) {
+		// shoe_size is in no scope; email and phone_number in scopes that
+		// were not granted.
+		req := newRequest(t, "rp", "scope", "openid", "claims",
+			`{"userinfo":{"phone_number":{"essential":true},"shoe_size":null,"email":null},"id_token":{"email":null}}`)
+		r := h.tokens(req, oauth2.Approval{Subject: defaultUser})
+		assert.Equal(t, map[string]any{"sub": defaultUser}, h.userInfo(http.MethodGet, r.Str("access_token")).JSON)
+		_, c := h.verified(r.Str("id_token"))
+		assert.NotContains(t, c, "email")
 	})
 	t.Run("the claims carry across a refresh", func(t *testing.T) {
-		req := newRequest(t, "rp", "scope", "openid", "claims", `{"userinfo":{"phone_number":null}}`)
+		req := newRequest(t, "rp", "scope", "openid email", "claims", `{"id_token":{"email":null}}`)
 		first := h.tokens(req, oauth2.Approval{Subject: defaultUser})
 		r := h.refresh("rp", first.Str("refresh_token"))
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-		assert.Equal(t, "+1 555 0100", h.userInfo(http.MethodGet, r.Str("access_token")).Str("phone_number"))
+		_, c := h.verified(r.Str("id_token"))
+		assert.Equal(t, "alice@example.com", c["email"], "the refreshed ID token carries what the claims parameter asked")
 	})
+}
+
+func TestRequestableClaims(t *testing.T) {
+	h := newHarness(t, func(c *oidc.Config, _ *oauth2.Config, _ *memory.Store) {
+		c.RequestableClaims = []string{"shoe_size"}
+	})
+	req := newRequest(t, "rp", "scope", "openid", "claims", `{"userinfo":{"shoe_size":null,"phone_number":null}}`)
+	at := h.tokens(req, oauth2.Approval{Subject: defaultUser}).Str("access_token")
+	assert.Equal(t, map[string]any{"sub": defaultUser, "shoe_size": float64(38)}, h.userInfo(http.MethodGet, at).JSON,
+		"a requestable claim by name; phone_number still needs its scope")
 }
 
 func TestUserInfoRefusesBadTokens(t *testing.T) {
