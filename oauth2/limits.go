@@ -56,9 +56,12 @@ const (
 	maxParameterNameBytes = 64
 )
 
-// tokenParameters are the parameters bounded by MaxTokenParameterBytes.
+// tokenParameters are the parameters bounded by MaxTokenParameterBytes:
+// those that carry a JWT, including the ID token an OpenID Connect request
+// (Core §3.1.2.1) or logout request names as its id_token_hint.
 var tokenParameters = map[string]bool{
 	"client_assertion": true, "assertion": true, "subject_token": true, "actor_token": true,
+	"id_token_hint": true,
 }
 
 // vscharParameters are the parameters whose syntax RFC 6749 Appendix A

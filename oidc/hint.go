@@ -32,14 +32,14 @@ var errBadHint = errors.New("oidc: the id_token_hint is not an ID token of this 
 
 // verifyIDTokenHint checks that hint is an ID token this OpenID Provider
 // issued (OpenID Connect Core §3.1.2.1; RP-Initiated Logout 1.0 §2): a
-// compact JWS of at most oauth2.MaxParameterBytes, signed with one of the
+// compact JWS of at most oauth2.MaxTokenParameterBytes, signed with one of the
 // keys of Config.Keys under that key's own algorithm, of type JWT or none
 // (never an access token, at+jwt, nor a logout token, RFC 8725 §3.11),
 // whose iss is the issuer and that names a subject. An expired one is
 // accepted: the hint only identifies the user. A store that cannot be
 // read is an error other than errBadHint.
 func (o *Provider) verifyIDTokenHint(ctx context.Context, hint string) (*idTokenHint, error) {
-	c, err := jose.SplitCompact(hint, oauth2.MaxParameterBytes)
+	c, err := jose.SplitCompact(hint, oauth2.MaxTokenParameterBytes)
 	if err != nil {
 		return nil, errBadHint
 	}

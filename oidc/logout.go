@@ -75,11 +75,20 @@ func (o *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 		o.p.WriteErrorPage(w, r, err)
 		return
 	}
+	if ls == nil && r.Method == http.MethodPost && params.Get(confirmField) == "" && o.cookieValue(r) == "" {
+		// A relying party's form posted from its own site: the browser
+		// leaves the SameSite=Lax session cookie off such a POST, so no
+		// session shows. Send the browser back as a top-level GET, which
+		// carries it, rather than report a logout that did not happen.
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Location", lr.Action+"?"+params.Encode())
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
 	if ls != nil {
 		confirm := params.Get(confirmField)
 		if r.Method != http.MethodPost || subtle.ConstantTimeCompare([]byte(confirm), []byte(logoutConfirmation(value))) != 1 {
 			lr.Subject = ls.Subject
-			lr.Action = o.p.EndpointURL(EndSessionPath)
 			lr.Form = url.Values{confirmField: {logoutConfirmation(value)}}
 			for _, name := range []string{"client_id", "post_logout_redirect_uri", "state", "ui_locales"} {
 				if v := params.Get(name); v != "" {
@@ -168,7 +177,10 @@ func (o *Provider) endSessionParams(w http.ResponseWriter, r *http.Request) (url
 // URIs it must equal exactly.
 func (o *Provider) checkEndSession(r *http.Request, params url.Values) (*LogoutRequest, error) {
 	ctx := r.Context()
-	lr := &LogoutRequest{UILocales: strings.Fields(params.Get(paramUILocales))}
+	lr := &LogoutRequest{UILocales: strings.Fields(params.Get(paramUILocales)), Action: o.p.EndpointURL(EndSessionPath)}
+	if len(lr.UILocales) > maxListValues {
+		lr.UILocales = lr.UILocales[:maxListValues]
+	}
 	clientID := params.Get("client_id")
 	if raw := params.Get("id_token_hint"); raw != "" {
 		hint, err := o.verifyIDTokenHint(ctx, raw)
@@ -216,7 +228,10 @@ func (o *Provider) confirmLogout(w http.ResponseWriter, r *http.Request, lr *Log
 		o.cfg.LogoutPage(w, r, lr)
 		return
 	}
-	setPageHeaders(h, lr.Action)
+	// The form posts to the end-session endpoint, which redirects to the
+	// post_logout_redirect_uri: browsers check form-action on that
+	// redirect too.
+	setPageHeaders(h, lr.Action+redirectOrigin(lr.PostLogoutRedirectURI))
 	name := ""
 	if lr.Client != nil {
 		name = cmp.Or(lr.Client.Name, lr.Client.ID)
@@ -254,6 +269,16 @@ func (o *Provider) loggedOut(w http.ResponseWriter, r *http.Request) {
 	}
 	setPageHeaders(w.Header(), "")
 	_, _ = io.WriteString(w, loggedOutPage)
+}
+
+// redirectOrigin returns " " and the origin of uri, for a CSP source
+// list; "" when uri is empty or has none.
+func redirectOrigin(uri string) string {
+	u, err := url.Parse(uri)
+	if uri == "" || err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return " " + u.Scheme + "://" + u.Host
 }
 
 // setPageHeaders sets the headers of the plain pages: no script, no

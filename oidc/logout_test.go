@@ -68,7 +68,8 @@ func TestRPInitiatedLogout(t *testing.T) {
 
 	page := b.endSession(http.MethodGet, params)
 	form := confirmationForm(t, page)
-	assert.Contains(t, page.Header.Get("Content-Security-Policy"), "form-action "+h.Server.URL+oidc.EndSessionPath)
+	assert.Contains(t, page.Header.Get("Content-Security-Policy"), "form-action "+h.Server.URL+oidc.EndSessionPath+" https://rp.example",
+		"browsers check form-action on the redirect after the post too")
 	assert.Equal(t, "app", form.Get("client_id"))
 	assert.Equal(t, afterLogout, form.Get("post_logout_redirect_uri"))
 	_, err := h.Store.LoginSession(context.Background(), digestOf(cookie))
@@ -95,6 +96,39 @@ func TestRPInitiatedLogout(t *testing.T) {
 		lc, _ := b.login(b.authorize(newRequest(t, "app", "scope", "openid").params), &oauth2.Approval{Subject: defaultUser})
 		assert.Nil(t, lc.Session)
 	})
+}
+
+// A relying party's own page posts the logout form: the browser leaves
+// the SameSite=Lax session cookie off that cross-site POST, so the
+// endpoint sends it back as a top-level GET, which carries the cookie,
+// rather than redirect as if the user were logged out.
+func TestACrossSitePostComesBackAsAGet(t *testing.T) {
+	h := newLogoutHarness(t)
+	b := h.browser()
+	_, r := b.signIn(newRequest(t, "app", "scope", "openid"), &oauth2.Approval{Subject: defaultUser})
+	params := url.Values{"id_token_hint": {r.Str("id_token")}, "post_logout_redirect_uri": {afterLogout}, "state": {"s"}}
+
+	crossSite := &browser{h: h, cookies: map[string]*http.Cookie{}} // what the browser sends: no Lax cookie
+	resp := crossSite.endSession(http.MethodPost, params)
+	require.Equal(t, http.StatusSeeOther, resp.Status, "%s", resp.Body)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	assert.Equal(t, h.Server.URL+oidc.EndSessionPath, loc.Scheme+"://"+loc.Host+loc.Path)
+	assert.Equal(t, params, loc.Query())
+
+	// The browser follows it with its cookie: the confirmation page.
+	confirmationForm(t, b.endSession(http.MethodGet, loc.Query()))
+}
+
+// Our own ID tokens may be longer than the bound of most parameters (a
+// long nonce, claims, RSA-4096 signatures); they still work as hints.
+func TestALongIDTokenIsAValidHint(t *testing.T) {
+	h := newLogoutHarness(t)
+	b := h.browser()
+	_, r := b.signIn(newRequest(t, "app", "scope", "openid", "nonce", strings.Repeat("n", 1500)), &oauth2.Approval{Subject: defaultUser})
+	require.Greater(t, len(r.Str("id_token")), oauth2.MaxParameterBytes)
+	confirmationForm(t, b.endSession(http.MethodGet, url.Values{"id_token_hint": {r.Str("id_token")}, "post_logout_redirect_uri": {afterLogout}}))
+	h.interaction(h.authorize(newRequest(t, "app", "scope", "openid", "id_token_hint", r.Str("id_token")).params))
 }
 
 func TestEndSessionValidation(t *testing.T) {

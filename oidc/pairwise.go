@@ -34,6 +34,7 @@ const (
 	sectorCacheTTL         = time.Hour
 	sectorRetryAfter       = time.Minute
 	maxSectorCache         = 1024
+	sectorFetchTimeout     = 5 * time.Second
 )
 
 // subjectType returns the client's subject type: its own, or the
@@ -172,7 +173,15 @@ func (s *sectorDocuments) redirectURIs(ctx context.Context, raw string) ([]strin
 	if !e.expires.IsZero() && s.now().Before(e.expires) {
 		return e.uris, e.err
 	}
-	e.uris, e.err = s.fetch(ctx, raw)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// The fetch serves every request of the client's users, not only the
+	// one that happens to start it: a caller that goes away does not
+	// cancel it, and it has a time limit of its own.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sectorFetchTimeout)
+	defer cancel()
+	e.uris, e.err = s.fetch(fctx, raw)
 	if e.err != nil {
 		e.expires = s.now().Add(sectorRetryAfter)
 	} else {
@@ -214,7 +223,11 @@ func sectorClient(cfg Config) *http.Client {
 	if cfg.HTTPClient != nil {
 		return cfg.HTTPClient
 	}
-	return urlpolicy.NewClient(urlpolicy.ClientOptions{AllowPrivateAddresses: cfg.AllowPrivateAddresses})
+	// No redirects: the document must be at the URL the client
+	// registered, or an open redirect on a host would let any client claim
+	// that host's sector (Core §8.1).
+	return urlpolicy.NewClient(urlpolicy.ClientOptions{AllowPrivateAddresses: cfg.AllowPrivateAddresses,
+		Timeout: sectorFetchTimeout, MaxRedirects: -1})
 }
 
 // subjectFor is ClientSubject, as an *oauth2.Error for the endpoints.
