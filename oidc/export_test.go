@@ -1,4 +1,4 @@
 package oidc
 
 // SessionKeyForTest is the storage key of a session cookie value.
-func SessionKeyForTest(cookieValue string) string { return digest(cookieValue) }
+func (o *Provider) SessionKeyForTest(cookieValue string) string { return o.sessionKey(cookieValue) }

@@ -72,13 +72,13 @@ func TestRPInitiatedLogout(t *testing.T) {
 		"browsers check form-action on the redirect after the post too")
 	assert.Equal(t, "app", form.Get("client_id"))
 	assert.Equal(t, afterLogout, form.Get("post_logout_redirect_uri"))
-	_, err := h.Store.LoginSession(context.Background(), digestOf(cookie))
+	_, err := h.Store.LoginSession(context.Background(), h.OP.SessionKeyForTest(cookie))
 	require.NoError(t, err, "nothing ends before the user confirms")
 
 	t.Run("a forged confirmation shows the page again", func(t *testing.T) {
 		bad := url.Values{"logout_confirm": {"forged"}, "client_id": {"app"}}
 		confirmationForm(t, b.endSession(http.MethodPost, bad))
-		_, err := h.Store.LoginSession(context.Background(), digestOf(cookie))
+		_, err := h.Store.LoginSession(context.Background(), h.OP.SessionKeyForTest(cookie))
 		require.NoError(t, err)
 	})
 	t.Run("a confirmation by GET is no confirmation", func(t *testing.T) {
@@ -88,7 +88,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 	done := b.endSession(http.MethodPost, form)
 	require.Equal(t, http.StatusSeeOther, done.Status, "%s", done.Body)
 	assert.Equal(t, afterLogout+"?state=bye", done.Header.Get("Location"))
-	_, err = h.Store.LoginSession(context.Background(), digestOf(cookie))
+	_, err = h.Store.LoginSession(context.Background(), h.OP.SessionKeyForTest(cookie))
 	assert.ErrorIs(t, err, storage.ErrNotFound, "the session has ended")
 	assert.Nil(t, b.cookies[sessionCookie], "and its cookie is cleared")
 

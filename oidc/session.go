@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -65,9 +66,12 @@ func randomHandle(n int) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// digest returns the storage key of a cookie value.
-func digest(s string) string {
-	sum := sha256.Sum256([]byte(s))
+// sessionKey returns the storage key of a session cookie value: a digest
+// of the value bound to the issuer, so that a store shared by two
+// issuers (two tenants on one host, say) never gives one the other's
+// sessions.
+func (o *Provider) sessionKey(value string) string {
+	sum := sha256.Sum256([]byte(o.p.Issuer() + "\x00" + value))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
@@ -92,7 +96,7 @@ func (o *Provider) currentSession(r *http.Request) (*storage.LoginSession, strin
 	if value == "" {
 		return nil, "", nil
 	}
-	ls, err := o.cfg.Sessions.LoginSession(r.Context(), digest(value))
+	ls, err := o.cfg.Sessions.LoginSession(r.Context(), o.sessionKey(value))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, "", nil
@@ -112,10 +116,18 @@ func (o *Provider) setSessionCookie(w http.ResponseWriter, value string, maxAge 
 	})
 }
 
-// joinSession records an approval in the browser's login session: the
-// session it continues (the same user and login time) gains the client;
-// any other approval is a new login, which starts a new session and ends
-// the browser's previous one. It returns the session's sid.
+// joinSession records an approval in the browser's login session and
+// returns the session's sid:
+//   - an approval that continues the session (its user and login time)
+//     adds the client to it;
+//   - a new login of the same user (prompt=login, max_age, a step up)
+//     goes on with the same session, under a new cookie, with the new
+//     login's time, acr and amr: its relying parties are not logged out;
+//   - a login of another user starts a new session and ends the browser's
+//     previous one, whose relying parties are told.
+//
+// A store that is full (storage.ErrFull) does not stop the sign-in: the
+// login is then remembered in no session, and the ID token has no sid.
 func (o *Provider) joinSession(w http.ResponseWriter, r *http.Request, a *oauth2.Authorization) (string, error) {
 	ctx := r.Context()
 	cur, _, err := o.currentSession(r)
@@ -123,33 +135,53 @@ func (o *Provider) joinSession(w http.ResponseWriter, r *http.Request, a *oauth2
 		return "", err
 	}
 	if cur != nil && cur.Subject == a.Subject && cur.AuthTime.Unix() == a.AuthTime.Unix() {
-		if err := o.cfg.Sessions.AddSessionClient(ctx, cur.Key, a.Client.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		switch err := o.cfg.Sessions.AddSessionClient(ctx, cur.Key, a.Client.ID); {
+		case err == nil:
+			return cur.ID, nil
+		case !errors.Is(err, storage.ErrNotFound):
 			return "", oauth2.StorageError("the login session could not be updated", err)
 		}
-		return cur.ID, nil
+		cur = nil // ended meanwhile (a logout in another tab): start a new one
 	}
 	value, err := randomHandle(handleBytes)
 	if err != nil {
 		return "", oauth2.NewError(oauth2.ErrServerError, "randomness unavailable").WithCause(err)
 	}
-	sid, err := randomHandle(16)
-	if err != nil {
+	next := &storage.LoginSession{
+		Key: o.sessionKey(value), Subject: a.Subject, AuthTime: a.AuthTime, ACR: a.ACR, AMR: a.AMR,
+		Clients: []string{a.Client.ID}, CreatedAt: a.Now, ExpiresAt: a.Now.Add(o.sessionLifetime),
+	}
+	sameUser := cur != nil && cur.Subject == a.Subject
+	if sameUser {
+		next.ID = cur.ID
+		next.Clients = slices.Clone(cur.Clients)
+		if !slices.Contains(next.Clients, a.Client.ID) && len(next.Clients) < storage.MaxSessionClients {
+			next.Clients = append(next.Clients, a.Client.ID)
+		}
+	} else if next.ID, err = randomHandle(16); err != nil {
 		return "", oauth2.NewError(oauth2.ErrServerError, "randomness unavailable").WithCause(err)
 	}
-	expires := a.Now.Add(o.sessionLifetime)
-	if err := o.cfg.Sessions.CreateLoginSession(ctx, &storage.LoginSession{
-		Key: digest(value), ID: sid, Subject: a.Subject, AuthTime: a.AuthTime, ACR: a.ACR, AMR: a.AMR,
-		Clients: []string{a.Client.ID}, CreatedAt: a.Now, ExpiresAt: expires,
-	}); err != nil {
+	switch err := o.cfg.Sessions.CreateLoginSession(ctx, next); {
+	case errors.Is(err, storage.ErrFull):
+		o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: the login session store is full: a sign-in without a session",
+			slog.String("client_id", a.Client.ID))
+		return "", nil
+	case err != nil:
 		return "", oauth2.StorageError("the login session could not be stored", err)
 	}
 	if cur != nil {
-		// One browser, one login: another user's (or a new) login ends
-		// the session before it.
-		o.endSession(ctx, cur.Key)
+		if sameUser {
+			// The session goes on under the new cookie: the old record
+			// goes without a logout.
+			_, _ = o.cfg.Sessions.DeleteLoginSession(ctx, cur.Key)
+		} else {
+			// One browser, one user: another user's login ends the
+			// session before it.
+			o.endSession(ctx, cur.Key)
+		}
 	}
 	o.setSessionCookie(w, value, int(o.sessionLifetime/time.Second))
-	return sid, nil
+	return next.ID, nil
 }
 
 // LoginContext is what the application's login page needs to know of an

@@ -134,7 +134,7 @@ func TestALoginSessionSpansAuthorizations(t *testing.T) {
 	assert.Equal(t, sid, idc2["sid"], "the same session")
 	assert.Equal(t, "2", idc2["acr"])
 
-	ls, err := h.Store.LoginSession(context.Background(), digestOf(b.cookies[sessionCookie].Value))
+	ls, err := h.Store.LoginSession(context.Background(), h.OP.SessionKeyForTest(b.cookies[sessionCookie].Value))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"rp", "rs256"}, ls.Clients, "the clients to tell at logout")
 	assert.NotEqual(t, b.cookies[sessionCookie].Value, ls.Key, "the cookie itself is not stored")
@@ -149,7 +149,7 @@ func TestALoginSessionSpansAuthorizations(t *testing.T) {
 		_, c := h.verified(r.Str("id_token"))
 		assert.NotEqual(t, sid, c["sid"])
 		assert.NotEqual(t, old, b.cookies[sessionCookie].Value)
-		_, err := h.Store.LoginSession(context.Background(), digestOf(old))
+		_, err := h.Store.LoginSession(context.Background(), h.OP.SessionKeyForTest(old))
 		assert.ErrorIs(t, err, storage.ErrNotFound)
 	})
 }
@@ -365,4 +365,75 @@ func TestIDTokenHintIsVerified(t *testing.T) {
 	})
 }
 
-func digestOf(v string) string { return oidc.SessionKeyForTest(v) }
+
+// A new login of the same user (prompt=login, a step up) goes on with the
+// same session under a new cookie: the other relying parties of the
+// session are not logged out, and keep their sid.
+func TestANewLoginOfTheSameUserKeepsTheSession(t *testing.T) {
+	rp := newLogoutReceiver(t)
+	h := newHarness(t, func(c *oidc.Config, _ *oauth2.Config, _ *memory.Store) { c.AllowPrivateAddresses = true })
+	h.addClient(storage.Client{ID: "bcl", RedirectURIs: []string{rpRedirect}, GrantTypes: []string{"authorization_code"},
+		Scopes: []string{"openid"}, BackchannelLogoutURI: rp.URL + "/backchannel"})
+	b := h.browser()
+	_, first := b.signIn(newRequest(t, "bcl", "scope", "openid"), &oauth2.Approval{Subject: defaultUser})
+	_, c1 := h.verified(first.Str("id_token"))
+	oldCookie := b.cookies[sessionCookie].Value
+	h.Advance(time.Minute)
+
+	_, again := b.signIn(newRequest(t, "rp", "prompt", "login"), &oauth2.Approval{Subject: defaultUser, AuthTime: h.Now(), ACR: "2"})
+	_, c2 := h.verified(again.Str("id_token"))
+	require.NoError(t, h.OP.Close(context.Background()))
+	assert.Empty(t, rp.received(), "no logout for a re-authentication")
+	assert.Equal(t, c1["sid"], c2["sid"], "the same session")
+	assert.NotEqual(t, oldCookie, b.cookies[sessionCookie].Value, "under a new cookie")
+	_, err := h.Store.LoginSession(context.Background(), h.OP.SessionKeyForTest(oldCookie))
+	assert.ErrorIs(t, err, storage.ErrNotFound, "the old cookie no longer works")
+	ls, err := h.Store.LoginSession(context.Background(), h.OP.SessionKeyForTest(b.cookies[sessionCookie].Value))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"bcl", "rp"}, ls.Clients, "both relying parties stay in it")
+	assert.Equal(t, h.Now().Unix(), ls.AuthTime.Unix(), "with the new login's time")
+	assert.Equal(t, "2", ls.ACR)
+}
+
+// endingSessions ends a session just before a client is added to it: a
+// logout in another tab between joinSession's read and its update.
+type endingSessions struct {
+	*memory.Store
+	end bool
+}
+
+func (s *endingSessions) AddSessionClient(ctx context.Context, key, clientID string) error {
+	if s.end {
+		_, _ = s.Store.DeleteLoginSession(ctx, key)
+	}
+	return s.Store.AddSessionClient(ctx, key, clientID)
+}
+
+func TestASessionEndedMeanwhileIsNotJoined(t *testing.T) {
+	var es *endingSessions
+	h := newHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
+		es = &endingSessions{Store: store}
+		c.Sessions = es
+	})
+	b := h.browser()
+	_, first := b.signIn(newRequest(t, "rp"), &oauth2.Approval{Subject: defaultUser})
+	_, c1 := h.verified(first.Str("id_token"))
+	es.end = true
+	_, second := b.signIn(newRequest(t, "rs256"), nil) // continues the session, which a logout ends meanwhile
+	_, c2 := h.verified(second.Str("id_token"))
+	assert.NotEqual(t, c1["sid"], c2["sid"], "never the sid of an ended session")
+	ls, err := h.Store.LoginSession(context.Background(), h.OP.SessionKeyForTest(b.cookies[sessionCookie].Value))
+	require.NoError(t, err, "a new session")
+	assert.Equal(t, []string{"rs256"}, ls.Clients)
+}
+
+func TestAFullSessionStoreDoesNotStopTheSignIn(t *testing.T) {
+	h := newHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
+		c.Sessions = memory.New(memory.WithClock(store.Now), memory.WithMaxLoginSessions(1))
+	})
+	h.browser().signIn(newRequest(t, "rp"), &oauth2.Approval{Subject: defaultUser}) // fills the store
+	_, r := h.browser().signIn(newRequest(t, "rp"), &oauth2.Approval{Subject: "bob"})
+	_, c := h.verified(r.Str("id_token"))
+	assert.Equal(t, "bob", c["sub"])
+	assert.NotContains(t, c, "sid", "no session to name")
+}
