@@ -365,7 +365,6 @@ func TestIDTokenHintIsVerified(t *testing.T) {
 	})
 }
 
-
 // A new login of the same user (prompt=login, a step up) goes on with the
 // same session under a new cookie: the other relying parties of the
 // session are not logged out, and keep their sid.
