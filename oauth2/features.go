@@ -108,12 +108,14 @@ type TokenResponseExtender interface {
 
 // SubjectMapper is implemented by a feature that shows a client its users
 // under identifiers of the client's own, such as OpenID Connect's pairwise
-// subjects (Core §8.1): the introspection endpoint answers the "sub" of a
-// token issued to such a client with ClientSubject, so that it agrees with
-// the feature's own answers (an ID token, UserInfo). The subject of a
-// client's own token (ClientSubjectPrefix) is never mapped. Records keep
-// the application's subject, and JWT access tokens carry it. At most one
-// registered feature maps subjects.
+// subjects (Core §8.1): the "sub" of the JWT access tokens issued to such
+// a client, and of introspection answers about them, is ClientSubject's,
+// so that it agrees with the feature's own answers (an ID token,
+// UserInfo) and no token tells the client the application's identifier.
+// The subject of a client's own token (ClientSubjectPrefix) is never
+// mapped. Records keep the application's subject: the claims hook, the
+// grants and resource.Store (an API in the same process) see it. At most
+// one registered feature maps subjects.
 type SubjectMapper interface {
 	ClientSubject(ctx context.Context, client *storage.Client, subject string) (string, error)
 }
@@ -251,21 +253,22 @@ func (p *Provider) registerParts(name string, v any) error {
 	return nil
 }
 
-// clientSubject returns the subject rec's client sees of rec's resource
-// owner (SubjectMapper); known, when it is rec's client, saves a lookup.
-func (p *Provider) clientSubject(ctx context.Context, rec *storage.Token, known *storage.Client) (string, error) {
+// clientSubject returns the subject the client clientID sees of the
+// resource owner subject (SubjectMapper); known, when it is that client,
+// saves a lookup.
+func (p *Provider) clientSubject(ctx context.Context, subject, clientID string, known *storage.Client) (string, error) {
 	m := p.features.subjects
-	if m == nil || strings.HasPrefix(rec.Subject, ClientSubjectPrefix) {
-		return rec.Subject, nil
+	if m == nil || strings.HasPrefix(subject, ClientSubjectPrefix) {
+		return subject, nil
 	}
 	client := known
-	if client == nil || client.ID != rec.ClientID {
+	if client == nil || client.ID != clientID {
 		var err error
-		if client, err = p.clients.Client(ctx, rec.ClientID); err != nil {
+		if client, err = p.clients.Client(ctx, clientID); err != nil {
 			return "", err
 		}
 	}
-	return m.part.ClientSubject(ctx, client, rec.Subject)
+	return m.part.ClientSubject(ctx, client, subject)
 }
 
 // checkRequestByFeatures runs the features' AuthorizationRequestCheckers

@@ -147,7 +147,7 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) (
 	case !entitled(client, rec):
 		return inactiveResponse, client, nil
 	}
-	if rec.Subject, err = p.clientSubject(ctx, rec, client); err != nil {
+	if rec.Subject, err = p.clientSubject(ctx, rec.Subject, rec.ClientID, client); err != nil {
 		return nil, nil, StorageError("the token's subject could not be mapped", err)
 	}
 	resp, err := p.introspectionResponse(rec)

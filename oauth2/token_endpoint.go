@@ -127,9 +127,15 @@ func (p *Provider) issueTokens(ctx context.Context, req *TokenRequest, is *Issue
 		return NewError(ErrInvalidGrant, "the grant has expired")
 	}
 	lifetime := tokenLifetime(is.AccessTokenLifetime, client.AccessTokenLifetime, p.accessTokenLifetime, p.maxAccessTokenLifetime)
+	// The subject the client sees (SubjectMapper), in a JWT access token
+	// as at introspection; the records keep the grant's own.
+	outward, err := p.clientSubject(ctx, is.Subject, client.ID, client)
+	if err != nil {
+		return StorageError("the token's subject could not be mapped", err)
+	}
 	claims := token.Claims{
 		Issuer:    p.issuer,
-		Subject:   is.Subject,
+		Subject:   outward,
 		Audience:  audience,
 		ClientID:  client.ID,
 		Scopes:    is.Scopes,

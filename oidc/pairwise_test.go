@@ -166,3 +166,26 @@ func TestPairwiseNeedsAKey(t *testing.T) {
 		assert.Equal(t, id, in)
 	})
 }
+
+// A JWT access token of a pairwise client carries the client's own sub,
+// as its ID token and introspection do: no token tells the client the
+// application's identifier.
+func TestPairwiseSubjectsInJWTAccessTokens(t *testing.T) {
+	h := newHarness(t, func(c *oidc.Config, cfg *oauth2.Config, _ *memory.Store) {
+		c.PairwiseKey = pairwiseKey
+		jwt, err := token.NewJWT(token.JWTConfig{Keys: c.Keys[0]})
+		require.NoError(t, err)
+		cfg.AccessTokens = jwt
+	})
+	h.addClient(storage.Client{ID: "pw", RedirectURIs: []string{rpRedirect}, GrantTypes: []string{"authorization_code"},
+		Scopes: []string{"openid"}, SubjectType: oidc.SubjectPairwise})
+	for client, public := range map[string]bool{"pw": false, "rp": true} {
+		r := h.tokens(newRequest(t, client, "scope", "openid"), oauth2.Approval{Subject: defaultUser})
+		_, id := h.verified(r.Str("id_token"))
+		_, at := h.verified(r.Str("access_token"))
+		assert.Equal(t, id["sub"], at["sub"], client)
+		assert.Equal(t, public, at["sub"] == defaultUser, client)
+		in := h.Introspect(client, h.secrets[client], r.Str("access_token"))
+		assert.Equal(t, id["sub"], in.Str("sub"), client)
+	}
+}
