@@ -42,6 +42,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -134,16 +135,28 @@ type backchannel struct {
 
 	start sync.Once
 	wg    sync.WaitGroup
+	// waiting counts the jobs waiting out a retry delay, each on a timer
+	// of its own rather than in a worker, so that a relying party that
+	// keeps failing never holds a worker through its delays; retries
+	// tracks them for close.
+	waiting atomic.Int64
+	retries sync.WaitGroup
 
-	mu     sync.RWMutex // guards closed; held for reading while sending on queue
-	closed bool
-	queue  chan logoutJob
+	mu sync.RWMutex // guards closing and closed; held for reading while sending on queue
+	// closing refuses new deliveries; closed, once the queue is closed,
+	// retries too.
+	closing, closed bool
+	queue           chan logoutJob
+	// pending counts the deliveries taken and not yet settled.
+	pending sync.WaitGroup
 }
 
 // logoutJob is one delivery: a logout token for one client.
 type logoutJob struct {
 	clientID string
 	uri      string
+	// attempt counts the attempts made so far.
+	attempt int
 	// token signs a fresh logout token; it is called by a worker, once
 	// per attempt.
 	token func(ctx context.Context) (string, error)
@@ -241,10 +254,25 @@ func (b *backchannel) notifyLogout(ctx context.Context, clients []*storage.Clien
 }
 
 // send queues j for a worker, without ever blocking. It reports false
-// when j was dropped: the queue is full, or the backchannel is closed.
+// when j was dropped: the queue is full, or the backchannel is closing.
 func (b *backchannel) send(ctx context.Context, j logoutJob) bool {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	if b.closing {
+		b.logger.WarnContext(ctx, "oidc: back-channel logout dropped: shutting down", slog.String("client_id", j.clientID))
+		return false
+	}
+	if b.enqueue(ctx, j) {
+		b.pending.Add(1)
+		return true
+	}
+	return false
+}
+
+// enqueue puts j on the queue, starting the workers first; it reports
+// false, with a warning, when the queue is full or closed. The caller
+// holds b.mu for reading.
+func (b *backchannel) enqueue(ctx context.Context, j logoutJob) bool {
 	if b.closed {
 		b.logger.WarnContext(ctx, "oidc: back-channel logout dropped: shutting down", slog.String("client_id", j.clientID))
 		return false
@@ -264,32 +292,36 @@ func (b *backchannel) send(ctx context.Context, j logoutJob) bool {
 	}
 }
 
-// close stops taking deliveries and waits for the workers to deliver
-// what is queued and stop. When ctx ends first, the attempts and retry
-// waits under way are cancelled, what is still queued is dropped, and
-// close returns ctx's error once the workers have stopped. close may be
-// called more than once.
+// close stops taking deliveries and waits until every one taken has its
+// outcome: delivered, refused, or given up after its retries. When ctx
+// ends first, the attempts and retry waits under way are cancelled, what
+// is still queued is dropped, and close returns ctx's error once the
+// workers have stopped. close may be called more than once.
 func (b *backchannel) close(ctx context.Context) error {
+	b.mu.Lock()
+	b.closing = true
+	b.mu.Unlock()
+	settled := make(chan struct{})
+	go func() {
+		b.pending.Wait()
+		close(settled)
+	}()
+	var err error
+	select {
+	case <-settled:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	b.cancel()
 	b.mu.Lock()
 	if !b.closed {
 		b.closed = true
 		close(b.queue)
 	}
 	b.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		b.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		b.cancel()
-		return nil
-	case <-ctx.Done():
-		b.cancel()
-		<-done
-		return ctx.Err()
-	}
+	b.wg.Wait()
+	b.retries.Wait()
+	return err
 }
 
 // work delivers queued jobs until the queue is closed and empty.
@@ -298,32 +330,55 @@ func (b *backchannel) work() {
 	for j := range b.queue {
 		if b.ctx.Err() != nil {
 			b.logger.Warn("oidc: back-channel logout dropped: shutting down", slog.String("client_id", j.clientID))
+			b.pending.Done()
 			continue
 		}
 		b.deliver(j)
 	}
 }
 
-// deliver makes the attempts of one job: a first one, then one after each
-// retry delay while the failure may pass (a network error, a 5xx or 429
-// answer, a failed signature).
+// deliver makes one attempt of a job and, when the failure may pass (a
+// network error, a 5xx or 429 answer, a failed signature), queues it
+// again after the next retry delay. The delay is waited out off the
+// workers, so that one relying party that hangs or fails holds a worker
+// for one attempt's timeout at a time, never through its delays.
 func (b *backchannel) deliver(j logoutJob) {
-	for attempt := 0; ; attempt++ {
-		retry, err := b.attempt(j)
-		if err == nil {
-			return
-		}
-		if !retry || attempt >= len(b.delays) {
-			b.logger.Warn("oidc: back-channel logout failed",
-				slog.String("client_id", j.clientID), slog.Int("attempts", attempt+1), slog.String("error", err.Error()))
-			return
-		}
-		if b.sleep(b.ctx, b.delays[attempt]) != nil || b.ctx.Err() != nil {
-			b.logger.Warn("oidc: back-channel logout abandoned: shutting down",
-				slog.String("client_id", j.clientID), slog.Int("attempts", attempt+1), slog.String("error", err.Error()))
-			return
-		}
+	retry, err := b.attempt(j)
+	j.attempt++
+	if err == nil {
+		b.pending.Done()
+		return
 	}
+	if !retry || j.attempt > len(b.delays) {
+		b.pending.Done()
+		b.logger.Warn("oidc: back-channel logout failed",
+			slog.String("client_id", j.clientID), slog.Int("attempts", j.attempt), slog.String("error", err.Error()))
+		return
+	}
+	if b.waiting.Add(1) > int64(cap(b.queue)) {
+		b.waiting.Add(-1)
+		b.pending.Done()
+		b.logger.Warn("oidc: back-channel logout dropped: too many retries waiting",
+			slog.String("client_id", j.clientID), slog.Int("attempts", j.attempt), slog.String("error", err.Error()))
+		return
+	}
+	b.retries.Add(1)
+	go func() {
+		defer b.retries.Done()
+		defer b.waiting.Add(-1)
+		if b.sleep(b.ctx, b.delays[j.attempt-1]) != nil || b.ctx.Err() != nil {
+			b.logger.Warn("oidc: back-channel logout abandoned: shutting down",
+				slog.String("client_id", j.clientID), slog.Int("attempts", j.attempt), slog.String("error", err.Error()))
+			b.pending.Done()
+			return
+		}
+		b.mu.RLock()
+		queued := b.enqueue(b.ctx, j)
+		b.mu.RUnlock()
+		if !queued {
+			b.pending.Done()
+		}
+	}()
 }
 
 // attempt signs a logout token and posts it (Back-Channel Logout §2.5);

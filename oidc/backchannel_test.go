@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -604,4 +605,49 @@ func TestBackchannelCloseCancelsRetryWait(t *testing.T) {
 	assert.ErrorIs(t, b.close(ctx), context.Canceled)
 	assert.Len(t, relyingParty.requests(), 1)
 	assert.Contains(t, log.String(), "abandoned: shutting down")
+}
+
+// A relying party that hangs, logged out of again and again, holds a
+// worker for one attempt's timeout at a time: its retry delays are waited
+// out off the workers, so that other relying parties' tokens go through.
+func TestAHangingRelyingPartyDoesNotStarveTheOthers(t *testing.T) {
+	hang := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // so that the server notices the client going away
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	delivered := make(chan struct{}, 1)
+	good := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { delivered <- struct{}{} }))
+	defer good.Close()
+	never := make(chan struct{}) // the retry delays last until shutdown
+	b := newBackchannel(backchannelOptions{AllowPrivateAddresses: true, Timeout: 50 * time.Millisecond,
+		Sleep: func(ctx context.Context, _ time.Duration) error {
+			select {
+			case <-never:
+			case <-ctx.Done():
+			}
+			return ctx.Err()
+		}})
+	stopped := false
+	t.Cleanup(func() { // also when the test fails: stop the workers and retries
+		if !stopped {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = b.close(ctx)
+		}
+	})
+	tok := func(context.Context) (string, error) { return "x.y.z", nil }
+	for range 3 * defaultBackchannelWorkers {
+		require.True(t, b.send(context.Background(), logoutJob{clientID: "hanging", uri: hang.URL, token: tok}))
+	}
+	require.True(t, b.send(context.Background(), logoutJob{clientID: "bank", uri: good.URL, token: tok}))
+	select {
+	case <-delivered:
+	case <-time.After(10 * time.Second): // a bound on a failure, not a wait for success
+		t.Fatal("the other relying party's token was not delivered: the workers wait out the hanging one's delays")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	assert.ErrorIs(t, b.close(ctx), context.DeadlineExceeded, "the hanging one's retries are still waiting")
+	stopped = true
 }
