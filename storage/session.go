@@ -55,6 +55,8 @@ type LoginSessionStore interface {
 	// AddSessionClient adds clientID to the session's Clients, once and
 	// atomically (two concurrent calls for two clients keep both), unless
 	// it holds MaxSessionClients already. An unknown key is ErrNotFound.
+	// A client that would make the session larger than MaxRecordBytes is
+	// ErrTooLarge, and the session is unchanged.
 	AddSessionClient(ctx context.Context, key, clientID string) error
 	// DeleteLoginSession removes the session and returns it as it was,
 	// so that its clients can be told; of two concurrent calls one gets

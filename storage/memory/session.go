@@ -2,10 +2,12 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/grantor-dev/grantor/storage"
 )
@@ -16,9 +18,11 @@ const DefaultMaxLoginSessions = 100_000
 
 // sessionTable holds the login sessions of the store.
 type sessionTable struct {
-	mu       sync.Mutex
-	sessions map[string]*storage.LoginSession
-	max      int
+	mu        sync.Mutex
+	sessions  map[string]*storage.LoginSession
+	max       int
+	nextSweep time.Time
+	peak      int // see shrink
 }
 
 // WithMaxLoginSessions bounds how many login sessions the store holds:
@@ -39,12 +43,22 @@ func cloneSession(ls *storage.LoginSession) *storage.LoginSession {
 	return &c
 }
 
-// CreateLoginSession implements [storage.LoginSessionStore].
+// CreateLoginSession implements [storage.LoginSessionStore]. A nil
+// session or an empty Key is an error; a session larger than
+// [storage.MaxRecordBytes], or with a Key longer than
+// [storage.MaxKeyBytes], is refused with an error wrapping
+// [storage.ErrTooLarge]. Nothing is stored then.
 func (s *Store) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := storage.CheckSize("login session", ls.Size(), nil, ls.Key); err != nil {
+	if ls == nil {
+		return errors.New("memory: create login session: nil session")
+	}
+	if ls.Key == "" {
+		return errors.New("memory: create login session: empty key")
+	}
+	if err := storage.CheckSize("memory: login session", ls.Size(), nil, ls.Key); err != nil {
 		return err
 	}
 	t := &s.sessions
@@ -56,13 +70,12 @@ func (s *Store) CreateLoginSession(ctx context.Context, ls *storage.LoginSession
 	if _, ok := t.sessions[ls.Key]; ok {
 		return storage.ErrDuplicate
 	}
+	now := s.now()
+	if s.sweepDue(now, t.nextSweep) {
+		t.sweepLocked(s, now)
+	}
 	if limit := orDefault(t.max, DefaultMaxLoginSessions); len(t.sessions) >= limit {
-		now := s.now()
-		for k, old := range t.sessions {
-			if !now.Before(old.ExpiresAt) {
-				delete(t.sessions, k)
-			}
-		}
+		t.sweepLocked(s, now)
 		if len(t.sessions) >= limit {
 			return fmt.Errorf("memory: %d login sessions: %w", len(t.sessions), storage.ErrFull)
 		}
@@ -101,7 +114,10 @@ func (s *Store) LoginSession(ctx context.Context, key string) (*storage.LoginSes
 	return cloneSession(ls), nil
 }
 
-// AddSessionClient implements [storage.LoginSessionStore].
+// AddSessionClient implements [storage.LoginSessionStore]. A client that
+// would make the session larger than [storage.MaxRecordBytes] is refused
+// with an error wrapping [storage.ErrTooLarge], and the session is
+// unchanged.
 func (s *Store) AddSessionClient(ctx context.Context, key, clientID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -115,6 +131,9 @@ func (s *Store) AddSessionClient(ctx context.Context, key, clientID string) erro
 	}
 	if slices.Contains(ls.Clients, clientID) || len(ls.Clients) >= storage.MaxSessionClients {
 		return nil
+	}
+	if err := storage.CheckSize("memory: login session", ls.Size()+len(clientID), nil); err != nil {
+		return err
 	}
 	// A new list: a copy handed out earlier shares no array with it.
 	ls.Clients = append(slices.Clip(ls.Clients), strings.Clone(clientID))
@@ -135,4 +154,26 @@ func (s *Store) DeleteLoginSession(ctx context.Context, key string) (*storage.Lo
 	}
 	delete(t.sessions, key)
 	return cloneSession(ls), nil
+}
+
+// sweepLocked deletes the sessions whose ExpiresAt is not after now, and
+// returns how many it deleted. t.mu must be held.
+func (t *sessionTable) sweepLocked(s *Store, now time.Time) int {
+	t.nextSweep = now.Add(s.sweepInterval)
+	n := 0
+	for k, ls := range t.sessions {
+		if !now.Before(ls.ExpiresAt) {
+			delete(t.sessions, k)
+			n++
+		}
+	}
+	t.sessions = shrink(t.sessions, &t.peak)
+	return n
+}
+
+// sweep deletes the expired sessions (see sweepLocked).
+func (t *sessionTable) sweep(s *Store, now time.Time) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sweepLocked(s, now)
 }

@@ -13,8 +13,9 @@ import (
 // revoked-grant markers past their retention whose grant has no record left,
 // the interactions, authorization codes and pushed requests whose ExpiresAt
 // has passed (completed and consumed ones included, so that a replayed
-// code is recognised until then), and the device authorizations whose
-// ExpiresAt is storage.DeviceAuthorizationRetention past. It returns how
+// code is recognised until then), the device authorizations whose
+// ExpiresAt is storage.DeviceAuthorizationRetention past, and the login
+// sessions whose ExpiresAt has passed. It returns how
 // many records and replay entries it deleted, revoked-grant markers not
 // counted.
 //
@@ -34,6 +35,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	s.authMu.Lock()
 	n += s.sweepAuthLocked(now)
 	s.authMu.Unlock()
+	n += s.sessions.sweep(s, now)
 	return n, nil
 }
 

@@ -1119,3 +1119,246 @@ func (s *sharedInteractionParameters) Interaction(ctx context.Context, key strin
 	}
 	return i, err
 }
+
+// brokenSessionEnv names the variable that makes
+// TestLoginSessionSuiteCatchesBrokenStores run RunLoginSessionStore
+// against one broken store, in a child process.
+const brokenSessionEnv = "STORAGETEST_BROKEN_SESSIONS"
+
+// brokenSessionStores are login session stores that break one rule of
+// storage.LoginSessionStore the way a hand-written adapter does, with the
+// test (below "LoginSessionStore") that must catch it.
+var brokenSessionStores = map[string]struct {
+	wrap   func(s *memory.Store) storage.LoginSessionStore
+	caught []string
+}{
+	"none (control)": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return s },
+		caught: nil,
+	},
+	"AddSessionClient reads the clients, then writes them back": {
+		wrap: func(s *memory.Store) storage.LoginSessionStore { return &addReadThenWrite{Store: s} },
+		caught: []string{"AddSessionClient",
+			"concurrent additions of different clients: every one stays, once"},
+	},
+	"AddSessionClient adds a client again": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &addAgain{Store: s, again: true} },
+		caught: []string{"AddSessionClient", "adds each client once, in the order of first addition"},
+	},
+	"AddSessionClient checks for the client, then adds it": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &addAgain{Store: s, checkFirst: true} },
+		caught: []string{"AddSessionClient", "concurrent additions of one client: it is added once"},
+	},
+	"AddSessionClient ignores MaxSessionClients": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &addAgain{Store: s, unbounded: true} },
+		caught: []string{"AddSessionClient", "stops at MaxSessionClients without an error"},
+	},
+	"DeleteLoginSession returns no session": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &deleteReturnsNothing{Store: s} },
+		caught: []string{"DeleteLoginSession", "returns the session as it was, then it is gone"},
+	},
+	"DeleteLoginSession reads, then deletes": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &deleteReadThenDelete{Store: s} },
+		caught: []string{"DeleteLoginSession", "concurrent deletions: exactly one gets the session"},
+	},
+	"LoginSession shares Clients": {
+		wrap: func(s *memory.Store) storage.LoginSessionStore { return &sharedSessionClients{Store: s} },
+		caught: []string{"Copies",
+			"the session LoginSession returns may be modified: the stored one stays"},
+	},
+	"CreateLoginSession keeps the caller's AMR": {
+		wrap: func(s *memory.Store) storage.LoginSessionStore { return &keptSessionAMR{Store: s} },
+		caught: []string{"Copies",
+			"the session given to CreateLoginSession may be modified afterwards"},
+	},
+	"LoginSession returns times in the server's zone": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &localSessionTimes{Store: s} },
+		caught: []string{"CreateLoginSession", "round trip keeps every field, times in UTC"},
+	},
+}
+
+func TestLoginSessionSuiteCatchesBrokenStores(t *testing.T) {
+	if name := os.Getenv(brokenSessionEnv); name != "" {
+		b := brokenSessionStores[name]
+		storagetest.RunLoginSessionStore(t, func(t *testing.T) storage.LoginSessionStore { return b.wrap(memory.New()) })
+		return
+	}
+	control := []string{"CreateLoginSession", "round trip keeps every field, times in UTC"}
+	for name, b := range brokenSessionStores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := b.caught
+			if path == nil {
+				path = control
+			}
+			path = append([]string{"TestLoginSessionSuiteCatchesBrokenStores", "LoginSessionStore"}, path...)
+			pattern := "^" + regexp.QuoteMeta(path[0]) + "$"
+			for _, elem := range path[1:] {
+				pattern += "/^" + regexp.QuoteMeta(strings.ReplaceAll(elem, " ", "_")) + "$"
+			}
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run="+pattern, "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), brokenSessionEnv+"="+name)
+			out, err := cmd.CombinedOutput()
+			full := strings.ReplaceAll(strings.Join(path, "/"), " ", "_")
+			if b.caught == nil {
+				assert.NoError(t, err, "the unbroken store passes:\n%s", out)
+				assert.Contains(t, string(out), "--- PASS: "+full+" ", "the test ran and passed")
+				return
+			}
+			var exit *exec.ExitError
+			require.True(t, errors.As(err, &exit), "the suite must fail against the broken store (err %v):\n%s", err, out)
+			assert.Contains(t, string(out), "--- FAIL: "+full+" ", "the test that must catch it failed")
+		})
+	}
+}
+
+// addReadThenWrite reads a session's clients and writes them back with the
+// new one, in two steps: concurrent additions overwrite each other.
+type addReadThenWrite struct {
+	*memory.Store
+	mu sync.Mutex
+}
+
+func (s *addReadThenWrite) AddSessionClient(ctx context.Context, key, clientID string) error {
+	ls, err := s.LoginSession(ctx, key)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(ls.Clients, clientID) || len(ls.Clients) >= storage.MaxSessionClients {
+		return nil
+	}
+	// Another writer may write between the read above and the write
+	// below; a database round trip gives it the time this pause does.
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls.Clients = append(ls.Clients, clientID)
+	return replaceSession(ctx, s.Store, ls)
+}
+
+// replaceSession writes ls in place of the session under its key.
+func replaceSession(ctx context.Context, s *memory.Store, ls *storage.LoginSession) error {
+	if _, err := s.DeleteLoginSession(ctx, ls.Key); err != nil {
+		return err
+	}
+	return s.CreateLoginSession(ctx, ls)
+}
+
+// addAgain adds a client under a lock of its own, with one check left
+// out: with again, whether the session has the client; with checkFirst,
+// the same check made before taking the lock; with unbounded, the bound of
+// MaxSessionClients.
+type addAgain struct {
+	*memory.Store
+	mu                           sync.Mutex
+	again, checkFirst, unbounded bool
+}
+
+func (s *addAgain) AddSessionClient(ctx context.Context, key, clientID string) error {
+	if s.checkFirst {
+		ls, err := s.LoginSession(ctx, key)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(ls.Clients, clientID) {
+			return nil
+		}
+		// Another caller may add the client meanwhile.
+		time.Sleep(time.Millisecond)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls, err := s.LoginSession(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !s.again && !s.checkFirst && slices.Contains(ls.Clients, clientID) {
+		return nil
+	}
+	if !s.unbounded && len(ls.Clients) >= storage.MaxSessionClients {
+		return nil
+	}
+	ls.Clients = append(ls.Clients, clientID)
+	return replaceSession(ctx, s.Store, ls)
+}
+
+// deleteReturnsNothing deletes and returns no session.
+type deleteReturnsNothing struct{ *memory.Store }
+
+func (s *deleteReturnsNothing) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	_, err := s.Store.DeleteLoginSession(ctx, key)
+	return nil, err
+}
+
+// deleteReadThenDelete reads a session, then deletes it whether or not
+// another caller did meanwhile: every concurrent caller gets it.
+type deleteReadThenDelete struct{ *memory.Store }
+
+func (s *deleteReadThenDelete) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	ls, err := s.LoginSession(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	time.Sleep(time.Millisecond)
+	_, _ = s.Store.DeleteLoginSession(ctx, key)
+	return ls, nil
+}
+
+// sharedSessionClients hands every caller the Clients list of the first
+// read of a session.
+type sharedSessionClients struct {
+	*memory.Store
+	sh sharer
+}
+
+func (s *sharedSessionClients) LoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	ls, err := s.Store.LoginSession(ctx, key)
+	if err == nil {
+		ls.Clients = share(&s.sh, key, ls.Clients)
+	}
+	return ls, err
+}
+
+// keptSessionAMR keeps the AMR list it is given and returns it.
+type keptSessionAMR struct {
+	*memory.Store
+	mu  sync.Mutex
+	amr map[string][]string
+}
+
+func (s *keptSessionAMR) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
+	err := s.Store.CreateLoginSession(ctx, ls)
+	if err == nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.amr == nil {
+			s.amr = map[string][]string{}
+		}
+		s.amr[ls.Key] = ls.AMR
+	}
+	return err
+}
+
+func (s *keptSessionAMR) LoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	ls, err := s.Store.LoginSession(ctx, key)
+	if err == nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if amr, ok := s.amr[key]; ok {
+			ls.AMR = amr
+		}
+	}
+	return ls, err
+}
+
+// localSessionTimes returns times in a zone other than UTC.
+type localSessionTimes struct{ *memory.Store }
+
+func (s *localSessionTimes) LoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	ls, err := s.Store.LoginSession(ctx, key)
+	if err == nil {
+		zone := time.FixedZone("UTC-5", -5*60*60)
+		ls.AuthTime, ls.CreatedAt, ls.ExpiresAt = ls.AuthTime.In(zone), ls.CreatedAt.In(zone), ls.ExpiresAt.In(zone)
+	}
+	return ls, err
+}

@@ -121,4 +121,12 @@
 //
 // So does a [storage.KeyStore], [RunKeyStore]: its concurrency cases race
 // 20 writers at one version of a key set, of which exactly one may win.
+//
+// And a [storage.LoginSessionStore], [RunLoginSessionStore]: 20
+// concurrent AddSessionClient calls for different clients must all stay,
+// for one client must add it once, and of 20 concurrent
+// DeleteLoginSession calls exactly one gets the session, the others
+// [storage.ErrNotFound]. Since a store may delete a session once its
+// ExpiresAt has passed, an expired session must be returned whole or be
+// ErrNotFound; nothing else.
 package storagetest
