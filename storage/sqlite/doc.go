@@ -6,7 +6,9 @@
 // usable once, and device authorizations (RFC 8628); it keeps the key
 // sets of the token strategies ([storage.KeyStore]: the HMAC keys of
 // opaque tokens, the JWT signing keys), so that tokens survive a restart;
-// and it counts the events of every throttle ([storage.Limiter]) in the
+// it keeps the login sessions of an OpenID Provider
+// ([storage.LoginSessionStore]), so that a user stays logged in across a
+// restart and a logout reaches every client of the session; and it counts the events of every throttle ([storage.Limiter]) in the
 // database, so that the Stores of several processes over one file share
 // one budget. It is the embedded choice for a single node that must
 // survive a restart.
@@ -25,17 +27,20 @@
 //	// storage.RefreshTokenStore, storage.ReplayStore,
 //	// storage.InteractionStore, storage.AuthorizationCodeStore,
 //	// storage.PushedRequestStore, storage.DeviceAuthorizationStore,
-//	// storage.Limiter or storage.KeyStore is needed, and call
+//	// storage.Limiter, storage.KeyStore or storage.LoginSessionStore is
+//	// needed, and call
 //	// store.DeleteExpired(ctx, time.Now()) every minute or so.
 //
 // [Open] runs the database in WAL mode with a busy timeout, and applies the
 // embedded, versioned schema migrations ([Store.Migrate]). Every use-once
 // operation (ConsumeToken, ConsumeAuthorizationCode, ConsumePushedRequest,
-// CompleteInteraction, ConsumeDeviceAuthorization, Remember) is one
+// CompleteInteraction, ConsumeDeviceAuthorization, Remember,
+// DeleteLoginSession) is one
 // conditional statement, and every other change that depends on what is
 // stored (DecideDeviceAuthorization, PollDeviceAuthorization and its
 // slow_down, CreateDeviceAuthorization and its unique user code,
-// SaveKeySet and its compare-and-set on the set's version) one
+// SaveKeySet and its compare-and-set on the set's version,
+// AddSessionClient and its list of clients) one
 // transaction that holds the write lock from its start, and every count
 // of the limiter (Take) one upsert, so of many
 // concurrent callers exactly one wins, or each sees the one before it,

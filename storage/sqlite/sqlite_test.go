@@ -78,6 +78,25 @@ func TestKeyStoreConformanceTwoStores(t *testing.T) {
 	})
 }
 
+func TestLoginSessionStoreConformance(t *testing.T) {
+	storagetest.RunLoginSessionStore(t, func(t *testing.T) storage.LoginSessionStore {
+		s, _ := open(t)
+		return s
+	})
+}
+
+// TestLoginSessionStoreConformanceTwoStores runs the login session
+// store's suite against two Store values on one file, the calls
+// alternating between them: concurrent additions of clients and
+// deletions then race through two pools of connections for SQLite's
+// write lock, as those of two processes would.
+func TestLoginSessionStoreConformanceTwoStores(t *testing.T) {
+	storagetest.RunLoginSessionStore(t, func(t *testing.T) storage.LoginSessionStore {
+		a, path := open(t)
+		return &twoStores{s: [2]*sqlite.Store{a, openPath(t, path)}}
+	})
+}
+
 // TestConformanceTwoStores runs the suite against two Store values on one
 // file, each with its own connections, the calls alternating between them:
 // the concurrency cases then race two writers for SQLite's lock, as two
@@ -198,4 +217,20 @@ func (p *twoStores) LoadKeySet(ctx context.Context, name string) (storage.Stored
 
 func (p *twoStores) SaveKeySet(ctx context.Context, name string, version int64, keys []storage.StoredKey) (int64, error) {
 	return p.next().SaveKeySet(ctx, name, version, keys)
+}
+
+func (p *twoStores) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
+	return p.next().CreateLoginSession(ctx, ls)
+}
+
+func (p *twoStores) LoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	return p.next().LoginSession(ctx, key)
+}
+
+func (p *twoStores) AddSessionClient(ctx context.Context, key, clientID string) error {
+	return p.next().AddSessionClient(ctx, key, clientID)
+}
+
+func (p *twoStores) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	return p.next().DeleteLoginSession(ctx, key)
 }

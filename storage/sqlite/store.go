@@ -57,17 +57,21 @@ var (
 	_ storage.Limiter = (*Store)(nil)
 
 	_ storage.KeyStore = (*Store)(nil)
+
+	_ storage.LoginSessionStore = (*Store)(nil)
 )
 
 // Store keeps clients, token records, replay entries, interactions,
 // authorization codes, pushed authorization requests, device
-// authorizations and the sealed key sets of the token strategies in one
-// SQLite database file, and counts the events of [storage.Limiter] there.
-// It implements [storage.ClientStore], [storage.TokenStore],
+// authorizations, the sealed key sets of the token strategies and the
+// login sessions of an OpenID Provider in one SQLite database file, and
+// counts the events of [storage.Limiter] there. It implements
+// [storage.ClientStore], [storage.TokenStore],
 // [storage.RefreshTokenStore], [storage.ReplayStore],
 // [storage.InteractionStore], [storage.AuthorizationCodeStore],
 // [storage.PushedRequestStore], [storage.DeviceAuthorizationStore],
-// [storage.Limiter] and [storage.KeyStore], and is safe for concurrent use.
+// [storage.Limiter], [storage.KeyStore] and [storage.LoginSessionStore],
+// and is safe for concurrent use.
 //
 // Create one with [Open] and release it with [Store.Close]; the zero value
 // is not usable.

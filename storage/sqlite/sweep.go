@@ -12,9 +12,9 @@ import (
 // refresh tokens included, so that a reuse is detected until they expire),
 // replay entries, interactions, authorization codes (consumed ones
 // included, so that a replayed code is recognised until then), pushed
-// requests, and device authorizations (whatever their status) once their
-// ExpiresAt is storage.DeviceAuthorizationRetention past; a record without
-// an ExpiresAt counts as expired. Then it
+// requests, device authorizations (whatever their status) once their
+// ExpiresAt is storage.DeviceAuthorizationRetention past, and login
+// sessions; a record without an ExpiresAt counts as expired. Then it
 // deletes the revoked-grant markers whose retention ended by before and
 // whose grant has no token record left. Last it sweeps the limiter's
 // table (see [Store.Take]): the windows that ended by before, then, past
@@ -32,7 +32,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	cutoff := s.clock(before).UnixMicro()
 	total := 0
 	for _, table := range []string{"tokens", "replay", "interactions", "authorization_codes", "pushed_requests",
-		"device_authorizations"} {
+		"device_authorizations", "login_sessions"} {
 		tableCutoff := cutoff
 		if table == "device_authorizations" {
 			// Kept past their expiry, so that a late poll is answered
