@@ -47,6 +47,13 @@
 // instances that rotate a set at once, one writes and the other gets
 // [storage.ErrVersionConflict].
 //
+// The store also keeps the login sessions of an OpenID Provider
+// ([storage.LoginSessionStore]), so that a user's login in a browser
+// outlives a restart and is seen by every instance. Adding a client to a
+// session is one conditional statement, so of concurrent approvals none
+// is lost; ending one is one DELETE ... RETURNING, so of concurrent
+// logouts exactly one gets the session and tells its clients.
+//
 // What one request can make the store write is bounded: a record larger
 // than [storage.MaxRecordBytes], or with a key longer than
 // [storage.MaxKeyBytes], is refused with an error wrapping

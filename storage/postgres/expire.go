@@ -22,6 +22,7 @@ var expiredDeletes = []struct {
 	{"interactions", deleteExpired("interactions", "expires_at <= $1"), true},
 	{"authorization_codes", deleteExpired("authorization_codes", "expires_at <= $1"), true},
 	{"pushed_requests", deleteExpired("pushed_requests", "expires_at <= $1"), true},
+	{"login_sessions", deleteExpired("login_sessions", "expires_at <= $1"), true},
 	{"limiter", deleteEndedWindows, true},
 	// Kept for storage.DeviceAuthorizationRetention past their expiry, so
 	// that a late poll is answered expired_token (RFC 8628 §3.5).
@@ -48,9 +49,10 @@ func deleteExpired(table, cond string) string {
 // entries, the interactions, authorization codes and pushed requests whose
 // ExpiresAt has passed (completed and consumed ones included, so that a
 // replayed code is recognised until then), the device authorizations whose
-// ExpiresAt is storage.DeviceAuthorizationRetention past, and the
-// revoked-grant markers past their retention whose grant has no token
-// record left, and the limiter's windows (see [Store.Take]) that ended at
+// ExpiresAt is storage.DeviceAuthorizationRetention past, the login
+// sessions whose ExpiresAt has passed, and the revoked-grant markers past
+// their retention whose grant has no token record left, and the limiter's
+// windows (see [Store.Take]) that ended at
 // or before before. It returns how many records, replay entries and
 // limiter windows it deleted, revoked-grant markers not counted.
 //

@@ -46,6 +46,53 @@ func TestKeyStoreConformance(t *testing.T) {
 	})
 }
 
+// TestLoginSessionStoreConformance runs the storage.LoginSessionStore
+// contract's suite, each subtest against a store over a schema of its own.
+func TestLoginSessionStoreConformance(t *testing.T) {
+	ts := newTestServer(t)
+	storagetest.RunLoginSessionStore(t, func(t *testing.T) storage.LoginSessionStore {
+		pool, _ := ts.migratedPool(t)
+		return postgres.New(pool)
+	})
+}
+
+// TestLoginSessionStoreConformanceTwoInstances runs the
+// storage.LoginSessionStore contract's suite against two Stores, each with
+// a pool of its own over one schema, the calls alternating between them:
+// concurrent additions of clients and deletions then race from two
+// instances, as a cluster's approvals and logouts would.
+func TestLoginSessionStoreConformanceTwoInstances(t *testing.T) {
+	ts := newTestServer(t)
+	storagetest.RunLoginSessionStore(t, func(t *testing.T) storage.LoginSessionStore {
+		poolA, cfg := ts.migratedPool(t)
+		return &twoSessionStores{s: [2]*postgres.Store{postgres.New(poolA), postgres.New(newPool(t, cfg.Copy()))}}
+	})
+}
+
+// twoSessionStores sends each call to one of two stores in turn.
+type twoSessionStores struct {
+	s [2]*postgres.Store
+	n atomic.Uint32
+}
+
+func (p *twoSessionStores) next() *postgres.Store { return p.s[p.n.Add(1)%2] }
+
+func (p *twoSessionStores) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
+	return p.next().CreateLoginSession(ctx, ls)
+}
+
+func (p *twoSessionStores) LoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	return p.next().LoginSession(ctx, key)
+}
+
+func (p *twoSessionStores) AddSessionClient(ctx context.Context, key, clientID string) error {
+	return p.next().AddSessionClient(ctx, key, clientID)
+}
+
+func (p *twoSessionStores) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	return p.next().DeleteLoginSession(ctx, key)
+}
+
 // TestKeyStoreConformanceTwoInstances runs the storage.KeyStore contract's
 // suite against two Stores, each with a pool of its own over one schema,
 // the calls alternating between them: the concurrent saves at one version

@@ -56,17 +56,19 @@ var (
 	_ storage.Limiter = (*Store)(nil)
 
 	_ storage.KeyStore = (*Store)(nil)
+
+	_ storage.LoginSessionStore = (*Store)(nil)
 )
 
 // Store keeps clients, token records, replay entries, interactions,
 // authorization codes, pushed authorization requests, device
-// authorizations, the limiter's counts and the sealed key sets of the
-// token strategies in a PostgreSQL database. It implements
-// [storage.ClientStore], [storage.TokenStore],
+// authorizations, the limiter's counts, the sealed key sets of the token
+// strategies and the login sessions of an OpenID Provider in a PostgreSQL
+// database. It implements [storage.ClientStore], [storage.TokenStore],
 // [storage.RefreshTokenStore], [storage.ReplayStore],
 // [storage.InteractionStore], [storage.AuthorizationCodeStore],
 // [storage.PushedRequestStore], [storage.DeviceAuthorizationStore],
-// [storage.Limiter] and [storage.KeyStore].
+// [storage.Limiter], [storage.KeyStore] and [storage.LoginSessionStore].
 //
 // It is safe for concurrent use, and so are several Stores, in one process
 // or many, over one database: every use-once operation is a single
