@@ -418,7 +418,7 @@ func newServer(ctx context.Context, o options, st *openedStore, out io.Writer) (
 	}
 	// OpenID Connect (openid.go): ID tokens, UserInfo, discovery, the
 	// login sessions, and the logout confirmation page.
-	op, err := newOpenIDProvider(st, keys, usrs, pg, o.clock, logger)
+	op, err := newOpenIDProvider(st, keys, usrs, pg)
 	if err != nil {
 		return nil, err
 	}

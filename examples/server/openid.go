@@ -3,16 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/oidc"
-	"github.com/grantor-dev/grantor/storage"
-	"github.com/grantor-dev/grantor/storage/memory"
 )
 
 // amrPassword is the authentication method of the login form: a password
@@ -22,36 +18,20 @@ const amrPassword = "pwd"
 // newOpenIDProvider makes the server an OpenID Provider (OpenID Connect
 // Core 1.0): ID tokens signed with the stored ID token keys (keys.go),
 // the users' claims from the directory, login sessions kept in the store
-// when it can keep them, and the pages' logout confirmation. It is
-// registered with the oauth2.Provider through Config.Features.
-func newOpenIDProvider(st *openedStore, keys *tokenKeys, usrs *users, pg *pages, clock func() time.Time, logger *slog.Logger) (*oidc.Provider, error) {
+// (so that every instance over one database shares them, and they survive
+// a restart), and the pages' logout confirmation. It is registered with
+// the oauth2.Provider through Config.Features.
+func newOpenIDProvider(st *openedStore, keys *tokenKeys, usrs *users, pg *pages) (*oidc.Provider, error) {
 	return oidc.New(oidc.Config{
 		Keys:     keys.idTokenKeySources(),
 		Claims:   oidc.ClaimsFunc(usrs.claims),
-		Sessions: loginSessionStore(st, clock, logger),
+		Sessions: st.store,
 		// The OpenID login session lasts as long as the pages' own.
 		SessionLifetime: sessionLifetime,
 		LogoutPage:      pg.logoutPage,
 		LoggedOutPage:   pg.loggedOutPage,
 		OnLogout:        pg.endPageSession,
 	})
-}
-
-// loginSessionStore returns where the OpenID login sessions are kept: the
-// server's store when it implements storage.LoginSessionStore (then every
-// instance over one database shares them, and they survive a restart),
-// else a memory store of this process, which the log says.
-func loginSessionStore(st *openedStore, clock func() time.Time, logger *slog.Logger) storage.LoginSessionStore {
-	if ls, ok := st.store.(storage.LoginSessionStore); ok {
-		return ls
-	}
-	logger.Warn("the store keeps no OpenID login sessions: they are kept in this process's memory, "+
-		"lost at a restart and not shared with other instances", "store", st.kind)
-	var opts []memory.Option
-	if clock != nil {
-		opts = append(opts, memory.WithClock(clock))
-	}
-	return memory.New(opts...)
 }
 
 // claims is the OpenID Provider's ClaimsSource over the user directory

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -442,39 +441,40 @@ func TestOpenIDLogoutPage(t *testing.T) {
 	})
 }
 
-// The OpenID login sessions are kept in the server's store when it can
-// keep them, and in memory otherwise, which the log says.
-func TestOpenIDLoginSessionStore(t *testing.T) {
-	var out bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&out, nil))
-	mem := newMemoryStore()
-	assert.Equal(t, mem.store, loginSessionStore(mem, nil, logger), "memory.Store keeps them")
-	assert.Empty(t, out.String())
+// The OpenID login sessions are kept in the server's store: on SQLite and
+// PostgreSQL, a browser logged in at one instance is logged in at another
+// over the same database, without a second password, in the same session
+// (the same sid, OpenID Connect Back-Channel Logout 1.0 §2.1), so that a
+// logout at either ends it for both.
+func TestOpenIDLoginSessionsAreSharedThroughTheStore(t *testing.T) {
+	for _, flag := range everyStore(t)[1:] {
+		t.Run(strings.SplitN(flag, ":", 2)[0], func(t *testing.T) {
+			spec, err := parseStore(flag)
+			require.NoError(t, err)
+			open := func() *openedStore {
+				st, err := openStore(t.Context(), spec)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = st.close() })
+				return st
+			}
+			_, a := serveTest(t, open())
+			atA := newTestBrowser(t, a.addr)
+			first := a.startOpenID(t, atA, "first")
+			c1 := idTokenClaims(t, a.approveAndRedeem(t, first, first.consent(t)))
 
-	faulty, _ := newFaultyStore()
-	_, ok := faulty.store.(storage.LoginSessionStore)
-	require.False(t, ok, "the test needs a store without login sessions")
-	assert.NotNil(t, loginSessionStore(faulty, nil, logger))
-	assert.Contains(t, out.String(), "the store keeps no OpenID login sessions")
-
-	// The database adapters: their own store as soon as they keep login
-	// sessions, memory and the warning until then.
-	for _, flag := range everyStore(t) {
-		spec, err := parseStore(flag)
-		require.NoError(t, err)
-		st, err := openStore(t.Context(), spec)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = st.close() })
-		var out bytes.Buffer
-		got := loginSessionStore(st, nil, slog.New(slog.NewTextHandler(&out, nil)))
-		if _, keeps := st.store.(storage.LoginSessionStore); keeps {
-			assert.Equal(t, st.store, got, spec.kind)
-			assert.Empty(t, out.String(), spec.kind)
-		} else {
-			assert.NotEqual(t, st.store, got, spec.kind)
-			assert.Contains(t, out.String(), "the store keeps no OpenID login sessions", spec.kind)
-			assert.Contains(t, out.String(), "store="+spec.kind)
-		}
+			// The same browser (its cookies are the host's, whatever the
+			// port) at another instance, whose pages never saw it. (It
+			// starts now: each start registers the demo client with a new
+			// secret, in the store they share.)
+			_, b := serveTest(t, open())
+			atB := newTestBrowser(t, b.addr)
+			atB.c.Jar = atA.c.Jar
+			f := b.startOpenID(t, atB, "second")
+			consent := f.skipsLogin(t)
+			c2 := idTokenClaims(t, b.approveAndRedeem(t, f, consent))
+			assert.Equal(t, c1["sid"], c2["sid"], "one login session")
+			assert.Equal(t, c1["auth_time"], c2["auth_time"])
+		})
 	}
 }
 

@@ -34,6 +34,10 @@ type store interface {
 	// secret, so that tokens survive a restart and every instance over
 	// one database signs and verifies with the same keys (keys.go).
 	storage.KeyStore
+	// LoginSessionStore keeps the OpenID login sessions (openid.go), so
+	// that every instance over one database shares them and they survive
+	// a restart.
+	storage.LoginSessionStore
 	PutClient(ctx context.Context, c *storage.Client) error
 }
 

@@ -76,6 +76,27 @@ func newFaultyStore() (*openedStore, *storagetest.Faulty) {
 		close: func() error { return nil }}, f
 }
 
+// CreateLoginSession keeps the session in the memory store; the tests
+// make the other operations fail, not the login sessions.
+func (s faultyStore) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
+	return s.mem.CreateLoginSession(ctx, ls)
+}
+
+// LoginSession reads the memory store's session.
+func (s faultyStore) LoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	return s.mem.LoginSession(ctx, key)
+}
+
+// AddSessionClient adds to the memory store's session.
+func (s faultyStore) AddSessionClient(ctx context.Context, key, clientID string) error {
+	return s.mem.AddSessionClient(ctx, key, clientID)
+}
+
+// DeleteLoginSession deletes the memory store's session.
+func (s faultyStore) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	return s.mem.DeleteLoginSession(ctx, key)
+}
+
 // PutClient registers a client; the server only does so at start-up.
 func (s faultyStore) PutClient(_ context.Context, c *storage.Client) error { return s.mem.PutClient(c) }
 
