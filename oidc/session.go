@@ -138,6 +138,12 @@ func (o *Provider) joinSession(w http.ResponseWriter, r *http.Request, a *oauth2
 		switch err := o.cfg.Sessions.AddSessionClient(ctx, cur.Key, a.Client.ID); {
 		case err == nil:
 			return cur.ID, nil
+		case errors.Is(err, storage.ErrTooLarge):
+			// As at MaxSessionClients: the session goes on, and this
+			// client is not told when it ends.
+			o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: the login session is full: the client is not added to it",
+				slog.String("client_id", a.Client.ID))
+			return cur.ID, nil
 		case !errors.Is(err, storage.ErrNotFound):
 			return "", oauth2.StorageError("the login session could not be updated", err)
 		}

@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -435,4 +436,24 @@ func TestAFullSessionStoreDoesNotStopTheSignIn(t *testing.T) {
 	_, c := h.verified(r.Str("id_token"))
 	assert.Equal(t, "bob", c["sub"])
 	assert.NotContains(t, c, "sid", "no session to name")
+}
+
+// fullSessions refuses to grow a session, as a store does at
+// storage.MaxRecordBytes.
+type fullSessions struct{ *memory.Store }
+
+func (fullSessions) AddSessionClient(context.Context, string, string) error {
+	return fmt.Errorf("session of too many bytes: %w", storage.ErrTooLarge)
+}
+
+func TestASessionThatCannotGrowStillServesItsBrowser(t *testing.T) {
+	h := newHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
+		c.Sessions = fullSessions{store}
+	})
+	b := h.browser()
+	_, first := b.signIn(newRequest(t, "rp"), &oauth2.Approval{Subject: defaultUser})
+	_, c1 := h.verified(first.Str("id_token"))
+	_, second := b.signIn(newRequest(t, "rs256"), nil)
+	_, c2 := h.verified(second.Str("id_token"))
+	assert.Equal(t, c1["sid"], c2["sid"], "the session goes on")
 }
