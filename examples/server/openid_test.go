@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -131,7 +132,8 @@ func TestOpenIDLoginHonoursPromptAndMaxAge(t *testing.T) {
 		assert.Equal(t, "/login?interaction="+f.interaction, r.location(), "no consent before the new login")
 		c := idTokenClaims(t, cf.approveAndRedeem(t, f, f.consent(t)))
 		assert.Equal(t, []any{amrPassword}, c["amr"])
-		assert.NotEqual(t, c1["sid"], c["sid"], "a new login starts a new session")
+		assert.Equal(t, c1["sid"], c["sid"], "the same user's new login goes on with the session")
+		assert.NotEqual(t, c1["auth_time"], c["auth_time"], "with the new login's time")
 	})
 	t.Run("select_account shows the login form", func(t *testing.T) {
 		cf.startOpenID(t, b, "select", "prompt", "select_account").asksPassword(t, "prompt=select_account")
@@ -457,19 +459,33 @@ func TestOpenIDLoginSessionsAreSharedThroughTheStore(t *testing.T) {
 				t.Cleanup(func() { _ = st.close() })
 				return st
 			}
-			_, a := serveTest(t, open())
-			atA := newTestBrowser(t, a.addr)
+			// Two instances of one issuer behind one address, as behind a
+			// load balancer: A serves the first sign-in, B the second.
+			ts := httptest.NewUnstartedServer(nil)
+			addr := ts.Listener.Addr().String()
+			var current http.Handler
+			ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.ServeHTTP(w, r) })
+			ts.Start()
+			t.Cleanup(ts.Close)
+			cb := newCallback(t)
+			instance := func() *codeFlow {
+				var out bytes.Buffer
+				srv, err := newServer(context.Background(), options{issuer: "http://" + addr, tokens: "opaque",
+					secretFile: testSecretFile}, open(), &out)
+				require.NoError(t, err)
+				current = srv.handler
+				return &codeFlow{addr: addr, cfg: demoWebConfig(t, addr, out.String(), cb.URL), cb: cb}
+			}
+			a := instance()
+			atA := newTestBrowser(t, addr)
 			first := a.startOpenID(t, atA, "first")
 			c1 := idTokenClaims(t, a.approveAndRedeem(t, first, first.consent(t)))
 
-			// The same browser (its cookies are the host's, whatever the
-			// port) at another instance, whose pages never saw it. (It
-			// starts now: each start registers the demo client with a new
-			// secret, in the store they share.)
-			_, b := serveTest(t, open())
-			atB := newTestBrowser(t, b.addr)
-			atB.c.Jar = atA.c.Jar
-			f := b.startOpenID(t, atB, "second")
+			// The same browser at the other instance, whose pages never saw
+			// it. (It starts now: each start registers the demo client with
+			// a new secret, in the store they share.)
+			b := instance()
+			f := b.startOpenID(t, atA, "second")
 			consent := f.skipsLogin(t)
 			c2 := idTokenClaims(t, b.approveAndRedeem(t, f, consent))
 			assert.Equal(t, c1["sid"], c2["sid"], "one login session")
