@@ -262,10 +262,11 @@ func (b *backchannel) send(ctx context.Context, j logoutJob) bool {
 		b.logger.WarnContext(ctx, "oidc: back-channel logout dropped: shutting down", slog.String("client_id", j.clientID))
 		return false
 	}
+	b.pending.Add(1) // before a worker can settle it
 	if b.enqueue(ctx, j) {
-		b.pending.Add(1)
 		return true
 	}
+	b.pending.Done()
 	return false
 }
 
