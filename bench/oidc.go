@@ -23,7 +23,7 @@ import (
 // The OpenID Provider (package oidc) against the OAuth requests it rides
 // on, the two targets of issue 18:
 //
-//   - a code redemption (RFC 6749 §4.1.3, PKCE S256, client_secret_basic)
+//   - a code redemption (RFC 6749 §4.1.3, with PKCE and client_secret_basic)
 //     of an authorization request whose scopes include openid, answered
 //     with an ID token (OpenID Connect Core §3.1.3.3), against the same
 //     redemption of the same request without openid, answered without
