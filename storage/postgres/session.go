@@ -104,26 +104,7 @@ func (s *Store) CreateLoginSession(ctx context.Context, ls *storage.LoginSession
 // returned until [Store.DeleteExpired] deletes it: checking ExpiresAt is
 // the caller's job.
 func (s *Store) LoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
-	const op = "login session"
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	if !isText(key) {
-		return nil, fmt.Errorf("postgres: %s: %w", op, storage.ErrNotFound)
-	}
-	var ls *storage.LoginSession
-	err := s.retry(ctx, func() (err error) {
-		ls, err = scanSession(s.pool.QueryRow(ctx, selectSession, key))
-		return err
-	})
-	switch {
-	case err == nil:
-		return ls, nil
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil, fmt.Errorf("postgres: %s: %w", op, storage.ErrNotFound)
-	default:
-		return nil, fail(ctx, op, err)
-	}
+	return s.oneSession(ctx, "login session", selectSession, key)
 }
 
 // AddSessionClient implements [storage.LoginSessionStore]: one conditional
@@ -190,7 +171,13 @@ func (s *Store) AddSessionClient(ctx context.Context, key, clientID string) erro
 // database, exactly one gets it and the others [storage.ErrNotFound]. An
 // unknown key is ErrNotFound.
 func (s *Store) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
-	const op = "delete login session"
+	return s.oneSession(ctx, "delete login session", deleteSession, key)
+}
+
+// oneSession runs query, a statement that returns the session under key
+// (a SELECT, a DELETE ... RETURNING), for op: the session, or
+// [storage.ErrNotFound] when there is none.
+func (s *Store) oneSession(ctx context.Context, op, query, key string) (*storage.LoginSession, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", op, err)
 	}
@@ -199,7 +186,7 @@ func (s *Store) DeleteLoginSession(ctx context.Context, key string) (*storage.Lo
 	}
 	var ls *storage.LoginSession
 	err := s.retry(ctx, func() (err error) {
-		ls, err = scanSession(s.pool.QueryRow(ctx, deleteSession, key))
+		ls, err = scanSession(s.pool.QueryRow(ctx, query, key))
 		return err
 	})
 	switch {
