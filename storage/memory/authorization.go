@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strings"
 	"time"
@@ -45,6 +46,11 @@ type onceTable[R any] struct {
 	key     func(*R) *string
 	used    func(*R) *time.Time
 	expires func(*R) time.Time
+	// own, if not nil, gives the stored copy maps of its own whose names
+	// and values are copies too (cloneStrings): clone copies maps only,
+	// which is enough for the copies it returns, whose strings the store
+	// owns already.
+	own func(*R)
 	// deleted, if not nil, is called with each record a sweep deletes,
 	// for a table that indexes its records another way too.
 	deleted func(*R)
@@ -73,6 +79,9 @@ func (t *onceTable[R]) create(r *R, now int64) error {
 	}
 	c := t.clone(r)
 	copyStrings(t.strings(make([]*string, 0, 16), c))
+	if t.own != nil {
+		t.own(c)
+	}
 	if exp := clampNano(t.expires(c)); len(t.records) == 0 || exp < t.firstExpiry {
 		t.firstExpiry = exp
 	}
@@ -329,11 +338,15 @@ func pushedStrings(strs []*string, r *storage.PushedRequest) []*string {
 	return requestStrings(append(strs, &r.Key), &r.Request)
 }
 
+// ownRequest gives a stored request a Parameters map of its own (see
+// onceTable.own).
+func ownRequest(r *storage.AuthorizationRequest) { r.Parameters = cloneStrings(r.Parameters) }
+
 // cloneInteraction returns a deep copy of i with its times in UTC.
 func cloneInteraction(i *storage.Interaction) *storage.Interaction {
 	c := *i
 	storage.CloneLists(&c.Request.Scopes, &c.Request.Resources, &c.Request.Prompt)
-	c.Request.Parameters = cloneStrings(c.Request.Parameters)
+	c.Request.Parameters = maps.Clone(c.Request.Parameters)
 	c.CreatedAt = i.CreatedAt.UTC()
 	c.ExpiresAt = i.ExpiresAt.UTC()
 	c.CompletedAt = i.CompletedAt.UTC()
@@ -346,8 +359,8 @@ func cloneAuthorizationCode(c *storage.AuthorizationCode) *storage.Authorization
 	cc := *c
 	storage.CloneLists(&cc.Request.Scopes, &cc.Request.Resources, &cc.Request.Prompt, &cc.Scopes)
 	cc.Claims = storage.CloneClaims(c.Claims)
-	cc.Request.Parameters = cloneStrings(c.Request.Parameters)
-	cc.Extensions = cloneStrings(c.Extensions)
+	cc.Request.Parameters = maps.Clone(c.Request.Parameters)
+	cc.Extensions = maps.Clone(c.Extensions)
 	cc.AuthTime = c.AuthTime.UTC()
 	cc.IssuedAt = c.IssuedAt.UTC()
 	cc.ExpiresAt = c.ExpiresAt.UTC()
@@ -359,7 +372,7 @@ func cloneAuthorizationCode(c *storage.AuthorizationCode) *storage.Authorization
 func clonePushedRequest(r *storage.PushedRequest) *storage.PushedRequest {
 	c := *r
 	storage.CloneLists(&c.Request.Scopes, &c.Request.Resources, &c.Request.Prompt)
-	c.Request.Parameters = cloneStrings(c.Request.Parameters)
+	c.Request.Parameters = maps.Clone(c.Request.Parameters)
 	c.CreatedAt = r.CreatedAt.UTC()
 	c.ExpiresAt = r.ExpiresAt.UTC()
 	c.ConsumedAt = r.ConsumedAt.UTC()

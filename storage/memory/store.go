@@ -244,6 +244,7 @@ func New(opts ...Option) *Store {
 				return storage.CheckSize("memory: interaction", i.Size(), nil, i.Key)
 			},
 			key:     func(i *storage.Interaction) *string { return &i.Key },
+			own:     func(i *storage.Interaction) { ownRequest(&i.Request) },
 			used:    func(i *storage.Interaction) *time.Time { return &i.CompletedAt },
 			expires: func(i *storage.Interaction) time.Time { return i.ExpiresAt }},
 		codes: onceTable[storage.AuthorizationCode]{what: "authorization code", records: map[string]*storage.AuthorizationCode{},
@@ -253,7 +254,11 @@ func New(opts ...Option) *Store {
 				n, err := c.Size()
 				return storage.CheckSize("memory: authorization code", n, err, c.Key, c.GrantID)
 			},
-			key:     func(c *storage.AuthorizationCode) *string { return &c.Key },
+			key: func(c *storage.AuthorizationCode) *string { return &c.Key },
+			own: func(c *storage.AuthorizationCode) {
+				ownRequest(&c.Request)
+				c.Extensions = cloneStrings(c.Extensions)
+			},
 			used:    func(c *storage.AuthorizationCode) *time.Time { return &c.ConsumedAt },
 			expires: func(c *storage.AuthorizationCode) time.Time { return c.ExpiresAt }},
 		pushed: onceTable[storage.PushedRequest]{what: "pushed request", records: map[string]*storage.PushedRequest{},
@@ -264,6 +269,7 @@ func New(opts ...Option) *Store {
 				return storage.CheckSize("memory: pushed request", r.Size(), nil, r.Key)
 			},
 			key:     func(r *storage.PushedRequest) *string { return &r.Key },
+			own:     func(r *storage.PushedRequest) { ownRequest(&r.Request) },
 			used:    func(r *storage.PushedRequest) *time.Time { return &r.ConsumedAt },
 			expires: func(r *storage.PushedRequest) time.Time { return r.ExpiresAt }},
 		devices: newDeviceTable(DefaultMaxDeviceAuthorizations),
