@@ -191,10 +191,10 @@ func requestedClaims(kept, target string) map[string]ClaimRequest {
 }
 
 // requestsClaim reports whether the kept claims parameter asks for the
-// claim name in the ID token, and whether as essential.
-func requestsClaim(kept, name string) (asked, essential bool) {
-	cr, ok := requestedClaims(kept, targetIDToken)[name]
-	return ok, cr.Essential
+// claim name in the ID token.
+func requestsClaim(kept, name string) bool {
+	_, ok := requestedClaims(kept, targetIDToken)[name]
+	return ok
 }
 
 // requestedSubject returns the sub the claims parameter asks for with a

@@ -445,16 +445,24 @@ func (o *Provider) checkRequestedUser(ctx context.Context, params map[string]str
 	if !same {
 		return oauth2.NewError(oauth2.ErrLoginRequired, "the user is not the one the id_token_hint names")
 	}
-	if want := requestedSubject(params[paramClaims]); want != "" {
-		sub, err := o.subjectFor(ctx, client, subject)
-		if err != nil {
-			return err
-		}
-		if sub != want {
-			return oauth2.NewError(oauth2.ErrLoginRequired, "the user is not the one the claims parameter names")
-		}
+	if same, err = o.claimsNames(ctx, params, client, subject); err != nil {
+		return err
+	}
+	if !same {
+		return oauth2.NewError(oauth2.ErrLoginRequired, "the user is not the one the claims parameter names")
 	}
 	return nil
+}
+
+// claimsNames reports whether the sub a request's claims parameter asks
+// for, if it asks for one, is what client sees of the user subject.
+func (o *Provider) claimsNames(ctx context.Context, params map[string]string, client *storage.Client, subject string) (bool, error) {
+	want := requestedSubject(params[paramClaims])
+	if want == "" {
+		return true, nil
+	}
+	sub, err := o.subjectFor(ctx, client, subject)
+	return sub == want, err
 }
 
 // hintNames reports whether a request's id_token_hint, if it has one,
@@ -541,7 +549,7 @@ func (o *Provider) ExtendApproval(w http.ResponseWriter, r *http.Request, a *oau
 	}
 	if claims != "" {
 		ext[extClaims] = claims
-		if asked, _ := requestsClaim(claims, "auth_time"); asked {
+		if requestsClaim(claims, "auth_time") {
 			ext[extAuthTimeRequired] = "1" // Core §5.5.1.1
 		}
 	}

@@ -264,17 +264,22 @@ func (o *Provider) LoginContext(r *http.Request, pa *oauth2.PendingAuthorization
 	// A login made since the request arrived was made for it: it
 	// satisfies prompt=login and any max_age.
 	fresh := !ls.AuthTime.Before(pa.StartedAt.Truncate(time.Second))
+	hintUser, err := o.hintNames(r.Context(), params, ls.Subject)
+	if err != nil {
+		return nil, err
+	}
+	claimsUser, err := o.claimsNames(r.Context(), params, pa.Client, ls.Subject)
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case pa.HasPrompt(oauth2.PromptLogin) && !fresh:
 		lc.LoginRequired = "prompt=login"
 	case lc.HasMaxAge && !fresh && o.p.Now().Sub(ls.AuthTime) > lc.MaxAge:
 		lc.LoginRequired = "max_age"
-	case !o.sameHintUser(r, params, ls.Subject, &err):
-		if err != nil {
-			return nil, err
-		}
+	case !hintUser:
 		lc.LoginRequired = "id_token_hint"
-	case o.checkRequestedUser(r.Context(), params, pa.Client, ls.Subject) != nil:
+	case !claimsUser:
 		lc.LoginRequired = "claims"
 	case len(lc.EssentialACR) > 0 && !slices.Contains(lc.EssentialACR, ls.ACR):
 		lc.LoginRequired = "acr"
@@ -283,14 +288,6 @@ func (o *Provider) LoginContext(r *http.Request, pa *oauth2.PendingAuthorization
 			AMR: slices.Clone(ls.AMR), ExpiresAt: ls.ExpiresAt}
 	}
 	return lc, nil
-}
-
-// sameHintUser is hintNames for a switch: a failure is false, with *errp
-// set.
-func (o *Provider) sameHintUser(r *http.Request, params map[string]string, subject string, errp *error) bool {
-	same, err := o.hintNames(r.Context(), params, subject)
-	*errp = err
-	return same && err == nil
 }
 
 // PromptSelectAccount is the prompt value that asks the user to choose an
