@@ -72,11 +72,15 @@ type KeyPublisherProvider interface {
 //
 // It may keep what it validated in req.Parameters, which the request
 // carries to the interaction and the code (storage.AuthorizationCode's
-// Request), and put the validated parameters' names in nothing else. Its
-// error is sent to the client's redirect URI (RFC 6749 §4.1.2.1): an
-// *Error chooses the code, any other error is answered as server_error.
-// Values kept are bounded: at most MaxExtensions of them, each of at most
-// MaxParameterBytes.
+// Request), and put the validated parameters' names in nothing else. It
+// may also take scopes out of req.Scopes, for a scope the feature ignores
+// in that request (as OpenID Connect Core §11 ignores offline_access
+// without prompt=consent), but never add one: the Provider checked those
+// against the client, and refuses a request a checker added scopes to
+// with server_error. Its error is sent to the client's redirect URI
+// (RFC 6749 §4.1.2.1): an *Error chooses the code, any other error is
+// answered as server_error. Values kept are bounded: at most
+// MaxExtensions of them, each of at most MaxParameterBytes.
 type AuthorizationRequestChecker interface {
 	CheckAuthorizationRequest(ctx context.Context, params url.Values, client *storage.Client, req *storage.AuthorizationRequest) error
 }
@@ -274,6 +278,7 @@ func (p *Provider) clientSubject(ctx context.Context, subject, clientID string, 
 // checkRequestByFeatures runs the features' AuthorizationRequestCheckers
 // on a request the Provider has validated, and checks what they kept.
 func (p *Provider) checkRequestByFeatures(ctx context.Context, params url.Values, client *storage.Client, req *storage.AuthorizationRequest) error {
+	checked := slices.Clone(req.Scopes)
 	for _, c := range p.features.requestCheckers {
 		if err := c.part.CheckAuthorizationRequest(ctx, params, client, req); err != nil {
 			var oe *Error
@@ -286,6 +291,12 @@ func (p *Provider) checkRequestByFeatures(ctx context.Context, params url.Values
 	}
 	if err := checkExtensions("AuthorizationRequest.Parameters", req.Parameters, MaxParameterBytes); err != nil {
 		return NewError(ErrServerError, "the authorization request could not be checked").WithCause(err)
+	}
+	for _, s := range req.Scopes {
+		if !slices.Contains(checked, s) {
+			return NewError(ErrServerError, "the authorization request could not be checked").
+				WithCause(fmt.Errorf("oauth2: a feature added the scope %q to an authorization request", safeName(s)))
+		}
 	}
 	return nil
 }

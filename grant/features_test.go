@@ -1,0 +1,66 @@
+package grant_test
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
+)
+
+// scopeChecker is a feature whose AuthorizationRequestChecker edits the
+// scopes of every authorization request with edit.
+type scopeChecker struct {
+	edit func(scopes []string) []string
+}
+
+func (scopeChecker) FeatureName() string { return "scope-checker" }
+
+func (f scopeChecker) CheckAuthorizationRequest(_ context.Context, _ url.Values, _ *storage.Client, req *storage.AuthorizationRequest) error {
+	req.Scopes = f.edit(req.Scopes)
+	return nil
+}
+
+func withScopeChecker(edit func([]string) []string) func(*oauth2.Config, *memory.Store) {
+	return func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.Features = []oauth2.FeatureFactory{func(*oauth2.Provider) (oauth2.Feature, error) {
+			return scopeChecker{edit: edit}, nil
+		}}
+	}
+}
+
+// A feature may take a scope it ignores out of an authorization request:
+// the application's consent page and the tokens never see it.
+func TestFeatureMayNarrowTheScopesOfAnAuthorizationRequest(t *testing.T) {
+	h := newCode(t, withScopeChecker(func(scopes []string) []string {
+		return slices.DeleteFunc(scopes, func(s string) bool { return s == "write" })
+	}))
+	params, verifier := authParams(t, "scope", "read write")
+	id, cookie := h.interaction(h.authorize(params))
+	pa, err := h.Provider.PendingAuthorization(browserRequest(cookie), id)
+	require.NoError(t, err)
+	require.Equal(t, []string{"read"}, pa.Scopes)
+
+	rec := h.approve(id, cookie, oauth2.Approval{Subject: "alice"})
+	code := redirectParams(t, rec.Code, rec.Header().Get("Location"), "https://c.example/cb").Get("code")
+	r := h.redeem("web", h.webSecret, code, verifier)
+	require.Equal(t, 200, r.Status, "%s", r.Body)
+	require.Equal(t, "read", r.Str("scope"))
+}
+
+// A feature that adds a scope the Provider did not check against the
+// client gets the request refused with server_error at the redirect URI,
+// and no interaction starts.
+func TestFeatureMayNotAddScopesToAnAuthorizationRequest(t *testing.T) {
+	h := newCode(t, withScopeChecker(func(scopes []string) []string { return append(scopes, "admin") }))
+	params, _ := authParams(t)
+	r := h.authorize(params)
+	q := redirectParams(t, r.Status, r.Header.Get("Location"), "https://c.example/cb")
+	require.Equal(t, "server_error", q.Get("error"))
+	require.Equal(t, "xyz", q.Get("state"))
+}
