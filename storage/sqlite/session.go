@@ -10,7 +10,7 @@ import (
 )
 
 // Login sessions of an OpenID Provider (see
-// migrations/0009_login_sessions.sql).
+// migrations/0009_login_sessions.sql and 0010_login_session_ids.sql).
 
 // sessionColumns are the columns of a login session, in scanSession's
 // order.
@@ -20,6 +20,10 @@ const sessionColumns = `key, id, subject, auth_time, acr, amr, clients, created_
 const (
 	insertSession = `INSERT INTO login_sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	selectSession = `SELECT ` + sessionColumns + ` FROM login_sessions WHERE key = ?`
+	// selectSessionByID reads a session by its id through the index
+	// login_sessions_id. Two rows share an id while a new login replaces a
+	// session; LIMIT 1 returns either.
+	selectSessionByID = `SELECT ` + sessionColumns + ` FROM login_sessions WHERE id = ? LIMIT 1`
 	// setSessionClients writes the clients that AddSessionClient read and
 	// extended, in the transaction that read them.
 	setSessionClients = `UPDATE login_sessions SET clients = ? WHERE key = ?`
@@ -90,6 +94,18 @@ func (s *Store) CreateLoginSession(ctx context.Context, ls *storage.LoginSession
 func (s *Store) LoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
 	ls, err := getOne(ctx, s, scanSession, selectSession, key)
 	return ls, wrap("login session", err)
+}
+
+// LoginSessionByID implements [storage.LoginSessionStore]: one SELECT,
+// through the index on the sessions' ids, returns a new copy of a session
+// whose ID is id, or [storage.ErrNotFound]. Of two sessions that share
+// the ID while a new login replaces one, it returns either. As
+// [Store.LoginSession], it returns an expired session until
+// [Store.DeleteExpired] deletes it: checking ExpiresAt is the caller's
+// job.
+func (s *Store) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	ls, err := getOne(ctx, s, scanSession, selectSessionByID, id)
+	return ls, wrap("login session by id", err)
 }
 
 // AddSessionClient implements [storage.LoginSessionStore]: in one

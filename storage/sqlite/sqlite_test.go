@@ -227,6 +227,10 @@ func (p *twoStores) LoginSession(ctx context.Context, key string) (*storage.Logi
 	return p.next().LoginSession(ctx, key)
 }
 
+func (p *twoStores) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	return p.next().LoginSessionByID(ctx, id)
+}
+
 func (p *twoStores) AddSessionClient(ctx context.Context, key, clientID string) error {
 	return p.next().AddSessionClient(ctx, key, clientID)
 }

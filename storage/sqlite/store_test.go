@@ -371,6 +371,22 @@ VALUES ('old', %s, 'b', %d, %d)`, req, iat, exp))
 		assert.Equal(t, newCode, gotCode)
 	})
 
+	t.Run("a version 9 database migrates forward and its login sessions are found by their ID", func(t *testing.T) {
+		n := now()
+		created, expires := n.UnixMicro(), n.Add(time.Hour).UnixMicro()
+		st := openAtVersion(t, 9, fmt.Sprintf(`INSERT INTO login_sessions
+(key, id, subject, auth_time, acr, amr, clients, created_at, expires_at)
+VALUES ('old', 'sid-old', 'user-1', %d, '', '["pwd"]', '["app"]', %d, %d)`, created, created, expires))
+
+		got, err := st.LoginSessionByID(ctx, "sid-old")
+		require.NoError(t, err, "a session of version 9")
+		assert.Equal(t, "old", got.Key)
+		assert.Equal(t, []string{"pwd"}, got.AMR)
+		assert.Equal(t, []string{"app"}, got.Clients)
+		_, err = st.LoginSessionByID(ctx, "old")
+		assert.ErrorIs(t, err, storage.ErrNotFound, "a key is not an ID")
+	})
+
 	t.Run("a newer schema is refused", func(t *testing.T) {
 		_, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)",
 			sqlite.SchemaVersion()+1)

@@ -1,0 +1,5 @@
+package sqlite
+
+// SelectSessionByID is the statement of Store.LoginSessionByID, for the
+// test that checks its query plan.
+const SelectSessionByID = selectSessionByID

@@ -1,0 +1,12 @@
+-- Grantor's SQLite schema, version 10: login sessions found by their ID
+-- (storage.LoginSessionStore.LoginSessionByID), the "sid" of ID tokens and
+-- logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.1), which an
+-- OpenID Provider keeps with a grant and looks up at each refresh to learn
+-- whether the login session the grant was issued in has ended (Back-Channel
+-- Logout 1.0 §2.7). An index, so that the lookup reads one entry rather
+-- than every session.
+--
+-- Not unique: when a user's new login in a browser replaces the session,
+-- the new record is created under the same id before the old one is
+-- deleted, and for that moment two rows share it.
+CREATE INDEX login_sessions_id ON login_sessions (id);
