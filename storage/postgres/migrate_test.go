@@ -373,6 +373,25 @@ VALUES ('old', ` + reqValues + `, $1, $2)`, []any{n, n.Add(time.Hour)}},
 		assert.Equal(t, newPAR, gotPAR)
 	})
 
+	t.Run("a version 9 schema migrates forward and its login sessions are found by their ID", func(t *testing.T) {
+		pool := schemaAtVersion(t, ts, 9)
+		ctx := t.Context()
+		n := time.Now().UTC().Truncate(time.Microsecond)
+		_, err := pool.Exec(ctx, `INSERT INTO login_sessions
+(key, id, subject, auth_time, acr, amr, clients, created_at, expires_at, record_bytes)
+VALUES ('old', 'sid-old', 'user-1', $1, '', '{pwd}', '{app}', $1, $2, 0)`, n, n.Add(time.Hour))
+		require.NoError(t, err, "a session of the version 9 schema")
+
+		s := migrateForward(t, pool, 9)
+		got, err := s.LoginSessionByID(ctx, "sid-old")
+		require.NoError(t, err)
+		assert.Equal(t, "old", got.Key)
+		assert.Equal(t, []string{"pwd"}, got.AMR)
+		assert.Equal(t, []string{"app"}, got.Clients)
+		_, err = s.LoginSessionByID(ctx, "old")
+		assert.ErrorIs(t, err, storage.ErrNotFound, "a key is not an ID")
+	})
+
 	t.Run("cancelled context is an error", func(t *testing.T) {
 		pool := newPool(t, ts.newSchema(t))
 		ctx, cancel := context.WithCancel(t.Context())

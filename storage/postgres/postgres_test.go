@@ -85,6 +85,10 @@ func (p *twoSessionStores) LoginSession(ctx context.Context, key string) (*stora
 	return p.next().LoginSession(ctx, key)
 }
 
+func (p *twoSessionStores) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	return p.next().LoginSessionByID(ctx, id)
+}
+
 func (p *twoSessionStores) AddSessionClient(ctx context.Context, key, clientID string) error {
 	return p.next().AddSessionClient(ctx, key, clientID)
 }

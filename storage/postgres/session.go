@@ -11,7 +11,8 @@ import (
 )
 
 // sessionColumns are the columns of a login session, in the order of
-// scanSession (see migrations/0009_login_sessions.sql).
+// scanSession (see migrations/0009_login_sessions.sql, and
+// 0010_login_session_ids.sql for the index on id).
 const sessionColumns = `key, id, subject, auth_time, acr, amr, clients, created_at, expires_at`
 
 // SQL of the login session operations.
@@ -20,6 +21,11 @@ const (
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 	selectSession = `SELECT ` + sessionColumns + ` FROM login_sessions WHERE key = $1`
+
+	// selectSessionByID reads a session by its id through the index
+	// login_sessions_id. Two rows share an id while a new login replaces a
+	// session; LIMIT 1 returns either.
+	selectSessionByID = `SELECT ` + sessionColumns + ` FROM login_sessions WHERE id = $1 LIMIT 1`
 
 	// addSessionClient appends the client $2 to the session $1 in one
 	// statement, unless the session has it, holds $3 clients already, or
@@ -107,6 +113,16 @@ func (s *Store) LoginSession(ctx context.Context, key string) (*storage.LoginSes
 	return s.oneSession(ctx, "login session", selectSession, key)
 }
 
+// LoginSessionByID implements [storage.LoginSessionStore]: one SELECT,
+// through the index on the sessions' ids, returns a session whose ID is
+// id, or [storage.ErrNotFound]. Of two sessions that share the ID while a
+// new login replaces one, it returns either. As [Store.LoginSession], it
+// returns an expired session until [Store.DeleteExpired] deletes it:
+// checking ExpiresAt is the caller's job.
+func (s *Store) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	return s.oneSession(ctx, "login session by id", selectSessionByID, id)
+}
+
 // AddSessionClient implements [storage.LoginSessionStore]: one conditional
 // UPDATE appends clientID to the session's clients unless it is among them
 // or they number [storage.MaxSessionClients], so of concurrent calls,
@@ -175,8 +191,9 @@ func (s *Store) DeleteLoginSession(ctx context.Context, key string) (*storage.Lo
 }
 
 // oneSession runs query, a statement that returns the session under key
-// (a SELECT, a DELETE ... RETURNING), for op: the session, or
-// [storage.ErrNotFound] when there is none.
+// (a SELECT, a DELETE ... RETURNING) or with the ID key (a SELECT by
+// id), for op: the session, or [storage.ErrNotFound] when there is none.
+// A key that PostgreSQL text cannot hold names no stored session.
 func (s *Store) oneSession(ctx context.Context, op, query, key string) (*storage.LoginSession, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", op, err)
