@@ -52,6 +52,18 @@ type LoginSessionStore interface {
 	// LoginSession returns the session under key, or ErrNotFound; an
 	// expired one may be ErrNotFound once deleted.
 	LoginSession(ctx context.Context, key string) (*LoginSession, error)
+	// LoginSessionByID returns a session whose ID (its "sid") is id, or
+	// ErrNotFound: for an id no session has, and for a session that has
+	// ended (been deleted). An expired session is treated as by
+	// LoginSession: ErrNotFound once it has expired or once it has been
+	// deleted, as the store's LoginSession does, so the caller checks
+	// ExpiresAt. A new login that replaces a user's session creates the
+	// new record under the same ID before it deletes the old one: while
+	// both exist, either may be returned. Stores find the session through
+	// an index, not by reading every session: an OpenID Provider calls it
+	// at each refresh, to learn whether the login session a grant was
+	// issued in has ended (OpenID Connect Back-Channel Logout 1.0 §2.7).
+	LoginSessionByID(ctx context.Context, id string) (*LoginSession, error)
 	// AddSessionClient adds clientID to the session's Clients, once and
 	// atomically (two concurrent calls for two clients keep both), unless
 	// it holds MaxSessionClients already. An unknown key is ErrNotFound.

@@ -87,6 +87,11 @@ func (s faultyStore) LoginSession(ctx context.Context, key string) (*storage.Log
 	return s.mem.LoginSession(ctx, key)
 }
 
+// LoginSessionByID reads the memory store's session by its ID.
+func (s faultyStore) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	return s.mem.LoginSessionByID(ctx, id)
+}
+
 // AddSessionClient adds to the memory store's session.
 func (s faultyStore) AddSessionClient(ctx context.Context, key, clientID string) error {
 	return s.mem.AddSessionClient(ctx, key, clientID)

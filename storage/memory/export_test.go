@@ -22,3 +22,15 @@ func DeviceUserCodes(s *Store) int {
 	defer s.authMu.Unlock()
 	return len(s.devices.userCodes)
 }
+
+// SessionIDIndex returns how many IDs s indexes its login sessions by,
+// and how many keys the index holds in all.
+func SessionIDIndex(s *Store) (ids, keys int) {
+	t := &s.sessions
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range t.byID {
+		keys += len(k)
+	}
+	return len(t.byID), keys
+}

@@ -18,11 +18,18 @@ const DefaultMaxLoginSessions = 100_000
 
 // sessionTable holds the login sessions of the store.
 type sessionTable struct {
-	mu        sync.Mutex
-	sessions  map[string]*storage.LoginSession
+	mu       sync.Mutex
+	sessions map[string]*storage.LoginSession
+	// byID indexes sessions by ID: the keys of the sessions that have it,
+	// in the order they were created. Usually one; two while a new login
+	// replaces a session under its ID. Every key of sessions is in it
+	// once, and nothing else: addIDLocked and removeIDLocked keep it so
+	// wherever a session enters or leaves sessions.
+	byID      map[string][]string
 	max       int
 	nextSweep time.Time
 	peak      int // see shrink
+	byIDPeak  int
 }
 
 // WithMaxLoginSessions bounds how many login sessions the store holds:
@@ -83,7 +90,27 @@ func (s *Store) CreateLoginSession(ctx context.Context, ls *storage.LoginSession
 	c := cloneSession(ls)
 	copyStrings(sessionStrings(c))
 	t.sessions[c.Key] = c
+	t.addIDLocked(c)
 	return nil
+}
+
+// addIDLocked indexes ls, just stored, under its ID. t.mu must be held.
+func (t *sessionTable) addIDLocked(ls *storage.LoginSession) {
+	if t.byID == nil {
+		t.byID = make(map[string][]string)
+	}
+	t.byID[ls.ID] = append(t.byID[ls.ID], ls.Key)
+}
+
+// removeIDLocked removes ls, just deleted, from the index of IDs, and the
+// ID with it when no other session has it. t.mu must be held.
+func (t *sessionTable) removeIDLocked(ls *storage.LoginSession) {
+	keys := slices.DeleteFunc(t.byID[ls.ID], func(k string) bool { return k == ls.Key })
+	if len(keys) == 0 {
+		delete(t.byID, ls.ID)
+		return
+	}
+	t.byID[ls.ID] = keys
 }
 
 // sessionStrings returns pointers to the strings of ls.
@@ -112,6 +139,28 @@ func (s *Store) LoginSession(ctx context.Context, key string) (*storage.LoginSes
 		return nil, storage.ErrNotFound
 	}
 	return cloneSession(ls), nil
+}
+
+// LoginSessionByID implements [storage.LoginSessionStore]: it reads an
+// index of the sessions by ID, not every session. Of two sessions that
+// share the ID while a new login replaces one, it returns the one created
+// last. As for LoginSession, an expired session is
+// [storage.ErrNotFound].
+func (s *Store) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t := &s.sessions
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := s.now()
+	keys := t.byID[id]
+	for i := len(keys) - 1; i >= 0; i-- {
+		if ls := t.sessions[keys[i]]; ls != nil && now.Before(ls.ExpiresAt) {
+			return cloneSession(ls), nil
+		}
+	}
+	return nil, storage.ErrNotFound
 }
 
 // AddSessionClient implements [storage.LoginSessionStore]. A client that
@@ -153,6 +202,7 @@ func (s *Store) DeleteLoginSession(ctx context.Context, key string) (*storage.Lo
 		return nil, storage.ErrNotFound
 	}
 	delete(t.sessions, key)
+	t.removeIDLocked(ls)
 	return cloneSession(ls), nil
 }
 
@@ -164,10 +214,12 @@ func (t *sessionTable) sweepLocked(s *Store, now time.Time) int {
 	for k, ls := range t.sessions {
 		if !now.Before(ls.ExpiresAt) {
 			delete(t.sessions, k)
+			t.removeIDLocked(ls)
 			n++
 		}
 	}
 	t.sessions = shrink(t.sessions, &t.peak)
+	t.byID = shrink(t.byID, &t.byIDPeak)
 	return n
 }
 
