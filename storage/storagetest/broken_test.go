@@ -1175,6 +1175,49 @@ var brokenSessionStores = map[string]struct {
 		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &localSessionTimes{Store: s} },
 		caught: []string{"CreateLoginSession", "round trip keeps every field, times in UTC"},
 	},
+	"LoginSessionByID finds ended sessions": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &byIDRemembers{Store: s} },
+		caught: []string{"LoginSessionByID", "an ended session is ErrNotFound"},
+	},
+	"LoginSessionByID finds expired sessions": {
+		wrap: func(s *memory.Store) storage.LoginSessionStore { return &byIDRemembers{Store: s, forgetDeleted: true} },
+		caught: []string{"LoginSessionByID",
+			"an expired session is ErrNotFound once LoginSession says so, else whole"},
+	},
+	"LoginSessionByID shares Clients": {
+		wrap: func(s *memory.Store) storage.LoginSessionStore { return &sharedSessionClientsByID{Store: s} },
+		caught: []string{"Copies",
+			"the session LoginSessionByID returns may be modified: the stored one stays"},
+	},
+	"LoginSessionByID returns the session created last, whatever its ID": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &byIDLast{Store: s} },
+		caught: []string{"LoginSessionByID", "a session is found by its ID, every field as LoginSession returns it"},
+	},
+	"LoginSessionByID looks the ID up as a key": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &byIDAsKey{Store: s} },
+		caught: []string{"LoginSessionByID", "a session is found by its ID, every field as LoginSession returns it"},
+	},
+	"LoginSessionByID matches a prefix": {
+		wrap: func(s *memory.Store) storage.LoginSessionStore {
+			return &byIDPrefix{byIDRemembers: byIDRemembers{Store: s}}
+		},
+		caught: []string{"LoginSessionByID", "an unknown ID is ErrNotFound, IDs matched exactly"},
+	},
+	"LoginSessionByID matches a LIKE pattern": {
+		wrap: func(s *memory.Store) storage.LoginSessionStore {
+			return &byIDPrefix{byIDRemembers: byIDRemembers{Store: s}}
+		},
+		caught: []string{"Input", "LoginSessionByID of a LIKE pattern of any ID finds nothing"},
+	},
+	"LoginSessionByID indexes one session per ID": {
+		wrap: func(s *memory.Store) storage.LoginSessionStore { return &byIDUnique{Store: s} },
+		caught: []string{"LoginSessionByID",
+			"two sessions with one ID: either is found, then the one left when the first is deleted"},
+	},
+	"LoginSessionByID ignores the context": {
+		wrap:   func(s *memory.Store) storage.LoginSessionStore { return &byIDNoContext{Store: s} },
+		caught: []string{"Context", "cancelled LoginSessionByID is an error"},
+	},
 }
 
 func TestLoginSessionSuiteCatchesBrokenStores(t *testing.T) {
@@ -1361,4 +1404,174 @@ func (s *localSessionTimes) LoginSession(ctx context.Context, key string) (*stor
 		ls.AuthTime, ls.CreatedAt, ls.ExpiresAt = ls.AuthTime.In(zone), ls.CreatedAt.In(zone), ls.ExpiresAt.In(zone)
 	}
 	return ls, err
+}
+
+// copyOfSession returns a deep copy of ls, its times in UTC, as the
+// memory store returns sessions.
+func copyOfSession(ls *storage.LoginSession) *storage.LoginSession {
+	c := *ls
+	c.AMR, c.Clients = slices.Clone(ls.AMR), slices.Clone(ls.Clients)
+	c.AuthTime, c.CreatedAt, c.ExpiresAt = ls.AuthTime.UTC(), ls.CreatedAt.UTC(), ls.ExpiresAt.UTC()
+	return &c
+}
+
+// byIDRemembers keeps a copy of every session it creates, in the order
+// created, and when the store finds no session with an ID returns the
+// copy of one that has it: an index by ID that a deletion does not
+// update, or (with forgetDeleted) that is updated by deletions but never
+// checks expiry.
+type byIDRemembers struct {
+	*memory.Store
+	forgetDeleted bool
+	mu            sync.Mutex
+	created       []*storage.LoginSession
+}
+
+func (s *byIDRemembers) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
+	err := s.Store.CreateLoginSession(ctx, ls)
+	if err == nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.created = append(s.created, copyOfSession(ls))
+	}
+	return err
+}
+
+func (s *byIDRemembers) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	ls, err := s.Store.DeleteLoginSession(ctx, key)
+	if s.forgetDeleted {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.created = slices.DeleteFunc(s.created, func(c *storage.LoginSession) bool { return c.Key == key })
+	}
+	return ls, err
+}
+
+func (s *byIDRemembers) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	ls, err := s.Store.LoginSessionByID(ctx, id)
+	if !errors.Is(err, storage.ErrNotFound) {
+		return ls, err
+	}
+	return s.remembered(func(c *storage.LoginSession) bool { return c.ID == id }, err)
+}
+
+// remembered returns a copy of the last session created that match
+// accepts, or err.
+func (s *byIDRemembers) remembered(match func(*storage.LoginSession) bool, err error) (*storage.LoginSession, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range slices.Backward(s.created) {
+		if match(c) {
+			return copyOfSession(c), nil
+		}
+	}
+	return nil, err
+}
+
+// byIDPrefix finds a session whose ID starts with id, as a query of
+// "id LIKE ? || '%'", or a LIKE of id itself, would.
+type byIDPrefix struct{ byIDRemembers }
+
+func (s *byIDPrefix) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	return s.remembered(func(c *storage.LoginSession) bool {
+		return strings.HasPrefix(c.ID, id) || id == "%"
+	}, storage.ErrNotFound)
+}
+
+// sharedSessionClientsByID hands every caller the Clients list of the
+// first read of a session by its ID.
+type sharedSessionClientsByID struct {
+	*memory.Store
+	sh sharer
+}
+
+func (s *sharedSessionClientsByID) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	ls, err := s.Store.LoginSessionByID(ctx, id)
+	if err == nil {
+		ls.Clients = share(&s.sh, id, ls.Clients)
+	}
+	return ls, err
+}
+
+// byIDLast returns the session created last, whatever its ID: a query
+// whose condition on the ID was left out.
+type byIDLast struct {
+	*memory.Store
+	mu   sync.Mutex
+	last string
+}
+
+func (s *byIDLast) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
+	err := s.Store.CreateLoginSession(ctx, ls)
+	if err == nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.last = ls.Key
+	}
+	return err
+}
+
+func (s *byIDLast) LoginSessionByID(ctx context.Context, _ string) (*storage.LoginSession, error) {
+	s.mu.Lock()
+	last := s.last
+	s.mu.Unlock()
+	return s.Store.LoginSession(ctx, last)
+}
+
+// byIDAsKey looks the ID up as a key: a copy of LoginSession whose
+// statement was not changed.
+type byIDAsKey struct{ *memory.Store }
+
+func (s *byIDAsKey) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	return s.Store.LoginSession(ctx, id)
+}
+
+// byIDUnique keeps an index of one key per ID, the last created, and
+// drops the ID when a session that has it is deleted: a unique index on
+// the ID, or a map of ID to key, which the moment two sessions share an
+// ID breaks.
+type byIDUnique struct {
+	*memory.Store
+	mu   sync.Mutex
+	keys map[string]string
+}
+
+func (s *byIDUnique) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
+	err := s.Store.CreateLoginSession(ctx, ls)
+	if err == nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.keys == nil {
+			s.keys = map[string]string{}
+		}
+		s.keys[ls.ID] = ls.Key
+	}
+	return err
+}
+
+func (s *byIDUnique) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	ls, err := s.Store.DeleteLoginSession(ctx, key)
+	if err == nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.keys, ls.ID)
+	}
+	return ls, err
+}
+
+func (s *byIDUnique) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	s.mu.Lock()
+	key, ok := s.keys[id]
+	s.mu.Unlock()
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return s.Store.LoginSession(ctx, key)
+}
+
+// byIDNoContext finds the session whatever its context.
+type byIDNoContext struct{ *memory.Store }
+
+func (s *byIDNoContext) LoginSessionByID(_ context.Context, id string) (*storage.LoginSession, error) {
+	return s.Store.LoginSessionByID(context.Background(), id)
 }

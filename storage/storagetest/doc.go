@@ -128,5 +128,8 @@
 // DeleteLoginSession calls exactly one gets the session, the others
 // [storage.ErrNotFound]. Since a store may delete a session once its
 // ExpiresAt has passed, an expired session must be returned whole or be
-// ErrNotFound; nothing else.
+// ErrNotFound; nothing else. LoginSessionByID must find no ended session,
+// nor an expired one that LoginSession no longer returns, and of two
+// sessions that share an ID (a new login replacing one) either, then the
+// one left.
 package storagetest

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,7 +31,10 @@ const sessionRacers = 20
 // subtest named "LoginSessionStore": every field round trips, times in
 // UTC; an existing key is [storage.ErrDuplicate]; an unknown key is
 // [storage.ErrNotFound] to every method; an expired session is returned
-// whole or not found, never changed; AddSessionClient adds a client once,
+// whole or not found, never changed; LoginSessionByID finds a session by
+// its ID, whole, finds neither an unknown ID nor an ended session, treats
+// an expired one as LoginSession does, and of two sessions that share an
+// ID finds either, then the one left; AddSessionClient adds a client once,
 // in the order of first addition, up to [storage.MaxSessionClients], and
 // of 20 concurrent additions every distinct client stays, once;
 // DeleteLoginSession returns the session as it was, and of 20 concurrent
@@ -48,6 +52,7 @@ func RunLoginSessionStore(t *testing.T, newStore NewLoginSessionStore) {
 	t.Run("LoginSessionStore", func(t *testing.T) {
 		t.Run("CreateLoginSession", func(t *testing.T) { testCreateSession(t, newStore) })
 		t.Run("LoginSession", func(t *testing.T) { testGetSession(t, newStore) })
+		t.Run("LoginSessionByID", func(t *testing.T) { testSessionByID(t, newStore) })
 		t.Run("AddSessionClient", func(t *testing.T) { testAddSessionClient(t, newStore) })
 		t.Run("DeleteLoginSession", func(t *testing.T) { testDeleteSession(t, newStore) })
 		t.Run("Copies", func(t *testing.T) { testSessionCopies(t, newStore) })
@@ -144,6 +149,35 @@ func getSession(t *testing.T, s storage.LoginSessionStore, key string) *storage.
 	require.NoError(t, err, "LoginSession")
 	require.NotNil(t, got, "LoginSession returned a nil session and no error")
 	return got
+}
+
+func getSessionByID(t *testing.T, s storage.LoginSessionStore, id string) *storage.LoginSession {
+	t.Helper()
+	got, err := s.LoginSessionByID(t.Context(), id)
+	require.NoError(t, err, "LoginSessionByID")
+	require.NotNil(t, got, "LoginSessionByID returned a nil session and no error")
+	return got
+}
+
+// assertNoSessionByID checks that LoginSessionByID finds no session with
+// the ID id: ErrNotFound, and no session.
+func assertNoSessionByID(t *testing.T, s storage.LoginSessionStore, id, msg string) {
+	t.Helper()
+	got, err := s.LoginSessionByID(t.Context(), id)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "LoginSessionByID: %s", msg)
+	assert.Nil(t, got, "no session with ErrNotFound: %s", msg)
+}
+
+// assertFindsNothingByID checks that LoginSessionByID of id, which no
+// stored session has and which a store may refuse as input, finds no
+// session: ErrNotFound or an error of invalid input, and no session.
+func assertFindsNothingByID(t *testing.T, s storage.LoginSessionStore, id string) {
+	t.Helper()
+	got, err := s.LoginSessionByID(t.Context(), id)
+	assert.Nil(t, got, "LoginSessionByID found a session")
+	if assert.Error(t, err, "LoginSessionByID") && !errors.Is(err, storage.ErrNotFound) {
+		assertRefusal(t, err)
+	}
 }
 
 func addClient(t *testing.T, s storage.LoginSessionStore, key, clientID string) {
@@ -257,6 +291,118 @@ func testGetSession(t *testing.T, newStore NewLoginSessionStore) {
 			assertSession(t, ls, got)
 		}
 		assertNoSession(t, s, ls.Key)
+	})
+}
+
+func testSessionByID(t *testing.T, newStore NewLoginSessionStore) {
+	t.Run("a session is found by its ID, every field as LoginSession returns it", func(t *testing.T) {
+		s := newStore(t)
+		ls, minimal, other := loginSession(t), minimalSession(t), loginSession(t)
+		for _, x := range []*storage.LoginSession{ls, minimal, other} {
+			createSession(t, s, x)
+		}
+		for _, x := range []*storage.LoginSession{ls, minimal, other} {
+			got := getSessionByID(t, s, x.ID)
+			assertSession(t, x, got)
+			assertSession(t, getSession(t, s, x.Key), got)
+		}
+		addClient(t, s, ls.Key, "client-c")
+		ls.Clients = append(ls.Clients, "client-c")
+		assertSession(t, ls, getSessionByID(t, s, ls.ID))
+	})
+
+	t.Run("an unknown ID is ErrNotFound, IDs matched exactly", func(t *testing.T) {
+		s := newStore(t)
+		ls := loginSession(t)
+		ls.ID = "abcDEF_-0123456789abcd"
+		createSession(t, s, ls)
+		createSession(t, s, minimalSession(t))
+		assertNoSessionByID(t, s, randomID(t, 22), "an unknown ID")
+		assertNoSessionByID(t, s, ls.Key, "a key is not an ID")
+		assertNoSessionByID(t, s, "ABCdef_-0123456789abcd", "an ID of other case")
+		assertNoSessionByID(t, s, ls.ID[:21], "a prefix of an ID")
+		assertNoSessionByID(t, s, ls.ID+" ", "an ID and a space")
+		assertNoSessionByID(t, s, " "+ls.ID, "a space and an ID")
+		assertSession(t, ls, getSessionByID(t, s, ls.ID))
+	})
+
+	t.Run("an ended session is ErrNotFound", func(t *testing.T) {
+		s := newStore(t)
+		ls, other := loginSession(t), loginSession(t)
+		createSession(t, s, ls)
+		createSession(t, s, other)
+		_, err := s.DeleteLoginSession(t.Context(), ls.Key)
+		require.NoError(t, err, "DeleteLoginSession")
+		assertNoSessionByID(t, s, ls.ID, "the ID of a deleted session")
+		assertSession(t, other, getSessionByID(t, s, other.ID))
+	})
+
+	// A new login in a browser replaces the session: the OpenID Provider
+	// creates the new record under the old one's ID, then deletes the
+	// old one, so that the relying parties keep one sid.
+	for _, deleted := range []string{"first", "second"} {
+		t.Run("two sessions with one ID: either is found, then the one left when the "+deleted+" is deleted", func(t *testing.T) {
+			s := newStore(t)
+			first, second := loginSession(t), minimalSession(t)
+			second.ID = first.ID
+			createSession(t, s, first)
+			createSession(t, s, second)
+			got := getSessionByID(t, s, first.ID)
+			switch got.Key {
+			case first.Key:
+				assertSession(t, first, got)
+			case second.Key:
+				assertSession(t, second, got)
+			default:
+				t.Errorf("LoginSessionByID returned the session %q, neither of the two", got.Key)
+			}
+			gone, left := first, second
+			if deleted == "second" {
+				gone, left = second, first
+			}
+			_, err := s.DeleteLoginSession(t.Context(), gone.Key)
+			require.NoError(t, err, "DeleteLoginSession")
+			got = getSessionByID(t, s, first.ID)
+			assert.Equal(t, left.Key, got.Key, "the session left")
+			assertSession(t, left, got)
+			_, err = s.DeleteLoginSession(t.Context(), left.Key)
+			require.NoError(t, err, "DeleteLoginSession")
+			assertNoSessionByID(t, s, first.ID, "both sessions deleted")
+		})
+	}
+
+	// A store's LoginSession may return an expired session until the
+	// store deletes it (see testGetSession); LoginSessionByID must not
+	// return one that LoginSession no longer does. LoginSession is asked
+	// first: a store that deletes the session in between may then find
+	// nothing by ID.
+	t.Run("an expired session is ErrNotFound once LoginSession says so, else whole", func(t *testing.T) {
+		s := newStore(t)
+		ls, live := loginSession(t), loginSession(t)
+		ls.CreatedAt = ls.CreatedAt.Add(-2 * time.Hour)
+		ls.AuthTime = ls.CreatedAt
+		ls.ExpiresAt = ls.CreatedAt.Add(time.Hour)
+		createSession(t, s, ls)
+		createSession(t, s, live)
+		_, errByKey := s.LoginSession(t.Context(), ls.Key)
+		got, err := s.LoginSessionByID(t.Context(), ls.ID)
+		switch {
+		case errByKey != nil:
+			assert.ErrorIs(t, errByKey, storage.ErrNotFound, "LoginSession of an expired session")
+			assert.ErrorIs(t, err, storage.ErrNotFound, "LoginSessionByID of an expired session LoginSession does not return")
+			assert.Nil(t, got, "no session with ErrNotFound")
+		case err != nil:
+			assert.ErrorIs(t, err, storage.ErrNotFound, "LoginSessionByID of an expired session")
+			assert.Nil(t, got, "no session with ErrNotFound")
+		default:
+			assertSession(t, ls, got)
+		}
+		assertSession(t, live, getSessionByID(t, s, live.ID))
+		_, err = s.DeleteLoginSession(t.Context(), ls.Key)
+		if err != nil {
+			assert.ErrorIs(t, err, storage.ErrNotFound, "DeleteLoginSession of an expired session")
+		}
+		assertNoSessionByID(t, s, ls.ID, "an expired session, deleted")
 	})
 }
 
@@ -412,6 +558,22 @@ func testSessionCopies(t *testing.T, newStore NewLoginSessionStore) {
 		assertSession(t, ls, getSession(t, s, ls.Key))
 	})
 
+	t.Run("the session LoginSessionByID returns may be modified: the stored one stays", func(t *testing.T) {
+		s := newStore(t)
+		ls := loginSession(t)
+		createSession(t, s, ls)
+		got := getSessionByID(t, s, ls.ID)
+		scribbleSession(got)
+		got = getSessionByID(t, s, ls.ID)
+		got.Clients = append(got.Clients, scribbled)
+		got.AMR = append(got.AMR, scribbled)
+		assertSession(t, ls, getSessionByID(t, s, ls.ID))
+		assertSession(t, ls, getSession(t, s, ls.Key))
+		addClient(t, s, ls.Key, "client-c")
+		ls.Clients = append(ls.Clients, "client-c")
+		assertSession(t, ls, getSessionByID(t, s, ls.ID))
+	})
+
 	t.Run("a session read before AddSessionClient does not change", func(t *testing.T) {
 		s := newStore(t)
 		ls := loginSession(t)
@@ -461,6 +623,36 @@ func testSessionInput(t *testing.T, newStore NewLoginSessionStore) {
 		assertInvalid(t, s.CreateLoginSession(t.Context(), ls))
 		assertNoSession(t, s, "")
 	})
+
+	// The IDs a caller looks up come from the store, but a lookup must
+	// not be a query language: no pattern, no escape, no length that
+	// breaks the store.
+	odd := map[string]string{
+		"an empty ID":                   "",
+		"an ID of a megabyte":           strings.Repeat("i", 1<<20),
+		"an ID longer than MaxKeyBytes": randomID(t, storage.MaxKeyBytes+1),
+		"a quoted SQL condition":        `' OR '1'='1`,
+		"a SQL comment":                 `x'; --`,
+		"a LIKE pattern of any ID":      "%",
+		"a LIKE pattern of one char":    "_",
+		"a glob of any ID":              "*",
+		"a regular expression":          ".*",
+		"a backslash":                   `\`,
+	}
+	for what, s := range notText {
+		odd["an ID with "+what] = s
+	}
+	for what, id := range odd {
+		t.Run("LoginSessionByID of "+what+" finds nothing", func(t *testing.T) {
+			s := newStore(t)
+			ls, other := loginSession(t), minimalSession(t)
+			other.ID = "%_*.'\\"
+			createSession(t, s, ls)
+			createSession(t, s, other)
+			assertFindsNothingByID(t, s, id)
+			assertSession(t, ls, getSessionByID(t, s, ls.ID))
+		})
+	}
 }
 
 // padSubject sets ls.Subject so that the session's Size is n.
@@ -570,6 +762,19 @@ func testSessionText(t *testing.T, newStore NewLoginSessionStore) {
 			assertSession(t, ls, getSession(t, st, ls.Key))
 		})
 
+		t.Run("an ID with "+what+" is found exactly, or refused at creation", func(t *testing.T) {
+			st := newStore(t)
+			ls := loginSession(t)
+			ls.ID += s
+			if err := st.CreateLoginSession(t.Context(), ls); err != nil {
+				assertRefusal(t, err)
+				assertFindsNothingByID(t, st, ls.ID)
+				return
+			}
+			assertSession(t, ls, getSessionByID(t, st, ls.ID))
+			assertFindsNothingByID(t, st, strings.TrimSuffix(ls.ID, s))
+		})
+
 		t.Run("a key with "+what+" is ErrNotFound to every method", func(t *testing.T) {
 			st := newStore(t)
 			ls := loginSession(t)
@@ -596,6 +801,15 @@ func testSessionContext(t *testing.T, newStore NewLoginSessionStore) {
 		ls := loginSession(t)
 		createSession(t, s, ls)
 		got, err := s.LoginSession(cancelled(t), ls.Key)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Nil(t, got)
+	})
+
+	t.Run("cancelled LoginSessionByID is an error", func(t *testing.T) {
+		s := newStore(t)
+		ls := loginSession(t)
+		createSession(t, s, ls)
+		got, err := s.LoginSessionByID(cancelled(t), ls.ID)
 		assert.ErrorIs(t, err, context.Canceled)
 		assert.Nil(t, got)
 	})
