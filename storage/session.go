@@ -54,15 +54,16 @@ type LoginSessionStore interface {
 	LoginSession(ctx context.Context, key string) (*LoginSession, error)
 	// LoginSessionByID returns a session whose ID (its "sid") is id, or
 	// ErrNotFound: for an id no session has, and for a session that has
-	// ended (been deleted). An expired session is treated as by
-	// LoginSession: ErrNotFound once it has expired or once it has been
-	// deleted, as the store's LoginSession does, so the caller checks
-	// ExpiresAt. A new login that replaces a user's session creates the
-	// new record under the same ID before it deletes the old one: while
-	// both exist, either may be returned. Stores find the session through
-	// an index, not by reading every session: an OpenID Provider calls it
-	// at each refresh, to learn whether the login session a grant was
-	// issued in has ended (OpenID Connect Back-Channel Logout 1.0 §2.7).
+	// ended (been deleted). An expired session is treated as LoginSession
+	// treats it: ErrNotFound from its expiry on in a store whose
+	// LoginSession says so, otherwise returned until the store deletes
+	// it, so the caller must check ExpiresAt. A new login that replaces a
+	// user's session creates the new record under the same ID before it
+	// deletes the old one: while both exist, either may be returned.
+	// Stores find the session through an index, not by reading every
+	// session: an OpenID Provider calls it at each refresh, to learn
+	// whether the login session a grant was issued in has ended (OpenID
+	// Connect Back-Channel Logout 1.0 §2.7).
 	LoginSessionByID(ctx context.Context, id string) (*LoginSession, error)
 	// AddSessionClient adds clientID to the session's Clients, once and
 	// atomically (two concurrent calls for two clients keep both), unless
