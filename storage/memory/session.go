@@ -142,10 +142,10 @@ func (s *Store) LoginSession(ctx context.Context, key string) (*storage.LoginSes
 }
 
 // LoginSessionByID implements [storage.LoginSessionStore]: it reads an
-// index of the sessions by ID, not every session. Of two sessions that
-// share the ID while a new login replaces one, it returns the one created
-// last. As for LoginSession, an expired session is
-// [storage.ErrNotFound].
+// index of the sessions by ID, not every session. As for LoginSession, an
+// expired session is [storage.ErrNotFound]. Of two unexpired sessions
+// that share the ID while a new login replaces one, it returns the one
+// created last.
 func (s *Store) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
