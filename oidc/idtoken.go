@@ -84,9 +84,14 @@ type idTokenClaims struct {
 // a code's redemption carries the request's nonce; that of a refresh has
 // none and the same subject and auth_time (Core §12.2).
 func (o *Provider) ExtendTokenResponse(ctx context.Context, t *oauth2.IssuedTokens) (map[string]string, error) {
-	ext := t.Issue.Extensions
-	if _, ok := ext[extAuthTime]; !ok || !slices.Contains(t.Issue.Scopes, ScopeOpenID) {
+	if _, ok := t.Issue.Extensions[extAuthTime]; !ok {
 		return nil, nil
+	}
+	// Whatever the scopes of this response (a refresh may narrow them),
+	// the grant belongs to its login session.
+	ext, err := o.checkGrantSession(ctx, t)
+	if err != nil || !slices.Contains(t.Issue.Scopes, ScopeOpenID) {
+		return nil, err
 	}
 	nonce := ""
 	if ar := t.Issue.AuthorizationRequest; ar != nil {

@@ -22,6 +22,17 @@ import (
 // Connect request (Core §3.1.2.1).
 const ScopeOpenID = "openid"
 
+// ScopeOfflineAccess asks for refresh tokens that outlive the user's login
+// session (Core §11). A grant of an OpenID Connect request belongs to the
+// login session it was approved in: once that session ends (a logout,
+// another user's login in the same browser, or Config.SessionLifetime),
+// its refresh tokens are refused and revoked, unless offline_access was
+// granted. The scope is kept in a request only when the response type
+// returns a code and the request has prompt=consent (or
+// Config.OfflineAccessWithoutPromptConsent); otherwise it is taken out of
+// the request, as Core §11 says, before the consent page sees it.
+const ScopeOfflineAccess = "offline_access"
+
 // Paths of the endpoints the OpenID Provider brings, below the issuer's
 // path. The discovery document is at the issuer followed by
 // DiscoveryPath (OpenID Connect Discovery 1.0 §4).
@@ -79,7 +90,9 @@ type Config struct {
 	// ends it. Required.
 	Sessions storage.LoginSessionStore
 	// SessionLifetime is how long a login session lasts from the login,
-	// at most a year. Zero means DefaultSessionLifetime (24 hours).
+	// at most a year. Zero means DefaultSessionLifetime (24 hours). It
+	// also bounds the refresh tokens of the grants approved in the
+	// session, unless they have offline_access (ScopeOfflineAccess).
 	SessionLifetime time.Duration
 	// SubjectType is the subject type of clients that register none:
 	// SubjectPublic (the default) or SubjectPairwise (Core §8).
@@ -104,6 +117,12 @@ type Config struct {
 	// LoggedOutPage, when set, renders the page shown after a logout that
 	// names no post_logout_redirect_uri. Nil shows a plain page.
 	LoggedOutPage func(w http.ResponseWriter, r *http.Request)
+	// OfflineAccessWithoutPromptConsent keeps offline_access (Core §11) in
+	// requests without prompt=consent: for an application whose consent
+	// page always asks the user for offline access itself, which are the
+	// "other conditions" of Core §11. Off by default: a request must carry
+	// prompt=consent for its offline_access to count.
+	OfflineAccessWithoutPromptConsent bool
 	// OnLogout, when set, is called in the browser's request that ends its
 	// login session at the end-session endpoint, before the response is
 	// written: an application that keeps a login of its own for its pages
@@ -270,10 +289,10 @@ var (
 // FeatureName implements oauth2.Feature.
 func (o *Provider) FeatureName() string { return "oidc" }
 
-// SupportedScopes implements oauth2.ScopeProvider: openid and the scopes
-// that map to claims.
+// SupportedScopes implements oauth2.ScopeProvider: openid,
+// offline_access and the scopes that map to claims.
 func (o *Provider) SupportedScopes() []string {
-	scopes := []string{ScopeOpenID}
+	scopes := []string{ScopeOpenID, ScopeOfflineAccess}
 	return append(scopes, slices.Sorted(maps.Keys(o.scopeClaims))...)
 }
 
@@ -338,9 +357,10 @@ const (
 	extAuthTime         = "oidc_auth_time"          // Unix seconds of the login
 	extAuthTimeRequired = "oidc_auth_time_required" // "1": ID tokens carry auth_time
 	extACR              = "oidc_acr"
-	extAMR              = "oidc_amr"    // space-separated
-	extClaims           = "oidc_claims" // the claims request parameter, as kept
-	extSID              = "oidc_sid"    // the login session's sid
+	extAMR              = "oidc_amr"            // space-separated
+	extClaims           = "oidc_claims"         // the claims request parameter, as kept
+	extSID              = "oidc_sid"            // the login session's sid
+	extOfflineAccess    = "oidc_offline_access" // "1": offline_access was granted
 )
 
 // Parameters of the authorization request the OpenID Provider keeps
@@ -384,6 +404,9 @@ func (o *Provider) CheckAuthorizationRequest(ctx context.Context, params url.Val
 		if _, err := o.subjectFor(ctx, client, ""); err != nil {
 			return err
 		}
+	}
+	if slices.Contains(req.Scopes, ScopeOfflineAccess) && !o.offlineAccessAllowed(req) {
+		req.Scopes = slices.DeleteFunc(req.Scopes, func(s string) bool { return s == ScopeOfflineAccess })
 	}
 	keep := func(name, value string) {
 		if req.Parameters == nil {
@@ -432,6 +455,17 @@ func (o *Provider) CheckAuthorizationRequest(ctx context.Context, params url.Val
 		keep(paramHintClient, h.Audience[0])
 	}
 	return nil
+}
+
+// offlineAccessAllowed reports whether offline_access counts in an
+// OpenID Connect request (Core §11): only with a response type that
+// returns a code, and with prompt=consent unless the application's
+// consent page always asks for it (Config.OfflineAccessWithoutPromptConsent).
+func (o *Provider) offlineAccessAllowed(req *storage.AuthorizationRequest) bool {
+	if !slices.Contains(strings.Fields(req.ResponseType), "code") {
+		return false
+	}
+	return o.cfg.OfflineAccessWithoutPromptConsent || slices.Contains(req.Prompt, oauth2.PromptConsent)
 }
 
 // checkRequestedUser refuses, with login_required, an approval of another
@@ -564,6 +598,9 @@ func (o *Provider) ExtendApproval(w http.ResponseWriter, r *http.Request, a *oau
 		return err
 	}
 	ext[extSID] = sid
+	if slices.Contains(a.Scopes, ScopeOfflineAccess) {
+		ext[extOfflineAccess] = "1"
+	}
 	if a.Extensions == nil {
 		a.Extensions = ext
 	} else {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -333,6 +334,40 @@ func (o *Provider) SilentAuthorize(consented ConsentFunc) func(context.Context, 
 		a := lc.Session.Approval(nil)
 		return &a, nil
 	}
+}
+
+// checkGrantSession checks that the login session a grant of an OpenID
+// Connect request was approved in, if any, still lasts, and returns the
+// grant's values for the ID token. Once the session has ended, a grant
+// without offline_access gets no more tokens and is revoked, as Core §11
+// and Back-Channel Logout 1.0 §2.7 would have it; a grant with
+// offline_access goes on, and its ID tokens name no session (the sid
+// is gone: no logout token will ever name it again).
+func (o *Provider) checkGrantSession(ctx context.Context, t *oauth2.IssuedTokens) (map[string]string, error) {
+	ext := t.Issue.Extensions
+	sid := ext[extSID]
+	if sid == "" {
+		return ext, nil // approved without a session (a full store)
+	}
+	ls, err := o.cfg.Sessions.LoginSessionByID(ctx, sid)
+	switch {
+	case err == nil && ls.Subject == t.Issue.Subject && t.Now.Before(ls.ExpiresAt):
+		return ext, nil
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		return nil, oauth2.StorageError("the login session could not be read", err)
+	}
+	if ext[extOfflineAccess] != "" {
+		ext = maps.Clone(ext)
+		delete(ext, extSID)
+		return ext, nil
+	}
+	client := t.Request.Client.ID
+	if err := o.p.RevokeGrant(ctx, t.GrantID, client, t.Issue.Subject, "login session ended"); err != nil {
+		// The tokens are refused all the same; the next refresh tries again.
+		o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: the grant of an ended login session could not be revoked",
+			slog.String("client_id", client), slog.Any("error", err))
+	}
+	return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "the user's login session has ended")
 }
 
 // endSession deletes a login session and tells its clients. It returns

@@ -213,7 +213,7 @@ func TestDiscovery(t *testing.T) {
 	assert.Equal(t, []any{"public"}, doc["subject_types_supported"])
 	assert.Equal(t, []any{"ES256", "RS256"}, doc["id_token_signing_alg_values_supported"])
 	assert.Equal(t, []any{"code"}, doc["response_types_supported"])
-	assert.Equal(t, []any{"read", "openid", "address", "email", "phone", "profile"}, doc["scopes_supported"])
+	assert.Equal(t, []any{"read", "openid", "offline_access", "address", "email", "phone", "profile"}, doc["scopes_supported"])
 	assert.Contains(t, doc["claims_supported"], "email")
 	assert.Equal(t, true, doc["claims_parameter_supported"])
 	assert.Equal(t, false, doc["request_uri_parameter_supported"])

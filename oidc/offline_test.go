@@ -1,0 +1,287 @@
+package oidc_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantor-dev/grantor/internal/testkit"
+	"github.com/grantor-dev/grantor/oauth2"
+	"github.com/grantor-dev/grantor/oidc"
+	"github.com/grantor-dev/grantor/storage"
+	"github.com/grantor-dev/grantor/storage/memory"
+)
+
+// newOfflineHarness is a harness with the client "app", which may ask for
+// offline_access and refreshes its tokens, and may log out to afterLogout.
+func newOfflineHarness(t *testing.T, configure func(*oidc.Config, *oauth2.Config, *memory.Store)) *harness {
+	h := newHarness(t, configure)
+	h.addClient(storage.Client{ID: "app", RedirectURIs: []string{rpRedirect},
+		GrantTypes: []string{"authorization_code", "refresh_token"},
+		Scopes:     []string{"openid", "offline_access", "read"}, PostLogoutRedirectURIs: []string{afterLogout}})
+	return h
+}
+
+// pendingScopes sends params from b and returns the scopes the login page
+// is shown.
+func (b *browser) pendingScopes(params url.Values) []string {
+	b.h.T.Helper()
+	r := b.authorize(params)
+	require.Equal(b.h.T, http.StatusSeeOther, r.Status, "%s", r.Body)
+	id := strings.TrimPrefix(r.Header.Get("Location"), loginPath+"?interaction=")
+	pa, err := b.h.Provider.PendingAuthorization(b.page(), id)
+	require.NoError(b.h.T, err)
+	return pa.Scopes
+}
+
+// Core §11: offline_access counts only in a request that returns a code
+// and carries prompt=consent, unless the application's consent page
+// always asks for it; otherwise the OP ignores it, so that neither the
+// consent page nor the tokens see it.
+func TestOfflineAccessNeedsPromptConsent(t *testing.T) {
+	h := newOfflineHarness(t, nil)
+	scope := "openid offline_access read"
+
+	t.Run("without prompt=consent it is ignored", func(t *testing.T) {
+		b := h.browser()
+		assert.Equal(t, []string{"openid", "read"}, b.pendingScopes(newRequest(t, "app", "scope", scope).params))
+		_, r := b.signIn(newRequest(t, "app", "scope", scope), &oauth2.Approval{Subject: defaultUser})
+		assert.Equal(t, "openid read", r.Str("scope"))
+	})
+	t.Run("prompt=login is not consent", func(t *testing.T) {
+		assert.Equal(t, []string{"openid", "read"},
+			h.browser().pendingScopes(newRequest(t, "app", "scope", scope, "prompt", "login").params))
+	})
+	t.Run("with prompt=consent it is kept", func(t *testing.T) {
+		b := h.browser()
+		req := newRequest(t, "app", "scope", scope, "prompt", "consent")
+		assert.Equal(t, []string{"openid", "offline_access", "read"}, b.pendingScopes(req.params))
+		_, r := b.signIn(req, &oauth2.Approval{Subject: defaultUser})
+		assert.Equal(t, scope, r.Str("scope"))
+	})
+	t.Run("an OAuth request without openid is not OpenID's to change", func(t *testing.T) {
+		assert.Equal(t, []string{"offline_access", "read"},
+			h.browser().pendingScopes(newRequest(t, "app", "scope", "offline_access read").params))
+	})
+
+	kept := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, _ *memory.Store) {
+		c.OfflineAccessWithoutPromptConsent = true
+	})
+	t.Run("OfflineAccessWithoutPromptConsent keeps it", func(t *testing.T) {
+		assert.Equal(t, []string{"openid", "offline_access", "read"},
+			kept.browser().pendingScopes(newRequest(t, "app", "scope", scope).params))
+	})
+}
+
+// logout ends the login session of b at the end-session endpoint, as
+// confirmed by the user.
+func (b *browser) logout(idToken string) {
+	b.h.T.Helper()
+	page := b.endSession(http.MethodGet, url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {afterLogout}})
+	done := b.endSession(http.MethodPost, confirmationForm(b.h.T, page))
+	require.Equal(b.h.T, http.StatusSeeOther, done.Status, "%s", done.Body)
+	require.Nil(b.h.T, b.cookies[sessionCookie], "logged out")
+}
+
+// requireEndedGrant checks that r refused tokens because the grant's login
+// session ended, and that the grant's refresh token is revoked.
+func requireEndedGrant(t *testing.T, h *harness, r *testkit.Response, refreshToken string) {
+	t.Helper()
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	assert.Equal(t, "invalid_grant", r.Str("error"))
+	rec, err := h.RefreshTokenRecord(refreshToken)
+	require.NoError(t, err)
+	assert.False(t, rec.RevokedAt.IsZero(), "the grant is revoked")
+	assert.Equal(t, false, h.Introspect("app", h.secrets["app"], refreshToken).JSON["active"])
+}
+
+// Back-Channel Logout 1.0 §2.7, Core §11: refresh tokens issued without
+// offline_access end with the login session they were issued in.
+func TestRefreshTokensEndWithTheLoginSession(t *testing.T) {
+	t.Run("a logout", func(t *testing.T) {
+		h := newOfflineHarness(t, nil)
+		b := h.browser()
+		_, r := b.signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+		refresh := h.refresh("app", r.Str("refresh_token"))
+		require.Equal(t, http.StatusOK, refresh.Status, "%s", refresh.Body)
+		_, c := h.verified(refresh.Str("id_token"))
+		require.NotEmpty(t, c["sid"], "the refreshed ID token names the session while it lasts")
+
+		b.logout(r.Str("id_token"))
+		rt := refresh.Str("refresh_token")
+		requireEndedGrant(t, h, h.refresh("app", rt, "scope", "read"), rt)
+		ev := h.Events(oauth2.EventGrantRevoked)
+		require.Len(t, ev, 1)
+		assert.Equal(t, "app", ev[0].ClientID)
+		assert.Equal(t, "login session ended", ev[0].Reason)
+	})
+	t.Run("another user's login in the same browser", func(t *testing.T) {
+		h := newOfflineHarness(t, nil)
+		b := h.browser()
+		_, r := b.signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+		b.signIn(newRequest(t, "rp", "prompt", "login"), &oauth2.Approval{Subject: "bob", AuthTime: h.Now()})
+		requireEndedGrant(t, h, h.refresh("app", r.Str("refresh_token")), r.Str("refresh_token"))
+	})
+	t.Run("the session's lifetime", func(t *testing.T) {
+		h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, _ *memory.Store) { c.SessionLifetime = time.Hour })
+		_, r := h.browser().signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+		h.Advance(59 * time.Minute)
+		refresh := h.refresh("app", r.Str("refresh_token"))
+		require.Equal(t, http.StatusOK, refresh.Status, "%s", refresh.Body)
+		h.Advance(time.Minute)
+		rt := refresh.Str("refresh_token")
+		requireEndedGrant(t, h, h.refresh("app", rt), rt)
+	})
+	t.Run("a code redeemed after the logout", func(t *testing.T) {
+		h := newOfflineHarness(t, nil)
+		b := h.browser()
+		_, r := b.signIn(newRequest(t, "app", "scope", "openid"), &oauth2.Approval{Subject: defaultUser})
+		req := newRequest(t, "app", "scope", "openid read")
+		_, q := b.login(b.authorize(req.params), nil) // the session's approval
+		b.logout(r.Str("id_token"))
+		redeemed := h.redeem(req, q.Get("code"))
+		require.Equal(t, http.StatusBadRequest, redeemed.Status, "%s", redeemed.Body)
+		assert.Equal(t, "invalid_grant", redeemed.Str("error"))
+	})
+	t.Run("a new login of the same user keeps the grants", func(t *testing.T) {
+		h := newOfflineHarness(t, nil)
+		b := h.browser()
+		_, r := b.signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+		h.Advance(time.Minute)
+		b.signIn(newRequest(t, "rp", "prompt", "login"), &oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+		refresh := h.refresh("app", r.Str("refresh_token"))
+		assert.Equal(t, http.StatusOK, refresh.Status, "%s", refresh.Body)
+	})
+	t.Run("a grant approved without a session is not bound to one", func(t *testing.T) {
+		h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
+			c.Sessions = memory.New(memory.WithClock(store.Now), memory.WithMaxLoginSessions(1))
+		})
+		h.browser().signIn(newRequest(t, "rp"), &oauth2.Approval{Subject: "bob"}) // fills the store
+		_, r := h.browser().signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+		h.Advance(48 * time.Hour)
+		refresh := h.refresh("app", r.Str("refresh_token"))
+		assert.Equal(t, http.StatusOK, refresh.Status, "%s", refresh.Body)
+	})
+}
+
+// Core §11: offline access is for when the user is not logged in: its
+// refresh tokens outlive the session, and their ID tokens, for the same
+// user and login, name no session any more.
+func TestOfflineAccessOutlivesTheLoginSession(t *testing.T) {
+	h := newOfflineHarness(t, nil)
+	b := h.browser()
+	_, r := b.signIn(newRequest(t, "app", "scope", "openid offline_access", "prompt", "consent", "max_age", "600"),
+		&oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+	_, first := h.verified(r.Str("id_token"))
+	require.NotEmpty(t, first["sid"])
+	b.logout(r.Str("id_token"))
+
+	refresh := h.refresh("app", r.Str("refresh_token"))
+	require.Equal(t, http.StatusOK, refresh.Status, "%s", refresh.Body)
+	_, c := h.verified(refresh.Str("id_token"))
+	assert.NotContains(t, c, "sid", "the session has ended")
+	assert.Equal(t, first["sub"], c["sub"])
+	assert.Equal(t, first["auth_time"], c["auth_time"])
+	assert.Empty(t, h.Events(oauth2.EventGrantRevoked))
+}
+
+// brokenSessionLookup fails every lookup of a session by its sid once
+// broken.
+type brokenSessionLookup struct {
+	*memory.Store
+	broken bool
+}
+
+func (s *brokenSessionLookup) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	if s.broken {
+		return nil, errors.New("the database is down")
+	}
+	return s.Store.LoginSessionByID(ctx, id)
+}
+
+// A store that cannot say whether the session lasts gets the tokens
+// refused for now (503, temporarily_unavailable), and nothing revoked.
+func TestARefreshWhoseSessionCannotBeReadIsRefusedForNow(t *testing.T) {
+	var sessions *brokenSessionLookup
+	h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
+		sessions = &brokenSessionLookup{Store: store}
+		c.Sessions = sessions
+	})
+	_, r := h.browser().signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+	sessions.broken = true
+	refused := h.refresh("app", r.Str("refresh_token"))
+	require.Equal(t, http.StatusServiceUnavailable, refused.Status, "%s", refused.Body)
+	assert.Equal(t, "temporarily_unavailable", refused.Str("error"))
+	assert.Empty(t, h.Events(oauth2.EventGrantRevoked))
+	sessions.broken = false
+	again := h.refresh("app", r.Str("refresh_token"))
+	assert.Equal(t, http.StatusOK, again.Status, "the refresh token was not used up: %s", again.Body)
+}
+
+// noneResponse answers response_type=none (OAuth 2.0 Multiple Response
+// Type Encoding Practices §4): no code, nothing to redeem.
+type noneResponse struct{}
+
+func (noneResponse) GrantType() string { return "urn:example:none" }
+
+func (noneResponse) HandleTokenRequest(context.Context, *oauth2.TokenRequest) (*oauth2.Issue, error) {
+	return nil, oauth2.NewError(oauth2.ErrUnsupportedGrantType, "nothing to redeem")
+}
+
+func (noneResponse) ResponseType() string { return "none" }
+
+func (noneResponse) Authorize(context.Context, *oauth2.Authorization) (url.Values, error) {
+	return url.Values{}, nil
+}
+
+// Core §11: the OP ignores offline_access with a response type that
+// returns no code, prompt=consent or not.
+func TestOfflineAccessNeedsAResponseTypeWithACode(t *testing.T) {
+	h := newOfflineHarness(t, func(c *oidc.Config, cfg *oauth2.Config, _ *memory.Store) {
+		c.OfflineAccessWithoutPromptConsent = true
+		cfg.Grants = append(cfg.Grants, func(*oauth2.Provider) (oauth2.GrantHandler, error) { return noneResponse{}, nil })
+	})
+	req := newRequest(t, "app", "scope", "openid offline_access", "prompt", "consent", "response_type", "none")
+	assert.Equal(t, []string{"openid"}, h.browser().pendingScopes(req.params))
+}
+
+// staleSessions answers lookups by sid with a session that has expired,
+// or that belongs to another user, as a store written around Grantor
+// might: the OpenID Provider checks both itself.
+type staleSessions struct {
+	*memory.Store
+	edit func(*storage.LoginSession)
+}
+
+func (s staleSessions) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {
+	ls, err := s.Store.LoginSessionByID(ctx, id)
+	if err == nil && s.edit != nil {
+		s.edit(ls)
+	}
+	return ls, err
+}
+
+func TestASessionOfTheSameSidMustLastAndBeTheSameUsers(t *testing.T) {
+	for name, edit := range map[string]func(*storage.LoginSession){
+		"expired":      func(ls *storage.LoginSession) { ls.ExpiresAt = time.Unix(1, 0) },
+		"another user": func(ls *storage.LoginSession) { ls.Subject = "mallory" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			sessions := &staleSessions{}
+			h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
+				sessions.Store = store
+				c.Sessions = sessions
+			})
+			_, r := h.browser().signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+			sessions.edit = edit
+			requireEndedGrant(t, h, h.refresh("app", r.Str("refresh_token")), r.Str("refresh_token"))
+		})
+	}
+}
