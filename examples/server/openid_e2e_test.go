@@ -80,9 +80,10 @@ func randomString() string { return rand.Text() }
 // post_logout_redirect_uris, in a real browser: discovery (OpenID Connect
 // Discovery 1.0 §4), a code flow through the login and consent pages with
 // PKCE and a nonce, the ID token verified as Core §3.1.3.7 says, UserInfo
-// (Core §5.3); then prompt=none signs in again without a page; then an
-// RP-initiated logout through the confirmation page (RP-Initiated Logout
-// 1.0 §2), after which prompt=none answers login_required.
+// (Core §5.3); then prompt=none signs in again without a page, and the
+// refresh token gets a new ID token; then an RP-initiated logout through
+// the confirmation page (RP-Initiated Logout 1.0 §2), after which
+// prompt=none answers login_required and the refresh token is refused.
 func TestBrowserOpenIDRelyingParty(t *testing.T) {
 	start := time.Now()
 	// The servers first, so that their cleanups run after the browser's.
@@ -154,6 +155,7 @@ func TestBrowserOpenIDRelyingParty(t *testing.T) {
 	}
 
 	var idToken string
+	var signedIn *xoauth2.Token
 	t.Run("sign in", func(t *testing.T) {
 		nonce, pkce := randomString(), xoauth2.GenerateVerifier()
 		q := authorize(t, nonce, pkce, []chromedp.Action[chromedp.Void]{
@@ -165,7 +167,7 @@ func TestBrowserOpenIDRelyingParty(t *testing.T) {
 			chromedp.Click(chromedp.CSS("button[value=approve]")),
 		})
 		tok, idt := signIn(t, q, nonce, pkce)
-		idToken = tok.Extra("id_token").(string)
+		idToken, signedIn = tok.Extra("id_token").(string), tok
 		require.NoError(t, idt.Claims(&sessionClaims))
 		assert.Equal(t, []string{amrPassword}, sessionClaims.AMR)
 		require.NotEmpty(t, sessionClaims.SID)
@@ -197,6 +199,22 @@ func TestBrowserOpenIDRelyingParty(t *testing.T) {
 		assert.Equal(t, sessionClaims.SID, c.SID, "the same login session")
 	})
 
+	// refresh redeems the refresh token of signedIn, as the relying
+	// party's token source does once the access token has expired.
+	refresh := func() (*xoauth2.Token, error) {
+		return cfg.TokenSource(rpCtx, &xoauth2.Token{RefreshToken: signedIn.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
+	}
+	t.Run("a refresh while the session lasts", func(t *testing.T) {
+		require.NotEmpty(t, signedIn.RefreshToken)
+		tok, err := refresh()
+		require.NoError(t, err)
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := verifier.Verify(rpCtx, raw)
+		require.NoError(t, err, "a new ID token (Core §12.2)")
+		assert.Equal(t, demoUsername, idt.Subject)
+		signedIn = tok // rotated
+	})
+
 	t.Run("logout through the confirmation page", func(t *testing.T) {
 		state := randomString()
 		logout := discovery.EndSession + "?" + url.Values{"id_token_hint": {idToken},
@@ -218,6 +236,13 @@ func TestBrowserOpenIDRelyingParty(t *testing.T) {
 		q := authorize(t, randomString(), xoauth2.GenerateVerifier(), nil, xoauth2.SetAuthURLParam("prompt", "none"))
 		assert.Equal(t, "login_required", q.Get("error"), "Core §3.1.2.6")
 		assert.Empty(t, q.Get("code"))
+	})
+
+	t.Run("and the refresh token of the session is refused", func(t *testing.T) {
+		_, err := refresh()
+		var re *xoauth2.RetrieveError
+		require.ErrorAs(t, err, &re, "Back-Channel Logout 1.0 §2.7: no offline_access was granted")
+		assert.Equal(t, "invalid_grant", re.ErrorCode)
 	})
 	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
 }
