@@ -405,7 +405,7 @@ func (b *backchannel) attempt(j logoutJob) (retry bool, err error) {
 	if err != nil {
 		// A refusal of the SSRF guard is final; a network error may pass.
 		refused := errors.Is(err, urlpolicy.ErrNotPublic) || errors.Is(err, urlpolicy.ErrNotHTTPS)
-		return !refused, err
+		return !refused, withoutQuery(err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBackchannelResponseBytes))
 	_ = resp.Body.Close()
@@ -507,4 +507,20 @@ func (o *Provider) signLogoutToken(ctx context.Context, client *storage.Client, 
 		}
 	}
 	return o.logoutToken(ctx, client, subject, sid, o.p.Now())
+}
+
+// withoutQuery returns err with the URL of a failed request (a
+// *url.Error, which the logs show) cut to its scheme, host and path: the
+// query of a URL a client registered may carry a secret of the relying
+// party's, which the logs must not hold.
+func withoutQuery(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			ue.URL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+		} else {
+			ue.URL = "(the registered URL)"
+		}
+	}
+	return err
 }

@@ -410,6 +410,18 @@ func TestBackchannelNetworkErrorIsRetried(t *testing.T) {
 	assert.NotContains(t, log.String(), "failed")
 }
 
+// TestBackchannelLogsNoQuery: the query of a backchannel_logout_uri,
+// which may hold a secret of the relying party's, stays out of the log of
+// a failed delivery; the address the delivery failed at is there.
+func TestBackchannelLogsNoQuery(t *testing.T) {
+	b, _, log := testBackchannel(t, backchannelOptions{})
+	require.True(t, b.send(context.Background(), logoutJob{clientID: "rp",
+		uri: "https://10.0.0.1/bcl?key=s3cr3t-of-the-rp", token: fixedToken("t.o.k")}))
+	drain(t, b)
+	assert.Contains(t, log.String(), "https://10.0.0.1/bcl")
+	assert.NotContains(t, log.String(), "s3cr3t", log.String())
+}
+
 // TestBackchannelNoRetry: an answer that a retry would not change is not
 // retried: a 4xx other than 429 (§2.8: 400 when the RP refused the
 // token), and a redirect, which is not followed, so that the token goes

@@ -198,7 +198,7 @@ func (s *sectorDocuments) fetch(ctx context.Context, raw string) ([]string, erro
 	req.Header.Set("Accept", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, withoutQuery(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -1,6 +1,8 @@
 package oidc_test
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -188,4 +190,22 @@ func TestPairwiseSubjectsInJWTAccessTokens(t *testing.T) {
 		in := h.Introspect(client, h.secrets[client], r.Str("access_token"))
 		assert.Equal(t, id["sub"], in.Str("sub"), client)
 	}
+}
+
+// The query of a sector_identifier_uri, which may hold a secret of the
+// relying party's, stays out of the Provider's log of a failed fetch; the
+// address of the fetch is there.
+func TestPairwiseSectorFailuresLogNoQuery(t *testing.T) {
+	var logs bytes.Buffer // written by the request, read after its answer
+	h := newHarness(t, func(c *oidc.Config, cfg *oauth2.Config, _ *memory.Store) {
+		c.PairwiseKey = pairwiseKey
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	h.addClient(storage.Client{ID: "pw", RedirectURIs: []string{rpRedirect}, GrantTypes: []string{"authorization_code"},
+		Scopes: []string{"openid"}, SubjectType: oidc.SubjectPairwise,
+		SectorIdentifierURI: "https://10.0.0.1/sector.json?key=s3cr3t-of-the-rp"})
+	q := redirected(t, h.authorize(newRequest(t, "pw", "scope", "openid").params))
+	require.NotEmpty(t, q.Get("error"))
+	assert.Contains(t, logs.String(), "https://10.0.0.1/sector.json", logs.String())
+	assert.NotContains(t, logs.String(), "s3cr3t")
 }
