@@ -59,7 +59,8 @@ type LoginSessionStore interface {
 	// LoginSession says so, otherwise returned until the store deletes
 	// it, so the caller must check ExpiresAt. A new login that replaces a
 	// user's session creates the new record under the same ID before it
-	// deletes the old one: while both exist, either may be returned.
+	// deletes the old one: while both exist, either may be returned, but
+	// never an expired one while another has not expired.
 	// Stores find the session through an index, not by reading every
 	// session: an OpenID Provider calls it at each refresh, to learn
 	// whether the login session a grant was issued in has ended (OpenID

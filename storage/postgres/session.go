@@ -24,8 +24,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 	// selectSessionByID reads a session by its id through the index
 	// login_sessions_id. Two rows share an id while a new login replaces a
-	// session; LIMIT 1 returns either.
-	selectSessionByID = `SELECT ` + sessionColumns + ` FROM login_sessions WHERE id = $1 LIMIT 1`
+	// session, or when a replaced row was left behind: the one that lasts
+	// longest, so that an expired row never hides a live one.
+	selectSessionByID = `SELECT ` + sessionColumns + ` FROM login_sessions WHERE id = $1 ORDER BY expires_at DESC LIMIT 1`
 
 	// addSessionClient appends the client $2 to the session $1 in one
 	// statement, unless the session has it, holds $3 clients already, or
@@ -115,8 +116,8 @@ func (s *Store) LoginSession(ctx context.Context, key string) (*storage.LoginSes
 
 // LoginSessionByID implements [storage.LoginSessionStore]: one SELECT,
 // through the index on the sessions' ids, returns a session whose ID is
-// id, or [storage.ErrNotFound]. Of two sessions that share the ID while a
-// new login replaces one, it returns either. As [Store.LoginSession], it
+// id, or [storage.ErrNotFound]. Of several sessions that share the ID, it
+// returns the one that expires last. As [Store.LoginSession], it
 // returns an expired session until [Store.DeleteExpired] deletes it:
 // checking ExpiresAt is the caller's job.
 func (s *Store) LoginSessionByID(ctx context.Context, id string) (*storage.LoginSession, error) {

@@ -22,8 +22,9 @@ const (
 	selectSession = `SELECT ` + sessionColumns + ` FROM login_sessions WHERE key = ?`
 	// selectSessionByID reads a session by its id through the index
 	// login_sessions_id. Two rows share an id while a new login replaces a
-	// session; LIMIT 1 returns either.
-	selectSessionByID = `SELECT ` + sessionColumns + ` FROM login_sessions WHERE id = ? LIMIT 1`
+	// session, or when a replaced row was left behind: the one that lasts
+	// longest, so that an expired row never hides a live one.
+	selectSessionByID = `SELECT ` + sessionColumns + ` FROM login_sessions WHERE id = ? ORDER BY expires_at DESC LIMIT 1`
 	// setSessionClients writes the clients that AddSessionClient read and
 	// extended, in the transaction that read them.
 	setSessionClients = `UPDATE login_sessions SET clients = ? WHERE key = ?`
@@ -98,8 +99,8 @@ func (s *Store) LoginSession(ctx context.Context, key string) (*storage.LoginSes
 
 // LoginSessionByID implements [storage.LoginSessionStore]: one SELECT,
 // through the index on the sessions' ids, returns a new copy of a session
-// whose ID is id, or [storage.ErrNotFound]. Of two sessions that share
-// the ID while a new login replaces one, it returns either. As
+// whose ID is id, or [storage.ErrNotFound]. Of several sessions that
+// share the ID, it returns the one that expires last. As
 // [Store.LoginSession], it returns an expired session until
 // [Store.DeleteExpired] deletes it: checking ExpiresAt is the caller's
 // job.

@@ -404,6 +404,31 @@ func testSessionByID(t *testing.T, newStore NewLoginSessionStore) {
 		}
 		assertNoSessionByID(t, s, ls.ID, "an expired session, deleted")
 	})
+
+	// A record left behind by a replacement (a delete that failed, two
+	// tabs that logged in again at once) may expire while the session
+	// goes on under its ID: the live record is the one to return, or the
+	// OpenID Provider takes the session for ended.
+	for _, order := range []string{"expired first", "live first"} {
+		t.Run("an expired and a live session with one ID: the live one, "+order, func(t *testing.T) {
+			s := newStore(t)
+			expired, live := loginSession(t), minimalSession(t)
+			live.ID = expired.ID
+			expired.CreatedAt = expired.CreatedAt.Add(-2 * time.Hour)
+			expired.AuthTime = expired.CreatedAt
+			expired.ExpiresAt = expired.CreatedAt.Add(time.Hour)
+			if order == "expired first" {
+				createSession(t, s, expired)
+				createSession(t, s, live)
+			} else {
+				createSession(t, s, live)
+				createSession(t, s, expired)
+			}
+			got := getSessionByID(t, s, live.ID)
+			assert.Equal(t, live.Key, got.Key, "the live session")
+			assertSession(t, live, got)
+		})
+	}
 }
 
 func testAddSessionClient(t *testing.T, newStore NewLoginSessionStore) {

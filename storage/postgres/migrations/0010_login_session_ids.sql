@@ -6,6 +6,10 @@
 -- Logout 1.0 §2.7). An index, so that the lookup reads one entry rather
 -- than every session.
 --
+-- With expires_at, so that of rows sharing an id the one that expires last
+-- is read first, without a sort: an expired row left behind by a
+-- replacement never hides the live one.
+--
 -- Not unique: when a user's new login in a browser replaces the session,
 -- the new row is inserted under the same id before the old one is
 -- deleted, and for that moment two rows share it. Built in the migration's
@@ -13,4 +17,4 @@
 -- login_sessions wait while it is built: a short wait for a table of live
 -- sessions, which DeleteExpired keeps small.
 
-CREATE INDEX login_sessions_id ON login_sessions (id);
+CREATE INDEX login_sessions_id ON login_sessions (id, expires_at);

@@ -6,7 +6,11 @@
 -- Logout 1.0 §2.7). An index, so that the lookup reads one entry rather
 -- than every session.
 --
+-- With expires_at, so that of rows sharing an id the one that expires last
+-- is read first, without a sort: an expired row left behind by a
+-- replacement never hides the live one.
+--
 -- Not unique: when a user's new login in a browser replaces the session,
 -- the new record is created under the same id before the old one is
 -- deleted, and for that moment two rows share it.
-CREATE INDEX login_sessions_id ON login_sessions (id);
+CREATE INDEX login_sessions_id ON login_sessions (id, expires_at);
