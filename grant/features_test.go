@@ -57,10 +57,17 @@ func TestFeatureMayNarrowTheScopesOfAnAuthorizationRequest(t *testing.T) {
 // client gets the request refused with server_error at the redirect URI,
 // and no interaction starts.
 func TestFeatureMayNotAddScopesToAnAuthorizationRequest(t *testing.T) {
-	h := newCode(t, withScopeChecker(func(scopes []string) []string { return append(scopes, "admin") }))
-	params, _ := authParams(t)
-	r := h.authorize(params)
-	q := redirectParams(t, r.Status, r.Header.Get("Location"), "https://c.example/cb")
-	require.Equal(t, "server_error", q.Get("error"))
-	require.Equal(t, "xyz", q.Get("state"))
+	for name, edit := range map[string]func([]string) []string{
+		"another scope":    func(scopes []string) []string { return append(scopes, "admin") },
+		"a scope it holds": func(scopes []string) []string { return append(scopes, scopes...) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newCode(t, withScopeChecker(edit))
+			params, _ := authParams(t)
+			r := h.authorize(params)
+			q := redirectParams(t, r.Status, r.Header.Get("Location"), "https://c.example/cb")
+			require.Equal(t, "server_error", q.Get("error"))
+			require.Equal(t, "xyz", q.Get("state"))
+		})
+	}
 }

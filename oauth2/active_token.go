@@ -12,8 +12,9 @@ import (
 var (
 	// ErrInactiveToken: the token is not active: not this server's, or
 	// expired (its own end or its grant's), revoked, used (a rotated
-	// refresh token), issued in the future, or its client is gone or
-	// disabled (RFC 7662 §2.2 calls all of these inactive).
+	// refresh token), issued in the future, its client is gone or
+	// disabled, or a feature ended its grant (GrantChecker) (RFC 7662
+	// §2.2 calls all of these inactive).
 	ErrInactiveToken = errors.New("oauth2: inactive token")
 	// ErrUnknownToken: the token is not one this server issued: no token
 	// format of the Provider recognises it, or no record of that format's
@@ -85,6 +86,12 @@ func (p *Provider) activeToken(ctx context.Context, token string, kind storage.T
 		case owner.Disabled:
 			return nil, fmt.Errorf("%w: its client is disabled", ErrInactiveToken)
 		}
+	}
+	switch active, err := p.GrantActive(ctx, rec); {
+	case err != nil:
+		return nil, err
+	case !active:
+		return nil, fmt.Errorf("%w: its grant has ended", ErrInactiveToken)
 	}
 	return rec, nil
 }

@@ -124,6 +124,20 @@ type SubjectMapper interface {
 	ClientSubject(ctx context.Context, client *storage.Client, subject string) (string, error)
 }
 
+// GrantChecker is implemented by a feature that can end a grant before
+// its tokens expire, such as an OpenID Provider whose grants end with the
+// user's login session (OpenID Connect Back-Channel Logout 1.0 §2.7).
+// ActiveToken, which answers introspection, UserInfo, resource.Store and
+// the subject tokens of token exchange, calls GrantActive for each record
+// that is otherwise active and carries Extensions (those of grants a
+// feature took part in): false makes the token inactive, and an error
+// fails the lookup, which the endpoints answer with 503. The grants'
+// own token requests are the feature's to check, in its
+// TokenResponseExtender.
+type GrantChecker interface {
+	GrantActive(ctx context.Context, rec *storage.Token) (bool, error)
+}
+
 // IssuedTokens are the tokens a token request is about to return, as a
 // TokenResponseExtender sees them.
 type IssuedTokens struct {
@@ -182,6 +196,7 @@ type features struct {
 	keys            []token.KeyPublisher
 	scopes          []string
 	subjects        *namedPart[SubjectMapper]
+	grants          []namedPart[GrantChecker]
 }
 
 // namedPart is an optional part of a feature, with the feature's name for
@@ -241,6 +256,9 @@ func (p *Provider) registerParts(name string, v any) error {
 	if a, ok := v.(ApprovalExtender); ok {
 		p.features.approvals = append(p.features.approvals, namedPart[ApprovalExtender]{name, a})
 	}
+	if g, ok := v.(GrantChecker); ok {
+		p.features.grants = append(p.features.grants, namedPart[GrantChecker]{name, g})
+	}
 	if r, ok := v.(TokenResponseExtender); ok {
 		p.features.responses = append(p.features.responses, namedPart[TokenResponseExtender]{name, r})
 	}
@@ -292,13 +310,34 @@ func (p *Provider) checkRequestByFeatures(ctx context.Context, params url.Values
 	if err := checkExtensions("AuthorizationRequest.Parameters", req.Parameters, MaxParameterBytes); err != nil {
 		return NewError(ErrServerError, "the authorization request could not be checked").WithCause(err)
 	}
-	for _, s := range req.Scopes {
-		if !slices.Contains(checked, s) {
+	for i, s := range req.Scopes {
+		if !slices.Contains(checked, s) || slices.Contains(req.Scopes[:i], s) {
 			return NewError(ErrServerError, "the authorization request could not be checked").
 				WithCause(fmt.Errorf("oauth2: a feature added the scope %q to an authorization request", safeName(s)))
 		}
 	}
 	return nil
+}
+
+// GrantActive reports whether the registered features (GrantChecker)
+// let the grant of rec, an otherwise active token record, go on: true for
+// a record without Extensions, which no feature took part in. ActiveToken
+// asks it, and so does resource.Store for an API in the same process. An
+// error is a store that failed.
+func (p *Provider) GrantActive(ctx context.Context, rec *storage.Token) (bool, error) {
+	if len(rec.Extensions) == 0 {
+		return true, nil
+	}
+	for _, g := range p.features.grants {
+		active, err := g.part.GrantActive(ctx, rec)
+		if err != nil || !active {
+			if err != nil {
+				err = fmt.Errorf("oauth2: %s: %w", g.name, err)
+			}
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // extendApproval runs the features' ApprovalExtenders on an approval.

@@ -36,8 +36,11 @@ type AccessTokenKeyer interface {
 // access token (never a refresh token: RFC 8725 §3.12), is active at
 // clock() (not expired, revoked or consumed) and was not issued in the
 // future. When tokens is also a storage.ClientStore, as the memory store
-// is, the token's client must still exist and not be disabled. The
-// audience is checked by Middleware's Config.Audience.
+// is, the token's client must still exist and not be disabled. When keys
+// is the Provider, its features must not have ended the token's grant
+// (oauth2.Provider.GrantActive: an OpenID Provider ends the grants of a
+// login session at logout). The audience is checked by Middleware's
+// Config.Audience.
 //
 // A storage failure is ErrUnavailable. A nil keys or tokens gives a
 // Validator that answers ErrUnavailable.
@@ -57,6 +60,13 @@ func Store(keys AccessTokenKeyer, tokens storage.TokenStore, clock func() time.T
 
 // clocked is what has a clock of its own.
 type clocked interface{ Now() time.Time }
+
+// grantChecker is what can tell that a token's grant has ended before
+// the token expires, as *oauth2.Provider can for the features that end
+// grants (an OpenID Provider at the end of a login session).
+type grantChecker interface {
+	GrantActive(ctx context.Context, rec *storage.Token) (bool, error)
+}
 
 type storeValidator struct {
 	keys    AccessTokenKeyer
@@ -103,6 +113,14 @@ func (s *storeValidator) Validate(ctx context.Context, tok string) (*Token, erro
 			return nil, invalidToken("the client of the access token is no longer registered", err)
 		case err != nil:
 			return nil, fmt.Errorf("%w: looking up the token's client: %w", ErrUnavailable, err)
+		}
+	}
+	if g, ok := s.keys.(grantChecker); ok {
+		switch active, err := g.GrantActive(ctx, rec); {
+		case err != nil:
+			return nil, fmt.Errorf("%w: checking the token's grant: %w", ErrUnavailable, err)
+		case !active:
+			return nil, invalidToken("the grant of the access token has ended", nil)
 		}
 	}
 	exp := rec.ExpiresAt
