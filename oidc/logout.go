@@ -246,8 +246,9 @@ func (o *Provider) confirmLogout(w http.ResponseWriter, r *http.Request, lr *Log
 // sessionEnded tells the clients of an ended login session that it ended
 // (Back-Channel Logout 1.0 §2.5), in the background.
 func (o *Provider) sessionEnded(ctx context.Context, ls *storage.LoginSession) {
-	clients := make([]*storage.Client, 0, len(ls.Clients))
-	for _, id := range ls.Clients {
+	ids := o.endOtherRecords(ctx, ls)
+	clients := make([]*storage.Client, 0, len(ids))
+	for _, id := range ids {
 		c, err := o.p.Client(ctx, id)
 		if err != nil {
 			if !errors.Is(err, storage.ErrNotFound) {
@@ -259,6 +260,43 @@ func (o *Provider) sessionEnded(ctx context.Context, ls *storage.LoginSession) {
 		clients = append(clients, c)
 	}
 	o.backchannel.notifyLogout(ctx, clients, ls.Subject, ls.ID, o.signLogoutToken)
+}
+
+// maxSessionRecords bounds the records of one sid that the end of a
+// session deletes besides its own.
+const maxSessionRecords = 16
+
+// endOtherRecords deletes the other records of an ended session's sid
+// and returns the clients of them all, ls's first. A new login of the
+// same user creates its record under the sid before it deletes the old
+// one: a delete that failed, or two tabs that logged in again at once,
+// leave a record no cookie names, which would keep the session's grants
+// alive after the logout.
+func (o *Provider) endOtherRecords(ctx context.Context, ls *storage.LoginSession) []string {
+	ids := ls.Clients
+	for range maxSessionRecords {
+		other, err := o.cfg.Sessions.LoginSessionByID(ctx, ls.ID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return ids
+		}
+		if err == nil {
+			other, err = o.cfg.Sessions.DeleteLoginSession(ctx, other.Key)
+		}
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			continue // deleted meanwhile
+		case err != nil:
+			o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: a record of an ended login session could not be deleted",
+				slog.String("error", err.Error()))
+			return ids
+		}
+		for _, id := range other.Clients {
+			if !slices.Contains(ids, id) {
+				ids = append(slices.Clip(ids), id)
+			}
+		}
+	}
+	return ids
 }
 
 // loggedOut shows the page after a logout without a redirect URI.

@@ -12,9 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantor-dev/grantor/grant"
 	"github.com/grantor-dev/grantor/internal/testkit"
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/oidc"
+	"github.com/grantor-dev/grantor/resource"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/memory"
 )
@@ -159,15 +161,22 @@ func TestRefreshTokensEndWithTheLoginSession(t *testing.T) {
 		refresh := h.refresh("app", r.Str("refresh_token"))
 		assert.Equal(t, http.StatusOK, refresh.Status, "%s", refresh.Body)
 	})
-	t.Run("a grant approved without a session is not bound to one", func(t *testing.T) {
+	// Anyone can fill a store of sessions by signing in again and again:
+	// a grant approved without a session still ends when one would have.
+	t.Run("a grant approved without a session, SessionLifetime after the login", func(t *testing.T) {
 		h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
 			c.Sessions = memory.New(memory.WithClock(store.Now), memory.WithMaxLoginSessions(1))
 		})
 		h.browser().signIn(newRequest(t, "rp"), &oauth2.Approval{Subject: "bob"}) // fills the store
 		_, r := h.browser().signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
-		h.Advance(48 * time.Hour)
+		_, c := h.verified(r.Str("id_token"))
+		require.NotContains(t, c, "sid", "no session")
+		h.Advance(oidc.DefaultSessionLifetime - time.Second)
 		refresh := h.refresh("app", r.Str("refresh_token"))
-		assert.Equal(t, http.StatusOK, refresh.Status, "%s", refresh.Body)
+		require.Equal(t, http.StatusOK, refresh.Status, "%s", refresh.Body)
+		h.Advance(time.Second)
+		rt := refresh.Str("refresh_token")
+		requireEndedGrant(t, h, h.refresh("app", rt), rt)
 	})
 }
 
@@ -207,7 +216,8 @@ func (s *brokenSessionLookup) LoginSessionByID(ctx context.Context, id string) (
 }
 
 // A store that cannot say whether the session lasts gets the tokens
-// refused for now (503, temporarily_unavailable), and nothing revoked.
+// refused for now (503, temporarily_unavailable), and nothing revoked;
+// introspection and an API of the same process cannot tell either.
 func TestARefreshWhoseSessionCannotBeReadIsRefusedForNow(t *testing.T) {
 	var sessions *brokenSessionLookup
 	h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
@@ -219,6 +229,10 @@ func TestARefreshWhoseSessionCannotBeReadIsRefusedForNow(t *testing.T) {
 	refused := h.refresh("app", r.Str("refresh_token"))
 	require.Equal(t, http.StatusServiceUnavailable, refused.Status, "%s", refused.Body)
 	assert.Equal(t, "temporarily_unavailable", refused.Str("error"))
+	in := h.Introspect("app", h.secrets["app"], r.Str("access_token"))
+	assert.Equal(t, http.StatusServiceUnavailable, in.Status, "introspection cannot tell: %s", in.Body)
+	_, err := resource.Store(h.Provider, h.Store, nil).Validate(context.Background(), r.Str("access_token"))
+	assert.ErrorIs(t, err, resource.ErrUnavailable)
 	assert.Empty(t, h.Events(oauth2.EventGrantRevoked))
 	sessions.broken = false
 	again := h.refresh("app", r.Str("refresh_token"))
@@ -284,4 +298,110 @@ func TestASessionOfTheSameSidMustLastAndBeTheSameUsers(t *testing.T) {
 			requireEndedGrant(t, h, h.refresh("app", r.Str("refresh_token")), r.Str("refresh_token"))
 		})
 	}
+}
+
+// exchange trades token (of type typ) at the token endpoint as client
+// (RFC 8693 §2.1).
+func (h *harness) exchange(client, token, typ string) *testkit.Response {
+	h.T.Helper()
+	return h.Token(client, h.secrets[client], url.Values{"grant_type": {grant.GrantTypeTokenExchange},
+		"subject_token": {token}, "subject_token_type": {typ}})
+}
+
+// Once the session has ended, the tokens of a grant without
+// offline_access are inactive wherever the server looks them up, not only
+// at their next refresh: introspection (RFC 7662 §2.2), UserInfo, an API
+// of the same process (resource.Store) and token exchange, whose subject
+// token could otherwise buy access tokens without end. Those of a grant
+// with offline_access stay active.
+func TestTheTokensOfAnEndedSessionAreInactive(t *testing.T) {
+	h := newOfflineHarness(t, func(_ *oidc.Config, cfg *oauth2.Config, _ *memory.Store) {
+		cfg.Grants = append(cfg.Grants, grant.TokenExchange(grant.TokenExchangeOptions{
+			Policy: grant.TokenExchangePolicyFunc(func(context.Context, *grant.TokenExchangeRequest) (*grant.Allowance, error) {
+				return &grant.Allowance{}, nil
+			})}))
+	})
+	h.addClient(storage.Client{ID: "app", RedirectURIs: []string{rpRedirect},
+		GrantTypes: []string{"authorization_code", "refresh_token", grant.GrantTypeTokenExchange},
+		Scopes:     []string{"openid", "offline_access", "read"}, PostLogoutRedirectURIs: []string{afterLogout}})
+	api := resource.Store(h.Provider, h.Store, nil)
+	b := h.browser()
+	_, online := b.signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+	_, offline := b.signIn(newRequest(t, "app", "scope", "openid offline_access read", "prompt", "consent"), nil)
+	require.Equal(t, "openid offline_access read", offline.Str("scope"))
+
+	active := func(tok string) bool {
+		t.Helper()
+		r := h.Introspect("app", h.secrets["app"], tok)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		return r.JSON["active"] == true
+	}
+	for _, r := range []*testkit.Response{online, offline} {
+		require.True(t, active(r.Str("access_token")))
+		require.True(t, active(r.Str("refresh_token")))
+	}
+	b.logout(online.Str("id_token"))
+
+	t.Run("without offline_access", func(t *testing.T) {
+		assert.False(t, active(online.Str("access_token")), "introspection")
+		assert.False(t, active(online.Str("refresh_token")), "introspection")
+		assert.Equal(t, http.StatusUnauthorized, h.userInfo(http.MethodGet, online.Str("access_token")).Status, "UserInfo")
+		_, err := api.Validate(context.Background(), online.Str("access_token"))
+		assert.ErrorIs(t, err, resource.ErrInvalidToken, "resource.Store")
+		x := h.exchange("app", online.Str("refresh_token"), "urn:ietf:params:oauth:token-type:refresh_token")
+		assert.Equal(t, http.StatusBadRequest, x.Status, "token exchange: %s", x.Body)
+	})
+	t.Run("with offline_access", func(t *testing.T) {
+		assert.True(t, active(offline.Str("access_token")))
+		assert.True(t, active(offline.Str("refresh_token")))
+		assert.Equal(t, http.StatusOK, h.userInfo(http.MethodGet, offline.Str("access_token")).Status)
+		_, err := api.Validate(context.Background(), offline.Str("access_token"))
+		assert.NoError(t, err)
+		x := h.exchange("app", offline.Str("refresh_token"), "urn:ietf:params:oauth:token-type:refresh_token")
+		assert.Equal(t, http.StatusOK, x.Status, "%s", x.Body)
+	})
+}
+
+// failingDeletes fails the next delete of a login session.
+type failingDeletes struct {
+	*memory.Store
+	fail bool
+}
+
+func (s *failingDeletes) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	if s.fail {
+		s.fail = false
+		return nil, errors.New("the database is down")
+	}
+	return s.Store.DeleteLoginSession(ctx, key)
+}
+
+// A new login of the same user creates the session's new record under
+// its sid before it deletes the old one. When that delete fails, the old
+// record stays, named by no cookie: the logout ends it too, so that it
+// keeps no grant of the session alive, and its clients are told.
+func TestALogoutEndsEveryRecordOfTheSession(t *testing.T) {
+	rp := newLogoutReceiver(t)
+	sessions := &failingDeletes{}
+	h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
+		sessions.Store = store
+		c.Sessions = sessions
+		c.AllowPrivateAddresses = true
+	})
+	h.addClient(storage.Client{ID: "bcl", RedirectURIs: []string{rpRedirect}, GrantTypes: []string{"authorization_code"},
+		Scopes: []string{"openid"}, BackchannelLogoutURI: rp.URL + "/backchannel"})
+	b := h.browser()
+	_, r := b.signIn(newRequest(t, "bcl", "scope", "openid"), &oauth2.Approval{Subject: defaultUser})
+	_, c := h.verified(r.Str("id_token"))
+	h.Advance(time.Minute)
+	sessions.fail = true
+	_, again := b.signIn(newRequest(t, "app", "scope", "openid read", "prompt", "login"), &oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+	require.False(t, sessions.fail, "the old record's delete failed")
+
+	b.logout(again.Str("id_token"))
+	_, err := h.Store.LoginSessionByID(context.Background(), c["sid"].(string))
+	assert.ErrorIs(t, err, storage.ErrNotFound, "no record of the session is left")
+	requireEndedGrant(t, h, h.refresh("app", again.Str("refresh_token")), again.Str("refresh_token"))
+	require.NoError(t, h.OP.Close(context.Background()))
+	assert.Len(t, rp.received(), 1, "bcl, which both records list, is told once")
 }

@@ -26,8 +26,8 @@ const ScopeOpenID = "openid"
 // session (Core §11). A grant of an OpenID Connect request belongs to the
 // login session it was approved in: once that session ends (a logout,
 // another user's login in the same browser, or Config.SessionLifetime),
-// its refresh tokens are refused and revoked, unless offline_access was
-// granted. The scope is kept in a request only when the response type
+// its tokens are inactive and its refresh tokens are refused and revoked,
+// unless offline_access was granted. The scope is kept in a request only when the response type
 // returns a code and the request has prompt=consent (or
 // Config.OfflineAccessWithoutPromptConsent); otherwise it is taken out of
 // the request, as Core §11 says, before the consent page sees it.

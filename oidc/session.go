@@ -336,34 +336,73 @@ func (o *Provider) SilentAuthorize(consented ConsentFunc) func(context.Context, 
 	}
 }
 
-// checkGrantSession checks that the login session a grant of an OpenID
-// Connect request was approved in, if any, still lasts, and returns the
-// grant's values for the ID token. Once the session has ended, a grant
-// without offline_access gets no more tokens and is revoked, as Core §11
-// and Back-Channel Logout 1.0 §2.7 would have it; a grant with
-// offline_access goes on, and its ID tokens name no session (the sid
-// is gone: no logout token will ever name it again).
-func (o *Provider) checkGrantSession(ctx context.Context, t *oauth2.IssuedTokens) (map[string]string, error) {
-	ext := t.Issue.Extensions
+// A grant of an OpenID Connect request belongs to the login session it
+// was approved in (its sid, kept with the grant). Once that session has
+// ended (a logout, another user's login in the browser, its lifetime), a
+// grant without offline_access ends with it, as Core §11 and
+// Back-Channel Logout 1.0 §2.7 would have it: its tokens are inactive
+// (GrantActive) and its next token request is refused and revokes it
+// (checkGrantSession). A grant with offline_access goes on.
+
+// grantSessionEnded reports whether the login session of a grant (its
+// values ext, its user subject) has ended at now: its record is gone,
+// has expired or is another user's. A grant approved without a session
+// (a full store) ends SessionLifetime after the login, as a session
+// would have.
+func (o *Provider) grantSessionEnded(ctx context.Context, ext map[string]string, subject string, now time.Time) (bool, error) {
 	sid := ext[extSID]
 	if sid == "" {
-		return ext, nil // approved without a session (a full store)
+		login, err := strconv.ParseInt(ext[extAuthTime], 10, 64)
+		return err != nil || !now.Before(time.Unix(login, 0).Add(o.sessionLifetime)), nil
 	}
 	ls, err := o.cfg.Sessions.LoginSessionByID(ctx, sid)
 	switch {
-	case err == nil && ls.Subject == t.Issue.Subject && t.Now.Before(ls.ExpiresAt):
-		return ext, nil
-	case err != nil && !errors.Is(err, storage.ErrNotFound):
-		return nil, oauth2.StorageError("the login session could not be read", err)
+	case errors.Is(err, storage.ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
 	}
-	if ext[extOfflineAccess] != "" {
-		ext = maps.Clone(ext)
-		delete(ext, extSID)
+	return ls.Subject != subject || !now.Before(ls.ExpiresAt), nil
+}
+
+// GrantActive implements oauth2.GrantChecker: the tokens of a grant of an
+// OpenID Connect request without offline_access are inactive once its
+// login session has ended, at introspection, UserInfo, resource.Store and
+// token exchange alike.
+func (o *Provider) GrantActive(ctx context.Context, rec *storage.Token) (bool, error) {
+	ext := rec.Extensions
+	if _, ok := ext[extAuthTime]; !ok || ext[extOfflineAccess] != "" {
+		return true, nil
+	}
+	ended, err := o.grantSessionEnded(ctx, ext, rec.Subject, o.p.Now())
+	return !ended, err
+}
+
+// checkGrantSession checks, at a token request of a grant of an OpenID
+// Connect request (a code's redemption, a refresh), that its login
+// session goes on, and returns the grant's values for the ID token. Once
+// the session has ended, a grant without offline_access gets no more
+// tokens and is revoked; one with offline_access goes on, and its ID
+// tokens name no session (the sid is gone: no logout token will ever
+// name it again).
+func (o *Provider) checkGrantSession(ctx context.Context, t *oauth2.IssuedTokens) (map[string]string, error) {
+	ext := t.Issue.Extensions
+	ended, err := o.grantSessionEnded(ctx, ext, t.Issue.Subject, t.Now)
+	switch {
+	case err != nil:
+		return nil, oauth2.StorageError("the login session could not be read", err)
+	case !ended:
+		return ext, nil
+	case ext[extOfflineAccess] != "":
+		if _, ok := ext[extSID]; ok {
+			ext = maps.Clone(ext)
+			delete(ext, extSID)
+		}
 		return ext, nil
 	}
 	client := t.Request.Client.ID
 	if err := o.p.RevokeGrant(ctx, t.GrantID, client, t.Issue.Subject, "login session ended"); err != nil {
-		// The tokens are refused all the same; the next refresh tries again.
+		// The tokens are refused all the same; the next request tries again.
 		o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: the grant of an ended login session could not be revoked",
 			slog.String("client_id", client), slog.Any("error", err))
 	}

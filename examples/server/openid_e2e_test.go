@@ -243,6 +243,7 @@ func TestBrowserOpenIDRelyingParty(t *testing.T) {
 		var re *xoauth2.RetrieveError
 		require.ErrorAs(t, err, &re, "Back-Channel Logout 1.0 §2.7: no offline_access was granted")
 		assert.Equal(t, "invalid_grant", re.ErrorCode)
+		assert.Equal(t, "the user's login session has ended", re.ErrorDescription)
 	})
 	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
 }
