@@ -2,12 +2,15 @@ package grant_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/url"
 	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantor-dev/grantor/internal/testkit"
 	"github.com/grantor-dev/grantor/oauth2"
 	"github.com/grantor-dev/grantor/storage"
 	"github.com/grantor-dev/grantor/storage/memory"
@@ -70,4 +73,52 @@ func TestFeatureMayNotAddScopesToAnAuthorizationRequest(t *testing.T) {
 			require.Equal(t, "xyz", q.Get("state"))
 		})
 	}
+}
+
+// grantEnder is a feature that keeps a value with each grant it approves
+// (ApprovalExtender) and says whether such grants go on (GrantChecker).
+type grantEnder struct {
+	active bool
+	err    error
+	asked  int
+}
+
+func (*grantEnder) FeatureName() string { return "grant-ender" }
+
+func (*grantEnder) ExtendApproval(_ http.ResponseWriter, _ *http.Request, a *oauth2.Authorization) error {
+	a.Extensions = map[string]string{"ender": "1"}
+	return nil
+}
+
+func (f *grantEnder) GrantActive(_ context.Context, rec *storage.Token) (bool, error) {
+	f.asked++
+	if rec.Extensions["ender"] != "1" {
+		return false, errors.New("asked about a grant it took no part in")
+	}
+	return f.active, f.err
+}
+
+// A feature that ends a grant makes its tokens inactive at introspection
+// (RFC 7662 §2.2); one that cannot tell fails the lookup (503). Tokens of
+// grants it took no part in are not asked about.
+func TestFeatureMayEndAGrant(t *testing.T) {
+	ender := &grantEnder{active: true}
+	h := newCode(t, func(cfg *oauth2.Config, _ *memory.Store) {
+		cfg.Features = []oauth2.FeatureFactory{func(*oauth2.Provider) (oauth2.Feature, error) { return ender, nil }}
+	})
+	params, verifier := authParams(t)
+	r := h.redeem("web", h.webSecret, h.code(params), verifier)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	active := func() *testkit.Response { return h.Introspect("web", h.webSecret, r.Str("access_token")) }
+
+	require.Equal(t, true, active().JSON["active"])
+	ender.active = false
+	require.Equal(t, false, active().JSON["active"])
+	ender.err = errors.New("the database is down")
+	require.Equal(t, http.StatusServiceUnavailable, active().Status)
+
+	asked := ender.asked
+	seeded := h.SeedRefreshToken(storage.Token{ClientID: "web", Subject: "alice", Scopes: []string{"read"}})
+	require.Equal(t, true, h.Introspect("web", h.webSecret, seeded).JSON["active"])
+	require.Equal(t, asked, ender.asked, "a grant without Extensions is not asked about")
 }

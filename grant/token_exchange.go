@@ -250,10 +250,13 @@ func (h *tokenExchange) HandleTokenRequest(ctx context.Context, req *oauth2.Toke
 	}
 	if subject.Record != nil {
 		// The exchanged token joins the subject token's grant, so that
-		// revoking the grant revokes it too. There is no Consume: nothing
-		// is used up, and a failed write must not revoke the subject's
-		// grant.
+		// revoking the grant revokes it too, and takes the grant's values
+		// for the features, which keep their say over it (an OpenID
+		// Provider ends it with the user's login session). There is no
+		// Consume: nothing is used up, and a failed write must not revoke
+		// the subject's grant.
 		is.GrantID = subject.Record.GrantID
+		is.Extensions = maps.Clone(subject.Record.Extensions)
 		if !subject.Record.GrantExpiresAt.IsZero() && subject.Record.GrantExpiresAt.Before(is.GrantExpiresAt) {
 			is.GrantExpiresAt = subject.Record.GrantExpiresAt
 		}

@@ -127,13 +127,14 @@ type SubjectMapper interface {
 // GrantChecker is implemented by a feature that can end a grant before
 // its tokens expire, such as an OpenID Provider whose grants end with the
 // user's login session (OpenID Connect Back-Channel Logout 1.0 §2.7).
-// ActiveToken, which answers introspection, UserInfo, resource.Store and
-// the subject tokens of token exchange, calls GrantActive for each record
-// that is otherwise active and carries Extensions (those of grants a
-// feature took part in): false makes the token inactive, and an error
-// fails the lookup, which the endpoints answer with 503. The grants'
-// own token requests are the feature's to check, in its
-// TokenResponseExtender.
+// ActiveToken, which answers introspection, UserInfo and the subject
+// tokens of token exchange, calls GrantActive (through
+// Provider.GrantActive) for each record that is otherwise active and
+// carries Extensions (those of grants a feature took part in), and so
+// does resource.Store when the Provider is its keys: false makes the
+// token inactive, and an error fails the lookup, which the endpoints
+// answer with 503. The grants' own token requests are the feature's to
+// check, in its TokenResponseExtender.
 type GrantChecker interface {
 	GrantActive(ctx context.Context, rec *storage.Token) (bool, error)
 }

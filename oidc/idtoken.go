@@ -78,6 +78,11 @@ type idTokenClaims struct {
 	SID      string   `json:"sid,omitempty"`
 }
 
+// idTokenGrantTypes are the grants whose token responses carry ID tokens
+// (Core §3.1.3.3, §12.2): not token exchange, whose tokens join the grant
+// they were exchanged from, but answer another request.
+var idTokenGrantTypes = map[string]bool{"authorization_code": true, "refresh_token": true}
+
 // ExtendTokenResponse implements oauth2.TokenResponseExtender: a token
 // response for a grant approved for an OpenID Connect request, whose
 // access token carries openid, gets an id_token (Core §3.1.3.3). That of
@@ -90,7 +95,7 @@ func (o *Provider) ExtendTokenResponse(ctx context.Context, t *oauth2.IssuedToke
 	// Whatever the scopes of this response (a refresh may narrow them),
 	// the grant belongs to its login session.
 	ext, err := o.checkGrantSession(ctx, t)
-	if err != nil || !slices.Contains(t.Issue.Scopes, ScopeOpenID) {
+	if err != nil || !slices.Contains(t.Issue.Scopes, ScopeOpenID) || !idTokenGrantTypes[t.Request.GrantType] {
 		return nil, err
 	}
 	nonce := ""

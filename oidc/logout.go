@@ -101,14 +101,21 @@ func (o *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 			o.confirmLogout(w, r, lr)
 			return
 		}
-		ended, err := o.cfg.Sessions.DeleteLoginSession(r.Context(), ls.Key)
+		// Ended whatever the browser does meanwhile: a user who leaves the
+		// page must not leave half a logout behind.
+		ctx := context.WithoutCancel(r.Context())
+		ended, err := o.cfg.Sessions.DeleteLoginSession(ctx, ls.Key)
 		switch {
-		case errors.Is(err, storage.ErrNotFound): // ended by a concurrent logout
+		case errors.Is(err, storage.ErrNotFound):
+			// Ended by a concurrent logout, which told the clients; or
+			// replaced by a new login of the user in another tab, whose
+			// record has the sid: that one ends now.
+			o.sessionEnded(ctx, &storage.LoginSession{ID: ls.ID, Subject: ls.Subject})
 		case err != nil:
 			o.p.WriteErrorPage(w, r, oauth2.StorageError("the login session could not be ended", err))
 			return
 		default:
-			o.sessionEnded(r.Context(), ended)
+			o.sessionEnded(ctx, ended)
 		}
 		o.setSessionCookie(w, "", -1)
 		if o.cfg.OnLogout != nil {
@@ -269,9 +276,9 @@ const maxSessionRecords = 16
 // endOtherRecords deletes the other records of an ended session's sid
 // and returns the clients of them all, ls's first. A new login of the
 // same user creates its record under the sid before it deletes the old
-// one: a delete that failed, or two tabs that logged in again at once,
-// leave a record no cookie names, which would keep the session's grants
-// alive after the logout.
+// one: a delete that failed, or a login in another tab that raced the
+// logout, leave a record that would keep the session's grants alive
+// after the logout.
 func (o *Provider) endOtherRecords(ctx context.Context, ls *storage.LoginSession) []string {
 	ids := ls.Clients
 	for range maxSessionRecords {
@@ -279,14 +286,16 @@ func (o *Provider) endOtherRecords(ctx context.Context, ls *storage.LoginSession
 		if errors.Is(err, storage.ErrNotFound) {
 			return ids
 		}
+		what := "read"
 		if err == nil {
+			what = "deleted"
 			other, err = o.cfg.Sessions.DeleteLoginSession(ctx, other.Key)
 		}
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			continue // deleted meanwhile
 		case err != nil:
-			o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: a record of an ended login session could not be deleted",
+			o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: a record of an ended login session could not be "+what,
 				slog.String("error", err.Error()))
 			return ids
 		}

@@ -163,12 +163,14 @@ func TestRefreshTokensEndWithTheLoginSession(t *testing.T) {
 	})
 	// Anyone can fill a store of sessions by signing in again and again:
 	// a grant approved without a session still ends when one would have.
-	t.Run("a grant approved without a session, SessionLifetime after the login", func(t *testing.T) {
+	t.Run("a grant approved without a session, SessionLifetime after its approval", func(t *testing.T) {
 		h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
 			c.Sessions = memory.New(memory.WithClock(store.Now), memory.WithMaxLoginSessions(1))
 		})
 		h.browser().signIn(newRequest(t, "rp"), &oauth2.Approval{Subject: "bob"}) // fills the store
-		_, r := h.browser().signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+		// A login of the day before, as a session's would be.
+		_, r := h.browser().signIn(newRequest(t, "app", "scope", "openid read"),
+			&oauth2.Approval{Subject: defaultUser, AuthTime: h.Now().Add(-25 * time.Hour)})
 		_, c := h.verified(r.Str("id_token"))
 		require.NotContains(t, c, "sid", "no session")
 		h.Advance(oidc.DefaultSessionLifetime - time.Second)
@@ -318,7 +320,7 @@ func TestTheTokensOfAnEndedSessionAreInactive(t *testing.T) {
 	h := newOfflineHarness(t, func(_ *oidc.Config, cfg *oauth2.Config, _ *memory.Store) {
 		cfg.Grants = append(cfg.Grants, grant.TokenExchange(grant.TokenExchangeOptions{
 			Policy: grant.TokenExchangePolicyFunc(func(context.Context, *grant.TokenExchangeRequest) (*grant.Allowance, error) {
-				return &grant.Allowance{}, nil
+				return &grant.Allowance{RefreshToken: true}, nil
 			})}))
 	})
 	h.addClient(storage.Client{ID: "app", RedirectURIs: []string{rpRedirect},
@@ -336,7 +338,14 @@ func TestTheTokensOfAnEndedSessionAreInactive(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 		return r.JSON["active"] == true
 	}
-	for _, r := range []*testkit.Response{online, offline} {
+	// Tokens exchanged for the grant's access token join its grant (RFC
+	// 8693 §2.1), and its session; their response has no ID token.
+	exchanged := h.exchange("app", online.Str("access_token"), "urn:ietf:params:oauth:token-type:access_token")
+	require.Equal(t, http.StatusOK, exchanged.Status, "%s", exchanged.Body)
+	require.Equal(t, "openid read", exchanged.Str("scope"))
+	require.NotContains(t, exchanged.JSON, "id_token")
+	require.NotEmpty(t, exchanged.Str("refresh_token"))
+	for _, r := range []*testkit.Response{online, offline, exchanged} {
 		require.True(t, active(r.Str("access_token")))
 		require.True(t, active(r.Str("refresh_token")))
 	}
@@ -350,6 +359,9 @@ func TestTheTokensOfAnEndedSessionAreInactive(t *testing.T) {
 		assert.ErrorIs(t, err, resource.ErrInvalidToken, "resource.Store")
 		x := h.exchange("app", online.Str("refresh_token"), "urn:ietf:params:oauth:token-type:refresh_token")
 		assert.Equal(t, http.StatusBadRequest, x.Status, "token exchange: %s", x.Body)
+		assert.False(t, active(exchanged.Str("access_token")), "an exchanged token")
+		assert.False(t, active(exchanged.Str("refresh_token")), "an exchanged token")
+		requireEndedGrant(t, h, h.refresh("app", exchanged.Str("refresh_token")), exchanged.Str("refresh_token"))
 	})
 	t.Run("with offline_access", func(t *testing.T) {
 		assert.True(t, active(offline.Str("access_token")))
@@ -404,4 +416,114 @@ func TestALogoutEndsEveryRecordOfTheSession(t *testing.T) {
 	requireEndedGrant(t, h, h.refresh("app", again.Str("refresh_token")), again.Str("refresh_token"))
 	require.NoError(t, h.OP.Close(context.Background()))
 	assert.Len(t, rp.received(), 1, "bcl, which both records list, is told once")
+}
+
+// hookedSessions runs a hook once, before the next creation or deletion
+// (of the key given) of a login session: the step of another request
+// that lands in the middle of this one's.
+type hookedSessions struct {
+	*memory.Store
+	beforeCreate func()
+	beforeDelete func()
+	deleteKey    string
+}
+
+func (s *hookedSessions) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
+	if hook := s.beforeCreate; hook != nil {
+		s.beforeCreate = nil
+		hook()
+	}
+	return s.Store.CreateLoginSession(ctx, ls)
+}
+
+func (s *hookedSessions) DeleteLoginSession(ctx context.Context, key string) (*storage.LoginSession, error) {
+	if hook := s.beforeDelete; hook != nil && key == s.deleteKey {
+		s.beforeDelete = nil
+		hook()
+	}
+	return s.Store.DeleteLoginSession(ctx, key)
+}
+
+// A logout that lands between a new login's read of the session and its
+// new record (in another tab) does not come undone: the sid stays ended,
+// and the new login starts a session of its own.
+func TestALoginRacingALogoutDoesNotReviveTheSession(t *testing.T) {
+	sessions := &hookedSessions{}
+	h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
+		sessions.Store = store
+		c.Sessions = sessions
+	})
+	b := h.browser()
+	_, first := b.signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+	_, c1 := h.verified(first.Str("id_token"))
+	h.Advance(time.Minute)
+	sessions.beforeCreate = func() { b.logout(first.Str("id_token")) }
+	_, again := b.signIn(newRequest(t, "app", "scope", "openid read", "prompt", "login"),
+		&oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+	require.Nil(t, sessions.beforeCreate, "the logout ran")
+
+	_, c2 := h.verified(again.Str("id_token"))
+	assert.NotEqual(t, c1["sid"], c2["sid"], "a session of its own")
+	_, err := h.Store.LoginSessionByID(context.Background(), c1["sid"].(string))
+	assert.ErrorIs(t, err, storage.ErrNotFound, "the ended sid stays ended")
+	requireEndedGrant(t, h, h.refresh("app", first.Str("refresh_token")), first.Str("refresh_token"))
+	assert.Equal(t, http.StatusOK, h.refresh("app", again.Str("refresh_token")).Status)
+}
+
+// A new login (in another tab) that replaces the session between the
+// logout's read of it and its delete is ended by the logout too: the
+// logout wins, and nothing of the sid is left.
+func TestALogoutRacingALoginEndsItsRecord(t *testing.T) {
+	sessions := &hookedSessions{}
+	h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
+		sessions.Store = store
+		c.Sessions = sessions
+	})
+	b := h.browser()
+	_, first := b.signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+	_, c := h.verified(first.Str("id_token"))
+	sid := c["sid"].(string)
+	other := h.browser() // the other tab: the same cookie
+	other.cookies[sessionCookie] = b.cookies[sessionCookie]
+	h.Advance(time.Minute)
+	var again *testkit.Response
+	sessions.deleteKey = h.OP.SessionKeyForTest(b.cookies[sessionCookie].Value)
+	sessions.beforeDelete = func() {
+		_, again = other.signIn(newRequest(t, "app", "scope", "openid read", "prompt", "login"),
+			&oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+	}
+	b.logout(first.Str("id_token"))
+	require.NotNil(t, again, "the login ran")
+
+	_, c2 := h.verified(again.Str("id_token"))
+	require.Equal(t, sid, c2["sid"], "the login went on with the session")
+	_, err := h.Store.LoginSessionByID(context.Background(), sid)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "which the logout ended")
+	requireEndedGrant(t, h, h.refresh("app", first.Str("refresh_token")), first.Str("refresh_token"))
+	requireEndedGrant(t, h, h.refresh("app", again.Str("refresh_token")), again.Str("refresh_token"))
+}
+
+// Every client that any record of the session lists is told of its end,
+// once: a record left behind may list a client the cookie's does not.
+func TestALogoutTellsTheClientsOfEveryRecord(t *testing.T) {
+	rp := newLogoutReceiver(t)
+	h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, _ *memory.Store) { c.AllowPrivateAddresses = true })
+	for _, id := range []string{"bcl-1", "bcl-2"} {
+		h.addClient(storage.Client{ID: id, RedirectURIs: []string{rpRedirect}, GrantTypes: []string{"authorization_code"},
+			Scopes: []string{"openid"}, BackchannelLogoutURI: rp.URL + "/" + id, PostLogoutRedirectURIs: []string{afterLogout}})
+	}
+	b := h.browser()
+	_, r := b.signIn(newRequest(t, "bcl-1", "scope", "openid"), &oauth2.Approval{Subject: defaultUser})
+	_, c := h.verified(r.Str("id_token"))
+	cur, err := h.Store.LoginSession(context.Background(), h.OP.SessionKeyForTest(b.cookies[sessionCookie].Value))
+	require.NoError(t, err)
+	left := *cur // as another tab's login would have left it
+	left.Key, left.Clients = "left-behind", []string{"bcl-2", "bcl-1"}
+	require.NoError(t, h.Store.CreateLoginSession(context.Background(), &left))
+
+	b.logout(r.Str("id_token"))
+	require.NoError(t, h.OP.Close(context.Background()))
+	assert.Len(t, rp.received(), 2, "bcl-1 and bcl-2, once each")
+	_, err = h.Store.LoginSessionByID(context.Background(), c["sid"].(string))
+	assert.ErrorIs(t, err, storage.ErrNotFound)
 }

@@ -89,8 +89,10 @@ type Config struct {
 	// SilentAuthorize), ID tokens carry the session's sid, and a logout
 	// ends it. Required.
 	Sessions storage.LoginSessionStore
-	// SessionLifetime is how long a login session lasts from the login,
-	// at most a year. Zero means DefaultSessionLifetime (24 hours). It
+	// SessionLifetime is how long a login session lasts from the sign-in
+	// that starts it (a new login of the same user in that browser starts
+	// it again), at most a year. Zero means DefaultSessionLifetime (24
+	// hours). It
 	// also bounds the refresh tokens of the grants approved in the
 	// session, unless they have offline_access (ScopeOfflineAccess).
 	SessionLifetime time.Duration
@@ -361,6 +363,7 @@ const (
 	extClaims           = "oidc_claims"         // the claims request parameter, as kept
 	extSID              = "oidc_sid"            // the login session's sid
 	extOfflineAccess    = "oidc_offline_access" // "1": offline_access was granted
+	extSessionEnds      = "oidc_session_ends"   // Unix seconds: when a grant without a sid ends
 )
 
 // Parameters of the authorization request the OpenID Provider keeps
@@ -598,6 +601,11 @@ func (o *Provider) ExtendApproval(w http.ResponseWriter, r *http.Request, a *oau
 		return err
 	}
 	ext[extSID] = sid
+	if sid == "" {
+		// No session to end with (a full store): the grant ends when one
+		// started now would.
+		ext[extSessionEnds] = strconv.FormatInt(a.Now.Add(o.sessionLifetime).Unix(), 10)
+	}
 	if slices.Contains(a.Scopes, ScopeOfflineAccess) {
 		ext[extOfflineAccess] = "1"
 	}

@@ -150,9 +150,21 @@ func (o *Provider) joinSession(w http.ResponseWriter, r *http.Request, a *oauth2
 		}
 		cur = nil // ended meanwhile (a logout in another tab): start a new one
 	}
-	value, err := randomHandle(handleBytes)
-	if err != nil {
-		return "", oauth2.NewError(oauth2.ErrServerError, "randomness unavailable").WithCause(err)
+	sid, value, err := o.startSession(ctx, a, cur)
+	if err != nil || value == "" {
+		return sid, err
+	}
+	o.setSessionCookie(w, value, int(o.sessionLifetime/time.Second))
+	return sid, nil
+}
+
+// startSession stores a new record of the user's login a and returns its
+// sid and the value of its cookie; "" for both when the store is full.
+// A new login of cur's user goes on under cur's sid, so that its relying
+// parties keep one session; another user's ends cur.
+func (o *Provider) startSession(ctx context.Context, a *oauth2.Authorization, cur *storage.LoginSession) (sid, value string, err error) {
+	if value, err = randomHandle(handleBytes); err != nil {
+		return "", "", oauth2.NewError(oauth2.ErrServerError, "randomness unavailable").WithCause(err)
 	}
 	next := &storage.LoginSession{
 		Key: o.sessionKey(value), Subject: a.Subject, AuthTime: a.AuthTime, ACR: a.ACR, AMR: a.AMR,
@@ -166,29 +178,36 @@ func (o *Provider) joinSession(w http.ResponseWriter, r *http.Request, a *oauth2
 			next.Clients = append(next.Clients, a.Client.ID)
 		}
 	} else if next.ID, err = randomHandle(16); err != nil {
-		return "", oauth2.NewError(oauth2.ErrServerError, "randomness unavailable").WithCause(err)
+		return "", "", oauth2.NewError(oauth2.ErrServerError, "randomness unavailable").WithCause(err)
 	}
 	switch err := o.cfg.Sessions.CreateLoginSession(ctx, next); {
 	case errors.Is(err, storage.ErrFull):
 		o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: the login session store is full: a sign-in without a session",
 			slog.String("client_id", a.Client.ID))
-		return "", nil
+		return "", "", nil
 	case err != nil:
-		return "", oauth2.StorageError("the login session could not be stored", err)
+		return "", "", oauth2.StorageError("the login session could not be stored", err)
 	}
-	if cur != nil {
-		if sameUser {
-			// The session goes on under the new cookie: the old record
-			// goes without a logout.
-			_, _ = o.cfg.Sessions.DeleteLoginSession(ctx, cur.Key)
-		} else {
-			// One browser, one user: another user's login ends the
-			// session before it.
-			o.endSession(ctx, cur.Key)
+	switch {
+	case cur == nil:
+	case !sameUser:
+		// One browser, one user: another user's login ends the session
+		// before it.
+		o.endSession(ctx, cur.Key)
+	default:
+		// The session goes on under the new cookie: the old record goes
+		// without a logout. If it is gone already, a logout (in another
+		// tab) ended the session since it was read: its sid stays ended,
+		// and this login starts a session of its own.
+		if _, err := o.cfg.Sessions.DeleteLoginSession(ctx, cur.Key); errors.Is(err, storage.ErrNotFound) {
+			if _, err := o.cfg.Sessions.DeleteLoginSession(ctx, next.Key); err != nil {
+				o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: a record of an ended login session could not be deleted",
+					slog.String("error", err.Error()))
+			}
+			return o.startSession(ctx, a, nil)
 		}
 	}
-	o.setSessionCookie(w, value, int(o.sessionLifetime/time.Second))
-	return next.ID, nil
+	return next.ID, value, nil
 }
 
 // LoginContext is what the application's login page needs to know of an
@@ -347,13 +366,12 @@ func (o *Provider) SilentAuthorize(consented ConsentFunc) func(context.Context, 
 // grantSessionEnded reports whether the login session of a grant (its
 // values ext, its user subject) has ended at now: its record is gone,
 // has expired or is another user's. A grant approved without a session
-// (a full store) ends SessionLifetime after the login, as a session
-// would have.
+// (a full store) ends when a session started at its approval would have.
 func (o *Provider) grantSessionEnded(ctx context.Context, ext map[string]string, subject string, now time.Time) (bool, error) {
 	sid := ext[extSID]
 	if sid == "" {
-		login, err := strconv.ParseInt(ext[extAuthTime], 10, 64)
-		return err != nil || !now.Before(time.Unix(login, 0).Add(o.sessionLifetime)), nil
+		ends, err := strconv.ParseInt(ext[extSessionEnds], 10, 64)
+		return err != nil || !now.Before(time.Unix(ends, 0)), nil
 	}
 	ls, err := o.cfg.Sessions.LoginSessionByID(ctx, sid)
 	switch {
