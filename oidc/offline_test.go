@@ -444,10 +444,9 @@ func (s *hookedSessions) DeleteLoginSession(ctx context.Context, key string) (*s
 	return s.Store.DeleteLoginSession(ctx, key)
 }
 
-// A logout that lands between a new login's read of the session and its
-// new record (in another tab) does not come undone: the sid stays ended,
-// and the new login starts a session of its own.
-func TestALoginRacingALogoutDoesNotReviveTheSession(t *testing.T) {
+// signedInWithHooks returns a harness whose session store runs hooks,
+// and a browser signed in to "app" (openid read) with its token response.
+func signedInWithHooks(t *testing.T) (*harness, *hookedSessions, *browser, *testkit.Response) {
 	sessions := &hookedSessions{}
 	h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
 		sessions.Store = store
@@ -455,6 +454,14 @@ func TestALoginRacingALogoutDoesNotReviveTheSession(t *testing.T) {
 	})
 	b := h.browser()
 	_, first := b.signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+	return h, sessions, b, first
+}
+
+// A logout that lands between a new login's read of the session and its
+// new record (in another tab) does not come undone: the sid stays ended,
+// and the new login starts a session of its own.
+func TestALoginRacingALogoutDoesNotReviveTheSession(t *testing.T) {
+	h, sessions, b, first := signedInWithHooks(t)
 	_, c1 := h.verified(first.Str("id_token"))
 	h.Advance(time.Minute)
 	sessions.beforeCreate = func() { b.logout(first.Str("id_token")) }
@@ -474,13 +481,7 @@ func TestALoginRacingALogoutDoesNotReviveTheSession(t *testing.T) {
 // logout's read of it and its delete is ended by the logout too: the
 // logout wins, and nothing of the sid is left.
 func TestALogoutRacingALoginEndsItsRecord(t *testing.T) {
-	sessions := &hookedSessions{}
-	h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
-		sessions.Store = store
-		c.Sessions = sessions
-	})
-	b := h.browser()
-	_, first := b.signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+	h, sessions, b, first := signedInWithHooks(t)
 	_, c := h.verified(first.Str("id_token"))
 	sid := c["sid"].(string)
 	other := h.browser() // the other tab: the same cookie

@@ -568,36 +568,30 @@ func testDeleteSession(t *testing.T, newStore NewLoginSessionStore) {
 }
 
 func testSessionCopies(t *testing.T, newStore NewLoginSessionStore) {
-	t.Run("the session LoginSession returns may be modified: the stored one stays", func(t *testing.T) {
-		s := newStore(t)
-		ls := loginSession(t)
-		createSession(t, s, ls)
-		got := getSession(t, s, ls.Key)
-		scribbleSession(got)
-		got = getSession(t, s, ls.Key)
-		got.Clients = append(got.Clients, scribbled)
-		got.AMR = append(got.AMR, scribbled)
-		assertSession(t, ls, getSession(t, s, ls.Key))
-		addClient(t, s, ls.Key, "client-c")
-		ls.Clients = append(ls.Clients, "client-c")
-		assertSession(t, ls, getSession(t, s, ls.Key))
-	})
-
-	t.Run("the session LoginSessionByID returns may be modified: the stored one stays", func(t *testing.T) {
-		s := newStore(t)
-		ls := loginSession(t)
-		createSession(t, s, ls)
-		got := getSessionByID(t, s, ls.ID)
-		scribbleSession(got)
-		got = getSessionByID(t, s, ls.ID)
-		got.Clients = append(got.Clients, scribbled)
-		got.AMR = append(got.AMR, scribbled)
-		assertSession(t, ls, getSessionByID(t, s, ls.ID))
-		assertSession(t, ls, getSession(t, s, ls.Key))
-		addClient(t, s, ls.Key, "client-c")
-		ls.Clients = append(ls.Clients, "client-c")
-		assertSession(t, ls, getSessionByID(t, s, ls.ID))
-	})
+	for method, get := range map[string]func(*testing.T, storage.LoginSessionStore, *storage.LoginSession) *storage.LoginSession{
+		"LoginSession": func(t *testing.T, s storage.LoginSessionStore, ls *storage.LoginSession) *storage.LoginSession {
+			return getSession(t, s, ls.Key)
+		},
+		"LoginSessionByID": func(t *testing.T, s storage.LoginSessionStore, ls *storage.LoginSession) *storage.LoginSession {
+			return getSessionByID(t, s, ls.ID)
+		},
+	} {
+		t.Run("the session "+method+" returns may be modified: the stored one stays", func(t *testing.T) {
+			s := newStore(t)
+			ls := loginSession(t)
+			createSession(t, s, ls)
+			got := get(t, s, ls)
+			scribbleSession(got)
+			got = get(t, s, ls)
+			got.Clients = append(got.Clients, scribbled)
+			got.AMR = append(got.AMR, scribbled)
+			assertSession(t, ls, get(t, s, ls))
+			assertSession(t, ls, getSession(t, s, ls.Key))
+			addClient(t, s, ls.Key, "client-c")
+			ls.Clients = append(ls.Clients, "client-c")
+			assertSession(t, ls, get(t, s, ls))
+		})
+	}
 
 	t.Run("a session read before AddSessionClient does not change", func(t *testing.T) {
 		s := newStore(t)
