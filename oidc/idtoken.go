@@ -79,8 +79,10 @@ type idTokenClaims struct {
 }
 
 // idTokenGrantTypes are the grants whose token responses carry ID tokens
-// (Core §3.1.3.3, §12.2): not token exchange, whose tokens join the grant
-// they were exchanged from, but answer another request.
+// (Core §3.1.3.3, §12.2), to the client the user signed in to: not token
+// exchange, whose tokens join the grant they were exchanged from but
+// answer another request. A grant of another type that approves OpenID
+// requests (ExtendApproval) would join this list.
 var idTokenGrantTypes = map[string]bool{"authorization_code": true, "refresh_token": true}
 
 // ExtendTokenResponse implements oauth2.TokenResponseExtender: a token
@@ -95,7 +97,8 @@ func (o *Provider) ExtendTokenResponse(ctx context.Context, t *oauth2.IssuedToke
 	// Whatever the scopes of this response (a refresh may narrow them),
 	// the grant belongs to its login session.
 	ext, err := o.checkGrantSession(ctx, t)
-	if err != nil || !slices.Contains(t.Issue.Scopes, ScopeOpenID) || !idTokenGrantTypes[t.Request.GrantType] {
+	if err != nil || !slices.Contains(t.Issue.Scopes, ScopeOpenID) || !idTokenGrantTypes[t.Request.GrantType] ||
+		ext[extClient] != t.Request.Client.ID {
 		return nil, err
 	}
 	nonce := ""

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -426,6 +427,8 @@ type hookedSessions struct {
 	beforeCreate func()
 	beforeDelete func()
 	deleteKey    string
+	// failDelete, when set, fails the deletes of the keys it names.
+	failDelete func(key string) bool
 }
 
 func (s *hookedSessions) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
@@ -441,6 +444,9 @@ func (s *hookedSessions) DeleteLoginSession(ctx context.Context, key string) (*s
 		s.beforeDelete = nil
 		hook()
 	}
+	if s.failDelete != nil && s.failDelete(key) {
+		return nil, errors.New("the database is down")
+	}
 	return s.Store.DeleteLoginSession(ctx, key)
 }
 
@@ -451,6 +457,7 @@ func signedInWithHooks(t *testing.T) (*harness, *hookedSessions, *browser, *test
 	h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
 		sessions.Store = store
 		c.Sessions = sessions
+		c.AllowPrivateAddresses = true // back-channel logout to loopback
 	})
 	b := h.browser()
 	_, first := b.signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
@@ -527,4 +534,97 @@ func TestALogoutTellsTheClientsOfEveryRecord(t *testing.T) {
 	assert.Len(t, rp.received(), 2, "bcl-1 and bcl-2, once each")
 	_, err = h.Store.LoginSessionByID(context.Background(), c["sid"].(string))
 	assert.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+// Two tabs of one browser that log in again at once both replace the
+// session's record: the one whose replacement finds it gone already
+// keeps the sid all the same, so that a logout ends both records and
+// every grant, and tells the clients.
+func TestTwoTabsLoggingInAgainKeepOneSession(t *testing.T) {
+	rp := newLogoutReceiver(t)
+	h, sessions, b, first := signedInWithHooks(t)
+	h.addClient(storage.Client{ID: "bcl", RedirectURIs: []string{rpRedirect}, GrantTypes: []string{"authorization_code"},
+		Scopes: []string{"openid"}, BackchannelLogoutURI: rp.URL + "/backchannel", PostLogoutRedirectURIs: []string{afterLogout}})
+	_, r := b.signIn(newRequest(t, "bcl", "scope", "openid"), nil)
+	_, c := h.verified(r.Str("id_token"))
+	sid := c["sid"].(string)
+	tabA := h.browser()
+	tabA.cookies[sessionCookie] = b.cookies[sessionCookie]
+	h.Advance(time.Minute)
+	login := func(tab *browser) *testkit.Response {
+		_, resp := tab.signIn(newRequest(t, "app", "scope", "openid read", "prompt", "login"),
+			&oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+		return resp
+	}
+	var a *testkit.Response
+	sessions.deleteKey = h.OP.SessionKeyForTest(b.cookies[sessionCookie].Value)
+	sessions.beforeDelete = func() { a = login(tabA) } // between tab B's new record and its delete
+	bResp := login(b)
+	require.NotNil(t, a, "tab A logged in meanwhile")
+	for _, resp := range []*testkit.Response{a, bResp} {
+		_, c := h.verified(resp.Str("id_token"))
+		assert.Equal(t, sid, c["sid"], "one session")
+	}
+
+	b.logout(bResp.Str("id_token"))
+	_, err := h.Store.LoginSessionByID(context.Background(), sid)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "both records ended")
+	for _, resp := range []*testkit.Response{first, a, bResp} {
+		requireEndedGrant(t, h, h.refresh("app", resp.Str("refresh_token")), resp.Str("refresh_token"))
+	}
+	require.NoError(t, h.OP.Close(context.Background()))
+	assert.Len(t, rp.received(), 1, "bcl is told")
+}
+
+// A new login that must step aside for a logout, and cannot delete its
+// record, fails rather than go on as if the sid were ended.
+func TestALoginThatCannotStepAsideFails(t *testing.T) {
+	h, sessions, b, first := signedInWithHooks(t)
+	old := h.OP.SessionKeyForTest(b.cookies[sessionCookie].Value)
+	h.Advance(time.Minute)
+	sessions.beforeCreate = func() {
+		b.logout(first.Str("id_token"))
+		sessions.failDelete = func(key string) bool { return key != old }
+	}
+	_, q := b.login(b.authorize(newRequest(t, "app", "scope", "openid read", "prompt", "login").params),
+		&oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+	assert.Equal(t, "temporarily_unavailable", q.Get("error"), q.Encode())
+	assert.Empty(t, q.Get("code"))
+}
+
+// An access token exchanged to another client (its audience, RFC 8693
+// §2.1) joins the user's grant but is no sign-in of that client: UserInfo
+// refuses it (403), and its response has no ID token.
+func TestAnExchangedTokenOfAnotherClientGetsNoUserInfo(t *testing.T) {
+	h := newOfflineHarness(t, func(_ *oidc.Config, cfg *oauth2.Config, _ *memory.Store) {
+		cfg.Grants = append(cfg.Grants, grant.TokenExchange(grant.TokenExchangeOptions{
+			Policy: grant.TokenExchangePolicyFunc(func(context.Context, *grant.TokenExchangeRequest) (*grant.Allowance, error) {
+				return &grant.Allowance{}, nil
+			})}))
+	})
+	h.addClient(storage.Client{ID: "app", RedirectURIs: []string{rpRedirect}, GrantTypes: []string{"authorization_code"},
+		Scopes: []string{"openid", "read"}, Audience: []string{"api"}})
+	h.addClient(storage.Client{ID: "api", GrantTypes: []string{grant.GrantTypeTokenExchange}, Scopes: []string{"openid", "read"}})
+	_, r := h.browser().signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+	require.Equal(t, http.StatusOK, h.userInfo(http.MethodGet, r.Str("access_token")).Status, "the client signed in to")
+
+	x := h.exchange("api", r.Str("access_token"), "urn:ietf:params:oauth:token-type:access_token")
+	require.Equal(t, http.StatusOK, x.Status, "%s", x.Body)
+	require.Equal(t, "openid read", x.Str("scope"))
+	assert.NotContains(t, x.JSON, "id_token")
+	assert.Equal(t, http.StatusForbidden, h.userInfo(http.MethodGet, x.Str("access_token")).Status)
+}
+
+// A grant approved without a session before grants kept when that would
+// have ended is counted from its login.
+func TestAnOlderGrantWithoutASessionEndsAfterItsLogin(t *testing.T) {
+	h := newOfflineHarness(t, nil)
+	login := h.Now().Add(-23 * time.Hour)
+	rt := h.SeedRefreshToken(storage.Token{ClientID: "app", Subject: defaultUser, Scopes: []string{"openid", "read"},
+		Extensions: map[string]string{"oidc_auth_time": strconv.FormatInt(login.Unix(), 10), "oidc_sid": "", "oidc_client": "app"}})
+	refresh := h.refresh("app", rt)
+	require.Equal(t, http.StatusOK, refresh.Status, "%s", refresh.Body)
+	h.Advance(time.Hour)
+	next := refresh.Str("refresh_token")
+	requireEndedGrant(t, h, h.refresh("app", next), next)
 }

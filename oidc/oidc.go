@@ -364,6 +364,7 @@ const (
 	extSID              = "oidc_sid"            // the login session's sid
 	extOfflineAccess    = "oidc_offline_access" // "1": offline_access was granted
 	extSessionEnds      = "oidc_session_ends"   // Unix seconds: when a grant without a sid ends
+	extClient           = "oidc_client"         // the client the user signed in to
 )
 
 // Parameters of the authorization request the OpenID Provider keeps
@@ -601,6 +602,7 @@ func (o *Provider) ExtendApproval(w http.ResponseWriter, r *http.Request, a *oau
 		return err
 	}
 	ext[extSID] = sid
+	ext[extClient] = a.Client.ID
 	if sid == "" {
 		// No session to end with (a full store): the grant ends when one
 		// started now would.

@@ -192,20 +192,38 @@ func (o *Provider) startSession(ctx context.Context, a *oauth2.Authorization, cu
 	case cur == nil:
 	case !sameUser:
 		// One browser, one user: another user's login ends the session
-		// before it.
-		o.endSession(ctx, cur.Key)
+		// before it, whatever the browser does meanwhile.
+		o.endSession(context.WithoutCancel(ctx), cur.Key)
 	default:
 		// The session goes on under the new cookie: the old record goes
-		// without a logout. If it is gone already, a logout (in another
-		// tab) ended the session since it was read: its sid stays ended,
-		// and this login starts a session of its own.
+		// without a logout.
 		if _, err := o.cfg.Sessions.DeleteLoginSession(ctx, cur.Key); errors.Is(err, storage.ErrNotFound) {
-			if _, err := o.cfg.Sessions.DeleteLoginSession(ctx, next.Key); err != nil {
-				o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: a record of an ended login session could not be deleted",
-					slog.String("error", err.Error()))
-			}
-			return o.startSession(ctx, a, nil)
+			return o.replacedMeanwhile(ctx, a, next, value)
 		}
+	}
+	return next.ID, value, nil
+}
+
+// replacedMeanwhile finishes startSession when the record the new login
+// replaces was gone already: either another tab's new login replaced it
+// too, and the session goes on under its sid with both records, or a
+// logout ended the session since it was read, and its sid must stay
+// ended: this login then starts a session of its own. The new record
+// steps aside while the sid is looked up, so that only another one can
+// keep it.
+func (o *Provider) replacedMeanwhile(ctx context.Context, a *oauth2.Authorization, next *storage.LoginSession, value string) (sid, cookie string, err error) {
+	if _, err := o.cfg.Sessions.DeleteLoginSession(ctx, next.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		// Left in place, the record would bring an ended sid back.
+		return "", "", oauth2.StorageError("the login session could not be stored", err)
+	}
+	switch _, err := o.cfg.Sessions.LoginSessionByID(ctx, next.ID); {
+	case errors.Is(err, storage.ErrNotFound):
+		return o.startSession(ctx, a, nil)
+	case err != nil:
+		return "", "", oauth2.StorageError("the login session could not be read", err)
+	}
+	if err := o.cfg.Sessions.CreateLoginSession(ctx, next); err != nil {
+		return "", "", oauth2.StorageError("the login session could not be stored", err)
 	}
 	return next.ID, value, nil
 }
@@ -371,6 +389,12 @@ func (o *Provider) grantSessionEnded(ctx context.Context, ext map[string]string,
 	sid := ext[extSID]
 	if sid == "" {
 		ends, err := strconv.ParseInt(ext[extSessionEnds], 10, 64)
+		if err != nil {
+			// Approved before grants kept when their session would end:
+			// counted from the login.
+			login, lerr := strconv.ParseInt(ext[extAuthTime], 10, 64)
+			ends, err = login+int64(o.sessionLifetime/time.Second), lerr
+		}
 		return err != nil || !now.Before(time.Unix(ends, 0)), nil
 	}
 	ls, err := o.cfg.Sessions.LoginSessionByID(ctx, sid)

@@ -71,11 +71,12 @@ func (o *Provider) writeUserInfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	t, _ := resource.FromContext(ctx)
 	rec := t.Record
-	if _, ok := rec.Extensions[extAuthTime]; !ok {
+	if _, ok := rec.Extensions[extAuthTime]; !ok || rec.Extensions[extClient] != rec.ClientID {
 		// A token with the openid scope that no OpenID Connect
-		// authorization issued (client credentials, say) has no user
-		// to describe.
-		insufficientScope(w, t, "the access token was not issued for an OpenID Connect authorization")
+		// authorization of its client issued (client credentials, say,
+		// or a token exchanged to another client) has no user to
+		// describe to that client.
+		insufficientScope(w, t, "the access token was not issued for an OpenID Connect authorization of its client")
 		return
 	}
 	client, err := o.p.Client(ctx, rec.ClientID)
