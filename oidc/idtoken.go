@@ -85,6 +85,14 @@ type idTokenClaims struct {
 // requests (ExtendApproval) would join this list.
 var idTokenGrantTypes = map[string]bool{"authorization_code": true, "refresh_token": true}
 
+// signedInTo reports whether a grant's values ext name client as the one
+// the user signed in to; a grant approved before grants kept it was
+// always its own client's.
+func signedInTo(ext map[string]string, client string) bool {
+	c, ok := ext[extClient]
+	return !ok || c == client
+}
+
 // ExtendTokenResponse implements oauth2.TokenResponseExtender: a token
 // response for a grant approved for an OpenID Connect request, whose
 // access token carries openid, gets an id_token (Core §3.1.3.3). That of
@@ -98,7 +106,7 @@ func (o *Provider) ExtendTokenResponse(ctx context.Context, t *oauth2.IssuedToke
 	// the grant belongs to its login session.
 	ext, err := o.checkGrantSession(ctx, t)
 	if err != nil || !slices.Contains(t.Issue.Scopes, ScopeOpenID) || !idTokenGrantTypes[t.Request.GrantType] ||
-		ext[extClient] != t.Request.Client.ID {
+		!signedInTo(ext, t.Request.Client.ID) {
 		return nil, err
 	}
 	nonce := ""

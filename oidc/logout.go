@@ -253,6 +253,7 @@ func (o *Provider) confirmLogout(w http.ResponseWriter, r *http.Request, lr *Log
 // sessionEnded tells the clients of an ended login session that it ended
 // (Back-Channel Logout 1.0 §2.5), in the background.
 func (o *Provider) sessionEnded(ctx context.Context, ls *storage.LoginSession) {
+	o.markEnded(ctx, ls.ID)
 	ids := o.endOtherRecords(ctx, ls)
 	clients := make([]*storage.Client, 0, len(ids))
 	for _, id := range ids {

@@ -577,7 +577,7 @@ func TestTwoTabsLoggingInAgainKeepOneSession(t *testing.T) {
 }
 
 // A new login that must step aside for a logout, and cannot delete its
-// record, fails rather than go on as if the sid were ended.
+// record, fails; the record it leaves revives nothing.
 func TestALoginThatCannotStepAsideFails(t *testing.T) {
 	h, sessions, b, first := signedInWithHooks(t)
 	old := h.OP.SessionKeyForTest(b.cookies[sessionCookie].Value)
@@ -590,6 +590,51 @@ func TestALoginThatCannotStepAsideFails(t *testing.T) {
 		&oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
 	assert.Equal(t, "temporarily_unavailable", q.Get("error"), q.Encode())
 	assert.Empty(t, q.Get("code"))
+	sessions.failDelete = nil
+	requireEndedGrant(t, h, h.refresh("app", first.Str("refresh_token")), first.Str("refresh_token"))
+}
+
+// The end of a session is for good: a record of its sid written after
+// the logout (by a login that raced it, another instance, a restored
+// backup) neither revives its grants nor signs in the browser it names.
+func TestARecordWrittenAfterTheLogoutRevivesNothing(t *testing.T) {
+	h, _, b, first := signedInWithHooks(t)
+	_, c := h.verified(first.Str("id_token"))
+	sid := c["sid"].(string)
+	b.logout(first.Str("id_token"))
+
+	late := h.browser()
+	value := strings.Repeat("A", 43) // a well-formed cookie value: 32 bytes, base64url
+	late.cookies[sessionCookie] = &http.Cookie{Name: sessionCookie, Value: value}
+	require.NoError(t, h.Store.CreateLoginSession(context.Background(), &storage.LoginSession{
+		Key: h.OP.SessionKeyForTest(value), ID: sid, Subject: defaultUser, AuthTime: h.Now(),
+		Clients: []string{"app"}, CreatedAt: h.Now(), ExpiresAt: h.Now().Add(time.Hour)}))
+	requireEndedGrant(t, h, h.refresh("app", first.Str("refresh_token")), first.Str("refresh_token"))
+	lc, _ := late.login(late.authorize(newRequest(t, "app", "scope", "openid").params), &oauth2.Approval{Subject: defaultUser})
+	assert.Nil(t, lc.Session, "no session to offer")
+}
+
+// A logout in one tab while another tab's new login steps aside: the
+// login finds the sid ended and starts a session of its own.
+func TestALogoutWhileALoginStepsAside(t *testing.T) {
+	h, sessions, b, first := signedInWithHooks(t)
+	_, c := h.verified(first.Str("id_token"))
+	sid := c["sid"].(string)
+	tabB := h.browser()
+	tabB.cookies[sessionCookie] = b.cookies[sessionCookie]
+	h.Advance(time.Minute)
+	sessions.deleteKey = h.OP.SessionKeyForTest(b.cookies[sessionCookie].Value)
+	sessions.beforeDelete = func() { // between tab A's new record and its delete of the old one
+		_, r := tabB.signIn(newRequest(t, "app", "scope", "openid read", "prompt", "login"),
+			&oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+		tabB.logout(r.Str("id_token"))
+	}
+	_, a := b.signIn(newRequest(t, "app", "scope", "openid read", "prompt", "login"),
+		&oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+	_, ca := h.verified(a.Str("id_token"))
+	assert.NotEqual(t, sid, ca["sid"], "a session of its own")
+	requireEndedGrant(t, h, h.refresh("app", first.Str("refresh_token")), first.Str("refresh_token"))
+	assert.Equal(t, http.StatusOK, h.refresh("app", a.Str("refresh_token")).Status)
 }
 
 // An access token exchanged to another client (its audience, RFC 8693
@@ -615,15 +660,18 @@ func TestAnExchangedTokenOfAnotherClientGetsNoUserInfo(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, h.userInfo(http.MethodGet, x.Str("access_token")).Status)
 }
 
-// A grant approved without a session before grants kept when that would
-// have ended is counted from its login.
+// A grant approved before grants kept when they end without a session
+// and which client the user signed in to: counted from its login, and
+// its own client's.
 func TestAnOlderGrantWithoutASessionEndsAfterItsLogin(t *testing.T) {
 	h := newOfflineHarness(t, nil)
 	login := h.Now().Add(-23 * time.Hour)
 	rt := h.SeedRefreshToken(storage.Token{ClientID: "app", Subject: defaultUser, Scopes: []string{"openid", "read"},
-		Extensions: map[string]string{"oidc_auth_time": strconv.FormatInt(login.Unix(), 10), "oidc_sid": "", "oidc_client": "app"}})
+		Extensions: map[string]string{"oidc_auth_time": strconv.FormatInt(login.Unix(), 10), "oidc_sid": ""}})
 	refresh := h.refresh("app", rt)
 	require.Equal(t, http.StatusOK, refresh.Status, "%s", refresh.Body)
+	assert.NotEmpty(t, refresh.Str("id_token"), "Core §12.2")
+	assert.Equal(t, http.StatusOK, h.userInfo(http.MethodGet, refresh.Str("access_token")).Status)
 	h.Advance(time.Hour)
 	next := refresh.Str("refresh_token")
 	requireEndedGrant(t, h, h.refresh("app", next), next)

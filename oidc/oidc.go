@@ -87,7 +87,8 @@ type Config struct {
 	// second authorization in the same browser needs no new login (the
 	// login page finds the session in LoginContext, prompt=none in
 	// SilentAuthorize), ID tokens carry the session's sid, and a logout
-	// ends it. Required.
+	// ends it. The store also keeps a mark of each ended session, for
+	// SessionLifetime and an hour, so that its end is for good. Required.
 	Sessions storage.LoginSessionStore
 	// SessionLifetime is how long a login session lasts from the sign-in
 	// that starts it (a new login of the same user in that browser starts

@@ -106,7 +106,47 @@ func (o *Provider) currentSession(r *http.Request) (*storage.LoginSession, strin
 	case !o.p.Now().Before(ls.ExpiresAt):
 		return nil, "", nil
 	}
+	switch ended, err := o.sidEnded(r.Context(), ls.ID, o.p.Now()); {
+	case err != nil:
+		return nil, "", oauth2.StorageError("the login session could not be read", err)
+	case ended:
+		return nil, "", nil // a record a login that raced the logout left
+	}
 	return ls, value, nil
+}
+
+// endedKey is the storage key of the mark that the session sid has
+// ended: a record with no ID, user or clients, under a key no cookie's
+// digest can be. An end is for good: a login that raced the logout may
+// still write a record of the sid, which the mark outlives.
+func endedKey(sid string) string { return "ended:" + sid }
+
+// endedMarkMargin is how much longer than a session the mark of its end
+// is kept: longer than any login that read the session before its end
+// can take to write a record of it.
+const endedMarkMargin = time.Hour
+
+// markEnded marks the session sid ended.
+func (o *Provider) markEnded(ctx context.Context, sid string) {
+	now := o.p.Now()
+	err := o.cfg.Sessions.CreateLoginSession(ctx, &storage.LoginSession{Key: endedKey(sid),
+		CreatedAt: now, ExpiresAt: now.Add(o.sessionLifetime + endedMarkMargin)})
+	if err != nil && !errors.Is(err, storage.ErrDuplicate) {
+		o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: the end of a login session could not be marked",
+			slog.String("error", err.Error()))
+	}
+}
+
+// sidEnded reports whether the session sid is marked ended at now.
+func (o *Provider) sidEnded(ctx context.Context, sid string, now time.Time) (bool, error) {
+	mark, err := o.cfg.Sessions.LoginSession(ctx, endedKey(sid))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return now.Before(mark.ExpiresAt), nil
 }
 
 // setSessionCookie sets (or with maxAge < 0 clears) the session cookie.
@@ -205,27 +245,23 @@ func (o *Provider) startSession(ctx context.Context, a *oauth2.Authorization, cu
 }
 
 // replacedMeanwhile finishes startSession when the record the new login
-// replaces was gone already: either another tab's new login replaced it
-// too, and the session goes on under its sid with both records, or a
-// logout ended the session since it was read, and its sid must stay
-// ended: this login then starts a session of its own. The new record
-// steps aside while the sid is looked up, so that only another one can
-// keep it.
+// replaces was gone already: another tab's new login replaced it too,
+// and the session goes on under its sid with both records; or a logout
+// ended the session since it was read, and marked its sid ended, and
+// this login starts a session of its own. (A logout that has not marked
+// it yet will: the mark, not this record, decides.)
 func (o *Provider) replacedMeanwhile(ctx context.Context, a *oauth2.Authorization, next *storage.LoginSession, value string) (sid, cookie string, err error) {
-	if _, err := o.cfg.Sessions.DeleteLoginSession(ctx, next.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		// Left in place, the record would bring an ended sid back.
-		return "", "", oauth2.StorageError("the login session could not be stored", err)
-	}
-	switch _, err := o.cfg.Sessions.LoginSessionByID(ctx, next.ID); {
-	case errors.Is(err, storage.ErrNotFound):
-		return o.startSession(ctx, a, nil)
+	ended, err := o.sidEnded(ctx, next.ID, a.Now)
+	switch {
 	case err != nil:
 		return "", "", oauth2.StorageError("the login session could not be read", err)
+	case !ended:
+		return next.ID, value, nil
 	}
-	if err := o.cfg.Sessions.CreateLoginSession(ctx, next); err != nil {
+	if _, err := o.cfg.Sessions.DeleteLoginSession(ctx, next.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return "", "", oauth2.StorageError("the login session could not be stored", err)
 	}
-	return next.ID, value, nil
+	return o.startSession(ctx, a, nil)
 }
 
 // LoginContext is what the application's login page needs to know of an
@@ -403,8 +439,10 @@ func (o *Provider) grantSessionEnded(ctx context.Context, ext map[string]string,
 		return true, nil
 	case err != nil:
 		return false, err
+	case ls.Subject != subject || !now.Before(ls.ExpiresAt):
+		return true, nil
 	}
-	return ls.Subject != subject || !now.Before(ls.ExpiresAt), nil
+	return o.sidEnded(ctx, sid, now)
 }
 
 // GrantActive implements oauth2.GrantChecker: the tokens of a grant of an

@@ -71,7 +71,7 @@ func (o *Provider) writeUserInfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	t, _ := resource.FromContext(ctx)
 	rec := t.Record
-	if _, ok := rec.Extensions[extAuthTime]; !ok || rec.Extensions[extClient] != rec.ClientID {
+	if _, ok := rec.Extensions[extAuthTime]; !ok || !signedInTo(rec.Extensions, rec.ClientID) {
 		// A token with the openid scope that no OpenID Connect
 		// authorization of its client issued (client credentials, say,
 		// or a token exchanged to another client) has no user to
