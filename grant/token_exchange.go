@@ -250,13 +250,18 @@ func (h *tokenExchange) HandleTokenRequest(ctx context.Context, req *oauth2.Toke
 	}
 	if subject.Record != nil {
 		// The exchanged token joins the subject token's grant, so that
-		// revoking the grant revokes it too, and takes the grant's values
-		// for the features, which keep their say over it (an OpenID
-		// Provider ends it with the user's login session). There is no
-		// Consume: nothing is used up, and a failed write must not revoke
-		// the subject's grant.
+		// revoking the grant revokes it too. There is no Consume: nothing
+		// is used up, and a failed write must not revoke the subject's
+		// grant.
 		is.GrantID = subject.Record.GrantID
-		is.Extensions = maps.Clone(subject.Record.Extensions)
+		if subject.Record.ClientID == req.Client.ID {
+			// A client's own exchange also takes the grant's values for
+			// the features, which keep their say over it (an OpenID
+			// Provider ends it with the user's login session). Another
+			// client's does not: it is no sign-in of that client, and
+			// lives no longer than the access token it was exchanged for.
+			is.Extensions = maps.Clone(subject.Record.Extensions)
+		}
 		if !subject.Record.GrantExpiresAt.IsZero() && subject.Record.GrantExpiresAt.Before(is.GrantExpiresAt) {
 			is.GrantExpiresAt = subject.Record.GrantExpiresAt
 		}

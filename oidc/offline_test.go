@@ -427,14 +427,19 @@ type hookedSessions struct {
 	beforeCreate func()
 	beforeDelete func()
 	deleteKey    string
-	// failDelete, when set, fails the deletes of the keys it names.
+	// failDelete and failCreate, when set, fail the deletes and the
+	// creations of the keys they name.
 	failDelete func(key string) bool
+	failCreate func(key string) bool
 }
 
 func (s *hookedSessions) CreateLoginSession(ctx context.Context, ls *storage.LoginSession) error {
 	if hook := s.beforeCreate; hook != nil {
 		s.beforeCreate = nil
 		hook()
+	}
+	if s.failCreate != nil && s.failCreate(ls.Key) {
+		return errors.New("the database is down")
 	}
 	return s.Store.CreateLoginSession(ctx, ls)
 }
@@ -468,7 +473,15 @@ func signedInWithHooks(t *testing.T) (*harness, *hookedSessions, *browser, *test
 // new record (in another tab) does not come undone: the sid stays ended,
 // and the new login starts a session of its own.
 func TestALoginRacingALogoutDoesNotReviveTheSession(t *testing.T) {
+	t.Run("the end marked", func(t *testing.T) { testALoginRacingALogout(t, false) })
+	t.Run("the mark refused by the store", func(t *testing.T) { testALoginRacingALogout(t, true) })
+}
+
+func testALoginRacingALogout(t *testing.T, refuseMarks bool) {
 	h, sessions, b, first := signedInWithHooks(t)
+	if refuseMarks {
+		sessions.failCreate = func(key string) bool { return strings.HasPrefix(key, "ended:") }
+	}
 	_, c1 := h.verified(first.Str("id_token"))
 	h.Advance(time.Minute)
 	sessions.beforeCreate = func() { b.logout(first.Str("id_token")) }
@@ -614,9 +627,10 @@ func TestARecordWrittenAfterTheLogoutRevivesNothing(t *testing.T) {
 	assert.Nil(t, lc.Session, "no session to offer")
 }
 
-// A logout in one tab while another tab's new login steps aside: the
-// login finds the sid ended and starts a session of its own.
-func TestALogoutWhileALoginStepsAside(t *testing.T) {
+// A logout in one tab while another tab's new login replaces the
+// session's record: the login finds the sid ended and starts a session
+// of its own.
+func TestALogoutWhileALoginReplacesTheSession(t *testing.T) {
 	h, sessions, b, first := signedInWithHooks(t)
 	_, c := h.verified(first.Str("id_token"))
 	sid := c["sid"].(string)
@@ -675,4 +689,51 @@ func TestAnOlderGrantWithoutASessionEndsAfterItsLogin(t *testing.T) {
 	h.Advance(time.Hour)
 	next := refresh.Str("refresh_token")
 	requireEndedGrant(t, h, h.refresh("app", next), next)
+}
+
+// Another user's login ends the session before it even when a new login
+// of that session's user (in another tab) replaced its record meanwhile.
+func TestAnotherUsersLoginEndsAReplacedSession(t *testing.T) {
+	h, sessions, b, first := signedInWithHooks(t)
+	_, c := h.verified(first.Str("id_token"))
+	sid := c["sid"].(string)
+	tabA := h.browser()
+	tabA.cookies[sessionCookie] = b.cookies[sessionCookie]
+	h.Advance(time.Minute)
+	sessions.beforeCreate = func() { // after bob's login read the session
+		tabA.signIn(newRequest(t, "app", "scope", "openid read", "prompt", "login"),
+			&oauth2.Approval{Subject: defaultUser, AuthTime: h.Now()})
+	}
+	b.signIn(newRequest(t, "app", "scope", "openid", "prompt", "login"), &oauth2.Approval{Subject: "bob", AuthTime: h.Now()})
+	_, err := h.Store.LoginSessionByID(context.Background(), sid)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "alice's session has ended")
+	requireEndedGrant(t, h, h.refresh("app", first.Str("refresh_token")), first.Str("refresh_token"))
+}
+
+// Another user's login in a full store gets no session, and still ends
+// the session before it: the browser no longer offers it.
+func TestAnotherUsersLoginInAFullStoreEndsTheSession(t *testing.T) {
+	h := newOfflineHarness(t, func(c *oidc.Config, _ *oauth2.Config, store *memory.Store) {
+		c.Sessions = memory.New(memory.WithClock(store.Now), memory.WithMaxLoginSessions(1))
+	})
+	b := h.browser()
+	_, first := b.signIn(newRequest(t, "app", "scope", "openid read"), &oauth2.Approval{Subject: defaultUser})
+	_, bob := b.signIn(newRequest(t, "app", "scope", "openid", "prompt", "login"), &oauth2.Approval{Subject: "bob", AuthTime: h.Now()})
+	_, c := h.verified(bob.Str("id_token"))
+	assert.NotContains(t, c, "sid", "no room for bob's session")
+	assert.Nil(t, b.cookies[sessionCookie], "alice's cookie is cleared")
+	requireEndedGrant(t, h, h.refresh("app", first.Str("refresh_token")), first.Str("refresh_token"))
+}
+
+// The marks of ended sessions each have an ID of their own, so that a
+// store's index of IDs never piles them up under one.
+func TestMarksOfEndedSessionsHaveIDsOfTheirOwn(t *testing.T) {
+	h := newOfflineHarness(t, nil)
+	for range 2 {
+		b := h.browser()
+		_, r := b.signIn(newRequest(t, "app", "scope", "openid"), &oauth2.Approval{Subject: defaultUser})
+		b.logout(r.Str("id_token"))
+	}
+	_, err := h.Store.LoginSessionByID(context.Background(), "")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
 }

@@ -88,7 +88,9 @@ type Config struct {
 	// login page finds the session in LoginContext, prompt=none in
 	// SilentAuthorize), ID tokens carry the session's sid, and a logout
 	// ends it. The store also keeps a mark of each ended session, for
-	// SessionLifetime and an hour, so that its end is for good. Required.
+	// SessionLifetime and an hour, so that its end is for good: a mark
+	// counts as a session towards a store's bound on their number.
+	// Required.
 	Sessions storage.LoginSessionStore
 	// SessionLifetime is how long a login session lasts from the sign-in
 	// that starts it (a new login of the same user in that browser starts

@@ -129,11 +129,12 @@ const endedMarkMargin = time.Hour
 // markEnded marks the session sid ended.
 func (o *Provider) markEnded(ctx context.Context, sid string) {
 	now := o.p.Now()
-	err := o.cfg.Sessions.CreateLoginSession(ctx, &storage.LoginSession{Key: endedKey(sid),
+	// Its ID is its key: a store's index of IDs holds each mark once.
+	err := o.cfg.Sessions.CreateLoginSession(ctx, &storage.LoginSession{Key: endedKey(sid), ID: endedKey(sid),
 		CreatedAt: now, ExpiresAt: now.Add(o.sessionLifetime + endedMarkMargin)})
 	if err != nil && !errors.Is(err, storage.ErrDuplicate) {
 		o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: the end of a login session could not be marked",
-			slog.String("error", err.Error()))
+			slog.String("sid", sid), slog.String("error", err.Error()))
 	}
 }
 
@@ -191,6 +192,9 @@ func (o *Provider) joinSession(w http.ResponseWriter, r *http.Request, a *oauth2
 		cur = nil // ended meanwhile (a logout in another tab): start a new one
 	}
 	sid, value, err := o.startSession(ctx, a, cur)
+	if err == nil && value == "" && cur != nil && cur.Subject != a.Subject {
+		o.setSessionCookie(w, "", -1) // the other user's session has ended
+	}
 	if err != nil || value == "" {
 		return sid, err
 	}
@@ -224,6 +228,11 @@ func (o *Provider) startSession(ctx context.Context, a *oauth2.Authorization, cu
 	case errors.Is(err, storage.ErrFull):
 		o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: the login session store is full: a sign-in without a session",
 			slog.String("client_id", a.Client.ID))
+		if cur != nil && !sameUser {
+			// Another user's login ends the session before it all the
+			// same (joinSession clears its cookie).
+			o.endSession(context.WithoutCancel(ctx), cur)
+		}
 		return "", "", nil
 	case err != nil:
 		return "", "", oauth2.StorageError("the login session could not be stored", err)
@@ -233,7 +242,7 @@ func (o *Provider) startSession(ctx context.Context, a *oauth2.Authorization, cu
 	case !sameUser:
 		// One browser, one user: another user's login ends the session
 		// before it, whatever the browser does meanwhile.
-		o.endSession(context.WithoutCancel(ctx), cur.Key)
+		o.endSession(context.WithoutCancel(ctx), cur)
 	default:
 		// The session goes on under the new cookie: the old record goes
 		// without a logout.
@@ -252,14 +261,25 @@ func (o *Provider) startSession(ctx context.Context, a *oauth2.Authorization, cu
 // it yet will: the mark, not this record, decides.)
 func (o *Provider) replacedMeanwhile(ctx context.Context, a *oauth2.Authorization, next *storage.LoginSession, value string) (sid, cookie string, err error) {
 	ended, err := o.sidEnded(ctx, next.ID, a.Now)
-	switch {
-	case err != nil:
+	if err != nil {
 		return "", "", oauth2.StorageError("the login session could not be read", err)
-	case !ended:
-		return next.ID, value, nil
 	}
+	// Unmarked, the sid may still have ended (a mark the store refused):
+	// the new record steps aside while the sid is looked up, so that only
+	// another tab's record can keep it.
 	if _, err := o.cfg.Sessions.DeleteLoginSession(ctx, next.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return "", "", oauth2.StorageError("the login session could not be stored", err)
+	}
+	if !ended {
+		switch _, err := o.cfg.Sessions.LoginSessionByID(ctx, next.ID); {
+		case err == nil:
+			if err := o.cfg.Sessions.CreateLoginSession(ctx, next); err != nil {
+				return "", "", oauth2.StorageError("the login session could not be stored", err)
+			}
+			return next.ID, value, nil
+		case !errors.Is(err, storage.ErrNotFound):
+			return "", "", oauth2.StorageError("the login session could not be read", err)
+		}
 	}
 	return o.startSession(ctx, a, nil)
 }
@@ -489,13 +509,18 @@ func (o *Provider) checkGrantSession(ctx context.Context, t *oauth2.IssuedTokens
 	return nil, oauth2.NewError(oauth2.ErrInvalidGrant, "the user's login session has ended")
 }
 
-// endSession deletes a login session and tells its clients. It returns
-// the session as it was, nil when it had ended already.
-func (o *Provider) endSession(ctx context.Context, key string) *storage.LoginSession {
-	ls, err := o.cfg.Sessions.DeleteLoginSession(ctx, key)
-	if err != nil {
-		return nil
+// endSession deletes a login session and tells its clients. A record
+// already gone (a new login of its user in another tab replaced it) ends
+// all the same: its sid does, with every record of it.
+func (o *Provider) endSession(ctx context.Context, cur *storage.LoginSession) {
+	ls, err := o.cfg.Sessions.DeleteLoginSession(ctx, cur.Key)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		ls = &storage.LoginSession{ID: cur.ID, Subject: cur.Subject}
+	case err != nil:
+		o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: a login session could not be ended",
+			slog.String("sid", cur.ID), slog.String("error", err.Error()))
+		return
 	}
 	o.sessionEnded(ctx, ls)
-	return ls
 }
