@@ -115,10 +115,11 @@ func (o *Provider) currentSession(r *http.Request) (*storage.LoginSession, strin
 	return ls, value, nil
 }
 
-// endedKey is the storage key of the mark that the session sid has
-// ended: a record with no ID, user or clients, under a key no cookie's
-// digest can be. An end is for good: a login that raced the logout may
-// still write a record of the sid, which the mark outlives.
+// endedKey is the storage key, and the ID, of the mark that the session
+// sid has ended: a record with no user or clients, under a key no
+// cookie's digest and an ID no sid can be (neither holds a colon). An
+// end is for good: a login that raced the logout may still write a
+// record of the sid, which the mark outlives.
 func endedKey(sid string) string { return "ended:" + sid }
 
 // endedMarkMargin is how much longer than a session the mark of its end
