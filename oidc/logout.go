@@ -103,19 +103,9 @@ func (o *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 		}
 		// Ended whatever the browser does meanwhile: a user who leaves the
 		// page must not leave half a logout behind.
-		ctx := context.WithoutCancel(r.Context())
-		ended, err := o.cfg.Sessions.DeleteLoginSession(ctx, ls.Key)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-			// Ended by a concurrent logout, which told the clients; or
-			// replaced by a new login of the user in another tab, whose
-			// record has the sid: that one ends now.
-			o.sessionEnded(ctx, &storage.LoginSession{ID: ls.ID, Subject: ls.Subject})
-		case err != nil:
+		if err := o.endSession(context.WithoutCancel(r.Context()), ls); err != nil {
 			o.p.WriteErrorPage(w, r, oauth2.StorageError("the login session could not be ended", err))
 			return
-		default:
-			o.sessionEnded(ctx, ended)
 		}
 		o.setSessionCookie(w, "", -1)
 		if o.cfg.OnLogout != nil {

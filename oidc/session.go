@@ -232,7 +232,7 @@ func (o *Provider) startSession(ctx context.Context, a *oauth2.Authorization, cu
 		if cur != nil && !sameUser {
 			// Another user's login ends the session before it all the
 			// same (joinSession clears its cookie).
-			o.endSession(context.WithoutCancel(ctx), cur)
+			o.endOtherUsersSession(ctx, cur)
 		}
 		return "", "", nil
 	case err != nil:
@@ -242,8 +242,8 @@ func (o *Provider) startSession(ctx context.Context, a *oauth2.Authorization, cu
 	case cur == nil:
 	case !sameUser:
 		// One browser, one user: another user's login ends the session
-		// before it, whatever the browser does meanwhile.
-		o.endSession(context.WithoutCancel(ctx), cur)
+		// before it.
+		o.endOtherUsersSession(ctx, cur)
 	default:
 		// The session goes on under the new cookie: the old record goes
 		// without a logout.
@@ -511,17 +511,27 @@ func (o *Provider) checkGrantSession(ctx context.Context, t *oauth2.IssuedTokens
 }
 
 // endSession deletes a login session and tells its clients. A record
-// already gone (a new login of its user in another tab replaced it) ends
-// all the same: its sid does, with every record of it.
-func (o *Provider) endSession(ctx context.Context, cur *storage.LoginSession) {
+// already gone ends all the same, for its sid does: a concurrent logout
+// ended it (and told the clients), or a new login of its user in another
+// tab replaced it with a record of the sid, which ends now. The error is
+// a store's that failed to delete the record.
+func (o *Provider) endSession(ctx context.Context, cur *storage.LoginSession) error {
 	ls, err := o.cfg.Sessions.DeleteLoginSession(ctx, cur.Key)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		ls = &storage.LoginSession{ID: cur.ID, Subject: cur.Subject}
 	case err != nil:
-		o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: a login session could not be ended",
-			slog.String("sid", cur.ID), slog.String("error", err.Error()))
-		return
+		return err
 	}
 	o.sessionEnded(ctx, ls)
+	return nil
+}
+
+// endOtherUsersSession ends the session another user's login replaces,
+// whatever the browser does meanwhile.
+func (o *Provider) endOtherUsersSession(ctx context.Context, cur *storage.LoginSession) {
+	if err := o.endSession(context.WithoutCancel(ctx), cur); err != nil {
+		o.p.Logger().LogAttrs(ctx, slog.LevelWarn, "oidc: a login session could not be ended",
+			slog.String("sid", cur.ID), slog.String("error", err.Error()))
+	}
 }

@@ -815,23 +815,23 @@ func testSessionContext(t *testing.T, newStore NewLoginSessionStore) {
 		assertNoSession(t, s, ls.Key)
 	})
 
-	t.Run("cancelled LoginSession is an error", func(t *testing.T) {
-		s := newStore(t)
-		ls := loginSession(t)
-		createSession(t, s, ls)
-		got, err := s.LoginSession(cancelled(t), ls.Key)
-		assert.ErrorIs(t, err, context.Canceled)
-		assert.Nil(t, got)
-	})
-
-	t.Run("cancelled LoginSessionByID is an error", func(t *testing.T) {
-		s := newStore(t)
-		ls := loginSession(t)
-		createSession(t, s, ls)
-		got, err := s.LoginSessionByID(cancelled(t), ls.ID)
-		assert.ErrorIs(t, err, context.Canceled)
-		assert.Nil(t, got)
-	})
+	for method, get := range map[string]func(context.Context, storage.LoginSessionStore, *storage.LoginSession) (*storage.LoginSession, error){
+		"LoginSession": func(ctx context.Context, s storage.LoginSessionStore, ls *storage.LoginSession) (*storage.LoginSession, error) {
+			return s.LoginSession(ctx, ls.Key)
+		},
+		"LoginSessionByID": func(ctx context.Context, s storage.LoginSessionStore, ls *storage.LoginSession) (*storage.LoginSession, error) {
+			return s.LoginSessionByID(ctx, ls.ID)
+		},
+	} {
+		t.Run("cancelled "+method+" is an error", func(t *testing.T) {
+			s := newStore(t)
+			ls := loginSession(t)
+			createSession(t, s, ls)
+			got, err := get(cancelled(t), s, ls)
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.Nil(t, got)
+		})
+	}
 
 	t.Run("cancelled AddSessionClient is an error and adds nothing", func(t *testing.T) {
 		s := newStore(t)
